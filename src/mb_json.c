@@ -1,0 +1,1680 @@
+/*
+ * mb_json.c — owns every contact between mbfs and json-c: decoding Metabase
+ * API bodies into the plain structs of mb_types.h (and freeing them, plus
+ * mb_model_name), recognizing Metabase error bodies, validating JSON exports
+ * and quoting strings as JSON literals. See mb_json.h for the contract.
+ *
+ * Everything the server sends is hostile: keys may be missing, null or of
+ * the wrong type, numbers may come as strings, array elements may not be
+ * objects. Decoders never trust a type: every access goes through the j_*
+ * helpers below, which check types (json-c asserts on wrong-type array
+ * access) and fall back to a default. Elements of a list whose id is
+ * unusable are skipped; a single object without a usable id is a protocol
+ * error.
+ *
+ * Dashcards are returned sorted by (tab position, row, col), ties keeping
+ * the server's order; dashcards whose tab is unknown come after every tab.
+ */
+#include "mb_json.h"
+
+#include <json-c/json.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Maximum nesting accepted by the tokener (json-c's default is 32, too
+ * small for MBQL filters nested inside dashboards). */
+#define MBJ_DEPTH 256
+/* At most this many bytes of a body ever appear in an error message. */
+#define MBJ_BODY_ECHO 64
+/* At most this many bytes of a server's error text appear in err. */
+#define MBJ_SERVER_ECHO 80
+/* Largest piece handed to json_tokener_parse_ex (its length is an int). */
+#define MBJ_CHUNK ((size_t)1 << 30)
+
+/* Decoding context: records allocation failure so helpers stay simple. */
+struct dec {
+	bool oom;
+};
+
+/* ------------------------------------------------------------------ */
+/* Small utilities                                                      */
+
+static bool is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static size_t skip_ws(const char *buf, size_t len, size_t p)
+{
+	while (p < len && is_ws(buf[p]))
+		p++;
+	return p;
+}
+
+/* Copy n bytes (stopping at an embedded NUL) into a new string. */
+static char *dup_bytes(struct dec *d, const char *s, size_t n)
+{
+	const char *nul = memchr(s, '\0', n);
+	if (nul)
+		n = (size_t)(nul - s);
+	char *r = malloc(n + 1);
+	if (!r) {
+		d->oom = true;
+		return NULL;
+	}
+	memcpy(r, s, n);
+	r[n] = '\0';
+	return r;
+}
+
+static char *dup_cstr(struct dec *d, const char *s)
+{
+	return dup_bytes(d, s, strlen(s));
+}
+
+/* Length of the longest prefix of s[0..n) that does not end inside a UTF-8
+ * sequence (used when truncating messages). */
+static size_t utf8_cut(const char *s, size_t n)
+{
+	size_t k = n;
+	/* back off over continuation bytes, then over the lead byte if its
+	 * sequence would be incomplete */
+	size_t back = 0;
+	while (k > 0 && back < 4 && ((unsigned char)s[k - 1] & 0xC0) == 0x80) {
+		k--;
+		back++;
+	}
+	if (k == 0)
+		return n;
+	unsigned char lead = (unsigned char)s[k - 1];
+	size_t need;
+	if (lead < 0x80)
+		return n;
+	else if ((lead & 0xE0) == 0xC0)
+		need = 1;
+	else if ((lead & 0xF0) == 0xE0)
+		need = 2;
+	else if ((lead & 0xF8) == 0xF0)
+		need = 3;
+	else
+		return n; /* not UTF-8 anyway: keep the bytes */
+	return back >= need ? n : k - 1;
+}
+
+/* Append s (n bytes) to msg[0..msgsz), keeping it NUL-terminated and cut at
+ * a UTF-8 boundary. */
+static void msg_append(char *msg, size_t msgsz, const char *s, size_t n)
+{
+	size_t cur = strlen(msg);
+	if (cur + 1 >= msgsz)
+		return;
+	size_t room = msgsz - 1 - cur;
+	const char *nul = memchr(s, '\0', n);
+	if (nul)
+		n = (size_t)(nul - s);
+	if (n > room)
+		n = utf8_cut(s, room);
+	memcpy(msg + cur, s, n);
+	msg[cur + n] = '\0';
+}
+
+/* ------------------------------------------------------------------ */
+/* Typed access to json-c values                                        */
+
+static bool j_is(struct json_object *v, enum json_type t)
+{
+	return v && json_object_is_type(v, t);
+}
+
+/* Value of key in o; NULL when o is not an object, the key is absent, or
+ * the value is JSON null. */
+static struct json_object *j_get(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+	if (!j_is(o, json_type_object))
+		return NULL;
+	if (!json_object_object_get_ex(o, key, &v))
+		return NULL;
+	return v;
+}
+
+/* Is key present in o (even with a null value)? */
+static bool j_has(struct json_object *o, const char *key)
+{
+	return j_is(o, json_type_object) &&
+	       json_object_object_get_ex(o, key, NULL);
+}
+
+static size_t j_len(struct json_object *a)
+{
+	return j_is(a, json_type_array) ? json_object_array_length(a) : 0;
+}
+
+static struct json_object *j_idx(struct json_object *a, size_t i)
+{
+	if (i >= j_len(a))
+		return NULL;
+	return json_object_array_get_idx(a, i);
+}
+
+static bool j_str_eq(struct json_object *v, const char *s)
+{
+	return j_is(v, json_type_string) &&
+	       strcmp(json_object_get_string(v), s) == 0;
+}
+
+/* String contents (bytes, length) or NULL for non-strings. */
+static const char *j_sval(struct json_object *v, size_t *n)
+{
+	if (!j_is(v, json_type_string))
+		return NULL;
+	int l = json_object_get_string_len(v);
+	*n = l > 0 ? (size_t)l : 0;
+	return json_object_get_string(v);
+}
+
+/* Copy of a string value; NULL for anything else. */
+static char *j_tstr(struct dec *d, struct json_object *v)
+{
+	size_t n;
+	const char *s = j_sval(v, &n);
+	return s ? dup_bytes(d, s, n) : NULL;
+}
+
+/* Copy of a string value, or the text of a number; NULL otherwise. */
+static char *j_str(struct dec *d, struct json_object *v)
+{
+	if (j_is(v, json_type_int) || j_is(v, json_type_double))
+		return dup_cstr(d, json_object_get_string(v));
+	return j_tstr(d, v);
+}
+
+/* Strict decimal string → int64 ("-12", "42"); false otherwise. */
+static bool parse_decimal(const char *s, size_t n, int64_t *out)
+{
+	size_t i = 0;
+	bool neg = false;
+	if (i < n && s[i] == '-') {
+		neg = true;
+		i++;
+	}
+	if (i == n || n - i > 18)
+		return false;
+	int64_t v = 0;
+	for (; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = neg ? -v : v;
+	return true;
+}
+
+/* A JSON number as int64; false when absent, not integral or out of range. */
+static bool j_num(struct json_object *v, int64_t *out)
+{
+	if (j_is(v, json_type_int)) {
+		int64_t x = json_object_get_int64(v);
+		/* json-c clamps overflow to the int64 limits */
+		if (x == INT64_MIN)
+			return false;
+		if (x == INT64_MAX && json_object_get_uint64(v) != (uint64_t)INT64_MAX)
+			return false;
+		*out = x;
+		return true;
+	}
+	if (j_is(v, json_type_double)) {
+		double x = json_object_get_double(v);
+		if (!(x > -9.0e18 && x < 9.0e18))
+			return false; /* also rejects NaN */
+		int64_t i = (int64_t)x;
+		if ((double)i != x)
+			return false;
+		*out = i;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * An id: integers (or integral doubles, or decimal strings) as themselves,
+ * "root" as 0. False for null, absent, other strings ("card__42", NanoIDs)
+ * and other types.
+ */
+static bool j_id(struct json_object *v, int64_t *out)
+{
+	size_t n;
+	const char *s = j_sval(v, &n);
+	if (s) {
+		if (n == 4 && memcmp(s, "root", 4) == 0) {
+			*out = 0;
+			return true;
+		}
+		return parse_decimal(s, n, out);
+	}
+	return j_num(v, out);
+}
+
+/* An id where "none" is 0. */
+static int64_t j_id0(struct json_object *v)
+{
+	int64_t x;
+	return j_id(v, &x) ? x : 0;
+}
+
+/* An integer (number or decimal string), else dflt. */
+static int64_t j_int(struct json_object *v, int64_t dflt)
+{
+	int64_t x;
+	size_t n;
+	const char *s = j_sval(v, &n);
+	if (s)
+		return parse_decimal(s, n, &x) ? x : dflt;
+	return j_num(v, &x) ? x : dflt;
+}
+
+/* A boolean; also accepts numbers and "true"/"false" strings. */
+static bool j_bool(struct json_object *v, bool dflt)
+{
+	if (j_is(v, json_type_boolean))
+		return json_object_get_boolean(v) != 0;
+	if (j_is(v, json_type_int))
+		return json_object_get_int64(v) != 0;
+	if (j_str_eq(v, "true"))
+		return true;
+	if (j_str_eq(v, "false"))
+		return false;
+	return dflt;
+}
+
+/* First string value among keys of o (timestamps), copied; NULL if none. */
+static char *j_first_tstr(struct dec *d, struct json_object *o,
+			  const char *const *keys)
+{
+	for (; *keys; keys++) {
+		struct json_object *v = j_get(o, *keys);
+		if (j_is(v, json_type_string))
+			return j_tstr(d, v);
+	}
+	return NULL;
+}
+
+/* The list inside a body: a bare array, or the "data" array of an envelope. */
+static struct json_object *list_array(struct json_object *root)
+{
+	if (j_is(root, json_type_array))
+		return root;
+	struct json_object *data = j_get(root, "data");
+	if (j_is(data, json_type_array))
+		return data;
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Error bodies                                                         */
+
+static void append_value_text(char *msg, size_t msgsz, struct json_object *v)
+{
+	size_t n;
+	const char *s = j_sval(v, &n);
+	if (!s) {
+		s = json_object_to_json_string_ext(
+			v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		if (!s)
+			return;
+		n = strlen(s);
+	}
+	msg_append(msg, msgsz, s, n);
+}
+
+/* Join the values of "errors" (object, array or string) with "; ". */
+static void append_errors(char *msg, size_t msgsz, struct json_object *errs)
+{
+	bool first = true;
+	if (j_is(errs, json_type_object)) {
+		struct json_object_iterator it = json_object_iter_begin(errs);
+		struct json_object_iterator end = json_object_iter_end(errs);
+		for (; !json_object_iter_equal(&it, &end);
+		     json_object_iter_next(&it)) {
+			struct json_object *v = json_object_iter_peek_value(&it);
+			if (!v)
+				continue;
+			if (!first)
+				msg_append(msg, msgsz, "; ", 2);
+			append_value_text(msg, msgsz, v);
+			first = false;
+		}
+	} else if (j_is(errs, json_type_array)) {
+		for (size_t i = 0; i < j_len(errs); i++) {
+			struct json_object *v = j_idx(errs, i);
+			if (!v)
+				continue;
+			if (!first)
+				msg_append(msg, msgsz, "; ", 2);
+			append_value_text(msg, msgsz, v);
+			first = false;
+		}
+	} else if (errs) {
+		append_value_text(msg, msgsz, errs);
+	}
+}
+
+/* Is o a Metabase error object? If so and msg is given, fill msg. */
+static bool error_object(struct json_object *o, char *msg, size_t msgsz)
+{
+	if (!j_is(o, json_type_object))
+		return false;
+	struct json_object *error = j_get(o, "error");
+	struct json_object *errors = j_get(o, "errors");
+	struct json_object *message = j_get(o, "message");
+	struct json_object *cause = j_get(o, "cause");
+	struct json_object *status = j_get(o, "_status");
+	struct json_object *via = j_get(o, "via");
+	bool is = j_str_eq(j_get(o, "status"), "failed") || error || errors ||
+		  status || via || cause ||
+		  (message && j_get(o, "error_code"));
+	if (!is)
+		return false;
+	if (!msg || msgsz == 0)
+		return true;
+	msg[0] = '\0';
+	if (error)
+		append_value_text(msg, msgsz, error);
+	if (!msg[0] && errors)
+		append_errors(msg, msgsz, errors);
+	if (!msg[0] && j_is(message, json_type_string))
+		append_value_text(msg, msgsz, message);
+	if (!msg[0] && j_is(cause, json_type_string))
+		append_value_text(msg, msgsz, cause);
+	if (!msg[0]) {
+		struct json_object *v0 = j_idx(via, 0);
+		struct json_object *t = j_get(v0, "message");
+		if (!j_is(t, json_type_string))
+			t = j_get(v0, "error");
+		if (j_is(t, json_type_string))
+			append_value_text(msg, msgsz, t);
+	}
+	if (!msg[0]) {
+		int64_t st;
+		char tmp[64];
+		if (j_num(status, &st))
+			snprintf(tmp, sizeof tmp, "server error (status %lld)",
+				 (long long)st);
+		else
+			snprintf(tmp, sizeof tmp, "server error");
+		msg_append(msg, msgsz, tmp, strlen(tmp));
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Parsing                                                              */
+
+/*
+ * Parse exactly one JSON value from buf[0..len) (whitespace around it
+ * allowed) into *out (which may be NULL for a JSON null). what names the
+ * request in messages; echo allows a bounded prefix of the body in err.
+ */
+static enum mbfs_status parse_body(const char *buf, size_t len,
+				   const char *what, bool echo,
+				   struct json_object **out, struct mbfs_err *err)
+{
+	*out = NULL;
+	if (len > MB_JSON_MAX_BODY)
+		return mbfs_err_set(err, MBFS_ERR_TOO_BIG, 0,
+				    "%s: body of %zu bytes exceeds the %zu-byte limit",
+				    what, len, MB_JSON_MAX_BODY);
+	if (!buf || skip_ws(buf, len, 0) == len)
+		return mbfs_err_set(err, MBFS_ERR_PROTOCOL, 0,
+				    "%s: empty body where JSON was expected", what);
+
+	struct json_tokener *tok = json_tokener_new_ex(MBJ_DEPTH);
+	if (!tok)
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "%s: out of memory",
+				    what);
+	struct json_object *obj = json_tokener_parse_ex(tok, buf, (int)len);
+	enum json_tokener_error jerr = json_tokener_get_error(tok);
+	size_t end = json_tokener_get_parse_end(tok);
+	if (jerr == json_tokener_continue) {
+		/* end of input: the terminating NUL completes bare numbers */
+		obj = json_tokener_parse_ex(tok, "", 1);
+		jerr = json_tokener_get_error(tok);
+		end = len;
+	}
+	json_tokener_free(tok);
+
+	const char *problem = NULL;
+	if (jerr != json_tokener_success) {
+		problem = json_tokener_error_desc(jerr);
+	} else if (skip_ws(buf, len, end) != len) {
+		problem = "trailing data after the JSON value";
+	}
+	if (!problem) {
+		*out = obj;
+		return MBFS_OK;
+	}
+	json_object_put(obj);
+	if (!echo)
+		return mbfs_err_set(err, MBFS_ERR_PROTOCOL, 0,
+				    "%s: invalid JSON (%s near byte %zu of %zu)",
+				    what, problem, end, len);
+	size_t p = skip_ws(buf, len, 0);
+	size_t n = len - p < MBJ_BODY_ECHO ? len - p : MBJ_BODY_ECHO;
+	n = utf8_cut(buf + p, n);
+	return mbfs_err_set(err, MBFS_ERR_PROTOCOL, 0,
+			    "%s: invalid JSON (%s near byte %zu of %zu); body starts: %.*s",
+			    what, problem, end, len, (int)n, buf + p);
+}
+
+/* The body parsed but is not the shape asked for. */
+static enum mbfs_status shape_error(struct json_object *root, const char *what,
+				    const char *expected, struct mbfs_err *err)
+{
+	char smsg[MBJ_SERVER_ECHO + 1];
+	if (error_object(root, smsg, sizeof smsg))
+		return mbfs_err_set(err, MBFS_ERR_PROTOCOL, 0,
+				    "%s: server answered with an error: %s",
+				    what, smsg);
+	return mbfs_err_set(err, MBFS_ERR_PROTOCOL, 0,
+			    "%s: expected %s, got %s", what, expected,
+			    root ? json_type_to_name(json_object_get_type(root))
+				 : "null");
+}
+
+static enum mbfs_status nomem(const char *what, struct mbfs_err *err)
+{
+	return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "%s: out of memory", what);
+}
+
+/*
+ * Decode every element of arr with fn into a new array of elsz-byte
+ * structs. fn returns false to skip an element (it must leave the element
+ * freeable by clear). On allocation failure d->oom is set and everything
+ * allocated is released.
+ */
+typedef bool (*elem_fn)(struct dec *d, struct json_object *o, void *out);
+typedef void (*clear_fn)(void *el);
+
+static void *decode_list(struct dec *d, struct json_object *arr, size_t elsz,
+			 elem_fn fn, clear_fn clear, size_t *n_out)
+{
+	size_t n = j_len(arr), k = 0;
+	*n_out = 0;
+	if (n == 0)
+		return NULL;
+	char *v = calloc(n, elsz);
+	if (!v) {
+		d->oom = true;
+		return NULL;
+	}
+	for (size_t i = 0; i < n && !d->oom; i++) {
+		void *el = v + k * elsz;
+		if (fn(d, j_idx(arr, i), el))
+			k++;
+		else
+			clear(el);
+	}
+	if (d->oom) {
+		for (size_t i = 0; i <= k && i < n; i++)
+			clear(v + i * elsz);
+		free(v);
+		return NULL;
+	}
+	if (k == 0) {
+		free(v);
+		return NULL;
+	}
+	*n_out = k;
+	return v;
+}
+
+/* ------------------------------------------------------------------ */
+/* Models                                                               */
+
+const char *mb_model_name(enum mb_model m)
+{
+	switch (m) {
+	case MB_MODEL_COLLECTION:
+		return "collection";
+	case MB_MODEL_DASHBOARD:
+		return "dashboard";
+	case MB_MODEL_CARD:
+		return "card";
+	case MB_MODEL_DATASET:
+		return "dataset";
+	case MB_MODEL_METRIC:
+		return "metric";
+	case MB_MODEL_TABLE:
+		return "table";
+	case MB_MODEL_DATABASE:
+		return "database";
+	case MB_MODEL_OTHER:
+		return "other";
+	case MB_MODEL_UNKNOWN:
+	default:
+		return "unknown";
+	}
+}
+
+static enum mb_model model_from_string(struct json_object *v)
+{
+	static const struct {
+		const char *name;
+		enum mb_model m;
+	} tab[] = {
+		{"card", MB_MODEL_CARD},	   {"dataset", MB_MODEL_DATASET},
+		{"model", MB_MODEL_DATASET},	   {"metric", MB_MODEL_METRIC},
+		{"dashboard", MB_MODEL_DASHBOARD}, {"collection", MB_MODEL_COLLECTION},
+		{"table", MB_MODEL_TABLE},	   {"database", MB_MODEL_DATABASE},
+	};
+	if (!j_is(v, json_type_string))
+		return MB_MODEL_UNKNOWN;
+	for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+		if (j_str_eq(v, tab[i].name))
+			return tab[i].m;
+	return MB_MODEL_OTHER;
+}
+
+/* ------------------------------------------------------------------ */
+/* Free functions                                                       */
+
+static void item_clear(void *p)
+{
+	struct mb_item *it = p;
+	free(it->name);
+	free(it->description);
+	free(it->updated_at);
+	memset(it, 0, sizeof *it);
+}
+
+void mb_item_list_free(struct mb_item_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n && l->v; i++)
+		item_clear(&l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
+void mb_card_free(struct mb_card *c)
+{
+	if (!c)
+		return;
+	free(c->name);
+	free(c->description);
+	free(c->native_sql);
+	free(c->updated_at);
+	free(c->entity_id);
+	memset(c, 0, sizeof *c);
+}
+
+static void card_clear(void *p)
+{
+	mb_card_free(p);
+}
+
+void mb_card_list_free(struct mb_card_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n && l->v; i++)
+		mb_card_free(&l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
+void mb_collection_free(struct mb_collection *c)
+{
+	if (!c)
+		return;
+	free(c->name);
+	free(c->description);
+	free(c->location);
+	free(c->namespace_);
+	free(c->type);
+	free(c->updated_at);
+	memset(c, 0, sizeof *c);
+}
+
+static void collection_clear(void *p)
+{
+	mb_collection_free(p);
+}
+
+void mb_collection_list_free(struct mb_collection_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n && l->v; i++)
+		mb_collection_free(&l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
+static void database_clear(void *p)
+{
+	struct mb_database *db = p;
+	free(db->name);
+	free(db->description);
+	free(db->engine);
+	free(db->updated_at);
+	memset(db, 0, sizeof *db);
+}
+
+void mb_database_list_free(struct mb_database_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n && l->v; i++)
+		database_clear(&l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
+void mb_table_free(struct mb_table *t)
+{
+	if (!t)
+		return;
+	free(t->name);
+	free(t->display_name);
+	free(t->schema);
+	free(t->description);
+	free(t->updated_at);
+	memset(t, 0, sizeof *t);
+}
+
+static void table_clear(void *p)
+{
+	mb_table_free(p);
+}
+
+void mb_table_list_free(struct mb_table_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n && l->v; i++)
+		mb_table_free(&l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
+void mb_string_list_free(struct mb_string_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n && l->v; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
+void mb_user_free(struct mb_user *u)
+{
+	if (!u)
+		return;
+	free(u->email);
+	free(u->common_name);
+	memset(u, 0, sizeof *u);
+}
+
+static void user_clear(void *p)
+{
+	mb_user_free(p);
+}
+
+void mb_user_list_free(struct mb_user_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n && l->v; i++)
+		mb_user_free(&l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
+void mb_properties_free(struct mb_properties *p)
+{
+	if (!p)
+		return;
+	free(p->version_tag);
+	free(p->site_name);
+	memset(p, 0, sizeof *p);
+}
+
+void mb_dashboard_free(struct mb_dashboard *d)
+{
+	if (!d)
+		return;
+	free(d->name);
+	free(d->description);
+	free(d->updated_at);
+	for (size_t i = 0; i < d->n_tabs && d->tabs; i++)
+		free(d->tabs[i].name);
+	free(d->tabs);
+	for (size_t i = 0; i < d->n_dashcards && d->dashcards; i++) {
+		free(d->dashcards[i].card_name);
+		free(d->dashcards[i].title);
+		free(d->dashcards[i].card_description);
+	}
+	free(d->dashcards);
+	free(d->default_parameters);
+	memset(d, 0, sizeof *d);
+}
+
+static void dashboard_clear(void *p)
+{
+	mb_dashboard_free(p);
+}
+
+void mb_dashboard_list_free(struct mb_dashboard_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n && l->v; i++)
+		mb_dashboard_free(&l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
+/* ------------------------------------------------------------------ */
+/* Element decoders                                                     */
+
+static const char *const ts_item[] = {"updated_at", "last_edited_at", NULL};
+static const char *const ts_object[] = {"updated_at", "created_at", NULL};
+
+static bool dec_item(struct dec *d, struct json_object *o, void *p)
+{
+	struct mb_item *it = p;
+	if (!j_is(o, json_type_object) || !j_id(j_get(o, "id"), &it->id))
+		return false;
+	it->model = model_from_string(j_get(o, "model"));
+	it->name = j_str(d, j_get(o, "name"));
+	it->description = j_str(d, j_get(o, "description"));
+	struct json_object *ts = j_get(j_get(o, "last-edit-info"), "timestamp");
+	if (j_is(ts, json_type_string))
+		it->updated_at = j_tstr(d, ts);
+	else
+		it->updated_at = j_first_tstr(d, o, ts_item);
+	if (!j_id(j_get(o, "dashboard_id"), &it->dashboard_id))
+		it->dashboard_id = j_id0(j_get(j_get(o, "dashboard"), "id"));
+	it->archived = j_bool(j_get(o, "archived"), false);
+	return true;
+}
+
+/*
+ * Native-ness and SQL text of a card object: query_type, then the legacy
+ * dataset_query {type:"native", native:{query}}, then MBQL 5
+ * dataset_query.stages[0] {"lib/type":"mbql.stage/native", native}.
+ */
+static bool card_native(struct json_object *card, struct json_object **sql)
+{
+	struct json_object *dq = j_get(card, "dataset_query");
+	struct json_object *q = NULL;
+	bool native = j_str_eq(j_get(card, "query_type"), "native");
+	if (j_str_eq(j_get(dq, "type"), "native"))
+		native = true;
+	struct json_object *legacy = j_get(j_get(dq, "native"), "query");
+	if (j_is(legacy, json_type_string))
+		q = legacy;
+	struct json_object *st0 = j_idx(j_get(dq, "stages"), 0);
+	if (j_str_eq(j_get(st0, "lib/type"), "mbql.stage/native"))
+		native = true;
+	struct json_object *mbql5 = j_get(st0, "native");
+	if (!q && j_is(mbql5, json_type_string))
+		q = mbql5;
+	if (q)
+		native = true;
+	if (sql)
+		*sql = q;
+	return native;
+}
+
+static bool dec_card(struct dec *d, struct json_object *o, void *p)
+{
+	struct mb_card *c = p;
+	if (!j_is(o, json_type_object) || !j_id(j_get(o, "id"), &c->id))
+		return false;
+	c->name = j_str(d, j_get(o, "name"));
+	c->description = j_str(d, j_get(o, "description"));
+	struct json_object *type = j_get(o, "type");
+	if (j_str_eq(type, "question"))
+		c->model = MB_MODEL_CARD;
+	else if (j_str_eq(type, "model"))
+		c->model = MB_MODEL_DATASET;
+	else if (j_str_eq(type, "metric"))
+		c->model = MB_MODEL_METRIC;
+	else
+		c->model = j_bool(j_get(o, "dataset"), false) ? MB_MODEL_DATASET
+							      : MB_MODEL_CARD;
+	c->collection_id = j_id0(j_get(o, "collection_id"));
+	c->dashboard_id = j_id0(j_get(o, "dashboard_id"));
+	c->database_id = j_id0(j_get(o, "database_id"));
+	c->table_id = j_id0(j_get(o, "table_id"));
+	c->archived = j_bool(j_get(o, "archived"), false);
+	struct json_object *sql = NULL;
+	c->native = card_native(o, &sql);
+	c->native_sql = j_tstr(d, sql);
+	c->updated_at = j_first_tstr(d, o, ts_object);
+	c->entity_id = j_tstr(d, j_get(o, "entity_id"));
+	return true;
+}
+
+static bool dec_collection(struct dec *d, struct json_object *o, void *p)
+{
+	struct mb_collection *c = p;
+	if (!j_is(o, json_type_object) || !j_id(j_get(o, "id"), &c->id))
+		return false;
+	c->name = j_str(d, j_get(o, "name"));
+	c->description = j_str(d, j_get(o, "description"));
+	c->location = j_tstr(d, j_get(o, "location"));
+	c->personal_owner_id = j_id0(j_get(o, "personal_owner_id"));
+	c->archived = j_bool(j_get(o, "archived"), false);
+	c->namespace_ = j_tstr(d, j_get(o, "namespace"));
+	c->type = j_tstr(d, j_get(o, "type"));
+	c->updated_at = j_first_tstr(d, o, ts_object);
+	return true;
+}
+
+static bool dec_database(struct dec *d, struct json_object *o, void *p)
+{
+	struct mb_database *db = p;
+	if (!j_is(o, json_type_object) || !j_id(j_get(o, "id"), &db->id))
+		return false;
+	db->name = j_str(d, j_get(o, "name"));
+	db->description = j_str(d, j_get(o, "description"));
+	db->engine = j_tstr(d, j_get(o, "engine"));
+	db->updated_at = j_first_tstr(d, o, ts_object);
+	return true;
+}
+
+static bool dec_table(struct dec *d, struct json_object *o, void *p)
+{
+	struct mb_table *t = p;
+	if (!j_is(o, json_type_object) || !j_id(j_get(o, "id"), &t->id))
+		return false;
+	if (!j_id(j_get(o, "db_id"), &t->db_id))
+		t->db_id = j_id0(j_get(j_get(o, "db"), "id"));
+	t->name = j_str(d, j_get(o, "name"));
+	t->display_name = j_str(d, j_get(o, "display_name"));
+	t->schema = j_str(d, j_get(o, "schema"));
+	if (!t->schema)
+		t->schema = dup_cstr(d, "");
+	t->description = j_str(d, j_get(o, "description"));
+	t->updated_at = j_first_tstr(d, o, ts_object);
+	t->active = j_bool(j_get(o, "active"), true);
+	t->hidden = j_get(o, "visibility_type") != NULL;
+	return true;
+}
+
+static bool nonempty_str(struct json_object *v)
+{
+	size_t n;
+	const char *s = j_sval(v, &n);
+	return s && n > 0 && s[0] != '\0';
+}
+
+static bool dec_user(struct dec *d, struct json_object *o, void *p)
+{
+	struct mb_user *u = p;
+	if (!j_is(o, json_type_object) || !j_id(j_get(o, "id"), &u->id))
+		return false;
+	u->email = j_tstr(d, j_get(o, "email"));
+	struct json_object *cn = j_get(o, "common_name");
+	struct json_object *fn = j_get(o, "first_name");
+	struct json_object *ln = j_get(o, "last_name");
+	if (nonempty_str(cn)) {
+		u->common_name = j_tstr(d, cn);
+	} else if (nonempty_str(fn) && nonempty_str(ln)) {
+		const char *f = json_object_get_string(fn);
+		const char *l = json_object_get_string(ln);
+		size_t fl = strlen(f), ll = strlen(l);
+		char *s = malloc(fl + ll + 2);
+		if (!s) {
+			d->oom = true;
+		} else {
+			memcpy(s, f, fl);
+			s[fl] = ' ';
+			memcpy(s + fl + 1, l, ll + 1);
+			u->common_name = s;
+		}
+	} else if (nonempty_str(fn)) {
+		u->common_name = j_tstr(d, fn);
+	} else if (nonempty_str(ln)) {
+		u->common_name = j_tstr(d, ln);
+	} else if (u->email) {
+		u->common_name = dup_cstr(d, u->email);
+	}
+	u->is_superuser = j_bool(j_get(o, "is_superuser"), false);
+	u->personal_collection_id = j_id0(j_get(o, "personal_collection_id"));
+	return true;
+}
+
+/*
+ * The export's `parameters`: every dashboard parameter with a non-null
+ * default, as {"id","type","value"[,"target"]}, serialized compactly.
+ */
+static char *default_parameters(struct dec *d, struct json_object *dash)
+{
+	struct json_object *params = j_get(dash, "parameters");
+	struct json_object *arr = json_object_new_array();
+	char *res = NULL;
+	if (!arr) {
+		d->oom = true;
+		return NULL;
+	}
+	for (size_t i = 0; i < j_len(params); i++) {
+		struct json_object *p = j_idx(params, i);
+		struct json_object *def = j_get(p, "default");
+		if (!j_is(p, json_type_object) || !def)
+			continue;
+		struct json_object *e = json_object_new_object();
+		if (!e || json_object_array_add(arr, e) != 0) {
+			json_object_put(e);
+			d->oom = true;
+			goto out;
+		}
+		struct json_object *target = j_get(p, "target");
+		struct {
+			const char *key;
+			struct json_object *val;
+		} kv[] = {{"id", j_get(p, "id")},
+			  {"type", j_get(p, "type")},
+			  {"value", def},
+			  {"target", target}};
+		for (size_t k = 0; k < sizeof kv / sizeof kv[0]; k++) {
+			if (k == 3 && !target)
+				break;
+			json_object_get(kv[k].val);
+			if (json_object_object_add(e, kv[k].key, kv[k].val) != 0) {
+				json_object_put(kv[k].val);
+				d->oom = true;
+				goto out;
+			}
+		}
+	}
+	const char *s = json_object_to_json_string_ext(
+		arr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!s)
+		d->oom = true;
+	else
+		res = dup_cstr(d, s);
+out:
+	json_object_put(arr);
+	return res;
+}
+
+/* Dashboard fields shared by list entries and full dashboards. */
+static bool dec_dashboard_base(struct dec *d, struct json_object *o, void *p)
+{
+	static const char *const ts[] = {"updated_at", "created_at", NULL};
+	struct mb_dashboard *db = p;
+	if (!j_is(o, json_type_object) || !j_id(j_get(o, "id"), &db->id))
+		return false;
+	db->name = j_str(d, j_get(o, "name"));
+	db->description = j_str(d, j_get(o, "description"));
+	db->collection_id = j_id0(j_get(o, "collection_id"));
+	db->archived = j_bool(j_get(o, "archived"), false);
+	db->updated_at = j_first_tstr(d, o, ts);
+	db->default_parameters = default_parameters(d, o);
+	return true;
+}
+
+struct tab_sort {
+	struct mb_dashboard_tab tab;
+	size_t idx;
+};
+
+static int tab_cmp(const void *a, const void *b)
+{
+	const struct tab_sort *x = a, *y = b;
+	if (x->tab.position != y->tab.position)
+		return x->tab.position < y->tab.position ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+struct dc_sort {
+	struct mb_dashcard dc;
+	size_t tab_rank, idx;
+	int64_t row, col;
+};
+
+static int dc_cmp(const void *a, const void *b)
+{
+	const struct dc_sort *x = a, *y = b;
+	if (x->tab_rank != y->tab_rank)
+		return x->tab_rank < y->tab_rank ? -1 : 1;
+	if (x->row != y->row)
+		return x->row < y->row ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static void dec_tabs(struct dec *d, struct json_object *o,
+		     struct mb_dashboard *db)
+{
+	struct json_object *arr = j_get(o, "tabs");
+	if (!j_is(arr, json_type_array))
+		arr = j_get(o, "ordered_tabs");
+	size_t n = j_len(arr), k = 0;
+	if (n == 0)
+		return;
+	struct tab_sort *ts = calloc(n, sizeof *ts);
+	if (!ts) {
+		d->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *t = j_idx(arr, i);
+		int64_t id;
+		if (!j_is(t, json_type_object) || !j_id(j_get(t, "id"), &id))
+			continue;
+		ts[k].tab.id = id;
+		ts[k].tab.name = j_str(d, j_get(t, "name"));
+		ts[k].tab.position = j_int(j_get(t, "position"), (int64_t)i);
+		ts[k].idx = i;
+		k++;
+	}
+	if (k == 0 || d->oom) {
+		for (size_t i = 0; i < k; i++)
+			free(ts[i].tab.name);
+		free(ts);
+		return;
+	}
+	qsort(ts, k, sizeof *ts, tab_cmp);
+	struct mb_dashboard_tab *tabs = calloc(k, sizeof *tabs);
+	if (!tabs) {
+		for (size_t i = 0; i < k; i++)
+			free(ts[i].tab.name);
+		free(ts);
+		d->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < k; i++)
+		tabs[i] = ts[i].tab;
+	free(ts);
+	db->tabs = tabs;
+	db->n_tabs = k;
+}
+
+static size_t tab_rank(const struct mb_dashboard *db, int64_t tab_id)
+{
+	for (size_t i = 0; i < db->n_tabs; i++)
+		if (db->tabs[i].id == tab_id)
+			return i;
+	return db->n_tabs;
+}
+
+static void dec_dashcard(struct dec *d, struct json_object *o,
+			 struct mb_dashcard *dc)
+{
+	struct json_object *card = j_get(o, "card");
+	if (j_has(o, "card_id"))
+		dc->card_id = j_id0(j_get(o, "card_id"));
+	else
+		dc->card_id = j_id0(j_get(card, "id"));
+	dc->tab_id = j_id0(j_get(o, "dashboard_tab_id"));
+	if (j_is(card, json_type_object)) {
+		dc->card_name = j_str(d, j_get(card, "name"));
+		dc->card_description = j_str(d, j_get(card, "description"));
+		dc->card_native = card_native(card, NULL);
+	}
+	struct json_object *title =
+		j_get(j_get(o, "visualization_settings"), "card.title");
+	if (nonempty_str(title))
+		dc->title = j_tstr(d, title);
+}
+
+static void dec_dashcards(struct dec *d, struct json_object *o,
+			  struct mb_dashboard *db)
+{
+	struct json_object *arr = j_get(o, "dashcards");
+	if (!j_is(arr, json_type_array))
+		arr = j_get(o, "ordered_cards");
+	size_t n = j_len(arr), k = 0;
+	if (n == 0)
+		return;
+	struct dc_sort *ds = calloc(n, sizeof *ds);
+	if (!ds) {
+		d->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < n && !d->oom; i++) {
+		struct json_object *e = j_idx(arr, i);
+		int64_t id;
+		if (!j_is(e, json_type_object) || !j_id(j_get(e, "id"), &id))
+			continue;
+		ds[k].dc.id = id;
+		dec_dashcard(d, e, &ds[k].dc);
+		ds[k].tab_rank = tab_rank(db, ds[k].dc.tab_id);
+		ds[k].row = j_int(j_get(e, "row"), 0);
+		ds[k].col = j_int(j_get(e, "col"), 0);
+		ds[k].idx = i;
+		k++;
+	}
+	struct mb_dashcard *v = NULL;
+	if (k > 0 && !d->oom) {
+		qsort(ds, k, sizeof *ds, dc_cmp);
+		v = calloc(k, sizeof *v);
+		if (!v)
+			d->oom = true;
+	}
+	if (!v) {
+		for (size_t i = 0; i < k; i++) {
+			free(ds[i].dc.card_name);
+			free(ds[i].dc.title);
+			free(ds[i].dc.card_description);
+		}
+		free(ds);
+		return;
+	}
+	for (size_t i = 0; i < k; i++)
+		v[i] = ds[i].dc;
+	free(ds);
+	db->dashcards = v;
+	db->n_dashcards = k;
+}
+
+/* ------------------------------------------------------------------ */
+/* Public decoders                                                      */
+
+/*
+ * Shared skeleton of single-object decoders: parse, check the object,
+ * decode with fn, map failures. out is zeroed on failure.
+ */
+static enum mbfs_status decode_one(const char *buf, size_t len,
+				   const char *what, elem_fn fn,
+				   clear_fn clear, void *out, size_t outsz,
+				   struct mbfs_err *err)
+{
+	struct json_object *root;
+	struct dec d = {false};
+	memset(out, 0, outsz);
+	enum mbfs_status st = parse_body(buf, len, what, true, &root, err);
+	if (st != MBFS_OK)
+		return st;
+	if (!j_is(root, json_type_object)) {
+		st = shape_error(root, what, "a JSON object", err);
+	} else if (!fn(&d, root, out)) {
+		clear(out);
+		if (error_object(root, NULL, 0))
+			st = shape_error(root, what, "a JSON object", err);
+		else
+			st = mbfs_err_set(err, MBFS_ERR_PROTOCOL, 0,
+					  "%s: object has no usable id", what);
+	} else if (d.oom) {
+		clear(out);
+		st = nomem(what, err);
+	}
+	json_object_put(root);
+	return st;
+}
+
+/*
+ * Shared skeleton of list decoders (bare array or {data:[...]}); stores
+ * the array and count through v/n and the envelope's total (or the count)
+ * through total when given.
+ */
+static enum mbfs_status decode_many(const char *buf, size_t len,
+				    const char *what, size_t elsz, elem_fn fn,
+				    clear_fn clear, void **v, size_t *n,
+				    int64_t *total, struct mbfs_err *err)
+{
+	struct json_object *root;
+	struct dec d = {false};
+	*v = NULL;
+	*n = 0;
+	if (total)
+		*total = 0;
+	enum mbfs_status st = parse_body(buf, len, what, true, &root, err);
+	if (st != MBFS_OK)
+		return st;
+	struct json_object *arr = list_array(root);
+	if (!arr) {
+		st = shape_error(root, what, "a JSON array", err);
+	} else {
+		*v = decode_list(&d, arr, elsz, fn, clear, n);
+		if (d.oom)
+			st = nomem(what, err);
+		else if (total)
+			*total = arr == root ? (int64_t)*n
+					     : j_int(j_get(root, "total"),
+						     (int64_t)*n);
+	}
+	json_object_put(root);
+	return st;
+}
+
+enum mbfs_status mb_json_session_id(const char *buf, size_t len, char *out,
+				    size_t outsz, struct mbfs_err *err)
+{
+	struct json_object *root;
+	if (!out || outsz == 0)
+		return mbfs_err_set(err, MBFS_ERR_INVALID, 0,
+				    "session: no output buffer");
+	out[0] = '\0';
+	/* never echo this body: it may hold a (partial) session key */
+	enum mbfs_status st = parse_body(buf, len, "session", false, &root, err);
+	if (st != MBFS_OK)
+		return st;
+	size_t n;
+	const char *id = j_sval(j_get(root, "id"), &n);
+	if (!j_is(root, json_type_object) ||
+	    (!id && error_object(root, NULL, 0))) {
+		st = shape_error(root, "session", "a JSON object", err);
+	} else if (!id || n == 0 || strlen(id) != n) {
+		st = mbfs_err_set(err, MBFS_ERR_PROTOCOL, 0,
+				  "session: the response has no session id");
+	} else if (n >= outsz) {
+		st = mbfs_err_set(err, MBFS_ERR_RANGE, 0,
+				  "session: id of %zu bytes does not fit", n);
+	} else {
+		memcpy(out, id, n + 1);
+	}
+	json_object_put(root);
+	return st;
+}
+
+static bool dec_properties(struct dec *d, struct json_object *o, void *p)
+{
+	struct mb_properties *pr = p;
+	if (!j_get(o, "version") && error_object(o, NULL, 0))
+		return false;
+	pr->version_tag = j_tstr(d, j_get(j_get(o, "version"), "tag"));
+	pr->site_name = j_str(d, j_get(o, "site-name"));
+	pr->password_login_enabled =
+		j_bool(j_get(o, "enable-password-login"), true);
+	return true;
+}
+
+static void properties_clear(void *p)
+{
+	mb_properties_free(p);
+}
+
+enum mbfs_status mb_json_properties(const char *buf, size_t len,
+				    struct mb_properties *out,
+				    struct mbfs_err *err)
+{
+	return decode_one(buf, len, "session properties", dec_properties,
+			  properties_clear, out, sizeof *out, err);
+}
+
+enum mbfs_status mb_json_user(const char *buf, size_t len, struct mb_user *out,
+			      struct mbfs_err *err)
+{
+	return decode_one(buf, len, "user", dec_user, user_clear, out,
+			  sizeof *out, err);
+}
+
+enum mbfs_status mb_json_user_list(const char *buf, size_t len,
+				   struct mb_user_list *out,
+				   struct mbfs_err *err)
+{
+	void *v;
+	memset(out, 0, sizeof *out);
+	enum mbfs_status st = decode_many(buf, len, "user list", sizeof *out->v,
+					  dec_user, user_clear, &v, &out->n,
+					  NULL, err);
+	out->v = v;
+	return st;
+}
+
+enum mbfs_status mb_json_items(const char *buf, size_t len,
+			       struct mb_item_list *out, struct mbfs_err *err)
+{
+	void *v;
+	memset(out, 0, sizeof *out);
+	enum mbfs_status st = decode_many(buf, len, "collection items",
+					  sizeof *out->v, dec_item, item_clear,
+					  &v, &out->n, &out->total, err);
+	out->v = v;
+	return st;
+}
+
+enum mbfs_status mb_json_collection_list(const char *buf, size_t len,
+					 struct mb_collection_list *out,
+					 struct mbfs_err *err)
+{
+	void *v;
+	memset(out, 0, sizeof *out);
+	enum mbfs_status st = decode_many(buf, len, "collection list",
+					  sizeof *out->v, dec_collection,
+					  collection_clear, &v, &out->n, NULL,
+					  err);
+	out->v = v;
+	return st;
+}
+
+enum mbfs_status mb_json_collection(const char *buf, size_t len,
+				    struct mb_collection *out,
+				    struct mbfs_err *err)
+{
+	return decode_one(buf, len, "collection", dec_collection,
+			  collection_clear, out, sizeof *out, err);
+}
+
+enum mbfs_status mb_json_card_list(const char *buf, size_t len,
+				   struct mb_card_list *out,
+				   struct mbfs_err *err)
+{
+	void *v;
+	memset(out, 0, sizeof *out);
+	enum mbfs_status st = decode_many(buf, len, "card list", sizeof *out->v,
+					  dec_card, card_clear, &v, &out->n,
+					  NULL, err);
+	out->v = v;
+	return st;
+}
+
+enum mbfs_status mb_json_card(const char *buf, size_t len, struct mb_card *out,
+			      struct mbfs_err *err)
+{
+	return decode_one(buf, len, "card", dec_card, card_clear, out,
+			  sizeof *out, err);
+}
+
+enum mbfs_status mb_json_database_list(const char *buf, size_t len,
+				       struct mb_database_list *out,
+				       struct mbfs_err *err)
+{
+	void *v;
+	memset(out, 0, sizeof *out);
+	enum mbfs_status st = decode_many(buf, len, "database list",
+					  sizeof *out->v, dec_database,
+					  database_clear, &v, &out->n, NULL,
+					  err);
+	out->v = v;
+	return st;
+}
+
+static bool dec_string(struct dec *d, struct json_object *o, void *p)
+{
+	char **s = p;
+	if (!o) {
+		*s = dup_cstr(d, "");
+		return true;
+	}
+	*s = j_str(d, o);
+	return *s != NULL;
+}
+
+static void string_clear(void *p)
+{
+	char **s = p;
+	free(*s);
+	*s = NULL;
+}
+
+enum mbfs_status mb_json_string_list(const char *buf, size_t len,
+				     struct mb_string_list *out,
+				     struct mbfs_err *err)
+{
+	void *v;
+	memset(out, 0, sizeof *out);
+	enum mbfs_status st = decode_many(buf, len, "string list",
+					  sizeof *out->v, dec_string,
+					  string_clear, &v, &out->n, NULL, err);
+	out->v = v;
+	return st;
+}
+
+enum mbfs_status mb_json_table_list(const char *buf, size_t len,
+				    struct mb_table_list *out,
+				    struct mbfs_err *err)
+{
+	void *v;
+	memset(out, 0, sizeof *out);
+	enum mbfs_status st = decode_many(buf, len, "table list",
+					  sizeof *out->v, dec_table,
+					  table_clear, &v, &out->n, NULL, err);
+	out->v = v;
+	return st;
+}
+
+enum mbfs_status mb_json_table(const char *buf, size_t len, struct mb_table *out,
+			       struct mbfs_err *err)
+{
+	return decode_one(buf, len, "table", dec_table, table_clear, out,
+			  sizeof *out, err);
+}
+
+enum mbfs_status mb_json_dashboard_list(const char *buf, size_t len,
+					struct mb_dashboard_list *out,
+					struct mbfs_err *err)
+{
+	void *v;
+	memset(out, 0, sizeof *out);
+	enum mbfs_status st = decode_many(buf, len, "dashboard list",
+					  sizeof *out->v, dec_dashboard_base,
+					  dashboard_clear, &v, &out->n, NULL,
+					  err);
+	out->v = v;
+	return st;
+}
+
+static bool dec_dashboard(struct dec *d, struct json_object *o, void *p)
+{
+	struct mb_dashboard *db = p;
+	if (!dec_dashboard_base(d, o, db))
+		return false;
+	dec_tabs(d, o, db);
+	dec_dashcards(d, o, db);
+	return true;
+}
+
+enum mbfs_status mb_json_dashboard(const char *buf, size_t len,
+				   struct mb_dashboard *out,
+				   struct mbfs_err *err)
+{
+	return decode_one(buf, len, "dashboard", dec_dashboard,
+			  dashboard_clear, out, sizeof *out, err);
+}
+
+/* ------------------------------------------------------------------ */
+/* Error detection, validation, quoting                                 */
+
+bool mb_json_error_message(const char *buf, size_t len, char *msg,
+			   size_t msgsz)
+{
+	struct json_object *root;
+	if (msg && msgsz > 0)
+		msg[0] = '\0';
+	if (!buf || len == 0 || len > MB_JSON_MAX_BODY)
+		return false;
+	/* cheap pre-check: only objects can be error bodies */
+	size_t p = skip_ws(buf, len, 0);
+	if (p == len || buf[p] != '{')
+		return false;
+	if (parse_body(buf, len, "error", false, &root, NULL) != MBFS_OK)
+		return false;
+	bool is = error_object(root, msg, msgsz);
+	json_object_put(root);
+	return is;
+}
+
+/*
+ * Parse one JSON value starting at *pos with tok (strict, trailing
+ * characters allowed), feeding at most MBJ_CHUNK bytes at a time. On
+ * success *pos is just past the value and *type is its type (json_type_null
+ * for null).
+ */
+static bool scan_value(struct json_tokener *tok, const char *buf, size_t len,
+		       size_t *pos, enum json_type *type)
+{
+	size_t p = *pos;
+	struct json_object *obj = NULL;
+	enum json_tokener_error jerr = json_tokener_continue;
+	json_tokener_reset(tok);
+	while (p < len) {
+		size_t n = len - p < MBJ_CHUNK ? len - p : MBJ_CHUNK;
+		obj = json_tokener_parse_ex(tok, buf + p, (int)n);
+		jerr = json_tokener_get_error(tok);
+		if (jerr != json_tokener_continue) {
+			p += json_tokener_get_parse_end(tok);
+			break;
+		}
+		p += n;
+	}
+	if (jerr == json_tokener_continue) {
+		obj = json_tokener_parse_ex(tok, "", 1);
+		jerr = json_tokener_get_error(tok);
+		p = len;
+	}
+	if (jerr != json_tokener_success) {
+		json_object_put(obj);
+		return false;
+	}
+	*type = obj ? json_object_get_type(obj) : json_type_null;
+	json_object_put(obj);
+	*pos = p;
+	return true;
+}
+
+/*
+ * Walk a top-level array or object one member at a time, so that memory
+ * stays bounded by the largest member rather than the whole document.
+ */
+static bool scan_container(struct json_tokener *tok, const char *buf,
+			   size_t len, size_t *pos, size_t *count)
+{
+	size_t p = *pos;
+	bool obj = buf[p] == '{';
+	char close = obj ? '}' : ']';
+	size_t n = 0;
+	enum json_type t;
+	p = skip_ws(buf, len, p + 1);
+	if (p < len && buf[p] == close) {
+		*pos = p + 1;
+		*count = 0;
+		return true;
+	}
+	for (;;) {
+		if (obj) {
+			if (p >= len || buf[p] != '"' ||
+			    !scan_value(tok, buf, len, &p, &t) ||
+			    t != json_type_string)
+				return false;
+			p = skip_ws(buf, len, p);
+			if (p >= len || buf[p] != ':')
+				return false;
+			p = skip_ws(buf, len, p + 1);
+		}
+		if (p >= len || !scan_value(tok, buf, len, &p, &t))
+			return false;
+		n++;
+		p = skip_ws(buf, len, p);
+		if (p >= len)
+			return false;
+		if (buf[p] == close)
+			break;
+		if (buf[p] != ',')
+			return false;
+		p = skip_ws(buf, len, p + 1);
+	}
+	*pos = p + 1;
+	*count = n;
+	return true;
+}
+
+bool mb_json_validate(const char *buf, size_t len, size_t *n_top)
+{
+	if (n_top)
+		*n_top = 0;
+	if (!buf)
+		return false;
+	size_t p = skip_ws(buf, len, 0);
+	if (p == len)
+		return false;
+	struct json_tokener *tok = json_tokener_new_ex(MBJ_DEPTH);
+	if (!tok)
+		return false;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+					    JSON_TOKENER_ALLOW_TRAILING_CHARS);
+	bool ok;
+	size_t count = 0;
+	enum json_type t;
+	if (buf[p] == '[' || buf[p] == '{')
+		ok = scan_container(tok, buf, len, &p, &count);
+	else
+		ok = scan_value(tok, buf, len, &p, &t);
+	json_tokener_free(tok);
+	if (!ok || skip_ws(buf, len, p) != len)
+		return false;
+	if (n_top && buf[skip_ws(buf, len, 0)] == '[')
+		*n_top = count;
+	return true;
+}
+
+char *mb_json_quote(const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (!s) {
+		char *r = malloc(5);
+		if (r)
+			memcpy(r, "null", 5);
+		return r;
+	}
+	size_t n = 3;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\' || *p == '\b' || *p == '\f' ||
+		    *p == '\n' || *p == '\r' || *p == '\t')
+			n += 2;
+		else if (*p < 0x20)
+			n += 6;
+		else
+			n += 1;
+	}
+	char *r = malloc(n);
+	if (!r)
+		return NULL;
+	char *o = r;
+	*o++ = '"';
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"':
+			*o++ = '\\';
+			*o++ = '"';
+			break;
+		case '\\':
+			*o++ = '\\';
+			*o++ = '\\';
+			break;
+		case '\b':
+			*o++ = '\\';
+			*o++ = 'b';
+			break;
+		case '\f':
+			*o++ = '\\';
+			*o++ = 'f';
+			break;
+		case '\n':
+			*o++ = '\\';
+			*o++ = 'n';
+			break;
+		case '\r':
+			*o++ = '\\';
+			*o++ = 'r';
+			break;
+		case '\t':
+			*o++ = '\\';
+			*o++ = 't';
+			break;
+		default:
+			if (*p < 0x20) {
+				memcpy(o, "\\u00", 4);
+				o[4] = hex[*p >> 4];
+				o[5] = hex[*p & 0xF];
+				o += 6;
+			} else {
+				*o++ = (char)*p;
+			}
+		}
+	}
+	*o++ = '"';
+	*o = '\0';
+	return r;
+}
