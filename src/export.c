@@ -1,0 +1,746 @@
+/*
+ * export.c — owns export jobs: the key → job table, single flight, the
+ * queue that caps concurrent exports, the streaming validation of export
+ * bodies (the in-band failure forms of metabase-api.md §6.3), commit to
+ * the spool, failure memory and the recent-errors ring. See export.h.
+ */
+#include "export.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "inode.h"
+#include "log.h"
+#include "mb_json.h"
+
+#define TAIL_MAX ((size_t)256 * 1024)
+#define ERR_RING 64
+
+struct job {
+	char *key;
+	struct job *next;          /* hash chain */
+	bool running;
+	uint64_t done_seq;         /* bumped when a run ends */
+	bool failed;
+	struct mbfs_err error;
+	double failed_at;          /* monotonic seconds */
+	/* progress of the running export, for .mbfs/stats */
+	_Atomic uint64_t bytes;
+	double started;            /* monotonic seconds */
+};
+
+struct err_rec {
+	double when;               /* wall clock */
+	char key[96];
+	int http;
+	char msg[MBFS_ERR_MSG_MAX];
+};
+
+struct mbfs_export {
+	struct mb_client *client;
+	struct mbfs_spool *spool;
+	struct mbfs_export_config cfg;
+	pthread_mutex_t lock;      /* protects everything below */
+	pthread_cond_t cond;
+	struct job **buckets;
+	size_t n_buckets, n_jobs;
+	int running;               /* exports in flight */
+	uint64_t queue_tail;       /* next ticket to hand out */
+	uint64_t queue_head;       /* next ticket allowed to start */
+	uint64_t n_exports, n_failed, n_hits, n_joined;
+	struct err_rec errors[ERR_RING];
+	unsigned err_next, err_count;
+};
+
+static double mono_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static double wall_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* ---- job table ----------------------------------------------------------- */
+
+static uint64_t hash_key(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static void rehash(struct mbfs_export *ex)
+{
+	size_t nb = ex->n_buckets * 2;
+	struct job **b = calloc(nb, sizeof *b);
+	if (!b)
+		return;
+	for (size_t i = 0; i < ex->n_buckets; i++) {
+		struct job *j = ex->buckets[i];
+		while (j) {
+			struct job *next = j->next;
+			size_t k = hash_key(j->key) & (nb - 1);
+			j->next = b[k];
+			b[k] = j;
+			j = next;
+		}
+	}
+	free(ex->buckets);
+	ex->buckets = b;
+	ex->n_buckets = nb;
+}
+
+static struct job *job_find(struct mbfs_export *ex, const char *key)
+{
+	for (struct job *j = ex->buckets[hash_key(key) & (ex->n_buckets - 1)]; j;
+	     j = j->next)
+		if (strcmp(j->key, key) == 0)
+			return j;
+	return NULL;
+}
+
+static struct job *job_get(struct mbfs_export *ex, const char *key)
+{
+	struct job *j = job_find(ex, key);
+	if (j)
+		return j;
+	j = calloc(1, sizeof *j);
+	if (!j || !(j->key = strdup(key))) {
+		free(j);
+		return NULL;
+	}
+	if (ex->n_jobs + 1 > ex->n_buckets)
+		rehash(ex);
+	size_t k = hash_key(key) & (ex->n_buckets - 1);
+	j->next = ex->buckets[k];
+	ex->buckets[k] = j;
+	ex->n_jobs++;
+	return j;
+}
+
+/* ---- streaming validation ------------------------------------------------ */
+
+enum csv_state { CSV_FIELD_START, CSV_UNQUOTED, CSV_QUOTED, CSV_QUOTE_SEEN };
+
+struct scan {
+	enum mbfs_fmt fmt;
+	uint64_t off;              /* bytes seen */
+	bool seen_nonws;
+	char first;                /* first non-whitespace byte */
+	/* csv */
+	enum csv_state cs;
+	uint64_t records;          /* '\n' outside quotes */
+	uint64_t line_start;       /* offset after the last record end */
+	uint64_t prev_line_start;
+	/* json */
+	int depth;
+	bool in_str, esc;
+	bool closed;               /* the top-level value ended */
+	uint64_t closed_off;
+	bool trailing;             /* non-whitespace after the top value */
+	uint64_t objects;          /* '{' at depth 1 of a top-level array */
+};
+
+static void scan_csv(struct scan *s, const char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+		switch (s->cs) {
+		case CSV_FIELD_START:
+			if (c == '"') {
+				s->cs = CSV_QUOTED;
+				break;
+			}
+			/* fallthrough */
+		case CSV_UNQUOTED:
+			if (c == ',') {
+				s->cs = CSV_FIELD_START;
+			} else if (c == '\n') {
+				s->records++;
+				s->prev_line_start = s->line_start;
+				s->line_start = s->off + i + 1;
+				s->cs = CSV_FIELD_START;
+			} else {
+				s->cs = CSV_UNQUOTED;
+			}
+			break;
+		case CSV_QUOTED:
+			if (c == '"')
+				s->cs = CSV_QUOTE_SEEN;
+			break;
+		case CSV_QUOTE_SEEN:
+			if (c == '"') {
+				s->cs = CSV_QUOTED;
+			} else if (c == ',') {
+				s->cs = CSV_FIELD_START;
+			} else if (c == '\n') {
+				s->records++;
+				s->prev_line_start = s->line_start;
+				s->line_start = s->off + i + 1;
+				s->cs = CSV_FIELD_START;
+			} else {
+				s->cs = CSV_UNQUOTED;
+			}
+			break;
+		}
+	}
+}
+
+static void scan_json(struct scan *s, const char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+		if (s->closed) {
+			if (c != ' ' && c != '\n' && c != '\r' && c != '\t')
+				s->trailing = true;
+			continue;
+		}
+		if (s->in_str) {
+			if (s->esc)
+				s->esc = false;
+			else if (c == '\\')
+				s->esc = true;
+			else if (c == '"')
+				s->in_str = false;
+			continue;
+		}
+		switch (c) {
+		case '"':
+			s->in_str = true;
+			break;
+		case '[':
+		case '{':
+			if (c == '{' && s->depth == 1 && s->first == '[')
+				s->objects++;
+			s->depth++;
+			break;
+		case ']':
+		case '}':
+			s->depth--;
+			if (s->depth <= 0) {
+				s->closed = true;
+				s->closed_off = s->off + i + 1;
+			}
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void scan_feed(struct scan *s, const char *buf, size_t len)
+{
+	if (!s->seen_nonws) {
+		for (size_t i = 0; i < len; i++) {
+			char c = buf[i];
+			if (c != ' ' && c != '\n' && c != '\r' && c != '\t' &&
+			    c != '\xef' && c != '\xbb' && c != '\xbf') {
+				s->seen_nonws = true;
+				s->first = c;
+				break;
+			}
+		}
+	}
+	if (s->fmt == MBFS_FMT_CSV)
+		scan_csv(s, buf, len);
+	else if (s->fmt == MBFS_FMT_JSON)
+		scan_json(s, buf, len);
+	s->off += len;
+}
+
+struct sink {
+	int fd;
+	int write_errno;
+	struct scan scan;
+	struct job *job;
+};
+
+static bool sink_write(void *arg, const char *buf, size_t len)
+{
+	struct sink *k = arg;
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = pwrite(k->fd, buf + done, len - done,
+				   (off_t)(k->scan.off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			k->write_errno = n < 0 ? errno : EIO;
+			return false;
+		}
+		done += (size_t)n;
+	}
+	scan_feed(&k->scan, buf, len);
+	atomic_fetch_add(&k->job->bytes, (uint64_t)len);
+	return true;
+}
+
+/* Read [from, to) of the spool file (capped) as a NUL-terminated string. */
+static char *read_range(int fd, uint64_t from, uint64_t to, size_t *len)
+{
+	if (to < from)
+		to = from;
+	if (to - from > TAIL_MAX)
+		from = to - TAIL_MAX;
+	size_t n = (size_t)(to - from);
+	char *b = malloc(n + 1);
+	if (!b)
+		return NULL;
+	ssize_t r = pread(fd, b, n, (off_t)from);
+	if (r < 0)
+		r = 0;
+	b[r] = '\0';
+	*len = (size_t)r;
+	return b;
+}
+
+/* Is [from,to) a Metabase error object? Fills err with its message. */
+static bool inband_error(int fd, uint64_t from, uint64_t to, const char *what,
+			 struct mbfs_err *err)
+{
+	size_t len;
+	char *b = read_range(fd, from, to, &len);
+	if (!b)
+		return false;
+	char msg[400];
+	bool is_err = mb_json_error_message(b, len, msg, sizeof msg);
+	free(b);
+	if (is_err)
+		mbfs_err_set(err, MBFS_ERR_EXPORT, 200, "%s: %s", what, msg);
+	return is_err;
+}
+
+static bool has_zip_end(int fd, uint64_t size)
+{
+	if (size < 22)
+		return false;
+	size_t len;
+	uint64_t from = size > 65557 ? size - 65557 : 0;
+	char *b = read_range(fd, from, size, &len);
+	if (!b)
+		return false;
+	bool ok = false;
+	for (size_t i = len >= 22 ? len - 22 + 1 : 0; i-- > 0;) {
+		if (memcmp(b + i, "PK\x05\x06", 4) == 0) {
+			size_t comment = (size_t)(unsigned char)b[i + 20] |
+					 ((size_t)(unsigned char)b[i + 21] << 8);
+			ok = i + 22 + comment == len;
+			break;
+		}
+	}
+	free(b);
+	return ok;
+}
+
+/*
+ * Decide whether a 2xx export body is a complete result of the asked
+ * format. Returns MBFS_OK and *rows, or an error in err.
+ */
+static enum mbfs_status verify(const struct sink *k, const char *ctype,
+			       enum mbfs_fmt fmt, int64_t *rows,
+			       struct mbfs_err *err)
+{
+	const struct scan *s = &k->scan;
+	uint64_t size = s->off;
+	const char *what = "the export failed on the server";
+	*rows = -1;
+
+	if (strncasecmp(ctype, "text/html", 9) == 0 || s->first == '<')
+		return mbfs_err_set(err, MBFS_ERR_PROTOCOL, 200,
+				    "the server answered with an HTML page instead of %s (a proxy or login page?)",
+				    mbfs_fmt_name(fmt));
+	bool json_ctype = strncasecmp(ctype, "application/json", 16) == 0;
+	if (fmt != MBFS_FMT_JSON && (json_ctype || s->first == '{')) {
+		if (inband_error(k->fd, 0, size, what, err))
+			return MBFS_ERR_EXPORT;
+		if (json_ctype)
+			return mbfs_err_set(err, MBFS_ERR_PROTOCOL, 200,
+					    "asked for %s, the server sent JSON",
+					    mbfs_fmt_name(fmt));
+	}
+	switch (fmt) {
+	case MBFS_FMT_CSV: {
+		if (size == 0)
+			return mbfs_err_set(err, MBFS_ERR_EXPORT, 200,
+					    "the server sent an empty CSV (no header row)");
+		/* era A: an error object appended after the rows */
+		uint64_t last = s->line_start < size ? s->line_start
+						     : s->prev_line_start;
+		char c = 0;
+		if (last < size && pread(k->fd, &c, 1, (off_t)last) == 1 &&
+		    c == '{' && inband_error(k->fd, last, size, what, err))
+			return MBFS_ERR_EXPORT;
+		if (s->cs == CSV_QUOTED)
+			return mbfs_err_set(err, MBFS_ERR_EXPORT, 200,
+					    "the CSV ends inside a quoted field (cut short)");
+		uint64_t recs = s->records + (s->line_start < size ? 1 : 0);
+		*rows = recs ? (int64_t)recs - 1 : 0;
+		return MBFS_OK;
+	}
+	case MBFS_FMT_JSON:
+		if (s->first == '{') {
+			if (inband_error(k->fd, 0, size, what, err))
+				return MBFS_ERR_EXPORT;
+			return mbfs_err_set(err, MBFS_ERR_PROTOCOL, 200,
+					    "the JSON export is an object, not an array of rows");
+		}
+		if (s->first != '[' || !s->closed)
+			return mbfs_err_set(err, MBFS_ERR_EXPORT, 200,
+					    "the JSON export is incomplete (cut short)");
+		if (s->trailing) {
+			if (inband_error(k->fd, s->closed_off, size, what, err))
+				return MBFS_ERR_EXPORT;
+			return mbfs_err_set(err, MBFS_ERR_PROTOCOL, 200,
+					    "the JSON export has trailing garbage");
+		}
+		*rows = (int64_t)s->objects;
+		return MBFS_OK;
+	case MBFS_FMT_XLSX: {
+		char head[4] = {0};
+		if (pread(k->fd, head, 4, 0) != 4 ||
+		    memcmp(head, "PK\x03\x04", 4) != 0)
+			return mbfs_err_set(err, MBFS_ERR_PROTOCOL, 200,
+					    "the XLSX export is not a zip file");
+		if (!has_zip_end(k->fd, size))
+			return mbfs_err_set(err, MBFS_ERR_EXPORT, 200,
+					    "the XLSX export is incomplete or corrupt (no zip end record)");
+		return MBFS_OK;
+	}
+	default:
+		return MBFS_OK;
+	}
+}
+
+/* ---- running one export ------------------------------------------------- */
+
+static enum mbfs_status run_export(struct mbfs_export *ex, struct job *j,
+				   const struct mb_export_req *req,
+				   struct mbfs_err *err)
+{
+	struct sink k = {.fd = -1, .job = j};
+	char *tmp = NULL;
+	enum mbfs_fmt fmt = mbfs_fmt_parse(req->format);
+	k.scan.fmt = fmt;
+	enum mbfs_status st = mbfs_spool_create(ex->spool, &k.fd, &tmp, err);
+	if (st != MBFS_OK)
+		return st;
+
+	struct mb_export_result res;
+	double t0 = mono_now();
+	st = ex->client->ops->export_run(ex->client, req, sink_write, &k, &res,
+					 err);
+	double dur = mono_now() - t0;
+	if (st == MBFS_ERR_INTERRUPTED && k.write_errno)
+		st = mbfs_err_set(err, MBFS_ERR_IO, 0,
+				  "cannot write the spool file: %s",
+				  strerror(k.write_errno));
+	int64_t rows = -1;
+	if (st == MBFS_OK)
+		st = verify(&k, res.content_type, fmt, &rows, err);
+	if (st == MBFS_OK) {
+		struct mbfs_spool_info meta = {
+			.size = k.scan.off,
+			.rows = rows,
+			.fetched_at = wall_now(),
+			.duration = dur,
+			.truncated = ex->cfg.row_cap > 0 && rows == ex->cfg.row_cap,
+		};
+		st = mbfs_spool_commit(ex->spool, j->key, tmp, &meta, NULL, err);
+		if (st == MBFS_OK) {
+			mbfs_info("export %s: HTTP %ld, %" PRIu64 " bytes, %" PRId64
+				  " rows, %.3f s",
+				  j->key, res.http_status, meta.size, rows, dur);
+			if (meta.truncated)
+				mbfs_warn("export %s: %" PRId64
+					  " rows is Metabase's download row cap: the result is probably truncated",
+					  j->key, rows);
+		}
+	}
+	if (st != MBFS_OK) {
+		mbfs_spool_discard(ex->spool, tmp);
+		mbfs_warn("export %s failed after %.3f s: %s", j->key, dur,
+			  err->msg);
+	}
+	close(k.fd);
+	free(tmp);
+	return st;
+}
+
+static void record_error(struct mbfs_export *ex, const char *key,
+			 const struct mbfs_err *err)
+{
+	struct err_rec *r = &ex->errors[ex->err_next];
+	ex->err_next = (ex->err_next + 1) % ERR_RING;
+	if (ex->err_count < ERR_RING)
+		ex->err_count++;
+	r->when = wall_now();
+	snprintf(r->key, sizeof r->key, "%.95s", key);
+	r->http = err->http_status;
+	snprintf(r->msg, sizeof r->msg, "%s", err->msg);
+}
+
+/* Fill info from the spool and the job. Lock held. */
+static void fill_info(struct mbfs_export *ex, struct job *j, const char *key,
+		      struct mbfs_result_info *info)
+{
+	memset(info, 0, sizeof *info);
+	info->have = mbfs_spool_get(ex->spool, key, &info->spool);
+	info->fresh = info->have &&
+		      wall_now() - info->spool.fetched_at < ex->cfg.result_ttl;
+	if (j && j->failed) {
+		info->failed = true;
+		info->retry_blocked =
+			mono_now() - j->failed_at < ex->cfg.error_ttl;
+		info->error = j->error;
+		info->failed_at = j->failed_at;
+	}
+}
+
+static enum mbfs_status open_result(struct mbfs_export *ex, const char *key,
+				    int *fd, struct mbfs_result_info *info,
+				    struct mbfs_err *err)
+{
+	if (!fd)
+		return MBFS_OK;
+	return mbfs_spool_open(ex->spool, key, fd, &info->spool, err);
+}
+
+enum mbfs_status mbfs_export_get(struct mbfs_export *ex, const char *key,
+				 const struct mb_export_req *req, int *fd,
+				 struct mbfs_result_info *info,
+				 struct mbfs_err *err)
+{
+	struct mbfs_result_info scratch;
+	if (!info)
+		info = &scratch;
+	pthread_mutex_lock(&ex->lock);
+	struct job *j = job_get(ex, key);
+	if (!j) {
+		pthread_mutex_unlock(&ex->lock);
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	}
+	enum mbfs_status st;
+	for (int attempts = 0;; attempts++) {
+		if (j->running) {
+			/* join the running export and take its outcome */
+			uint64_t seq = j->done_seq;
+			ex->n_joined++;
+			while (j->running && j->done_seq == seq)
+				pthread_cond_wait(&ex->cond, &ex->lock);
+			fill_info(ex, j, key, info);
+			if (j->failed) {
+				*err = j->error;
+				st = j->error.status;
+				break;
+			}
+			st = open_result(ex, key, fd, info, err);
+			if (st == MBFS_ERR_NOT_FOUND && attempts < 3)
+				continue; /* evicted in between: go again */
+			break;
+		}
+		fill_info(ex, j, key, info);
+		if (info->fresh) {
+			ex->n_hits++;
+			st = open_result(ex, key, fd, info, err);
+			if (st == MBFS_ERR_NOT_FOUND && attempts < 3)
+				continue;
+			break;
+		}
+		if (info->retry_blocked) {
+			*err = info->error;
+			st = info->error.status;
+			break;
+		}
+		/* lead a new export: wait for our turn in the queue */
+		j->running = true;
+		atomic_store(&j->bytes, 0);
+		uint64_t ticket = ex->queue_tail++;
+		while (ticket != ex->queue_head ||
+		       ex->running >= ex->cfg.max_exports)
+			pthread_cond_wait(&ex->cond, &ex->lock);
+		ex->queue_head++;
+		ex->running++;
+		ex->n_exports++;
+		j->started = mono_now();
+		pthread_cond_broadcast(&ex->cond);
+		pthread_mutex_unlock(&ex->lock);
+
+		struct mbfs_err run_err;
+		mbfs_err_clear(&run_err);
+		st = run_export(ex, j, req, &run_err);
+
+		pthread_mutex_lock(&ex->lock);
+		ex->running--;
+		j->running = false;
+		j->done_seq++;
+		if (st == MBFS_OK) {
+			j->failed = false;
+		} else {
+			j->failed = true;
+			j->error = run_err;
+			j->error.status = st;
+			j->failed_at = mono_now();
+			ex->n_failed++;
+			record_error(ex, key, &run_err);
+		}
+		pthread_cond_broadcast(&ex->cond);
+		fill_info(ex, j, key, info);
+		if (st != MBFS_OK) {
+			info->failed = true;
+			info->error = j->error;
+			*err = run_err;
+			break;
+		}
+		st = open_result(ex, key, fd, info, err);
+		if (st == MBFS_ERR_NOT_FOUND && attempts < 3)
+			continue;
+		break;
+	}
+	pthread_mutex_unlock(&ex->lock);
+	return st;
+}
+
+void mbfs_export_peek(struct mbfs_export *ex, const char *key,
+		      struct mbfs_result_info *info)
+{
+	pthread_mutex_lock(&ex->lock);
+	fill_info(ex, job_find(ex, key), key, info);
+	pthread_mutex_unlock(&ex->lock);
+}
+
+void mbfs_export_release(struct mbfs_export *ex, const char *key, uint64_t gen)
+{
+	mbfs_spool_unpin(ex->spool, key, gen);
+}
+
+void mbfs_export_invalidate(struct mbfs_export *ex, const char *key)
+{
+	pthread_mutex_lock(&ex->lock);
+	struct job *j = job_find(ex, key);
+	if (j)
+		j->failed = false;
+	pthread_mutex_unlock(&ex->lock);
+	mbfs_spool_drop(ex->spool, key);
+}
+
+void mbfs_export_invalidate_all(struct mbfs_export *ex)
+{
+	pthread_mutex_lock(&ex->lock);
+	for (size_t i = 0; i < ex->n_buckets; i++)
+		for (struct job *j = ex->buckets[i]; j; j = j->next)
+			j->failed = false;
+	pthread_mutex_unlock(&ex->lock);
+	mbfs_spool_drop_all(ex->spool);
+}
+
+int mbfs_export_describe_stats(struct mbfs_export *ex, char *out, size_t outsz)
+{
+	size_t o = 0;
+	pthread_mutex_lock(&ex->lock);
+	int n = snprintf(out, outsz,
+			 "exports_started %" PRIu64 "\nexports_failed %" PRIu64
+			 "\nexports_joined %" PRIu64 "\ncache_hits %" PRIu64
+			 "\nexports_running %d\n",
+			 ex->n_exports, ex->n_failed, ex->n_joined, ex->n_hits,
+			 ex->running);
+	o = n > 0 ? (size_t)n : 0;
+	double now = mono_now();
+	for (size_t i = 0; i < ex->n_buckets && o < outsz; i++) {
+		for (struct job *j = ex->buckets[i]; j && o < outsz; j = j->next) {
+			if (!j->running)
+				continue;
+			n = snprintf(out + o, outsz - o,
+				     "running %s %" PRIu64 " bytes %.1f s\n",
+				     j->key, atomic_load(&j->bytes),
+				     j->started > 0 ? now - j->started : 0.0);
+			if (n > 0)
+				o += (size_t)n;
+		}
+	}
+	pthread_mutex_unlock(&ex->lock);
+	return (int)(o < outsz ? o : outsz - 1);
+}
+
+int mbfs_export_describe_errors(struct mbfs_export *ex, char *out, size_t outsz)
+{
+	size_t o = 0;
+	out[0] = '\0';
+	pthread_mutex_lock(&ex->lock);
+	unsigned start = (ex->err_next + ERR_RING - ex->err_count) % ERR_RING;
+	for (unsigned i = 0; i < ex->err_count && o < outsz; i++) {
+		const struct err_rec *r = &ex->errors[(start + i) % ERR_RING];
+		time_t t = (time_t)r->when;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		int n = snprintf(out + o, outsz - o,
+				 "%04d-%02d-%02dT%02d:%02d:%02dZ %s http=%d %s\n",
+				 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+				 tm.tm_hour, tm.tm_min, tm.tm_sec, r->key,
+				 r->http, r->msg);
+		if (n > 0)
+			o += (size_t)n;
+	}
+	pthread_mutex_unlock(&ex->lock);
+	return (int)(o < outsz ? o : outsz - 1);
+}
+
+enum mbfs_status mbfs_export_new(struct mb_client *client,
+				 struct mbfs_spool *spool,
+				 const struct mbfs_export_config *cfg,
+				 struct mbfs_export **out, struct mbfs_err *err)
+{
+	struct mbfs_export *ex = calloc(1, sizeof *ex);
+	if (!ex)
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	ex->client = client;
+	ex->spool = spool;
+	ex->cfg = *cfg;
+	if (ex->cfg.max_exports < 1)
+		ex->cfg.max_exports = 1;
+	ex->n_buckets = 64;
+	ex->buckets = calloc(ex->n_buckets, sizeof *ex->buckets);
+	if (!ex->buckets) {
+		free(ex);
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	}
+	pthread_mutex_init(&ex->lock, NULL);
+	pthread_cond_init(&ex->cond, NULL);
+	*out = ex;
+	return MBFS_OK;
+}
+
+void mbfs_export_free(struct mbfs_export *ex)
+{
+	if (!ex)
+		return;
+	for (size_t i = 0; i < ex->n_buckets; i++) {
+		struct job *j = ex->buckets[i];
+		while (j) {
+			struct job *next = j->next;
+			free(j->key);
+			free(j);
+			j = next;
+		}
+	}
+	free(ex->buckets);
+	pthread_cond_destroy(&ex->cond);
+	pthread_mutex_destroy(&ex->lock);
+	free(ex);
+}

@@ -1,0 +1,83 @@
+/*
+ * export.h — export jobs: how a read becomes a Metabase export and a file.
+ *
+ * A result is named by a key ("card:12:csv", "table:5:json", ...). The
+ * engine guarantees:
+ *  - single flight: concurrent callers for one key share one export;
+ *  - at most max_exports exports run at once, later ones queue in order;
+ *  - a result is complete or it is an error (DESIGN.md §2 rule 4): the
+ *    bytes are validated for the in-band failure forms of every Metabase
+ *    era before being committed to the spool; failures are never cached as
+ *    results, but remembered for error_ttl seconds;
+ *  - a fresh result (younger than result_ttl) is reused.
+ *
+ * Thread safety: every call may come from any thread; one internal mutex
+ * and condition variable. mbfs_export_get() BLOCKS until the result is
+ * ready (it is called from FUSE worker threads; the transfer itself runs
+ * on the transport's I/O thread). Everything else never blocks on the
+ * network.
+ */
+#ifndef MBFS_EXPORT_H
+#define MBFS_EXPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mb_client.h"
+#include "spool.h"
+#include "status.h"
+
+struct mbfs_export;
+
+struct mbfs_export_config {
+	double result_ttl;
+	double error_ttl;
+	int max_exports;
+	int64_t row_cap;           /* Metabase's download row cap (1,048,575) */
+};
+
+/* What is known about a key's result. */
+struct mbfs_result_info {
+	bool have;                 /* a committed result exists (maybe stale) */
+	bool fresh;                /* ... and younger than result_ttl */
+	struct mbfs_spool_info spool;
+	bool failed;               /* the last attempt failed (until a success,
+				      touch or SIGHUP) */
+	bool retry_blocked;        /* ... less than error_ttl ago: fail fast */
+	struct mbfs_err error;     /* that failure */
+	double failed_at;          /* monotonic seconds */
+};
+
+enum mbfs_status mbfs_export_new(struct mb_client *client,
+				 struct mbfs_spool *spool,
+				 const struct mbfs_export_config *cfg,
+				 struct mbfs_export **out, struct mbfs_err *err);
+void mbfs_export_free(struct mbfs_export *ex);
+
+/*
+ * Make sure key has a fresh result, running req if needed (or joining the
+ * export already running). With fd != NULL, also open the result for
+ * reading and pin it (release with mbfs_export_release). Blocks.
+ */
+enum mbfs_status mbfs_export_get(struct mbfs_export *ex, const char *key,
+				 const struct mb_export_req *req, int *fd,
+				 struct mbfs_result_info *info,
+				 struct mbfs_err *err);
+
+/* What is known about key, without running anything. */
+void mbfs_export_peek(struct mbfs_export *ex, const char *key,
+		      struct mbfs_result_info *info);
+
+/* Undo the pin of a successful mbfs_export_get(fd != NULL). */
+void mbfs_export_release(struct mbfs_export *ex, const char *key, uint64_t gen);
+
+/* Forget key's result and failure (touch FILE); all keys (SIGHUP). */
+void mbfs_export_invalidate(struct mbfs_export *ex, const char *key);
+void mbfs_export_invalidate_all(struct mbfs_export *ex);
+
+/* Text for .mbfs/stats (running exports, counters) and .mbfs/errors. */
+int mbfs_export_describe_stats(struct mbfs_export *ex, char *out, size_t outsz);
+int mbfs_export_describe_errors(struct mbfs_export *ex, char *out, size_t outsz);
+
+#endif

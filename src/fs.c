@@ -1,0 +1,626 @@
+/*
+ * fs.c — owns filesystem semantics: turning nodes into attributes, the
+ * materialize-on-name rule, open file handles, directory snapshots, touch,
+ * extended attributes and the generated .mbfs/ files. See fs.h.
+ */
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define CONTROL_MAX (256 * 1024)
+
+enum control_id { CTL_STATUS = 1, CTL_STATS = 2, CTL_ERRORS = 3 };
+
+struct mbfs_fs {
+	struct mbfs_fs_env env;
+	time_t mounted_at;
+	struct timespec mono_start;
+};
+
+struct mbfs_file {
+	int fd;                    /* spool file, or -1 */
+	char *mem;                 /* generated content, or NULL */
+	size_t mem_len;
+	char key[64];
+	uint64_t gen;
+	uint64_t size;
+	int64_t mtime;
+};
+
+struct mbfs_dir {
+	uint64_t ino;
+	struct mbfs_dirent *ents;
+	size_t n;
+};
+
+struct mbfs_fs *mbfs_fs_new(const struct mbfs_fs_env *env)
+{
+	struct mbfs_fs *fs = calloc(1, sizeof *fs);
+	if (!fs)
+		return NULL;
+	fs->env = *env;
+	fs->mounted_at = time(NULL);
+	clock_gettime(CLOCK_MONOTONIC, &fs->mono_start);
+	return fs;
+}
+
+void mbfs_fs_free(struct mbfs_fs *fs)
+{
+	free(fs);
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static struct mbfs_node *node_of(struct mbfs_fs *fs, uint64_t ino)
+{
+	mbfs_tree_lock(fs->env.tree);
+	struct mbfs_node *n = mbfs_tree_node(fs->env.tree, ino);
+	mbfs_tree_unlock(fs->env.tree);
+	return n;
+}
+
+/* Build the export request of a data node. Lock held. */
+static void export_req_of(struct mbfs_fs *fs, const struct mbfs_node *n,
+			  struct mb_export_req *r)
+{
+	memset(r, 0, sizeof *r);
+	r->kind = n->kind == MBFS_K_TABLE_FILE ? MB_EXPORT_TABLE : MB_EXPORT_CARD;
+	r->id = n->id;
+	r->db_id = n->db_id;
+	r->format = mbfs_fmt_name(n->fmt);
+	r->format_rows = fs->env.opts->format_rows;
+}
+
+/* Run (or join) the export of a data node. Blocks. */
+static enum mbfs_status materialize(struct mbfs_fs *fs, struct mbfs_node *n,
+				    int *fd, struct mbfs_result_info *info,
+				    struct mbfs_err *err)
+{
+	struct mb_export_req req;
+	char key[sizeof n->key];
+	mbfs_tree_lock(fs->env.tree);
+	export_req_of(fs, n, &req);
+	memcpy(key, n->key, sizeof key);
+	mbfs_tree_unlock(fs->env.tree);
+	return mbfs_export_get(fs->env.export, key, &req, fd, info, err);
+}
+
+static void render_control(struct mbfs_fs *fs, int64_t which, char **out,
+			   size_t *len);
+
+/* Attributes of a node; info is the result state of data nodes (or NULL). */
+static void attr_of(struct mbfs_fs *fs, const struct mbfs_node *n,
+		    const struct mbfs_result_info *info, struct mbfs_attr *a)
+{
+	const struct mbfs_options *o = fs->env.opts;
+	memset(a, 0, sizeof *a);
+	a->ino = n->ino;
+	a->uid = o->uid;
+	a->gid = o->gid;
+	a->timeout = o->meta_ttl;
+	a->mtime = n->mtime ? (int64_t)n->mtime : (int64_t)fs->mounted_at;
+	if (mbfs_kind_is_dir(n->kind)) {
+		a->mode = S_IFDIR | (0555 & ~o->umask);
+		a->nlink = 2;
+		return;
+	}
+	a->mode = S_IFREG | (0444 & ~o->umask);
+	a->nlink = 1;
+	if (info && info->have) {
+		a->size = info->spool.size;
+		a->mtime = (int64_t)info->spool.fetched_at;
+	}
+}
+
+static bool is_data(const struct mbfs_node *n)
+{
+	return mbfs_kind_is_data(n->kind);
+}
+
+/* Attributes of n for lookup/getattr, materializing per rule 2. */
+static enum mbfs_status stat_node(struct mbfs_fs *fs, struct mbfs_node *n,
+				  struct mbfs_attr *a, struct mbfs_err *err)
+{
+	struct mbfs_result_info info;
+	memset(&info, 0, sizeof info);
+	if (is_data(n)) {
+		mbfs_export_peek(fs->env.export, n->key, &info);
+		bool may_export = !fs->env.opts->stat_cached &&
+				  !fs->env.opts->test_zero_size;
+		if (!info.fresh && may_export) {
+			struct mbfs_err e;
+			/* A failed export still answers (size 0), so getfattr
+			 * can show user.mb.error (rule 4). */
+			if (materialize(fs, n, NULL, &info, &e) != MBFS_OK)
+				mbfs_debug("stat %s: export failed: %s", n->key,
+					   e.msg);
+		}
+		if (fs->env.opts->test_zero_size)
+			info.have = false;
+	}
+	mbfs_tree_lock(fs->env.tree);
+	attr_of(fs, n, &info, a);
+	mbfs_tree_unlock(fs->env.tree);
+	if (n->kind == MBFS_K_CONTROL_FILE) {
+		char *buf;
+		size_t len;
+		render_control(fs, n->id, &buf, &len);
+		a->size = len;
+		a->timeout = 0;
+		free(buf);
+	}
+	(void)err;
+	return MBFS_OK;
+}
+
+/* ---- lookup / getattr / forget ------------------------------------------ */
+
+enum mbfs_status mbfs_fs_lookup(struct mbfs_fs *fs, uint64_t parent,
+				const char *name, struct mbfs_attr *out,
+				struct mbfs_err *err)
+{
+	struct mbfs_node *dir = node_of(fs, parent);
+	if (!dir)
+		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "stale directory");
+	struct mbfs_node *n = NULL;
+	enum mbfs_status st = mbfs_tree_find(fs->env.tree, dir, name, &n, err);
+	if (st != MBFS_OK)
+		return st;
+	st = stat_node(fs, n, out, err);
+	if (st == MBFS_OK)
+		mbfs_fs_ref(fs, n->ino);
+	return st;
+}
+
+void mbfs_fs_ref(struct mbfs_fs *fs, uint64_t ino)
+{
+	mbfs_tree_lock(fs->env.tree);
+	struct mbfs_node *n = mbfs_tree_node(fs->env.tree, ino);
+	if (n)
+		n->nlookup++;
+	mbfs_tree_unlock(fs->env.tree);
+}
+
+void mbfs_fs_forget(struct mbfs_fs *fs, uint64_t ino, uint64_t nlookup)
+{
+	mbfs_tree_lock(fs->env.tree);
+	struct mbfs_node *n = mbfs_tree_node(fs->env.tree, ino);
+	if (n)
+		n->nlookup = n->nlookup > nlookup ? n->nlookup - nlookup : 0;
+	mbfs_tree_unlock(fs->env.tree);
+}
+
+enum mbfs_status mbfs_fs_getattr(struct mbfs_fs *fs, uint64_t ino,
+				 struct mbfs_file *fh, struct mbfs_attr *out,
+				 struct mbfs_err *err)
+{
+	struct mbfs_node *n = node_of(fs, ino);
+	if (!n)
+		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "stale inode");
+	if (fh && fh->fd >= 0) {
+		mbfs_tree_lock(fs->env.tree);
+		attr_of(fs, n, NULL, out);
+		mbfs_tree_unlock(fs->env.tree);
+		out->size = fh->size;
+		out->mtime = fh->mtime;
+		return MBFS_OK;
+	}
+	return stat_node(fs, n, out, err);
+}
+
+enum mbfs_status mbfs_fs_touch(struct mbfs_fs *fs, uint64_t ino,
+			       struct mbfs_attr *out, struct mbfs_err *err)
+{
+	struct mbfs_node *n = node_of(fs, ino);
+	if (!n)
+		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "stale inode");
+	if (is_data(n)) {
+		mbfs_export_invalidate(fs->env.export, n->key);
+		mbfs_info("touch: dropped the cached result of %s", n->key);
+	} else if (mbfs_kind_is_dir(n->kind)) {
+		mbfs_tree_lock(fs->env.tree);
+		mbfs_tree_invalidate_dir(fs->env.tree, n);
+		mbfs_tree_unlock(fs->env.tree);
+	}
+	struct mbfs_result_info info;
+	memset(&info, 0, sizeof info);
+	mbfs_tree_lock(fs->env.tree);
+	attr_of(fs, n, &info, out);
+	mbfs_tree_unlock(fs->env.tree);
+	return MBFS_OK;
+}
+
+/* ---- directories --------------------------------------------------------- */
+
+enum mbfs_status mbfs_fs_opendir(struct mbfs_fs *fs, uint64_t ino,
+				 struct mbfs_dir **out, struct mbfs_err *err)
+{
+	struct mbfs_node *n = node_of(fs, ino);
+	if (!n)
+		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "stale inode");
+	if (!mbfs_kind_is_dir(n->kind))
+		return mbfs_err_set(err, MBFS_ERR_NOT_DIR, 0, "not a directory");
+	struct mbfs_dir *d = calloc(1, sizeof *d);
+	if (!d)
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	d->ino = ino;
+	enum mbfs_status st = mbfs_tree_list(fs->env.tree, n, &d->ents, &d->n,
+					     err);
+	if (st != MBFS_OK) {
+		free(d);
+		return st;
+	}
+	*out = d;
+	return MBFS_OK;
+}
+
+size_t mbfs_dir_count(const struct mbfs_dir *d)
+{
+	return d->n + 2;
+}
+
+bool mbfs_dir_entry(struct mbfs_fs *fs, struct mbfs_dir *d, size_t i,
+		    const char **name, struct mbfs_attr *attr, bool *is_dot)
+{
+	if (i >= d->n + 2)
+		return false;
+	if (i < 2) {
+		*name = i == 0 ? "." : "..";
+		*is_dot = true;
+		memset(attr, 0, sizeof *attr);
+		attr->ino = i == 0 ? d->ino : 1;
+		attr->mode = S_IFDIR;
+		return true;
+	}
+	*is_dot = false;
+	struct mbfs_node *n = d->ents[i - 2].node;
+	*name = d->ents[i - 2].name;
+	struct mbfs_result_info info;
+	memset(&info, 0, sizeof info);
+	if (is_data(n) && !fs->env.opts->test_zero_size)
+		mbfs_export_peek(fs->env.export, n->key, &info);
+	mbfs_tree_lock(fs->env.tree);
+	attr_of(fs, n, &info, attr);
+	mbfs_tree_unlock(fs->env.tree);
+	if (n->kind == MBFS_K_CONTROL_FILE)
+		attr->timeout = 0;
+	return true;
+}
+
+void mbfs_fs_releasedir(struct mbfs_fs *fs, struct mbfs_dir *d)
+{
+	(void)fs;
+	if (!d)
+		return;
+	mbfs_tree_free_snapshot(d->ents, d->n);
+	free(d);
+}
+
+/* ---- files --------------------------------------------------------------- */
+
+enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
+			      struct mbfs_file **out, struct mbfs_open_info *oi,
+			      struct mbfs_err *err)
+{
+	struct mbfs_node *n = node_of(fs, ino);
+	if (!n)
+		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "stale inode");
+	if (mbfs_kind_is_dir(n->kind))
+		return mbfs_err_set(err, MBFS_ERR_IS_DIR, 0, "is a directory");
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
+		return mbfs_err_set(err, MBFS_ERR_READONLY, 0,
+				    "this file is read-only");
+	struct mbfs_file *f = calloc(1, sizeof *f);
+	if (!f)
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	f->fd = -1;
+	memset(oi, 0, sizeof *oi);
+	if (n->kind == MBFS_K_CONTROL_FILE) {
+		render_control(fs, n->id, &f->mem, &f->mem_len);
+		oi->direct_io = true;
+		oi->size = f->mem_len;
+		*out = f;
+		return MBFS_OK;
+	}
+	if (!is_data(n)) {
+		free(f);
+		return mbfs_err_set(err, MBFS_ERR_INVALID, 0, "not a data file");
+	}
+	struct mbfs_result_info info;
+	enum mbfs_status st = materialize(fs, n, &f->fd, &info, err);
+	if (st != MBFS_OK) {
+		free(f);
+		return st;
+	}
+	memcpy(f->key, n->key, sizeof f->key);
+	f->gen = info.spool.gen;
+	f->size = info.spool.size;
+	f->mtime = (int64_t)info.spool.fetched_at;
+	mbfs_tree_lock(fs->env.tree);
+	oi->keep_cache = n->kernel_gen == f->gen;
+	n->kernel_gen = f->gen;
+	mbfs_tree_unlock(fs->env.tree);
+	oi->size = f->size;
+	*out = f;
+	return MBFS_OK;
+}
+
+int mbfs_file_fd(const struct mbfs_file *f)
+{
+	return f->fd;
+}
+
+const char *mbfs_file_mem(const struct mbfs_file *f, size_t *len)
+{
+	*len = f->mem_len;
+	return f->mem;
+}
+
+void mbfs_fs_release(struct mbfs_fs *fs, struct mbfs_file *f)
+{
+	if (!f)
+		return;
+	if (f->fd >= 0) {
+		close(f->fd);
+		mbfs_export_release(fs->env.export, f->key, f->gen);
+	}
+	free(f->mem);
+	free(f);
+}
+
+/* ---- extended attributes ------------------------------------------------ */
+
+struct xattrs {
+	const char *names[16];
+	char *values[16];
+	int n;
+};
+
+static void xa_add(struct xattrs *x, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void xa_add(struct xattrs *x, const char *name, const char *fmt, ...)
+{
+	if (x->n >= 16)
+		return;
+	char buf[MBFS_ERR_MSG_MAX + 64];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	x->names[x->n] = name;
+	x->values[x->n] = strdup(buf);
+	if (x->values[x->n])
+		x->n++;
+}
+
+static void xa_free(struct xattrs *x)
+{
+	for (int i = 0; i < x->n; i++)
+		free(x->values[i]);
+}
+
+static void iso_time(double t, char *out, size_t outsz)
+{
+	time_t s = (time_t)t;
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static const char *url_path_of(const struct mbfs_node *n)
+{
+	switch (n->kind) {
+	case MBFS_K_CARD_FILE:
+		return n->model == MB_MODEL_DATASET  ? "model"
+		       : n->model == MB_MODEL_METRIC ? "metric"
+						     : "question";
+	case MBFS_K_COLLECTION: return "collection";
+	case MBFS_K_DATABASE: return "browse/databases";
+	default: return NULL;
+	}
+}
+
+static const char *model_of(const struct mbfs_node *n)
+{
+	switch (n->kind) {
+	case MBFS_K_CARD_FILE:
+		return n->model == MB_MODEL_DATASET  ? "dataset"
+		       : n->model == MB_MODEL_METRIC ? "metric"
+						     : "card";
+	case MBFS_K_COLLECTION: return "collection";
+	case MBFS_K_DATABASE: return "database";
+	case MBFS_K_SCHEMA: return "schema";
+	case MBFS_K_TABLE_FILE: return "table";
+	default: return NULL;
+	}
+}
+
+/* Collect the xattrs of n. Takes the tree lock itself. */
+static void collect_xattrs(struct mbfs_fs *fs, struct mbfs_node *n,
+			   struct xattrs *x)
+{
+	memset(x, 0, sizeof *x);
+	struct mbfs_result_info info;
+	memset(&info, 0, sizeof info);
+	if (is_data(n))
+		mbfs_export_peek(fs->env.export, n->key, &info);
+	const char *url = fs->env.opts->url;
+	mbfs_tree_lock(fs->env.tree);
+	const char *model = model_of(n);
+	bool has_id = model && n->kind != MBFS_K_SCHEMA;
+	if (has_id) {
+		if (n->kind == MBFS_K_COLLECTION && n->id == 0)
+			xa_add(x, "user.mb.id", "root");
+		else
+			xa_add(x, "user.mb.id", "%" PRId64, n->id);
+	}
+	if (model)
+		xa_add(x, "user.mb.model", "%s", model);
+	const char *up = url_path_of(n);
+	if (n->kind == MBFS_K_COLLECTION && n->id == 0)
+		xa_add(x, "user.mb.url", "%s/collection/root", url);
+	else if (up)
+		xa_add(x, "user.mb.url", "%s/%s/%" PRId64, url, up, n->id);
+	else if (n->kind == MBFS_K_TABLE_FILE)
+		xa_add(x, "user.mb.url",
+		       "%s/reference/databases/%" PRId64 "/tables/%" PRId64, url,
+		       n->db_id, n->id);
+	if (n->description && *n->description)
+		xa_add(x, "user.mb.description", "%s", n->description);
+	if (n->mtime) {
+		char ts[32];
+		iso_time((double)n->mtime, ts, sizeof ts);
+		xa_add(x, "user.mb.updated_at", "%s", ts);
+	}
+	mbfs_tree_unlock(fs->env.tree);
+	if (info.have) {
+		char ts[32];
+		if (info.spool.rows >= 0)
+			xa_add(x, "user.mb.rows", "%" PRId64, info.spool.rows);
+		iso_time(info.spool.fetched_at, ts, sizeof ts);
+		xa_add(x, "user.mb.exported_at", "%s", ts);
+		xa_add(x, "user.mb.duration_ms", "%.0f",
+		       info.spool.duration * 1000.0);
+		xa_add(x, "user.mb.truncated", "%d", info.spool.truncated ? 1 : 0);
+	}
+	if (info.failed)
+		xa_add(x, "user.mb.error", "%s", info.error.msg);
+}
+
+enum mbfs_status mbfs_fs_getxattr(struct mbfs_fs *fs, uint64_t ino,
+				  const char *name, char *buf, size_t size,
+				  size_t *len, struct mbfs_err *err)
+{
+	struct mbfs_node *n = node_of(fs, ino);
+	if (!n)
+		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "stale inode");
+	struct xattrs x;
+	collect_xattrs(fs, n, &x);
+	enum mbfs_status st = MBFS_ERR_NO_ATTR;
+	for (int i = 0; i < x.n; i++) {
+		if (strcmp(x.names[i], name) != 0)
+			continue;
+		size_t l = strlen(x.values[i]);
+		*len = l;
+		if (size == 0)
+			st = MBFS_OK;
+		else if (size < l)
+			st = MBFS_ERR_RANGE;
+		else {
+			memcpy(buf, x.values[i], l);
+			st = MBFS_OK;
+		}
+		break;
+	}
+	xa_free(&x);
+	if (st == MBFS_ERR_NO_ATTR)
+		mbfs_err_set(err, st, 0, "no such attribute");
+	else if (st == MBFS_ERR_RANGE)
+		mbfs_err_set(err, st, 0, "buffer too small");
+	return st;
+}
+
+enum mbfs_status mbfs_fs_listxattr(struct mbfs_fs *fs, uint64_t ino,
+				   char *buf, size_t size, size_t *len,
+				   struct mbfs_err *err)
+{
+	struct mbfs_node *n = node_of(fs, ino);
+	if (!n)
+		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "stale inode");
+	struct xattrs x;
+	collect_xattrs(fs, n, &x);
+	size_t need = 0;
+	for (int i = 0; i < x.n; i++)
+		need += strlen(x.names[i]) + 1;
+	*len = need;
+	enum mbfs_status st = MBFS_OK;
+	if (size && size < need) {
+		st = mbfs_err_set(err, MBFS_ERR_RANGE, 0, "buffer too small");
+	} else if (size) {
+		size_t o = 0;
+		for (int i = 0; i < x.n; i++) {
+			size_t l = strlen(x.names[i]) + 1;
+			memcpy(buf + o, x.names[i], l);
+			o += l;
+		}
+	}
+	xa_free(&x);
+	return st;
+}
+
+/* ---- .mbfs/ ------------------------------------------------------------- */
+
+static void render_control(struct mbfs_fs *fs, int64_t which, char **out,
+			   size_t *len)
+{
+	char *b = malloc(CONTROL_MAX);
+	size_t o = 0;
+	if (!b) {
+		*out = NULL;
+		*len = 0;
+		return;
+	}
+	b[0] = '\0';
+#define PUT(...)                                                             \
+	do {                                                                 \
+		if (o < CONTROL_MAX) {                                       \
+			int n_ = snprintf(b + o, CONTROL_MAX - o, __VA_ARGS__); \
+			if (n_ > 0)                                          \
+				o += (size_t)n_;                             \
+		}                                                            \
+	} while (0)
+	const struct mbfs_fs_env *e = &fs->env;
+	if (which == CTL_STATUS) {
+		char opts[1024];
+		mbfs_options_describe(e->opts, opts, sizeof opts);
+		char ts[32];
+		iso_time((double)fs->mounted_at, ts, sizeof ts);
+		PUT("server %s\n", e->opts->url);
+		PUT("version %s\n", e->version_tag ? e->version_tag : "unknown");
+		PUT("user %s\n", e->user_email ? e->user_email : "unknown");
+		if (e->auth) {
+			PUT("auth %s\n", mb_auth_kind_name(mb_auth_kind(e->auth)));
+			double age = mb_auth_session_age(e->auth);
+			if (age >= 0)
+				PUT("session_age_s %.0f\n", age);
+			PUT("logins %u\n", mb_auth_logins(e->auth));
+		}
+		PUT("mounted_at %s\n", ts);
+		PUT("mountpoint %s\n", e->opts->mountpoint);
+		PUT("options %s", opts);
+		if (e->caps_text)
+			PUT("%s", e->caps_text);
+	} else if (which == CTL_STATS) {
+		if (o < CONTROL_MAX)
+			o += (size_t)mbfs_export_describe_stats(e->export, b + o,
+								CONTROL_MAX - o);
+		if (o < CONTROL_MAX && e->client->ops->describe_stats)
+			o += (size_t)e->client->ops->describe_stats(
+				e->client, b + o, CONTROL_MAX - o);
+	} else if (which == CTL_ERRORS) {
+		o += (size_t)mbfs_export_describe_errors(e->export, b + o,
+							 CONTROL_MAX - o);
+	}
+#undef PUT
+	if (o >= CONTROL_MAX)
+		o = CONTROL_MAX - 1;
+	*out = b;
+	*len = strlen(b);
+}
+
+void mbfs_fs_invalidate_all(struct mbfs_fs *fs)
+{
+	mbfs_tree_invalidate_all(fs->env.tree);
+	mbfs_export_invalidate_all(fs->env.export);
+	mbfs_info("SIGHUP: dropped every listing and cached result");
+}

@@ -1,0 +1,119 @@
+/*
+ * fs.h — filesystem semantics: lookup, attributes, directory snapshots,
+ * open/read/release, touch, extended attributes and the .mbfs/ files.
+ * Knows nothing of libfuse: fuse_ops.c decodes requests into these calls
+ * and encodes the results.
+ *
+ * Size rules (DESIGN.md §2): listings never export; a lookup or getattr of
+ * one data file without a fresh result materializes it (unless
+ * -o stat=cached) and succeeds even when the export failed (size 0, the
+ * message in user.mb.error); open materializes and fails with the error.
+ *
+ * Thread safety: every call may come from any FUSE worker thread.
+ * Blocking: lookup, getattr, opendir and open may block on the network
+ * (listing fetches, exports); read, release, forget, xattr calls never do.
+ * Memory: mbfs_fs_open/opendir return handles owned by the caller until
+ * mbfs_fs_release/mbfs_fs_releasedir.
+ */
+#ifndef MBFS_FS_H
+#define MBFS_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "export.h"
+#include "mb_auth.h"
+#include "mb_client.h"
+#include "options.h"
+#include "status.h"
+#include "tree.h"
+
+struct mbfs_fs;
+
+struct mbfs_attr {
+	uint64_t ino;
+	mode_t mode;
+	nlink_t nlink;
+	uid_t uid;
+	gid_t gid;
+	uint64_t size;
+	int64_t mtime;             /* seconds since the epoch */
+	double timeout;            /* attribute/entry validity, seconds */
+};
+
+/* What a mount knows about itself, for .mbfs/status. Borrowed pointers. */
+struct mbfs_fs_env {
+	const struct mbfs_options *opts;
+	struct mb_client *client;
+	struct mb_auth *auth;      /* may be NULL in tests */
+	struct mbfs_tree *tree;
+	struct mbfs_export *export;
+	const char *version_tag;   /* the server's version.tag */
+	const char *user_email;    /* who we are on the server */
+	const char *caps_text;     /* the capability table, rendered */
+};
+
+struct mbfs_fs *mbfs_fs_new(const struct mbfs_fs_env *env);
+void mbfs_fs_free(struct mbfs_fs *fs);
+
+/* On success the node's lookup count is incremented by one. */
+enum mbfs_status mbfs_fs_lookup(struct mbfs_fs *fs, uint64_t parent,
+				const char *name, struct mbfs_attr *out,
+				struct mbfs_err *err);
+void mbfs_fs_forget(struct mbfs_fs *fs, uint64_t ino, uint64_t nlookup);
+
+struct mbfs_file;
+
+/* fh may be NULL; with a handle, the size is the handle's generation's. */
+enum mbfs_status mbfs_fs_getattr(struct mbfs_fs *fs, uint64_t ino,
+				 struct mbfs_file *fh, struct mbfs_attr *out,
+				 struct mbfs_err *err);
+
+/* A setattr that only changes times (touch): drop the file's cached
+ * result, or make the directory re-list. Other changes: READONLY. */
+enum mbfs_status mbfs_fs_touch(struct mbfs_fs *fs, uint64_t ino,
+			       struct mbfs_attr *out, struct mbfs_err *err);
+
+/* Directory snapshot for readdir. */
+struct mbfs_dir;
+enum mbfs_status mbfs_fs_opendir(struct mbfs_fs *fs, uint64_t ino,
+				 struct mbfs_dir **out, struct mbfs_err *err);
+/* Number of entries including "." and "..". */
+size_t mbfs_dir_count(const struct mbfs_dir *d);
+/* Entry i: name and attributes (no export is run). Returns false past the
+ * end. "." and ".." come first, with is_dot set. */
+bool mbfs_dir_entry(struct mbfs_fs *fs, struct mbfs_dir *d, size_t i,
+		    const char **name, struct mbfs_attr *attr, bool *is_dot);
+/* readdirplus handed an entry to the kernel: count one more lookup. */
+void mbfs_fs_ref(struct mbfs_fs *fs, uint64_t ino);
+void mbfs_fs_releasedir(struct mbfs_fs *fs, struct mbfs_dir *d);
+
+struct mbfs_open_info {
+	bool keep_cache;           /* the kernel may keep its page cache */
+	bool direct_io;            /* generated files: bypass the page cache */
+	uint64_t size;
+};
+
+/* flags: open(2) flags. Write access → READONLY. */
+enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
+			      struct mbfs_file **out, struct mbfs_open_info *oi,
+			      struct mbfs_err *err);
+/* A file is backed either by a spool fd (>= 0) or by memory. */
+int mbfs_file_fd(const struct mbfs_file *f);
+const char *mbfs_file_mem(const struct mbfs_file *f, size_t *len);
+void mbfs_fs_release(struct mbfs_fs *fs, struct mbfs_file *f);
+
+/* Extended attributes. getxattr with size 0 reports the needed length. */
+enum mbfs_status mbfs_fs_getxattr(struct mbfs_fs *fs, uint64_t ino,
+				  const char *name, char *buf, size_t size,
+				  size_t *len, struct mbfs_err *err);
+enum mbfs_status mbfs_fs_listxattr(struct mbfs_fs *fs, uint64_t ino,
+				   char *buf, size_t size, size_t *len,
+				   struct mbfs_err *err);
+
+/* SIGHUP: drop every listing and cached result. */
+void mbfs_fs_invalidate_all(struct mbfs_fs *fs);
+
+#endif

@@ -1,0 +1,442 @@
+/*
+ * fuse_ops.c — owns the translation between libfuse low-level requests and
+ * fs.c calls: argument decoding, entry/attr encoding, errno mapping (via
+ * status.c's table) and the one log line per failed request. Every handler
+ * replies exactly once. See fuse_ops.h.
+ */
+#include "fuse_ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+
+#include "log.h"
+
+static struct mbfs_fs_ctx *ctx_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* Reply with the errno of a failure; log it once. Expected misses (ENOENT
+ * on lookup, ENODATA on getxattr) are logged at debug level only. */
+static void reply_status(fuse_req_t req, const char *op,
+			 const struct mbfs_err *err, enum mbfs_status st)
+{
+	int e = mbfs_status_errno(st);
+	if (st == MBFS_ERR_NOT_FOUND || st == MBFS_ERR_NO_ATTR ||
+	    st == MBFS_ERR_RANGE || st == MBFS_ERR_READONLY)
+		mbfs_debug("%s: %s (%s)", op, strerror(e), err->msg);
+	else
+		mbfs_warn("%s: %s: %s", op, strerror(e), err->msg);
+	fuse_reply_err(req, e);
+}
+
+static void to_stat(const struct mbfs_attr *a, struct stat *st)
+{
+	memset(st, 0, sizeof *st);
+	st->st_ino = a->ino;
+	st->st_mode = a->mode;
+	st->st_nlink = a->nlink;
+	st->st_uid = a->uid;
+	st->st_gid = a->gid;
+	st->st_size = (off_t)a->size;
+	st->st_blksize = 65536;
+	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
+	st->st_mtim.tv_sec = a->mtime;
+	st->st_ctim.tv_sec = a->mtime;
+	st->st_atim.tv_sec = a->mtime;
+}
+
+static void to_entry(const struct mbfs_attr *a, struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof *e);
+	e->ino = a->ino;
+	e->generation = 1;
+	to_stat(a, &e->attr);
+	e->attr_timeout = a->timeout;
+	e->entry_timeout = a->timeout;
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/* Listings come with attributes, always (DESIGN.md §2 rule 2). */
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
+	if (conn->capable & FUSE_CAP_SPLICE_READ)
+		conn->want |= FUSE_CAP_SPLICE_READ;
+	/* We decide cache invalidation ourselves (keep_cache per generation). */
+	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
+	if (conn->max_read == 0 || conn->max_read > 1024 * 1024)
+		conn->max_read = 1024 * 1024;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct mbfs_attr a;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	enum mbfs_status st = mbfs_fs_lookup(ctx_of(req)->fs, parent, name, &a,
+					     &err);
+	if (st != MBFS_OK) {
+		reply_status(req, "lookup", &err, st);
+		return;
+	}
+	struct fuse_entry_param e;
+	to_entry(&a, &e);
+	if (fuse_reply_entry(req, &e) != 0)
+		mbfs_fs_forget(ctx_of(req)->fs, a.ino, 1);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	mbfs_fs_forget(ctx_of(req)->fs, ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	for (size_t i = 0; i < count; i++)
+		mbfs_fs_forget(ctx_of(req)->fs, forgets[i].ino,
+			       forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static struct mbfs_file *file_of(struct fuse_file_info *fi)
+{
+	return fi ? (struct mbfs_file *)(uintptr_t)fi->fh : NULL;
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct mbfs_attr a;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	enum mbfs_status st = mbfs_fs_getattr(ctx_of(req)->fs, ino, file_of(fi),
+					      &a, &err);
+	if (st != MBFS_OK) {
+		reply_status(req, "getattr", &err, st);
+		return;
+	}
+	struct stat s;
+	to_stat(&a, &s);
+	fuse_reply_attr(req, &s, a.timeout);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	(void)attr;
+	(void)fi;
+	const int times = FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+			  FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW |
+			  FUSE_SET_ATTR_CTIME;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	if (to_set & ~times) {
+		mbfs_err_set(&err, MBFS_ERR_READONLY, 0,
+			     "only times can be set (touch drops the cache)");
+		reply_status(req, "setattr", &err, MBFS_ERR_READONLY);
+		return;
+	}
+	struct mbfs_attr a;
+	enum mbfs_status st = mbfs_fs_touch(ctx_of(req)->fs, ino, &a, &err);
+	if (st != MBFS_OK) {
+		reply_status(req, "setattr", &err, st);
+		return;
+	}
+	struct stat s;
+	to_stat(&a, &s);
+	/* Attributes valid for 0 s: the next stat sees the new state. */
+	fuse_reply_attr(req, &s, 0);
+	/* Directories: the kernel must forget cached dentries so that `ls`
+	 * re-lists; done from the notifier-free path after replying. */
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct mbfs_dir *d = NULL;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	enum mbfs_status st = mbfs_fs_opendir(ctx_of(req)->fs, ino, &d, &err);
+	if (st != MBFS_OK) {
+		reply_status(req, "opendir", &err, st);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)d;
+	if (fuse_reply_open(req, fi) != 0)
+		mbfs_fs_releasedir(ctx_of(req)->fs, d);
+}
+
+static void do_readdir(fuse_req_t req, size_t size, off_t off,
+		       struct fuse_file_info *fi, bool plus)
+{
+	struct mbfs_fs *fs = ctx_of(req)->fs;
+	struct mbfs_dir *d = (struct mbfs_dir *)(uintptr_t)fi->fh;
+	char *buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	size_t used = 0;
+	for (size_t i = (size_t)off;; i++) {
+		const char *name;
+		struct mbfs_attr a;
+		bool dot;
+		if (!mbfs_dir_entry(fs, d, i, &name, &a, &dot))
+			break;
+		size_t n;
+		if (plus) {
+			struct fuse_entry_param e;
+			to_entry(&a, &e);
+			if (dot)
+				e.ino = 0; /* no attributes, no lookup count */
+			n = fuse_add_direntry_plus(req, buf + used, size - used,
+						   name, &e, (off_t)(i + 1));
+		} else {
+			struct stat s;
+			to_stat(&a, &s);
+			n = fuse_add_direntry(req, buf + used, size - used, name,
+					      &s, (off_t)(i + 1));
+		}
+		if (n > size - used)
+			break;
+		if (plus && !dot)
+			mbfs_fs_ref(fs, a.ino);
+		used += n;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	(void)ino;
+	do_readdir(req, size, off, fi, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	(void)ino;
+	do_readdir(req, size, off, fi, true);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	(void)ino;
+	mbfs_fs_releasedir(ctx_of(req)->fs, (struct mbfs_dir *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct mbfs_fs_ctx *c = ctx_of(req);
+	struct mbfs_file *f = NULL;
+	struct mbfs_open_info oi;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	enum mbfs_status st = mbfs_fs_open(c->fs, ino, fi->flags, &f, &oi, &err);
+	if (st != MBFS_OK) {
+		reply_status(req, "open", &err, st);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)f;
+	fi->keep_cache = oi.keep_cache;
+	fi->direct_io = oi.direct_io;
+	/* Rule 3: the kernel must drop attributes it got from an older
+	 * listing BEFORE the opener can fstat; a notification after the
+	 * reply would race. Attributes only (offset < 0): no page locks. */
+	if (!oi.direct_io && !oi.keep_cache && c->se)
+		fuse_lowlevel_notify_inval_inode(c->se, ino, -1, 0);
+	if (fuse_reply_open(req, fi) != 0)
+		mbfs_fs_release(c->fs, f);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	(void)ino;
+	struct mbfs_file *f = file_of(fi);
+	int fd = mbfs_file_fd(f);
+	if (fd >= 0) {
+		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
+		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		bv.buf[0].fd = fd;
+		bv.buf[0].pos = off;
+		fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+		return;
+	}
+	size_t len;
+	const char *mem = mbfs_file_mem(f, &len);
+	if (!mem || (size_t)off >= len) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	size_t n = len - (size_t)off;
+	fuse_reply_buf(req, mem + off, n < size ? n : size);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	(void)ino;
+	mbfs_fs_release(ctx_of(req)->fs, file_of(fi));
+	fuse_reply_err(req, 0);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
+{
+	char *buf = size ? malloc(size) : NULL;
+	if (size && !buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	size_t len = 0;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	enum mbfs_status st = mbfs_fs_getxattr(ctx_of(req)->fs, ino, name, buf,
+					       size, &len, &err);
+	if (st != MBFS_OK)
+		reply_status(req, "getxattr", &err, st);
+	else if (size == 0)
+		fuse_reply_xattr(req, len);
+	else
+		fuse_reply_buf(req, buf, len);
+	free(buf);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	char *buf = size ? malloc(size) : NULL;
+	if (size && !buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	size_t len = 0;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	enum mbfs_status st = mbfs_fs_listxattr(ctx_of(req)->fs, ino, buf, size,
+						&len, &err);
+	if (st != MBFS_OK)
+		reply_status(req, "listxattr", &err, st);
+	else if (size == 0)
+		fuse_reply_xattr(req, len);
+	else
+		fuse_reply_buf(req, buf, len);
+	free(buf);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	(void)ino;
+	struct statvfs s;
+	memset(&s, 0, sizeof s);
+	s.f_bsize = 65536;
+	s.f_frsize = 65536;
+	s.f_namemax = 255;
+	fuse_reply_statfs(req, &s);
+}
+
+static void reply_erofs(fuse_req_t req)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m,
+		     dev_t r)
+{
+	(void)p; (void)n; (void)m; (void)r;
+	reply_erofs(req);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m)
+{
+	(void)p; (void)n; (void)m;
+	reply_erofs(req);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t p, const char *n)
+{
+	(void)p; (void)n;
+	reply_erofs(req);
+}
+
+static void op_symlink(fuse_req_t req, const char *l, fuse_ino_t p,
+		       const char *n)
+{
+	(void)l; (void)p; (void)n;
+	reply_erofs(req);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t p, const char *n,
+		      fuse_ino_t np, const char *nn, unsigned int f)
+{
+	(void)p; (void)n; (void)np; (void)nn; (void)f;
+	reply_erofs(req);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t i, fuse_ino_t p, const char *n)
+{
+	(void)i; (void)p; (void)n;
+	reply_erofs(req);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m,
+		      struct fuse_file_info *fi)
+{
+	(void)p; (void)n; (void)m; (void)fi;
+	reply_erofs(req);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t i, const char *n,
+			const char *v, size_t s, int f)
+{
+	(void)i; (void)n; (void)v; (void)s; (void)f;
+	reply_erofs(req);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t i, const char *n)
+{
+	(void)i; (void)n;
+	reply_erofs(req);
+}
+
+const struct fuse_lowlevel_ops mbfs_fuse_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.releasedir = op_releasedir,
+	.open = op_open,
+	.read = op_read,
+	.release = op_release,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.statfs = op_statfs,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_unlink,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.link = op_link,
+	.create = op_create,
+	.setxattr = op_setxattr,
+	.removexattr = op_removexattr,
+};

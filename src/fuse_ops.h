@@ -1,0 +1,23 @@
+/*
+ * fuse_ops.h — the FUSE low-level shim: decodes each request, calls fs.c,
+ * and replies exactly once on every path. The only file (with main.c) that
+ * sees libfuse types, and the only place a status becomes an errno (where
+ * the failure is logged, once).
+ */
+#ifndef MBFS_FUSE_OPS_H
+#define MBFS_FUSE_OPS_H
+
+#include <fuse_lowlevel.h>
+
+#include "fs.h"
+
+/* The operations table; userdata passed to fuse_session_new must be the
+ * struct mbfs_fs_ctx below. */
+extern const struct fuse_lowlevel_ops mbfs_fuse_ops;
+
+struct mbfs_fs_ctx {
+	struct mbfs_fs *fs;
+	struct fuse_session *se;   /* set after fuse_session_new */
+};
+
+#endif

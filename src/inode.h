@@ -1,0 +1,87 @@
+/*
+ * inode.h — stable inode numbers and the table that maps them to nodes.
+ *
+ * An inode number is derived from what an entry IS, never from when it was
+ * seen: (kind, format, Metabase id) packed into 64 bits, so the same card
+ * file has the same number in every directory it appears in, across
+ * re-listings, renames on the server and remounts. Objects without an id
+ * (schemas) use a hash of their identity; a hash collision is resolved by
+ * probing, which is the only case where a number depends on discovery order.
+ *
+ * The table itself (mbfs_inode_table) is a plain hash map from number to
+ * an opaque pointer; it does no locking: the owner (tree.c) holds its lock.
+ */
+#ifndef MBFS_INODE_H
+#define MBFS_INODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What an inode is. Values are part of the inode number: never renumber. */
+enum mbfs_kind {
+	MBFS_K_ROOT = 1,
+	MBFS_K_CARDS_DIR = 2,        /* cards/ */
+	MBFS_K_DATABASES_DIR = 3,    /* databases/ */
+	MBFS_K_CONTROL_DIR = 4,      /* .mbfs/ */
+	MBFS_K_DASHBOARDS_DIR = 5,   /* dashboards/ */
+	MBFS_K_METADATA_DIR = 6,     /* metadata/ */
+	MBFS_K_COLLECTION = 16,      /* a collection directory; id 0 = collections/ */
+	MBFS_K_DATABASE = 17,        /* databases/<db>/ */
+	MBFS_K_SCHEMA = 18,          /* databases/<db>/<schema>/ (hashed id) */
+	MBFS_K_DASHBOARD = 19,       /* a dashboard directory */
+	MBFS_K_DASHBOARD_TAB = 20,   /* a tab directory inside a dashboard */
+	MBFS_K_PERSONAL_DIR = 21,    /* collections/Personal/ */
+	MBFS_K_CARD_FILE = 32,       /* <card>.csv|json|xlsx */
+	MBFS_K_TABLE_FILE = 33,      /* <table>.csv|json|xlsx */
+	MBFS_K_DASHCARD_FILE = 34,   /* keyed by dashcard id */
+	MBFS_K_SQL_FILE = 35,        /* <native card>.sql */
+	MBFS_K_CONTROL_FILE = 48,    /* .mbfs/status, stats, errors (id = which) */
+	MBFS_K_METADATA_FILE = 49,   /* metadata/cards.json ... (id = which) */
+};
+
+/* File formats; part of the inode number too. */
+enum mbfs_fmt {
+	MBFS_FMT_NONE = 0,
+	MBFS_FMT_CSV = 1,
+	MBFS_FMT_JSON = 2,
+	MBFS_FMT_XLSX = 3,
+	MBFS_FMT_SQL = 4,
+};
+
+const char *mbfs_fmt_name(enum mbfs_fmt f);   /* "csv" ... ; "" for NONE */
+const char *mbfs_fmt_ext(enum mbfs_fmt f);    /* ".csv" ... ; "" for NONE */
+enum mbfs_fmt mbfs_fmt_parse(const char *name); /* NONE if unknown */
+
+bool mbfs_kind_is_dir(enum mbfs_kind k);
+bool mbfs_kind_is_data(enum mbfs_kind k);     /* a file whose read runs an export */
+
+/* The number for (kind, fmt, id). Root is always 1 (FUSE_ROOT_ID). */
+uint64_t mbfs_inode_number(enum mbfs_kind kind, enum mbfs_fmt fmt, int64_t id);
+/* Decode the parts back (id is sign-extended from 48 bits). */
+enum mbfs_kind mbfs_inode_kind(uint64_t ino);
+enum mbfs_fmt mbfs_inode_fmt(uint64_t ino);
+int64_t mbfs_inode_id(uint64_t ino);
+
+/* A 47-bit positive id for objects that have none (schemas): FNV-1a of the
+ * parent id and the name. */
+int64_t mbfs_inode_hash_id(int64_t parent_id, const char *name);
+
+/* Open-addressing hash map ino → pointer. Not thread-safe. */
+struct mbfs_inode_table {
+	uint64_t *keys;            /* 0 = empty */
+	void **vals;
+	size_t cap;                /* power of two */
+	size_t n;
+};
+
+void mbfs_inode_table_init(struct mbfs_inode_table *t);
+void mbfs_inode_table_destroy(struct mbfs_inode_table *t);
+void *mbfs_inode_table_get(const struct mbfs_inode_table *t, uint64_t ino);
+/* Insert or replace; false on allocation failure. */
+bool mbfs_inode_table_put(struct mbfs_inode_table *t, uint64_t ino, void *val);
+/* Visit every value (order unspecified). */
+void mbfs_inode_table_each(const struct mbfs_inode_table *t,
+			   void (*fn)(void *val, void *arg), void *arg);
+
+#endif

@@ -1,0 +1,496 @@
+/*
+ * mb_api.c — owns the mapping from client ops to Metabase endpoints: URLs,
+ * request encodings (form-urlencoded exports, which every version reads),
+ * the 401 → re-login → one retry rule, status → mbfs_status mapping, and
+ * the per-endpoint request counters. See mb_api.h and mb_client.h.
+ */
+#include "mb_api.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "mb_json.h"
+
+#define URL_MAX 2048
+#define META_MAX_RESP ((size_t)128 * 1024 * 1024)
+#define MAX_ROUTES 32
+
+struct route_stat {
+	const char *route;         /* static string */
+	uint64_t count;
+	uint64_t bytes;
+};
+
+struct api {
+	struct mb_client base;     /* must be first */
+	char *url;
+	struct mb_http *http;
+	struct mb_auth *auth;
+	pthread_mutex_t lock;      /* protects routes */
+	struct route_stat routes[MAX_ROUTES];
+	int n_routes;
+};
+
+static struct api *api_of(struct mb_client *c)
+{
+	return (struct api *)c;
+}
+
+static void count_route(struct api *a, const char *route, uint64_t bytes)
+{
+	pthread_mutex_lock(&a->lock);
+	int i;
+	for (i = 0; i < a->n_routes; i++)
+		if (strcmp(a->routes[i].route, route) == 0)
+			break;
+	if (i == a->n_routes && a->n_routes < MAX_ROUTES)
+		a->routes[a->n_routes++].route = route;
+	if (i < a->n_routes) {
+		a->routes[i].count++;
+		a->routes[i].bytes += bytes;
+	}
+	pthread_mutex_unlock(&a->lock);
+}
+
+static bool is_unauthenticated(const struct mb_http_req *req)
+{
+	return req->status == 401;
+}
+
+/* Turn a non-2xx answer into a status with the server's message. */
+static enum mbfs_status http_failure(const struct mb_http_req *req,
+				     const char *what, struct mbfs_err *err)
+{
+	char msg[400] = "";
+	if (!mb_json_error_message(req->resp, req->resp_len, msg, sizeof msg)) {
+		if (req->resp && strncasecmp(req->content_type, "text/html", 9) != 0)
+			snprintf(msg, sizeof msg, "%.300s", req->resp);
+		else if (req->resp)
+			snprintf(msg, sizeof msg, "an HTML page");
+	}
+	int code = (int)req->status;
+	switch (code) {
+	case 404:
+		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, code,
+				    "%s: HTTP 404: %s", what,
+				    msg[0] ? msg : "Not found.");
+	case 403:
+		return mbfs_err_set(err, MBFS_ERR_DENIED, code,
+				    "%s: HTTP 403: %s", what,
+				    msg[0] ? msg : "You don't have permissions to do that.");
+	case 401:
+		return mbfs_err_set(err, MBFS_ERR_AUTH, code,
+				    "%s: HTTP 401: %s", what,
+				    msg[0] ? msg : "Unauthenticated");
+	default:
+		return mbfs_err_set(err, MBFS_ERR_HTTP, code, "%s: HTTP %d: %s",
+				    what, code, msg[0] ? msg : "(no message)");
+	}
+}
+
+/*
+ * Send one request with the current credential; on 401 refresh once and
+ * resend. `req` is prepared by the caller except for the auth header, which
+ * goes into the first free header slot. On MBFS_OK the caller inspects
+ * req->status (always 2xx then) and req->resp; it must call
+ * mb_http_req_cleanup(req) in every case.
+ */
+static enum mbfs_status send_authed(struct api *a, struct mb_http_req *req,
+				    const char *route, const char *what,
+				    struct mbfs_err *err)
+{
+	int slot = 0;
+	while (slot < MB_HTTP_MAX_HEADERS - 1 && req->headers[slot])
+		slot++;
+	char auth_hdr[600];
+	for (int attempt = 0;; attempt++) {
+		uint64_t gen = 0;
+		enum mbfs_status st = mb_auth_header(a->auth, auth_hdr,
+						     sizeof auth_hdr, &gen, err);
+		if (st != MBFS_OK)
+			return st;
+		req->headers[slot] = auth_hdr[0] ? auth_hdr : NULL;
+		st = mb_http_perform(a->http, req, err);
+		req->headers[slot] = NULL;
+		memset(auth_hdr, 0, sizeof auth_hdr);
+		count_route(a, route, req->bytes);
+		if (st != MBFS_OK)
+			return st;
+		if (is_unauthenticated(req) && attempt == 0) {
+			mbfs_debug("%s: 401, refreshing credentials", what);
+			st = mb_auth_refresh(a->auth, gen, err);
+			if (st != MBFS_OK)
+				return st;
+			continue;
+		}
+		if (req->status < 200 || req->status >= 300)
+			return http_failure(req, what, err);
+		return MBFS_OK;
+	}
+}
+
+/* GET a JSON document into req->resp. */
+static enum mbfs_status get_json(struct api *a, const char *path,
+				 const char *route, struct mb_http_req *req,
+				 struct mbfs_err *err)
+{
+	char url[URL_MAX];
+	if ((size_t)snprintf(url, sizeof url, "%s%s", a->url, path) >= sizeof url)
+		return mbfs_err_set(err, MBFS_ERR_INVALID, 0, "URL too long");
+	memset(req, 0, sizeof *req);
+	req->method = "GET";
+	req->url = url;
+	req->headers[0] = "Accept: application/json";
+	req->max_resp = META_MAX_RESP;
+	enum mbfs_status st = send_authed(a, req, route, path, err);
+	req->url = NULL;
+	if (st == MBFS_OK && strncasecmp(req->content_type, "text/html", 9) == 0)
+		st = mbfs_err_set(err, MBFS_ERR_PROTOCOL, (int)req->status,
+				  "%s: the server sent an HTML page, not JSON (a proxy or login page?)",
+				  path);
+	return st;
+}
+
+#define DEFINE_GET(fn, type, decoder, route)                                   \
+	static enum mbfs_status fn(struct api *a, const char *path,            \
+				   type *out, struct mbfs_err *err)            \
+	{                                                                      \
+		struct mb_http_req req;                                        \
+		enum mbfs_status st = get_json(a, path, route, &req, err);     \
+		if (st == MBFS_OK)                                             \
+			st = decoder(req.resp, req.resp_len, out, err);        \
+		mb_http_req_cleanup(&req);                                     \
+		return st;                                                     \
+	}
+
+/* ---- ops ---------------------------------------------------------------- */
+
+static enum mbfs_status op_properties(struct mb_client *c,
+				      struct mb_properties *out,
+				      struct mbfs_err *err)
+{
+	struct api *a = api_of(c);
+	char url[URL_MAX];
+	snprintf(url, sizeof url, "%s/api/session/properties", a->url);
+	struct mb_http_req req = {0};
+	req.method = "GET";
+	req.url = url;
+	req.headers[0] = "Accept: application/json";
+	req.max_resp = META_MAX_RESP;
+	enum mbfs_status st = mb_http_perform(a->http, &req, err);
+	count_route(a, "GET /api/session/properties", req.bytes);
+	if (st == MBFS_OK && req.status != 200)
+		st = http_failure(&req, "/api/session/properties", err);
+	if (st == MBFS_OK)
+		st = mb_json_properties(req.resp, req.resp_len, out, err);
+	if (st == MBFS_ERR_PROTOCOL)
+		mbfs_err_set(err, MBFS_ERR_PROTOCOL, (int)req.status,
+			     "%s does not look like a Metabase server (GET /api/session/properties gave no Metabase answer)",
+			     a->url);
+	mb_http_req_cleanup(&req);
+	return st;
+}
+
+DEFINE_GET(get_user, struct mb_user, mb_json_user, "GET /api/user/current")
+static enum mbfs_status op_current_user(struct mb_client *c,
+					struct mb_user *out,
+					struct mbfs_err *err)
+{
+	return get_user(api_of(c), "/api/user/current", out, err);
+}
+
+DEFINE_GET(get_collections, struct mb_collection_list, mb_json_collection_list,
+	   "GET /api/collection")
+static enum mbfs_status op_collections(struct mb_client *c,
+				       struct mb_collection_list *out,
+				       struct mbfs_err *err)
+{
+	return get_collections(api_of(c), "/api/collection", out, err);
+}
+
+DEFINE_GET(get_items, struct mb_item_list, mb_json_items,
+	   "GET /api/collection/:id/items")
+static enum mbfs_status op_collection_items(struct mb_client *c, int64_t id,
+					    struct mb_item_list *out,
+					    struct mbfs_err *err)
+{
+	char path[128];
+	if (id == 0)
+		snprintf(path, sizeof path, "/api/collection/root/items");
+	else
+		snprintf(path, sizeof path, "/api/collection/%" PRId64 "/items",
+			 id);
+	return get_items(api_of(c), path, out, err);
+}
+
+DEFINE_GET(get_cards, struct mb_card_list, mb_json_card_list, "GET /api/card")
+static enum mbfs_status op_cards(struct mb_client *c, struct mb_card_list *out,
+				 struct mbfs_err *err)
+{
+	return get_cards(api_of(c), "/api/card?f=all", out, err);
+}
+
+DEFINE_GET(get_card, struct mb_card, mb_json_card, "GET /api/card/:id")
+static enum mbfs_status op_card(struct mb_client *c, int64_t id,
+				struct mb_card *out, struct mbfs_err *err)
+{
+	char path[128];
+	snprintf(path, sizeof path, "/api/card/%" PRId64, id);
+	return get_card(api_of(c), path, out, err);
+}
+
+DEFINE_GET(get_databases, struct mb_database_list, mb_json_database_list,
+	   "GET /api/database")
+static enum mbfs_status op_databases(struct mb_client *c,
+				     struct mb_database_list *out,
+				     struct mbfs_err *err)
+{
+	return get_databases(api_of(c), "/api/database", out, err);
+}
+
+DEFINE_GET(get_schemas, struct mb_string_list, mb_json_string_list,
+	   "GET /api/database/:id/schemas")
+static enum mbfs_status op_schemas(struct mb_client *c, int64_t db_id,
+				   struct mb_string_list *out,
+				   struct mbfs_err *err)
+{
+	char path[128];
+	snprintf(path, sizeof path, "/api/database/%" PRId64 "/schemas", db_id);
+	return get_schemas(api_of(c), path, out, err);
+}
+
+DEFINE_GET(get_tables, struct mb_table_list, mb_json_table_list,
+	   "GET /api/database/:id/schema/:schema")
+static enum mbfs_status op_tables(struct mb_client *c, int64_t db_id,
+				  const char *schema, struct mb_table_list *out,
+				  struct mbfs_err *err)
+{
+	char *esc = mb_http_escape(schema);
+	if (!esc)
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	char path[URL_MAX / 2];
+	snprintf(path, sizeof path, "/api/database/%" PRId64 "/schema/%s",
+		 db_id, esc);
+	free(esc);
+	enum mbfs_status st = get_tables(api_of(c), path, out, err);
+	if (st == MBFS_ERR_NOT_FOUND) { /* Metabase: an empty schema is a 404 */
+		memset(out, 0, sizeof *out);
+		mbfs_err_clear(err);
+		st = MBFS_OK;
+	}
+	return st;
+}
+
+DEFINE_GET(get_dashboards, struct mb_dashboard_list, mb_json_dashboard_list,
+	   "GET /api/dashboard")
+static enum mbfs_status op_dashboards(struct mb_client *c,
+				      struct mb_dashboard_list *out,
+				      struct mbfs_err *err)
+{
+	return get_dashboards(api_of(c), "/api/dashboard?f=all", out, err);
+}
+
+DEFINE_GET(get_dashboard, struct mb_dashboard, mb_json_dashboard,
+	   "GET /api/dashboard/:id")
+static enum mbfs_status op_dashboard(struct mb_client *c, int64_t id,
+				     struct mb_dashboard *out,
+				     struct mbfs_err *err)
+{
+	char path[128];
+	snprintf(path, sizeof path, "/api/dashboard/%" PRId64, id);
+	return get_dashboard(api_of(c), path, out, err);
+}
+
+DEFINE_GET(get_users, struct mb_user_list, mb_json_user_list, "GET /api/user")
+static enum mbfs_status op_users(struct mb_client *c, struct mb_user_list *out,
+				 struct mbfs_err *err)
+{
+	return get_users(api_of(c), "/api/user", out, err);
+}
+
+/* ---- exports ------------------------------------------------------------ */
+
+/* Append "&key=<escaped value>" to a growing form body. */
+static bool form_add(char **body, size_t *len, const char *key,
+		     const char *value)
+{
+	char *esc = mb_http_escape(value);
+	if (!esc)
+		return false;
+	size_t need = *len + strlen(key) + strlen(esc) + 3;
+	char *n = realloc(*body, need);
+	if (!n) {
+		free(esc);
+		return false;
+	}
+	*len += (size_t)sprintf(n + *len, "%s%s=%s", *len ? "&" : "", key, esc);
+	*body = n;
+	free(esc);
+	return true;
+}
+
+static char *export_form(const struct mb_export_req *r, char *path,
+			 size_t pathsz, const char **route)
+{
+	char *body = NULL;
+	size_t len = 0;
+	bool ok = true;
+	char query[1024];
+	switch (r->kind) {
+	case MB_EXPORT_CARD:
+		snprintf(path, pathsz, "/api/card/%" PRId64 "/query/%s", r->id,
+			 r->format);
+		*route = "POST /api/card/:id/query/:fmt";
+		ok = form_add(&body, &len, "parameters",
+			      r->parameters ? r->parameters : "[]");
+		break;
+	case MB_EXPORT_DASHCARD:
+		snprintf(path, pathsz,
+			 "/api/dashboard/%" PRId64 "/dashcard/%" PRId64
+			 "/card/%" PRId64 "/query/%s",
+			 r->dashboard_id, r->dashcard_id, r->id, r->format);
+		*route = "POST /api/dashboard/:id/dashcard/:id/card/:id/query/:fmt";
+		ok = form_add(&body, &len, "parameters",
+			      r->parameters ? r->parameters : "[]");
+		break;
+	case MB_EXPORT_TABLE:
+		snprintf(path, pathsz, "/api/dataset/%s", r->format);
+		*route = "POST /api/dataset/:fmt";
+		snprintf(query, sizeof query,
+			 "{\"database\":%" PRId64 ",\"type\":\"query\","
+			 "\"query\":{\"source-table\":%" PRId64 "}}",
+			 r->db_id, r->id);
+		ok = form_add(&body, &len, "query", query) &&
+		     form_add(&body, &len, "visualization_settings", "{}");
+		break;
+	case MB_EXPORT_NATIVE: {
+		snprintf(path, pathsz, "/api/dataset/%s", r->format);
+		*route = "POST /api/dataset/:fmt";
+		char *sql = mb_json_quote(r->sql ? r->sql : "");
+		char *q = sql ? malloc(strlen(sql) + 128) : NULL;
+		if (q)
+			sprintf(q,
+				"{\"database\":%" PRId64 ",\"type\":\"native\","
+				"\"native\":{\"query\":%s,\"template-tags\":{}}}",
+				r->db_id, sql);
+		ok = q && form_add(&body, &len, "query", q) &&
+		     form_add(&body, &len, "visualization_settings", "{}");
+		free(q);
+		free(sql);
+		break;
+	}
+	}
+	if (ok)
+		ok = form_add(&body, &len, "format_rows",
+			      r->format_rows ? "true" : "false");
+	if (!ok) {
+		free(body);
+		return NULL;
+	}
+	return body;
+}
+
+static enum mbfs_status op_export_run(struct mb_client *c,
+				      const struct mb_export_req *r,
+				      mb_sink_fn sink, void *sink_arg,
+				      struct mb_export_result *res,
+				      struct mbfs_err *err)
+{
+	struct api *a = api_of(c);
+	char path[512], url[URL_MAX];
+	const char *route = "POST export";
+	memset(res, 0, sizeof *res);
+	char *body = export_form(r, path, sizeof path, &route);
+	if (!body)
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	snprintf(url, sizeof url, "%s%s", a->url, path);
+
+	struct mb_http_req req = {0};
+	req.method = "POST";
+	req.url = url;
+	req.headers[0] = "Content-Type: application/x-www-form-urlencoded";
+	req.body = body;
+	req.body_len = strlen(body);
+	req.on_data = sink;
+	req.data_arg = sink_arg;
+	enum mbfs_status st = send_authed(a, &req, route, path, err);
+	res->http_status = req.status;
+	snprintf(res->content_type, sizeof res->content_type, "%s",
+		 req.content_type);
+	res->bytes = req.bytes;
+	res->elapsed = req.elapsed;
+	if (st == MBFS_ERR_NETWORK && req.status >= 200 && req.status < 300)
+		st = mbfs_err_set(err, MBFS_ERR_EXPORT, (int)req.status,
+				  "%s: the server cut the export after %llu bytes (%s)",
+				  path, (unsigned long long)req.bytes,
+				  req.errbuf[0] ? req.errbuf : "transfer incomplete");
+	mb_http_req_cleanup(&req);
+	free(body);
+	return st;
+}
+
+static int op_describe_stats(struct mb_client *c, char *out, size_t outsz)
+{
+	struct api *a = api_of(c);
+	size_t o = 0;
+	pthread_mutex_lock(&a->lock);
+	for (int i = 0; i < a->n_routes && o < outsz; i++) {
+		int n = snprintf(out + o, outsz - o,
+				 "request %-58s %8llu  %12llu bytes\n",
+				 a->routes[i].route,
+				 (unsigned long long)a->routes[i].count,
+				 (unsigned long long)a->routes[i].bytes);
+		if (n < 0)
+			break;
+		o += (size_t)n;
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (o >= outsz)
+		o = outsz ? outsz - 1 : 0;
+	return (int)o;
+}
+
+static void op_destroy(struct mb_client *c)
+{
+	struct api *a = api_of(c);
+	pthread_mutex_destroy(&a->lock);
+	free(a->url);
+	free(a);
+}
+
+static const struct mb_client_ops api_ops = {
+	.properties = op_properties,
+	.current_user = op_current_user,
+	.collections = op_collections,
+	.collection_items = op_collection_items,
+	.cards = op_cards,
+	.card = op_card,
+	.databases = op_databases,
+	.schemas = op_schemas,
+	.tables = op_tables,
+	.dashboards = op_dashboards,
+	.dashboard = op_dashboard,
+	.users = op_users,
+	.export_run = op_export_run,
+	.describe_stats = op_describe_stats,
+	.destroy = op_destroy,
+};
+
+struct mb_client *mb_api_new(const char *url, struct mb_http *http,
+			     struct mb_auth *auth)
+{
+	struct api *a = calloc(1, sizeof *a);
+	if (!a)
+		return NULL;
+	a->base.ops = &api_ops;
+	a->url = strdup(url);
+	a->http = http;
+	a->auth = auth;
+	pthread_mutex_init(&a->lock, NULL);
+	return &a->base;
+}

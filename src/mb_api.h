@@ -1,0 +1,18 @@
+/*
+ * mb_api.h — the real Metabase client: implements struct mb_client_ops over
+ * mb_http (transport), mb_auth (credentials) and mb_json (decoding).
+ *
+ * Ownership: the client borrows http and auth; they must outlive it.
+ * Thread safety and blocking: see mb_client.h.
+ */
+#ifndef MBFS_MB_API_H
+#define MBFS_MB_API_H
+
+#include "mb_auth.h"
+#include "mb_client.h"
+#include "mb_http.h"
+
+struct mb_client *mb_api_new(const char *url, struct mb_http *http,
+			     struct mb_auth *auth);
+
+#endif

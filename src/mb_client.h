@@ -1,0 +1,111 @@
+/*
+ * mb_client.h — the Metabase client as the filesystem sees it: an ops
+ * struct, so tests can swap the real HTTP client (mb_api.c) for a fake.
+ *
+ * Every call returns an enum mbfs_status and fills err on failure with the
+ * server's message (404 → NOT_FOUND, 403 → DENIED, refused credentials →
+ * AUTH, ...). A 401 Unauthenticated is handled inside the client: one
+ * re-login (single flight, see mb_auth.h) and one retry.
+ *
+ * Blocking: every call blocks the calling thread until the answer is
+ * complete (the transfer itself runs on the transport's I/O thread).
+ * Memory: decoded outputs belong to the caller (free with mb_types.h).
+ * Thread safety: all ops may be called concurrently from any thread.
+ */
+#ifndef MBFS_MB_CLIENT_H
+#define MBFS_MB_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mb_types.h"
+#include "status.h"
+
+enum mb_export_kind {
+	MB_EXPORT_CARD,        /* POST /api/card/:id/query/:fmt */
+	MB_EXPORT_TABLE,       /* POST /api/dataset/:fmt with source-table */
+	MB_EXPORT_DASHCARD,    /* POST /api/dashboard/:d/dashcard/:dc/card/:c/query/:fmt */
+	MB_EXPORT_NATIVE,      /* POST /api/dataset/:fmt with native SQL */
+};
+
+struct mb_export_req {
+	enum mb_export_kind kind;
+	int64_t id;                /* card id (CARD, DASHCARD) or table id */
+	int64_t db_id;             /* TABLE, NATIVE */
+	int64_t dashboard_id;      /* DASHCARD */
+	int64_t dashcard_id;       /* DASHCARD */
+	const char *format;        /* "csv", "json", "xlsx" */
+	const char *parameters;    /* JSON array text, or NULL for none */
+	const char *sql;           /* NATIVE */
+	bool format_rows;
+};
+
+/* What an export's HTTP answer looked like (filled even on failure). */
+struct mb_export_result {
+	long http_status;
+	char content_type[128];
+	uint64_t bytes;            /* body bytes handed to the sink */
+	double elapsed;            /* seconds */
+};
+
+/* Receives body bytes of a 2xx export answer, on the I/O thread, in order.
+ * Return false to abort the transfer (→ MBFS_ERR_INTERRUPTED). */
+typedef bool (*mb_sink_fn)(void *arg, const char *buf, size_t len);
+
+struct mb_client;
+
+struct mb_client_ops {
+	enum mbfs_status (*properties)(struct mb_client *c,
+				       struct mb_properties *out,
+				       struct mbfs_err *err);
+	enum mbfs_status (*current_user)(struct mb_client *c,
+					 struct mb_user *out,
+					 struct mbfs_err *err);
+	enum mbfs_status (*collections)(struct mb_client *c,
+					struct mb_collection_list *out,
+					struct mbfs_err *err);
+	/* id 0 = the root collection */
+	enum mbfs_status (*collection_items)(struct mb_client *c, int64_t id,
+					     struct mb_item_list *out,
+					     struct mbfs_err *err);
+	enum mbfs_status (*cards)(struct mb_client *c, struct mb_card_list *out,
+				  struct mbfs_err *err);
+	enum mbfs_status (*card)(struct mb_client *c, int64_t id,
+				 struct mb_card *out, struct mbfs_err *err);
+	enum mbfs_status (*databases)(struct mb_client *c,
+				      struct mb_database_list *out,
+				      struct mbfs_err *err);
+	enum mbfs_status (*schemas)(struct mb_client *c, int64_t db_id,
+				    struct mb_string_list *out,
+				    struct mbfs_err *err);
+	/* An empty schema (404 from the server) is an empty list, not an error. */
+	enum mbfs_status (*tables)(struct mb_client *c, int64_t db_id,
+				   const char *schema, struct mb_table_list *out,
+				   struct mbfs_err *err);
+	enum mbfs_status (*dashboards)(struct mb_client *c,
+				       struct mb_dashboard_list *out,
+				       struct mbfs_err *err);
+	enum mbfs_status (*dashboard)(struct mb_client *c, int64_t id,
+				      struct mb_dashboard *out,
+				      struct mbfs_err *err);
+	enum mbfs_status (*users)(struct mb_client *c, struct mb_user_list *out,
+				  struct mbfs_err *err);
+	/* Run an export, streaming a 2xx body into sink. Returns MBFS_OK when
+	 * the server answered 2xx and the transfer completed cleanly; the
+	 * caller still validates the bytes (in-band errors, see export.c). */
+	enum mbfs_status (*export_run)(struct mb_client *c,
+				       const struct mb_export_req *req,
+				       mb_sink_fn sink, void *sink_arg,
+				       struct mb_export_result *res,
+				       struct mbfs_err *err);
+	/* Counters for .mbfs/stats, as text (no secrets). */
+	int (*describe_stats)(struct mb_client *c, char *out, size_t outsz);
+	void (*destroy)(struct mb_client *c);
+};
+
+struct mb_client {
+	const struct mb_client_ops *ops;
+};
+
+#endif

@@ -1,0 +1,110 @@
+/*
+ * mb_json.h — decoding of Metabase API bodies into mb_types.h structs.
+ *
+ * mb_json.c is the only file in mbfs that includes json-c. Every decoder
+ * takes a body that is NOT necessarily NUL-terminated (buf,len), tolerates
+ * both the old and the new shapes documented in metabase-api.md (bare arrays
+ * vs {data,total} envelopes, `type` vs `dataset`, MBQL 4 vs MBQL 5,
+ * `dashcards` vs `ordered_cards`, timestamps with or without offsets), and
+ * ignores unknown keys. On failure it returns MBFS_ERR_PROTOCOL with a short
+ * message in err (never echoing more than a bounded prefix of the body) and
+ * leaves *out zeroed. On success the caller owns *out and frees it with the
+ * matching *_free() from mb_types.h.
+ *
+ * Caps: bodies over MB_JSON_MAX_BODY are refused (MBFS_ERR_TOO_BIG).
+ * Thread safety: all functions are reentrant; none blocks.
+ */
+#ifndef MBFS_MB_JSON_H
+#define MBFS_MB_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mb_types.h"
+#include "status.h"
+
+#define MB_JSON_MAX_BODY ((size_t)256 * 1024 * 1024)
+
+/* POST /api/session → {"id": "..."}: copies the id into out (NUL-terminated). */
+enum mbfs_status mb_json_session_id(const char *buf, size_t len, char *out,
+				    size_t outsz, struct mbfs_err *err);
+
+/* GET /api/session/properties */
+enum mbfs_status mb_json_properties(const char *buf, size_t len,
+				    struct mb_properties *out,
+				    struct mbfs_err *err);
+
+/* GET /api/user/current (one user) and GET /api/user ({data:[...]} or array). */
+enum mbfs_status mb_json_user(const char *buf, size_t len, struct mb_user *out,
+			      struct mbfs_err *err);
+enum mbfs_status mb_json_user_list(const char *buf, size_t len,
+				   struct mb_user_list *out,
+				   struct mbfs_err *err);
+
+/* GET /api/collection/:id/items (envelope, or a bare array on odd servers). */
+enum mbfs_status mb_json_items(const char *buf, size_t len,
+			       struct mb_item_list *out, struct mbfs_err *err);
+
+/* GET /api/collection (array) and GET /api/collection/:id (object). The
+ * root pseudo-collection ("id":"root") decodes with id 0. */
+enum mbfs_status mb_json_collection_list(const char *buf, size_t len,
+					 struct mb_collection_list *out,
+					 struct mbfs_err *err);
+enum mbfs_status mb_json_collection(const char *buf, size_t len,
+				    struct mb_collection *out,
+				    struct mbfs_err *err);
+
+/* GET /api/card (array) and GET /api/card/:id (object). */
+enum mbfs_status mb_json_card_list(const char *buf, size_t len,
+				   struct mb_card_list *out,
+				   struct mbfs_err *err);
+enum mbfs_status mb_json_card(const char *buf, size_t len, struct mb_card *out,
+			      struct mbfs_err *err);
+
+/* GET /api/database ({data,total} or bare array). */
+enum mbfs_status mb_json_database_list(const char *buf, size_t len,
+				       struct mb_database_list *out,
+				       struct mbfs_err *err);
+
+/* GET /api/database/:id/schemas → array of strings (null → ""). */
+enum mbfs_status mb_json_string_list(const char *buf, size_t len,
+				     struct mb_string_list *out,
+				     struct mbfs_err *err);
+
+/* GET /api/database/:id/schema/:schema (array of tables), GET /api/table/:id. */
+enum mbfs_status mb_json_table_list(const char *buf, size_t len,
+				    struct mb_table_list *out,
+				    struct mbfs_err *err);
+enum mbfs_status mb_json_table(const char *buf, size_t len, struct mb_table *out,
+			       struct mbfs_err *err);
+
+/* GET /api/dashboard (array) and GET /api/dashboard/:id (full object). */
+enum mbfs_status mb_json_dashboard_list(const char *buf, size_t len,
+					struct mb_dashboard_list *out,
+					struct mbfs_err *err);
+enum mbfs_status mb_json_dashboard(const char *buf, size_t len,
+				   struct mb_dashboard *out,
+				   struct mbfs_err *err);
+
+/*
+ * Is this body a Metabase error object? True for a JSON object carrying any
+ * of: "status":"failed", "error", "errors", "_status", "via", "cause",
+ * "message" with "error_code". When true, writes the most useful message
+ * (error, then errors.* values joined, then message, then cause) into msg
+ * (truncated, NUL-terminated). Never true for a JSON array or a non-object.
+ */
+bool mb_json_error_message(const char *buf, size_t len, char *msg,
+			   size_t msgsz);
+
+/*
+ * Does buf[0..len) parse as one complete JSON value (with only whitespace
+ * after it)? Used to validate JSON exports. *n_top receives the number of
+ * elements when the value is an array (else 0). Works incrementally on
+ * large inputs through json_tokener; never holds more than one copy.
+ */
+bool mb_json_validate(const char *buf, size_t len, size_t *n_top);
+
+/* Quote s as a JSON string literal into a new heap string ("\"...\""). */
+char *mb_json_quote(const char *s);
+
+#endif

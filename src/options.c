@@ -1,0 +1,581 @@
+/*
+ * options.c — owns the fuse_opt table, the config file reader, the
+ * environment lookups, the defaults and the --help text. See options.h.
+ */
+#include "options.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* ---- config file ------------------------------------------------------ */
+
+#define CONFIG_MAX_KEYS 32
+#define CONFIG_MAX_BYTES 65536
+
+static struct {
+	char *keys[CONFIG_MAX_KEYS];
+	char *vals[CONFIG_MAX_KEYS];
+	int n;
+	bool private_;
+	bool loaded;
+} config;
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	char *e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+			 e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+static void config_load(void)
+{
+	char path[4096];
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	const char *home = getenv("HOME");
+
+	config.loaded = true;
+	if (xdg && *xdg)
+		snprintf(path, sizeof path, "%s/mbfs/config", xdg);
+	else if (home && *home)
+		snprintf(path, sizeof path, "%s/.config/mbfs/config", home);
+	else
+		return;
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0)
+		config.private_ = (st.st_mode & 077) == 0;
+	char line[4096];
+	size_t total = 0;
+	while (fgets(line, sizeof line, f) && config.n < CONFIG_MAX_KEYS) {
+		total += strlen(line);
+		if (total > CONFIG_MAX_BYTES)
+			break;
+		char *s = trim(line);
+		if (!*s || *s == '#' || *s == ';')
+			continue;
+		char *eq = strchr(s, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		char *k = trim(s), *v = trim(eq + 1);
+		size_t vl = strlen(v);
+		if (vl >= 2 && ((v[0] == '"' && v[vl - 1] == '"') ||
+				(v[0] == '\'' && v[vl - 1] == '\''))) {
+			v[vl - 1] = '\0';
+			v++;
+		}
+		config.keys[config.n] = strdup(k);
+		config.vals[config.n] = strdup(v);
+		config.n++;
+	}
+	fclose(f);
+}
+
+static bool config_key_is_secret(const char *key)
+{
+	return strcmp(key, "password") == 0 || strcmp(key, "api_key") == 0 ||
+	       strcmp(key, "session") == 0;
+}
+
+const char *mbfs_options_config(const char *key, bool *refused)
+{
+	if (!config.loaded)
+		config_load();
+	if (refused)
+		*refused = false;
+	for (int i = 0; i < config.n; i++) {
+		if (strcmp(config.keys[i], key) != 0)
+			continue;
+		if (config_key_is_secret(key) && !config.private_) {
+			if (refused)
+				*refused = true;
+			return NULL;
+		}
+		return config.vals[i];
+	}
+	return NULL;
+}
+
+/* ---- command line ----------------------------------------------------- */
+
+enum {
+	KEY_HELP,
+	KEY_VERSION,
+	KEY_FOREGROUND,
+	KEY_DEBUG,
+	KEY_SINGLE,
+};
+
+/* Raw string values as fuse_opt fills them; converted afterwards. */
+struct raw_opts {
+	char *api_key_file, *password_file, *session_file, *username;
+	char *formats, *meta_ttl, *result_ttl, *error_ttl, *stat, *cache_dir,
+		*cache_max, *cafile, *connect_timeout, *max_exports, *retries,
+		*uid, *gid, *umask, *log_level;
+	int format_rows, insecure, test_zero_size;
+	int help, version, foreground, debug, single;
+	char *positional[2];
+	int n_positional;
+	int too_many_positional;
+	/* secrets given on the command line are refused, loudly */
+	int secret_in_argv;
+};
+
+#define RAW(t, p) {t, offsetof(struct raw_opts, p), 0}
+static const struct fuse_opt opt_table[] = {
+	RAW("api_key_file=%s", api_key_file),
+	RAW("password_file=%s", password_file),
+	RAW("session_file=%s", session_file),
+	RAW("username=%s", username),
+	RAW("formats=%s", formats),
+	{"format_rows", offsetof(struct raw_opts, format_rows), 1},
+	{"format_rows=true", offsetof(struct raw_opts, format_rows), 1},
+	{"format_rows=false", offsetof(struct raw_opts, format_rows), 0},
+	RAW("meta_ttl=%s", meta_ttl),
+	RAW("result_ttl=%s", result_ttl),
+	RAW("error_ttl=%s", error_ttl),
+	RAW("stat=%s", stat),
+	RAW("cache_dir=%s", cache_dir),
+	RAW("cache_max=%s", cache_max),
+	RAW("cafile=%s", cafile),
+	{"insecure", offsetof(struct raw_opts, insecure), 1},
+	RAW("connect_timeout=%s", connect_timeout),
+	RAW("max_exports=%s", max_exports),
+	RAW("retries=%s", retries),
+	RAW("uid=%s", uid),
+	RAW("gid=%s", gid),
+	RAW("umask=%s", umask),
+	RAW("log_level=%s", log_level),
+	{"test_zero_size", offsetof(struct raw_opts, test_zero_size), 1},
+	{"password=", offsetof(struct raw_opts, secret_in_argv), 1},
+	{"api_key=", offsetof(struct raw_opts, secret_in_argv), 1},
+	{"session=", offsetof(struct raw_opts, secret_in_argv), 1},
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_KEY("-f", KEY_FOREGROUND),
+	FUSE_OPT_KEY("-d", KEY_DEBUG),
+	FUSE_OPT_KEY("debug", KEY_DEBUG),
+	FUSE_OPT_KEY("-s", KEY_SINGLE),
+	FUSE_OPT_END,
+};
+
+static int opt_proc(void *data, const char *arg, int key,
+		    struct fuse_args *outargs)
+{
+	struct raw_opts *r = data;
+	(void)outargs;
+	switch (key) {
+	case FUSE_OPT_KEY_NONOPT:
+		if (r->n_positional < 2)
+			r->positional[r->n_positional++] = strdup(arg);
+		else
+			r->too_many_positional = 1;
+		return 0;
+	case KEY_HELP:
+		r->help = 1;
+		return 0;
+	case KEY_VERSION:
+		r->version = 1;
+		return 0;
+	case KEY_FOREGROUND:
+		r->foreground = 1;
+		return 0;
+	case KEY_DEBUG:
+		r->debug = 1;
+		r->foreground = 1;
+		return 0;
+	case KEY_SINGLE:
+		r->single = 1;
+		return 0;
+	default:
+		return 1; /* pass through to libfuse (allow_other, fsname, ...) */
+	}
+}
+
+static bool parse_seconds(const char *name, const char *s, double *out)
+{
+	if (!s)
+		return true;
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || v < 0 || v > 1e9) {
+		fprintf(stderr, "mbfs: -o %s=%s: expected a number of seconds\n",
+			name, s);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static bool parse_uint(const char *name, const char *s, int base,
+		       unsigned long long max, unsigned long long *out)
+{
+	if (!s)
+		return true;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, base);
+	if (errno || end == s || *end || v > max || s[0] == '-') {
+		fprintf(stderr, "mbfs: -o %s=%s: expected a number\n", name, s);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static bool parse_size(const char *s, uint64_t *out)
+{
+	if (!s)
+		return true;
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || v < 0)
+		goto bad;
+	double mult = 1;
+	switch (*end) {
+	case 'k': case 'K': mult = 1024.0; end++; break;
+	case 'm': case 'M': mult = 1024.0 * 1024; end++; break;
+	case 'g': case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
+	case 't': case 'T': mult = 1024.0 * 1024 * 1024 * 1024; end++; break;
+	default: break;
+	}
+	if (*end == 'i' && end[1] == 'B')
+		end += 2;
+	else if (*end == 'B')
+		end++;
+	if (*end)
+		goto bad;
+	*out = (uint64_t)(v * mult);
+	return true;
+bad:
+	fprintf(stderr, "mbfs: -o cache_max=%s: expected a size like 1G or 500M\n", s);
+	return false;
+}
+
+static bool parse_formats(const char *s, struct mbfs_options *o)
+{
+	o->n_formats = 0;
+	char *copy = strdup(s), *save = NULL;
+	bool ok = true;
+	for (char *t = strtok_r(copy, ":+", &save); t;
+	     t = strtok_r(NULL, ":+", &save)) {
+		if (strcmp(t, "csv") && strcmp(t, "json") && strcmp(t, "xlsx")) {
+			fprintf(stderr,
+				"mbfs: -o formats=%s: unknown format '%s' (use csv, json, xlsx, separated by ':')\n",
+				s, t);
+			ok = false;
+			break;
+		}
+		if (mbfs_options_has_format(o, t))
+			continue;
+		o->formats[o->n_formats++] = strdup(t);
+	}
+	free(copy);
+	if (ok && o->n_formats == 0) {
+		fprintf(stderr, "mbfs: -o formats= needs at least one format\n");
+		ok = false;
+	}
+	return ok;
+}
+
+bool mbfs_options_has_format(const struct mbfs_options *opts, const char *fmt)
+{
+	for (int i = 0; i < opts->n_formats; i++)
+		if (strcmp(opts->formats[i], fmt) == 0)
+			return true;
+	return false;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static char *default_cache_dir(void)
+{
+	char buf[4096];
+	const char *xdg = getenv("XDG_CACHE_HOME");
+	const char *home = getenv("HOME");
+	if (xdg && *xdg)
+		snprintf(buf, sizeof buf, "%s/mbfs", xdg);
+	else if (home && *home)
+		snprintf(buf, sizeof buf, "%s/.cache/mbfs", home);
+	else
+		snprintf(buf, sizeof buf, "/tmp/mbfs-%ld", (long)getuid());
+	return strdup(buf);
+}
+
+static void free_raw(struct raw_opts *r)
+{
+	char **strs[] = {&r->api_key_file, &r->password_file, &r->session_file,
+			 &r->username, &r->formats, &r->meta_ttl,
+			 &r->result_ttl, &r->error_ttl, &r->stat, &r->cache_dir,
+			 &r->cache_max, &r->cafile, &r->connect_timeout,
+			 &r->max_exports, &r->retries, &r->uid, &r->gid,
+			 &r->umask, &r->log_level, &r->positional[0],
+			 &r->positional[1]};
+	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+		free(*strs[i]);
+		*strs[i] = NULL;
+	}
+}
+
+/* First non-empty of: command line, environment, config file. */
+static char *pick(const char *cli, const char *env, const char *cfg_key)
+{
+	if (cli && *cli)
+		return strdup(cli);
+	const char *e = env ? getenv(env) : NULL;
+	if (e && *e)
+		return strdup(e);
+	const char *c = cfg_key ? mbfs_options_config(cfg_key, NULL) : NULL;
+	return dup_or_null(c && *c ? c : NULL);
+}
+
+static bool url_ok(const char *u)
+{
+	return strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0;
+}
+
+enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
+					    struct mbfs_options *o,
+					    struct fuse_args *fa)
+{
+	struct raw_opts r;
+	memset(&r, 0, sizeof r);
+	memset(o, 0, sizeof *o);
+	*fa = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
+	enum mbfs_options_result res = MBFS_OPTIONS_ERROR;
+
+	if (fuse_opt_parse(fa, &r, opt_table, opt_proc) == -1)
+		goto out;
+	if (r.help) {
+		mbfs_options_help(stdout, argv[0]);
+		res = MBFS_OPTIONS_EXIT_OK;
+		goto out;
+	}
+	if (r.version) {
+		res = MBFS_OPTIONS_EXIT_OK; /* main prints the versions */
+		o->show_version = true;
+		goto out;
+	}
+	if (r.secret_in_argv) {
+		fprintf(stderr,
+			"mbfs: secrets are not accepted on the command line (they would show in ps);\n"
+			"      use MBFS_PASSWORD / MBFS_API_KEY / MBFS_SESSION, -o password_file=, -o api_key_file=, -o session_file= or the config file\n");
+		goto out;
+	}
+	if (r.too_many_positional) {
+		fprintf(stderr, "mbfs: too many arguments; usage: mbfs [URL] MOUNTPOINT [-o opt,...]\n");
+		goto out;
+	}
+
+	/* positionals: [URL] MOUNTPOINT */
+	const char *cli_url = NULL;
+	if (r.n_positional == 2) {
+		cli_url = r.positional[0];
+		o->mountpoint = strdup(r.positional[1]);
+	} else if (r.n_positional == 1) {
+		o->mountpoint = strdup(r.positional[0]);
+	} else {
+		fprintf(stderr, "mbfs: no mount point given; usage: mbfs [URL] MOUNTPOINT [-o opt,...]  (mbfs --help)\n");
+		goto out;
+	}
+	o->url = pick(cli_url, "MBFS_URL", "url");
+	if (!o->url) {
+		fprintf(stderr, "mbfs: no Metabase URL: give it as the first argument, in MBFS_URL, or as url= in the config file\n");
+		goto out;
+	}
+	if (!url_ok(o->url)) {
+		fprintf(stderr, "mbfs: '%s' is not an http:// or https:// URL\n", o->url);
+		goto out;
+	}
+	size_t ul = strlen(o->url);
+	while (ul > 0 && o->url[ul - 1] == '/')
+		o->url[--ul] = '\0';
+
+	o->api_key_file = pick(r.api_key_file, "MBFS_API_KEY_FILE", "api_key_file");
+	o->password_file = pick(r.password_file, "MBFS_PASSWORD_FILE", "password_file");
+	o->session_file = pick(r.session_file, "MBFS_SESSION_FILE", "session_file");
+	o->username = pick(r.username, "MBFS_USERNAME", "username");
+
+	char *fmts = pick(r.formats, NULL, "formats");
+	bool ok = parse_formats(fmts ? fmts : "csv:json", o);
+	free(fmts);
+	if (!ok)
+		goto out;
+	o->format_rows = r.format_rows != 0;
+
+	o->meta_ttl = 60;
+	o->result_ttl = 60;
+	o->error_ttl = 10;
+	o->connect_timeout = 10;
+	o->cache_max = (uint64_t)1 << 30;
+	o->max_exports = 4;
+	o->retries = 3;
+	o->uid = getuid();
+	o->gid = getgid();
+	o->umask = 0022;
+
+	unsigned long long v;
+	if (!parse_seconds("meta_ttl", r.meta_ttl, &o->meta_ttl) ||
+	    !parse_seconds("result_ttl", r.result_ttl, &o->result_ttl) ||
+	    !parse_seconds("error_ttl", r.error_ttl, &o->error_ttl) ||
+	    !parse_seconds("connect_timeout", r.connect_timeout,
+			   &o->connect_timeout) ||
+	    !parse_size(r.cache_max, &o->cache_max))
+		goto out;
+	v = (unsigned long long)o->max_exports;
+	if (!parse_uint("max_exports", r.max_exports, 10, 256, &v))
+		goto out;
+	o->max_exports = v ? (int)v : 1;
+	v = (unsigned long long)o->retries;
+	if (!parse_uint("retries", r.retries, 10, 20, &v))
+		goto out;
+	o->retries = (int)v;
+	v = o->uid;
+	if (!parse_uint("uid", r.uid, 10, 0xfffffffeULL, &v))
+		goto out;
+	o->uid = (uid_t)v;
+	v = o->gid;
+	if (!parse_uint("gid", r.gid, 10, 0xfffffffeULL, &v))
+		goto out;
+	o->gid = (gid_t)v;
+	v = o->umask;
+	if (!parse_uint("umask", r.umask, 8, 0777, &v))
+		goto out;
+	o->umask = (mode_t)v;
+
+	if (r.stat && strcmp(r.stat, "cached") == 0)
+		o->stat_cached = true;
+	else if (r.stat && strcmp(r.stat, "export") != 0) {
+		fprintf(stderr, "mbfs: -o stat=%s: expected 'export' (default) or 'cached'\n", r.stat);
+		goto out;
+	}
+	o->cache_dir = r.cache_dir ? strdup(r.cache_dir) : default_cache_dir();
+	o->cafile = pick(r.cafile, NULL, "cafile");
+	o->insecure = r.insecure != 0;
+	o->test_zero_size = r.test_zero_size != 0;
+	o->foreground = r.foreground != 0;
+	o->debug = r.debug != 0;
+	o->singlethread = r.single != 0;
+	o->log_level = pick(r.log_level, "MBFS_LOG_LEVEL", "log_level");
+	if (o->log_level) {
+		enum mbfs_log_level lvl;
+		if (!mbfs_log_parse_level(o->log_level, &lvl)) {
+			fprintf(stderr, "mbfs: -o log_level=%s: expected error, warn, info or debug\n", o->log_level);
+			goto out;
+		}
+	}
+	res = MBFS_OPTIONS_RUN;
+out:
+	free_raw(&r);
+	if (res != MBFS_OPTIONS_RUN) {
+		fuse_opt_free_args(fa);
+		if (res == MBFS_OPTIONS_ERROR)
+			mbfs_options_free(o);
+	}
+	return res;
+}
+
+void mbfs_options_help(FILE *f, const char *prog)
+{
+	fprintf(f,
+"usage: %s [URL] MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n"
+"\n"
+"Mount a Metabase instance: collections, cards, dashboards and tables as files.\n"
+"\n"
+"Credentials (never on the command line):\n"
+"  MBFS_API_KEY            API key (X-Api-Key), v0.49+\n"
+"  MBFS_SESSION            an existing session token\n"
+"  MBFS_USERNAME           user name (e-mail) for password login\n"
+"  MBFS_PASSWORD           password for password login\n"
+"  -o api_key_file=FILE    read the API key from FILE\n"
+"  -o password_file=FILE   read the password from FILE\n"
+"  -o session_file=FILE    read a session token from FILE\n"
+"  -o username=EMAIL       user name (default: $MBFS_USERNAME)\n"
+"  MBFS_URL                server URL when not given as an argument\n"
+"  config file             $XDG_CONFIG_HOME/mbfs/config, `key = value` lines:\n"
+"                          url, username, password, api_key, session, and the\n"
+"                          -o names below (must be mode 0600 if it holds secrets)\n"
+"\n"
+"Options (default in brackets):\n"
+"  -o formats=LIST         files per card/table, ':'-separated [csv:json]\n"
+"                          (csv, json, xlsx)\n"
+"  -o format_rows          ask Metabase for UI-formatted values [raw]\n"
+"  -o meta_ttl=SECONDS     how long listings are cached [60]\n"
+"  -o result_ttl=SECONDS   how long an export result stays fresh [60]\n"
+"  -o error_ttl=SECONDS    how long a failed export is remembered [10]\n"
+"  -o stat=export|cached   whether stat of a data file runs its export [export]\n"
+"  -o cache_dir=DIR        spool directory [$XDG_CACHE_HOME/mbfs]\n"
+"  -o cache_max=SIZE       spool size cap, e.g. 500M, 2G [1G]\n"
+"  -o max_exports=N        concurrent exports per mount [4]\n"
+"  -o retries=N            retries of transient failures [3]\n"
+"  -o connect_timeout=SEC  TCP/TLS connect timeout [10]\n"
+"  -o cafile=FILE          extra CA bundle for TLS verification\n"
+"  -o insecure             do not verify TLS certificates (explicit only)\n"
+"  -o uid=N,gid=N          owner of every file [the mounting user]\n"
+"  -o umask=OCTAL          permission mask [022]\n"
+"  -o log_level=LEVEL      error, warn, info or debug [info]\n"
+"  -o allow_other, -o default_permissions, -o fsname=NAME ...  passed to libfuse\n"
+"  -f                      stay in the foreground, log to stderr\n"
+"  -d                      FUSE debug output (implies -f)\n"
+"  -s                      single-threaded\n"
+"  -h, --help              this text\n"
+"  -V, --version           versions of mbfs, libfuse, libcurl and json-c\n",
+		prog);
+}
+
+int mbfs_options_describe(const struct mbfs_options *o, char *out,
+			  size_t outsz)
+{
+	char fm[32] = "";
+	for (int i = 0; i < o->n_formats; i++) {
+		if (i)
+			strncat(fm, ":", sizeof fm - strlen(fm) - 1);
+		strncat(fm, o->formats[i], sizeof fm - strlen(fm) - 1);
+	}
+	return snprintf(out, outsz,
+			"formats=%s format_rows=%s meta_ttl=%g result_ttl=%g "
+			"error_ttl=%g stat=%s cache_dir=%s cache_max=%llu "
+			"max_exports=%d retries=%d uid=%u gid=%u umask=%03o%s%s\n",
+			fm, o->format_rows ? "true" : "false", o->meta_ttl,
+			o->result_ttl, o->error_ttl,
+			o->stat_cached ? "cached" : "export", o->cache_dir,
+			(unsigned long long)o->cache_max, o->max_exports,
+			o->retries, (unsigned)o->uid, (unsigned)o->gid,
+			(unsigned)o->umask, o->insecure ? " insecure" : "",
+			o->cafile ? " cafile" : "");
+}
+
+void mbfs_options_free(struct mbfs_options *o)
+{
+	free(o->url);
+	free(o->mountpoint);
+	free(o->api_key_file);
+	free(o->password_file);
+	free(o->session_file);
+	free(o->username);
+	for (int i = 0; i < o->n_formats; i++)
+		free(o->formats[i]);
+	free(o->cache_dir);
+	free(o->cafile);
+	free(o->log_level);
+	memset(o, 0, sizeof *o);
+}

@@ -1,0 +1,107 @@
+/*
+ * options.h — every mount option, its default and where it comes from.
+ *
+ * Sources, later ones winning: built-in defaults, the config file
+ * ($XDG_CONFIG_HOME/mbfs/config, `key = value` lines), the environment
+ * (MBFS_URL ...), the command line (`mbfs [URL] MOUNTPOINT -o ...`).
+ * Secrets are never taken from argv: only from the environment, from files
+ * named by options, or from the config file (which must then not be group-
+ * or world-readable).
+ *
+ * Ownership: struct mbfs_options owns every string in it; free with
+ * mbfs_options_free(). Parsed once at start-up in main's thread; read-only
+ * afterwards, so any thread may read it without a lock.
+ */
+#ifndef MBFS_OPTIONS_H
+#define MBFS_OPTIONS_H
+
+#include <fuse_lowlevel.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define MBFS_MAX_FORMATS 3
+
+struct mbfs_options {
+	char *url;                 /* server base URL, no trailing slash */
+	char *mountpoint;
+
+	/* credentials: files named on the command line or in the config */
+	char *api_key_file;
+	char *password_file;
+	char *session_file;
+	char *username;            /* not secret; from env/config/-o username= */
+
+	/* namespace */
+	char *formats[MBFS_MAX_FORMATS]; /* "csv", "json", "xlsx" */
+	int n_formats;
+	bool format_rows;
+
+	/* freshness, seconds */
+	double meta_ttl;
+	double result_ttl;
+	double error_ttl;
+	bool stat_cached;          /* -o stat=cached: stat never materializes */
+
+	/* cache */
+	char *cache_dir;           /* $XDG_CACHE_HOME/mbfs by default */
+	uint64_t cache_max;        /* bytes */
+
+	/* transport */
+	char *cafile;
+	bool insecure;
+	double connect_timeout;    /* seconds */
+	int max_exports;
+	int retries;
+
+	/* ownership and permissions */
+	uid_t uid;
+	gid_t gid;
+	mode_t umask;
+
+	/* process */
+	bool foreground;
+	bool debug;
+	bool singlethread;
+	char *log_level;
+
+	bool show_version;         /* --version was asked for */
+
+	/* test-only: report size 0 for data files before open */
+	bool test_zero_size;
+};
+
+enum mbfs_options_result {
+	MBFS_OPTIONS_RUN,      /* mount */
+	MBFS_OPTIONS_EXIT_OK,  /* --help / --version printed */
+	MBFS_OPTIONS_ERROR,    /* message printed to stderr */
+};
+
+/*
+ * Parse argv into opts. On MBFS_OPTIONS_RUN, *fuse_args holds what libfuse
+ * should see (program name and the pass-through -o options such as
+ * allow_other, fsname, default_permissions); the caller frees it with
+ * fuse_opt_free_args().
+ */
+enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
+					    struct mbfs_options *opts,
+					    struct fuse_args *fuse_args);
+
+/* Value of a config file key (NULL if absent); owned by the options module.
+ * Secret keys (password, api_key, session) are only returned when the file
+ * is private (mode & 077 == 0); *refused is set when it is not. */
+const char *mbfs_options_config(const char *key, bool *refused);
+
+/* Write the --help text to f. */
+void mbfs_options_help(FILE *f, const char *prog);
+
+/* Render the effective options (no secrets) for .mbfs/status. */
+int mbfs_options_describe(const struct mbfs_options *opts, char *out,
+			  size_t outsz);
+
+bool mbfs_options_has_format(const struct mbfs_options *opts, const char *fmt);
+
+void mbfs_options_free(struct mbfs_options *opts);
+
+#endif

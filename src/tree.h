@@ -1,0 +1,104 @@
+/*
+ * tree.h — the namespace: which directories and files exist, their names,
+ * and the cached listings behind them (the metadata cache, DESIGN.md §1).
+ *
+ * A node is one inode: a fixed directory, a collection, a database, a
+ * schema, a card/table file in one format, a control file. Nodes are
+ * created when a listing first shows them and live until unmount (they
+ * are a bounded cache of the server's namespace; a node for an object
+ * that disappeared simply stops being listed), so a node pointer stays
+ * valid for the whole mount.
+ *
+ * Listings are fetched from the client on demand, cached for meta_ttl
+ * seconds, single-flight per directory, and a failed refresh keeps the
+ * last good listing. Names follow name.h; a name once given is sticky.
+ *
+ * Locking: one tree mutex protects every node field that can change
+ * (listings, metadata, nlookup, kernel_gen). Functions marked "lock held"
+ * expect the caller to hold it (mbfs_tree_lock); mbfs_tree_list and
+ * mbfs_tree_find take the lock themselves and drop it while they wait on
+ * the network (they BLOCK on a listing fetch).
+ */
+#ifndef MBFS_TREE_H
+#define MBFS_TREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "inode.h"
+#include "mb_client.h"
+#include "options.h"
+#include "status.h"
+
+struct mbfs_node;
+
+struct mbfs_dirent {
+	char *name;
+	struct mbfs_node *node;
+};
+
+struct mbfs_node {
+	uint64_t ino;
+	enum mbfs_kind kind;
+	enum mbfs_fmt fmt;
+	int64_t id;                /* Metabase id; hashed for schemas */
+	int64_t db_id;             /* tables and schemas: their database */
+	char *schema;              /* schema dirs: the server's schema name */
+	char *raw_name;            /* the server's name of the object */
+	enum mb_model model;
+	char *description;
+	char *updated_at;          /* as the server sent it */
+	time_t mtime;              /* parsed updated_at (UTC), 0 if unknown */
+	char *sql;                 /* SQL files: the text */
+	char key[64];              /* data files: the export key */
+	uint64_t nlookup;          /* kernel references (lookup count) */
+	uint64_t kernel_gen;       /* result generation the page cache holds */
+	/* directories */
+	struct mbfs_dirent *entries;  /* sorted by name (strcmp) */
+	size_t n_entries;
+	double fetched_at;         /* monotonic; 0 = never fetched */
+	bool listing_ok;           /* a good listing exists */
+	bool listing_busy;         /* a fetch is in flight */
+	bool stale;                /* touch: refetch on next access */
+};
+
+struct mbfs_tree;
+
+struct mbfs_tree *mbfs_tree_new(struct mb_client *client,
+				const struct mbfs_options *opts);
+void mbfs_tree_free(struct mbfs_tree *t);
+
+void mbfs_tree_lock(struct mbfs_tree *t);
+void mbfs_tree_unlock(struct mbfs_tree *t);
+
+/* The node for ino, or NULL. Lock held. */
+struct mbfs_node *mbfs_tree_node(struct mbfs_tree *t, uint64_t ino);
+
+/*
+ * Make sure dir's listing is fresh and return a snapshot: a heap array of
+ * (name, node) with heap names; free with mbfs_tree_free_snapshot. Blocks.
+ * Takes the lock itself (caller must NOT hold it).
+ */
+enum mbfs_status mbfs_tree_list(struct mbfs_tree *t, struct mbfs_node *dir,
+				struct mbfs_dirent **out, size_t *n,
+				struct mbfs_err *err);
+void mbfs_tree_free_snapshot(struct mbfs_dirent *v, size_t n);
+
+/* Find name in dir (fetching the listing if needed). Blocks; takes the
+ * lock itself. */
+enum mbfs_status mbfs_tree_find(struct mbfs_tree *t, struct mbfs_node *dir,
+				const char *name, struct mbfs_node **out,
+				struct mbfs_err *err);
+
+/* touch DIR: refetch on next access. Lock held. */
+void mbfs_tree_invalidate_dir(struct mbfs_tree *t, struct mbfs_node *dir);
+/* SIGHUP: every listing. Takes the lock. */
+void mbfs_tree_invalidate_all(struct mbfs_tree *t);
+
+/* Parse a Metabase timestamp ("2023-06-19T04:25:35.88483" with or without
+ * offset / Z) to UTC seconds; 0 when unparsable. */
+time_t mbfs_tree_parse_time(const char *s);
+
+#endif
