@@ -1,0 +1,236 @@
+# fakeserver.py — start/stop the fake Metabase from tests and talk to it.
+#
+#   with FakeServer(behaviour="old", row_cap=100) as fs:
+#       token = fs.login("admin@example.com", "mbfs-demo-pass")
+#       body = fs.export("card", 1, "csv", token)
+#       assert fs.stats()["exports"]["card:1:csv"] == 1
+#
+# Keyword flags become command-line options: row_cap=100 -> --row-cap 100,
+# no_throttle=True -> --no-throttle.  Standard library only.
+
+import http.client
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SERVER = os.path.join(os.path.dirname(HERE), "fake_metabase", "fake_metabase.py")
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+ADMIN = ("admin@example.com", "mbfs-demo-pass")
+ANALYST = ("analyst@example.com", "analyst-pass")
+API_KEY = "mb_demo_api_key_0123456789abcdef"
+
+
+class FakeServerError(Exception):
+    def __init__(self, status, body, headers=None):
+        super().__init__("HTTP %s: %r" % (status, body[:300]))
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+class HTTPResult:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers          # lower-cased name -> value (last one wins)
+        self.header_list = []           # [(name, value)] as sent
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8")
+
+
+class FakeServer:
+    def __init__(self, behaviour="new", start_timeout=30.0, **flags):
+        self.behaviour = behaviour
+        cmd = [PYTHON, SERVER, "--port", "0", "--behaviour", behaviour]
+        for k, v in flags.items():
+            opt = "--" + k.replace("_", "-")
+            if v is True:
+                cmd.append(opt)
+            elif v is False or v is None:
+                continue
+            else:
+                cmd += [opt, str(v)]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        self.url = self._wait_listening(start_timeout)
+        parts = urllib.parse.urlsplit(self.url)
+        self.host, self.port = parts.hostname, parts.port
+        self._catalog = None
+
+    def _wait_listening(self, timeout):
+        deadline = time.monotonic() + timeout
+        buf = b""
+        fd = self.proc.stdout.fileno()
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([fd], [], [], 0.1)
+            if r:
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    break
+                buf += chunk
+                if b"\n" in buf:
+                    line = buf.split(b"\n", 1)[0].decode()
+                    if line.startswith("LISTENING "):
+                        return line.split(" ", 1)[1].strip()
+                    raise RuntimeError("unexpected first line from fake server: %r" % line)
+            if self.proc.poll() is not None:
+                break
+        self.stop()
+        raise RuntimeError("fake Metabase did not start (output so far: %r)" % buf)
+
+    # -- lifecycle -------------------------------------------------------------
+    def stop(self, timeout=10.0):
+        """SIGTERM by PID, then wait; returns the exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        return self.proc.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- HTTP ---------------------------------------------------------------------
+    def request(self, method, path, body=None, headers=None, token=None, api_key=None, json_body=None,
+                form=None, timeout=60.0):
+        """One request on a fresh connection; returns an HTTPResult (never raises on HTTP status)."""
+        hdrs = dict(headers or {})
+        if token:
+            hdrs["X-Metabase-Session"] = token
+        if api_key:
+            hdrs["X-Api-Key"] = api_key
+        if json_body is not None:
+            body = json.dumps(json_body).encode("utf-8")
+            hdrs.setdefault("Content-Type", "application/json")
+        elif form is not None:
+            body = urllib.parse.urlencode(form).encode("ascii")
+            hdrs.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=hdrs)
+            resp = conn.getresponse()
+            data = resp.read()
+            res = HTTPResult(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
+            res.header_list = resp.getheaders()
+            return res
+        finally:
+            conn.close()
+
+    def get(self, path, token=None, **kw):
+        return self.request("GET", path, token=token, **kw)
+
+    def get_json(self, path, token=None, **kw):
+        r = self.get(path, token, **kw)
+        if r.status != 200:
+            raise FakeServerError(r.status, r.body, r.headers)
+        return r.json()
+
+    # -- side channel -------------------------------------------------------------
+    def stats(self):
+        return self.get_json("/__fake/stats")
+
+    def reset(self):
+        return self.request("POST", "/__fake/reset").json()
+
+    def expire_sessions(self):
+        return self.request("POST", "/__fake/expire_sessions").json()
+
+    def reset_throttle(self):
+        return self.request("POST", "/__fake/reset_throttle").json()
+
+    def catalog(self):
+        if self._catalog is None:
+            self._catalog = self.get_json("/__fake/catalog")
+        return self._catalog
+
+    def edit(self, **spec):
+        self._catalog = None
+        r = self.request("POST", "/__fake/edit", json_body=spec)
+        if r.status != 200:
+            raise FakeServerError(r.status, r.body)
+        return r.json()
+
+    def add_fault(self, **spec):
+        r = self.request("POST", "/__fake/faults", json_body=spec)
+        if r.status != 200:
+            raise FakeServerError(r.status, r.body)
+        return r.json()
+
+    def clear_faults(self):
+        return self.request("POST", "/__fake/faults/clear").json()
+
+    def add_api_key(self, key, user_id=1):
+        return self.request("POST", "/__fake/api_keys", json_body={"key": key, "user_id": user_id}).json()
+
+    def revoke_api_key(self, key):
+        return self.request("POST", "/__fake/api_keys", json_body={"key": key, "revoke": True}).json()
+
+    # -- Metabase operations ---------------------------------------------------------
+    def login(self, user=ADMIN[0], password=ADMIN[1]):
+        r = self.request("POST", "/api/session", json_body={"username": user, "password": password})
+        if r.status != 200:
+            raise FakeServerError(r.status, r.body, r.headers)
+        return r.json()["id"]
+
+    def export_path(self, kind, ident, fmt):
+        if kind == "card":
+            return "/api/card/%s/query/%s" % (ident, fmt)
+        if kind == "dataset":
+            return "/api/dataset/%s" % fmt
+        if kind == "dashcard":
+            d, dc, c = ident
+            return "/api/dashboard/%s/dashcard/%s/card/%s/query/%s" % (d, dc, c, fmt)
+        raise ValueError("kind must be card, dataset or dashcard")
+
+    def export_request(self, kind, ident, fmt, token=None, params=None, format_rows=False, api_key=None,
+                       headers=None):
+        """The POST an HTTP client would send (form-urlencoded); returns the HTTPResult.
+
+        kind "card": ident is a card id; "dataset": ident is a table id (int), a query
+        dict, or a native SQL string for database 1 (or a (db_id, sql) tuple);
+        "dashcard": ident is (dashboard_id, dashcard_id, card_id).
+        """
+        form = {"parameters": json.dumps(params or []), "format_rows": "true" if format_rows else "false"}
+        if kind == "dataset":
+            form = {"query": json.dumps(self.dataset_query(ident)), "visualization_settings": "{}",
+                    "format_rows": form["format_rows"]}
+        return self.request("POST", self.export_path(kind, ident, fmt), token=token, api_key=api_key,
+                            form=form, headers=headers)
+
+    def dataset_query(self, ident):
+        if isinstance(ident, dict):
+            return ident
+        if isinstance(ident, str):
+            return {"database": 1, "type": "native", "native": {"query": ident}}
+        if isinstance(ident, tuple):
+            return {"database": ident[0], "type": "native", "native": {"query": ident[1]}}
+        table = next(t for t in self.catalog()["tables"] if t["id"] == ident)
+        return {"database": table["db_id"], "type": "query", "query": {"source-table": ident}}
+
+    def export(self, kind, ident, fmt, token=None, params=None, **kw):
+        """Export bytes; raises FakeServerError unless the answer is 200."""
+        r = self.export_request(kind, ident, fmt, token, params, **kw)
+        if r.status != 200:
+            raise FakeServerError(r.status, r.body, r.headers)
+        return r.body

@@ -1,0 +1,766 @@
+# test_fake_server.py — the contract of tests/fake_metabase (the fake Metabase
+# used by the integration tests), checked against both emulated versions.
+#
+#   /usr/bin/python3 -m pytest tests/integration/test_fake_server.py
+#
+# Standard library + pytest only.
+
+import csv
+import io
+import json
+import socket
+import time
+import urllib.parse
+import xml.etree.ElementTree as ET
+import zipfile
+
+import pytest
+
+from fakeserver import ADMIN, ANALYST, API_KEY, FakeServer
+
+BEHAVIOURS = ["new", "old"]
+
+
+@pytest.fixture(scope="module", params=BEHAVIOURS)
+def fs(request):
+    server = FakeServer(request.param)
+    yield server
+    assert server.stop() == 0
+
+
+@pytest.fixture
+def token(fs):
+    return fs.login(*ADMIN)
+
+
+def card_by_name(fs, name):
+    return [c for c in fs.catalog()["cards"] if c["name"] == name]
+
+
+# ---------------------------------------------------------------------------
+# raw HTTP helpers (to see the wire: chunking, Connection headers)
+# ---------------------------------------------------------------------------
+
+def raw_exchange(fs, method, path, token, body=b"", content_type="application/x-www-form-urlencoded"):
+    """Send one request on a raw socket; returns (status line, headers dict, [chunk sizes], body)."""
+    s = socket.create_connection((fs.host, fs.port), timeout=30)
+    try:
+        req = ("%s %s HTTP/1.1\r\nHost: %s:%d\r\nX-Metabase-Session: %s\r\nContent-Type: %s\r\n"
+               "Content-Length: %d\r\n\r\n" % (method, path, fs.host, fs.port, token, content_type, len(body)))
+        s.sendall(req.encode() + body)
+        f = s.makefile("rb")
+        status = f.readline().decode().strip()
+        headers = {}
+        while True:
+            line = f.readline().decode()
+            if line in ("\r\n", "\n", ""):
+                break
+            k, v = line.split(":", 1)
+            headers[k.strip().lower()] = v.strip()
+        sizes, parts = [], []
+        if headers.get("transfer-encoding") == "chunked":
+            while True:
+                size = int(f.readline().split(b";")[0], 16)
+                if size == 0:
+                    f.readline()
+                    break
+                sizes.append(size)
+                parts.append(f.read(size))
+                assert f.read(2) == b"\r\n"
+        else:
+            parts.append(f.read(int(headers.get("content-length", "0"))))
+        return status, headers, sizes, b"".join(parts)
+    finally:
+        s.close()
+
+
+def parse_csv(body):
+    return list(csv.reader(io.StringIO(body.decode("utf-8"), newline="")))
+
+
+# ---------------------------------------------------------------------------
+# startup, properties, health
+# ---------------------------------------------------------------------------
+
+def test_properties_and_health(fs):
+    props = fs.get_json("/api/session/properties")
+    assert props["version"]["tag"] == {"new": "v0.63.1", "old": "v0.46.6"}[fs.behaviour]
+    assert set(props["version"]) >= {"tag", "hash", "date", "branch"}
+    assert props["has-user-setup"] is True and props["enable-password-login"] is True
+    assert "site-name" in props and "site-url" in props and "token-features" in props
+    assert fs.get_json("/api/health") == {"status": "ok"}
+
+
+# ---------------------------------------------------------------------------
+# authentication
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method,path", [
+    ("GET", "/api/card"), ("GET", "/api/card/1"), ("GET", "/api/card/whatever/zzz"),
+    ("GET", "/api/collection/root/items"), ("GET", "/api/database"), ("GET", "/api/table/1"),
+    ("POST", "/api/dataset/csv"), ("POST", "/api/card/1/query/csv"), ("GET", "/api/user/current"),
+    ("GET", "/api/search?q=x"), ("GET", "/api/dashboard"),
+])
+def test_unauthenticated_is_plain_401(fs, method, path):
+    r = fs.request(method, path)
+    assert r.status == 401
+    assert r.headers["content-type"].startswith("text/plain")
+    assert r.body == b"Unauthenticated"
+
+
+def test_bad_session_and_bad_key_are_401(fs):
+    r = fs.get("/api/card", token="6b0f6b52-5a87-4b55-9d1a-0b3c8b0d9a11")
+    assert (r.status, r.body) == (401, b"Unauthenticated")
+    r = fs.get("/api/card", api_key="mb_wrong")
+    assert (r.status, r.body) == (401, b"Unauthenticated")
+
+
+def test_unknown_routes(fs, token):
+    r = fs.get("/api/nope")
+    assert (r.status, r.body) == (404, b"API endpoint does not exist.")
+    r = fs.get("/api/card/1/zzz", token=token)
+    assert (r.status, r.body) == (404, b"API endpoint does not exist.")
+    assert r.headers["content-type"].startswith("text/plain")
+
+
+def test_login_success_sets_cookie(fs):
+    r = fs.request("POST", "/api/session", json_body={"username": ADMIN[0], "password": ADMIN[1]})
+    assert r.status == 200
+    sid = r.json()["id"]
+    assert len(sid) == 36 and sid.count("-") == 4
+    cookies = [v for k, v in r.header_list if k.lower() == "set-cookie"]
+    assert any(c.startswith("metabase.SESSION=%s;" % sid) and "HttpOnly" in c for c in cookies)
+    # the cookie works as a credential
+    r = fs.get("/api/user/current", headers={"Cookie": "metabase.SESSION=%s" % sid})
+    assert r.status == 200 and r.json()["email"] == ADMIN[0]
+
+
+def test_login_username_case_insensitive(fs):
+    assert fs.login("Admin@Example.com", ADMIN[1])
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"password": "x"}, "username"), ({"username": "", "password": "x"}, "username"),
+    ({"username": "  ", "password": "x"}, "username"), ({"username": ADMIN[0]}, "password"),
+])
+def test_login_validation_400(fs, body, field):
+    r = fs.request("POST", "/api/session", json_body=body)
+    assert r.status == 400
+    assert r.json()["errors"] == {field: "value must be a non-blank string."}
+
+
+@pytest.mark.parametrize("user,pw", [(ADMIN[0], "wrong"), ("nobody@example.com", "x")])
+def test_login_bad_credentials_401(fs, user, pw):
+    r = fs.request("POST", "/api/session", json_body={"username": user, "password": pw})
+    assert r.status == 401
+    assert r.headers["content-type"].startswith("application/json")
+    assert r.json() == {"errors": {"password": "did not match stored password"}}
+
+
+def test_malformed_json_body(fs):
+    r = fs.request("POST", "/api/session", body=b"{not json", headers={"Content-Type": "application/json"})
+    assert r.status == 400
+    assert r.headers["content-type"].startswith("text/plain")
+    assert r.body == b"Malformed JSON in request body."
+
+
+def test_api_key_only_in_new(fs):
+    r = fs.get("/api/user/current", api_key=API_KEY)
+    if fs.behaviour == "new":
+        assert r.status == 200 and r.json()["id"] == 1
+    else:
+        assert (r.status, r.body) == (401, b"Unauthenticated")
+
+
+def test_logout(fs):
+    tok = fs.login(*ADMIN)
+    r = fs.request("DELETE", "/api/session", token=tok)
+    assert r.status == 204 and r.body == b""
+    assert fs.get("/api/card", token=tok).status == 401
+    r = fs.request("DELETE", "/api/session", token=tok)
+    assert (r.status, r.body) == (404, b"Not found.")
+    r = fs.request("DELETE", "/api/session")
+    assert (r.status, r.body) == (404, b"Not found.")
+
+
+def test_user_current(fs, token):
+    u = fs.get_json("/api/user/current", token)
+    assert u["id"] == 1 and u["first_name"] == "Bobby" and u["last_name"] == "Tables"
+    assert u["is_superuser"] is True and u["common_name"] == "Bobby Tables"
+    assert u["personal_collection_id"] == 1
+    a = fs.get_json("/api/user/current", fs.login(*ANALYST))
+    assert a["id"] == 2 and a["is_superuser"] is False and a["personal_collection_id"] == 2
+
+
+def test_expire_sessions_side_channel(fs):
+    tok = fs.login(*ADMIN)
+    assert fs.get("/api/card/1", token=tok).status == 200
+    assert fs.stats()["sessions_active"] >= 1
+    fs.expire_sessions()
+    assert fs.stats()["sessions_active"] == 0
+    r = fs.get("/api/card/1", token=tok)
+    assert (r.status, r.body) == (401, b"Unauthenticated")
+    assert fs.get("/api/card/1", token=fs.login(*ADMIN)).status == 200
+
+
+def test_session_max_age():
+    with FakeServer("new", session_max_age=1) as short:
+        tok = short.login(*ADMIN)
+        assert short.get("/api/card/1", token=tok).status == 200
+        time.sleep(1.3)
+        r = short.get("/api/card/1", token=tok)
+        assert (r.status, r.body) == (401, b"Unauthenticated")
+        assert short.stats()["sessions_active"] == 0
+
+
+# ---------------------------------------------------------------------------
+# collections
+# ---------------------------------------------------------------------------
+
+def test_collection_list(fs, token):
+    colls = fs.get_json("/api/collection", token)
+    assert colls[0]["id"] == "root" and colls[0]["name"] == "Our analytics"
+    names = {c["name"]: c for c in colls}
+    assert "Bobby Tables's Personal Collection" in names
+    assert names["Bobby Tables's Personal Collection"]["personal_owner_id"] == 1
+    assert "Ada Analyst's Personal Collection" in names          # admins see every personal collection
+    assert "Old Reports" not in names                            # archived
+    assert {"Sales", "Regional", "EMEA", "Deep Dive", "Marketing", "Ops / Finance"} <= set(names)
+    archived = fs.get_json("/api/collection?archived=true", token)
+    assert [c["name"] for c in archived] == ["Old Reports"]
+    mine = fs.get_json("/api/collection?exclude-other-user-collections=true", token)
+    assert "Ada Analyst's Personal Collection" not in {c["name"] for c in mine}
+    personal = fs.get_json("/api/collection?personal-only=true", token)
+    assert {c["personal_owner_id"] for c in personal} == {1, 2}
+
+
+def test_non_admin_sees_only_own_personal_collection(fs):
+    tok = fs.login(*ANALYST)
+    names = {c["name"] for c in fs.get_json("/api/collection", tok)}
+    assert "Ada Analyst's Personal Collection" in names
+    assert "Bobby Tables's Personal Collection" not in names
+    assert fs.get("/api/collection/1", token=tok).status == 403
+
+
+def test_collection_detail(fs, token):
+    deep = fs.get_json("/api/collection/6", token)
+    assert deep["name"] == "Deep Dive" and deep["location"] == "/3/4/5/"
+    assert deep["parent_id"] == 5 and deep["can_write"] is True
+    assert [a["id"] for a in deep["effective_ancestors"]] == ["root", 3, 4, 5]
+    root = fs.get_json("/api/collection/root", token)
+    assert root["id"] == "root" and root["name"] == "Our analytics"
+    r = fs.get("/api/collection/9999", token=token)
+    assert (r.status, r.body) == (404, b"Not found.")
+    assert fs.get_json("/api/collection/9", token)["archived"] is True
+
+
+def test_root_items_envelope(fs, token):
+    env = fs.get_json("/api/collection/root/items", token)
+    assert set(env) == {"total", "data", "models", "limit", "offset"}
+    assert env["limit"] is None and env["offset"] is None
+    assert env["total"] == len(env["data"])
+    assert env["models"] == sorted(env["models"]) and "card" in env["models"]
+    names = [(i["model"], i["name"]) for i in env["data"]]
+    assert ("collection", "Sales") in names and ("card", "Orders") in names
+    assert not any("Personal Collection" in n for _, n in names)
+    assert ("collection", "Old Reports") not in names
+    assert [n.lower() for _, n in names] == sorted(n.lower() for _, n in names)
+    for item in env["data"]:
+        assert item["model"] in ("card", "dataset", "metric", "dashboard", "collection")
+        if item["model"] == "card":
+            assert {"id", "name", "description", "entity_id", "collection_position", "display",
+                    "collection_preview", "database_id", "moderated_status", "last-edit-info"} <= set(item)
+            assert len(item["entity_id"]) == 21
+        if item["model"] == "collection":
+            assert {"id", "name", "description", "entity_id", "authority_level", "can_write"} <= set(item)
+            assert "display" not in item
+
+
+def test_items_sales(fs, token):
+    env = fs.get_json("/api/collection/3/items", token)
+    items = env["data"]
+    revenue = [i for i in items if i["name"] == "Revenue"]
+    assert len(revenue) == 2 and revenue[0]["id"] != revenue[1]["id"]
+    models = {i["name"]: i["model"] for i in items}
+    assert models["Product catalogue"] == "dataset"
+    assert models["Revenue / Cost"] == "card"
+    assert models["Regional"] == "collection"
+    assert "Old revenue" not in models                      # archived card
+    if fs.behaviour == "new":
+        assert models["Total revenue"] == "metric"
+    else:
+        assert "Total revenue" not in models
+    archived = fs.get_json("/api/collection/3/items?archived=true", token)
+    assert [i["name"] for i in archived["data"]] == ["Old revenue"]
+
+
+def test_items_models_filter_and_paging(fs, token):
+    env = fs.get_json("/api/collection/3/items?models=card&models=dataset", token)
+    assert env["models"] == ["card", "dataset"]
+    assert {i["model"] for i in env["data"]} == {"card", "dataset"}
+    full = fs.get_json("/api/collection/3/items", token)
+    page = fs.get_json("/api/collection/3/items?limit=2&offset=1", token)
+    assert page["limit"] == 2 and page["offset"] == 1
+    assert page["total"] == full["total"]
+    assert page["data"] == full["data"][1:3]
+    only_limit = fs.get_json("/api/collection/3/items?limit=3", token)
+    assert only_limit["offset"] == 0 and only_limit["data"] == full["data"][:3]
+    only_offset = fs.get_json("/api/collection/3/items?offset=2", token)
+    assert only_offset["limit"] == 50 and only_offset["data"] == full["data"][2:52]
+
+
+def test_items_deep_and_hostile_names(fs, token):
+    names = {i["name"] for i in fs.get_json("/api/collection/6/items", token)["data"]}
+    assert ".." in names and "Quarterly\tsummary" in names
+    long = [n for n in names if len(n.encode()) > 300]
+    assert len(long) == 1
+    ops = fs.get_json("/api/collection/8/items", token)["data"]
+    assert "Ops / Finance" == fs.get_json("/api/collection/8", token)["name"]
+    assert "Revenue / Cost" in {c["name"] for c in fs.catalog()["cards"]}
+    assert ops
+
+
+def test_items_unknown_collection(fs, token):
+    assert fs.get("/api/collection/9999/items", token=token).status == 404
+
+
+def test_items_kebab_params(fs, token):
+    asc = fs.get_json("/api/collection/3/items?sort_column=name&sort_direction=desc", token)
+    names = [i["name"].lower() for i in asc["data"]]
+    assert names == sorted(names, reverse=True)
+    kebab = fs.get_json("/api/collection/3/items?sort-column=name&sort-direction=desc", token)
+    knames = [i["name"].lower() for i in kebab["data"]]
+    if fs.behaviour == "new":
+        assert knames == names
+    else:                                  # old versions ignore unknown (kebab) parameters
+        assert knames == sorted(knames)
+
+
+# ---------------------------------------------------------------------------
+# cards
+# ---------------------------------------------------------------------------
+
+def test_card_list(fs, token):
+    cards = fs.get_json("/api/card", token)
+    assert isinstance(cards, list) and len(cards) >= 25
+    names = [c["name"] for c in cards]
+    assert [n.lower() for n in names] == sorted(n.lower() for n in names)
+    assert "Old revenue" not in names and "Legacy KPI" not in names
+    assert all(c["archived"] is False for c in cards)
+    orders = next(c for c in cards if c["name"] == "Orders")
+    assert orders["collection"] is None and orders["collection_id"] is None
+    sales = next(c for c in cards if c["name"] == "Revenue / Cost")
+    assert sales["collection"]["name"] == "Sales"
+    archived = fs.get_json("/api/card?f=archived", token)
+    assert {c["name"] for c in archived} == {"Old revenue", "Legacy KPI"}
+
+
+def test_card_fields_by_behaviour(fs, token):
+    model = fs.get_json("/api/card/7", token)
+    question = fs.get_json("/api/card/3", token)
+    if fs.behaviour == "new":
+        assert model["type"] == "model" and "dataset" not in model
+        assert question["type"] == "question"
+        assert fs.get_json("/api/card/22", token)["type"] == "metric"
+        dq = question["dataset_query"]
+        assert dq["lib/type"] == "mbql/query" and dq["stages"][0]["lib/type"] == "mbql.stage/native"
+        assert "SELECT" in dq["stages"][0]["native"]
+        legacy = fs.get_json("/api/card/3?legacy-mbql=true", token)["dataset_query"]
+        assert legacy["type"] == "native" and "SELECT" in legacy["native"]["query"]
+        mb = fs.get_json("/api/card/7", token)["dataset_query"]
+        assert mb["stages"][0] == {"lib/type": "mbql.stage/mbql", "source-table": 1}
+    else:
+        assert model["dataset"] is True and "type" not in model
+        assert question["dataset"] is False
+        assert fs.get("/api/card/22", token=token).status == 404
+        assert question["dataset_query"]["type"] == "native"
+        assert fs.get_json("/api/card/7", token)["dataset_query"] == {
+            "database": 1, "type": "query", "query": {"source-table": 1}}
+    for c in (model, question):
+        for key in ("id", "name", "description", "display", "collection_id", "collection", "archived",
+                    "database_id", "table_id", "query_type", "dataset_query", "result_metadata", "parameters",
+                    "created_at", "updated_at", "creator", "last-edit-info", "entity_id"):
+            assert key in c, key
+        assert len(c["entity_id"]) == 21
+    assert question["query_type"] == "native" and question["table_id"] is None
+    assert model["query_type"] == "query" and model["table_id"] == 1
+
+
+def test_card_get_errors_and_archived(fs, token):
+    r = fs.get("/api/card/99999", token=token)
+    assert (r.status, r.body) == (404, b"Not found.")
+    assert fs.get_json("/api/card/31", token)["archived"] is True
+    r = fs.get("/api/card/abc", token=token)
+    assert r.status == 400
+
+
+def test_card_timestamps_mixed_offsets(fs, token):
+    stamps = [c["updated_at"] for c in fs.get_json("/api/card", token)]
+    with_offset = [s for s in stamps if s.endswith("Z") or s[-6] in "+-"]
+    without = [s for s in stamps if s not in with_offset]
+    assert with_offset and without
+
+
+def test_result_metadata(fs, token):
+    orders = fs.get_json("/api/card/1", token)
+    cols = orders["result_metadata"]
+    assert [c["display_name"] for c in cols][:3] == ["ID", "User ID", "Product ID"]
+    assert cols[0]["field_ref"][0] == "field" and cols[0]["base_type"] == "type/BigInteger"
+    assert fs.get_json("/api/card/24", token)["result_metadata"] is None   # never ran successfully
+
+
+# ---------------------------------------------------------------------------
+# exports: the CSV / JSON dialect
+# ---------------------------------------------------------------------------
+
+EDGE_CSV = (
+    'ID,TEXT,AMOUNT,QTY,NOTE\n'
+    '1,plain,29.46,3,\n'
+    '2,"comma, inside",37.0,-4,x\n'
+    '3,"quote ""inside""",1.2345678E7,9007199254740993,\n'
+    '4,"line\nbreak",1.0E-5,0,  padded  \n'
+    '5,"crlf\r\nend",-0.5,1,é ü 東京 🎉\n'
+    '6,,1.0E21,,"{""json"": true}"\n'
+).encode("utf-8")
+
+
+def edge_id(fs):
+    return card_by_name(fs, "Edge cases")[0]["id"]
+
+
+def test_csv_dialect_exact(fs, token):
+    assert fs.export("card", edge_id(fs), "csv", token) == EDGE_CSV
+
+
+def test_json_export_exact(fs, token):
+    body = fs.export("card", edge_id(fs), "json", token)
+    assert body.startswith(b"[\n{") and body.endswith(b"}\n]")
+    assert b'"AMOUNT":1.2345678E7' in body and b'"AMOUNT":37.0' in body
+    rows = json.loads(body)
+    assert rows[0] == {"ID": 1, "TEXT": "plain", "AMOUNT": 29.46, "QTY": 3, "NOTE": None}
+    assert rows[3]["TEXT"] == "line\nbreak"
+    assert list(rows[0]) == ["ID", "TEXT", "AMOUNT", "QTY", "NOTE"]
+    assert body.count(b",\n{") == len(rows) - 1
+
+
+def test_empty_result(fs, token):
+    cid = card_by_name(fs, "Empty result")[0]["id"]
+    assert fs.export("card", cid, "csv", token) == b"ID,TITLE,PRICE\n"
+    assert fs.export("card", cid, "json", token) == b"[\n\n]"
+
+
+def test_orders_csv_is_the_table(fs, token):
+    body = fs.export("card", 1, "csv", token)
+    rows = parse_csv(body)
+    assert rows[0] == ["ID", "User ID", "Product ID", "Subtotal", "Tax", "Total", "Discount", "Created At",
+                       "Quantity"]
+    assert len(rows) == 18001
+    assert not body.startswith(b"\xef\xbb\xbf") and b"\r\n" not in body
+    assert sum(1 for r in rows[1:] if r[6] == "") > 10000          # DISCOUNT mostly NULL
+    assert rows[1][7].endswith("Z") and "T" in rows[1][7]
+
+
+def test_reviews_have_hostile_text(fs, token):
+    rows = parse_csv(fs.export("card", 15, "csv", token))
+    bodies = [r[4] for r in rows[1:]]
+    assert any("\n" in b for b in bodies) and any('"' in b for b in bodies)
+    assert any("," in b for b in bodies) and any("🚀" in b for b in bodies)
+
+
+def test_people_dates_and_unicode(fs, token):
+    rows = parse_csv(fs.export("dataset", 3, "csv", token))
+    header = rows[0]
+    assert header[:4] == ["ID", "Address", "Email", "Name"] and "Birth Date" in header
+    bd = header.index("Birth Date")
+    assert all(len(r[bd]) == 10 for r in rows[1:])
+    assert len(rows) == 2501
+    assert any("東京" in r[header.index("City")] for r in rows[1:])
+
+
+def test_template_tag_parameters(fs, token):
+    cid = card_by_name(fs, "Products by category")[0]["id"]
+    default = parse_csv(fs.export("card", cid, "csv", token))
+    assert {r[2] for r in default[1:]} == {"Widget"}
+    gizmo = parse_csv(fs.export("card", cid, "csv", token, params=[
+        {"type": "category", "value": "Gizmo", "target": ["variable", ["template-tag", "category"]]}]))
+    assert {r[2] for r in gizmo[1:]} == {"Gizmo"} and len(gizmo) > 10
+
+
+def test_parameters_encoding_by_version(fs, token):
+    cid = card_by_name(fs, "Products by category")[0]["id"]
+    params = json.dumps([{"type": "category", "value": "Gizmo",
+                          "target": ["variable", ["template-tag", "category"]]}])
+    qs = fs.request("POST", "/api/card/%d/query/csv?parameters=%s" % (cid, urllib.parse.quote(params)),
+                    token=token)
+    jb = fs.request("POST", "/api/card/%d/query/csv" % cid, token=token,
+                    json_body={"parameters": json.loads(params), "format_rows": False})
+    qs_cats = {r[2] for r in parse_csv(qs.body)[1:]}
+    jb_cats = {r[2] for r in parse_csv(jb.body)[1:]}
+    if fs.behaviour == "old":      # the query string is read, a JSON body is ignored
+        assert qs_cats == {"Gizmo"} and jb_cats == {"Widget"}
+    else:                          # the query string is ignored, a JSON body is read
+        assert qs_cats == {"Widget"} and jb_cats == {"Gizmo"}
+
+
+def test_format_rows(fs, token):
+    raw = fs.export("card", edge_id(fs), "csv", token, format_rows=False)
+    fmt = fs.export("card", edge_id(fs), "csv", token, format_rows=True)
+    assert raw == EDGE_CSV
+    if fs.behaviour == "new":
+        assert fmt != raw and b"12,345,678" in fmt
+    else:                          # v0.46 has no format_rows
+        assert fmt == raw
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "xlsx"])
+def test_exports_are_deterministic(fs, token, fmt):
+    a = fs.export("card", 1, fmt, token)
+    b = fs.export("card", 1, fmt, token)
+    assert a == b and len(a) > 100000
+
+
+def test_export_headers(fs, token):
+    r = fs.export_request("card", 5, "csv", token)
+    assert r.status == 200 and r.headers["content-type"] == "text/csv"
+    cd = r.headers["content-disposition"]
+    assert cd.startswith('attachment; filename="revenue_cost_') and cd.endswith('.csv"')
+    j = fs.export_request("card", 5, "json", token)
+    assert j.headers["content-type"] == "application/json; charset=utf-8"
+    x = fs.export_request("card", 5, "xlsx", token)
+    assert x.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    d = fs.export_request("dataset", 1, "csv", token)
+    assert 'filename="query_result_' in d.headers["content-disposition"]
+
+
+def _xlsx_rows(body):
+    z = zipfile.ZipFile(io.BytesIO(body))
+    assert z.testzip() is None
+    names = set(z.namelist())
+    assert {"[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/worksheets/sheet1.xml",
+            "xl/_rels/workbook.xml.rels", "xl/styles.xml"} <= names
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+    root = ET.fromstring(z.read("xl/worksheets/sheet1.xml"))
+    out = []
+    for row in root.find("m:sheetData", ns):
+        cells = []
+        for c in row:
+            if c.get("t") == "inlineStr":
+                cells.append(("s", "".join(t.text or "" for t in c.iter("{%s}t" % ns["m"]))))
+            else:
+                v = c.find("m:v", ns)
+                cells.append((c.get("t") or "n", v.text if v is not None else None))
+        out.append(cells)
+    return out
+
+
+def test_xlsx_is_valid(fs, token):
+    rows = _xlsx_rows(fs.export("card", edge_id(fs), "xlsx", token))
+    assert [v for _, v in rows[0]] == ["ID", "TEXT", "AMOUNT", "QTY", "NOTE"]
+    assert rows[1][0] == ("n", "1") and rows[1][2] == ("n", "29.46")
+    assert rows[4][1] == ("s", "line\nbreak")
+    assert len(rows) == 7
+    orders = _xlsx_rows(fs.export("card", 1, "xlsx", token))
+    assert len(orders) == 18001
+
+
+def test_chunked_and_connection_close(fs, token):
+    status, headers, sizes, body = raw_exchange(fs, "POST", "/api/card/1/query/csv", token,
+                                                b"parameters=%5B%5D&format_rows=false")
+    assert status == "HTTP/1.1 200 OK"
+    assert headers["transfer-encoding"] == "chunked" and "content-length" not in headers
+    assert len(sizes) >= 5 and max(sizes) <= 64 * 1024
+    assert body == fs.export("card", 1, "csv", token)
+    if fs.behaviour == "new":
+        assert headers.get("connection") == "close"
+    else:
+        assert "connection" not in headers
+
+
+def test_json_endpoints_keep_alive(fs, token):
+    import http.client
+    conn = http.client.HTTPConnection(fs.host, fs.port, timeout=10)
+    try:
+        for path in ("/api/card/1", "/api/collection/root/items", "/api/user/current"):
+            conn.request("GET", path, headers={"X-Metabase-Session": token})
+            r = conn.getresponse()
+            r.read()
+            assert r.status == 200 and r.getheader("Content-Length")
+            assert r.getheader("Connection") is None
+    finally:
+        conn.close()
+
+
+def test_export_missing_card_and_errors(fs, token):
+    r = fs.export_request("card", 99999, "csv", token)
+    assert (r.status, r.body) == (404, b"Not found.")
+    r = fs.request("POST", "/api/card/1/query/pdf", token=token)
+    assert r.status == 404
+
+
+def test_failing_query_by_era(fs, token):
+    cid = card_by_name(fs, "Broken SQL")[0]["id"]
+    r = fs.export_request("card", cid, "csv", token)
+    if fs.behaviour == "old":          # era A: 200, the error is the whole body
+        assert r.status == 200 and r.headers["content-type"] == "text/csv"
+        assert r.body.startswith(b"{")
+    else:                              # era B/C: a real status before the first byte
+        assert r.status == 500 and r.headers["content-type"].startswith("application/json")
+    err = r.json()
+    assert err["status"] == "failed" and "NO_SUCH_COLUMN" in err["error"]
+    assert err["error_type"] == "invalid-query"
+
+
+# ---------------------------------------------------------------------------
+# /api/dataset
+# ---------------------------------------------------------------------------
+
+def test_dataset_table_and_native(fs, token):
+    rows = parse_csv(fs.export("dataset", 1, "csv", token))
+    assert rows[0] == ["ID", "Ean", "Title", "Category", "Vendor", "Price", "Rating", "Created At"]
+    assert len(rows) == 201
+    native = fs.export("dataset", "SELECT CATEGORY, COUNT(*) AS N FROM PRODUCTS GROUP BY 1 ORDER BY 1",
+                       "csv", token)
+    rows = parse_csv(native)
+    assert rows[0] == ["CATEGORY", "N"]
+    assert [r[0] for r in rows[1:]] == ["Doohickey", "Gadget", "Gizmo", "Widget"]
+    assert sum(int(r[1]) for r in rows[1:]) == 200
+    wh = parse_csv(fs.export("dataset", (2, "SELECT id, is_mobile FROM analytics.events ORDER BY id LIMIT 3"),
+                             "csv", token))
+    assert wh[0] == ["id", "is_mobile"] and {r[1] for r in wh[1:]} <= {"true", "false"}
+
+
+def test_dataset_mbql_filter_order_limit(fs, token):
+    cat = fs.catalog()
+    people = next(t for t in cat["tables"] if t["name"] == "PEOPLE")
+    meta = fs.get_json("/api/table/%d/query_metadata" % people["id"], token)
+    fid = {f["name"]: f["id"] for f in meta["fields"]}
+    q = {"database": 1, "type": "query", "query": {
+        "source-table": people["id"], "filter": ["=", ["field", fid["SOURCE"], None], "Twitter"],
+        "order-by": [["desc", ["field", fid["ID"], None]]], "limit": 5}}
+    rows = parse_csv(fs.export("dataset", q, "csv", token))
+    assert len(rows) == 6
+    ids = [int(r[0]) for r in rows[1:]]
+    assert ids == sorted(ids, reverse=True)
+    src = rows[0].index("Source")
+    assert {r[src] for r in rows[1:]} == {"Twitter"}
+    agg = {"database": 1, "type": "query", "query": {
+        "source-table": people["id"], "aggregation": [["count"]], "breakout": [["field", fid["SOURCE"], None]]}}
+    rows = parse_csv(fs.export("dataset", agg, "csv", token))
+    assert rows[0] == ["Source", "Count"] and sum(int(r[1]) for r in rows[1:]) == 2500
+
+
+def test_dataset_errors(fs, token):
+    r = fs.request("POST", "/api/dataset/csv", token=token, form={"query": "not json"})
+    assert r.status == 400 and r.json()["errors"]["query"] == "value must be a valid JSON string."
+    r = fs.export_request("dataset", {"database": 999, "type": "native", "native": {"query": "SELECT 1"}},
+                          "csv", token)
+    assert (r.status, r.body) == (404, b"Not found.")
+
+
+def test_query_api_202(fs, token):
+    r = fs.request("POST", "/api/card/1/query", token=token, json_body={})
+    assert r.status == 202
+    res = r.json()
+    assert res["status"] == "completed" and res["row_count"] == 2000
+    assert res["data"]["rows_truncated"] == 2000
+    assert [c["display_name"] for c in res["data"]["cols"]][:2] == ["ID", "User ID"]
+    r = fs.request("POST", "/api/dataset", token=token, json_body={
+        "database": 1, "type": "native", "native": {"query": "SELECT 1 AS one"}})
+    assert r.status == 202 and r.json()["data"]["rows"] == [[1]]
+
+
+# ---------------------------------------------------------------------------
+# row cap
+# ---------------------------------------------------------------------------
+
+def test_row_cap():
+    with FakeServer("old", row_cap=100) as small:
+        tok = small.login(*ADMIN)
+        assert len(parse_csv(small.export("card", 1, "csv", tok))) == 101
+        assert len(json.loads(small.export("dataset", 2, "json", tok))) == 100
+        assert len(parse_csv(small.export("card", 26, "csv", tok))) == 1
+
+
+# ---------------------------------------------------------------------------
+# databases and tables
+# ---------------------------------------------------------------------------
+
+def test_databases(fs, token):
+    env = fs.get_json("/api/database", token)
+    assert set(env) == {"data", "total"} and env["total"] == 3
+    assert [d["name"] for d in env["data"]] == ["Sample Database", "Warehouse", "Empty Lake"]
+    assert env["data"][0]["engine"] == "h2"
+    assert fs.get_json("/api/database/1/schemas", token) == ["PUBLIC"]
+    assert fs.get_json("/api/database/2/schemas", token) == ["analytics", "raw"]
+    assert fs.get_json("/api/database/3/schemas", token) == []
+    tables = fs.get_json("/api/database/1/schema/PUBLIC", token)
+    assert [t["display_name"] for t in tables] == ["Orders", "People", "Products", "Reviews"]
+    assert fs.get("/api/database/1/schema/nope", token=token).status == 404
+    assert fs.get("/api/database/42", token=token).status == 404
+    meta = fs.get_json("/api/database/2/metadata", token)
+    assert {t["name"] for t in meta["tables"]} == {"events", "daily_active_users", "raw_events", "import_log"}
+    assert all(t["fields"] for t in meta["tables"])
+
+
+def test_table_metadata(fs, token):
+    t = fs.get_json("/api/table/2", token)
+    assert t["name"] == "ORDERS" and t["schema"] == "PUBLIC" and t["db_id"] == 1 and t["db"]["id"] == 1
+    qm = fs.get_json("/api/table/2/query_metadata", token)
+    fields = {f["name"]: f for f in qm["fields"]}
+    assert fields["USER_ID"]["display_name"] == "User ID"
+    assert fields["CREATED_AT"]["display_name"] == "Created At"
+    assert fields["ID"]["semantic_type"] == "type/PK" and fields["USER_ID"]["semantic_type"] == "type/FK"
+    assert fields["USER_ID"]["target"]["table_id"] == 3
+    assert fields["TOTAL"]["base_type"] == "type/Float"
+    dau = fs.get_json("/api/table/6", token)
+    assert dau["display_name"] == "Daily Active Users"
+
+
+# ---------------------------------------------------------------------------
+# stats side channel
+# ---------------------------------------------------------------------------
+
+def test_stats_counting(fs):
+    fs.reset()
+    s = fs.stats()
+    assert s["requests"] == {} and s["exports"] == {} and s["logins"] == 0 and s["failed_logins"] == 0
+    tok = fs.login(*ADMIN)
+    fs.request("POST", "/api/session", json_body={"username": ADMIN[0], "password": "nope"})
+    fs.get("/api/card/1", token=tok)
+    fs.get("/api/card/2", token=tok)
+    fs.get("/api/card")                                   # 401, still counted
+    fs.export("card", 3, "csv", tok)
+    fs.export("card", 3, "csv", tok)
+    fs.export("card", 3, "json", tok)
+    fs.export("dataset", 2, "csv", tok)
+    fs.export("dataset", "SELECT 1", "json", tok)
+    fs.get("/__fake/catalog")                             # never counted
+    s = fs.stats()
+    assert s["logins"] == 1 and s["failed_logins"] == 1
+    assert s["requests"]["GET /api/card/:id"] == 2
+    assert s["requests"]["GET /api/card"] == 1
+    assert s["requests"]["POST /api/session"] == 2
+    assert s["requests"]["POST /api/card/:id/query/:export-format"] == 3
+    assert s["exports"] == {"card:3:csv": 2, "card:3:json": 1, "dataset:table:2:csv": 1,
+                            "dataset:native:json": 1}
+    assert not any(k.startswith("GET /__fake") for k in s["requests"])
+    assert s["sessions_active"] >= 1
+
+
+def test_catalog_side_channel(fs):
+    cat = fs.catalog()
+    assert {"cards", "collections", "databases", "tables"} <= set(cat)
+    colls = {c["id"]: c for c in cat["collections"]}
+    assert colls[6]["name"] == "Deep Dive" and colls[6]["parent"] == 5
+    assert colls[9]["archived"] is True and colls[1]["personal_owner_id"] == 1
+    kinds = {c["model"] for c in cat["cards"]}
+    assert {"card", "dataset"} <= kinds
+    assert {t["name"] for t in cat["tables"] if t["db_id"] == 1} == {"PRODUCTS", "ORDERS", "PEOPLE", "REVIEWS"}
+
+
+def test_clean_exit_on_sigint():
+    import signal
+    s = FakeServer("old")
+    s.proc.send_signal(signal.SIGINT)
+    assert s.proc.wait(10) == 0
+    s.stop()
