@@ -22,6 +22,7 @@
 #include "mb_json.h"
 
 #define TAIL_MAX ((size_t)256 * 1024)
+#define UNCONSUMED_GRACE 30.0   /* seconds a stat-materialized result waits for its open */
 #define ERR_RING 64
 
 struct job {
@@ -32,6 +33,11 @@ struct job {
 	bool failed;
 	struct mbfs_err error;
 	double failed_at;          /* monotonic seconds */
+	/* A result materialized by a lookup/stat that no open has used yet:
+	 * the open that follows takes it even when result_ttl has passed, so
+	 * one access (lookup + open) costs one export. */
+	bool unconsumed;
+	double done_at;            /* monotonic seconds of the last success */
 	/* progress of the running export, for .mbfs/stats */
 	_Atomic uint64_t bytes;
 	double started;            /* monotonic seconds */
@@ -556,8 +562,12 @@ enum mbfs_status mbfs_export_get(struct mbfs_export *ex, const char *key,
 			break;
 		}
 		fill_info(ex, j, key, info);
-		if (info->fresh) {
+		bool take_unconsumed = fd && j->unconsumed && info->have &&
+				       mono_now() - j->done_at < UNCONSUMED_GRACE;
+		if (info->fresh || take_unconsumed) {
 			ex->n_hits++;
+			if (fd)
+				j->unconsumed = false;
 			st = open_result(ex, key, fd, info, err);
 			if (st == MBFS_ERR_NOT_FOUND && attempts < 3)
 				continue;
@@ -592,6 +602,8 @@ enum mbfs_status mbfs_export_get(struct mbfs_export *ex, const char *key,
 		j->done_seq++;
 		if (st == MBFS_OK) {
 			j->failed = false;
+			j->unconsumed = fd == NULL;
+			j->done_at = mono_now();
 		} else {
 			j->failed = true;
 			j->error = run_err;

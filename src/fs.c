@@ -28,6 +28,7 @@ struct mbfs_fs {
 };
 
 struct mbfs_file {
+	struct mbfs_node *node;
 	int fd;                    /* spool file, or -1 */
 	char *mem;                 /* generated content, or NULL */
 	size_t mem_len;
@@ -134,6 +135,18 @@ static enum mbfs_status stat_node(struct mbfs_fs *fs, struct mbfs_node *n,
 	struct mbfs_result_info info;
 	memset(&info, 0, sizeof info);
 	if (is_data(n)) {
+		/* While handles are open, the kernel's size must be theirs
+		 * (fstat reaches us as a GETATTR without a handle). */
+		mbfs_tree_lock(fs->env.tree);
+		bool is_open = n->open_count > 0;
+		if (is_open) {
+			attr_of(fs, n, NULL, a);
+			a->size = n->open_size;
+			a->mtime = n->open_mtime;
+		}
+		mbfs_tree_unlock(fs->env.tree);
+		if (is_open)
+			return MBFS_OK;
 		mbfs_export_peek(fs->env.export, n->key, &info);
 		bool may_export = !fs->env.opts->stat_cached &&
 				  !fs->env.opts->test_zero_size;
@@ -346,9 +359,13 @@ enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
 	f->gen = info.spool.gen;
 	f->size = info.spool.size;
 	f->mtime = (int64_t)info.spool.fetched_at;
+	f->node = n;
 	mbfs_tree_lock(fs->env.tree);
 	oi->keep_cache = n->kernel_gen == f->gen;
 	n->kernel_gen = f->gen;
+	n->open_count++;
+	n->open_size = f->size;
+	n->open_mtime = f->mtime;
 	mbfs_tree_unlock(fs->env.tree);
 	oi->size = f->size;
 	*out = f;
@@ -373,6 +390,12 @@ void mbfs_fs_release(struct mbfs_fs *fs, struct mbfs_file *f)
 	if (f->fd >= 0) {
 		close(f->fd);
 		mbfs_export_release(fs->env.export, f->key, f->gen);
+	}
+	if (f->node) {
+		mbfs_tree_lock(fs->env.tree);
+		if (f->node->open_count)
+			f->node->open_count--;
+		mbfs_tree_unlock(fs->env.tree);
 	}
 	free(f->mem);
 	free(f);

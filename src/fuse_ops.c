@@ -71,8 +71,6 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_SPLICE_READ;
 	/* We decide cache invalidation ourselves (keep_cache per generation). */
 	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
-	if (conn->max_read == 0 || conn->max_read > 1024 * 1024)
-		conn->max_read = 1024 * 1024;
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)

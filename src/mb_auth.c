@@ -79,8 +79,19 @@ static char *cache_path_for(const char *dir, const char *url, const char *user)
 	return strdup(buf);
 }
 
+/* mkdir -p with mode 0700 for the last component and missing parents. */
 static int mkdir_private(const char *path)
 {
+	char buf[4096];
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
 	if (mkdir(path, 0700) == 0)
 		return 0;
 	if (errno != EEXIST)

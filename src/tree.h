@@ -55,6 +55,9 @@ struct mbfs_node {
 	char key[64];              /* data files: the export key */
 	uint64_t nlookup;          /* kernel references (lookup count) */
 	uint64_t kernel_gen;       /* result generation the page cache holds */
+	unsigned open_count;       /* open handles on this data file */
+	uint64_t open_size;        /* size and mtime of the newest open handle: */
+	int64_t open_mtime;        /* what fstat (a GETATTR without fh) sees */
 	/* directories */
 	struct mbfs_dirent *entries;  /* sorted by name (strcmp) */
 	size_t n_entries;

@@ -1,0 +1,118 @@
+# conftest.py — fixtures of the mount-level integration tests.
+#
+# `fake` starts the fake Metabase (once per test module and behaviour:
+# every test runs against both the old ≈v0.46 and the new ≈v0.63 server);
+# `mount_factory` mounts the real mbfs binary on a temporary directory in
+# the foreground (-f), waits until the mount answers, and always unmounts
+# with fusermount3 -u and reaps the process. The binary comes from
+# $MBFS_BIN (ctest sets it) or build/mbfs.
+#
+# Standard library + Debian's pytest only.
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from fakeserver import ADMIN, FakeServer  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+
+def mbfs_binary():
+    b = os.environ.get("MBFS_BIN") or os.path.join(ROOT, "build", "mbfs")
+    if not os.path.exists(b):
+        pytest.skip("mbfs binary not built (%s)" % b)
+    return b
+
+
+@pytest.fixture(scope="module", params=["old", "new"])
+def fake(request):
+    server = FakeServer(behaviour=request.param)
+    yield server
+    server.stop()
+
+
+class Mount:
+    """A running `mbfs -f` on a temporary mount point."""
+
+    def __init__(self, url, options=(), env=None, cache_dir=None, args=None, wait=True):
+        self.tmp = tempfile.mkdtemp(prefix="mbfs-it-")
+        self.path = os.path.join(self.tmp, "mnt")
+        os.mkdir(self.path)
+        self.cache_home = cache_dir or os.path.join(self.tmp, "cache")
+        self.log_path = os.path.join(self.tmp, "mbfs.log")
+        e = {k: v for k, v in os.environ.items() if not k.startswith("MBFS_")}
+        e["XDG_CACHE_HOME"] = self.cache_home
+        e["XDG_CONFIG_HOME"] = os.path.join(self.tmp, "config")
+        e.update(env if env is not None else
+                 {"MBFS_USERNAME": ADMIN[0], "MBFS_PASSWORD": ADMIN[1]})
+        opts = ["log_level=debug"] + list(options)
+        cmd = [mbfs_binary()] + ([url] if url else []) + [self.path, "-f", "-o", ",".join(opts)]
+        if args:
+            cmd += list(args)
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(cmd, env=e, stdin=subprocess.DEVNULL,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        if wait:
+            self.wait_mounted()
+
+    def wait_mounted(self, timeout=20.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if os.path.ismount(self.path):
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError("mbfs exited with %s:\n%s" % (self.proc.returncode, self.log_text()))
+            time.sleep(0.05)
+        raise RuntimeError("mbfs did not mount in %s s:\n%s" % (timeout, self.log_text()))
+
+    def p(self, *parts):
+        return os.path.join(self.path, *parts)
+
+    def log_text(self):
+        self.log.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def unmount(self):
+        if os.path.ismount(self.path):
+            subprocess.run(["fusermount3", "-u", self.path], check=False)
+        try:
+            rc = self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            subprocess.run(["fusermount3", "-uz", self.path], check=False)
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.log.close()
+        return rc
+
+
+@pytest.fixture
+def mount_factory():
+    mounts = []
+
+    def make(url, *options, **kw):
+        m = Mount(url, options, **kw)
+        mounts.append(m)
+        return m
+
+    yield make
+    for m in mounts:
+        m.unmount()
+
+
+@pytest.fixture
+def mnt(fake, mount_factory):
+    """A default mount of the module's fake server, with fresh caches."""
+    return mount_factory(fake.url)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")
