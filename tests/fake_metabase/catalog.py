@@ -13,6 +13,7 @@ import random
 import threading
 import uuid
 
+import dashboards
 import mbql
 
 ROOT = "root"
@@ -223,6 +224,13 @@ def _cards(wh):
     card(29, "Ada's notes", COLL_ANALYST_PERSONAL, q.native("SELECT * FROM REVIEWS WHERE RATING = 5 ORDER BY ID LIMIT 20"),
          creator=2, editor=2)
     card(30, "Scratch: people sample", COLL_SCRATCH, q.table(PE, limit=10))
+    # -- dashboard questions (saved inside a dashboard, v0.53+; see dashboards.py)
+    card(36, "KPI: orders last 30 days", None, q.native(
+        "SELECT substr(CREATED_AT, 1, 10) AS \"Day\", COUNT(*) AS \"Orders\"\nFROM ORDERS\n"
+        "WHERE CREATED_AT >= '2026-03-31'\nGROUP BY 1\nORDER BY 1"), display="bar", dashboard_id=2,
+        description="Saved inside the Weekly KPIs dashboard.")
+    card(37, "Ops: failed imports", COLL_OPS_FINANCE, q.table(
+        "import_log", db=2, filter=["=", q.f("import_log", "status", db=2), "failed"]), dashboard_id=3)
     # -- archived
     card(31, "Old revenue", COLL_SALES, q.native("SELECT SUM(TOTAL) AS TOTAL FROM ORDERS"), archived=True,
          description="Archived; only visible with f=archived or by id.")
@@ -576,6 +584,8 @@ class Catalog:
                         continue
                     if bool(d["archived"]) != archived:
                         continue
+                    if not self.can_read_collection(viewer, d["collection_id"]):
+                        continue
                     rows.append(self._dashboard_item(d, viewer))
         if pinned_state == "is_pinned":
             rows = [r for r in rows if r.get("collection_position") is not None]
@@ -648,6 +658,25 @@ class Catalog:
                         "is_remote_synced": False})
         return row
 
+    # -- dashboards (definitions and shapes live in dashboards.py) ---------------------------
+    def dashboard(self, ident):
+        with self.lock:
+            if isinstance(ident, int):
+                return self.dashboards.get(ident)
+            for d in self.dashboards.values():
+                if d["entity_id"] == ident:
+                    return d
+            return None
+
+    def dashboard_summary(self, d):
+        return dashboards.summary(self, d)
+
+    def dashboard_json(self, d, viewer, legacy_mbql):
+        return dashboards.detail(self, d, viewer, legacy_mbql)
+
+    def dashcard_parameters(self, d, dc, card, request_params):
+        return dashboards.dashcard_parameters(self, d, dc, card, request_params)
+
     # -- side channel description ------------------------------------------------------
     def describe(self):
         with self.lock:
@@ -695,19 +724,3 @@ def _now_ts():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
 
 
-
-def _dashboard_methods():
-    """Dashboard accessors; the dashboards themselves come from dashboards.py."""
-
-    def dashboard(self, ident):
-        with self.lock:
-            if isinstance(ident, int):
-                return self.dashboards.get(ident)
-            for d in self.dashboards.values():
-                if d["entity_id"] == ident:
-                    return d
-            return None
-    return dashboard
-
-
-Catalog.dashboard = _dashboard_methods()

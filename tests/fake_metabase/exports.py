@@ -108,7 +108,7 @@ class Exports:
         return self._card_run(user, card, "api", parameters, False, fault, context="question")
 
     def _card_run(self, user, card, fmt, parameters, format_rows, fault, context, extra_params=None):
-        early = self._pre_stream_fault(fault, fmt)
+        early = self._pre_stream_fault(fault, fmt, formats.slugify(card["name"]))
         if early is not None:
             return early
         if not self.cat.can_query_card(user, card):
@@ -206,7 +206,7 @@ class Exports:
         return self._dataset_run(user, query, "api", False, fault, "ad-hoc", js_int_to_string=True)
 
     def _dataset_run(self, user, query, fmt, format_rows, fault, context, js_int_to_string=False):
-        early = self._pre_stream_fault(fault, fmt)
+        early = self._pre_stream_fault(fault, fmt, "query_result")
         if early is not None:
             return early
 
@@ -258,11 +258,11 @@ class Exports:
         return self._card_run(user, card, "api", parameters, False, fault, context="dashboard")
 
     # ------------------------------------------------------------------ streaming
-    def _pre_stream_fault(self, fault, fmt):
-        """Faults that answer instead of running the query (status, 429, HTML page)."""
+    def _pre_stream_fault(self, fault, fmt, prefix):
+        """Faults that answer instead of running the query (status, 429, HTML page, early error)."""
         if fault is None:
             return None
-        return self.faults.pre_stream_response(fault, fmt, self.b)
+        return self.faults.pre_stream_response(fault, fmt, self.b, prefix)
 
     def _run_and_stream(self, fmt, runner, prefix, context, fault, format_rows, dq, db_id,
                         aggregated=False, js_int_to_string=False):
@@ -322,15 +322,18 @@ class Exports:
     def _failure(self, fmt, err, context, prefix, fault, db_id, dq):
         body = json.dumps(self.qp_error(err, context, db_id, dq, fmt), ensure_ascii=False,
                           separators=(",", ":")).encode("utf-8")
+        plan = StreamPlan(latency_ms=fault.get("latency_ms", 0), rate_bps=fault.get("rate_bps")) if fault \
+            else StreamPlan()
         if self.b.export_error_era == "A":
             headers = [("X-Accel-Buffering", "no")]
             if fmt != "api":
                 headers.insert(0, ("Content-Disposition",
                                    'attachment; filename="%s"' % formats.export_filename(prefix, fmt)))
             return StreamResponse(202 if fmt == "api" else 200, formats.CONTENT_TYPES[fmt], [body], headers,
-                                  close=self.b.stream_connection_close)
+                                  close=self.b.stream_connection_close, plan=plan)
         status = err.status if err.status >= 400 else 500
-        return StreamResponse(status, common.JSON_CT, [body], [("X-Accel-Buffering", "no")], close=True)
+        return StreamResponse(status, common.JSON_CT, [body], [("X-Accel-Buffering", "no")], close=True,
+                              plan=plan)
 
     def _error_tail(self, fmt, context, db_id, dq):
         """The JSON appended after rows by an era-A mid-stream failure."""

@@ -166,7 +166,7 @@ class Faults:
             return MalformedMarker(plan)
         return PlanMarker(plan)
 
-    def pre_stream_response(self, f, fmt, behaviour):
+    def pre_stream_response(self, f, fmt, behaviour, prefix="query_result"):
         early = self._early(f)
         if early is not None:
             return early
@@ -181,7 +181,7 @@ class Faults:
                 headers = []
                 if fmt != "api":
                     headers.append(("Content-Disposition", 'attachment; filename="%s"'
-                                    % formats.export_filename("query_result", fmt)))
+                                    % formats.export_filename(prefix, fmt)))
                 return StreamResponse(202 if fmt == "api" else 200, formats.CONTENT_TYPES[fmt], [body], headers,
                                       close=behaviour.stream_connection_close, plan=plan)
             return StreamResponse(500, common.JSON_CT, [body], [], close=True, plan=plan)

@@ -506,8 +506,31 @@ def run(warehouse, dq, parameters=(), card_parameters=(), max_rows=None, card_lo
         if max_rows is not None:
             res.rows = res.rows[:max_rows]
         return res
+    dq = _with_dimension_filters(dq, parameters)
     table, sql, params, cols = compile_mbql(warehouse, dq)
     return _execute(warehouse, db_id, sql, params, cols, max_rows)
+
+
+def _with_dimension_filters(dq, parameters):
+    """Apply parameters targeting ["dimension", ["field", ...]] as = filters on an MBQL query."""
+    extra = []
+    for p in parameters or ():
+        t = p.get("target") if isinstance(p, dict) else None
+        if not (isinstance(t, list) and len(t) == 2 and t[0] == "dimension" and isinstance(t[1], list)
+                and t[1][:1] == ["field"]):
+            continue
+        v = p.get("value")
+        if v is None or v == []:
+            continue
+        extra.append(["=", t[1]] + (list(v) if isinstance(v, list) else [v]))
+    if not extra:
+        return dq
+    dq = dict(dq)
+    q = dict(dq.get("query") or {})
+    filters = ([q["filter"]] if q.get("filter") else []) + extra
+    q["filter"] = filters[0] if len(filters) == 1 else ["and"] + filters
+    dq["query"] = q
+    return dq
 
 
 def _execute(warehouse, db_id, sql, params, cols, max_rows):

@@ -291,7 +291,8 @@ def test_items_sales(fs, token):
     else:
         assert "Total revenue" not in models
     archived = fs.get_json("/api/collection/3/items?archived=true", token)
-    assert [i["name"] for i in archived["data"]] == ["Old revenue"]
+    assert [(i["model"], i["name"]) for i in archived["data"]] == [("card", "Old revenue"),
+                                                                   ("dashboard", "Retired board")]
 
 
 def test_items_models_filter_and_paging(fs, token):
@@ -764,3 +765,373 @@ def test_clean_exit_on_sigint():
     s.proc.send_signal(signal.SIGINT)
     assert s.proc.wait(10) == 0
     s.stop()
+
+
+# ===========================================================================
+# phase 2: dashboards, dashboard questions, users, permissions, throttling,
+# edits, faults, API keys, gzip, search
+# ===========================================================================
+
+def dashcards(fs, d):
+    return d["dashcards"] if fs.behaviour == "new" else d["ordered_cards"]
+
+
+def tabs(fs, d):
+    return d["tabs"] if fs.behaviour == "new" else d["ordered_tabs"]
+
+
+def test_dashboard_list(fs, token):
+    ds = fs.get_json("/api/dashboard", token)
+    names = [d["name"] for d in ds]
+    assert {"Sales overview", "Weekly KPIs", "Ops board", "Campaign board"} <= set(names)
+    assert "Retired board" not in names
+    assert all("last-edit-info" in d and "dashcards" not in d and "ordered_cards" not in d for d in ds)
+    assert [d["name"] for d in fs.get_json("/api/dashboard?f=archived", token)] == ["Retired board"]
+
+
+def test_dashboard_shape_by_behaviour(fs, token):
+    d = fs.get_json("/api/dashboard/1", token)
+    if fs.behaviour == "new":
+        assert "dashcards" in d and "tabs" in d and "ordered_cards" not in d
+    else:
+        assert "ordered_cards" in d and "ordered_tabs" in d and "dashcards" not in d
+    cards = dashcards(fs, d)
+    assert tabs(fs, d) == []
+    virtual = [dc for dc in cards if dc["card_id"] is None]
+    assert {dc["visualization_settings"]["virtual_card"]["display"] for dc in virtual} == {"text", "heading"}
+    text_dc = next(dc for dc in virtual if dc["visualization_settings"]["virtual_card"]["display"] == "text")
+    assert "Numbers" in text_dc["visualization_settings"]["text"]
+    revenue = [dc for dc in cards if dc["card_id"] == 3]
+    assert len(revenue) == 2                                    # the same card twice
+    assert {dc["visualization_settings"].get("card.title") for dc in revenue} == {None, "Revenue (again)"}
+    assert all(dc["card"]["name"] == "Revenue" for dc in revenue)
+    params = {p["slug"]: p for p in d["parameters"]}
+    assert params["from"]["default"] == "2025-01-01" and "category" in params
+    mapped = next(dc for dc in cards if dc["card_id"] == 6)
+    assert mapped["parameter_mappings"][0]["target"] == ["variable", ["template-tag", "category"]]
+
+
+def test_dashboard_tabs(fs, token):
+    d = fs.get_json("/api/dashboard/2", token)
+    ts = tabs(fs, d)
+    assert [t["name"] for t in ts] == ["Overview", "Details"]
+    by_tab = {}
+    for dc in dashcards(fs, d):
+        by_tab.setdefault(dc["dashboard_tab_id"], []).append(dc["card_id"])
+    assert set(by_tab) == {ts[0]["id"], ts[1]["id"]}
+    assert 36 in by_tab[ts[1]["id"]]                            # the dashboard question
+
+
+def test_dashboard_unreadable_card_stripped(fs):
+    tok = fs.login(*ANALYST)
+    d = fs.get_json("/api/dashboard/1", tok)
+    stripped = [dc for dc in dashcards(fs, d) if dc["card_id"] == 19]
+    assert len(stripped) == 1 and stripped[0]["card"] == {"id": 19}
+    admin = fs.get_json("/api/dashboard/1", fs.login(*ADMIN))
+    assert next(dc for dc in dashcards(fs, admin) if dc["card_id"] == 19)["card"]["name"] == "Campaign leads"
+
+
+def test_dashboard_errors(fs, token):
+    assert fs.get("/api/dashboard/999", token=token).status == 404
+    r = fs.get("/api/dashboard/5", token=token)                 # archived
+    if fs.behaviour == "old":
+        assert r.status == 404 and r.json() == {"message": "The object has been archived.",
+                                                "error_code": "archived"}
+    else:
+        assert r.status == 200 and r.json()["archived"] is True
+    assert fs.get("/api/dashboard/4", token=fs.login(*ANALYST)).status == 403
+
+
+def test_dashcard_export_applies_defaults(fs, token):
+    cats = {r[2] for r in parse_csv(fs.export("dashcard", (1, 5, 6), "csv", token))[1:]}
+    assert cats == {"Gizmo"}                                    # dashboard default, not the card's Widget
+    widget = parse_csv(fs.export("dashcard", (1, 5, 6), "csv", token,
+                                 params=[{"id": "p_category", "value": "Doohickey"}]))
+    assert {r[2] for r in widget[1:]} == {"Doohickey"}
+    days = parse_csv(fs.export("dashcard", (1, 4, 9), "csv", token))
+    assert days[1][0] == "2025-01-01"                           # From default applied
+    everything = parse_csv(fs.export("card", 9, "csv", token))
+    assert everything[1][0] < "2025-01-01"
+    model = parse_csv(fs.export("dashcard", (1, 6, 7), "csv", token))   # field (dimension) mapping
+    assert {r[3] for r in model[1:]} == {"Gizmo"}
+    assert fs.stats()["exports"].get("dashcard:1:5:6:csv", 0) >= 2
+
+
+def test_dashcard_export_errors(fs, token):
+    assert fs.export_request("dashcard", (1, 5, 3), "csv", token).status == 404     # wrong card
+    assert fs.export_request("dashcard", (2, 5, 6), "csv", token).status == 404     # wrong dashboard
+    assert fs.export_request("dashcard", (1, 8, 19), "csv", fs.login(*ANALYST)).status == 403
+
+
+def test_dashboard_questions(fs, token):
+    root = [i["name"] for i in fs.get_json("/api/collection/root/items", token)["data"]]
+    shown = [i["name"] for i in
+             fs.get_json("/api/collection/root/items?show_dashboard_questions=true", token)["data"]]
+    kebab = [i["name"] for i in
+             fs.get_json("/api/collection/root/items?show-dashboard-questions=true", token)["data"]]
+    if fs.behaviour == "new":
+        assert "KPI: orders last 30 days" not in root
+        assert "KPI: orders last 30 days" in shown and "KPI: orders last 30 days" in kebab
+        assert fs.get_json("/api/card/36", token)["dashboard_id"] == 2
+    else:                                   # no dashboard questions before v0.53: a plain card
+        assert "KPI: orders last 30 days" in root
+    assert "KPI: orders last 30 days" in {c["name"] for c in fs.get_json("/api/card", token)}
+
+
+def test_user_list_admin_only(fs, token):
+    env = fs.get_json("/api/user", token)
+    assert env["total"] == 2 and {u["email"] for u in env["data"]} == {ADMIN[0], ANALYST[0]}
+    r = fs.get("/api/user", token=fs.login(*ANALYST))
+    assert (r.status, r.body) == (403, b"You don't have permissions to do that.")
+
+
+def test_analyst_permissions(fs):
+    tok = fs.login(*ANALYST)
+    root = {i["name"] for i in fs.get_json("/api/collection/root/items", tok)["data"]}
+    assert "Marketing" not in root and "Sales" in root
+    assert "Marketing" not in {c["name"] for c in fs.get_json("/api/collection", tok)}
+    assert fs.get("/api/collection/7", token=tok).status == 403
+    assert fs.get("/api/collection/10/items", token=tok).status == 403    # below Marketing
+    r = fs.get("/api/card/19", token=tok)
+    assert (r.status, r.body) == (403, b"You don't have permissions to do that.")
+    assert "Campaign leads" not in {c["name"] for c in fs.get_json("/api/card", tok)}
+    dbs = fs.get_json("/api/database", tok)
+    assert [d["id"] for d in dbs["data"]] == [1, 3] and dbs["total"] == 2
+    assert fs.get("/api/database/2", token=tok).status == 403
+    assert fs.get("/api/database/2/schemas", token=tok).status == 403
+    assert fs.get("/api/table/5", token=tok).status == 403
+    assert fs.export_request("dataset", 5, "csv", tok).status == 403
+    # a card the analyst can see, but whose export is refused
+    assert fs.get("/api/card/33", token=tok).status == 200
+    r = fs.export_request("card", 33, "csv", tok)
+    assert (r.status, r.body) == (403, b"You don't have permissions to do that.")
+    assert fs.export("card", 3, "csv", tok)                        # ordinary cards work
+
+
+def test_search(fs, token):
+    res = fs.get_json("/api/search?q=revenue&models=card", token)
+    assert set(res) >= {"total", "data", "available_models", "limit", "offset", "table_db_id", "models"}
+    assert {r["name"] for r in res["data"]} == {"Revenue", "Revenue / Cost"}
+    assert all(r["model"] == "card" for r in res["data"])
+
+
+def test_gzip_when_asked(fs, token):
+    plain = fs.export("card", 1, "csv", token)
+    r = fs.export_request("card", 1, "csv", token, headers={"Accept-Encoding": "gzip"})
+    assert r.headers.get("content-encoding") == "gzip"
+    import gzip
+    assert gzip.decompress(r.body) == plain
+
+
+# --- API keys --------------------------------------------------------------
+
+def test_api_key_side_channel(fs):
+    fs.add_api_key("mb_test_key_analyst", user_id=2)
+    r = fs.get("/api/user/current", api_key="mb_test_key_analyst")
+    if fs.behaviour == "new":
+        assert r.status == 200 and r.json()["id"] == 2
+    else:
+        assert r.status == 401
+    fs.revoke_api_key("mb_test_key_analyst")
+    assert fs.get("/api/user/current", api_key="mb_test_key_analyst").status == 401
+    # a session wins over a key; DELETE /api/session with only a key is 404
+    if fs.behaviour == "new":
+        assert fs.request("DELETE", "/api/session", api_key=API_KEY).status == 404
+
+
+# --- edits -----------------------------------------------------------------
+
+def test_edit_side_channel():
+    with FakeServer("new") as s:
+        tok = s.login(*ADMIN)
+        s.edit(kind="card", id=5, op="rename", name="Revenue minus cost")
+        assert s.get_json("/api/card/5", tok)["name"] == "Revenue minus cost"
+        s.edit(kind="card", id=5, op="move", collection_id=8)
+        assert "Revenue minus cost" in {i["name"] for i in s.get_json("/api/collection/8/items", tok)["data"]}
+        assert "Revenue minus cost" not in {i["name"] for i in s.get_json("/api/collection/3/items", tok)["data"]}
+        s.edit(kind="card", id=5, op="delete")
+        assert s.get_json("/api/card/5", tok)["archived"] is True
+        assert "Revenue minus cost" not in {i["name"] for i in s.get_json("/api/collection/8/items", tok)["data"]}
+        s.edit(kind="collection", id=4, op="move", collection_id="root")
+        assert s.get_json("/api/collection/6", tok)["location"] == "/4/5/"
+        s.edit(kind="collection", id=4, op="rename", name="Regions")
+        assert "Regions" in {i["name"] for i in s.get_json("/api/collection/root/items", tok)["data"]}
+        s.edit(kind="collection", id=8, op="archive")
+        assert "Ops / Finance" not in {c["name"] for c in s.get_json("/api/collection", tok)}
+        r = s.request("POST", "/__fake/edit", json_body={"kind": "card", "id": 999, "op": "rename", "name": "x"})
+        assert r.status == 400
+
+
+# --- login throttling ------------------------------------------------------
+
+def test_login_throttling_per_username():
+    with FakeServer("new") as s:
+        user = ANALYST[0]
+        for _ in range(10):
+            r = s.request("POST", "/api/session", json_body={"username": user, "password": "bad"})
+            assert r.json() == {"errors": {"password": "did not match stored password"}}
+        r = s.request("POST", "/api/session", json_body={"username": user, "password": ANALYST[1]})
+        assert r.status == 401
+        assert r.json() == {"errors": {"username":
+                                       "Too many attempts! You must wait 15 seconds before trying again."}}
+        r = s.request("POST", "/api/session", json_body={"username": user, "password": ANALYST[1]})
+        assert r.json()["errors"]["username"] == "Too many attempts! You must wait 42 seconds before trying again."
+        # the key is the username exactly as sent: another spelling is a different key
+        assert s.login(user.upper(), ANALYST[1])
+        st = s.stats()
+        assert st["failed_logins"] == 12 and st["throttled_logins"] == 2 and st["logins"] == 1
+        s.reset_throttle()
+        assert s.login(user, ANALYST[1])
+
+
+def test_login_success_does_not_reset_throttle():
+    with FakeServer("old") as s:
+        user = ANALYST[0]
+        for _ in range(9):
+            s.request("POST", "/api/session", json_body={"username": user, "password": "bad"})
+        assert s.login(user, ANALYST[1])                      # 9 failures: still allowed
+        s.request("POST", "/api/session", json_body={"username": user, "password": "bad"})
+        r = s.request("POST", "/api/session", json_body={"username": user, "password": ANALYST[1]})
+        assert r.status == 401 and "Too many attempts" in r.json()["errors"]["username"]
+
+
+def test_login_throttling_per_ip():
+    with FakeServer("new") as s:
+        ip = {"X-Forwarded-For": "203.0.113.7"}
+        for i in range(50):
+            s.request("POST", "/api/session", headers=ip,
+                      json_body={"username": "user%d@example.com" % i, "password": "bad"})
+        r = s.request("POST", "/api/session", headers=ip, json_body={"username": ADMIN[0], "password": ADMIN[1]})
+        assert r.status == 401 and r.json()["errors"]["username"].startswith("Too many attempts!")
+        assert s.login(*ADMIN)                                 # another IP is fine
+
+
+def test_no_throttle_flag():
+    with FakeServer("new", no_throttle=True) as s:
+        for _ in range(12):
+            s.request("POST", "/api/session", json_body={"username": ADMIN[0], "password": "bad"})
+        assert s.login(*ADMIN)
+
+
+# --- faults ----------------------------------------------------------------
+
+@pytest.fixture
+def faulty(fs):
+    fs.clear_faults()
+    yield fs
+    fs.clear_faults()
+
+
+def test_fault_latency_and_rate(faulty, token):
+    fs = faulty
+    cid = edge_id(fs)
+    fs.add_fault(card_id=cid, latency_ms=400, count=1)
+    t0 = time.monotonic()
+    assert fs.export("card", cid, "csv", token) == EDGE_CSV
+    assert time.monotonic() - t0 >= 0.4
+    fs.add_fault(card_id=cid, rate_bps=1000, count=1)
+    t0 = time.monotonic()
+    assert fs.export("card", cid, "csv", token) == EDGE_CSV
+    assert time.monotonic() - t0 >= 0.15
+
+
+def test_fault_status_and_count(faulty, token):
+    fs = faulty
+    f = fs.add_fault(card_id=3, status=503, count=2)
+    assert fs.export_request("card", 3, "csv", token).status == 503
+    assert fs.export_request("card", 3, "csv", token).status == 503
+    assert fs.export_request("card", 3, "csv", token).status == 200
+    assert fs.stats()["faults"][f["id"]] == 2
+    fs.add_fault(card_id=3, retry_after=7, count=1)
+    r = fs.export_request("card", 3, "csv", token)
+    assert r.status == 429 and r.headers["retry-after"] == "7"
+
+
+def test_fault_connection_breaks(faulty, token):
+    import http.client
+    fs = faulty
+    cid = edge_id(fs)
+    fs.add_fault(card_id=cid, reset_after=40, count=1)
+    with pytest.raises((ConnectionResetError, http.client.IncompleteRead)):
+        fs.export_request("card", cid, "csv", token)
+    fs.add_fault(card_id=cid, truncate=True, count=1)
+    with pytest.raises(http.client.IncompleteRead) as e:
+        fs.export_request("card", cid, "csv", token)
+    assert e.value.partial == EDGE_CSV
+    fs.add_fault(card_id=cid, cut_after=30, count=1)
+    with pytest.raises(http.client.IncompleteRead) as e:
+        fs.export_request("card", cid, "csv", token)
+    assert e.value.partial == EDGE_CSV[:30]
+    assert fs.export("card", cid, "csv", token) == EDGE_CSV
+
+
+def test_fault_inband_error(faulty, token):
+    fs = faulty
+    cid = edge_id(fs)
+    fs.add_fault(card_id=cid, inband_error=True, after_bytes=60, count=1)
+    r = fs.export_request("card", cid, "csv", token)
+    assert r.status == 200 and r.headers["content-type"] == "text/csv"
+    head, _, tail = r.body.partition(b"{")
+    assert EDGE_CSV.startswith(head) and head.endswith(b"\n")
+    assert json.loads(b"{" + tail)["status"] == "failed"
+
+
+def test_fault_early_and_mid_stream_error_by_era(faulty, token):
+    import http.client
+    fs = faulty
+    cid = edge_id(fs)
+    fs.add_fault(card_id=cid, early_error=True, count=1)
+    r = fs.export_request("card", cid, "csv", token)
+    if fs.behaviour == "old":
+        assert r.status == 200 and r.body.startswith(b'{') and r.json()["status"] == "failed"
+    else:
+        assert r.status == 500 and r.headers["content-type"].startswith("application/json")
+    fs.add_fault(card_id=cid, mid_stream_error=True, after_bytes=60, count=1)
+    if fs.behaviour == "old":
+        r = fs.export_request("card", cid, "csv", token)
+        assert r.status == 200 and b'"status":"failed"' in r.body and r.body.startswith(b"ID,")
+    else:
+        with pytest.raises(http.client.IncompleteRead):
+            fs.export_request("card", cid, "csv", token)
+
+
+def test_fault_html_and_malformed_json(faulty, token):
+    fs = faulty
+    cid = edge_id(fs)
+    fs.add_fault(card_id=cid, html_login=True, count=1)
+    r = fs.export_request("card", cid, "csv", token)
+    assert r.status == 200 and r.headers["content-type"].startswith("text/html") and b"<html>" in r.body
+    fs.add_fault(card_id=cid, format="json", malformed_json=True, count=1)
+    assert fs.export("card", cid, "csv", token) == EDGE_CSV       # format selector: csv unaffected
+    body = fs.export("card", cid, "json", token)
+    with pytest.raises(ValueError):
+        json.loads(body)
+
+
+def test_fault_by_endpoint(faulty, token):
+    fs = faulty
+    fs.add_fault(endpoint="GET /api/collection/:id/items", status=500, count=1)
+    assert fs.get("/api/collection/3/items", token=token).status == 500
+    assert fs.get("/api/collection/3/items", token=token).status == 200
+    fs.add_fault(endpoint="GET /api/card/:id", malformed_json=True, count=1)
+    with pytest.raises(ValueError):
+        fs.get("/api/card/3", token=token).json()
+    fs.add_fault(endpoint="POST /api/dataset/:export-format", status=502, count=1)
+    assert fs.export_request("dataset", 1, "csv", token).status == 502
+    fs.add_fault(table_id=1, latency_ms=300, count=1)
+    t0 = time.monotonic()
+    fs.export("dataset", 1, "csv", token)
+    assert time.monotonic() - t0 >= 0.3
+    fs.add_fault(endpoint="GET /api/session/properties", html_login=True, count=1)
+    assert fs.get("/api/session/properties").headers["content-type"].startswith("text/html")
+    assert fs.get("/api/session/properties").json()["version"]
+
+
+def test_fault_validation(faulty):
+    r = faulty.request("POST", "/__fake/faults", json_body={"card_id": 1})
+    assert r.status == 400
+    r = faulty.request("POST", "/__fake/faults", json_body={"card_id": 1, "explode": True})
+    assert r.status == 400
+    faulty.add_fault(card_id=1, status=500)
+    assert len(faulty.get_json("/__fake/faults")) == 1
+    assert faulty.clear_faults()["cleared"] == 1
