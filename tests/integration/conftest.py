@@ -77,7 +77,8 @@ class Mount:
         return os.path.join(self.path, *parts)
 
     def log_text(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
@@ -104,8 +105,17 @@ def mount_factory():
         return m
 
     yield make
+    problems = []
     for m in mounts:
-        m.unmount()
+        rc = m.unmount()
+        log = m.log_text()
+        if rc != 0 and not getattr(m, "expect_failure", False):
+            problems.append("mbfs exited with %s:\n%s" % (rc, log[-4000:]))
+        for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            if marker in log:
+                problems.append("sanitizer report in the mbfs log:\n%s" % log[-8000:])
+                break
+    assert not problems, "\n".join(problems)
 
 
 @pytest.fixture
