@@ -1135,3 +1135,29 @@ def test_fault_validation(faulty):
     faulty.add_fault(card_id=1, status=500)
     assert len(faulty.get_json("/__fake/faults")) == 1
     assert faulty.clear_faults()["cleared"] == 1
+
+
+# --- benchmark helpers -----------------------------------------------------
+
+def test_bulk_catalogue_and_big_export():
+    with FakeServer("new", bulk_collections=25, bulk_cards=100, bulk_dashboards=5, big_export_mb=2) as s:
+        tok = s.login(*ADMIN)
+        cat = s.catalog()
+        bulk_colls = [c for c in cat["collections"] if c["id"] >= 1000]
+        assert len(bulk_colls) == 26 and {c["parent"] for c in bulk_colls} >= {None, 1000, 1001}
+        assert len([c for c in cat["cards"] if c["id"] >= 10001]) == 100
+        assert len([d for d in cat["dashboards"] if d["id"] >= 1001]) == 5
+        total = 0
+        for c in bulk_colls:
+            total += sum(1 for i in s.get_json("/api/collection/%d/items" % c["id"], tok)["data"]
+                         if i["model"] == "card")
+        assert total == 100
+        assert "Bulk" in {i["name"] for i in s.get_json("/api/collection/root/items", tok)["data"]}
+        big = s.export("card", 1000, "csv", tok)
+        assert len(big) > 2 * 1024 * 1024
+        rows = parse_csv(big)
+        assert rows[0][:2] == ["ID", "EAN"] and len(rows) > 1000
+        assert big == s.export("card", 1000, "csv", tok)
+        assert len(json.loads(s.export("card", 1000, "json", tok))) == len(rows) - 1
+    with FakeServer("old") as plain:                      # nothing of this by default
+        assert max(c["id"] for c in plain.catalog()["cards"]) < 1000
