@@ -657,7 +657,8 @@ class Catalog:
                         "collection_id": card["collection_id"], "dashboard_id": card["dashboard_id"],
                         "dashboard": ({"id": dash["id"], "name": dash["name"], "moderation_status": None}
                                       if dash else None),
-                        "last_used_at": card["last_edited_at"], "can_write": viewer.is_superuser,
+                        "last_used_at": card["last_edited_at"],
+                        "can_write": self.can_write_collection(viewer, card["collection_id"] or ROOT),
                         "can_restore": False, "can_delete": False, "dashboard_count": 0,
                         "is_remote_synced": False, "collection_namespace": None})
             if model == "dataset":
@@ -672,7 +673,7 @@ class Catalog:
         if self.b.name == "new":
             row.update({"archived": d["archived"], "collection_id": d["collection_id"],
                         "last_used_at": d["updated_at"], "location": None,
-                        "can_write": viewer.is_superuser, "can_restore": False, "can_delete": False,
+                        "can_write": self.can_write_collection(viewer, d["collection_id"] or ROOT), "can_restore": False, "can_delete": False,
                         "is_remote_synced": False})
         return row
 

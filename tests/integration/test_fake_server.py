@@ -577,6 +577,25 @@ def test_chunked_and_connection_close(fs, token):
         assert "connection" not in headers
 
 
+def test_old_export_keeps_connection_alive(fs, token):
+    import http.client
+    conn = http.client.HTTPConnection(fs.host, fs.port, timeout=10)
+    try:
+        hdrs = {"X-Metabase-Session": token, "Content-Type": "application/x-www-form-urlencoded"}
+        conn.request("POST", "/api/card/%d/query/csv" % edge_id(fs), body="parameters=%5B%5D", headers=hdrs)
+        r = conn.getresponse()
+        assert r.read() == EDGE_CSV
+        if fs.behaviour == "new":
+            assert r.getheader("Connection") == "close" and r.will_close
+        else:
+            assert not r.will_close
+            conn.request("GET", "/api/user/current", headers=hdrs)   # same connection
+            r2 = conn.getresponse()
+            assert r2.status == 200 and json.loads(r2.read())["id"] == 1
+    finally:
+        conn.close()
+
+
 def test_json_endpoints_keep_alive(fs, token):
     import http.client
     conn = http.client.HTTPConnection(fs.host, fs.port, timeout=10)
@@ -1093,6 +1112,10 @@ def test_fault_early_and_mid_stream_error_by_era(faulty, token):
     else:
         with pytest.raises(http.client.IncompleteRead):
             fs.export_request("card", cid, "csv", token)
+    fs.add_fault(card_id=cid, early_error=True, era="C", count=1)      # forced era, any behaviour
+    assert fs.export_request("card", cid, "csv", token).status == 500
+    fs.add_fault(card_id=cid, mid_stream_error=True, era="A", count=1)
+    assert b'"status":"failed"' in fs.export_request("card", cid, "csv", token).body
 
 
 def test_fault_html_and_malformed_json(faulty, token):
