@@ -418,6 +418,7 @@ static enum mbfs_status op_export_run(struct mb_client *c,
 	req.body_len = strlen(body);
 	req.on_data = sink;
 	req.data_arg = sink_arg;
+	req.abort = r->abort;
 	enum mbfs_status st = send_authed(a, &req, route, path, err);
 	res->http_status = req.status;
 	snprintf(res->content_type, sizeof res->content_type, "%s",
