@@ -1040,6 +1040,11 @@ int mbfs_export_describe_stats(struct mbfs_export *ex, char *out, size_t outsz)
 		}
 	}
 	pthread_mutex_unlock(&ex->lock);
+	if (o < outsz) {
+		n = mbfs_spool_describe(ex->spool, out + o, outsz - o);
+		if (n > 0)
+			o += (size_t)n;
+	}
 	return (int)(o < outsz ? o : outsz - 1);
 }
 

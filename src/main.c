@@ -235,7 +235,7 @@ static int connect_server(struct mbfs_options *o, struct mount_state *m)
 				    .cache_dir = o->cache_dir};
 	if (mb_auth_new(&ac, m->http, &m->auth, &err) != MBFS_OK)
 		goto fail;
-	m->client = mb_api_new(o->url, m->http, m->auth);
+	m->client = mb_api_new(o->url, m->http, m->auth, o->retries);
 	if (!m->client) {
 		mbfs_err_set(&err, MBFS_ERR_NOMEM, 0, "out of memory");
 		goto fail;

@@ -94,6 +94,7 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 	}
 	req->bytes += len;
 	if (x->streaming) {
+		req->bytes_streamed = true;
 		if (!req->on_data(req->data_arg, ptr, len)) {
 			req->aborted = true;
 			return 0;
@@ -408,6 +409,7 @@ void mb_http_submit(struct mb_http *h, struct mb_http_req *req)
 	req->content_type[0] = '\0';
 	req->retry_after = -1;
 	req->bytes = 0;
+	req->bytes_streamed = false;
 	req->too_big = false;
 	req->aborted = false;
 	req->errbuf[0] = '\0';

@@ -66,6 +66,7 @@ struct mb_http_req {
 	char *resp;                /* collected body (NUL-terminated), or NULL */
 	size_t resp_len;
 	uint64_t bytes;            /* body bytes received (streamed or collected) */
+	bool bytes_streamed;       /* some body bytes went to on_data */
 	bool too_big;              /* resp hit max_resp */
 	bool aborted;              /* on_data said stop, or cancelled */
 	double elapsed;            /* seconds, submit → done */

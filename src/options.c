@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -118,7 +119,8 @@ enum {
 	KEY_SINGLE,
 };
 
-/* Raw string values as fuse_opt fills them; converted afterwards. */
+/* Raw string values as fuse_opt fills them; converted afterwards.
+ * Every -o name can also be given in the config file (config_fill). */
 struct raw_opts {
 	char *api_key_file, *password_file, *session_file, *username;
 	char *formats, *meta_ttl, *result_ttl, *error_ttl, *stat, *cache_dir,
@@ -175,6 +177,50 @@ static const struct fuse_opt opt_table[] = {
 	FUSE_OPT_KEY("-s", KEY_SINGLE),
 	FUSE_OPT_END,
 };
+
+static bool config_true(const char *v)
+{
+	return v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||
+		     strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0 ||
+		     *v == '\0');
+}
+
+/* Options not given on the command line come from the config file. */
+static void config_fill(struct raw_opts *r)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} strs[] = {
+#define S(f) {#f, offsetof(struct raw_opts, f)}
+		/* (credentials files, username, formats, cafile and log_level
+		 * go through pick(): the environment comes before the config) */
+		S(meta_ttl), S(result_ttl), S(error_ttl), S(stat), S(cache_dir),
+		S(cache_max), S(connect_timeout), S(max_exports), S(retries),
+		S(uid), S(gid), S(umask), S(row_cap),
+#undef S
+	};
+	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+		char **dst = (char **)((char *)r + strs[i].off);
+		const char *v = mbfs_options_config(strs[i].key, NULL);
+		if (!*dst && v && *v)
+			*dst = strdup(v);
+	}
+	static const struct {
+		const char *key;
+		size_t off;
+	} flags[] = {
+		{"format_rows", offsetof(struct raw_opts, format_rows)},
+		{"insecure", offsetof(struct raw_opts, insecure)},
+		{"stream", offsetof(struct raw_opts, stream)},
+	};
+	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+		int *dst = (int *)((char *)r + flags[i].off);
+		const char *v = mbfs_options_config(flags[i].key, NULL);
+		if (!*dst && v && config_true(v))
+			*dst = 1;
+	}
+}
 
 static int opt_proc(void *data, const char *arg, int key,
 		    struct fuse_args *outargs)
@@ -368,6 +414,7 @@ enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
 
 	if (fuse_opt_parse(fa, &r, opt_table, opt_proc) == -1)
 		goto out;
+	config_fill(&r);
 	if (r.help) {
 		mbfs_options_help(stdout, argv[0]);
 		res = MBFS_OPTIONS_EXIT_OK;

@@ -531,8 +531,8 @@ static void test_drop(void)
 }
 
 /* A commit whose rename fails (the temp file is gone) must leave the
- * accounting intact: the replaced result is gone, the others and the byte
- * total are right. */
+ * accounting intact: the result it would have replaced is kept, and the
+ * byte total is right. */
 static void test_commit_rename_failure(void)
 {
 	char *dir = make_tmpdir();
@@ -559,8 +559,9 @@ static void test_commit_rename_failure(void)
 	CHECK_INT(mbfs_spool_commit(sp, "A", missing, &meta, NULL, &err),
 		  MBFS_ERR_IO);
 	CHECK(mbfs_spool_get(sp, "B", NULL));
+	CHECK(mbfs_spool_get(sp, "A", NULL));
 	mbfs_spool_describe(sp, d, sizeof d);
-	CHECK_STR(d, "spool_results 1\nspool_bytes 10\nspool_cap 1000\n");
+	CHECK_STR(d, "spool_results 2\nspool_bytes 50\nspool_cap 1000\n");
 	/* and the next commit must not evict B because of a bad total */
 	CHECK_INT(put(sp, "C", "x", 0, NULL), MBFS_OK);
 	CHECK(mbfs_spool_get(sp, "B", NULL));
