@@ -142,7 +142,7 @@ static enum mbfs_status stat_node(struct mbfs_fs *fs, struct mbfs_node *n,
 		bool is_open = n->open_count > 0;
 		if (is_open) {
 			attr_of(fs, n, NULL, a);
-			a->size = n->open_size;
+			a->size = fs->env.opts->test_zero_size_always ? 0 : n->open_size;
 			a->mtime = n->open_mtime;
 		}
 		mbfs_tree_unlock(fs->env.tree);
@@ -227,7 +227,7 @@ enum mbfs_status mbfs_fs_getattr(struct mbfs_fs *fs, uint64_t ino,
 		mbfs_tree_lock(fs->env.tree);
 		attr_of(fs, n, NULL, out);
 		mbfs_tree_unlock(fs->env.tree);
-		out->size = fh->size;
+		out->size = fs->env.opts->test_zero_size_always ? 0 : fh->size;
 		out->mtime = fh->mtime;
 		return MBFS_OK;
 	}

@@ -151,6 +151,9 @@ static int daemonize_start(void)
 	}
 	close(p[0]);
 	setsid();
+	/* The daemon logs to syslog from here on; the terminal gets only the
+	 * one line of a mount-time failure (printed with fprintf). */
+	mbfs_log_use_syslog(true);
 	return p[1];
 }
 
@@ -169,7 +172,6 @@ static void daemonize_finish(int fd)
 		if (null > 2)
 			close(null);
 	}
-	mbfs_log_use_syslog(true);
 	char y = 'y';
 	if (write(fd, &y, 1) != 1) {
 		/* parent gone */
@@ -244,6 +246,11 @@ static int connect_server(struct mbfs_options *o, struct mount_state *m)
 	if (st != MBFS_OK) {
 		if (st == MBFS_ERR_NETWORK || st == MBFS_ERR_TLS)
 			fprintf(stderr, "mbfs: cannot reach %s: %s\n", o->url, err.msg);
+		else if (st != MBFS_ERR_PROTOCOL && err.http_status >= 400 &&
+			 err.http_status < 500)
+			fprintf(stderr,
+				"mbfs: %s does not look like a Metabase server (GET /api/session/properties: %s)\n",
+				o->url, err.msg);
 		else
 			fprintf(stderr, "mbfs: %s\n", err.msg);
 		goto out;
@@ -332,8 +339,15 @@ int main(int argc, char **argv)
 		lvl = MBFS_LOG_DEBUG;
 	mbfs_log_set_level(lvl);
 
+	if (!mbfs_options_check_fuse(&o, argv[0])) {
+		mbfs_options_free(&o);
+		fuse_opt_free_args(&fargs);
+		return 1;
+	}
+	/* /dev/fd/N: an already opened /dev/fuse (mount.fuse3 -o drop_privileges) */
 	struct stat mst;
-	if (stat(o.mountpoint, &mst) != 0 || !S_ISDIR(mst.st_mode)) {
+	if (strncmp(o.mountpoint, "/dev/fd/", 8) != 0 &&
+	    (stat(o.mountpoint, &mst) != 0 || !S_ISDIR(mst.st_mode))) {
 		fprintf(stderr, "mbfs: mount point %s is not a directory\n",
 			o.mountpoint);
 		mbfs_options_free(&o);

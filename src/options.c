@@ -4,6 +4,7 @@
  */
 #include "options.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -126,7 +127,7 @@ struct raw_opts {
 	char *formats, *meta_ttl, *result_ttl, *error_ttl, *stat, *cache_dir,
 		*cache_max, *cafile, *connect_timeout, *max_exports, *retries,
 		*uid, *gid, *umask, *log_level;
-	int format_rows, insecure, test_zero_size, stream;
+	int format_rows, insecure, test_zero_size, test_zero_size_always, stream;
 	char *row_cap;
 	int help, version, foreground, debug, single;
 	char *positional[2];
@@ -134,6 +135,9 @@ struct raw_opts {
 	int too_many_positional;
 	/* secrets given on the command line are refused, loudly */
 	int secret_in_argv;
+	/* options for libfuse, recorded to check them before mounting */
+	char *pass[MBFS_MAX_PASSTHROUGH];
+	int n_pass;
 };
 
 #define RAW(t, p) {t, offsetof(struct raw_opts, p), 0}
@@ -162,6 +166,7 @@ static const struct fuse_opt opt_table[] = {
 	RAW("umask=%s", umask),
 	RAW("log_level=%s", log_level),
 	{"test_zero_size", offsetof(struct raw_opts, test_zero_size), 1},
+	{"test_zero_size=always", offsetof(struct raw_opts, test_zero_size_always), 1},
 	{"stream", offsetof(struct raw_opts, stream), 1},
 	RAW("row_cap=%s", row_cap),
 	{"password=", offsetof(struct raw_opts, secret_in_argv), 1},
@@ -222,6 +227,22 @@ static void config_fill(struct raw_opts *r)
 	}
 }
 
+/* Options that mount(8), fstab and systemd use for themselves: accepted
+ * and ignored, as sshfs does (mount.fuse3 already drops most of them). */
+static bool mount_only_option(const char *arg)
+{
+	static const char *const names[] = {
+		"_netdev", "auto", "noauto", "user", "nouser", "users", "owner",
+		"group", "nofail", "defaults", "relatime", "norelatime",
+		"strictatime", "nostrictatime", "lazytime", "nolazytime",
+		"diratime", "nodiratime", "iversion", "noiversion", "loud",
+		"silent"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(arg, names[i]) == 0)
+			return true;
+	return strncmp(arg, "x-", 2) == 0 || strncmp(arg, "comment=", 8) == 0;
+}
+
 static int opt_proc(void *data, const char *arg, int key,
 		    struct fuse_args *outargs)
 {
@@ -251,6 +272,10 @@ static int opt_proc(void *data, const char *arg, int key,
 		r->single = 1;
 		return 0;
 	default:
+		if (mount_only_option(arg))
+			return 0;
+		if (r->n_pass < MBFS_MAX_PASSTHROUGH)
+			r->pass[r->n_pass++] = strdup(arg);
 		return 1; /* pass through to libfuse (allow_other, fsname, ...) */
 	}
 }
@@ -397,9 +422,53 @@ static char *pick(const char *cli, const char *env, const char *cfg_key)
 	return dup_or_null(c && *c ? c : NULL);
 }
 
+/* http[s]://host[:port][/path]: a host of letters, digits, '.', '-', '_'
+ * or a [bracketed IPv6 address]; no user:password@ (it would show in ps). */
 static bool url_ok(const char *u)
 {
-	return strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0;
+	const char *p;
+	if (strncmp(u, "http://", 7) == 0)
+		p = u + 7;
+	else if (strncmp(u, "https://", 8) == 0)
+		p = u + 8;
+	else
+		return false;
+	size_t auth = strcspn(p, "/?#");
+	if (memchr(p, '@', auth))
+		return false;
+	size_t host = 0;
+	if (auth && p[0] == '[') {
+		const char *close = memchr(p, ']', auth);
+		if (!close || close == p + 1)
+			return false;
+		for (const char *c = p + 1; c < close; c++)
+			if (!strchr("0123456789abcdefABCDEF:.", *c))
+				return false;
+		host = (size_t)(close - p) + 1;
+	} else {
+		while (host < auth && (isalnum((unsigned char)p[host]) ||
+				       p[host] == '.' || p[host] == '-' ||
+				       p[host] == '_'))
+			host++;
+		if (host == 0)
+			return false;
+	}
+	if (host < auth) {
+		if (p[host] != ':' || host + 1 == auth || auth - host - 1 > 5)
+			return false;
+		unsigned long port = 0;
+		for (size_t i = host + 1; i < auth; i++) {
+			if (!isdigit((unsigned char)p[i]))
+				return false;
+			port = port * 10 + (unsigned long)(p[i] - '0');
+		}
+		if (port == 0 || port > 65535)
+			return false;
+	}
+	for (const char *c = p + auth; *c; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f)
+			return false;
+	return true;
 }
 
 enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
@@ -414,6 +483,10 @@ enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
 
 	if (fuse_opt_parse(fa, &r, opt_table, opt_proc) == -1)
 		goto out;
+	for (int i = 0; i < r.n_pass; i++)
+		o->fuse_passthrough[i] = r.pass[i];
+	o->n_fuse_passthrough = r.n_pass;
+	r.n_pass = 0;
 	config_fill(&r);
 	if (r.help) {
 		mbfs_options_help(stdout, argv[0]);
@@ -453,7 +526,7 @@ enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
 		goto out;
 	}
 	if (!url_ok(o->url)) {
-		fprintf(stderr, "mbfs: '%s' is not an http:// or https:// URL\n", o->url);
+		fprintf(stderr, "mbfs: '%s' is not a server URL: expected http[s]://host[:port][/path], without user:password@\n", o->url);
 		goto out;
 	}
 	size_t ul = strlen(o->url);
@@ -526,7 +599,8 @@ enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
 	o->cache_dir = r.cache_dir ? strdup(r.cache_dir) : default_cache_dir();
 	o->cafile = pick(r.cafile, NULL, "cafile");
 	o->insecure = r.insecure != 0;
-	o->test_zero_size = r.test_zero_size != 0;
+	o->test_zero_size = r.test_zero_size || r.test_zero_size_always;
+	o->test_zero_size_always = r.test_zero_size_always != 0;
 	o->foreground = r.foreground != 0;
 	o->debug = r.debug != 0;
 	o->singlethread = r.single != 0;
@@ -555,30 +629,36 @@ void mbfs_options_help(FILE *f, const char *prog)
 "usage: %s [URL] MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n"
 "\n"
 "Mount a Metabase instance: collections, cards, dashboards and tables as files.\n"
+"Daemonizes once mounted; unmount with fusermount3 -u MOUNTPOINT.\n"
 "\n"
-"Credentials (never on the command line):\n"
-"  MBFS_API_KEY            API key (X-Api-Key), v0.49+\n"
-"  MBFS_SESSION            an existing session token\n"
+"Credentials (never on the command line), first found wins:\n"
+"  MBFS_API_KEY            API key (X-Api-Key), Metabase v0.49+\n"
+"  MBFS_SESSION            an existing session token (X-Metabase-Session)\n"
 "  MBFS_USERNAME           user name (e-mail) for password login\n"
 "  MBFS_PASSWORD           password for password login\n"
-"  -o api_key_file=FILE    read the API key from FILE\n"
-"  -o password_file=FILE   read the password from FILE\n"
-"  -o session_file=FILE    read a session token from FILE\n"
-"  -o username=EMAIL       user name (default: $MBFS_USERNAME)\n"
+"  -o api_key_file=FILE    read the API key from FILE [$MBFS_API_KEY_FILE]\n"
+"  -o password_file=FILE   read the password from FILE [$MBFS_PASSWORD_FILE]\n"
+"  -o session_file=FILE    read a session token from FILE [$MBFS_SESSION_FILE]\n"
+"  -o username=EMAIL       user name for password login [$MBFS_USERNAME]\n"
+"\n"
+"Environment and files:\n"
 "  MBFS_URL                server URL when not given as an argument\n"
-"  config file             $XDG_CONFIG_HOME/mbfs/config, `key = value` lines:\n"
-"                          url, username, password, api_key, session, and the\n"
-"                          -o names below (must be mode 0600 if it holds secrets)\n"
+"  MBFS_LOG_LEVEL          log level when -o log_level= is not given\n"
+"  XDG_CONFIG_HOME         config file $XDG_CONFIG_HOME/mbfs/config [~/.config]:\n"
+"                          `key = value` lines: url, username, password, api_key,\n"
+"                          session and every -o name below (mode 0600 if it\n"
+"                          holds secrets, else they are refused)\n"
+"  XDG_CACHE_HOME          spool and session cache $XDG_CACHE_HOME/mbfs [~/.cache]\n"
 "\n"
 "Options (default in brackets):\n"
 "  -o formats=LIST         files per card/table, ':'-separated [csv:json]\n"
 "                          (csv, json, xlsx)\n"
-"  -o format_rows          ask Metabase for UI-formatted values [raw]\n"
-"  -o meta_ttl=SECONDS     how long listings are cached [60]\n"
+"  -o format_rows          ask Metabase for UI-formatted values [off: raw]\n"
+"  -o meta_ttl=SECONDS     how long listings and attributes are cached [60]\n"
 "  -o result_ttl=SECONDS   how long an export result stays fresh [60]\n"
 "  -o error_ttl=SECONDS    how long a failed export is remembered [10]\n"
 "  -o stat=export|cached   whether stat of a data file runs its export [export]\n"
-"  -o cache_dir=DIR        spool directory [$XDG_CACHE_HOME/mbfs]\n"
+"  -o cache_dir=DIR        spool and session cache [$XDG_CACHE_HOME/mbfs]\n"
 "  -o cache_max=SIZE       spool size cap, e.g. 500M, 2G [1G]\n"
 "  -o max_exports=N        concurrent exports per mount [4]\n"
 "  -o stream               open returns at once, reads wait for their bytes\n"
@@ -587,17 +667,32 @@ void mbfs_options_help(FILE *f, const char *prog)
 "                          [1048575]\n"
 "  -o retries=N            retries of transient failures [3]\n"
 "  -o connect_timeout=SEC  TCP/TLS connect timeout [10]\n"
-"  -o cafile=FILE          extra CA bundle for TLS verification\n"
-"  -o insecure             do not verify TLS certificates (explicit only)\n"
-"  -o uid=N,gid=N          owner of every file [the mounting user]\n"
-"  -o umask=OCTAL          permission mask [022]\n"
-"  -o log_level=LEVEL      error, warn, info or debug [info]\n"
-"  -o allow_other, -o default_permissions, -o fsname=NAME ...  passed to libfuse\n"
+"  -o cafile=FILE          extra CA bundle for TLS verification [system CAs]\n"
+"  -o insecure             do not verify TLS certificates [off: verify]\n"
+"  -o uid=N                owner of every file [the mounting user]\n"
+"  -o gid=N                group of every file [the mounting user's group]\n"
+"  -o umask=OCTAL          permission bits to clear, as in sshfs [022]\n"
+"  -o log_level=LEVEL      error, warn, info or debug [info]; stderr with -f,\n"
+"                          syslog (daemon facility) when daemonized\n"
+"\n"
+"FUSE options, passed to libfuse [off unless given]:\n"
+"  -o allow_other          let other users in (non-root: user_allow_other in\n"
+"                          /etc/fuse.conf)\n"
+"  -o default_permissions  let the kernel check uid/gid/umask permissions\n"
+"  -o allow_root, -o auto_unmount, -o fsname=NAME, -o subtype=NAME,\n"
+"  -o max_read=N, -o ro, -o noatime ...   see mount.fuse3(8)\n"
+"  fstab/mount options _netdev, noauto, auto, user, users, nofail, defaults,\n"
+"  x-*, comment= and the atime options relatime, lazytime ... are accepted\n"
+"  and ignored.\n"
+"\n"
 "  -f                      stay in the foreground, log to stderr\n"
-"  -d                      FUSE debug output (implies -f)\n"
+"  -d                      FUSE debug output (implies -f and log_level=debug)\n"
 "  -s                      single-threaded\n"
 "  -h, --help              this text\n"
-"  -V, --version           versions of mbfs, libfuse, libcurl and json-c\n",
+"  -V, --version           versions of mbfs, libfuse, libcurl and json-c\n"
+"\n"
+"fstab: URL MOUNTPOINT fuse.mbfs _netdev,noauto,api_key_file=/etc/mbfs/key 0 0\n"
+"See mbfs(1).\n",
 		prog);
 }
 
@@ -638,5 +733,49 @@ void mbfs_options_free(struct mbfs_options *o)
 	free(o->cache_dir);
 	free(o->cafile);
 	free(o->log_level);
+	for (int i = 0; i < o->n_fuse_passthrough; i++)
+		free(o->fuse_passthrough[i]);
 	memset(o, 0, sizeof *o);
+}
+
+static void silent_log(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+}
+
+bool mbfs_options_check_fuse(const struct mbfs_options *o, const char *prog)
+{
+	static const struct fuse_lowlevel_ops no_ops;
+	bool ok = true;
+	fuse_set_log_func(silent_log);
+	for (int i = 0; i < o->n_fuse_passthrough && ok; i++) {
+		const char *opt = o->fuse_passthrough[i];
+		char *argv[4] = {(char *)prog, NULL, NULL, NULL};
+		int argc = 2;
+		if (opt[0] == '-') {
+			argv[1] = (char *)opt;
+		} else {
+			argv[1] = (char *)"-o";
+			argv[2] = (char *)opt;
+			argc = 3;
+		}
+		struct fuse_args a = FUSE_ARGS_INIT(argc, argv);
+		struct fuse_session *se =
+			fuse_session_new(&a, &no_ops, sizeof no_ops, NULL);
+		fuse_opt_free_args(&a);
+		if (se) {
+			fuse_session_destroy(se);
+			continue;
+		}
+		ok = false;
+		fuse_set_log_func(NULL);
+		if (opt[0] == '-')
+			fprintf(stderr, "mbfs: unknown option '%s'; usage: mbfs [URL] MOUNTPOINT [-o opt,...] [-f] [-d] [-s]; see mbfs --help for every option\n", opt);
+		else
+			fprintf(stderr, "mbfs: unknown option '-o %s'; see mbfs --help for every option (options are comma-separated; formats= uses ':')\n", opt);
+	}
+	fuse_set_log_func(NULL);
+	return ok;
 }

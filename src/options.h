@@ -22,6 +22,7 @@
 #include <sys/types.h>
 
 #define MBFS_MAX_FORMATS 3
+#define MBFS_MAX_PASSTHROUGH 32
 
 struct mbfs_options {
 	char *url;                 /* server base URL, no trailing slash */
@@ -70,8 +71,14 @@ struct mbfs_options {
 
 	bool show_version;         /* --version was asked for */
 
-	/* test-only: report size 0 for data files before open */
+	/* test-only: report size 0 for data files before open; with
+	 * test_zero_size=always also after open (the kernel then reads nothing) */
 	bool test_zero_size;
+	bool test_zero_size_always;
+
+	/* options passed on to libfuse (allow_other, fsname=, --x ...), as given */
+	char *fuse_passthrough[MBFS_MAX_PASSTHROUGH];
+	int n_fuse_passthrough;
 };
 
 enum mbfs_options_result {
@@ -89,6 +96,13 @@ enum mbfs_options_result {
 enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
 					    struct mbfs_options *opts,
 					    struct fuse_args *fuse_args);
+
+/*
+ * Check, before anything is started, that libfuse accepts every pass-through
+ * option (a trial session per option, libfuse's own message silenced).
+ * Prints one line naming the first unknown option, with a hint; false then.
+ */
+bool mbfs_options_check_fuse(const struct mbfs_options *opts, const char *prog);
 
 /* Value of a config file key (NULL if absent); owned by the options module.
  * Secret keys (password, api_key, session) are only returned when the file
