@@ -500,8 +500,7 @@ enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
 	}
 	if (r.secret_in_argv) {
 		fprintf(stderr,
-			"mbfs: secrets are not accepted on the command line (they would show in ps);\n"
-			"      use MBFS_PASSWORD / MBFS_API_KEY / MBFS_SESSION, -o password_file=, -o api_key_file=, -o session_file= or the config file\n");
+			"mbfs: secrets are not accepted on the command line (they would show in ps): use MBFS_PASSWORD / MBFS_API_KEY / MBFS_SESSION, -o password_file=, -o api_key_file=, -o session_file= or the config file\n");
 		goto out;
 	}
 	if (r.too_many_positional) {
