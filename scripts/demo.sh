@@ -26,9 +26,13 @@ if [ "${1:-}" = "stop" ]; then
     exit 0
 fi
 
-scripts/deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)"
+# MBFS_DEMO_BIN: an mbfs to use as it is (e.g. the installed /usr/bin/mbfs)
+BIN="${MBFS_DEMO_BIN:-build/mbfs}"
+if [ -z "${MBFS_DEMO_BIN:-}" ]; then
+    scripts/deps.sh
+    cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build build -j"$(nproc)"
+fi
 
 stop
 mkdir -p "$MNT"
@@ -44,7 +48,7 @@ URL=$(awk '/^LISTENING/ {print $2}' "$DIR/server.out")
 
 MBFS_USERNAME=admin@example.com MBFS_PASSWORD=mbfs-demo-pass \
 XDG_CACHE_HOME="$DIR/cache" \
-    build/mbfs "$URL" "$MNT"
+    "$BIN" "$URL" "$MNT"
 
 cat <<MSG
 

@@ -240,7 +240,8 @@ static bool mount_only_option(const char *arg)
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (strcmp(arg, names[i]) == 0)
 			return true;
-	return strncmp(arg, "x-", 2) == 0 || strncmp(arg, "comment=", 8) == 0;
+	return !*arg || strncmp(arg, "x-", 2) == 0 ||
+	       strncmp(arg, "comment=", 8) == 0;
 }
 
 static int opt_proc(void *data, const char *arg, int key,
