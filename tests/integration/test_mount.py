@@ -176,6 +176,9 @@ def test_fstab_mount_failure_is_reported(fake, setup):
 
 # ---- ownership and permissions, as in sshfs ----------------------------------------
 
+needs_root = pytest.mark.skipif(os.getuid() != 0, reason="runs a command as another user (needs root)")
+
+
 def as_nobody(*cmd):
     return subprocess.run(list(cmd), user=NOBODY, group=NOBODY, extra_groups=[],
                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -208,12 +211,14 @@ def test_default_umask_and_owner(open_mount):
     assert os.stat(m.path).st_mode & 0o7777 == 0o555
 
 
+@needs_root
 def test_other_users_are_kept_out_without_allow_other(open_mount):
     m = open_mount()
     p = as_nobody("ls", m.p("collections"))
     assert p.returncode != 0 and b"Permission denied" in p.stderr
 
 
+@needs_root
 def test_allow_other_lets_other_users_read(open_mount):
     m = open_mount("allow_other")
     p = as_nobody("cat", m.p("collections", "Ops ／ Finance", "Edge cases.csv"))
@@ -221,6 +226,7 @@ def test_allow_other_lets_other_users_read(open_mount):
     assert p.stdout.startswith(b"ID,TEXT,AMOUNT,QTY,NOTE\n")
 
 
+@needs_root
 def test_default_permissions_applies_umask_to_other_users(open_mount):
     """With default_permissions the kernel checks the mode: umask=077 keeps
     other users out even with allow_other (sshfs's behaviour)."""
@@ -231,6 +237,7 @@ def test_default_permissions_applies_umask_to_other_users(open_mount):
     assert "Sales" in os.listdir(m.p("collections"))
 
 
+@needs_root
 def test_default_permissions_with_uid_gives_that_user_access(open_mount):
     m = open_mount("allow_other", "default_permissions", "uid=%d" % NOBODY, "umask=077")
     p = as_nobody("cat", m.p("collections", "Ops ／ Finance", "Edge cases.csv"))
