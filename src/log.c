@@ -13,7 +13,7 @@
 #include <time.h>
 
 #define LOG_LINE_MAX 2048
-#define LOG_MAX_SECRETS 16
+#define LOG_MAX_SECRETS 32
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static enum mbfs_log_level log_level = MBFS_LOG_INFO;

@@ -9,10 +9,16 @@
 #define MBFS_MB_API_H
 
 #include "mb_auth.h"
+#include "mb_caps.h"
 #include "mb_client.h"
 #include "mb_http.h"
 
+/* Until mb_api_set_caps() the client assumes the newest server. */
 struct mb_client *mb_api_new(const char *url, struct mb_http *http,
 			     struct mb_auth *auth);
+
+/* Take the server's capability table (copied). Call once, after the
+ * version probe and before the client is used by several threads. */
+void mb_api_set_caps(struct mb_client *c, const struct mb_caps *caps);
 
 #endif
