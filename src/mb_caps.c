@@ -33,26 +33,22 @@ void mb_caps_from_version(const char *tag, struct mb_caps *c)
 
 int mb_caps_describe(const struct mb_caps *c, char *out, size_t outsz)
 {
-	/* One line per choice: what the server does, and what mbfs does
-	 * about it (see docs/versions.md for which code reads each flag). */
+	/* What the server does, and how mbfs asks (docs/versions.md says
+	 * which code reads each flag). items_params and card_query are the
+	 * request spellings mb_api.c chooses from this table. */
 	return snprintf(out, outsz,
-			"caps api_keys=%s\n"
-			"caps dashboard_cards_key=%s\n"
-			"caps card_kind_field=%s\n"
-			"caps trash=%s\n"
-			"caps dashboard_questions=%s\n"
-			"caps collection_items_params=%s\n"
-			"caps dataset_query=%s\n"
-			"caps export_body=form\n"
-			"caps export_failure=%s\n",
-			c->api_keys ? "yes" : "no",
+			"caps dashboard_cards_key=%s card_kind_field=%s api_keys=%s "
+			"trash=%s dashboard_questions=%s export_body=%s "
+			"dataset_query=%s items_params=%s card_query=%s "
+			"export_failure=%s\n",
 			c->dashcards_key ? "dashcards" : "ordered_cards",
 			c->card_type_field ? "type" : "dataset",
-			c->trash ? "yes" : "no",
-			c->dashboard_questions ? "yes (hidden from collection items: show_dashboard_questions=false)"
-					       : "no",
+			c->api_keys ? "yes" : "no", c->trash ? "yes" : "no",
+			c->dashboard_questions ? "yes" : "no",
+			c->export_json_body ? "form-or-json" : "form",
+			c->mbql5 ? "mbql5" : "mbql4",
 			c->kebab_params ? "kebab-case" : "snake_case",
-			c->mbql5 ? "mbql5 (asked for legacy-mbql=true)" : "mbql4",
+			c->mbql5 ? "legacy-mbql" : "as-is",
 			c->export_abort_midstream ? "status-then-abort"
 			: c->export_error_status  ? "status-then-appended-json"
 						  : "in-band-json");
