@@ -673,6 +673,29 @@ enum mbfs_status mbfs_tree_find(struct mbfs_tree *t, struct mbfs_node *dir,
 	return st;
 }
 
+bool mbfs_tree_peek(struct mbfs_tree *t, struct mbfs_node *dir,
+		    const char *name, struct mbfs_node **out)
+{
+	pthread_mutex_lock(&t->lock);
+	bool fresh = mbfs_kind_is_dir(dir->kind) && !dir->listing_busy &&
+		     dir->listing_ok && !dir->stale &&
+		     (is_fixed_dir(dir->kind) ||
+		      mono_now() - dir->fetched_at < t->opts->meta_ttl);
+	if (out) {
+		*out = NULL;
+		if (fresh && name) {
+			struct mbfs_dirent keyd = {.name = (char *)name};
+			struct mbfs_dirent *hit = bsearch(&keyd, dir->entries,
+							  dir->n_entries,
+							  sizeof keyd, dirent_cmp);
+			if (hit)
+				*out = hit->node;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	return fresh;
+}
+
 void mbfs_tree_invalidate_dir(struct mbfs_tree *t, struct mbfs_node *dir)
 {
 	(void)t;
