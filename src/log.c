@@ -92,11 +92,14 @@ static void redact_locked(const char *s, char *out, size_t outsz)
 {
 	size_t o = 0;
 	while (*s && o + 1 < outsz) {
+		/* the longest registered secret that starts here, so that
+		 * a secret that extends another is not half shown */
 		size_t skip = 0;
-		for (int i = 0; i < LOG_MAX_SECRETS && !skip; i++) {
+		for (int i = 0; i < LOG_MAX_SECRETS; i++) {
 			const char *sec = log_secrets[i];
-			if (sec && strncmp(s, sec, strlen(sec)) == 0)
-				skip = strlen(sec);
+			size_t l = sec ? strlen(sec) : 0;
+			if (l > skip && strncmp(s, sec, l) == 0)
+				skip = l;
 		}
 		if (skip) {
 			const char *r = "[redacted]";
