@@ -332,8 +332,15 @@ static bool password_file_changed(struct mb_auth *a)
 		return false;
 	}
 	a->password_id = id;
+	if (a->password && strcmp(a->password, pw) == 0) {
+		/* touched, same content: never repeat a refused password */
+		wipe_free(pw);
+		mbfs_info("the password file %s changed but holds the same password: not trying it again",
+			  a->password_file);
+		return false;
+	}
 	mbfs_log_add_secret(pw);
-	if (a->password && strcmp(a->password, pw) != 0)
+	if (a->password)
 		mbfs_log_remove_secret(a->password);
 	wipe_free(a->password);
 	a->password = pw;

@@ -282,6 +282,12 @@ def test_wrong_password_after_mount_is_tried_once_then_fixed_by_the_file(server,
     os.utime(m.p("cards"))
     os.listdir(m.p("cards"))
     assert login_posts(server) == 1
+    # touching the file without changing the password does not retry it
+    os.utime(str(pw), (time.time() + 5, time.time() + 5))
+    with pytest.raises(OSError) as e:
+        read(m.p("cards", targets[1]))
+    assert e.value.errno == errno.EACCES
+    assert login_posts(server) == 1
     # the password file is fixed: the next read logs in once and works
     pw.write_text("changed-on-the-server\n")
     token = server.login(password="changed-on-the-server")
