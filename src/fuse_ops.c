@@ -463,7 +463,21 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	size_t n = len - (size_t)off;
-	fuse_reply_buf(req, mem + off, n < size ? n : size);
+	if (n > size)
+		n = size;
+	/* Reply from a copy: once the kernel has the reply, the reader may
+	 * close the file and a RELEASE on another worker frees the handle's
+	 * buffer while this thread is still inside fuse_reply_buf() (ASan's
+	 * writev interceptor reads the iovec after the call). Control files
+	 * are small. */
+	char *copy = malloc(n);
+	if (!copy) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	memcpy(copy, mem + off, n);
+	fuse_reply_buf(req, copy, n);
+	free(copy);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino,

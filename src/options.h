@@ -109,6 +109,9 @@ bool mbfs_options_check_fuse(const struct mbfs_options *opts, const char *prog);
  * is private (mode & 077 == 0); *refused is set when it is not. */
 const char *mbfs_options_config(const char *key, bool *refused);
 
+/* The config file's path (for messages; a placeholder when unknown). */
+const char *mbfs_options_config_path(void);
+
 /* Write the --help text to f. */
 void mbfs_options_help(FILE *f, const char *prog);
 
