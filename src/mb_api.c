@@ -313,6 +313,39 @@ static enum mbfs_status op_users(struct mb_client *c, struct mb_user_list *out,
 	return get_users(api_of(c), "/api/user", out, err);
 }
 
+static enum mbfs_status op_list_raw(struct mb_client *c, enum mb_list which,
+				    char **body, size_t *len,
+				    struct mbfs_err *err)
+{
+	static const struct {
+		const char *path, *route;
+	} lists[] = {
+		[MB_LIST_CARDS] = {"/api/card?f=all", "GET /api/card"},
+		[MB_LIST_COLLECTIONS] = {"/api/collection", "GET /api/collection"},
+		[MB_LIST_DASHBOARDS] = {"/api/dashboard?f=all", "GET /api/dashboard"},
+		[MB_LIST_DATABASES] = {"/api/database", "GET /api/database"},
+		[MB_LIST_USERS] = {"/api/user", "GET /api/user"},
+	};
+	*body = NULL;
+	*len = 0;
+	if ((size_t)which >= sizeof lists / sizeof lists[0])
+		return mbfs_err_set(err, MBFS_ERR_INVALID, 0, "unknown list");
+	struct mb_http_req req;
+	enum mbfs_status st = get_json(api_of(c), lists[which].path,
+				       lists[which].route, &req, err);
+	if (st == MBFS_OK && !req.resp)
+		st = mbfs_err_set(err, MBFS_ERR_PROTOCOL, (int)req.status,
+				  "%s: empty body", lists[which].path);
+	if (st == MBFS_OK) {
+		*body = req.resp; /* taken over from the request */
+		*len = req.resp_len;
+		req.resp = NULL;
+		req.resp_len = 0;
+	}
+	mb_http_req_cleanup(&req);
+	return st;
+}
+
 /* ---- exports ------------------------------------------------------------ */
 
 /* Append "&key=<escaped value>" to a growing form body. */
@@ -476,6 +509,7 @@ static const struct mb_client_ops api_ops = {
 	.dashboards = op_dashboards,
 	.dashboard = op_dashboard,
 	.users = op_users,
+	.list_raw = op_list_raw,
 	.export_run = op_export_run,
 	.describe_stats = op_describe_stats,
 	.destroy = op_destroy,

@@ -758,6 +758,7 @@ void mb_dashboard_free(struct mb_dashboard *d)
 		free(d->dashcards[i].card_name);
 		free(d->dashcards[i].title);
 		free(d->dashcards[i].card_description);
+		free(d->dashcards[i].updated_at);
 	}
 	free(d->dashcards);
 	free(d->default_parameters);
@@ -832,6 +833,20 @@ static bool card_native(struct json_object *card, struct json_object **sql)
 	return native;
 }
 
+/* A card object's kind: `type` (v0.49+), else the boolean `dataset`. */
+static enum mb_model card_model(struct json_object *o)
+{
+	struct json_object *type = j_get(o, "type");
+	if (j_str_eq(type, "question"))
+		return MB_MODEL_CARD;
+	if (j_str_eq(type, "model"))
+		return MB_MODEL_DATASET;
+	if (j_str_eq(type, "metric"))
+		return MB_MODEL_METRIC;
+	return j_bool(j_get(o, "dataset"), false) ? MB_MODEL_DATASET
+						  : MB_MODEL_CARD;
+}
+
 static bool dec_card(struct dec *d, struct json_object *o, void *p)
 {
 	struct mb_card *c = p;
@@ -839,16 +854,7 @@ static bool dec_card(struct dec *d, struct json_object *o, void *p)
 		return false;
 	c->name = j_str(d, j_get(o, "name"));
 	c->description = j_str(d, j_get(o, "description"));
-	struct json_object *type = j_get(o, "type");
-	if (j_str_eq(type, "question"))
-		c->model = MB_MODEL_CARD;
-	else if (j_str_eq(type, "model"))
-		c->model = MB_MODEL_DATASET;
-	else if (j_str_eq(type, "metric"))
-		c->model = MB_MODEL_METRIC;
-	else
-		c->model = j_bool(j_get(o, "dataset"), false) ? MB_MODEL_DATASET
-							      : MB_MODEL_CARD;
+	c->model = card_model(o);
 	c->collection_id = j_id0(j_get(o, "collection_id"));
 	c->dashboard_id = j_id0(j_get(o, "dashboard_id"));
 	c->database_id = j_id0(j_get(o, "database_id"));
@@ -1121,7 +1127,14 @@ static void dec_dashcard(struct dec *d, struct json_object *o,
 		dc->card_name = j_str(d, j_get(card, "name"));
 		dc->card_description = j_str(d, j_get(card, "description"));
 		dc->card_native = card_native(card, NULL);
+		dc->card_archived = j_bool(j_get(card, "archived"), false);
+		if (dc->card_name) {
+			dc->card_model = card_model(card);
+			dc->updated_at = j_first_tstr(d, card, ts_object);
+		}
 	}
+	if (!dc->updated_at)
+		dc->updated_at = j_first_tstr(d, o, ts_object);
 	struct json_object *title =
 		j_get(j_get(o, "visualization_settings"), "card.title");
 	if (nonempty_str(title))
@@ -1167,6 +1180,7 @@ static void dec_dashcards(struct dec *d, struct json_object *o,
 			free(ds[i].dc.card_name);
 			free(ds[i].dc.title);
 			free(ds[i].dc.card_description);
+			free(ds[i].dc.updated_at);
 		}
 		free(ds);
 		return;
@@ -1607,6 +1621,53 @@ bool mb_json_validate(const char *buf, size_t len, size_t *n_top)
 	if (n_top && buf[skip_ws(buf, len, 0)] == '[')
 		*n_top = count;
 	return true;
+}
+
+enum mbfs_status mb_json_list_array(const char *buf, size_t len, char **out,
+				    size_t *outlen, size_t *count,
+				    struct mbfs_err *err)
+{
+	struct json_object *root;
+	*out = NULL;
+	*outlen = 0;
+	*count = 0;
+	enum mbfs_status st = parse_body(buf, len, "list", true, &root, err);
+	if (st != MBFS_OK)
+		return st;
+	struct json_object *arr = list_array(root);
+	if (!arr) {
+		st = shape_error(root, "list", "a JSON array", err);
+	} else if (arr == root) {
+		/* a bare array: the server's bytes, verbatim (trimmed) */
+		size_t b = skip_ws(buf, len, 0), e = len;
+		while (e > b && is_ws(buf[e - 1]))
+			e--;
+		*out = malloc(e - b + 1);
+		if (!*out) {
+			st = nomem("list", err);
+		} else {
+			memcpy(*out, buf + b, e - b);
+			(*out)[e - b] = '\0';
+			*outlen = e - b;
+			*count = j_len(arr);
+		}
+	} else {
+		size_t n = 0;
+		const char *s = json_object_to_json_string_length(
+			arr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+			&n);
+		*out = s ? malloc(n + 1) : NULL;
+		if (!*out) {
+			st = nomem("list", err);
+		} else {
+			memcpy(*out, s, n);
+			(*out)[n] = '\0';
+			*outlen = n;
+			*count = j_len(arr);
+		}
+	}
+	json_object_put(root);
+	return st;
 }
 
 char *mb_json_quote(const char *s)

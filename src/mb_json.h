@@ -104,6 +104,17 @@ bool mb_json_error_message(const char *buf, size_t len, char *msg,
  */
 bool mb_json_validate(const char *buf, size_t len, size_t *n_top);
 
+/*
+ * The array of a list body, as text: a bare array is copied verbatim
+ * (surrounding whitespace trimmed); a {"data":[...]} envelope gives its data
+ * array re-serialized compactly. *out is a new NUL-terminated heap string
+ * (caller frees), *count the number of elements. Not an array or an
+ * envelope → MBFS_ERR_PROTOCOL.
+ */
+enum mbfs_status mb_json_list_array(const char *buf, size_t len, char **out,
+				    size_t *outlen, size_t *count,
+				    struct mbfs_err *err);
+
 /* Quote s as a JSON string literal into a new heap string ("\"...\""). */
 char *mb_json_quote(const char *s);
 
