@@ -377,6 +377,7 @@ static enum mbfs_status build_collection(struct mbfs_tree *t, int64_t id,
 		if (it->archived)
 			continue;
 		struct proto *r;
+		const struct mb_card *card = NULL;
 		switch (it->model) {
 		case MB_MODEL_COLLECTION:
 			r = protos_add(p);
@@ -402,7 +403,8 @@ static enum mbfs_status build_collection(struct mbfs_tree *t, int64_t id,
 				break;
 			r->kind = MBFS_K_CARD_FILE;
 			r->rank = 2;
-			if (!add_card_files(t, r, find_card(cards, it->id)))
+			card = find_card(cards, it->id);
+			if (!add_card_files(t, r, card))
 				r = NULL;
 			break;
 		default:
@@ -416,7 +418,10 @@ static enum mbfs_status build_collection(struct mbfs_tree *t, int64_t id,
 		r->model = it->model;
 		r->raw_name = dup0(it->name);
 		r->description = dup0(it->description);
-		r->updated_at = dup0(it->updated_at);
+		/* the card's own updated_at when known, as under cards/ (items
+		 * carry the last edit's time), so one inode has one mtime */
+		r->updated_at = dup0(card && card->updated_at ? card->updated_at
+							      : it->updated_at);
 	}
 	mbfs_meta_put(t->meta, cards);
 	mb_item_list_free(&items);

@@ -1,5 +1,5 @@
 /*
- * test_tree.c — unit tests of the namespace (tree.c) against an in-memory
+ * test_namespace.c — unit tests of the namespace (tree.c) against an in-memory
  * client: the root, collections with dashboards and .sql files, the fixed
  * Personal/ entry against a real collection of that name, personal
  * collections named after their owners, dashboards in both places with
@@ -9,7 +9,7 @@
  * admins and users, shared fetches, and the gone hook on re-listing.
  */
 #include "check.h"
-#include "fake_client.h"
+#include "json_client.h"
 #include "tree.h"
 
 #include <stdbool.h>

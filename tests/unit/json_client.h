@@ -1,11 +1,11 @@
 /*
- * fake_client.h — an in-memory struct mb_client for unit tests: every
+ * json_client.h — an in-memory struct mb_client for unit tests: every
  * endpoint answers a JSON text the test sets (decoded with the real
  * mb_json decoders), or a status; calls are counted per endpoint; an
  * optional delay makes single flight observable. Header-only (static).
  */
-#ifndef MBFS_FAKE_CLIENT_H
-#define MBFS_FAKE_CLIENT_H
+#ifndef MBFS_JSON_CLIENT_H
+#define MBFS_JSON_CLIENT_H
 
 #include <inttypes.h>
 #include <pthread.h>
