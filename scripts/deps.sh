@@ -9,4 +9,4 @@ $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends \
     build-essential cmake pkg-config \
     libfuse3-dev fuse3 libcurl4-openssl-dev libjson-c-dev \
-    python3 python3-pytest curl attr ca-certificates
+    python3 python3-pytest curl attr rsync ca-certificates

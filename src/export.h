@@ -53,17 +53,52 @@ enum mbfs_status mbfs_export_new(struct mb_client *client,
 				 struct mbfs_spool *spool,
 				 const struct mbfs_export_config *cfg,
 				 struct mbfs_export **out, struct mbfs_err *err);
+/* Unmounting: abort every run and make every waiter return
+ * (MBFS_ERR_INTERRUPTED) without freeing anything. Non-blocking. */
+void mbfs_export_shutdown(struct mbfs_export *ex);
 void mbfs_export_free(struct mbfs_export *ex);
 
 /*
  * Make sure key has a fresh result, running req if needed (or joining the
  * export already running). With fd != NULL, also open the result for
- * reading and pin it (release with mbfs_export_release). Blocks.
+ * reading and pin it (release with mbfs_export_release). Blocks, as a
+ * waiter: the export itself runs on the engine's runner threads (at most
+ * max_exports, in FIFO order). If the thread's cancel scope (cancel.h)
+ * fires, returns MBFS_ERR_INTERRUPTED at once; the transfer is aborted
+ * when no other waiter remains.
  */
 enum mbfs_status mbfs_export_get(struct mbfs_export *ex, const char *key,
 				 const struct mb_export_req *req, int *fd,
 				 struct mbfs_result_info *info,
 				 struct mbfs_err *err);
+
+/* Wake every waiter so it re-checks its cancel token (any thread). */
+void mbfs_export_wake(void *ex);
+
+/*
+ * Stream mode (-o stream): start or join key's export and return at once
+ * with a handle that reads the bytes as they arrive. A fresh cached result
+ * is streamed from the spool. Free with mbfs_export_stream_close.
+ */
+struct mbfs_stream;
+enum mbfs_status mbfs_export_stream_open(struct mbfs_export *ex,
+					 const char *key,
+					 const struct mb_export_req *req,
+					 struct mbfs_stream **out,
+					 struct mbfs_err *err);
+/* Would a read of [off, off+size) have to wait? Non-blocking. */
+bool mbfs_export_stream_would_block(struct mbfs_export *ex,
+				    struct mbfs_stream *s, uint64_t off,
+				    size_t size);
+/* Read up to size bytes at off into buf, waiting until they have arrived
+ * or the export ended (*got = 0 at the end). An export that failed after
+ * bytes were delivered gives its error (EIO), never a silent EOF. Blocks;
+ * honours the cancel scope. */
+enum mbfs_status mbfs_export_stream_read(struct mbfs_export *ex,
+					 struct mbfs_stream *s, char *buf,
+					 size_t size, uint64_t off, size_t *got,
+					 struct mbfs_err *err);
+void mbfs_export_stream_close(struct mbfs_export *ex, struct mbfs_stream *s);
 
 /* What is known about key, without running anything. */
 void mbfs_export_peek(struct mbfs_export *ex, const char *key,

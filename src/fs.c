@@ -29,6 +29,7 @@ struct mbfs_fs {
 
 struct mbfs_file {
 	struct mbfs_node *node;
+	struct mbfs_stream *stream; /* -o stream, or NULL */
 	int fd;                    /* spool file, or -1 */
 	char *mem;                 /* generated content, or NULL */
 	size_t mem_len;
@@ -234,8 +235,10 @@ static enum mbfs_status stat_node(struct mbfs_fs *fs, struct mbfs_node *n,
 	}
 	if (is_data(n)) {
 		peek_node(fs, n, &info);
+		/* Stream mode never materializes on stat: size 0 until done. */
 		bool may_export = !fs->env.opts->stat_cached &&
-				  !fs->env.opts->test_zero_size;
+				  !fs->env.opts->test_zero_size &&
+				  !fs->env.opts->stream;
 		if (!info.fresh && may_export) {
 			struct mbfs_err e;
 			/* A failed export still answers (size 0), so getfattr
@@ -333,8 +336,10 @@ enum mbfs_status mbfs_fs_touch(struct mbfs_fs *fs, uint64_t ino,
 	if (!n)
 		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "stale inode");
 	if (is_data(n)) {
-		mbfs_export_invalidate(fs->env.export, n->key);
-		mbfs_info("touch: dropped the cached result of %s", n->key);
+		char key[sizeof n->key];
+		key_of(fs, n, key);
+		mbfs_export_invalidate(fs->env.export, key);
+		mbfs_info("touch: dropped the cached result of %s", key);
 	} else if (mbfs_kind_is_dir(n->kind)) {
 		mbfs_tree_lock(fs->env.tree);
 		mbfs_tree_invalidate_dir(fs->env.tree, n);
@@ -496,13 +501,33 @@ enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
 		free(f);
 		return mbfs_err_set(err, MBFS_ERR_INVALID, 0, "not a data file");
 	}
+	if (fs->env.opts->stream) {
+		/* Rule 6: open at once, reads wait only for their own bytes. */
+		struct mb_export_req req;
+		char key[sizeof n->key];
+		char *params;
+		mbfs_tree_lock(fs->env.tree);
+		export_req_of(fs, n, &req, &params);
+		memcpy(key, n->key, sizeof key);
+		mbfs_tree_unlock(fs->env.tree);
+		enum mbfs_status sst = mbfs_export_stream_open(
+			fs->env.export, key, &req, &f->stream, err);
+		free(params);
+		if (sst != MBFS_OK) {
+			free(f);
+			return sst;
+		}
+		oi->direct_io = true;
+		*out = f;
+		return MBFS_OK;
+	}
 	struct mbfs_result_info info;
 	enum mbfs_status st = materialize(fs, n, &f->fd, &info, err);
 	if (st != MBFS_OK) {
 		free(f);
 		return st;
 	}
-	memcpy(f->key, n->key, sizeof f->key);
+	key_of(fs, n, f->key);
 	f->gen = info.spool.gen;
 	f->size = info.spool.size;
 	f->mtime = (int64_t)info.spool.fetched_at;
@@ -538,6 +563,8 @@ void mbfs_fs_release(struct mbfs_fs *fs, struct mbfs_file *f)
 		close(f->fd);
 		mbfs_export_release(fs->env.export, f->key, f->gen);
 	}
+	if (f->stream)
+		mbfs_export_stream_close(fs->env.export, f->stream);
 	if (f->node) {
 		mbfs_tree_lock(fs->env.tree);
 		if (f->node->open_count)
@@ -899,4 +926,104 @@ void mbfs_fs_invalidate_all(struct mbfs_fs *fs)
 	mbfs_tree_invalidate_all(fs->env.tree);
 	mbfs_export_invalidate_all(fs->env.export);
 	mbfs_info("SIGHUP: dropped every listing and cached result");
+}
+
+/* ---- parking probes and stream reads --------------------------------------- */
+
+/* Would reading a metadata/ file's list have to fetch it? */
+static bool meta_would_fetch(struct mbfs_fs *fs, const struct mbfs_node *n)
+{
+	return n->kind == MBFS_K_METADATA_FILE &&
+	       !mbfs_meta_fresh(mbfs_tree_meta(fs->env.tree),
+				(enum mbfs_meta_kind)n->id, 0,
+				MBFS_META_WANT_ARRAY);
+}
+
+/* Would stat_node() of n have to run an export (or fetch a list)? */
+static enum mbfs_wait stat_would_block(struct mbfs_fs *fs, struct mbfs_node *n)
+{
+	if (n->kind == MBFS_K_METADATA_FILE)
+		return !fs->env.opts->stat_cached && meta_would_fetch(fs, n)
+			       ? MBFS_WAIT_LISTING
+			       : MBFS_WAIT_NONE;
+	if (!is_data(n) || fs->env.opts->stat_cached ||
+	    fs->env.opts->test_zero_size || fs->env.opts->stream)
+		return MBFS_WAIT_NONE;
+	mbfs_tree_lock(fs->env.tree);
+	bool is_open = n->open_count > 0;
+	mbfs_tree_unlock(fs->env.tree);
+	if (is_open)
+		return MBFS_WAIT_NONE;
+	struct mbfs_result_info info;
+	peek_node(fs, n, &info);
+	return !info.fresh && !info.retry_blocked ? MBFS_WAIT_EXPORT
+						  : MBFS_WAIT_NONE;
+}
+
+enum mbfs_wait mbfs_fs_would_block_lookup(struct mbfs_fs *fs, uint64_t parent,
+					  const char *name)
+{
+	struct mbfs_node *dir = node_of(fs, parent);
+	if (!dir)
+		return MBFS_WAIT_NONE;
+	struct mbfs_node *n = NULL;
+	if (!mbfs_tree_peek(fs->env.tree, dir, name, &n))
+		return MBFS_WAIT_LISTING;
+	return n ? stat_would_block(fs, n) : MBFS_WAIT_NONE;
+}
+
+enum mbfs_wait mbfs_fs_would_block_getattr(struct mbfs_fs *fs, uint64_t ino)
+{
+	struct mbfs_node *n = node_of(fs, ino);
+	return n ? stat_would_block(fs, n) : MBFS_WAIT_NONE;
+}
+
+enum mbfs_wait mbfs_fs_would_block_open(struct mbfs_fs *fs, uint64_t ino)
+{
+	struct mbfs_node *n = node_of(fs, ino);
+	if (n && meta_would_fetch(fs, n))
+		return MBFS_WAIT_LISTING;
+	if (!n || !is_data(n) || fs->env.opts->stream)
+		return MBFS_WAIT_NONE;
+	struct mbfs_result_info info;
+	peek_node(fs, n, &info);
+	return info.fresh || info.retry_blocked ? MBFS_WAIT_NONE
+						: MBFS_WAIT_EXPORT;
+}
+
+enum mbfs_wait mbfs_fs_would_block_opendir(struct mbfs_fs *fs, uint64_t ino)
+{
+	struct mbfs_node *n = node_of(fs, ino);
+	if (!n || !mbfs_kind_is_dir(n->kind))
+		return MBFS_WAIT_NONE;
+	return mbfs_tree_peek(fs->env.tree, n, NULL, NULL) ? MBFS_WAIT_NONE
+							   : MBFS_WAIT_LISTING;
+}
+
+bool mbfs_file_is_stream(const struct mbfs_file *f)
+{
+	return f->stream != NULL;
+}
+
+bool mbfs_fs_read_would_block(struct mbfs_fs *fs, struct mbfs_file *f,
+			      uint64_t off, size_t size)
+{
+	return f->stream &&
+	       mbfs_export_stream_would_block(fs->env.export, f->stream, off, size);
+}
+
+enum mbfs_status mbfs_fs_read(struct mbfs_fs *fs, struct mbfs_file *f,
+			      char *buf, size_t size, uint64_t off,
+			      size_t *got, struct mbfs_err *err)
+{
+	if (!f->stream)
+		return mbfs_err_set(err, MBFS_ERR_INVALID, 0, "not a stream");
+	return mbfs_export_stream_read(fs->env.export, f->stream, buf, size, off,
+				       got, err);
+}
+
+void mbfs_fs_wake(void *arg)
+{
+	struct mbfs_fs *fs = arg;
+	mbfs_export_wake(fs->env.export);
 }

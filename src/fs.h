@@ -113,6 +113,32 @@ enum mbfs_status mbfs_fs_listxattr(struct mbfs_fs *fs, uint64_t ino,
 				   char *buf, size_t size, size_t *len,
 				   struct mbfs_err *err);
 
+/* ---- parking (DESIGN.md §2 rule 5) ----
+ * Non-blocking probes: would this request have to wait, and for what?
+ * fuse_ops.c answers NONE requests on the FUSE worker and parks the rest. */
+enum mbfs_wait {
+	MBFS_WAIT_NONE = 0,
+	MBFS_WAIT_LISTING,         /* a directory listing must be fetched */
+	MBFS_WAIT_EXPORT,          /* an export must run or finish */
+};
+enum mbfs_wait mbfs_fs_would_block_lookup(struct mbfs_fs *fs, uint64_t parent,
+					  const char *name);
+enum mbfs_wait mbfs_fs_would_block_getattr(struct mbfs_fs *fs, uint64_t ino);
+enum mbfs_wait mbfs_fs_would_block_open(struct mbfs_fs *fs, uint64_t ino);
+enum mbfs_wait mbfs_fs_would_block_opendir(struct mbfs_fs *fs, uint64_t ino);
+
+/* Stream handles (-o stream): reads go through mbfs_fs_read. */
+bool mbfs_file_is_stream(const struct mbfs_file *f);
+bool mbfs_fs_read_would_block(struct mbfs_fs *fs, struct mbfs_file *f,
+			      uint64_t off, size_t size);
+/* Blocks until the bytes are there or the export ended. */
+enum mbfs_status mbfs_fs_read(struct mbfs_fs *fs, struct mbfs_file *f,
+			      char *buf, size_t size, uint64_t off,
+			      size_t *got, struct mbfs_err *err);
+
+/* Wake waiters so they notice a cancel token (cancel.h wake hook). */
+void mbfs_fs_wake(void *fs);
+
 /* SIGHUP: drop every listing and cached result. */
 void mbfs_fs_invalidate_all(struct mbfs_fs *fs);
 

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
+#include "cancel.h"
 #include "log.h"
 
 static struct mbfs_fs_ctx *ctx_of(fuse_req_t req)
@@ -73,21 +74,216 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
 }
 
-static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+/* ---- parking -------------------------------------------------------------
+ * A request that would wait on the network becomes a task served on a park
+ * pool thread (park.h); the FUSE worker returns to the kernel at once. The
+ * task's cancel token is fired by libfuse's interrupt callback (Ctrl-C on
+ * the waiting process) and checked by the waits below fs.c. */
+
+enum task_op { T_LOOKUP, T_GETATTR, T_OPEN, T_OPENDIR, T_READ };
+
+struct task {
+	fuse_req_t req;
+	struct mbfs_fs_ctx *ctx;
+	enum task_op op;
+	fuse_ino_t ino;
+	char *name;
+	struct fuse_file_info fi;
+	bool has_fi;
+	size_t size;
+	off_t off;
+	bool parked;
+	struct mbfs_cancel cancel;
+};
+
+static void serve(struct task *t);
+
+static void on_interrupt(fuse_req_t req, void *data)
+{
+	(void)req;
+	struct task *t = data;
+	mbfs_cancel_fire(&t->cancel);
+}
+
+/* Called before any reply of a parked task: after this, libfuse will not
+ * call on_interrupt any more (it takes the request's lock). */
+static void unpark(struct task *t)
+{
+	if (t->parked)
+		fuse_req_interrupt_func(t->req, NULL, NULL);
+}
+
+static void park_run(void *arg)
+{
+	struct task *t = arg;
+	mbfs_cancel_enter(&t->cancel);
+	serve(t);
+	mbfs_cancel_leave();
+	free(t->name);
+	free(t);
+}
+
+/* Serve t here, or park it if it would wait. Takes ownership of t. */
+static void dispatch(struct task *t, enum mbfs_wait w)
+{
+	struct mbfs_park *pool = w == MBFS_WAIT_LISTING ? t->ctx->listing_pool
+			       : w == MBFS_WAIT_EXPORT ? t->ctx->export_pool
+						       : NULL;
+	if (!pool) {
+		serve(t);
+		free(t->name);
+		free(t);
+		return;
+	}
+	t->parked = true;
+	atomic_init(&t->cancel.fired, false);
+	t->cancel.wake = mbfs_fs_wake;
+	t->cancel.wake_arg = t->ctx->fs;
+	fuse_req_interrupt_func(t->req, on_interrupt, t);
+	mbfs_park_submit(pool, park_run, t);
+}
+
+static struct task *task_new(fuse_req_t req, enum task_op op, fuse_ino_t ino,
+			     struct fuse_file_info *fi)
+{
+	struct task *t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	t->req = req;
+	t->ctx = ctx_of(req);
+	t->op = op;
+	t->ino = ino;
+	if (fi) {
+		t->fi = *fi;
+		t->has_fi = true;
+	}
+	return t;
+}
+
+static struct mbfs_file *file_of(struct fuse_file_info *fi)
+{
+	return fi ? (struct mbfs_file *)(uintptr_t)fi->fh : NULL;
+}
+
+static void serve_lookup(struct task *t)
 {
 	struct mbfs_attr a;
 	struct mbfs_err err;
 	mbfs_err_clear(&err);
-	enum mbfs_status st = mbfs_fs_lookup(ctx_of(req)->fs, parent, name, &a,
+	enum mbfs_status st = mbfs_fs_lookup(t->ctx->fs, t->ino, t->name, &a,
 					     &err);
+	unpark(t);
 	if (st != MBFS_OK) {
-		reply_status(req, "lookup", &err, st);
+		reply_status(t->req, "lookup", &err, st);
 		return;
 	}
 	struct fuse_entry_param e;
 	to_entry(&a, &e);
-	if (fuse_reply_entry(req, &e) != 0)
-		mbfs_fs_forget(ctx_of(req)->fs, a.ino, 1);
+	if (fuse_reply_entry(t->req, &e) != 0)
+		mbfs_fs_forget(t->ctx->fs, a.ino, 1);
+}
+
+static void serve_getattr(struct task *t)
+{
+	struct mbfs_attr a;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	enum mbfs_status st = mbfs_fs_getattr(
+		t->ctx->fs, t->ino, t->has_fi ? file_of(&t->fi) : NULL, &a, &err);
+	unpark(t);
+	if (st != MBFS_OK) {
+		reply_status(t->req, "getattr", &err, st);
+		return;
+	}
+	struct stat s;
+	to_stat(&a, &s);
+	fuse_reply_attr(t->req, &s, a.timeout);
+}
+
+static void serve_opendir(struct task *t)
+{
+	struct mbfs_dir *d = NULL;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	enum mbfs_status st = mbfs_fs_opendir(t->ctx->fs, t->ino, &d, &err);
+	unpark(t);
+	if (st != MBFS_OK) {
+		reply_status(t->req, "opendir", &err, st);
+		return;
+	}
+	t->fi.fh = (uint64_t)(uintptr_t)d;
+	if (fuse_reply_open(t->req, &t->fi) != 0)
+		mbfs_fs_releasedir(t->ctx->fs, d);
+}
+
+static void serve_open(struct task *t)
+{
+	struct mbfs_fs_ctx *c = t->ctx;
+	struct mbfs_file *f = NULL;
+	struct mbfs_open_info oi;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	enum mbfs_status st = mbfs_fs_open(c->fs, t->ino, t->fi.flags, &f, &oi,
+					   &err);
+	unpark(t);
+	if (st != MBFS_OK) {
+		reply_status(t->req, "open", &err, st);
+		return;
+	}
+	t->fi.fh = (uint64_t)(uintptr_t)f;
+	t->fi.keep_cache = oi.keep_cache;
+	t->fi.direct_io = oi.direct_io;
+	/* Rule 3: the kernel must drop attributes it got from an older
+	 * listing BEFORE the opener can fstat; a notification after the
+	 * reply would race. Attributes only (offset < 0): no page locks. */
+	if (!oi.direct_io && !oi.keep_cache && c->se)
+		fuse_lowlevel_notify_inval_inode(c->se, t->ino, -1, 0);
+	if (fuse_reply_open(t->req, &t->fi) != 0)
+		mbfs_fs_release(c->fs, f);
+}
+
+static void serve_read(struct task *t)
+{
+	struct mbfs_file *f = file_of(&t->fi);
+	char *buf = malloc(t->size ? t->size : 1);
+	if (!buf) {
+		unpark(t);
+		fuse_reply_err(t->req, ENOMEM);
+		return;
+	}
+	size_t got = 0;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	enum mbfs_status st = mbfs_fs_read(t->ctx->fs, f, buf, t->size,
+					   (uint64_t)t->off, &got, &err);
+	unpark(t);
+	if (st != MBFS_OK)
+		reply_status(t->req, "read", &err, st);
+	else
+		fuse_reply_buf(t->req, buf, got);
+	free(buf);
+}
+
+static void serve(struct task *t)
+{
+	switch (t->op) {
+	case T_LOOKUP: serve_lookup(t); break;
+	case T_GETATTR: serve_getattr(t); break;
+	case T_OPEN: serve_open(t); break;
+	case T_OPENDIR: serve_opendir(t); break;
+	case T_READ: serve_read(t); break;
+	}
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct task *t = task_new(req, T_LOOKUP, parent, NULL);
+	if (!t || !(t->name = strdup(name))) {
+		free(t);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	dispatch(t, mbfs_fs_would_block_lookup(t->ctx->fs, parent, name));
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -105,26 +301,16 @@ static void op_forget_multi(fuse_req_t req, size_t count,
 	fuse_reply_none(req);
 }
 
-static struct mbfs_file *file_of(struct fuse_file_info *fi)
-{
-	return fi ? (struct mbfs_file *)(uintptr_t)fi->fh : NULL;
-}
-
 static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	struct mbfs_attr a;
-	struct mbfs_err err;
-	mbfs_err_clear(&err);
-	enum mbfs_status st = mbfs_fs_getattr(ctx_of(req)->fs, ino, file_of(fi),
-					      &a, &err);
-	if (st != MBFS_OK) {
-		reply_status(req, "getattr", &err, st);
+	struct task *t = task_new(req, T_GETATTR, ino, fi);
+	if (!t) {
+		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	struct stat s;
-	to_stat(&a, &s);
-	fuse_reply_attr(req, &s, a.timeout);
+	dispatch(t, fi ? MBFS_WAIT_NONE
+		       : mbfs_fs_would_block_getattr(t->ctx->fs, ino));
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
@@ -160,17 +346,12 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	struct mbfs_dir *d = NULL;
-	struct mbfs_err err;
-	mbfs_err_clear(&err);
-	enum mbfs_status st = mbfs_fs_opendir(ctx_of(req)->fs, ino, &d, &err);
-	if (st != MBFS_OK) {
-		reply_status(req, "opendir", &err, st);
+	struct task *t = task_new(req, T_OPENDIR, ino, fi);
+	if (!t) {
+		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	fi->fh = (uint64_t)(uintptr_t)d;
-	if (fuse_reply_open(req, fi) != 0)
-		mbfs_fs_releasedir(ctx_of(req)->fs, d);
+	dispatch(t, mbfs_fs_would_block_opendir(t->ctx->fs, ino));
 }
 
 static void do_readdir(fuse_req_t req, size_t size, off_t off,
@@ -238,26 +419,12 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct mbfs_fs_ctx *c = ctx_of(req);
-	struct mbfs_file *f = NULL;
-	struct mbfs_open_info oi;
-	struct mbfs_err err;
-	mbfs_err_clear(&err);
-	enum mbfs_status st = mbfs_fs_open(c->fs, ino, fi->flags, &f, &oi, &err);
-	if (st != MBFS_OK) {
-		reply_status(req, "open", &err, st);
+	struct task *t = task_new(req, T_OPEN, ino, fi);
+	if (!t) {
+		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	fi->fh = (uint64_t)(uintptr_t)f;
-	fi->keep_cache = oi.keep_cache;
-	fi->direct_io = oi.direct_io;
-	/* Rule 3: the kernel must drop attributes it got from an older
-	 * listing BEFORE the opener can fstat; a notification after the
-	 * reply would race. Attributes only (offset < 0): no page locks. */
-	if (!oi.direct_io && !oi.keep_cache && c->se)
-		fuse_lowlevel_notify_inval_inode(c->se, ino, -1, 0);
-	if (fuse_reply_open(req, fi) != 0)
-		mbfs_fs_release(c->fs, f);
+	dispatch(t, mbfs_fs_would_block_open(t->ctx->fs, ino));
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -265,6 +432,20 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	(void)ino;
 	struct mbfs_file *f = file_of(fi);
+	if (mbfs_file_is_stream(f)) {
+		struct task *t = task_new(req, T_READ, ino, fi);
+		if (!t) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		t->size = size;
+		t->off = off;
+		dispatch(t, mbfs_fs_read_would_block(t->ctx->fs, f, (uint64_t)off,
+						     size)
+				    ? MBFS_WAIT_EXPORT
+				    : MBFS_WAIT_NONE);
+		return;
+	}
 	int fd = mbfs_file_fd(f);
 	if (fd >= 0) {
 		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);

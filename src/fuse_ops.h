@@ -10,6 +10,7 @@
 #include <fuse_lowlevel.h>
 
 #include "fs.h"
+#include "park.h"
 
 /* The operations table; userdata passed to fuse_session_new must be the
  * struct mbfs_fs_ctx below. */
@@ -18,6 +19,8 @@ extern const struct fuse_lowlevel_ops mbfs_fuse_ops;
 struct mbfs_fs_ctx {
 	struct mbfs_fs *fs;
 	struct fuse_session *se;   /* set after fuse_session_new */
+	struct mbfs_park *listing_pool; /* requests waiting for a listing */
+	struct mbfs_park *export_pool;  /* requests waiting for an export */
 };
 
 #endif

@@ -27,6 +27,7 @@
 #include "mb_http.h"
 #include "notify.h"
 #include "options.h"
+#include "park.h"
 #include "spool.h"
 #include "tree.h"
 
@@ -235,7 +236,7 @@ static int connect_server(struct mbfs_options *o, struct mount_state *m)
 				    .cache_dir = o->cache_dir};
 	if (mb_auth_new(&ac, m->http, &m->auth, &err) != MBFS_OK)
 		goto fail;
-	m->client = mb_api_new(o->url, m->http, m->auth);
+	m->client = mb_api_new(o->url, m->http, m->auth, o->retries);
 	if (!m->client) {
 		mbfs_err_set(&err, MBFS_ERR_NOMEM, 0, "out of memory");
 		goto fail;
@@ -285,10 +286,7 @@ static int build_fs(struct mbfs_options *o, struct mount_state *m)
 	struct mbfs_export_config ec = {.result_ttl = o->result_ttl,
 					.error_ttl = o->error_ttl,
 					.max_exports = o->max_exports,
-					.row_cap = 1048575};
-	const char *cap = getenv("MBFS_ROW_CAP");
-	if (cap && *cap)
-		ec.row_cap = atoll(cap);
+					.row_cap = o->row_cap};
 	if (mbfs_export_new(m->client, m->spool, &ec, &m->export, &err) != MBFS_OK)
 		goto fail;
 	m->tree = mbfs_tree_new(m->client, o);
@@ -364,6 +362,10 @@ int main(int argc, char **argv)
 	if (fuse_opt_add_arg(&fargs, fsname) != 0)
 		goto out;
 	ctx.fs = m.fs;
+	ctx.listing_pool = mbfs_park_new("listing", 32);
+	ctx.export_pool = mbfs_park_new("export", 256);
+	if (!ctx.listing_pool || !ctx.export_pool)
+		goto out;
 	se = fuse_session_new(&fargs, &mbfs_fuse_ops, sizeof mbfs_fuse_ops, &ctx);
 	if (!se) {
 		fprintf(stderr, "mbfs: bad FUSE options (see mbfs --help)\n");
@@ -407,6 +409,12 @@ int main(int argc, char **argv)
 	fuse_session_unmount(se);
 	mbfs_info("unmounted %s", o.mountpoint);
 	rc = loop_rc == 0 ? 0 : 1;
+	/* End every wait so parked requests reply while the session exists. */
+	mbfs_export_shutdown(m.export);
+	mb_http_stop(m.http);
+	mbfs_park_free(ctx.export_pool);
+	mbfs_park_free(ctx.listing_pool);
+	ctx.export_pool = ctx.listing_pool = NULL;
 out_signals:
 	fuse_remove_signal_handlers(se);
 out:
@@ -422,6 +430,8 @@ out:
 	}
 	if (se)
 		fuse_session_destroy(se);
+	mbfs_park_free(ctx.listing_pool);
+	mbfs_park_free(ctx.export_pool);
 	state_free(&m);
 	if (notify_fd >= 0)
 		close(notify_fd); /* parent sees EOF: failure */

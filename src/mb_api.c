@@ -6,8 +6,10 @@
  */
 #include "mb_api.h"
 
+#include <curl/curl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +33,9 @@ struct api {
 	char *url;
 	struct mb_http *http;
 	struct mb_auth *auth;
-	pthread_mutex_t lock;      /* protects routes */
+	int retries;
+	pthread_mutex_t lock;      /* protects routes, rng */
+	uint64_t rng;
 	struct route_stat routes[MAX_ROUTES];
 	int n_routes;
 };
@@ -60,6 +64,63 @@ static void count_route(struct api *a, const char *route, uint64_t bytes)
 static bool is_unauthenticated(const struct mb_http_req *req)
 {
 	return req->status == 401;
+}
+
+/* Worth another try? Only when no body byte reached the caller. */
+static bool is_transient(const struct mb_http_req *req, enum mbfs_status st)
+{
+	if (req->aborted || req->bytes_streamed)
+		return false;
+	/* refused, or reset before the first body byte (headers may have come) */
+	if (st == MBFS_ERR_NETWORK &&
+	    (req->status == 0 || (req->status >= 200 && req->status < 300))) {
+		CURLcode c = (CURLcode)req->curl_code;
+		return c == CURLE_COULDNT_CONNECT || c == CURLE_RECV_ERROR ||
+		       c == CURLE_SEND_ERROR || c == CURLE_GOT_NOTHING ||
+		       c == CURLE_OPERATION_TIMEDOUT ||
+		       c == CURLE_PARTIAL_FILE;
+	}
+	if (st != MBFS_OK)
+		return false;
+	return req->status == 502 || req->status == 503 ||
+	       req->status == 504 || req->status == 429;
+}
+
+static uint64_t next_rand(struct api *a)
+{
+	pthread_mutex_lock(&a->lock);
+	a->rng ^= a->rng << 13;
+	a->rng ^= a->rng >> 7;
+	a->rng ^= a->rng << 17;
+	uint64_t r = a->rng;
+	pthread_mutex_unlock(&a->lock);
+	return r;
+}
+
+/* Sleep before retry n (0-based): 0.5 s × 2^n, ±50 % jitter, at most 30 s,
+ * or the server's Retry-After (at most 120 s). Wakes early on abort. */
+static void backoff(struct api *a, const struct mb_http_req *req, int n)
+{
+	double d;
+	if (req->retry_after >= 0) {
+		d = (double)req->retry_after;
+		if (d > 120)
+			d = 120;
+	} else {
+		d = 0.5 * (double)(1u << (n < 6 ? n : 6));
+		double jitter = (double)(next_rand(a) % 1000) / 1000.0; /* 0..1 */
+		d = d * (0.5 + jitter);
+		if (d > 30)
+			d = 30;
+	}
+	mbfs_info("%s: transient failure (%s), retry %d in %.2f s", req->url,
+		  req->status ? "HTTP status" : "connection", n + 1, d);
+	struct timespec step = {0, 50 * 1000 * 1000};
+	for (double slept = 0; slept < d; slept += 0.05) {
+		if (req->abort && atomic_load(req->abort))
+			return;
+		nanosleep(&step, NULL);
+	}
 }
 
 /* Turn a non-2xx answer into a status with the server's message. */
@@ -108,6 +169,7 @@ static enum mbfs_status send_authed(struct api *a, struct mb_http_req *req,
 	while (slot < MB_HTTP_MAX_HEADERS - 1 && req->headers[slot])
 		slot++;
 	char auth_hdr[600];
+	int transient = 0;
 	for (int attempt = 0;; attempt++) {
 		uint64_t gen = 0;
 		enum mbfs_status st = mb_auth_header(a->auth, auth_hdr,
@@ -119,6 +181,11 @@ static enum mbfs_status send_authed(struct api *a, struct mb_http_req *req,
 		req->headers[slot] = NULL;
 		memset(auth_hdr, 0, sizeof auth_hdr);
 		count_route(a, route, req->bytes);
+		if (is_transient(req, st) && transient < a->retries) {
+			backoff(a, req, transient++);
+			attempt--; /* a transient failure does not use up the 401 retry */
+			continue;
+		}
 		if (st != MBFS_OK)
 			return st;
 		if (is_unauthenticated(req) && attempt == 0) {
@@ -451,6 +518,7 @@ static enum mbfs_status op_export_run(struct mb_client *c,
 	req.body_len = strlen(body);
 	req.on_data = sink;
 	req.data_arg = sink_arg;
+	req.abort = r->abort;
 	enum mbfs_status st = send_authed(a, &req, route, path, err);
 	res->http_status = req.status;
 	snprintf(res->content_type, sizeof res->content_type, "%s",
@@ -516,7 +584,7 @@ static const struct mb_client_ops api_ops = {
 };
 
 struct mb_client *mb_api_new(const char *url, struct mb_http *http,
-			     struct mb_auth *auth)
+			     struct mb_auth *auth, int retries)
 {
 	struct api *a = calloc(1, sizeof *a);
 	if (!a)
@@ -525,6 +593,10 @@ struct mb_client *mb_api_new(const char *url, struct mb_http *http,
 	a->url = strdup(url);
 	a->http = http;
 	a->auth = auth;
+	a->retries = retries < 0 ? 0 : retries;
+	a->rng = (uint64_t)time(NULL) * 2654435761u + (uint64_t)(uintptr_t)a;
+	if (!a->rng)
+		a->rng = 1;
 	pthread_mutex_init(&a->lock, NULL);
 	return &a->base;
 }

@@ -12,7 +12,10 @@
 #include "mb_client.h"
 #include "mb_http.h"
 
+/* retries: how many times a transient failure (connection refused or
+ * reset before the first byte, HTTP 502/503/504, 429) is retried, with
+ * exponential backoff and jitter (Retry-After honoured). */
 struct mb_client *mb_api_new(const char *url, struct mb_http *http,
-			     struct mb_auth *auth);
+			     struct mb_auth *auth, int retries);
 
 #endif

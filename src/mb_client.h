@@ -15,6 +15,7 @@
 #ifndef MBFS_MB_CLIENT_H
 #define MBFS_MB_CLIENT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,6 +49,9 @@ struct mb_export_req {
 	const char *parameters;    /* JSON array text, or NULL for none */
 	const char *sql;           /* NATIVE */
 	bool format_rows;
+	/* When set and true, the transfer is abandoned (checked at least once
+	 * a second, also while waiting for the first byte). */
+	const atomic_bool *abort;
 };
 
 /* What an export's HTTP answer looked like (filled even on failure). */

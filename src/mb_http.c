@@ -94,6 +94,7 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 	}
 	req->bytes += len;
 	if (x->streaming) {
+		req->bytes_streamed = true;
 		if (!req->on_data(req->data_arg, ptr, len)) {
 			req->aborted = true;
 			return 0;
@@ -146,6 +147,21 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *ud)
 	return len;
 }
 
+static int progress_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow,
+		       curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	struct mb_http_req *req = ud;
+	if (req->abort && atomic_load(req->abort)) {
+		req->aborted = true;
+		return 1;
+	}
+	return 0;
+}
+
 static struct xfer *xfer_start(struct mb_http *h, struct mb_http_req *req)
 {
 	struct xfer *x = calloc(1, sizeof *x);
@@ -181,6 +197,11 @@ static struct xfer *xfer_start(struct mb_http *h, struct mb_http_req *req)
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_VERBOSE, 0L);
+	if (req->abort) {
+		curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, progress_cb);
+		curl_easy_setopt(e, CURLOPT_XFERINFODATA, req);
+		curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+	}
 	if (h->cafile)
 		curl_easy_setopt(e, CURLOPT_CAINFO, h->cafile);
 	if (h->insecure) {
@@ -355,15 +376,25 @@ enum mbfs_status mb_http_new(const struct mb_http_config *cfg,
 	return MBFS_OK;
 }
 
-void mb_http_free(struct mb_http *h)
+void mb_http_stop(struct mb_http *h)
 {
 	if (!h)
 		return;
 	pthread_mutex_lock(&h->lock);
+	bool was = h->stopping;
 	h->stopping = true;
 	pthread_mutex_unlock(&h->lock);
+	if (was)
+		return;
 	curl_multi_wakeup(h->multi);
 	pthread_join(h->thread, NULL);
+}
+
+void mb_http_free(struct mb_http *h)
+{
+	if (!h)
+		return;
+	mb_http_stop(h);
 	curl_multi_cleanup(h->multi);
 	pthread_mutex_destroy(&h->lock);
 	free(h->cafile);
@@ -378,6 +409,7 @@ void mb_http_submit(struct mb_http *h, struct mb_http_req *req)
 	req->content_type[0] = '\0';
 	req->retry_after = -1;
 	req->bytes = 0;
+	req->bytes_streamed = false;
 	req->too_big = false;
 	req->aborted = false;
 	req->errbuf[0] = '\0';

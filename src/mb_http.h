@@ -21,6 +21,7 @@
 #ifndef MBFS_MB_HTTP_H
 #define MBFS_MB_HTTP_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,6 +54,9 @@ struct mb_http_req {
 	/* Completion, exactly once, on the I/O thread. */
 	void (*on_done)(void *arg, struct mb_http_req *req);
 	void *done_arg;
+	/* Optional: abandon the transfer once *abort is true (polled at
+	 * least once a second, even before the first byte). */
+	const atomic_bool *abort;
 
 	/* ---- results, valid in on_done ---- */
 	long status;               /* HTTP status, 0 if no answer */
@@ -62,6 +66,7 @@ struct mb_http_req {
 	char *resp;                /* collected body (NUL-terminated), or NULL */
 	size_t resp_len;
 	uint64_t bytes;            /* body bytes received (streamed or collected) */
+	bool bytes_streamed;       /* some body bytes went to on_data */
 	bool too_big;              /* resp hit max_resp */
 	bool aborted;              /* on_data said stop, or cancelled */
 	double elapsed;            /* seconds, submit → done */
@@ -77,7 +82,11 @@ struct mb_http_req {
 enum mbfs_status mb_http_new(const struct mb_http_config *cfg,
 			     struct mb_http **out, struct mbfs_err *err);
 
-/* Stop the I/O thread; pending requests complete with aborted = true. */
+/* Stop the I/O thread; pending and later requests complete at once with
+ * aborted = true. Idempotent; mb_http_free() implies it. */
+void mb_http_stop(struct mb_http *h);
+
+/* Stop (if needed) and free. */
 void mb_http_free(struct mb_http *h);
 
 /* Queue req; returns at once. Never blocks on the network. */

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -118,13 +119,15 @@ enum {
 	KEY_SINGLE,
 };
 
-/* Raw string values as fuse_opt fills them; converted afterwards. */
+/* Raw string values as fuse_opt fills them; converted afterwards.
+ * Every -o name can also be given in the config file (config_fill). */
 struct raw_opts {
 	char *api_key_file, *password_file, *session_file, *username;
 	char *formats, *meta_ttl, *result_ttl, *error_ttl, *stat, *cache_dir,
 		*cache_max, *cafile, *connect_timeout, *max_exports, *retries,
 		*uid, *gid, *umask, *log_level;
-	int format_rows, insecure, test_zero_size;
+	int format_rows, insecure, test_zero_size, stream;
+	char *row_cap;
 	int help, version, foreground, debug, single;
 	char *positional[2];
 	int n_positional;
@@ -159,6 +162,8 @@ static const struct fuse_opt opt_table[] = {
 	RAW("umask=%s", umask),
 	RAW("log_level=%s", log_level),
 	{"test_zero_size", offsetof(struct raw_opts, test_zero_size), 1},
+	{"stream", offsetof(struct raw_opts, stream), 1},
+	RAW("row_cap=%s", row_cap),
 	{"password=", offsetof(struct raw_opts, secret_in_argv), 1},
 	{"api_key=", offsetof(struct raw_opts, secret_in_argv), 1},
 	{"session=", offsetof(struct raw_opts, secret_in_argv), 1},
@@ -172,6 +177,50 @@ static const struct fuse_opt opt_table[] = {
 	FUSE_OPT_KEY("-s", KEY_SINGLE),
 	FUSE_OPT_END,
 };
+
+static bool config_true(const char *v)
+{
+	return v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||
+		     strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0 ||
+		     *v == '\0');
+}
+
+/* Options not given on the command line come from the config file. */
+static void config_fill(struct raw_opts *r)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} strs[] = {
+#define S(f) {#f, offsetof(struct raw_opts, f)}
+		/* (credentials files, username, formats, cafile and log_level
+		 * go through pick(): the environment comes before the config) */
+		S(meta_ttl), S(result_ttl), S(error_ttl), S(stat), S(cache_dir),
+		S(cache_max), S(connect_timeout), S(max_exports), S(retries),
+		S(uid), S(gid), S(umask), S(row_cap),
+#undef S
+	};
+	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+		char **dst = (char **)((char *)r + strs[i].off);
+		const char *v = mbfs_options_config(strs[i].key, NULL);
+		if (!*dst && v && *v)
+			*dst = strdup(v);
+	}
+	static const struct {
+		const char *key;
+		size_t off;
+	} flags[] = {
+		{"format_rows", offsetof(struct raw_opts, format_rows)},
+		{"insecure", offsetof(struct raw_opts, insecure)},
+		{"stream", offsetof(struct raw_opts, stream)},
+	};
+	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+		int *dst = (int *)((char *)r + flags[i].off);
+		const char *v = mbfs_options_config(flags[i].key, NULL);
+		if (!*dst && v && config_true(v))
+			*dst = 1;
+	}
+}
 
 static int opt_proc(void *data, const char *arg, int key,
 		    struct fuse_args *outargs)
@@ -328,7 +377,7 @@ static void free_raw(struct raw_opts *r)
 			 &r->result_ttl, &r->error_ttl, &r->stat, &r->cache_dir,
 			 &r->cache_max, &r->cafile, &r->connect_timeout,
 			 &r->max_exports, &r->retries, &r->uid, &r->gid,
-			 &r->umask, &r->log_level, &r->positional[0],
+			 &r->umask, &r->log_level, &r->row_cap, &r->positional[0],
 			 &r->positional[1]};
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		free(*strs[i]);
@@ -365,6 +414,7 @@ enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
 
 	if (fuse_opt_parse(fa, &r, opt_table, opt_proc) == -1)
 		goto out;
+	config_fill(&r);
 	if (r.help) {
 		mbfs_options_help(stdout, argv[0]);
 		res = MBFS_OPTIONS_EXIT_OK;
@@ -445,6 +495,11 @@ enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
 	if (!parse_uint("max_exports", r.max_exports, 10, 256, &v))
 		goto out;
 	o->max_exports = v ? (int)v : 1;
+	v = 1048575;
+	if (!parse_uint("row_cap", r.row_cap, 10, 1ULL << 40, &v))
+		goto out;
+	o->row_cap = (int64_t)v;
+	o->stream = r.stream != 0;
 	v = (unsigned long long)o->retries;
 	if (!parse_uint("retries", r.retries, 10, 20, &v))
 		goto out;
@@ -526,6 +581,10 @@ void mbfs_options_help(FILE *f, const char *prog)
 "  -o cache_dir=DIR        spool directory [$XDG_CACHE_HOME/mbfs]\n"
 "  -o cache_max=SIZE       spool size cap, e.g. 500M, 2G [1G]\n"
 "  -o max_exports=N        concurrent exports per mount [4]\n"
+"  -o stream               open returns at once, reads wait for their bytes\n"
+"                          (direct_io; size 0 until the export ends) [off]\n"
+"  -o row_cap=N            the server's download row cap, for user.mb.truncated\n"
+"                          [1048575]\n"
 "  -o retries=N            retries of transient failures [3]\n"
 "  -o connect_timeout=SEC  TCP/TLS connect timeout [10]\n"
 "  -o cafile=FILE          extra CA bundle for TLS verification\n"
@@ -554,13 +613,15 @@ int mbfs_options_describe(const struct mbfs_options *o, char *out,
 	return snprintf(out, outsz,
 			"formats=%s format_rows=%s meta_ttl=%g result_ttl=%g "
 			"error_ttl=%g stat=%s cache_dir=%s cache_max=%llu "
-			"max_exports=%d retries=%d uid=%u gid=%u umask=%03o%s%s\n",
+			"max_exports=%d retries=%d row_cap=%lld uid=%u gid=%u umask=%03o%s%s%s\n",
 			fm, o->format_rows ? "true" : "false", o->meta_ttl,
 			o->result_ttl, o->error_ttl,
 			o->stat_cached ? "cached" : "export", o->cache_dir,
 			(unsigned long long)o->cache_max, o->max_exports,
-			o->retries, (unsigned)o->uid, (unsigned)o->gid,
-			(unsigned)o->umask, o->insecure ? " insecure" : "",
+			o->retries, (long long)o->row_cap, (unsigned)o->uid,
+			(unsigned)o->gid, (unsigned)o->umask,
+			o->stream ? " stream" : "",
+			o->insecure ? " insecure" : "",
 			o->cafile ? " cafile" : "");
 }
 

@@ -43,6 +43,8 @@ struct mbfs_options {
 	double result_ttl;
 	double error_ttl;
 	bool stat_cached;          /* -o stat=cached: stat never materializes */
+	bool stream;               /* -o stream: open at once, reads wait for bytes */
+	int64_t row_cap;           /* the server's download row cap */
 
 	/* cache */
 	char *cache_dir;           /* $XDG_CACHE_HOME/mbfs by default */

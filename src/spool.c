@@ -10,7 +10,9 @@
  */
 #include "spool.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -117,9 +119,11 @@ static void path_of(const struct mbfs_spool *sp, const char *file, char *out,
 /* Unlink e's file and remove e from the table. Lock held. */
 static void remove_entry(struct mbfs_spool *sp, struct entry *e)
 {
-	char p[4096];
-	path_of(sp, e->file, p, sizeof p);
-	unlink(p);
+	if (e->file) {
+		char p[4096];
+		path_of(sp, e->file, p, sizeof p);
+		unlink(p);
+	}
 	sp->total -= e->info.size;
 	for (struct entry **pp = bucket(sp, e->key); *pp; pp = &(*pp)->next) {
 		if (*pp == e) {
@@ -197,6 +201,27 @@ static void load_index(struct mbfs_spool *sp)
 	fclose(f);
 }
 
+/* Remove temp files left by mounts that died ("tmp-<pid>-<n>" with a pid
+ * that no longer exists; other live mounts of the same server keep theirs). */
+static void remove_stale_temps(struct mbfs_spool *sp)
+{
+	DIR *d = opendir(sp->spool_dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		long pid;
+		if (sscanf(de->d_name, "tmp-%ld-", &pid) != 1)
+			continue;
+		if (pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) == 0)
+			continue;
+		char p[4096];
+		path_of(sp, de->d_name, p, sizeof p);
+		unlink(p);
+	}
+	closedir(d);
+}
+
 static int mkdir_p(const char *path, mode_t mode)
 {
 	char buf[4096];
@@ -244,7 +269,7 @@ enum mbfs_status mbfs_spool_new(const char *cache_dir, const char *server_url,
 	}
 	chmod(sp->dir, 0700);
 	load_index(sp);
-	/* Remove temp files of a crashed earlier mount. */
+	remove_stale_temps(sp);
 	*out = sp;
 	return MBFS_OK;
 }
@@ -340,35 +365,37 @@ enum mbfs_status mbfs_spool_commit(struct mbfs_spool *sp, const char *key,
 		return mbfs_err_set(err, MBFS_ERR_INVALID, 0, "bad spool key");
 	pthread_mutex_lock(&sp->lock);
 	struct entry *e = find(sp, key);
-	uint64_t gen = 1;
-	if (e) {
-		gen = e->info.gen + 1;
-		char old[4096];
-		path_of(sp, e->file, old, sizeof old);
-		unlink(old);
-		sp->total -= e->info.size;
-		free(e->file);
-		e->file = NULL;
-		e->pins = 0; /* old pins refer to the old generation */
-	} else {
-		e = insert(sp, key);
-		if (!e) {
-			pthread_mutex_unlock(&sp->lock);
-			return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
-		}
-	}
+	uint64_t gen = e ? e->info.gen + 1 : 1;
 	char file[64], path[4096];
 	snprintf(file, sizeof file, "%016" PRIx64 "-%" PRIu64, hash_str(key), gen);
 	path_of(sp, file, path, sizeof path);
+	/* Put the new file in place first: a failure leaves the old result
+	 * (and the accounting) untouched. */
 	if (rename(tmp_path, path) != 0) {
 		enum mbfs_status st = mbfs_err_set(err, MBFS_ERR_IO, 0,
 						   "spool rename failed: %s",
 						   strerror(errno));
-		remove_entry(sp, e);
 		pthread_mutex_unlock(&sp->lock);
 		return st;
 	}
-	e->file = strdup(file);
+	char *fname = strdup(file);
+	if (!e)
+		e = insert(sp, key);
+	if (!e || !fname) {
+		free(fname);
+		unlink(path);
+		pthread_mutex_unlock(&sp->lock);
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	}
+	if (e->file) {
+		char old[4096];
+		path_of(sp, e->file, old, sizeof old);
+		unlink(old); /* open handles keep reading their generation */
+		sp->total -= e->info.size;
+		free(e->file);
+	}
+	e->file = fname;
+	e->pins = 0; /* older pins refer to the older generation */
 	e->info = *meta;
 	e->info.gen = gen;
 	e->last_use = ++sp->clock;

@@ -736,11 +736,12 @@ static enum mbfs_status build_metadata(struct mbfs_tree *t, struct protos *p,
 		{MBFS_META_USERS, "users.json"},
 	};
 	const struct mbfs_meta_snap *me = NULL;
-	enum mbfs_status st = mbfs_meta_get(t->meta, MBFS_META_CURRENT_USER, 0,
-					    0, &me, err);
-	if (st != MBFS_OK)
-		return st;
-	bool admin = me->u.user.is_superuser;
+	struct mbfs_err e;
+	bool admin = false;
+	if (mbfs_meta_get(t->meta, MBFS_META_CURRENT_USER, 0, 0, &me, &e) == MBFS_OK)
+		admin = me->u.user.is_superuser;
+	else
+		mbfs_warn("current user unavailable, no users.json: %s", e.msg);
 	mbfs_meta_put(t->meta, me);
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
 		if (files[i].kind == MBFS_META_USERS && !admin)
@@ -1057,6 +1058,29 @@ enum mbfs_status mbfs_tree_find(struct mbfs_tree *t, struct mbfs_node *dir,
 	}
 	pthread_mutex_unlock(&t->lock);
 	return st;
+}
+
+bool mbfs_tree_peek(struct mbfs_tree *t, struct mbfs_node *dir,
+		    const char *name, struct mbfs_node **out)
+{
+	pthread_mutex_lock(&t->lock);
+	bool fresh = mbfs_kind_is_dir(dir->kind) && !dir->listing_busy &&
+		     dir->listing_ok && !dir->stale &&
+		     (is_fixed_dir(dir->kind) ||
+		      mono_now() - dir->fetched_at < t->opts->meta_ttl);
+	if (out) {
+		*out = NULL;
+		if (fresh && name) {
+			struct mbfs_dirent keyd = {.name = (char *)name};
+			struct mbfs_dirent *hit = bsearch(&keyd, dir->entries,
+							  dir->n_entries,
+							  sizeof keyd, dirent_cmp);
+			if (hit)
+				*out = hit->node;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	return fresh;
 }
 
 void mbfs_tree_invalidate_dir(struct mbfs_tree *t, struct mbfs_node *dir)

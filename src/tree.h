@@ -124,6 +124,11 @@ enum mbfs_status mbfs_tree_find(struct mbfs_tree *t, struct mbfs_node *dir,
 				const char *name, struct mbfs_node **out,
 				struct mbfs_err *err);
 
+/* Without fetching: is dir's listing fresh, and (when name is given) which
+ * node does it show under name (*out NULL if none)? Takes the lock. */
+bool mbfs_tree_peek(struct mbfs_tree *t, struct mbfs_node *dir,
+		    const char *name, struct mbfs_node **out);
+
 /* touch DIR: refetch the listing, and the shared objects it is built
  * from, on next access. Lock held. */
 void mbfs_tree_invalidate_dir(struct mbfs_tree *t, struct mbfs_node *dir);

@@ -7,10 +7,10 @@
 # tables, dashboards and search.  Query/export endpoints live in
 # exports.py, the /__fake side channel in sidechannel.py.
 
-import datetime
 import re
 import urllib.parse
 
+import catalog
 import common
 import faults as faults_mod
 from common import Halt, jresp, text, not_found, forbidden, bad_request, parse_id, parse_bool
@@ -736,10 +736,5 @@ class App:
 
 
 def _eid(kind, ident):
-    import catalog
     return catalog.entity_id(kind, ident)
 
-
-def now_iso():
-    now = datetime.datetime.now(datetime.timezone.utc)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (now.microsecond // 1000)

@@ -11,12 +11,6 @@ import threading
 import time
 import uuid
 
-USER_FIELDS_TS = {
-    "date_joined": "2025-01-06T09:00:00.118273",
-    "updated_at": "2025-01-06T09:00:00.118273",
-}
-
-
 class User:
     def __init__(self, uid, email, first, last, password, is_superuser, personal_collection_id,
                  group_ids, date_joined):

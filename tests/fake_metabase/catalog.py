@@ -278,6 +278,41 @@ class Catalog:
             self.cards[c["id"]] = self._complete_card(c)
         self.dashboards = {}
         self.dashcards = {}
+        self._idx = None
+
+    # -- index of children (rebuilt lazily after any change) -------------------
+    def invalidate(self):
+        with self.lock:
+            self._idx = None
+
+    def index(self):
+        """{"colls": parent -> [collection], "cards": coll -> [card], "dashboards": coll -> [dashboard],
+        "here": coll -> set(models), "below": coll -> set(models)}; parent/coll None = root."""
+        with self.lock:
+            if self._idx is not None:
+                return self._idx
+            idx = {"colls": {}, "cards": {}, "dashboards": {}, "here": {}, "below": {}}
+            for c in self.collections.values():
+                anc = self.ancestors(c)
+                idx["colls"].setdefault(anc[-1]["id"] if anc else None, []).append(c)
+            for card in self.cards.values():
+                idx["cards"].setdefault(card["collection_id"], []).append(card)
+            for d in self.dashboards.values():
+                idx["dashboards"].setdefault(d["collection_id"], []).append(d)
+            for c in self.collections.values():
+                idx["here"][c["id"]] = set()
+                idx["below"][c["id"]] = set()
+            for c in self.collections.values():
+                if c["archived"]:
+                    continue
+                kinds = {self._card_model(k) for k in idx["cards"].get(c["id"], []) if not k["archived"]}
+                if any(not k["archived"] for k in idx["colls"].get(c["id"], [])):
+                    kinds.add("collection")
+                idx["here"][c["id"]] |= kinds
+                for a in self.ancestors(c):
+                    idx["below"][a["id"]] |= kinds
+            self._idx = idx
+            return idx
 
     # -- card preparation ------------------------------------------------------
     def _complete_card(self, c):
@@ -421,9 +456,11 @@ class Catalog:
                 else:
                     obj["visualization_settings"]["card.title"] = name
                 self.dashboards[obj["dashboard_id"]]["updated_at"] = _now_ts()
+                self._idx = None
                 return obj
             else:
                 raise ValueError("op must be rename, move, archive/delete, unarchive or retitle")
+            self._idx = None
             stamp = _now_ts()
             if kind == "card":
                 obj["updated_at"] = stamp
@@ -571,21 +608,17 @@ class Catalog:
         """Unsorted rows of a collection's items (personal collections excluded)."""
         rows = []
         want = set(models)
+        key = None if coll_id == ROOT else coll_id
         with self.lock:
+            idx = self.index()
             if "collection" in want:
-                for c in self.collections.values():
-                    parent = self.ancestors(c)
-                    parent_id = parent[-1]["id"] if parent else None
-                    if parent_id != (None if coll_id == ROOT else coll_id):
-                        continue
+                for c in idx["colls"].get(key, []):
                     if c["personal_owner_id"] is not None:
                         continue
                     if bool(c["archived"]) != archived or not self.can_read_collection(viewer, c["id"]):
                         continue
                     rows.append(self._collection_item(c, viewer))
-            for card in self.cards.values():
-                if card["collection_id"] != (None if coll_id == ROOT else coll_id):
-                    continue
+            for card in idx["cards"].get(key, []):
                 if self._card_model(card) not in want or bool(card["archived"]) != archived:
                     continue
                 if card["dashboard_id"] is not None and self.b.dashboard_questions and not show_dashboard_questions:
@@ -594,9 +627,7 @@ class Catalog:
                     continue
                 rows.append(self._card_item(card, viewer))
             if "dashboard" in want:
-                for d in self.dashboards.values():
-                    if d["collection_id"] != (None if coll_id == ROOT else coll_id):
-                        continue
+                for d in idx["dashboards"].get(key, []):
                     if bool(d["archived"]) != archived:
                         continue
                     if not self.can_read_collection(viewer, d["collection_id"]):
@@ -609,23 +640,11 @@ class Catalog:
         return rows
 
     def _here_below(self, c):
-        here, below = set(), set()
-        prefix = c["location"] + "%d/" % c["id"]
-        for card in self.cards.values():
-            if card["archived"]:
-                continue
-            if card["collection_id"] == c["id"]:
-                here.add(self._card_model(card))
-            else:
-                cc = self.collections.get(card["collection_id"])
-                if cc is not None and (cc["location"] + "%d/" % cc["id"]).startswith(prefix):
-                    below.add(self._card_model(card))
-        for other in self.collections.values():
-            if other["location"] == prefix and not other["archived"]:
-                here.add("collection")
-            elif other["location"].startswith(prefix) and not other["archived"]:
-                below.add("collection")
-        return sorted(here & {"card", "dataset", "metric"}), sorted(below & {"card", "dataset", "metric"})
+        """Models present directly inside `c` and in its descendants (collection-tree style)."""
+        idx = self.index()
+        card_models = {"card", "dataset", "metric"}
+        return (sorted(idx["here"].get(c["id"], set()) & card_models),
+                sorted(idx["below"].get(c["id"], set()) & card_models))
 
     def _collection_item(self, c, viewer):
         row = {"id": c["id"], "name": c["name"], "description": c["description"],
@@ -654,7 +673,8 @@ class Catalog:
                         "collection_id": card["collection_id"], "dashboard_id": card["dashboard_id"],
                         "dashboard": ({"id": dash["id"], "name": dash["name"], "moderation_status": None}
                                       if dash else None),
-                        "last_used_at": card["last_edited_at"], "can_write": viewer.is_superuser,
+                        "last_used_at": card["last_edited_at"],
+                        "can_write": self.can_write_collection(viewer, card["collection_id"] or ROOT),
                         "can_restore": False, "can_delete": False, "dashboard_count": 0,
                         "is_remote_synced": False, "collection_namespace": None})
             if model == "dataset":
@@ -669,7 +689,7 @@ class Catalog:
         if self.b.name == "new":
             row.update({"archived": d["archived"], "collection_id": d["collection_id"],
                         "last_used_at": d["updated_at"], "location": None,
-                        "can_write": viewer.is_superuser, "can_restore": False, "can_delete": False,
+                        "can_write": self.can_write_collection(viewer, d["collection_id"] or ROOT), "can_restore": False, "can_delete": False,
                         "is_remote_synced": False})
         return row
 

@@ -121,6 +121,7 @@ def install(cat):
             "series": [], "entity_id": catalog.entity_id("dashcard", dcid),
             "created_at": catalog._ts(dcid + 60), "updated_at": catalog._ts(dcid + 60),
         }
+    cat.invalidate()
 
 
 def summary(cat, d):

@@ -12,6 +12,7 @@
 import datetime
 import json
 
+import bulk
 import common
 import formats
 import mbql
@@ -114,11 +115,18 @@ class Exports:
         if not self.cat.can_query_card(user, card):
             forbidden()
         dq = card["dataset_query"]
-
-        def runner(max_rows):
-            return mbql.run(self.wh, dq, parameters, card["parameters"], max_rows, self._card_lookup(user))
+        chunker = None
+        if card.get("big"):                      # --big-export-mb: pre-rendered blocks
+            def runner(max_rows):
+                return bulk.big_rows(card, max_rows)
+            if fmt in ("csv", "json") and not format_rows:
+                def chunker(cap):
+                    return bulk.big_chunks(card, fmt, cap)
+        else:
+            def runner(max_rows):
+                return mbql.run(self.wh, dq, parameters, card["parameters"], max_rows, self._card_lookup(user))
         return self._run_and_stream(fmt, runner, formats.slugify(card["name"]), context, fault, format_rows,
-                                    dq, card["database_id"], aggregated=_aggregated(dq))
+                                    dq, card["database_id"], aggregated=_aggregated(dq), chunker=chunker)
 
     def _card_lookup(self, user):
         def lookup(ident):
@@ -265,7 +273,7 @@ class Exports:
         return self.faults.pre_stream_response(fault, fmt, self.b, prefix)
 
     def _run_and_stream(self, fmt, runner, prefix, context, fault, format_rows, dq, db_id,
-                        aggregated=False, js_int_to_string=False):
+                        aggregated=False, js_int_to_string=False, chunker=None):
         if fmt == "api":
             cap = AGGREGATED_LIMIT if aggregated else UNAGGREGATED_LIMIT
         elif fmt == "xlsx":
@@ -274,7 +282,7 @@ class Exports:
             cap = self.row_cap
         started = _now()
         try:
-            result = runner(cap)
+            result = runner(cap) if chunker is None else None
         except mbql.QueryError as e:
             return self._failure(fmt, e, context, prefix, fault, db_id, dq)
         headers = [("X-Accel-Buffering", "no")]
@@ -295,12 +303,14 @@ class Exports:
             status = 200
             headers.insert(0, ("Content-Disposition",
                                'attachment; filename="%s"' % formats.export_filename(prefix, fmt)))
-            chunks = formats.export_chunks(fmt, result.columns, result.rows, format_rows)
+            chunks = (chunker(cap) if chunker is not None else
+                      formats.export_chunks(fmt, result.columns, result.rows, format_rows))
         plan = StreamPlan()
         if fault is not None:
             chunks, plan = self.faults.shape(fault, fmt, self.b, chunks, self._error_tail(fmt, context, db_id, dq))
         return StreamResponse(status, formats.CONTENT_TYPES[fmt], chunks, headers,
-                              close=self.b.stream_connection_close, plan=plan)
+                              close=self.b.stream_connection_close, plan=plan,
+                              wire_chunk=1024 * 1024 if chunker is not None else None)
 
     # ------------------------------------------------------------------ failures
     def qp_error(self, err, context, db_id, dq, fmt):

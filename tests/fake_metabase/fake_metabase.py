@@ -9,6 +9,7 @@
 #   /usr/bin/python3 tests/fake_metabase/fake_metabase.py [--host 127.0.0.1] [--port 0]
 #       [--behaviour new|old] [--session-max-age SECONDS] [--row-cap N] [--seed N]
 #       [--no-throttle] [--no-restrictions] [--no-gzip] [--verbose]
+#       [--bulk-collections N] [--bulk-cards N] [--bulk-dashboards N] [--big-export-mb MB]
 #
 # Standard library only (Python 3.11, Debian 12).
 
@@ -25,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import api  # noqa: E402
 import auth  # noqa: E402
 import behaviour as behaviour_mod  # noqa: E402
+import bulk  # noqa: E402
 import catalog  # noqa: E402
 import dashboards  # noqa: E402
 import data  # noqa: E402
@@ -49,6 +51,14 @@ def parse_args(argv):
     p.add_argument("--no-restrictions", action="store_true",
                    help="analyst@example.com sees everything an admin sees (except personal collections)")
     p.add_argument("--no-gzip", action="store_true", help="never gzip, even when the client accepts it")
+    p.add_argument("--bulk-collections", type=int, default=0, metavar="N",
+                   help="benchmarks: add N collections below a 'Bulk' collection (id 1000)")
+    p.add_argument("--bulk-cards", type=int, default=0, metavar="N",
+                   help="benchmarks: add N cheap cards (ids from 10001) to the bulk collections")
+    p.add_argument("--bulk-dashboards", type=int, default=0, metavar="N",
+                   help="benchmarks: add N dashboards (ids from 1001) to the bulk collections")
+    p.add_argument("--big-export-mb", type=int, default=0, metavar="MB",
+                   help="benchmarks: add card 1000 'Big export' whose csv/json download is about MB megabytes")
     p.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return p.parse_args(argv)
 
@@ -61,6 +71,7 @@ def build(args, workdir):
     au = auth.Auth(users, args.session_max_age, b.api_keys, throttle_enabled=not args.no_throttle)
     cat = catalog.Catalog(wh, {u.id: u for u in users}, b, catalog.Permissions(not args.no_restrictions))
     dashboards.install(cat)
+    bulk.install(cat, args.bulk_collections, args.bulk_cards, args.bulk_dashboards, args.big_export_mb)
     st = stats.Stats()
     fl = faults.Faults(st)
     ex = exports.Exports(b, wh, cat, st, fl, args.row_cap)

@@ -17,7 +17,9 @@
 #              (+ after_bytes; old-style JSON appended after rows),
 #              early_error (query error before the first byte, per era),
 #              mid_stream_error (+ after_bytes; era A appends JSON,
-#              era C aborts the connection), html_login, malformed_json
+#              era C aborts the connection), html_login, malformed_json;
+#              `era` ("A"/"C") overrides the behaviour's era for
+#              early_error / mid_stream_error
 #   count:     how many times it fires (default: until cleared)
 
 import itertools
@@ -51,11 +53,14 @@ class Faults:
     def add(self, spec):
         if not isinstance(spec, dict):
             raise ValueError("a fault is a JSON object")
-        unknown = set(spec) - set(EFFECTS) - set(SELECTORS) - {"count", "body", "content_type", "after_bytes", "id"}
+        unknown = set(spec) - set(EFFECTS) - set(SELECTORS) - {"count", "body", "content_type", "after_bytes", "id",
+                                                               "era"}
         if unknown:
             raise ValueError("unknown fault fields: %s" % ", ".join(sorted(unknown)))
         if not any(k in spec for k in EFFECTS):
             raise ValueError("a fault needs at least one effect: %s" % ", ".join(EFFECTS))
+        if spec.get("era") not in (None, "A", "C"):
+            raise ValueError('era must be "A" (in-band JSON) or "C" (status / cut connection)')
         if "retry_after" in spec and "status" not in spec:
             spec = dict(spec, status=429)
         with self.lock:
@@ -177,7 +182,7 @@ class Faults:
                                "error_type": "db", "stacktrace": [], "via": [], "running_time": 0},
                               separators=(",", ":")).encode("utf-8")
             plan = StreamPlan(latency_ms=f.get("latency_ms", 0))
-            if behaviour.export_error_era == "A":
+            if f.get("era", behaviour.export_error_era) == "A":
                 headers = []
                 if fmt != "api":
                     headers.append(("Content-Disposition", 'attachment; filename="%s"'
@@ -197,7 +202,8 @@ class Faults:
             plan.limit, plan.action = int(f["reset_after"]), "reset"
         elif f.get("cut_after") is not None:
             plan.limit, plan.action = int(f["cut_after"]), "cut"
-        elif f.get("inband_error") or (f.get("mid_stream_error") and behaviour.export_error_era == "A"):
+        elif f.get("inband_error") or (f.get("mid_stream_error") and
+                                       f.get("era", behaviour.export_error_era) == "A"):
             chunks = [self._rows_then_error(b"".join(chunks), fmt, after, error_tail)]
         elif f.get("mid_stream_error"):
             plan.limit = int(after) if after is not None else None

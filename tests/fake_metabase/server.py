@@ -133,7 +133,8 @@ class Response:
 
 
 class StreamResponse:
-    def __init__(self, status, content_type, chunks, headers=None, close=False, plan=None):
+    def __init__(self, status, content_type, chunks, headers=None, close=False, plan=None, wire_chunk=None):
+        self.wire_chunk = wire_chunk or WIRE_CHUNK   # largest HTTP chunk written
         self.status = status
         self.content_type = content_type
         self.chunks = chunks
@@ -322,8 +323,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if plan.limit is not None and sent + len(piece) >= plan.limit:
                 piece = piece[:plan.limit - sent]
                 limit_hit = True
-            for i in range(0, len(piece), WIRE_CHUNK):
-                self._paced(piece[i:i + WIRE_CHUNK], plan.rate_bps, gz=gz)
+            step = resp.wire_chunk
+            for i in range(0, len(piece), step):
+                self._paced(piece[i:i + step] if len(piece) > step else piece, plan.rate_bps, gz=gz)
             sent += len(piece)
             if limit_hit:
                 break

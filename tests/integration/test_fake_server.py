@@ -577,6 +577,25 @@ def test_chunked_and_connection_close(fs, token):
         assert "connection" not in headers
 
 
+def test_old_export_keeps_connection_alive(fs, token):
+    import http.client
+    conn = http.client.HTTPConnection(fs.host, fs.port, timeout=10)
+    try:
+        hdrs = {"X-Metabase-Session": token, "Content-Type": "application/x-www-form-urlencoded"}
+        conn.request("POST", "/api/card/%d/query/csv" % edge_id(fs), body="parameters=%5B%5D", headers=hdrs)
+        r = conn.getresponse()
+        assert r.read() == EDGE_CSV
+        if fs.behaviour == "new":
+            assert r.getheader("Connection") == "close" and r.will_close
+        else:
+            assert not r.will_close
+            conn.request("GET", "/api/user/current", headers=hdrs)   # same connection
+            r2 = conn.getresponse()
+            assert r2.status == 200 and json.loads(r2.read())["id"] == 1
+    finally:
+        conn.close()
+
+
 def test_json_endpoints_keep_alive(fs, token):
     import http.client
     conn = http.client.HTTPConnection(fs.host, fs.port, timeout=10)
@@ -1093,6 +1112,10 @@ def test_fault_early_and_mid_stream_error_by_era(faulty, token):
     else:
         with pytest.raises(http.client.IncompleteRead):
             fs.export_request("card", cid, "csv", token)
+    fs.add_fault(card_id=cid, early_error=True, era="C", count=1)      # forced era, any behaviour
+    assert fs.export_request("card", cid, "csv", token).status == 500
+    fs.add_fault(card_id=cid, mid_stream_error=True, era="A", count=1)
+    assert b'"status":"failed"' in fs.export_request("card", cid, "csv", token).body
 
 
 def test_fault_html_and_malformed_json(faulty, token):
@@ -1135,3 +1158,29 @@ def test_fault_validation(faulty):
     faulty.add_fault(card_id=1, status=500)
     assert len(faulty.get_json("/__fake/faults")) == 1
     assert faulty.clear_faults()["cleared"] == 1
+
+
+# --- benchmark helpers -----------------------------------------------------
+
+def test_bulk_catalogue_and_big_export():
+    with FakeServer("new", bulk_collections=25, bulk_cards=100, bulk_dashboards=5, big_export_mb=2) as s:
+        tok = s.login(*ADMIN)
+        cat = s.catalog()
+        bulk_colls = [c for c in cat["collections"] if c["id"] >= 1000]
+        assert len(bulk_colls) == 26 and {c["parent"] for c in bulk_colls} >= {None, 1000, 1001}
+        assert len([c for c in cat["cards"] if c["id"] >= 10001]) == 100
+        assert len([d for d in cat["dashboards"] if d["id"] >= 1001]) == 5
+        total = 0
+        for c in bulk_colls:
+            total += sum(1 for i in s.get_json("/api/collection/%d/items" % c["id"], tok)["data"]
+                         if i["model"] == "card")
+        assert total == 100
+        assert "Bulk" in {i["name"] for i in s.get_json("/api/collection/root/items", tok)["data"]}
+        big = s.export("card", 1000, "csv", tok)
+        assert len(big) > 2 * 1024 * 1024
+        rows = parse_csv(big)
+        assert rows[0][:2] == ["ID", "EAN"] and len(rows) > 1000
+        assert big == s.export("card", 1000, "csv", tok)
+        assert len(json.loads(s.export("card", 1000, "json", tok))) == len(rows) - 1
+    with FakeServer("old") as plain:                      # nothing of this by default
+        assert max(c["id"] for c in plain.catalog()["cards"]) < 1000

@@ -1,0 +1,601 @@
+/*
+ * fake_client.h — an in-memory struct mb_client for the unit tests of the
+ * export engine and the namespace (test_export.c, test_tree.c).
+ *
+ * The fake serves canned Metabase objects (collection items, cards,
+ * databases, schemas, tables; cards and databases also as list_raw JSON)
+ * from small static tables that a test edits
+ * between calls, and answers export_run with a canned body fed to the sink
+ * in chunks of a chosen size, with a chosen final status and content type.
+ * Every op counts its calls; any op can be told to fail. export_run can be
+ * gated: it then waits (on the fake's condition variable) until the test
+ * hands out a permit, so tests can hold exports "in flight".
+ *
+ * Everything is static: include it from one .c file per test program.
+ */
+#ifndef MBFS_FAKE_CLIENT_H
+#define MBFS_FAKE_CLIENT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mb_client.h"
+#include "mb_json.h"
+#include "mb_types.h"
+#include "status.h"
+
+#define FAKE_MAX 64
+
+struct fake_item {
+	int64_t collection_id;     /* which collection lists it (0 = root) */
+	enum mb_model model;
+	int64_t id;
+	const char *name;
+	int64_t dashboard_id;
+	bool archived;
+	const char *updated_at;
+};
+
+struct fake_card {
+	int64_t id;
+	const char *name;
+	bool archived;
+	const char *updated_at;
+};
+
+struct fake_db {
+	int64_t id;
+	const char *name;
+};
+
+struct fake_schema {
+	int64_t db_id;
+	const char *name;
+};
+
+struct fake_table {
+	int64_t id;
+	int64_t db_id;
+	const char *schema;
+	const char *name;
+	bool active;
+	bool hidden;
+};
+
+struct fake_client {
+	struct mb_client base;     /* must be first */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+
+	/* catalog */
+	struct fake_item items[FAKE_MAX];
+	size_t n_items;
+	struct fake_card cards[FAKE_MAX];
+	size_t n_cards;
+	struct fake_db dbs[FAKE_MAX];
+	size_t n_dbs;
+	struct fake_schema schemas[FAKE_MAX];
+	size_t n_schemas;
+	struct fake_table tables[FAKE_MAX];
+	size_t n_tables;
+
+	/* failure switches (MBFS_OK = answer normally) */
+	enum mbfs_status fail_items, fail_cards, fail_databases, fail_schemas,
+		fail_tables;
+
+	useconds_t items_delay_us; /* collection_items sleeps this long first */
+
+	/* call counters */
+	int n_items_calls, n_cards_calls, n_databases_calls, n_schemas_calls,
+		n_tables_calls;
+
+	/* export behaviour */
+	const char *body;
+	size_t body_len;
+	size_t chunk;              /* 0: the whole body in one sink call */
+	const char *content_type;
+	long http_status;
+	enum mbfs_status export_status; /* returned after feeding the body */
+	const char *export_msg;
+	useconds_t export_delay_us;     /* sleep before answering */
+
+	/* export gate */
+	bool gated;
+	int permits;
+	int waiting;               /* exports blocked at the gate */
+
+	/* export statistics */
+	int export_calls;
+	int running;
+	int max_running;
+	char last_format[16];
+	int64_t last_id;
+};
+
+static inline void fake_lock(struct fake_client *f)
+{
+	pthread_mutex_lock(&f->lock);
+}
+
+static inline void fake_unlock(struct fake_client *f)
+{
+	pthread_mutex_unlock(&f->lock);
+}
+
+static inline char *fake_dup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static inline enum mbfs_status fake_fail(enum mbfs_status st, struct mbfs_err *err,
+				  const char *what)
+{
+	return mbfs_err_set(err, st, st == MBFS_ERR_HTTP ? 500 : 0,
+			    "fake %s failure", what);
+}
+
+static inline enum mbfs_status fake_not_here(struct mbfs_err *err)
+{
+	return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 404, "not in the fake");
+}
+
+static enum mbfs_status fake_properties(struct mb_client *c,
+					struct mb_properties *out,
+					struct mbfs_err *err)
+{
+	(void)c;
+	memset(out, 0, sizeof *out);
+	out->version_tag = strdup("v0.50.26");
+	out->site_name = strdup("fake");
+	out->password_login_enabled = true;
+	(void)err;
+	return MBFS_OK;
+}
+
+static enum mbfs_status fake_current_user(struct mb_client *c,
+					  struct mb_user *out,
+					  struct mbfs_err *err)
+{
+	(void)c;
+	memset(out, 0, sizeof *out);
+	return fake_not_here(err);
+}
+
+static enum mbfs_status fake_collections(struct mb_client *c,
+					 struct mb_collection_list *out,
+					 struct mbfs_err *err)
+{
+	(void)c;
+	(void)err;
+	memset(out, 0, sizeof *out);
+	return MBFS_OK;
+}
+
+static enum mbfs_status fake_collection_items(struct mb_client *c, int64_t id,
+					      struct mb_item_list *out,
+					      struct mbfs_err *err)
+{
+	struct fake_client *f = (struct fake_client *)c;
+	memset(out, 0, sizeof *out);
+	fake_lock(f);
+	useconds_t delay = f->items_delay_us;
+	fake_unlock(f);
+	if (delay)
+		usleep(delay);
+	fake_lock(f);
+	f->n_items_calls++;
+	if (f->fail_items != MBFS_OK) {
+		enum mbfs_status st = f->fail_items;
+		fake_unlock(f);
+		return fake_fail(st, err, "collection items");
+	}
+	out->v = calloc(f->n_items ? f->n_items : 1, sizeof *out->v);
+	for (size_t i = 0; out->v && i < f->n_items; i++) {
+		const struct fake_item *s = &f->items[i];
+		if (s->collection_id != id)
+			continue;
+		struct mb_item *d = &out->v[out->n++];
+		d->model = s->model;
+		d->id = s->id;
+		d->name = fake_dup(s->name);
+		d->updated_at = fake_dup(s->updated_at);
+		d->dashboard_id = s->dashboard_id;
+		d->archived = s->archived;
+	}
+	out->total = (int64_t)out->n;
+	fake_unlock(f);
+	return MBFS_OK;
+}
+
+static enum mbfs_status fake_cards(struct mb_client *c,
+				   struct mb_card_list *out,
+				   struct mbfs_err *err)
+{
+	struct fake_client *f = (struct fake_client *)c;
+	memset(out, 0, sizeof *out);
+	fake_lock(f);
+	f->n_cards_calls++;
+	if (f->fail_cards != MBFS_OK) {
+		enum mbfs_status st = f->fail_cards;
+		fake_unlock(f);
+		return fake_fail(st, err, "cards");
+	}
+	out->v = calloc(f->n_cards ? f->n_cards : 1, sizeof *out->v);
+	for (size_t i = 0; out->v && i < f->n_cards; i++) {
+		struct mb_card *d = &out->v[out->n++];
+		d->id = f->cards[i].id;
+		d->name = fake_dup(f->cards[i].name);
+		d->model = MB_MODEL_CARD;
+		d->archived = f->cards[i].archived;
+		d->updated_at = fake_dup(f->cards[i].updated_at);
+	}
+	fake_unlock(f);
+	return MBFS_OK;
+}
+
+static enum mbfs_status fake_card(struct mb_client *c, int64_t id,
+				  struct mb_card *out, struct mbfs_err *err)
+{
+	(void)c;
+	(void)id;
+	memset(out, 0, sizeof *out);
+	return fake_not_here(err);
+}
+
+static enum mbfs_status fake_databases(struct mb_client *c,
+				       struct mb_database_list *out,
+				       struct mbfs_err *err)
+{
+	struct fake_client *f = (struct fake_client *)c;
+	memset(out, 0, sizeof *out);
+	fake_lock(f);
+	f->n_databases_calls++;
+	if (f->fail_databases != MBFS_OK) {
+		enum mbfs_status st = f->fail_databases;
+		fake_unlock(f);
+		return fake_fail(st, err, "databases");
+	}
+	out->v = calloc(f->n_dbs ? f->n_dbs : 1, sizeof *out->v);
+	for (size_t i = 0; out->v && i < f->n_dbs; i++) {
+		struct mb_database *d = &out->v[out->n++];
+		d->id = f->dbs[i].id;
+		d->name = fake_dup(f->dbs[i].name);
+		d->engine = strdup("h2");
+	}
+	fake_unlock(f);
+	return MBFS_OK;
+}
+
+static enum mbfs_status fake_schemas(struct mb_client *c, int64_t db_id,
+				     struct mb_string_list *out,
+				     struct mbfs_err *err)
+{
+	struct fake_client *f = (struct fake_client *)c;
+	memset(out, 0, sizeof *out);
+	fake_lock(f);
+	f->n_schemas_calls++;
+	if (f->fail_schemas != MBFS_OK) {
+		enum mbfs_status st = f->fail_schemas;
+		fake_unlock(f);
+		return fake_fail(st, err, "schemas");
+	}
+	out->v = calloc(f->n_schemas ? f->n_schemas : 1, sizeof *out->v);
+	for (size_t i = 0; out->v && i < f->n_schemas; i++)
+		if (f->schemas[i].db_id == db_id)
+			out->v[out->n++] = strdup(f->schemas[i].name);
+	fake_unlock(f);
+	return MBFS_OK;
+}
+
+static enum mbfs_status fake_tables(struct mb_client *c, int64_t db_id,
+				    const char *schema,
+				    struct mb_table_list *out,
+				    struct mbfs_err *err)
+{
+	struct fake_client *f = (struct fake_client *)c;
+	memset(out, 0, sizeof *out);
+	fake_lock(f);
+	f->n_tables_calls++;
+	if (f->fail_tables != MBFS_OK) {
+		enum mbfs_status st = f->fail_tables;
+		fake_unlock(f);
+		return fake_fail(st, err, "tables");
+	}
+	out->v = calloc(f->n_tables ? f->n_tables : 1, sizeof *out->v);
+	for (size_t i = 0; out->v && i < f->n_tables; i++) {
+		const struct fake_table *s = &f->tables[i];
+		if (s->db_id != db_id || strcmp(s->schema, schema ? schema : "") != 0)
+			continue;
+		struct mb_table *d = &out->v[out->n++];
+		d->id = s->id;
+		d->db_id = s->db_id;
+		d->name = fake_dup(s->name);
+		d->display_name = fake_dup(s->name);
+		d->schema = fake_dup(s->schema);
+		d->active = s->active;
+		d->hidden = s->hidden;
+	}
+	fake_unlock(f);
+	return MBFS_OK;
+}
+
+static enum mbfs_status fake_dashboards(struct mb_client *c,
+					struct mb_dashboard_list *out,
+					struct mbfs_err *err)
+{
+	(void)c;
+	(void)err;
+	memset(out, 0, sizeof *out);
+	return MBFS_OK;
+}
+
+static enum mbfs_status fake_dashboard(struct mb_client *c, int64_t id,
+				       struct mb_dashboard *out,
+				       struct mbfs_err *err)
+{
+	(void)c;
+	(void)id;
+	memset(out, 0, sizeof *out);
+	return fake_not_here(err);
+}
+
+static enum mbfs_status fake_users(struct mb_client *c,
+				   struct mb_user_list *out,
+				   struct mbfs_err *err)
+{
+	(void)c;
+	(void)err;
+	memset(out, 0, sizeof *out);
+	return MBFS_OK;
+}
+
+/* A growing heap string for list_raw. */
+static inline void fake_cat(char **buf, size_t *len, const char *s)
+{
+	size_t n = strlen(s);
+	char *nb = realloc(*buf, *len + n + 1);
+	if (!nb)
+		abort();
+	memcpy(nb + *len, s, n + 1);
+	*buf = nb;
+	*len += n;
+}
+
+static inline void fake_cat_str(char **buf, size_t *len, const char *s)
+{
+	char *q = mb_json_quote(s); /* "null" for NULL */
+	if (!q)
+		abort();
+	fake_cat(buf, len, q);
+	free(q);
+}
+
+/* The canned cards and databases as the JSON the server would send (the
+ * namespace reads them through list_raw and the meta cache); the other
+ * lists are empty. */
+static enum mbfs_status fake_list_raw(struct mb_client *c, enum mb_list which,
+				      char **body, size_t *len,
+				      struct mbfs_err *err)
+{
+	struct fake_client *f = (struct fake_client *)c;
+	char num[64];
+	*body = NULL;
+	*len = 0;
+	fake_lock(f);
+	enum mbfs_status st = MBFS_OK;
+	switch (which) {
+	case MB_LIST_CARDS:
+		f->n_cards_calls++;
+		st = f->fail_cards;
+		fake_cat(body, len, "[");
+		for (size_t i = 0; st == MBFS_OK && i < f->n_cards; i++) {
+			snprintf(num, sizeof num, "%s{\"id\":%lld,\"archived\":%s,\"name\":",
+				 i ? "," : "", (long long)f->cards[i].id,
+				 f->cards[i].archived ? "true" : "false");
+			fake_cat(body, len, num);
+			fake_cat_str(body, len, f->cards[i].name);
+			fake_cat(body, len, ",\"updated_at\":");
+			fake_cat_str(body, len, f->cards[i].updated_at);
+			fake_cat(body, len, "}");
+		}
+		fake_cat(body, len, "]");
+		break;
+	case MB_LIST_DATABASES:
+		f->n_databases_calls++;
+		st = f->fail_databases;
+		fake_cat(body, len, "{\"data\":[");
+		for (size_t i = 0; st == MBFS_OK && i < f->n_dbs; i++) {
+			snprintf(num, sizeof num, "%s{\"id\":%lld,\"engine\":\"h2\",\"name\":",
+				 i ? "," : "", (long long)f->dbs[i].id);
+			fake_cat(body, len, num);
+			fake_cat_str(body, len, f->dbs[i].name);
+			fake_cat(body, len, "}");
+		}
+		fake_cat(body, len, "]}");
+		break;
+	case MB_LIST_USERS:
+		fake_cat(body, len, "{\"data\":[]}");
+		break;
+	default:
+		fake_cat(body, len, "[]");
+		break;
+	}
+	fake_unlock(f);
+	if (st != MBFS_OK) {
+		free(*body);
+		*body = NULL;
+		*len = 0;
+		return fake_fail(st, err, which == MB_LIST_CARDS ? "cards"
+								 : "databases");
+	}
+	return MBFS_OK;
+}
+
+static enum mbfs_status fake_export_run(struct mb_client *c,
+					const struct mb_export_req *req,
+					mb_sink_fn sink, void *sink_arg,
+					struct mb_export_result *res,
+					struct mbfs_err *err)
+{
+	struct fake_client *f = (struct fake_client *)c;
+	fake_lock(f);
+	f->export_calls++;
+	f->running++;
+	pthread_cond_broadcast(&f->cond);
+	if (f->running > f->max_running)
+		f->max_running = f->running;
+	snprintf(f->last_format, sizeof f->last_format, "%s",
+		 req->format ? req->format : "");
+	f->last_id = req->id;
+	if (f->gated) {
+		f->waiting++;
+		pthread_cond_broadcast(&f->cond);
+		while (f->permits == 0)
+			pthread_cond_wait(&f->cond, &f->lock);
+		f->permits--;
+		f->waiting--;
+	}
+	const char *body = f->body;
+	size_t len = f->body_len;
+	size_t chunk = f->chunk ? f->chunk : (len ? len : 1);
+	enum mbfs_status st = f->export_status;
+	const char *msg = f->export_msg;
+	useconds_t delay = f->export_delay_us;
+	memset(res, 0, sizeof *res);
+	res->http_status = f->http_status ? f->http_status : 200;
+	snprintf(res->content_type, sizeof res->content_type, "%s",
+		 f->content_type ? f->content_type : "");
+	fake_unlock(f);
+
+	if (delay)
+		usleep(delay);
+	enum mbfs_status out = MBFS_OK;
+	for (size_t off = 0; body && off < len; off += chunk) {
+		size_t n = len - off < chunk ? len - off : chunk;
+		if (!sink(sink_arg, body + off, n)) {
+			out = mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0,
+					   "sink refused the bytes");
+			break;
+		}
+		res->bytes += n;
+	}
+	if (out == MBFS_OK && st != MBFS_OK)
+		out = mbfs_err_set(err, st, (int)res->http_status, "%s",
+				   msg ? msg : "fake export failure");
+
+	fake_lock(f);
+	f->running--;
+	pthread_cond_broadcast(&f->cond);
+	fake_unlock(f);
+	return out;
+}
+
+static int fake_describe_stats(struct mb_client *c, char *out, size_t outsz)
+{
+	(void)c;
+	return snprintf(out, outsz, "fake 1\n");
+}
+
+static void fake_destroy(struct mb_client *c)
+{
+	(void)c;
+}
+
+static const struct mb_client_ops fake_ops = {
+	.properties = fake_properties,
+	.current_user = fake_current_user,
+	.collections = fake_collections,
+	.collection_items = fake_collection_items,
+	.cards = fake_cards,
+	.card = fake_card,
+	.databases = fake_databases,
+	.schemas = fake_schemas,
+	.tables = fake_tables,
+	.dashboards = fake_dashboards,
+	.dashboard = fake_dashboard,
+	.users = fake_users,
+	.list_raw = fake_list_raw,
+	.export_run = fake_export_run,
+	.describe_stats = fake_describe_stats,
+	.destroy = fake_destroy,
+};
+
+static inline void fake_init(struct fake_client *f)
+{
+	memset(f, 0, sizeof *f);
+	f->base.ops = &fake_ops;
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->cond, NULL);
+	f->content_type = "text/csv";
+	f->http_status = 200;
+}
+
+static inline void fake_fini(struct fake_client *f)
+{
+	pthread_cond_destroy(&f->cond);
+	pthread_mutex_destroy(&f->lock);
+}
+
+/* Set the canned export answer (body is not copied: keep it alive). */
+static inline void fake_set_export(struct fake_client *f, const char *body,
+			    size_t len, size_t chunk, const char *ctype,
+			    enum mbfs_status st, const char *msg)
+{
+	fake_lock(f);
+	f->body = body;
+	f->body_len = len;
+	f->chunk = chunk;
+	f->content_type = ctype;
+	f->export_status = st;
+	f->export_msg = msg;
+	fake_unlock(f);
+}
+
+/* Let n gated exports through. */
+static inline void fake_release(struct fake_client *f, int n)
+{
+	fake_lock(f);
+	f->permits += n;
+	pthread_cond_broadcast(&f->cond);
+	fake_unlock(f);
+}
+
+static inline int fake_get_int(struct fake_client *f, const int *field)
+{
+	fake_lock(f);
+	int v = *field;
+	fake_unlock(f);
+	return v;
+}
+
+/* Wait (at most timeout_ms) until *field >= want; true on success. */
+static inline bool fake_wait_for(struct fake_client *f, const int *field, int want,
+			  int timeout_ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	fake_lock(f);
+	bool ok = true;
+	while (*field < want) {
+		if (pthread_cond_timedwait(&f->cond, &f->lock, &until) != 0) {
+			ok = *field >= want;
+			break;
+		}
+	}
+	fake_unlock(f);
+	return ok;
+}
+
+#endif

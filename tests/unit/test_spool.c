@@ -1,0 +1,604 @@
+/*
+ * test_spool.c — unit tests of spool.c: create/commit/open, generations
+ * (an open fd keeps its generation's bytes), the persistent index, files
+ * vanishing behind the spool's back, LRU eviction to the cap with pins,
+ * drop/drop_all and the describe text. Every test works in its own
+ * mkdtemp() directory under /tmp, removed at the end.
+ */
+#include "check.h"
+#include "spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *URL = "http://metabase.test:3000";
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void rm_rf(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static char *make_tmpdir(void)
+{
+	char tmpl[] = "/tmp/mbfs-test-spool-XXXXXX";
+	char *d = mkdtemp(tmpl);
+	if (!d) {
+		perror("mkdtemp");
+		exit(2);
+	}
+	return strdup(d);
+}
+
+static struct mbfs_spool *spool_open_at(const char *dir, uint64_t cap)
+{
+	struct mbfs_spool *sp = NULL;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	enum mbfs_status st = mbfs_spool_new(dir, URL, cap, &sp, &err);
+	if (st != MBFS_OK)
+		fprintf(stderr, "mbfs_spool_new: %s\n", err.msg);
+	CHECK_INT(st, MBFS_OK);
+	if (!sp)
+		exit(2);
+	return sp;
+}
+
+/* Create, write and commit content under key; returns the commit status. */
+static enum mbfs_status put(struct mbfs_spool *sp, const char *key,
+			    const char *content, int64_t rows,
+			    struct mbfs_spool_info *out)
+{
+	int fd = -1;
+	char *tmp = NULL;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	enum mbfs_status st = mbfs_spool_create(sp, &fd, &tmp, &err);
+	CHECK_INT(st, MBFS_OK);
+	if (st != MBFS_OK)
+		return st;
+	size_t len = strlen(content);
+	CHECK_INT(write(fd, content, len), (ssize_t)len);
+	close(fd);
+	struct mbfs_spool_info meta = {
+		.size = len, .rows = rows, .fetched_at = 1700000000.25,
+		.duration = 0.5, .truncated = false,
+	};
+	st = mbfs_spool_commit(sp, key, tmp, &meta, out, &err);
+	if (st != MBFS_OK)
+		mbfs_spool_discard(sp, tmp);
+	free(tmp);
+	return st;
+}
+
+/* Read the whole file behind fd (from offset 0) into a static buffer. */
+static const char *slurp(int fd)
+{
+	static char buf[4096];
+	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+static const char *read_key(struct mbfs_spool *sp, const char *key)
+{
+	static char buf[4096];
+	int fd = -1;
+	struct mbfs_spool_info info;
+	buf[0] = '\0';
+	if (mbfs_spool_open(sp, key, &fd, &info, NULL) != MBFS_OK)
+		return NULL;
+	snprintf(buf, sizeof buf, "%s", slurp(fd));
+	close(fd);
+	mbfs_spool_unpin(sp, key, info.gen);
+	return buf;
+}
+
+/* Number of regular files in <spool dir>/spool (results and temps). */
+static int count_files(struct mbfs_spool *sp, const char *prefix)
+{
+	char p[4096];
+	snprintf(p, sizeof p, "%s/spool", mbfs_spool_dir(sp));
+	DIR *d = opendir(p);
+	if (!d)
+		return -1;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' &&
+		    (!prefix || strncmp(e->d_name, prefix, strlen(prefix)) == 0))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* The file name the index records for key (index format of spool.c). */
+static bool index_file_of(const char *spool_dir, const char *key, char *out,
+			  size_t outsz)
+{
+	char p[4096], line[2048];
+	snprintf(p, sizeof p, "%s/index", spool_dir);
+	FILE *f = fopen(p, "r");
+	if (!f)
+		return false;
+	bool found = false;
+	while (fgets(line, sizeof line, f)) {
+		char file[256], k[1024];
+		unsigned long long g, s;
+		long long r;
+		double fa, du;
+		int tr;
+		if (sscanf(line, "%llu %llu %lld %lf %lf %d %255s %1023s", &g, &s,
+			   &r, &fa, &du, &tr, file, k) == 8 &&
+		    strcmp(k, key) == 0) {
+			snprintf(out, outsz, "%s/spool/%s", spool_dir, file);
+			found = true;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+static void test_commit_open(void)
+{
+	char *dir = make_tmpdir();
+	struct mbfs_spool *sp = spool_open_at(dir, 1 << 20);
+	struct mbfs_spool_info info, got;
+
+	CHECK(!mbfs_spool_get(sp, "card:1:csv", &got));
+	int fd = -1;
+	struct mbfs_err err;
+	CHECK_INT(mbfs_spool_open(sp, "card:1:csv", &fd, &got, &err),
+		  MBFS_ERR_NOT_FOUND);
+
+	/* the server dir is private */
+	struct stat st;
+	CHECK(stat(mbfs_spool_dir(sp), &st) == 0 && (st.st_mode & 077) == 0);
+	CHECK(strncmp(mbfs_spool_dir(sp), dir, strlen(dir)) == 0);
+
+	CHECK_INT(put(sp, "card:1:csv", "a,b\n1,2\n3,4\n", 2, &info), MBFS_OK);
+	CHECK_INT(info.gen, 1);
+	CHECK_INT(info.size, 12);
+	CHECK_INT(info.rows, 2);
+	CHECK(!info.truncated);
+	CHECK(info.fetched_at == 1700000000.25);
+	CHECK(info.duration == 0.5);
+
+	CHECK(mbfs_spool_get(sp, "card:1:csv", &got));
+	CHECK_INT(got.gen, 1);
+	CHECK_INT(got.size, 12);
+	CHECK_INT(got.rows, 2);
+	CHECK(mbfs_spool_get(sp, "card:1:csv", NULL));
+	CHECK(!mbfs_spool_get(sp, "card:1:json", NULL));
+
+	/* open: content readable, info filled, temp file gone */
+	fd = -1;
+	CHECK_INT(mbfs_spool_open(sp, "card:1:csv", &fd, &got, &err), MBFS_OK);
+	CHECK(fd >= 0);
+	CHECK_STR(slurp(fd), "a,b\n1,2\n3,4\n");
+	CHECK_INT(got.gen, 1);
+	CHECK_INT(got.size, 12);
+	CHECK_INT(count_files(sp, "tmp-"), 0);
+	CHECK_INT(count_files(sp, NULL), 1);
+
+	/* second commit: gen 2, the gen-1 fd still reads the old bytes */
+	CHECK_INT(put(sp, "card:1:csv", "a,b\n5,6\n", 1, &info), MBFS_OK);
+	CHECK_INT(info.gen, 2);
+	CHECK_INT(info.size, 8);
+	CHECK_INT(info.rows, 1);
+	CHECK_STR(slurp(fd), "a,b\n1,2\n3,4\n");
+	close(fd);
+	mbfs_spool_unpin(sp, "card:1:csv", 1); /* stale pin: ignored */
+	CHECK_STR(read_key(sp, "card:1:csv"), "a,b\n5,6\n");
+	CHECK(mbfs_spool_get(sp, "card:1:csv", &got));
+	CHECK_INT(got.gen, 2);
+	CHECK_INT(count_files(sp, NULL), 1); /* the gen-1 file is unlinked */
+
+	/* a third commit through a commit with out == NULL */
+	CHECK_INT(put(sp, "card:1:csv", "x\n", 0, NULL), MBFS_OK);
+	CHECK(mbfs_spool_get(sp, "card:1:csv", &got));
+	CHECK_INT(got.gen, 3);
+
+	/* a key with a space is refused; the temp can be discarded */
+	int tfd;
+	char *tmp = NULL;
+	CHECK_INT(mbfs_spool_create(sp, &tfd, &tmp, &err), MBFS_OK);
+	close(tfd);
+	struct mbfs_spool_info meta = {.size = 0, .rows = 0};
+	CHECK_INT(mbfs_spool_commit(sp, "bad key", tmp, &meta, NULL, &err),
+		  MBFS_ERR_INVALID);
+	CHECK_INT(mbfs_spool_commit(sp, "bad\nkey", tmp, &meta, NULL, &err),
+		  MBFS_ERR_INVALID);
+	CHECK_INT(count_files(sp, "tmp-"), 1);
+	mbfs_spool_discard(sp, tmp);
+	CHECK_INT(count_files(sp, "tmp-"), 0);
+	free(tmp);
+	mbfs_spool_discard(sp, NULL); /* no-op */
+
+	/* two temps get distinct paths */
+	char *t1 = NULL, *t2 = NULL;
+	int f1, f2;
+	CHECK_INT(mbfs_spool_create(sp, &f1, &t1, &err), MBFS_OK);
+	CHECK_INT(mbfs_spool_create(sp, &f2, &t2, &err), MBFS_OK);
+	CHECK(t1 && t2 && strcmp(t1, t2) != 0);
+	close(f1);
+	close(f2);
+	mbfs_spool_discard(sp, t1);
+	mbfs_spool_discard(sp, t2);
+	free(t1);
+	free(t2);
+
+	mbfs_spool_free(sp);
+	rm_rf(dir);
+	free(dir);
+}
+
+static void test_index_persists(void)
+{
+	char *dir = make_tmpdir();
+	struct mbfs_spool *sp = spool_open_at(dir, 1 << 20);
+	struct mbfs_spool_info got;
+	char sdir[4096];
+	snprintf(sdir, sizeof sdir, "%s", mbfs_spool_dir(sp));
+
+	CHECK_INT(put(sp, "card:1:csv", "a\n1\n", 1, NULL), MBFS_OK);
+	CHECK_INT(put(sp, "card:1:csv", "a\n1\n2\n", 2, NULL), MBFS_OK); /* gen 2 */
+	CHECK_INT(put(sp, "table:9:json", "[{\"a\":1},{\"a\":2},{\"a\":3}]", 3,
+		      NULL), MBFS_OK);
+	CHECK_INT(put(sp, "card:2:xlsx", "PK-not-really", -1, NULL), MBFS_OK);
+	CHECK_INT(put(sp, "card:3:csv", "gone\n", 0, NULL), MBFS_OK);
+	CHECK_INT(put(sp, "card:4:csv", "resized\n", 0, NULL), MBFS_OK);
+	mbfs_spool_free(sp);
+
+	/* delete one file and change another's size behind the spool's back */
+	char p3[4096], p4[4096];
+	CHECK(index_file_of(sdir, "card:3:csv", p3, sizeof p3));
+	CHECK(index_file_of(sdir, "card:4:csv", p4, sizeof p4));
+	CHECK(unlink(p3) == 0);
+	FILE *f = fopen(p4, "a");
+	CHECK(f != NULL);
+	if (f) {
+		fputs("more\n", f);
+		fclose(f);
+	}
+
+	/* same cache_dir + url: remembered */
+	sp = spool_open_at(dir, 1 << 20);
+	CHECK_STR(mbfs_spool_dir(sp), sdir);
+	CHECK(mbfs_spool_get(sp, "card:1:csv", &got));
+	CHECK_INT(got.size, 6);
+	CHECK_INT(got.rows, 2);
+	CHECK_INT(got.gen, 2);
+	CHECK(got.fetched_at > 1700000000.0 && got.fetched_at < 1700000001.0);
+	CHECK(mbfs_spool_get(sp, "table:9:json", &got));
+	CHECK_INT(got.size, 25);
+	CHECK_INT(got.rows, 3);
+	CHECK_INT(got.gen, 1);
+	CHECK(mbfs_spool_get(sp, "card:2:xlsx", &got));
+	CHECK_INT(got.rows, -1);
+	CHECK_STR(read_key(sp, "table:9:json"), "[{\"a\":1},{\"a\":2},{\"a\":3}]");
+	CHECK_STR(read_key(sp, "card:1:csv"), "a\n1\n2\n");
+	/* the deleted and the resized ones are dropped */
+	CHECK(!mbfs_spool_get(sp, "card:3:csv", NULL));
+	CHECK(!mbfs_spool_get(sp, "card:4:csv", NULL));
+	char d[256];
+	mbfs_spool_describe(sp, d, sizeof d);
+	CHECK_STR(d, "spool_results 3\nspool_bytes 44\nspool_cap 1048576\n");
+
+	/* a further commit continues the generation */
+	struct mbfs_spool_info info;
+	CHECK_INT(put(sp, "card:1:csv", "z\n", 0, &info), MBFS_OK);
+	CHECK_INT(info.gen, 3);
+	mbfs_spool_free(sp);
+
+	/* another server under the same cache_dir: its own, empty, spool */
+	struct mbfs_spool *other = NULL;
+	CHECK_INT(mbfs_spool_new(dir, "https://other.test", 1 << 20, &other, NULL),
+		  MBFS_OK);
+	if (other) {
+		CHECK(strcmp(mbfs_spool_dir(other), sdir) != 0);
+		CHECK(!mbfs_spool_get(other, "card:1:csv", NULL));
+		mbfs_spool_free(other);
+	}
+
+	/* a garbage index is ignored, not fatal */
+	char ip[4200];
+	snprintf(ip, sizeof ip, "%s/index", sdir);
+	f = fopen(ip, "w");
+	if (f) {
+		fputs("not an index\n1 2 3\n", f);
+		fclose(f);
+	}
+	sp = spool_open_at(dir, 1 << 20);
+	CHECK(!mbfs_spool_get(sp, "card:1:csv", NULL));
+	mbfs_spool_free(sp);
+
+	rm_rf(dir);
+	free(dir);
+}
+
+static void test_vanished_while_mounted(void)
+{
+	char *dir = make_tmpdir();
+	struct mbfs_spool *sp = spool_open_at(dir, 1 << 20);
+	CHECK_INT(put(sp, "card:5:csv", "a\n", 0, NULL), MBFS_OK);
+	char p[4096];
+	CHECK(index_file_of(mbfs_spool_dir(sp), "card:5:csv", p, sizeof p));
+	CHECK(unlink(p) == 0);
+	int fd = -1;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	CHECK_INT(mbfs_spool_open(sp, "card:5:csv", &fd, NULL, &err),
+		  MBFS_ERR_NOT_FOUND);
+	CHECK_INT(err.status, MBFS_ERR_NOT_FOUND);
+	CHECK(!mbfs_spool_get(sp, "card:5:csv", NULL)); /* forgotten */
+	char d[256];
+	mbfs_spool_describe(sp, d, sizeof d);
+	CHECK_STR(d, "spool_results 0\nspool_bytes 0\nspool_cap 1048576\n");
+	mbfs_spool_free(sp);
+	rm_rf(dir);
+	free(dir);
+}
+
+static const char *S40 = "0123456789012345678901234567890123456789";
+static const char *S30 = "012345678901234567890123456789";
+
+static void test_eviction(void)
+{
+	char *dir = make_tmpdir();
+	struct mbfs_spool *sp = spool_open_at(dir, 100);
+	struct mbfs_spool_info a;
+	int fd = -1;
+	char d[256];
+
+	/* A pinned, B unpinned: committing C evicts B, not A */
+	CHECK_INT(put(sp, "A", S40, 1, NULL), MBFS_OK);
+	CHECK_INT(put(sp, "B", S40, 1, NULL), MBFS_OK);
+	CHECK_INT(mbfs_spool_open(sp, "A", &fd, &a, NULL), MBFS_OK);
+	CHECK_INT(put(sp, "C", S40, 1, NULL), MBFS_OK);
+	CHECK(mbfs_spool_get(sp, "A", NULL));
+	CHECK(!mbfs_spool_get(sp, "B", NULL));
+	CHECK(mbfs_spool_get(sp, "C", NULL));
+	CHECK_INT(count_files(sp, NULL), 2); /* B's file is gone too */
+	/* D: C is the only unpinned candidate */
+	CHECK_INT(put(sp, "D", S40, 1, NULL), MBFS_OK);
+	CHECK(mbfs_spool_get(sp, "A", NULL));
+	CHECK(!mbfs_spool_get(sp, "C", NULL));
+	CHECK(mbfs_spool_get(sp, "D", NULL));
+	CHECK_STR(slurp(fd), S40);
+	close(fd);
+	mbfs_spool_unpin(sp, "A", a.gen);
+	mbfs_spool_describe(sp, d, sizeof d);
+	CHECK_STR(d, "spool_results 2\nspool_bytes 80\nspool_cap 100\n");
+	mbfs_spool_drop_all(sp);
+	CHECK_INT(count_files(sp, NULL), 0);
+
+	/* pure LRU: using B makes A the least recently used */
+	CHECK_INT(put(sp, "A", S30, 1, NULL), MBFS_OK);
+	CHECK_INT(put(sp, "B", S30, 1, NULL), MBFS_OK);
+	CHECK_INT(put(sp, "C", S30, 1, NULL), MBFS_OK);
+	CHECK_STR(read_key(sp, "B"), S30);
+	CHECK_STR(read_key(sp, "A"), S30);
+	CHECK_INT(put(sp, "D", S30, 1, NULL), MBFS_OK); /* evicts C (LRU) */
+	CHECK(mbfs_spool_get(sp, "A", NULL));
+	CHECK(mbfs_spool_get(sp, "B", NULL));
+	CHECK(!mbfs_spool_get(sp, "C", NULL));
+	CHECK(mbfs_spool_get(sp, "D", NULL));
+	CHECK_INT(put(sp, "E", S30, 1, NULL), MBFS_OK); /* evicts B */
+	CHECK(mbfs_spool_get(sp, "A", NULL));
+	CHECK(!mbfs_spool_get(sp, "B", NULL));
+	CHECK(mbfs_spool_get(sp, "D", NULL));
+	CHECK(mbfs_spool_get(sp, "E", NULL));
+	/* a result bigger than the cap is kept (it is the one just made) */
+	char big[200];
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	CHECK_INT(put(sp, "BIG", big, 1, NULL), MBFS_OK);
+	CHECK(mbfs_spool_get(sp, "BIG", NULL));
+	CHECK(!mbfs_spool_get(sp, "A", NULL));
+	CHECK(!mbfs_spool_get(sp, "D", NULL));
+	CHECK(!mbfs_spool_get(sp, "E", NULL));
+	mbfs_spool_drop_all(sp);
+
+	/* over the cap only because of a pin: the unpin evicts */
+	mbfs_spool_free(sp);
+	sp = spool_open_at(dir, 50);
+	CHECK_INT(put(sp, "A", S40, 1, NULL), MBFS_OK);
+	CHECK_INT(mbfs_spool_open(sp, "A", &fd, &a, NULL), MBFS_OK);
+	CHECK_INT(put(sp, "B", S40, 1, NULL), MBFS_OK);
+	CHECK(mbfs_spool_get(sp, "A", NULL));
+	CHECK(mbfs_spool_get(sp, "B", NULL));
+	mbfs_spool_describe(sp, d, sizeof d);
+	CHECK_STR(d, "spool_results 2\nspool_bytes 80\nspool_cap 50\n");
+	mbfs_spool_unpin(sp, "A", a.gen);
+	CHECK(!mbfs_spool_get(sp, "A", NULL));
+	CHECK(mbfs_spool_get(sp, "B", NULL));
+	CHECK_STR(slurp(fd), S40); /* the evicted file lives on in the fd */
+	close(fd);
+	mbfs_spool_describe(sp, d, sizeof d);
+	CHECK_STR(d, "spool_results 1\nspool_bytes 40\nspool_cap 50\n");
+
+	/* two pins need two unpins */
+	int fd1 = -1, fd2 = -1;
+	struct mbfs_spool_info b1, b2;
+	CHECK_INT(mbfs_spool_open(sp, "B", &fd1, &b1, NULL), MBFS_OK);
+	CHECK_INT(mbfs_spool_open(sp, "B", &fd2, &b2, NULL), MBFS_OK);
+	CHECK_INT(put(sp, "C", S40, 1, NULL), MBFS_OK);
+	mbfs_spool_unpin(sp, "B", b1.gen);
+	CHECK(mbfs_spool_get(sp, "B", NULL)); /* still pinned once */
+	mbfs_spool_unpin(sp, "B", b2.gen);
+	mbfs_spool_describe(sp, d, sizeof d);
+	CHECK_STR(d, "spool_results 1\nspool_bytes 40\nspool_cap 50\n");
+	close(fd1);
+	close(fd2);
+
+	mbfs_spool_free(sp);
+	rm_rf(dir);
+	free(dir);
+}
+
+static void test_drop(void)
+{
+	char *dir = make_tmpdir();
+	struct mbfs_spool *sp = spool_open_at(dir, 1000);
+	char d[256];
+
+	CHECK_INT(put(sp, "card:1:csv", "one\n", 0, NULL), MBFS_OK);
+	CHECK_INT(put(sp, "card:2:csv", "two!\n", 0, NULL), MBFS_OK);
+	CHECK_INT(put(sp, "card:3:csv", "three\n", 0, NULL), MBFS_OK);
+	mbfs_spool_describe(sp, d, sizeof d);
+	CHECK_STR(d, "spool_results 3\nspool_bytes 15\nspool_cap 1000\n");
+
+	int fd = -1;
+	struct mbfs_spool_info i1;
+	CHECK_INT(mbfs_spool_open(sp, "card:1:csv", &fd, &i1, NULL), MBFS_OK);
+	mbfs_spool_drop(sp, "card:1:csv");
+	CHECK(!mbfs_spool_get(sp, "card:1:csv", NULL));
+	CHECK_STR(slurp(fd), "one\n"); /* open handles keep reading */
+	close(fd);
+	mbfs_spool_unpin(sp, "card:1:csv", i1.gen); /* no entry: no-op */
+	mbfs_spool_drop(sp, "card:1:csv");          /* twice: no-op */
+	mbfs_spool_drop(sp, "never-seen");
+	CHECK_INT(count_files(sp, NULL), 2);
+	mbfs_spool_describe(sp, d, sizeof d);
+	CHECK_STR(d, "spool_results 2\nspool_bytes 11\nspool_cap 1000\n");
+
+	/* a dropped key starts again at gen 1 */
+	struct mbfs_spool_info info;
+	CHECK_INT(put(sp, "card:1:csv", "uno\n", 0, &info), MBFS_OK);
+	CHECK_INT(info.gen, 1);
+
+	mbfs_spool_drop_all(sp);
+	CHECK(!mbfs_spool_get(sp, "card:1:csv", NULL));
+	CHECK(!mbfs_spool_get(sp, "card:2:csv", NULL));
+	CHECK(!mbfs_spool_get(sp, "card:3:csv", NULL));
+	CHECK_INT(count_files(sp, NULL), 0);
+	mbfs_spool_describe(sp, d, sizeof d);
+	CHECK_STR(d, "spool_results 0\nspool_bytes 0\nspool_cap 1000\n");
+	/* the drops are persisted */
+	mbfs_spool_free(sp);
+	sp = spool_open_at(dir, 1000);
+	CHECK(!mbfs_spool_get(sp, "card:2:csv", NULL));
+
+	/* describe into a small buffer: truncated, terminated */
+	char small[8];
+	int n = mbfs_spool_describe(sp, small, sizeof small);
+	CHECK(n > 8);
+	CHECK_INT(strlen(small), 7);
+
+	/* many keys (rehash) */
+	char key[32], body[32];
+	for (int i = 0; i < 300; i++) {
+		snprintf(key, sizeof key, "card:%d:json", i);
+		snprintf(body, sizeof body, "%d", i % 10);
+		put(sp, key, body, 0, NULL);
+	}
+	bool all = true;
+	for (int i = 0; i < 300; i++) {
+		struct mbfs_spool_info g;
+		snprintf(key, sizeof key, "card:%d:json", i);
+		if (!mbfs_spool_get(sp, key, &g) || g.size != 1)
+			all = false;
+	}
+	CHECK(all);
+	mbfs_spool_describe(sp, d, sizeof d);
+	CHECK_STR(d, "spool_results 300\nspool_bytes 300\nspool_cap 1000\n");
+	mbfs_spool_free(sp);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* A commit whose rename fails (the temp file is gone) must leave the
+ * accounting intact: the result it would have replaced is kept, and the
+ * byte total is right. */
+static void test_commit_rename_failure(void)
+{
+	char *dir = make_tmpdir();
+	struct mbfs_spool *sp = spool_open_at(dir, 1000);
+	char d[256];
+
+	CHECK_INT(put(sp, "A", S40, 1, NULL), MBFS_OK);
+	CHECK_INT(put(sp, "B", "0123456789", 1, NULL), MBFS_OK);
+
+	/* a new key whose temp vanished */
+	char missing[4200];
+	snprintf(missing, sizeof missing, "%s/spool/tmp-missing", mbfs_spool_dir(sp));
+	struct mbfs_spool_info meta = {.size = 5, .rows = 1};
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	CHECK_INT(mbfs_spool_commit(sp, "N", missing, &meta, NULL, &err),
+		  MBFS_ERR_IO);
+	CHECK(!mbfs_spool_get(sp, "N", NULL));
+	mbfs_spool_describe(sp, d, sizeof d);
+	CHECK_STR(d, "spool_results 2\nspool_bytes 50\nspool_cap 1000\n");
+
+	/* an existing key whose new temp vanished */
+	meta.size = 7;
+	CHECK_INT(mbfs_spool_commit(sp, "A", missing, &meta, NULL, &err),
+		  MBFS_ERR_IO);
+	CHECK(mbfs_spool_get(sp, "B", NULL));
+	CHECK(mbfs_spool_get(sp, "A", NULL));
+	mbfs_spool_describe(sp, d, sizeof d);
+	CHECK_STR(d, "spool_results 2\nspool_bytes 50\nspool_cap 1000\n");
+	/* and the next commit must not evict B because of a bad total */
+	CHECK_INT(put(sp, "C", "x", 0, NULL), MBFS_OK);
+	CHECK(mbfs_spool_get(sp, "B", NULL));
+	CHECK(mbfs_spool_get(sp, "C", NULL));
+
+	mbfs_spool_free(sp);
+	rm_rf(dir);
+	free(dir);
+}
+
+static void test_bad_cache_dir(void)
+{
+	struct mbfs_spool *sp = NULL;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	/* a regular file where the cache dir should be */
+	char *dir = make_tmpdir();
+	char file[4200];
+	snprintf(file, sizeof file, "%s/file", dir);
+	FILE *f = fopen(file, "w");
+	if (f)
+		fclose(f);
+	CHECK_INT(mbfs_spool_new(file, URL, 100, &sp, &err), MBFS_ERR_IO);
+	CHECK_INT(err.status, MBFS_ERR_IO);
+	CHECK(err.msg[0] != '\0');
+	rm_rf(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	test_commit_open();
+	test_index_persists();
+	test_vanished_while_mounted();
+	test_eviction();
+	test_drop();
+	test_commit_rename_failure();
+	test_bad_cache_dir();
+	return check_done();
+}
