@@ -462,7 +462,20 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	size_t n = len - (size_t)off;
-	fuse_reply_buf(req, mem + off, n < size ? n : size);
+	if (n > size)
+		n = size;
+	/* Reply from a copy owned by this thread: once the reply is written
+	 * the reader may close the file, and RELEASE (another worker) frees
+	 * mem while writev has not returned here yet (ASan checks the iovec
+	 * after the call and reports a use after free). */
+	char *copy = malloc(n);
+	if (!copy) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	memcpy(copy, mem + off, n);
+	fuse_reply_buf(req, copy, n);
+	free(copy);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino,

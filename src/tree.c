@@ -342,7 +342,7 @@ static int card_id_cmp(const void *key, const void *el)
 static const struct mb_card *find_card(const struct mbfs_meta_snap *cards,
 				       int64_t id)
 {
-	if (!cards)
+	if (!cards || !cards->u.cards.n)
 		return NULL;
 	return bsearch(&id, cards->u.cards.v, cards->u.cards.n,
 		       sizeof *cards->u.cards.v, card_id_cmp);
