@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -157,7 +158,7 @@ static struct job *job_get(struct mbfs_export *ex, const char *key)
 
 /* ---- streaming validation ------------------------------------------------ */
 
-enum csv_state { CSV_FIELD_START, CSV_UNQUOTED, CSV_QUOTED, CSV_QUOTE_SEEN };
+enum csv_state { CSV_FIELD_START, CSV_QUOTED };
 
 struct scan {
 	enum mbfs_fmt fmt;
@@ -178,48 +179,38 @@ struct scan {
 	uint64_t objects;          /* '{' at depth 1 of a top-level array */
 };
 
+/*
+ * CSV records: a newline ends a record unless it is inside a quoted field.
+ * Metabase quotes every field that holds a quote and doubles embedded
+ * quotes, so the quote count's parity tells whether we are inside a
+ * quoted field. memchr does the scanning (this runs over every byte of
+ * every export). cs is CSV_QUOTED while the parity is odd.
+ */
 static void scan_csv(struct scan *s, const char *buf, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		char c = buf[i];
-		switch (s->cs) {
-		case CSV_FIELD_START:
-			if (c == '"') {
-				s->cs = CSV_QUOTED;
-				break;
-			}
-			/* fallthrough */
-		case CSV_UNQUOTED:
-			if (c == ',') {
-				s->cs = CSV_FIELD_START;
-			} else if (c == '\n') {
-				s->records++;
-				s->prev_line_start = s->line_start;
-				s->line_start = s->off + i + 1;
-				s->cs = CSV_FIELD_START;
-			} else {
-				s->cs = CSV_UNQUOTED;
-			}
-			break;
-		case CSV_QUOTED:
-			if (c == '"')
-				s->cs = CSV_QUOTE_SEEN;
-			break;
-		case CSV_QUOTE_SEEN:
-			if (c == '"') {
-				s->cs = CSV_QUOTED;
-			} else if (c == ',') {
-				s->cs = CSV_FIELD_START;
-			} else if (c == '\n') {
-				s->records++;
-				s->prev_line_start = s->line_start;
-				s->line_start = s->off + i + 1;
-				s->cs = CSV_FIELD_START;
-			} else {
-				s->cs = CSV_UNQUOTED;
-			}
-			break;
+	const char *p = buf, *end = buf + len;
+	while (p < end) {
+		if (s->cs == CSV_QUOTED) {
+			const char *q = memchr(p, '"', (size_t)(end - p));
+			if (!q)
+				return;
+			s->cs = CSV_FIELD_START;
+			p = q + 1;
+			continue;
 		}
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *q = memchr(p, '"', (size_t)((nl ? nl : end) - p));
+		if (q) {
+			s->cs = CSV_QUOTED;
+			p = q + 1;
+			continue;
+		}
+		if (!nl)
+			return;
+		s->records++;
+		s->prev_line_start = s->line_start;
+		s->line_start = s->off + (uint64_t)(nl - buf) + 1;
+		p = nl + 1;
 	}
 }
 
@@ -737,7 +728,9 @@ static bool wait_run(struct mbfs_export *ex, struct job *j,
 	if (j->run == r && (mbfs_cancel_fired(cx) || ex->stopping)) {
 		/* Nobody else wants it: stop the transfer. */
 		if (j->waiters == 0 && r->streamers == 0) {
+			/* detached: the next access starts a new run */
 			atomic_store(&r->abort, true);
+			j->run = NULL;
 			mbfs_debug("export %s: last waiter interrupted, aborting",
 				   j->key);
 		}
@@ -899,14 +892,15 @@ bool mbfs_export_stream_would_block(struct mbfs_export *ex,
 	       atomic_load(&s->run->bytes) < off + size;
 }
 
-enum mbfs_status mbfs_export_stream_read(struct mbfs_export *ex,
-					 struct mbfs_stream *s, char *buf,
-					 size_t size, uint64_t off, size_t *got,
+enum mbfs_status mbfs_export_stream_wait(struct mbfs_export *ex,
+					 struct mbfs_stream *s, uint64_t off,
+					 size_t size, size_t *avail,
 					 struct mbfs_err *err)
 {
 	(void)ex;
-	*got = 0;
+	*avail = 0;
 	struct run *r = s->run;
+	uint64_t end;
 	if (r) {
 		struct mbfs_cancel *cx = mbfs_cancel_current();
 		pthread_mutex_lock(&r->plock);
@@ -925,26 +919,33 @@ enum mbfs_status mbfs_export_stream_read(struct mbfs_export *ex,
 		}
 		atomic_fetch_sub(&r->pwaiters, 1);
 		pthread_mutex_unlock(&r->plock);
-		if (atomic_load(&r->done) && r->status != MBFS_OK) {
+		bool done = atomic_load(&r->done);
+		end = atomic_load(&r->bytes);
+		if (done && r->status != MBFS_OK) {
 			*err = r->err;
 			/* an export that did not complete is never an EOF */
 			if (r->status == MBFS_ERR_INTERRUPTED)
 				err->status = MBFS_ERR_EXPORT;
 			return err->status;
 		}
-		if (!atomic_load(&r->done) && atomic_load(&r->bytes) < off + size &&
-		    mbfs_cancel_fired(cx))
+		if (!done && end < off + size && mbfs_cancel_fired(cx))
 			return mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0,
 					    "interrupted");
+	} else {
+		struct stat st;
+		if (fstat(s->fd, &st) != 0)
+			return mbfs_err_set(err, MBFS_ERR_IO, 0, "fstat: %s",
+					    strerror(errno));
+		end = (uint64_t)st.st_size;
 	}
-	ssize_t n;
-	do
-		n = pread(s->fd, buf, size, (off_t)off);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return mbfs_err_set(err, MBFS_ERR_IO, 0, "read: %s", strerror(errno));
-	*got = (size_t)n;
+	if (off < end)
+		*avail = end - off < size ? (size_t)(end - off) : size;
 	return MBFS_OK;
+}
+
+int mbfs_export_stream_fd(const struct mbfs_stream *s)
+{
+	return s->fd;
 }
 
 void mbfs_export_stream_close(struct mbfs_export *ex, struct mbfs_stream *s)
@@ -961,6 +962,8 @@ void mbfs_export_stream_close(struct mbfs_export *ex, struct mbfs_stream *s)
 		    r->job->waiters == 0 && !r->for_stat) {
 			/* head -c1 and friends: nobody wants the rest */
 			atomic_store(&r->abort, true);
+			if (r->job->run == r)
+				r->job->run = NULL;
 		}
 		run_unref(r);
 	}

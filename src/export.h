@@ -90,14 +90,17 @@ enum mbfs_status mbfs_export_stream_open(struct mbfs_export *ex,
 bool mbfs_export_stream_would_block(struct mbfs_export *ex,
 				    struct mbfs_stream *s, uint64_t off,
 				    size_t size);
-/* Read up to size bytes at off into buf, waiting until they have arrived
- * or the export ended (*got = 0 at the end). An export that failed after
- * bytes were delivered gives its error (EIO), never a silent EOF. Blocks;
- * honours the cancel scope. */
-enum mbfs_status mbfs_export_stream_read(struct mbfs_export *ex,
-					 struct mbfs_stream *s, char *buf,
-					 size_t size, uint64_t off, size_t *got,
+/* Wait until [off, off+size) has arrived or the export ended; *avail is
+ * how many bytes at off can be read from mbfs_export_stream_fd() now
+ * (0 = end of file). An export that failed after bytes were delivered
+ * gives its error (EIO), never a silent EOF. Blocks; honours the cancel
+ * scope. */
+enum mbfs_status mbfs_export_stream_wait(struct mbfs_export *ex,
+					 struct mbfs_stream *s, uint64_t off,
+					 size_t size, size_t *avail,
 					 struct mbfs_err *err);
+/* The file the stream reads from (valid until close). */
+int mbfs_export_stream_fd(const struct mbfs_stream *s);
 void mbfs_export_stream_close(struct mbfs_export *ex, struct mbfs_stream *s);
 
 /* What is known about key, without running anything. */

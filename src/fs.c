@@ -546,7 +546,7 @@ enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
 
 int mbfs_file_fd(const struct mbfs_file *f)
 {
-	return f->fd;
+	return f->stream ? mbfs_export_stream_fd(f->stream) : f->fd;
 }
 
 const char *mbfs_file_mem(const struct mbfs_file *f, size_t *len)
@@ -804,6 +804,10 @@ enum mbfs_status mbfs_fs_getxattr(struct mbfs_fs *fs, uint64_t ino,
 				  const char *name, char *buf, size_t size,
 				  size_t *len, struct mbfs_err *err)
 {
+	/* ls -l asks every file for security.* and system.* attributes:
+	 * answer those at once, without building the user.mb.* set. */
+	if (strncmp(name, "user.mb.", 8) != 0)
+		return mbfs_err_set(err, MBFS_ERR_NO_ATTR, 0, "no such attribute");
 	struct mbfs_node *n = node_of(fs, ino);
 	if (!n)
 		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "stale inode");
@@ -1012,14 +1016,14 @@ bool mbfs_fs_read_would_block(struct mbfs_fs *fs, struct mbfs_file *f,
 	       mbfs_export_stream_would_block(fs->env.export, f->stream, off, size);
 }
 
-enum mbfs_status mbfs_fs_read(struct mbfs_fs *fs, struct mbfs_file *f,
-			      char *buf, size_t size, uint64_t off,
-			      size_t *got, struct mbfs_err *err)
+enum mbfs_status mbfs_fs_stream_wait(struct mbfs_fs *fs, struct mbfs_file *f,
+				     uint64_t off, size_t size, size_t *avail,
+				     struct mbfs_err *err)
 {
 	if (!f->stream)
 		return mbfs_err_set(err, MBFS_ERR_INVALID, 0, "not a stream");
-	return mbfs_export_stream_read(fs->env.export, f->stream, buf, size, off,
-				       got, err);
+	return mbfs_export_stream_wait(fs->env.export, f->stream, off, size,
+				       avail, err);
 }
 
 void mbfs_fs_wake(void *arg)

@@ -131,10 +131,11 @@ enum mbfs_wait mbfs_fs_would_block_opendir(struct mbfs_fs *fs, uint64_t ino);
 bool mbfs_file_is_stream(const struct mbfs_file *f);
 bool mbfs_fs_read_would_block(struct mbfs_fs *fs, struct mbfs_file *f,
 			      uint64_t off, size_t size);
-/* Blocks until the bytes are there or the export ended. */
-enum mbfs_status mbfs_fs_read(struct mbfs_fs *fs, struct mbfs_file *f,
-			      char *buf, size_t size, uint64_t off,
-			      size_t *got, struct mbfs_err *err);
+/* Blocks until [off, off+size) is there or the export ended; *avail bytes
+ * at off can then be read from mbfs_file_fd(f) (0 = end of file). */
+enum mbfs_status mbfs_fs_stream_wait(struct mbfs_fs *fs, struct mbfs_file *f,
+				     uint64_t off, size_t size, size_t *avail,
+				     struct mbfs_err *err);
 
 /* Wake waiters so they notice a cancel token (cancel.h wake hook). */
 void mbfs_fs_wake(void *fs);

@@ -242,26 +242,31 @@ static void serve_open(struct task *t)
 		mbfs_fs_release(c->fs, f);
 }
 
+/* Reply to a read from a file descriptor (spliced when the kernel can). */
+static void reply_from_fd(fuse_req_t req, int fd, size_t size, off_t off)
+{
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
+	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	bv.buf[0].fd = fd;
+	bv.buf[0].pos = off;
+	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+}
+
 static void serve_read(struct task *t)
 {
 	struct mbfs_file *f = file_of(&t->fi);
-	char *buf = malloc(t->size ? t->size : 1);
-	if (!buf) {
-		unpark(t);
-		fuse_reply_err(t->req, ENOMEM);
-		return;
-	}
-	size_t got = 0;
+	size_t avail = 0;
 	struct mbfs_err err;
 	mbfs_err_clear(&err);
-	enum mbfs_status st = mbfs_fs_read(t->ctx->fs, f, buf, t->size,
-					   (uint64_t)t->off, &got, &err);
+	enum mbfs_status st = mbfs_fs_stream_wait(t->ctx->fs, f, (uint64_t)t->off,
+						  t->size, &avail, &err);
 	unpark(t);
 	if (st != MBFS_OK)
 		reply_status(t->req, "read", &err, st);
+	else if (avail == 0)
+		fuse_reply_buf(t->req, NULL, 0);
 	else
-		fuse_reply_buf(t->req, buf, got);
-	free(buf);
+		reply_from_fd(t->req, mbfs_file_fd(f), avail, t->off);
 }
 
 static void serve(struct task *t)
@@ -448,11 +453,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	int fd = mbfs_file_fd(f);
 	if (fd >= 0) {
-		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
-		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-		bv.buf[0].fd = fd;
-		bv.buf[0].pos = off;
-		fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+		reply_from_fd(req, fd, size, off);
 		return;
 	}
 	size_t len;

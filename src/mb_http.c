@@ -354,10 +354,11 @@ enum mbfs_status mb_http_new(const struct mb_http_config *cfg,
 		free(h);
 		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "curl_multi_init failed");
 	}
-	/* Keep a handful of connections per host; Metabase closes streaming
-	 * connections itself (Connection: close) on newer versions. */
-	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 16L);
-	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, 32L);
+	/* No per-host connection cap: concurrency is bounded by max_exports
+	 * and the park pools, and a cap would make listings queue behind
+	 * stalled exports. Keep up to 64 idle connections for reuse. */
+	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, 64L);
 	h->cafile = cfg->cafile ? strdup(cfg->cafile) : NULL;
 	h->insecure = cfg->insecure;
 	h->connect_timeout_ms = (long)(cfg->connect_timeout * 1000);

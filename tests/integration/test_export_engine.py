@@ -47,10 +47,13 @@ def test_ls_answers_while_20_exports_stall(clean, mount_factory):
     try:
         time.sleep(0.5)                          # they are all parked now
         t0 = time.monotonic()
-        os.listdir(m.p("databases"))
-        os.listdir(m.p("collections", "Sales"))  # cold: a listing request
-        elapsed = time.monotonic() - t0
-        assert elapsed < 1.0, elapsed            # generous; the bench measures
+        os.listdir(m.p("databases"))             # warm
+        warm = time.monotonic() - t0
+        assert warm < 0.1, warm                  # the target is 50 ms; the bench measures
+        t0 = time.monotonic()
+        os.listdir(m.p("collections", "Sales"))  # cold: needs a listing request
+        cold = time.monotonic() - t0
+        assert cold < 1.0, cold
         stats = read(m.p(".mbfs", "stats")).decode()
         assert "running card:" in stats and "queued card:" in stats
     finally:

@@ -1,0 +1,325 @@
+#!/usr/bin/python3
+# bench.py — the benchmark harness of DESIGN.md §7: one command, a printed
+# table of mbfs's figures next to their references (curl, the spool file,
+# a local directory tree) with the ratio and the target.
+#
+#   /usr/bin/python3 tests/bench/bench.py [--quick] [--markdown FILE]
+#
+# It starts the fake Metabase with cheap, pre-rendered large results
+# (--big-export-mb) and a bulk catalogue, mounts build/mbfs (or $MBFS_BIN),
+# and measures. Not a test: CI only checks that it still runs (--quick).
+# Standard library only (it borrows the Mount helper of the integration
+# tests, which needs Debian's python3-pytest importable).
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
+
+from conftest import Mount  # noqa: E402
+from fakeserver import FakeServer  # noqa: E402
+
+BIG_CARD = 1000
+ROWS = []
+
+
+def timed(fn, repeat=3):
+    best = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        dt = time.perf_counter() - t0
+        best = dt if best is None else min(best, dt)
+    return best
+
+
+def run(*cmd, **kw):
+    return subprocess.run(list(cmd), check=True, stdout=subprocess.DEVNULL, **kw)
+
+
+def curl_export(fake, token, cid, fmt="csv", out="/dev/null", first_byte=False):
+    cmd = ["curl", "-s", "-o", out, "-X", "POST", "-H", "X-Metabase-Session: " + token,
+           "--data", "parameters=%5B%5D&format_rows=false",
+           fake.url + "/api/card/%d/query/%s" % (cid, fmt)]
+    if first_byte:
+        cmd[1:1] = ["-w", "%{time_starttransfer}"]
+        return float(subprocess.run(cmd, check=True, capture_output=True).stdout)
+    subprocess.run(cmd, check=True)
+
+
+def peak_rss_mb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def add(what, measure, value, ref, target, ok, unit="s"):
+    ratio = value / ref if ref else None
+    ROWS.append((what, measure, value, ref, ratio, target, ok, unit))
+
+
+def fmt_val(v, unit):
+    if v is None:
+        return "—"
+    if unit == "s":
+        return "%.3f s" % v if v >= 0.01 else "%.1f ms" % (v * 1000)
+    if unit == "MB":
+        return "%.1f MB" % v
+    return "%g%s" % (v, (" " + unit) if unit else "")
+
+
+def table():
+    head = ("what", "measure", "mbfs", "reference", "ratio", "target", "meets")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for what, measure, value, ref, ratio, target, ok, unit in ROWS:
+        lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            what, measure, fmt_val(value, unit), fmt_val(ref, unit),
+            "%.2f×" % ratio if ratio is not None else "—", target, "yes" if ok else "**no**"))
+    return "\n".join(lines)
+
+
+def mount(fake, *opts, **kw):
+    m = Mount(fake.url, list(opts) + ["log_level=warn"], **kw)
+    return m
+
+
+def spool_file(m):
+    best = None
+    for dp, _, files in os.walk(m.cache_home):
+        if "/spool" not in dp:
+            continue
+        for f in files:
+            p = os.path.join(dp, f)
+            if best is None or os.path.getsize(p) > os.path.getsize(best):
+                best = p
+    return best
+
+
+def bench_exports(fake, token, size_mb, stream_mb):
+    path_of = lambda m: m.p("cards", "%d.csv" % BIG_CARD)  # noqa: E731
+    curl_t = timed(lambda: curl_export(fake, token, BIG_CARD), repeat=5)
+
+    m = mount(fake)
+    try:
+        def cold():
+            os.utime(path_of(m))                 # drop the cached result
+            run("cat", path_of(m))
+        cold_t = timed(cold, repeat=5)
+        add("cold export read", "cat of a %d MB card export vs curl" % size_mb, cold_t, curl_t,
+            "≤ 1.5×", cold_t <= 1.5 * curl_t)
+        run("cat", path_of(m))
+        warm_t = timed(lambda: run("cat", path_of(m)))
+        sp = spool_file(m)
+        local_t = timed(lambda: run("cat", sp))
+        add("cached re-read", "cat again vs cat of the spool file", warm_t, local_t, "≤ 2×",
+            warm_t <= 2 * local_t)
+    finally:
+        m.unmount()
+        shutil.rmtree(m.tmp, ignore_errors=True)
+
+    m = mount(fake, "stream")
+    try:
+        def cold_stream():
+            os.utime(path_of(m))
+            run("cat", path_of(m))
+        st_t = timed(cold_stream)
+        add("cold export read, stream", "cat -o stream vs curl", st_t, curl_t, "≤ 1.15×",
+            st_t <= 1.15 * curl_t)
+    finally:
+        m.unmount()
+        shutil.rmtree(m.tmp, ignore_errors=True)
+    return curl_t
+
+
+def bench_first_byte(fake, token, size_mb):
+    ttfb = min(curl_export(fake, token, BIG_CARD, first_byte=True) for _ in range(3))
+    m = mount(fake, "stream")
+    try:
+        path = m.p("cards", "%d.csv" % BIG_CARD)
+        os.listdir(m.p("cards"))
+
+        samples = []
+        for _ in range(5):
+            os.utime(path)                      # drop the cached result
+            t0 = time.perf_counter()
+            fd = os.open(path, os.O_RDONLY)     # what head -c1 does, minus its exec
+            os.read(fd, 1)
+            samples.append(time.perf_counter() - t0)
+            os.close(fd)
+        t = min(samples)
+        add("stream first byte", "open + read(1) vs curl time to first byte (%d MB)" % size_mb,
+            t, ttfb, "≤ 1.2×", t <= 1.2 * ttfb)
+        os.utime(path)
+        run("cat", path)
+        rss = peak_rss_mb(m.proc.pid)
+        add("memory, streaming", "peak RSS after streaming %d MB" % size_mb, rss, None, "≤ 64 MB",
+            rss <= 64, unit="MB")
+    finally:
+        m.unmount()
+        shutil.rmtree(m.tmp, ignore_errors=True)
+
+
+def mirror_tree(src, dst):
+    """The same names on local disk (empty files), for the warm listing reference."""
+    for dp, dirs, files in os.walk(src):
+        rel = os.path.relpath(dp, src)
+        os.makedirs(os.path.join(dst, rel), exist_ok=True)
+        for f in files:
+            open(os.path.join(dst, rel, f), "wb").close()
+
+
+def bench_listing(fake, n_cards):
+    fake.reset()
+    m = mount(fake)
+    local = tempfile.mkdtemp(prefix="mbfs-bench-tree-")
+    try:
+        root = m.p("collections", "Bulk")
+        t0 = time.perf_counter()
+        run("find", root)
+        run("ls", "-lR", root)
+        cold = time.perf_counter() - t0
+        stats = fake.stats()
+        n_dirs = sum(len(d) for _, d, _ in os.walk(root)) + 1
+        reqs = stats["requests"].get("GET /api/collection/:id/items", 0)
+        exports = sum(stats["exports"].values())
+        add("listing, cold", "find + ls -lR, %d dirs / %d cards: exports" % (n_dirs, n_cards),
+            exports, None, "0 exports", exports == 0, unit="")
+        add("listing, cold", "collection-items requests per directory", reqs / n_dirs, None,
+            "≤ 1", reqs <= n_dirs, unit="")
+        add("listing, cold", "find + ls -lR time", cold, None, "(info)", True)
+        warm = timed(lambda: (run("find", root), run("ls", "-lR", root)))
+        mirror_tree(root, local)
+        ref = timed(lambda: (run("find", local), run("ls", "-lR", local)))
+        add("listing, warm", "find + ls -lR vs the same tree on local disk", warm, ref, "≤ 3×",
+            warm <= 3 * ref)
+        rss = peak_rss_mb(m.proc.pid)
+        add("memory, listing", "peak RSS after listing %d cards" % n_cards, rss, None, "≤ 64 MB",
+            rss <= 64, unit="MB")
+    finally:
+        m.unmount()
+        shutil.rmtree(m.tmp, ignore_errors=True)
+        shutil.rmtree(local, ignore_errors=True)
+
+
+def read_all(paths):
+    threads = [threading.Thread(target=lambda p=p: open(p, "rb").read()) for p in paths]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def bench_concurrency(fake):
+    m = mount(fake, "max_exports=16")
+    try:
+        os.listdir(m.p("cards"))
+        fake.clear_faults()
+        fake.add_fault(endpoint="POST /api/card/:id/query/:export-format", latency_ms=1000)
+        t = timed(lambda: (os.utime(m.p("cards", "1.csv")),
+                           [os.utime(m.p("cards", "%d.csv" % c)) for c in range(1, 17)],
+                           read_all([m.p("cards", "%d.csv" % c) for c in range(1, 17)])), repeat=1)
+        add("parallel", "16 readers of 16 cards, each delayed 1 s", t, None, "≤ 1.5 s", t <= 1.5)
+
+        fake.clear_faults()
+        fake.reset()
+        read_all([m.p("cards", "8.json")] * 16)
+        n = fake.stats()["exports"].get("card:8:json", 0)
+        add("single flight", "16 readers of one card: export requests", n, None, "exactly 1",
+            n == 1, unit="")
+
+        fake.add_fault(endpoint="POST /api/card/:id/query/:export-format", latency_ms=5000)
+        os.listdir(m.p("databases"))
+        procs = [subprocess.Popen(["cat", m.p("cards", "%d.json" % c)], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL) for c in range(1, 21)]
+        time.sleep(0.5)
+        samples = []
+        for _ in range(10):
+            t0 = time.perf_counter()
+            os.listdir(m.p("databases"))
+            subprocess.run(["ls", "-l", m.p("databases", "Sample Database", "PUBLIC")],
+                           check=True, stdout=subprocess.DEVNULL)
+            samples.append(time.perf_counter() - t0)
+        fake.clear_faults()
+        for p in procs:
+            p.wait()
+        worst = max(samples)
+        add("not blocked", "ls while 20 exports wait on a slow server (worst of 10)", worst, None,
+            "≤ 50 ms", worst <= 0.05)
+    finally:
+        fake.clear_faults()
+        m.unmount()
+        shutil.rmtree(m.tmp, ignore_errors=True)
+
+
+def bench_logins(fake):
+    fake.reset()
+    m = mount(fake)
+    cache = m.cache_home
+    try:
+        subprocess.run(["find", m.path], check=True, stdout=subprocess.DEVNULL)
+        files = []
+        for dp, _, fs in os.walk(m.p("cards")):
+            files += [os.path.join(dp, f) for f in sorted(fs) if f.endswith(".csv")]
+        for p in files[:100]:
+            try:
+                open(p, "rb").read()
+            except OSError:
+                pass
+        first = fake.stats()["logins"]
+    finally:
+        m.unmount()
+    fake.reset()
+    m2 = mount(fake, cache_dir=cache)
+    try:
+        os.listdir(m2.p("cards"))
+        second = fake.stats()["logins"]
+    finally:
+        m2.unmount()
+        shutil.rmtree(m.tmp, ignore_errors=True)
+        shutil.rmtree(m2.tmp, ignore_errors=True)
+    add("logins", "find + reading 100 files: logins", first, None, "1", first == 1, unit="")
+    add("logins", "then a remount: logins", second, None, "0", second == 0, unit="")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="small sizes (CI smoke run)")
+    ap.add_argument("--markdown", help="also write the table to this file")
+    args = ap.parse_args()
+    size_mb = 20 if args.quick else 100
+    stream_mb = 20 if args.quick else 1024
+    colls, cards, dashes = (100, 2000, 50) if args.quick else (1000, 20000, 500)
+
+    with FakeServer(behaviour="new", no_gzip=True, big_export_mb=size_mb) as fake:
+        token = fake.login()
+        bench_exports(fake, token, size_mb, stream_mb)
+        bench_concurrency(fake)
+        bench_logins(fake)
+    with FakeServer(behaviour="new", no_gzip=True, big_export_mb=stream_mb) as fake:
+        bench_first_byte(fake, fake.login(), stream_mb)
+    with FakeServer(behaviour="new", bulk_collections=colls, bulk_cards=cards,
+                    bulk_dashboards=dashes) as fake:
+        bench_listing(fake, cards)
+
+    out = table()
+    print(out)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(out + "\n")
+    missed = [r for r in ROWS if not r[6]]
+    print("\n%d rows, %d meet their target" % (len(ROWS), len(ROWS) - len(missed)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
