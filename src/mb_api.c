@@ -380,8 +380,8 @@ static enum mbfs_status op_users(struct mb_client *c, struct mb_user_list *out,
 	return get_users(api_of(c), "/api/user", out, err);
 }
 
-static enum mbfs_status op_list_raw(struct mb_client *c, enum mb_list which,
-				    char **body, size_t *len,
+static enum mbfs_status op_list_get(struct mb_client *c, enum mb_list which,
+				    mb_sink_fn sink, void *sink_arg,
 				    struct mbfs_err *err)
 {
 	static const struct {
@@ -393,22 +393,25 @@ static enum mbfs_status op_list_raw(struct mb_client *c, enum mb_list which,
 		[MB_LIST_DATABASES] = {"/api/database", "GET /api/database"},
 		[MB_LIST_USERS] = {"/api/user", "GET /api/user"},
 	};
-	*body = NULL;
-	*len = 0;
 	if ((size_t)which >= sizeof lists / sizeof lists[0])
 		return mbfs_err_set(err, MBFS_ERR_INVALID, 0, "unknown list");
+	struct api *a = api_of(c);
+	char url[URL_MAX];
+	snprintf(url, sizeof url, "%s%s", a->url, lists[which].path);
 	struct mb_http_req req;
-	enum mbfs_status st = get_json(api_of(c), lists[which].path,
-				       lists[which].route, &req, err);
-	if (st == MBFS_OK && !req.resp)
+	memset(&req, 0, sizeof req);
+	req.method = "GET";
+	req.url = url;
+	req.headers[0] = "Accept: application/json";
+	req.max_resp = META_MAX_RESP;
+	req.on_data = sink; /* a big card list is decoded as it arrives */
+	req.data_arg = sink_arg;
+	enum mbfs_status st = send_authed(a, &req, lists[which].route,
+					  lists[which].path, err);
+	if (st == MBFS_OK && strncasecmp(req.content_type, "text/html", 9) == 0)
 		st = mbfs_err_set(err, MBFS_ERR_PROTOCOL, (int)req.status,
-				  "%s: empty body", lists[which].path);
-	if (st == MBFS_OK) {
-		*body = req.resp; /* taken over from the request */
-		*len = req.resp_len;
-		req.resp = NULL;
-		req.resp_len = 0;
-	}
+				  "%s: the server sent an HTML page, not JSON (a proxy or login page?)",
+				  lists[which].path);
 	mb_http_req_cleanup(&req);
 	return st;
 }
@@ -577,7 +580,7 @@ static const struct mb_client_ops api_ops = {
 	.dashboards = op_dashboards,
 	.dashboard = op_dashboard,
 	.users = op_users,
-	.list_raw = op_list_raw,
+	.list_get = op_list_get,
 	.export_run = op_export_run,
 	.describe_stats = op_describe_stats,
 	.destroy = op_destroy,

@@ -104,10 +104,11 @@ struct mb_client_ops {
 				      struct mbfs_err *err);
 	enum mbfs_status (*users)(struct mb_client *c, struct mb_user_list *out,
 				  struct mbfs_err *err);
-	/* The body of a list endpoint, undecoded: *body is a NUL-terminated
-	 * heap string owned by the caller (decode it with mb_json.h). */
-	enum mbfs_status (*list_raw)(struct mb_client *c, enum mb_list which,
-				     char **body, size_t *len,
+	/* The body of a list endpoint, undecoded, streamed into sink as it
+	 * arrives (2xx bodies only; decode it with mb_json_stream). MBFS_OK
+	 * when the whole body arrived; a sink that returns false aborts. */
+	enum mbfs_status (*list_get)(struct mb_client *c, enum mb_list which,
+				     mb_sink_fn sink, void *sink_arg,
 				     struct mbfs_err *err);
 	/* Run an export, streaming a 2xx body into sink. Returns MBFS_OK when
 	 * the server answered 2xx and the transfer completed cleanly; the

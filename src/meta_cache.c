@@ -141,46 +141,48 @@ static int card_id_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Decode a list body into s; keeps the array text when asked. */
-static enum mbfs_status decode_list(struct mbfs_meta_snap *s, const char *body,
-				    size_t len, bool want_array,
-				    struct mbfs_err *err)
+static bool feed(void *arg, const char *buf, size_t len)
 {
-	enum mbfs_status st;
-	switch (s->kind) {
-	case MBFS_META_CARDS:
-		st = mb_json_card_list(body, len, &s->u.cards, err);
-		break;
-	case MBFS_META_COLLECTIONS:
-		st = mb_json_collection_list(body, len, &s->u.collections, err);
-		break;
-	case MBFS_META_DASHBOARDS:
-		st = mb_json_dashboard_list(body, len, &s->u.dashboards, err);
-		break;
-	case MBFS_META_DATABASES:
-		st = mb_json_database_list(body, len, &s->u.databases, err);
-		break;
-	case MBFS_META_USERS:
-		st = mb_json_user_list(body, len, &s->u.users, err);
-		break;
-	default:
-		return mbfs_err_set(err, MBFS_ERR_INVALID, 0, "not a list");
+	return mb_json_stream_feed(arg, buf, len);
+}
+
+/* Fetch a list into s, decoding as the body arrives; keeps the array text
+ * when asked. */
+static enum mbfs_status fetch_list(struct mbfs_meta *m, struct mbfs_meta_snap *s,
+				   enum mb_list which, enum mb_json_list_kind jk,
+				   bool want_array, struct mbfs_err *err)
+{
+	struct mb_json_stream *js = mb_json_stream_new(jk, want_array);
+	if (!js)
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	struct mb_client *c = m->client;
+	enum mbfs_status st = c->ops->list_get(c, which, feed, js, err);
+	struct mbfs_err jerr;
+	mbfs_err_clear(&jerr);
+	/* a malformed body aborts the transfer: report the decoder's reason */
+	enum mbfs_status jst = mb_json_stream_finish(
+		js, &s->u, want_array ? &s->array : NULL, &s->array_len,
+		&s->count, &jerr);
+	if (jst != MBFS_OK && (st == MBFS_OK || st == MBFS_ERR_INTERRUPTED)) {
+		*err = jerr;
+		st = jst;
 	}
+	mb_json_stream_free(js);
 	if (st == MBFS_OK && s->kind == MBFS_META_CARDS && s->u.cards.n)
 		qsort(s->u.cards.v, s->u.cards.n, sizeof *s->u.cards.v,
 		      card_id_cmp);
-	if (st == MBFS_OK && want_array)
-		st = mb_json_list_array(body, len, &s->array, &s->array_len,
-					&s->count, err);
 	return st;
 }
 
-static const enum mb_list list_of[] = {
-	[MBFS_META_CARDS] = MB_LIST_CARDS,
-	[MBFS_META_COLLECTIONS] = MB_LIST_COLLECTIONS,
-	[MBFS_META_DASHBOARDS] = MB_LIST_DASHBOARDS,
-	[MBFS_META_DATABASES] = MB_LIST_DATABASES,
-	[MBFS_META_USERS] = MB_LIST_USERS,
+static const struct {
+	enum mb_list list;
+	enum mb_json_list_kind json;
+} list_of[] = {
+	[MBFS_META_CARDS] = {MB_LIST_CARDS, MB_JSON_LIST_CARDS},
+	[MBFS_META_COLLECTIONS] = {MB_LIST_COLLECTIONS, MB_JSON_LIST_COLLECTIONS},
+	[MBFS_META_DASHBOARDS] = {MB_LIST_DASHBOARDS, MB_JSON_LIST_DASHBOARDS},
+	[MBFS_META_DATABASES] = {MB_LIST_DATABASES, MB_JSON_LIST_DATABASES},
+	[MBFS_META_USERS] = {MB_LIST_USERS, MB_JSON_LIST_USERS},
 };
 
 /* Fetch and decode (kind, id) into a new snapshot. No lock held. */
@@ -196,12 +198,8 @@ static enum mbfs_status fetch(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 	struct mb_client *c = m->client;
 	enum mbfs_status st;
 	if (is_list(kind)) {
-		char *body = NULL;
-		size_t len = 0;
-		st = c->ops->list_raw(c, list_of[kind], &body, &len, err);
-		if (st == MBFS_OK)
-			st = decode_list(s, body, len, want_array, err);
-		free(body);
+		st = fetch_list(m, s, list_of[kind].list, list_of[kind].json,
+				want_array, err);
 	} else if (kind == MBFS_META_CURRENT_USER) {
 		st = c->ops->current_user(c, &s->u.user, err);
 	} else {

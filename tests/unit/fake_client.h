@@ -3,7 +3,7 @@
  * export engine and the namespace (test_export.c, test_tree.c).
  *
  * The fake serves canned Metabase objects (collection items, cards,
- * databases, schemas, tables; cards and databases also as list_raw JSON)
+ * databases, schemas, tables; cards and databases also as list_get JSON)
  * from small static tables that a test edits
  * between calls, and answers export_run with a canned body fed to the sink
  * in chunks of a chosen size, with a chosen final status and content type.
@@ -377,16 +377,18 @@ static inline void fake_cat_str(char **buf, size_t *len, const char *s)
 }
 
 /* The canned cards and databases as the JSON the server would send (the
- * namespace reads them through list_raw and the meta cache); the other
+ * namespace reads them through list_get and the meta cache); the other
  * lists are empty. */
-static enum mbfs_status fake_list_raw(struct mb_client *c, enum mb_list which,
-				      char **body, size_t *len,
+static enum mbfs_status fake_list_get(struct mb_client *c, enum mb_list which,
+				      mb_sink_fn sink, void *sink_arg,
 				      struct mbfs_err *err)
 {
 	struct fake_client *f = (struct fake_client *)c;
 	char num[64];
-	*body = NULL;
-	*len = 0;
+	char *text = NULL;
+	size_t tlen = 0;
+	char **body = &text;
+	size_t *len = &tlen;
 	fake_lock(f);
 	enum mbfs_status st = MBFS_OK;
 	switch (which) {
@@ -428,12 +430,18 @@ static enum mbfs_status fake_list_raw(struct mb_client *c, enum mb_list which,
 	}
 	fake_unlock(f);
 	if (st != MBFS_OK) {
-		free(*body);
-		*body = NULL;
-		*len = 0;
+		free(text);
 		return fake_fail(st, err, which == MB_LIST_CARDS ? "cards"
 								 : "databases");
 	}
+	/* in two pieces, as a network would */
+	size_t half = tlen / 2;
+	bool ok = sink(sink_arg, text, half) &&
+		  sink(sink_arg, text + half, tlen - half);
+	free(text);
+	if (!ok)
+		return mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0,
+				    "sink refused the bytes");
 	return MBFS_OK;
 }
 
@@ -520,7 +528,7 @@ static const struct mb_client_ops fake_ops = {
 	.dashboards = fake_dashboards,
 	.dashboard = fake_dashboard,
 	.users = fake_users,
-	.list_raw = fake_list_raw,
+	.list_get = fake_list_get,
 	.export_run = fake_export_run,
 	.describe_stats = fake_describe_stats,
 	.destroy = fake_destroy,
