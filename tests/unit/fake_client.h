@@ -355,7 +355,7 @@ static enum mbfs_status fake_users(struct mb_client *c,
 	return MBFS_OK;
 }
 
-/* A growing heap string for list_raw. */
+/* A growing heap string for list_get. */
 static inline void fake_cat(char **buf, size_t *len, const char *s)
 {
 	size_t n = strlen(s);
