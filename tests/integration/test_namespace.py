@@ -14,14 +14,16 @@
 #   8 permissions of a non-admin user, EACCES with the server's text
 # Tests that change the server start a server of their own.
 
-import calendar
 import datetime
 import errno
+import http.client
+import http.server
 import io
 import json
 import os
 import signal
 import subprocess
+import threading
 import time
 import urllib.parse
 import zipfile
@@ -96,6 +98,61 @@ def own(fake):
     s = FakeServer(behaviour=fake.behaviour)
     yield s
     s.stop()
+
+
+class RecordingProxy:
+    """A loopback HTTP proxy in front of the fake that records what mbfs sends."""
+
+    def __init__(self, fake):
+        self.posts = []
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def forward(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else None
+                if self.command == "POST":
+                    proxy.posts.append((self.path, (body or b"").decode()))
+                hdrs = {k: v for k, v in self.headers.items()
+                        if k.lower() not in ("host", "connection", "accept-encoding")}
+                conn = http.client.HTTPConnection(fake.host, fake.port, timeout=60)
+                conn.request(self.command, self.path, body=body, headers=hdrs)
+                r = conn.getresponse()
+                data = r.read()
+                self.send_response(r.status)
+                for k, v in r.getheaders():
+                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                conn.close()
+
+            do_GET = do_POST = do_DELETE = forward
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def forms(self, path_part):
+        return [urllib.parse.parse_qs(b, keep_blank_values=True) for p, b in self.posts if path_part in p]
+
+
+@pytest.fixture
+def proxy(fake):
+    p = RecordingProxy(fake)
+    yield p
+    p.stop()
 
 
 # ---- 1. dashboards --------------------------------------------------------------
@@ -282,6 +339,26 @@ def test_format_rows(fake, mount_factory):
     dash = default_parameters(dashboard_json(fake, 1, token))
     assert read(ui_mount.p("dashboards", "1", "Orders per day.csv")) == \
         fake.export("dashcard", (1, 4, 9), "csv", token, params=dash, format_rows=True)
+
+
+def test_what_mbfs_sends(fake, proxy, mount_factory):
+    """format_rows is always sent (false unless -o format_rows); a dashcard
+    export carries the dashboard's defaults as `parameters`."""
+    token = fake.login()
+    want = default_parameters(dashboard_json(fake, 1, token))
+    m = mount_factory(proxy.url)
+    read(m.p("cards", "1.csv"))
+    read(m.p("dashboards", "1", "Products by category.csv"))
+    ui = mount_factory(proxy.url, "format_rows")
+    read(ui.p("cards", "2.json"))
+    card1 = proxy.forms("/api/card/1/query/csv")
+    assert card1 and card1[0]["format_rows"] == ["false"] and json.loads(card1[0]["parameters"][0]) == []
+    dash = proxy.forms("/api/dashboard/1/dashcard/5/card/6/query/csv")
+    assert dash and dash[0]["format_rows"] == ["false"]
+    sent = json.loads(dash[0]["parameters"][0])
+    assert [{k: p[k] for k in ("id", "type", "value")} for p in sent] == want
+    card2 = proxy.forms("/api/card/2/query/json")
+    assert card2 and card2[0]["format_rows"] == ["true"]
 
 
 def test_sql_files_of_native_cards(fake, mnt):
