@@ -690,8 +690,14 @@ static void fill_info(struct mbfs_export *ex, struct job *j, const char *key,
 		      wall_now() - info->spool.fetched_at < ex->cfg.result_ttl;
 	if (j && j->failed) {
 		info->failed = true;
+		/* Credential failures are remembered by mb_auth (which
+		 * answers at once without a request while a refusal stands,
+		 * and lets the next access through once the password file
+		 * is fixed): they do not block a retry here. */
 		info->retry_blocked =
-			mono_now() - j->failed_at < ex->cfg.error_ttl;
+			mono_now() - j->failed_at < ex->cfg.error_ttl &&
+			j->error.status != MBFS_ERR_AUTH &&
+			j->error.status != MBFS_ERR_THROTTLED;
 		info->error = j->error;
 		info->failed_at = j->failed_at;
 	}

@@ -896,11 +896,9 @@ static void render_control(struct mbfs_fs *fs, int64_t which, char **out,
 		PUT("version %s\n", e->version_tag ? e->version_tag : "unknown");
 		PUT("user %s\n", e->user_email ? e->user_email : "unknown");
 		if (e->auth) {
-			PUT("auth %s\n", mb_auth_kind_name(mb_auth_kind(e->auth)));
-			double age = mb_auth_session_age(e->auth);
-			if (age >= 0)
-				PUT("session_age_s %.0f\n", age);
-			PUT("logins %u\n", mb_auth_logins(e->auth));
+			char auth[1024];
+			mb_auth_describe(e->auth, auth, sizeof auth);
+			PUT("%s", auth);
 		}
 		PUT("mounted_at %s\n", ts);
 		PUT("mountpoint %s\n", e->opts->mountpoint);

@@ -465,10 +465,11 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	size_t n = len - (size_t)off;
 	if (n > size)
 		n = size;
-	/* Reply from a copy owned by this thread: once the reply is written
-	 * the reader may close the file, and RELEASE (another worker) frees
-	 * mem while writev has not returned here yet (ASan checks the iovec
-	 * after the call and reports a use after free). */
+	/* Reply from a copy: once the kernel has the reply, the reader may
+	 * close the file and a RELEASE on another worker frees the handle's
+	 * buffer while this thread is still inside fuse_reply_buf() (ASan's
+	 * writev interceptor reads the iovec after the call). Control files
+	 * are small. */
 	char *copy = malloc(n);
 	if (!copy) {
 		fuse_reply_err(req, ENOMEM);

@@ -13,7 +13,7 @@
 #include <time.h>
 
 #define LOG_LINE_MAX 2048
-#define LOG_MAX_SECRETS 16
+#define LOG_MAX_SECRETS 32
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static enum mbfs_log_level log_level = MBFS_LOG_INFO;
@@ -92,11 +92,14 @@ static void redact_locked(const char *s, char *out, size_t outsz)
 {
 	size_t o = 0;
 	while (*s && o + 1 < outsz) {
+		/* the longest registered secret that starts here, so that
+		 * a secret that extends another is not half shown */
 		size_t skip = 0;
-		for (int i = 0; i < LOG_MAX_SECRETS && !skip; i++) {
+		for (int i = 0; i < LOG_MAX_SECRETS; i++) {
 			const char *sec = log_secrets[i];
-			if (sec && strncmp(s, sec, strlen(sec)) == 0)
-				skip = strlen(sec);
+			size_t l = sec ? strlen(sec) : 0;
+			if (l > skip && strncmp(s, sec, l) == 0)
+				skip = l;
 		}
 		if (skip) {
 			const char *r = "[redacted]";

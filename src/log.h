@@ -33,7 +33,7 @@ enum mbfs_log_level mbfs_log_get_level(void);
 /* Send further lines to syslog (after daemonizing) instead of stderr. */
 void mbfs_log_use_syslog(bool on);
 
-/* Register a secret to redact (copied; empty/NULL ignored; at most 16). */
+/* Register a secret to redact (copied; empty/NULL ignored; at most 32). */
 void mbfs_log_add_secret(const char *secret);
 /* Forget a registered secret (e.g. an expired session). */
 void mbfs_log_remove_secret(const char *secret);

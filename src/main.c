@@ -1,8 +1,9 @@
 /*
- * main.c — owns the process lifecycle: options → credentials → transport →
- * server probe and login → caches → FUSE session → mount → daemonize →
- * loop → unwind. Every mount-time failure prints one clear line and exits
- * non-zero before the mount exists (never a half mount).
+ * main.c — owns the process lifecycle: options → credentials (environment,
+ * files, config file, or a prompt on the terminal) → daemonize → transport
+ * → server probe, capability table and login → caches → FUSE session →
+ * mount → loop → unwind. Every mount-time failure prints one clear line and
+ * exits non-zero before the mount exists (never a half mount).
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "export.h"
@@ -73,16 +75,33 @@ static char *read_secret(const char *path, const char *what)
 	char buf[SECRET_MAX];
 	char *r = fgets(buf, sizeof buf, f) ? buf : NULL;
 	fclose(f);
-	if (!r || !buf[strcspn(buf, "\r\n")] ) {
-		/* fallthrough to the emptiness check */
-	}
 	if (r)
 		buf[strcspn(buf, "\r\n")] = '\0';
-	if (!r || !buf[0]) {
+	char *out = NULL;
+	if (!r || !buf[0])
 		fprintf(stderr, "mbfs: the %s file %s is empty\n", what, path);
-		return NULL;
+	else
+		out = strdup(buf);
+	memset(buf, 0, sizeof buf);
+	return out;
+}
+
+/* A secret from the config file; false (with a message) when the file
+ * holds it but is readable by others. */
+static bool secret_from_config(const char *key, const char *what, char **out)
+{
+	bool refused = false;
+	const char *c = mbfs_options_config(key, &refused);
+	if (refused) {
+		fprintf(stderr,
+			"mbfs: the config file %s holds a %s but is readable by group or others: refused; run chmod 600 %s\n",
+			mbfs_options_config_path(), what,
+			mbfs_options_config_path());
+		return false;
 	}
-	return strdup(buf);
+	if (c && *c)
+		*out = strdup(c);
+	return true;
 }
 
 /* First non-empty of: the environment, a file, the config file. */
@@ -99,25 +118,163 @@ static bool secret_from(const char *env, const char *file, const char *cfgkey,
 		*out = read_secret(file, what);
 		return *out != NULL;
 	}
-	bool refused = false;
-	const char *c = mbfs_options_config(cfgkey, &refused);
-	if (refused) {
-		fprintf(stderr,
-			"mbfs: the config file holds a %s but is readable by others; run chmod 600 on it\n",
-			what);
-		return false;
-	}
-	if (c && *c)
-		*out = strdup(c);
-	return true;
+	return secret_from_config(cfgkey, what, out);
 }
 
 static void wipe(char *s)
 {
 	if (s) {
-		memset(s, 0, strlen(s));
+		volatile char *p = s;
+		while (*p)
+			*p++ = '\0';
 		free(s);
 	}
+}
+
+/* ---- the terminal prompt ------------------------------------------------ */
+
+static struct termios prompt_saved;
+static volatile sig_atomic_t prompt_echo_off;
+
+/* Ctrl-C (or any fatal signal) while echo is off: restore the terminal,
+ * then die of the same signal. */
+static void prompt_on_signal(int sig)
+{
+	if (prompt_echo_off)
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &prompt_saved);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Ask on the terminal: the prompt goes to stderr, the answer is read from
+ * stdin (a terminal), without echo when !echo. NULL on EOF or an empty
+ * answer. The answer is read byte by byte (no stdio buffer keeps a copy). */
+static char *prompt_line(const char *prompt, bool echo)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGTSTP};
+	struct sigaction sa, old[sizeof sigs / sizeof sigs[0]];
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = prompt_on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaction(sigs[i], &sa, &old[i]);
+	if (!echo && tcgetattr(STDIN_FILENO, &prompt_saved) == 0) {
+		struct termios t = prompt_saved;
+		t.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
+		t.c_lflag |= ICANON;
+		if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) == 0)
+			prompt_echo_off = 1;
+	}
+	if (!echo && !prompt_echo_off) {
+		fprintf(stderr, "mbfs: cannot turn off echo on the terminal; not asking for the password\n");
+		for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+			sigaction(sigs[i], &old[i], NULL);
+		return NULL;
+	}
+	fputs(prompt, stderr);
+	fflush(stderr);
+	char buf[SECRET_MAX];
+	size_t n = 0;
+	bool got_eol = false;
+	for (;;) {
+		char c;
+		ssize_t r = read(STDIN_FILENO, &c, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (c == '\n' || c == '\r') {
+			got_eol = true;
+			break;
+		}
+		if (n + 1 < sizeof buf)
+			buf[n++] = c;
+	}
+	buf[n] = '\0';
+	if (prompt_echo_off) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &prompt_saved);
+		prompt_echo_off = 0;
+		fputc('\n', stderr);
+	}
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaction(sigs[i], &old[i], NULL);
+	char *out = (got_eol || n) && buf[0] ? strdup(buf) : NULL;
+	memset(buf, 0, sizeof buf);
+	return out;
+}
+
+/* ---- credentials ---------------------------------------------------------- */
+
+/* Every credential mbfs was given, gathered before daemonizing (the prompt
+ * needs the terminal). Secrets are wiped by creds_free. */
+struct creds {
+	char *api_key;
+	char *session;
+	char *password;            /* NULL when password_file is used */
+	char *username;            /* prompted for; else o->username is used */
+};
+
+static void creds_free(struct creds *c)
+{
+	wipe(c->api_key);
+	wipe(c->session);
+	wipe(c->password);
+	free(c->username);
+	memset(c, 0, sizeof *c);
+}
+
+/*
+ * Sources, first found wins:
+ *   API key:  MBFS_API_KEY, -o api_key_file=, api_key in the config file
+ *   session:  MBFS_SESSION, -o session_file=, session in the config file
+ *   password: MBFS_PASSWORD, -o password_file=, password in the config file
+ * When none of the three was given and stdin is a terminal, ask for the
+ * username (unless known) and the password, without echo.
+ */
+static int gather_credentials(const struct mbfs_options *o, struct creds *c)
+{
+	memset(c, 0, sizeof *c);
+	if (!secret_from("MBFS_API_KEY", o->api_key_file, "api_key", "API key",
+			 &c->api_key) ||
+	    !secret_from("MBFS_SESSION", o->session_file, "session",
+			 "session token", &c->session))
+		return 1;
+	const char *e = getenv("MBFS_PASSWORD");
+	if (e && *e)
+		c->password = strdup(e);
+	else if (!o->password_file &&
+		 !secret_from_config("password", "password", &c->password))
+		return 1;
+	bool have_password = c->password || o->password_file;
+	const char *user = o->username;
+	bool tty = isatty(STDIN_FILENO) != 0;
+	if (!c->api_key && !c->session && !have_password && tty) {
+		if (!user) {
+			char q[1200];
+			snprintf(q, sizeof q, "Metabase username (e-mail) for %s: ",
+				 o->url);
+			c->username = prompt_line(q, true);
+			user = c->username;
+			if (!user) {
+				fprintf(stderr, "mbfs: no username given\n");
+				return 1;
+			}
+		}
+		char q[1400];
+		snprintf(q, sizeof q, "Password for %s at %s: ", user, o->url);
+		c->password = prompt_line(q, false);
+		if (!c->password) {
+			fprintf(stderr, "mbfs: no password given\n");
+			return 1;
+		}
+		have_password = true;
+	}
+	if (have_password && !user && !c->api_key && !c->session) {
+		fprintf(stderr,
+			"mbfs: a password was given but no username: set MBFS_USERNAME, -o username=EMAIL or username in the config file\n");
+		return 1;
+	}
+	return 0;
 }
 
 static void print_versions(void)
@@ -189,7 +346,7 @@ struct mount_state {
 	struct mb_properties props;
 	struct mb_user user;
 	struct mb_caps caps;
-	char caps_text[512];
+	char caps_text[1024];
 };
 
 static void state_free(struct mount_state *m)
@@ -207,32 +364,27 @@ static void state_free(struct mount_state *m)
 }
 
 /* Everything that needs the network before mounting. */
-static int connect_server(struct mbfs_options *o, struct mount_state *m)
+static int connect_server(struct mbfs_options *o, const struct creds *c,
+			  struct mount_state *m)
 {
 	struct mbfs_err err;
 	mbfs_err_clear(&err);
-	char *api_key = NULL, *session = NULL, *password = NULL;
-	int rc = 1;
-
-	if (!secret_from("MBFS_API_KEY", o->api_key_file, "api_key", "API key",
-			 &api_key) ||
-	    !secret_from("MBFS_SESSION", o->session_file, "session",
-			 "session token", &session) ||
-	    !secret_from("MBFS_PASSWORD", NULL, "password", "password",
-			 &password))
-		goto out;
 
 	struct mb_http_config hc = {.cafile = o->cafile,
 				    .insecure = o->insecure,
 				    .connect_timeout = o->connect_timeout};
+	if (o->insecure)
+		mbfs_warn("TLS certificate verification is off (-o insecure)");
 	if (mb_http_new(&hc, &m->http, &err) != MBFS_OK)
 		goto fail;
 	struct mb_auth_config ac = {.url = o->url,
-				    .api_key = api_key,
-				    .session = session,
-				    .username = o->username,
-				    .password = password,
-				    .password_file = password ? NULL : o->password_file,
+				    .api_key = c->api_key,
+				    .session = c->session,
+				    .username = c->username ? c->username
+							    : o->username,
+				    .password = c->password,
+				    .password_file = c->password ? NULL
+								 : o->password_file,
 				    .cache_dir = o->cache_dir};
 	if (mb_auth_new(&ac, m->http, &m->auth, &err) != MBFS_OK)
 		goto fail;
@@ -243,38 +395,54 @@ static int connect_server(struct mbfs_options *o, struct mount_state *m)
 	}
 	enum mbfs_status st = m->client->ops->properties(m->client, &m->props, &err);
 	if (st != MBFS_OK) {
-		if (st == MBFS_ERR_NETWORK || st == MBFS_ERR_TLS)
+		if (st == MBFS_ERR_TLS)
+			fprintf(stderr,
+				"mbfs: cannot reach %s: %s (the server's certificate is not trusted: give its CA with -o cafile=FILE, or skip verification with -o insecure)\n",
+				o->url, err.msg);
+		else if (st == MBFS_ERR_NETWORK)
 			fprintf(stderr, "mbfs: cannot reach %s: %s\n", o->url, err.msg);
 		else
 			fprintf(stderr, "mbfs: %s\n", err.msg);
-		goto out;
+		return 1;
 	}
 	mb_caps_from_version(m->props.version_tag, &m->caps);
 	mb_caps_describe(&m->caps, m->caps_text, sizeof m->caps_text);
+	mb_api_set_caps(m->client, &m->caps);
+	mbfs_debug("server version %s", m->caps.version);
 	if (mb_auth_kind(m->auth) == MB_AUTH_API_KEY && m->caps.major &&
 	    !m->caps.api_keys) {
-		fprintf(stderr,
-			"mbfs: %s runs Metabase %s, which has no API keys (they arrived in v0.49); use a username and password\n",
-			o->url, m->caps.version);
-		goto out;
+		if (!mb_auth_has_password(m->auth)) {
+			fprintf(stderr,
+				"mbfs: %s runs Metabase %s, which has no API keys (they arrived in v0.49); use a username and password\n",
+				o->url, m->caps.version);
+			return 1;
+		}
+		mb_auth_drop_api_key(m->auth);
 	}
-	if (mb_auth_login(m->auth, &err) != MBFS_OK)
-		goto fail;
-	st = m->client->ops->current_user(m->client, &m->user, &err);
+	st = mb_auth_login(m->auth, &err);
+	if (st == MBFS_OK)
+		st = m->client->ops->current_user(m->client, &m->user, &err);
+	if (st == MBFS_ERR_THROTTLED) {
+		fprintf(stderr,
+			"mbfs: %s (mbfs did not retry: Metabase keeps refusing for about an hour after 10 failed logins, and every attempt extends that)\n",
+			err.msg);
+		return 1;
+	}
+	if (st == MBFS_ERR_AUTH && mb_auth_kind(m->auth) == MB_AUTH_PASSWORD) {
+		fprintf(stderr,
+			"mbfs: %s (mbfs did not retry: Metabase locks an account after 10 failed logins)\n",
+			err.msg);
+		return 1;
+	}
 	if (st != MBFS_OK)
 		goto fail;
 	mbfs_info("connected to %s (Metabase %s) as %s using %s", o->url,
 		  m->caps.version, m->user.email ? m->user.email : "?",
 		  mb_auth_kind_name(mb_auth_kind(m->auth)));
-	rc = 0;
-	goto out;
+	return 0;
 fail:
 	fprintf(stderr, "mbfs: %s\n", err.msg);
-out:
-	wipe(api_key);
-	wipe(session);
-	wipe(password);
-	return rc;
+	return 1;
 }
 
 static int build_fs(struct mbfs_options *o, struct mount_state *m)
@@ -342,6 +510,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	struct creds creds;
+	if (gather_credentials(&o, &creds) != 0) {
+		creds_free(&creds);
+		mbfs_options_free(&o);
+		fuse_opt_free_args(&fargs);
+		return 1;
+	}
+
 	int notify_fd = o.foreground ? -1 : daemonize_start();
 	struct mount_state m;
 	memset(&m, 0, sizeof m);
@@ -352,7 +528,9 @@ int main(int argc, char **argv)
 	bool hup_started = false;
 	struct mbfs_notify *notify = NULL;
 
-	if (connect_server(&o, &m) != 0 || build_fs(&o, &m) != 0)
+	int connected = connect_server(&o, &creds, &m);
+	creds_free(&creds); /* mb_auth keeps its own copies */
+	if (connected != 0 || build_fs(&o, &m) != 0)
 		goto out;
 
 	if (o.debug && fuse_opt_add_arg(&fargs, "-odebug") != 0)
@@ -393,6 +571,7 @@ int main(int argc, char **argv)
 		goto out_signals;
 	}
 	mbfs_info("mounted %s on %s", o.url, o.mountpoint);
+	mb_auth_started(m.auth);
 	daemonize_finish(notify_fd);
 	notify_fd = -1;
 

@@ -2,7 +2,11 @@
  * mb_api.c — owns the mapping from client ops to Metabase endpoints: URLs,
  * request encodings (form-urlencoded exports, which every version reads),
  * the 401 → re-login → one retry rule, status → mbfs_status mapping, and
- * the per-endpoint request counters. See mb_api.h and mb_client.h.
+ * the per-endpoint request counters, and the version-dependent request
+ * spellings, which it reads from the capability table (mb_caps.h): the
+ * collection-items parameter names (snake_case, kebab-case from v0.63),
+ * show_dashboard_questions (v0.53+ only) and legacy-mbql=true (v0.57+
+ * only). See mb_api.h and mb_client.h.
  */
 #include "mb_api.h"
 
@@ -33,6 +37,7 @@ struct api {
 	char *url;
 	struct mb_http *http;
 	struct mb_auth *auth;
+	struct mb_caps caps;       /* set once before concurrent use */
 	int retries;
 	pthread_mutex_t lock;      /* protects routes, rng */
 	uint64_t rng;
@@ -168,12 +173,16 @@ static enum mbfs_status send_authed(struct api *a, struct mb_http_req *req,
 	int slot = 0;
 	while (slot < MB_HTTP_MAX_HEADERS - 1 && req->headers[slot])
 		slot++;
-	char auth_hdr[600];
+	char auth_hdr[MB_AUTH_SECRET_MAX + 32];
 	int transient = 0;
 	for (int attempt = 0;; attempt++) {
 		uint64_t gen = 0;
-		enum mbfs_status st = mb_auth_header(a->auth, auth_hdr,
-						     sizeof auth_hdr, &gen, err);
+		/* password auth without a session: log in first (single
+		 * flight; a remembered refusal comes back at once) */
+		enum mbfs_status st = mb_auth_login(a->auth, err);
+		if (st == MBFS_OK)
+			st = mb_auth_header(a->auth, auth_hdr, sizeof auth_hdr,
+					    &gen, err);
 		if (st != MBFS_OK)
 			return st;
 		req->headers[slot] = auth_hdr[0] ? auth_hdr : NULL;
@@ -286,29 +295,44 @@ static enum mbfs_status op_collection_items(struct mb_client *c, int64_t id,
 					    struct mb_item_list *out,
 					    struct mbfs_err *err)
 {
-	char path[128];
+	struct api *a = api_of(c);
+	char path[192], coll[32];
 	if (id == 0)
-		snprintf(path, sizeof path, "/api/collection/root/items");
+		snprintf(coll, sizeof coll, "root");
 	else
-		snprintf(path, sizeof path, "/api/collection/%" PRId64 "/items",
-			 id);
-	return get_items(api_of(c), path, out, err);
+		snprintf(coll, sizeof coll, "%" PRId64, id);
+	/* Cards saved inside a dashboard (v0.53+) are listed in their
+	 * dashboard, not in the collection: say so explicitly, in the
+	 * parameter spelling of the server's version. */
+	if (a->caps.dashboard_questions)
+		snprintf(path, sizeof path,
+			 "/api/collection/%s/items?%s=false", coll,
+			 a->caps.kebab_params ? "show-dashboard-questions"
+					      : "show_dashboard_questions");
+	else
+		snprintf(path, sizeof path, "/api/collection/%s/items", coll);
+	return get_items(a, path, out, err);
 }
 
 DEFINE_GET(get_cards, struct mb_card_list, mb_json_card_list, "GET /api/card")
 static enum mbfs_status op_cards(struct mb_client *c, struct mb_card_list *out,
 				 struct mbfs_err *err)
 {
-	return get_cards(api_of(c), "/api/card?f=all", out, err);
+	struct api *a = api_of(c);
+	return get_cards(a, a->caps.mbql5 ? "/api/card?f=all&legacy-mbql=true"
+					  : "/api/card?f=all",
+			 out, err);
 }
 
 DEFINE_GET(get_card, struct mb_card, mb_json_card, "GET /api/card/:id")
 static enum mbfs_status op_card(struct mb_client *c, int64_t id,
 				struct mb_card *out, struct mbfs_err *err)
 {
+	struct api *a = api_of(c);
 	char path[128];
-	snprintf(path, sizeof path, "/api/card/%" PRId64, id);
-	return get_card(api_of(c), path, out, err);
+	snprintf(path, sizeof path, "/api/card/%" PRId64 "%s", id,
+		 a->caps.mbql5 ? "?legacy-mbql=true" : "");
+	return get_card(a, path, out, err);
 }
 
 DEFINE_GET(get_databases, struct mb_database_list, mb_json_database_list,
@@ -368,9 +392,11 @@ static enum mbfs_status op_dashboard(struct mb_client *c, int64_t id,
 				     struct mb_dashboard *out,
 				     struct mbfs_err *err)
 {
+	struct api *a = api_of(c);
 	char path[128];
-	snprintf(path, sizeof path, "/api/dashboard/%" PRId64, id);
-	return get_dashboard(api_of(c), path, out, err);
+	snprintf(path, sizeof path, "/api/dashboard/%" PRId64 "%s", id,
+		 a->caps.mbql5 ? "?legacy-mbql=true" : "");
+	return get_dashboard(a, path, out, err);
 }
 
 DEFINE_GET(get_users, struct mb_user_list, mb_json_user_list, "GET /api/user")
@@ -596,10 +622,16 @@ struct mb_client *mb_api_new(const char *url, struct mb_http *http,
 	a->url = strdup(url);
 	a->http = http;
 	a->auth = auth;
+	mb_caps_from_version(NULL, &a->caps);
 	a->retries = retries < 0 ? 0 : retries;
 	a->rng = (uint64_t)time(NULL) * 2654435761u + (uint64_t)(uintptr_t)a;
 	if (!a->rng)
 		a->rng = 1;
 	pthread_mutex_init(&a->lock, NULL);
 	return &a->base;
+}
+
+void mb_api_set_caps(struct mb_client *c, const struct mb_caps *caps)
+{
+	api_of(c)->caps = *caps;
 }

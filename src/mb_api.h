@@ -9,13 +9,19 @@
 #define MBFS_MB_API_H
 
 #include "mb_auth.h"
+#include "mb_caps.h"
 #include "mb_client.h"
 #include "mb_http.h"
 
+/* Until mb_api_set_caps() the client assumes the newest server. */
 /* retries: how many times a transient failure (connection refused or
  * reset before the first byte, HTTP 502/503/504, 429) is retried, with
  * exponential backoff and jitter (Retry-After honoured). */
 struct mb_client *mb_api_new(const char *url, struct mb_http *http,
 			     struct mb_auth *auth, int retries);
+
+/* Take the server's capability table (copied). Call once, after the
+ * version probe and before the client is used by several threads. */
+void mb_api_set_caps(struct mb_client *c, const struct mb_caps *caps);
 
 #endif

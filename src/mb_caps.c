@@ -33,16 +33,22 @@ void mb_caps_from_version(const char *tag, struct mb_caps *c)
 
 int mb_caps_describe(const struct mb_caps *c, char *out, size_t outsz)
 {
+	/* What the server does, and how mbfs asks (docs/versions.md says
+	 * which code reads each flag). items_params and card_query are the
+	 * request spellings mb_api.c chooses from this table. */
 	return snprintf(out, outsz,
 			"caps dashboard_cards_key=%s card_kind_field=%s api_keys=%s "
 			"trash=%s dashboard_questions=%s export_body=%s "
-			"dataset_query=%s export_failure=%s\n",
+			"dataset_query=%s items_params=%s card_query=%s "
+			"export_failure=%s\n",
 			c->dashcards_key ? "dashcards" : "ordered_cards",
 			c->card_type_field ? "type" : "dataset",
 			c->api_keys ? "yes" : "no", c->trash ? "yes" : "no",
 			c->dashboard_questions ? "yes" : "no",
 			c->export_json_body ? "form-or-json" : "form",
 			c->mbql5 ? "mbql5" : "mbql4",
+			c->kebab_params ? "kebab-case" : "snake_case",
+			c->mbql5 ? "legacy-mbql" : "as-is",
 			c->export_abort_midstream ? "status-then-abort"
 			: c->export_error_status  ? "status-then-appended-json"
 						  : "in-band-json");

@@ -20,6 +20,7 @@
 #define CONFIG_MAX_BYTES 65536
 
 static struct {
+	char path[4096];
 	char *keys[CONFIG_MAX_KEYS];
 	char *vals[CONFIG_MAX_KEYS];
 	int n;
@@ -51,6 +52,7 @@ static void config_load(void)
 		snprintf(path, sizeof path, "%s/.config/mbfs/config", home);
 	else
 		return;
+	snprintf(config.path, sizeof config.path, "%s", path);
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return;
@@ -107,6 +109,13 @@ const char *mbfs_options_config(const char *key, bool *refused)
 		return config.vals[i];
 	}
 	return NULL;
+}
+
+const char *mbfs_options_config_path(void)
+{
+	if (!config.loaded)
+		config_load();
+	return config.path[0] ? config.path : "$XDG_CONFIG_HOME/mbfs/config";
 }
 
 /* ---- command line ----------------------------------------------------- */
@@ -402,6 +411,18 @@ static bool url_ok(const char *u)
 	return strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0;
 }
 
+/* Does the URL carry credentials ("https://user:secret@host/")? */
+static bool url_has_userinfo(const char *u)
+{
+	const char *host = strstr(u, "://");
+	if (!host)
+		return false;
+	host += 3;
+	size_t len = strcspn(host, "/?#");
+	const char *at = memchr(host, '@', len);
+	return at != NULL;
+}
+
 enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
 					    struct mbfs_options *o,
 					    struct fuse_args *fa)
@@ -450,6 +471,11 @@ enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
 	o->url = pick(cli_url, "MBFS_URL", "url");
 	if (!o->url) {
 		fprintf(stderr, "mbfs: no Metabase URL: give it as the first argument, in MBFS_URL, or as url= in the config file\n");
+		goto out;
+	}
+	if (url_has_userinfo(o->url)) {
+		/* never echo it: it holds a secret */
+		fprintf(stderr, "mbfs: credentials in the URL are not accepted (they would show in ps and in logs); use MBFS_USERNAME and MBFS_PASSWORD, -o password_file=, or the config file\n");
 		goto out;
 	}
 	if (!url_ok(o->url)) {
@@ -569,6 +595,11 @@ void mbfs_options_help(FILE *f, const char *prog)
 "  config file             $XDG_CONFIG_HOME/mbfs/config, `key = value` lines:\n"
 "                          url, username, password, api_key, session, and the\n"
 "                          -o names below (must be mode 0600 if it holds secrets)\n"
+"  (none of these, stdin a terminal: mbfs asks, the password without echo)\n"
+"  Preference: API key, then session token, then username + password.\n"
+"  Sessions from logins are cached in <cache_dir>/sessions/ (0700/0600) and\n"
+"  reused by the next mount. A refused login is never repeated with the same\n"
+"  password (EACCES until the password file changes or a remount).\n"
 "\n"
 "Options (default in brackets):\n"
 "  -o formats=LIST         files per card/table, ':'-separated [csv:json]\n"

@@ -95,6 +95,9 @@ enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
  * is private (mode & 077 == 0); *refused is set when it is not. */
 const char *mbfs_options_config(const char *key, bool *refused);
 
+/* The config file's path (for messages; a placeholder when unknown). */
+const char *mbfs_options_config_path(void);
+
 /* Write the --help text to f. */
 void mbfs_options_help(FILE *f, const char *prog);
 

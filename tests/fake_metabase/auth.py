@@ -217,6 +217,14 @@ class Auth:
         with self.lock:
             return self.api_keys.pop(key, None) is not None
 
+    def set_password(self, email, password):
+        with self.lock:
+            u = self.by_email.get(email.lower())
+            if u is None:
+                return False
+            u.password = password
+            return True
+
     def reset_throttle(self):
         with self.lock:
             self.user_throttle.clear()

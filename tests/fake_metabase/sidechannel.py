@@ -17,6 +17,8 @@
 #   POST /__fake/faults/clear     remove every fault
 #   POST /__fake/api_keys         {"key":"...","user_id":1} adds a key,
 #                                 {"key":"...","revoke":true} revokes it
+#   POST /__fake/users            {"email":"...","password":"..."} changes a
+#                                 user's password (existing sessions stay)
 
 import json
 
@@ -44,6 +46,7 @@ class SideChannel:
             ("POST", "/__fake/faults"): self.add_fault,
             ("POST", "/__fake/faults/clear"): self.clear_faults,
             ("POST", "/__fake/api_keys"): self.api_keys,
+            ("POST", "/__fake/users"): self.users,
         }
         fn = routes.get(key)
         if fn is None:
@@ -112,3 +115,13 @@ class SideChannel:
             raise ValueError("no such user: %r" % (uid,))
         self.auth.add_api_key(key, uid)
         return jresp({"ok": True, "key": key, "user_id": uid, "honoured": self.b.api_keys})
+
+    def users(self, req):
+        body = self._body(req)
+        email = body.get("email") if isinstance(body, dict) else None
+        password = body.get("password") if isinstance(body, dict) else None
+        if not isinstance(email, str) or not isinstance(password, str) or not password:
+            raise ValueError("email and a non-empty password are required")
+        if not self.auth.set_password(email, password):
+            raise ValueError("no such user: %r" % (email,))
+        return jresp({"ok": True, "email": email})

@@ -186,6 +186,12 @@ class FakeServer:
     def revoke_api_key(self, key):
         return self.request("POST", "/__fake/api_keys", json_body={"key": key, "revoke": True}).json()
 
+    def set_password(self, email, password):
+        r = self.request("POST", "/__fake/users", json_body={"email": email, "password": password})
+        if r.status != 200:
+            raise FakeServerError(r.status, r.body)
+        return r.json()
+
     # -- Metabase operations ---------------------------------------------------------
     def login(self, user=ADMIN[0], password=ADMIN[1]):
         r = self.request("POST", "/api/session", json_body={"username": user, "password": password})
