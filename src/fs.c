@@ -71,16 +71,37 @@ static struct mbfs_node *node_of(struct mbfs_fs *fs, uint64_t ino)
 	return n;
 }
 
-/* Build the export request of a data node. Lock held. */
+/* Build the export request of a data node. Lock held. A dashcard's
+ * parameters are copied into *params (caller frees). */
 static void export_req_of(struct mbfs_fs *fs, const struct mbfs_node *n,
-			  struct mb_export_req *r)
+			  struct mb_export_req *r, char **params)
 {
 	memset(r, 0, sizeof *r);
+	*params = NULL;
 	r->kind = n->kind == MBFS_K_TABLE_FILE ? MB_EXPORT_TABLE : MB_EXPORT_CARD;
 	r->id = n->id;
 	r->db_id = n->db_id;
+	if (n->kind == MBFS_K_DASHCARD_FILE) {
+		/* POST /api/dashboard/:d/dashcard/:dc/card/:c/query/:fmt with
+		 * the dashboard's filter defaults */
+		r->kind = MB_EXPORT_DASHCARD;
+		r->id = n->card_id;
+		r->dashboard_id = n->dashboard_id;
+		r->dashcard_id = n->id;
+		*params = n->params ? strdup(n->params) : NULL;
+		r->parameters = *params;
+	}
 	r->format = mbfs_fmt_name(n->fmt);
 	r->format_rows = fs->env.opts->format_rows;
+}
+
+/* n's export key, copied under the lock (dashcard keys can change). */
+static void key_of(struct mbfs_fs *fs, const struct mbfs_node *n,
+		   char key[sizeof n->key])
+{
+	mbfs_tree_lock(fs->env.tree);
+	memcpy(key, n->key, sizeof n->key);
+	mbfs_tree_unlock(fs->env.tree);
 }
 
 /* Run (or join) the export of a data node. Blocks. */
@@ -90,11 +111,72 @@ static enum mbfs_status materialize(struct mbfs_fs *fs, struct mbfs_node *n,
 {
 	struct mb_export_req req;
 	char key[sizeof n->key];
+	char *params;
 	mbfs_tree_lock(fs->env.tree);
-	export_req_of(fs, n, &req);
+	export_req_of(fs, n, &req, &params);
 	memcpy(key, n->key, sizeof key);
 	mbfs_tree_unlock(fs->env.tree);
-	return mbfs_export_get(fs->env.export, key, &req, fd, info, err);
+	enum mbfs_status st = mbfs_export_get(fs->env.export, key, &req, fd,
+					      info, err);
+	free(params);
+	return st;
+}
+
+/* metadata/ files: a snapshot's state as result info. */
+static void meta_info(const struct mbfs_meta_snap *s,
+		      struct mbfs_result_info *info)
+{
+	memset(info, 0, sizeof *info);
+	if (!s || !s->array)
+		return;
+	info->have = info->fresh = true;
+	info->spool.size = s->array_len;
+	info->spool.rows = (int64_t)s->count;
+	info->spool.fetched_at = s->fetched_at;
+	info->spool.gen = s->gen;
+}
+
+/* Fetch a metadata/ file's list (fresh for meta_ttl); with buf, also a
+ * heap copy of its bytes. Blocks. */
+static enum mbfs_status meta_file(struct mbfs_fs *fs, const struct mbfs_node *n,
+				  char **buf, struct mbfs_result_info *info,
+				  struct mbfs_err *err)
+{
+	struct mbfs_meta *m = mbfs_tree_meta(fs->env.tree);
+	const struct mbfs_meta_snap *s = NULL;
+	memset(info, 0, sizeof *info);
+	enum mbfs_status st = mbfs_meta_get(m, (enum mbfs_meta_kind)n->id, 0,
+					    MBFS_META_WANT_ARRAY, &s, err);
+	if (st != MBFS_OK)
+		return st;
+	meta_info(s, info);
+	if (buf) {
+		*buf = malloc(s->array_len + 1);
+		if (*buf)
+			memcpy(*buf, s->array, s->array_len + 1);
+		else
+			st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	}
+	mbfs_meta_put(m, s);
+	return st;
+}
+
+/* What is known about a file's content without fetching anything. */
+static void peek_node(struct mbfs_fs *fs, const struct mbfs_node *n,
+		      struct mbfs_result_info *info)
+{
+	memset(info, 0, sizeof *info);
+	if (mbfs_kind_is_data(n->kind)) {
+		char key[sizeof n->key];
+		key_of(fs, n, key);
+		mbfs_export_peek(fs->env.export, key, info);
+	} else if (n->kind == MBFS_K_METADATA_FILE) {
+		struct mbfs_meta *m = mbfs_tree_meta(fs->env.tree);
+		const struct mbfs_meta_snap *s =
+			mbfs_meta_peek(m, (enum mbfs_meta_kind)n->id, 0);
+		meta_info(s, info);
+		mbfs_meta_put(m, s);
+	}
 }
 
 static void render_control(struct mbfs_fs *fs, int64_t which, char **out,
@@ -118,6 +200,8 @@ static void attr_of(struct mbfs_fs *fs, const struct mbfs_node *n,
 	}
 	a->mode = S_IFREG | (0444 & ~o->umask);
 	a->nlink = 1;
+	if (n->kind == MBFS_K_SQL_FILE && n->sql)
+		a->size = strlen(n->sql);
 	if (info && info->have) {
 		a->size = info->spool.size;
 		a->mtime = (int64_t)info->spool.fetched_at;
@@ -135,7 +219,7 @@ static enum mbfs_status stat_node(struct mbfs_fs *fs, struct mbfs_node *n,
 {
 	struct mbfs_result_info info;
 	memset(&info, 0, sizeof info);
-	if (is_data(n)) {
+	if (is_data(n) || n->kind == MBFS_K_METADATA_FILE) {
 		/* While handles are open, the kernel's size must be theirs
 		 * (fstat reaches us as a GETATTR without a handle). */
 		mbfs_tree_lock(fs->env.tree);
@@ -148,7 +232,9 @@ static enum mbfs_status stat_node(struct mbfs_fs *fs, struct mbfs_node *n,
 		mbfs_tree_unlock(fs->env.tree);
 		if (is_open)
 			return MBFS_OK;
-		mbfs_export_peek(fs->env.export, n->key, &info);
+	}
+	if (is_data(n)) {
+		peek_node(fs, n, &info);
 		/* Stream mode never materializes on stat: size 0 until done. */
 		bool may_export = !fs->env.opts->stat_cached &&
 				  !fs->env.opts->test_zero_size &&
@@ -163,6 +249,14 @@ static enum mbfs_status stat_node(struct mbfs_fs *fs, struct mbfs_node *n,
 		}
 		if (fs->env.opts->test_zero_size)
 			info.have = false;
+	} else if (n->kind == MBFS_K_METADATA_FILE) {
+		/* rule 2 for metadata/ files too: naming one fetches its list
+		 * (a failure still answers, with size 0; open reports it) */
+		struct mbfs_err e;
+		if (fs->env.opts->stat_cached)
+			peek_node(fs, n, &info);
+		else if (meta_file(fs, n, NULL, &info, &e) != MBFS_OK)
+			mbfs_debug("stat metadata %" PRId64 ": %s", n->id, e.msg);
 	}
 	mbfs_tree_lock(fs->env.tree);
 	attr_of(fs, n, &info, a);
@@ -223,7 +317,8 @@ enum mbfs_status mbfs_fs_getattr(struct mbfs_fs *fs, uint64_t ino,
 	struct mbfs_node *n = node_of(fs, ino);
 	if (!n)
 		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "stale inode");
-	if (fh && fh->fd >= 0) {
+	if (fh && (fh->fd >= 0 || (fh->mem && n->kind != MBFS_K_CONTROL_FILE))) {
+		/* an open handle: what it reads (spool file or memory copy) */
 		mbfs_tree_lock(fs->env.tree);
 		attr_of(fs, n, NULL, out);
 		mbfs_tree_unlock(fs->env.tree);
@@ -241,11 +336,17 @@ enum mbfs_status mbfs_fs_touch(struct mbfs_fs *fs, uint64_t ino,
 	if (!n)
 		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "stale inode");
 	if (is_data(n)) {
-		mbfs_export_invalidate(fs->env.export, n->key);
-		mbfs_info("touch: dropped the cached result of %s", n->key);
+		char key[sizeof n->key];
+		key_of(fs, n, key);
+		mbfs_export_invalidate(fs->env.export, key);
+		mbfs_info("touch: dropped the cached result of %s", key);
 	} else if (mbfs_kind_is_dir(n->kind)) {
 		mbfs_tree_lock(fs->env.tree);
 		mbfs_tree_invalidate_dir(fs->env.tree, n);
+		mbfs_tree_unlock(fs->env.tree);
+	} else {
+		mbfs_tree_lock(fs->env.tree);
+		mbfs_tree_invalidate_file(fs->env.tree, n);
 		mbfs_tree_unlock(fs->env.tree);
 	}
 	struct mbfs_result_info info;
@@ -303,8 +404,8 @@ bool mbfs_dir_entry(struct mbfs_fs *fs, struct mbfs_dir *d, size_t i,
 	*name = d->ents[i - 2].name;
 	struct mbfs_result_info info;
 	memset(&info, 0, sizeof info);
-	if (is_data(n) && !fs->env.opts->test_zero_size)
-		mbfs_export_peek(fs->env.export, n->key, &info);
+	if (!fs->env.opts->test_zero_size)
+		peek_node(fs, n, &info);
 	mbfs_tree_lock(fs->env.tree);
 	attr_of(fs, n, &info, attr);
 	mbfs_tree_unlock(fs->env.tree);
@@ -323,6 +424,52 @@ void mbfs_fs_releasedir(struct mbfs_fs *fs, struct mbfs_dir *d)
 }
 
 /* ---- files --------------------------------------------------------------- */
+
+/* Open a file served from memory: a .sql file (the card's SQL text) or a
+ * metadata/ file (the list's JSON array). Through the page cache (mmap
+ * works); the kernel keeps its cache while the content's generation is
+ * unchanged. Takes ownership of f. */
+static enum mbfs_status open_mem(struct mbfs_fs *fs, struct mbfs_node *n,
+				 struct mbfs_file *f, struct mbfs_file **out,
+				 struct mbfs_open_info *oi, struct mbfs_err *err)
+{
+	struct mbfs_result_info info;
+	memset(&info, 0, sizeof info);
+	enum mbfs_status st = MBFS_OK;
+	if (n->kind == MBFS_K_METADATA_FILE) {
+		st = meta_file(fs, n, &f->mem, &info, err);
+	} else {
+		mbfs_tree_lock(fs->env.tree);
+		f->mem = strdup(n->sql ? n->sql : "");
+		f->mtime = n->mtime;
+		mbfs_tree_unlock(fs->env.tree);
+		if (!f->mem)
+			st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	}
+	if (st != MBFS_OK) {
+		free(f->mem);
+		free(f);
+		return st;
+	}
+	f->mem_len = strlen(f->mem);
+	f->size = f->mem_len;
+	if (info.have)
+		f->mtime = (int64_t)info.spool.fetched_at;
+	if (!f->mtime)
+		f->mtime = (int64_t)fs->mounted_at;
+	f->gen = info.spool.gen; /* 0 for .sql files: never keep the cache */
+	f->node = n;
+	mbfs_tree_lock(fs->env.tree);
+	oi->keep_cache = f->gen && n->kernel_gen == f->gen;
+	n->kernel_gen = f->gen;
+	n->open_count++;
+	n->open_size = f->size;
+	n->open_mtime = f->mtime;
+	mbfs_tree_unlock(fs->env.tree);
+	oi->size = f->size;
+	*out = f;
+	return MBFS_OK;
+}
 
 enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
 			      struct mbfs_file **out, struct mbfs_open_info *oi,
@@ -348,6 +495,8 @@ enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
 		*out = f;
 		return MBFS_OK;
 	}
+	if (n->kind == MBFS_K_SQL_FILE || n->kind == MBFS_K_METADATA_FILE)
+		return open_mem(fs, n, f, out, oi, err);
 	if (!is_data(n)) {
 		free(f);
 		return mbfs_err_set(err, MBFS_ERR_INVALID, 0, "not a data file");
@@ -356,12 +505,14 @@ enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
 		/* Rule 6: open at once, reads wait only for their own bytes. */
 		struct mb_export_req req;
 		char key[sizeof n->key];
+		char *params;
 		mbfs_tree_lock(fs->env.tree);
-		export_req_of(fs, n, &req);
+		export_req_of(fs, n, &req, &params);
 		memcpy(key, n->key, sizeof key);
 		mbfs_tree_unlock(fs->env.tree);
 		enum mbfs_status sst = mbfs_export_stream_open(
 			fs->env.export, key, &req, &f->stream, err);
+		free(params);
 		if (sst != MBFS_OK) {
 			free(f);
 			return sst;
@@ -376,7 +527,7 @@ enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
 		free(f);
 		return st;
 	}
-	memcpy(f->key, n->key, sizeof f->key);
+	key_of(fs, n, f->key);
 	f->gen = info.spool.gen;
 	f->size = info.spool.size;
 	f->mtime = (int64_t)info.spool.fetched_at;
@@ -463,31 +614,137 @@ static void iso_time(double t, char *out, size_t outsz)
 	strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static const char *url_path_of(const struct mbfs_node *n)
+/* The page of a card in Metabase, by its kind. */
+static const char *card_page(enum mb_model m)
 {
-	switch (n->kind) {
-	case MBFS_K_CARD_FILE:
-		return n->model == MB_MODEL_DATASET  ? "model"
-		       : n->model == MB_MODEL_METRIC ? "metric"
-						     : "question";
-	case MBFS_K_COLLECTION: return "collection";
-	case MBFS_K_DATABASE: return "browse/databases";
-	default: return NULL;
-	}
+	return m == MB_MODEL_DATASET  ? "model"
+	       : m == MB_MODEL_METRIC ? "metric"
+				      : "question";
+}
+
+static const char *card_model_name(enum mb_model m)
+{
+	return m == MB_MODEL_DATASET  ? "dataset"
+	       : m == MB_MODEL_METRIC ? "metric"
+				      : "card";
 }
 
 static const char *model_of(const struct mbfs_node *n)
 {
 	switch (n->kind) {
 	case MBFS_K_CARD_FILE:
-		return n->model == MB_MODEL_DATASET  ? "dataset"
-		       : n->model == MB_MODEL_METRIC ? "metric"
-						     : "card";
+	case MBFS_K_DASHCARD_FILE:
+	case MBFS_K_SQL_FILE: return card_model_name(n->model);
 	case MBFS_K_COLLECTION: return "collection";
+	case MBFS_K_DASHBOARD:
+	case MBFS_K_DASHBOARD_BYID: return "dashboard";
+	case MBFS_K_DASHBOARD_TAB:
+	case MBFS_K_DASHBOARD_TAB_BYID: return "tab";
 	case MBFS_K_DATABASE: return "database";
 	case MBFS_K_SCHEMA: return "schema";
 	case MBFS_K_TABLE_FILE: return "table";
+	case MBFS_K_METADATA_FILE: return "metadata";
 	default: return NULL;
+	}
+}
+
+/* Percent-encode s (RFC 3986 unreserved characters kept) into out. */
+static void url_escape(const char *s, char *out, size_t outsz)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		bool keep = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+			    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' ||
+			    *p == '_' || *p == '~';
+		if (o + (keep ? 1 : 3) >= outsz)
+			break;
+		if (keep) {
+			out[o++] = (char)*p;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+		}
+	}
+	out[o] = '\0';
+}
+
+static const char *metadata_endpoint(int64_t which)
+{
+	switch ((enum mbfs_meta_kind)which) {
+	case MBFS_META_CARDS: return "api/card";
+	case MBFS_META_COLLECTIONS: return "api/collection";
+	case MBFS_META_DASHBOARDS: return "api/dashboard";
+	case MBFS_META_DATABASES: return "api/database";
+	case MBFS_META_USERS: return "api/user";
+	default: return "";
+	}
+}
+
+/* user.mb.url: the page of the object in Metabase (the API endpoint for
+ * metadata/ files). Lock held. */
+static void add_url(struct xattrs *x, const char *url, const struct mbfs_node *n)
+{
+	char esc[512];
+	switch (n->kind) {
+	case MBFS_K_ROOT:
+		xa_add(x, "user.mb.url", "%s/", url);
+		break;
+	case MBFS_K_COLLECTION:
+		if (n->id == 0)
+			xa_add(x, "user.mb.url", "%s/collection/root", url);
+		else
+			xa_add(x, "user.mb.url", "%s/collection/%" PRId64, url, n->id);
+		break;
+	case MBFS_K_PERSONAL_DIR:
+		xa_add(x, "user.mb.url", "%s/collection/users", url);
+		break;
+	case MBFS_K_CARDS_DIR:
+		xa_add(x, "user.mb.url", "%s/search?type=card", url);
+		break;
+	case MBFS_K_DASHBOARDS_DIR:
+		xa_add(x, "user.mb.url", "%s/search?type=dashboard", url);
+		break;
+	case MBFS_K_DATABASES_DIR:
+		xa_add(x, "user.mb.url", "%s/browse/databases", url);
+		break;
+	case MBFS_K_CARD_FILE:
+	case MBFS_K_SQL_FILE:
+		xa_add(x, "user.mb.url", "%s/%s/%" PRId64, url,
+		       card_page(n->model), n->id);
+		break;
+	case MBFS_K_DASHCARD_FILE:
+		xa_add(x, "user.mb.url", "%s/%s/%" PRId64, url,
+		       card_page(n->model), n->card_id);
+		break;
+	case MBFS_K_DASHBOARD:
+	case MBFS_K_DASHBOARD_BYID:
+		xa_add(x, "user.mb.url", "%s/dashboard/%" PRId64, url, n->id);
+		break;
+	case MBFS_K_DASHBOARD_TAB:
+	case MBFS_K_DASHBOARD_TAB_BYID:
+		xa_add(x, "user.mb.url", "%s/dashboard/%" PRId64 "?tab=%" PRId64,
+		       url, n->dashboard_id, n->id);
+		break;
+	case MBFS_K_DATABASE:
+		xa_add(x, "user.mb.url", "%s/browse/databases/%" PRId64, url, n->id);
+		break;
+	case MBFS_K_SCHEMA:
+		url_escape(n->schema ? n->schema : "", esc, sizeof esc);
+		xa_add(x, "user.mb.url", "%s/browse/databases/%" PRId64 "/schema/%s",
+		       url, n->db_id, esc);
+		break;
+	case MBFS_K_TABLE_FILE:
+		xa_add(x, "user.mb.url",
+		       "%s/reference/databases/%" PRId64 "/tables/%" PRId64, url,
+		       n->db_id, n->id);
+		break;
+	case MBFS_K_METADATA_FILE:
+		xa_add(x, "user.mb.url", "%s/%s", url, metadata_endpoint(n->id));
+		break;
+	default:
+		break;
 	}
 }
 
@@ -497,30 +754,27 @@ static void collect_xattrs(struct mbfs_fs *fs, struct mbfs_node *n,
 {
 	memset(x, 0, sizeof *x);
 	struct mbfs_result_info info;
-	memset(&info, 0, sizeof info);
-	if (is_data(n))
-		mbfs_export_peek(fs->env.export, n->key, &info);
+	peek_node(fs, n, &info);
 	const char *url = fs->env.opts->url;
 	mbfs_tree_lock(fs->env.tree);
 	const char *model = model_of(n);
-	bool has_id = model && n->kind != MBFS_K_SCHEMA;
-	if (has_id) {
-		if (n->kind == MBFS_K_COLLECTION && n->id == 0)
-			xa_add(x, "user.mb.id", "root");
-		else
-			xa_add(x, "user.mb.id", "%" PRId64, n->id);
-	}
+	if (n->kind == MBFS_K_COLLECTION && n->id == 0)
+		xa_add(x, "user.mb.id", "root");
+	else if (n->kind == MBFS_K_DASHCARD_FILE)
+		xa_add(x, "user.mb.id", "%" PRId64, n->card_id);
+	else if (model && n->kind != MBFS_K_SCHEMA &&
+		 n->kind != MBFS_K_METADATA_FILE)
+		xa_add(x, "user.mb.id", "%" PRId64, n->id);
 	if (model)
 		xa_add(x, "user.mb.model", "%s", model);
-	const char *up = url_path_of(n);
-	if (n->kind == MBFS_K_COLLECTION && n->id == 0)
-		xa_add(x, "user.mb.url", "%s/collection/root", url);
-	else if (up)
-		xa_add(x, "user.mb.url", "%s/%s/%" PRId64, url, up, n->id);
-	else if (n->kind == MBFS_K_TABLE_FILE)
-		xa_add(x, "user.mb.url",
-		       "%s/reference/databases/%" PRId64 "/tables/%" PRId64, url,
-		       n->db_id, n->id);
+	add_url(x, url, n);
+	if (n->kind == MBFS_K_DASHCARD_FILE || n->kind == MBFS_K_DASHBOARD_TAB ||
+	    n->kind == MBFS_K_DASHBOARD_TAB_BYID)
+		xa_add(x, "user.mb.dashboard_id", "%" PRId64, n->dashboard_id);
+	if (n->kind == MBFS_K_DASHCARD_FILE)
+		xa_add(x, "user.mb.dashcard_id", "%" PRId64, n->id);
+	if (n->kind == MBFS_K_SCHEMA || n->kind == MBFS_K_TABLE_FILE)
+		xa_add(x, "user.mb.database_id", "%" PRId64, n->db_id);
 	if (n->description && *n->description)
 		xa_add(x, "user.mb.description", "%s", n->description);
 	if (n->mtime) {
@@ -535,9 +789,12 @@ static void collect_xattrs(struct mbfs_fs *fs, struct mbfs_node *n,
 			xa_add(x, "user.mb.rows", "%" PRId64, info.spool.rows);
 		iso_time(info.spool.fetched_at, ts, sizeof ts);
 		xa_add(x, "user.mb.exported_at", "%s", ts);
-		xa_add(x, "user.mb.duration_ms", "%.0f",
-		       info.spool.duration * 1000.0);
-		xa_add(x, "user.mb.truncated", "%d", info.spool.truncated ? 1 : 0);
+		if (is_data(n)) {
+			xa_add(x, "user.mb.duration_ms", "%.0f",
+			       info.spool.duration * 1000.0);
+			xa_add(x, "user.mb.truncated", "%d",
+			       info.spool.truncated ? 1 : 0);
+		}
 	}
 	if (info.failed)
 		xa_add(x, "user.mb.error", "%s", info.error.msg);
@@ -675,20 +932,34 @@ void mbfs_fs_invalidate_all(struct mbfs_fs *fs)
 
 /* ---- parking probes and stream reads --------------------------------------- */
 
-/* Would stat_node() of n have to run an export? */
-static bool stat_would_export(struct mbfs_fs *fs, struct mbfs_node *n)
+/* Would reading a metadata/ file's list have to fetch it? */
+static bool meta_would_fetch(struct mbfs_fs *fs, const struct mbfs_node *n)
 {
+	return n->kind == MBFS_K_METADATA_FILE &&
+	       !mbfs_meta_fresh(mbfs_tree_meta(fs->env.tree),
+				(enum mbfs_meta_kind)n->id, 0,
+				MBFS_META_WANT_ARRAY);
+}
+
+/* Would stat_node() of n have to run an export (or fetch a list)? */
+static enum mbfs_wait stat_would_block(struct mbfs_fs *fs, struct mbfs_node *n)
+{
+	if (n->kind == MBFS_K_METADATA_FILE)
+		return !fs->env.opts->stat_cached && meta_would_fetch(fs, n)
+			       ? MBFS_WAIT_LISTING
+			       : MBFS_WAIT_NONE;
 	if (!is_data(n) || fs->env.opts->stat_cached ||
 	    fs->env.opts->test_zero_size || fs->env.opts->stream)
-		return false;
+		return MBFS_WAIT_NONE;
 	mbfs_tree_lock(fs->env.tree);
 	bool is_open = n->open_count > 0;
 	mbfs_tree_unlock(fs->env.tree);
 	if (is_open)
-		return false;
+		return MBFS_WAIT_NONE;
 	struct mbfs_result_info info;
-	mbfs_export_peek(fs->env.export, n->key, &info);
-	return !info.fresh && !info.retry_blocked;
+	peek_node(fs, n, &info);
+	return !info.fresh && !info.retry_blocked ? MBFS_WAIT_EXPORT
+						  : MBFS_WAIT_NONE;
 }
 
 enum mbfs_wait mbfs_fs_would_block_lookup(struct mbfs_fs *fs, uint64_t parent,
@@ -700,22 +971,24 @@ enum mbfs_wait mbfs_fs_would_block_lookup(struct mbfs_fs *fs, uint64_t parent,
 	struct mbfs_node *n = NULL;
 	if (!mbfs_tree_peek(fs->env.tree, dir, name, &n))
 		return MBFS_WAIT_LISTING;
-	return n && stat_would_export(fs, n) ? MBFS_WAIT_EXPORT : MBFS_WAIT_NONE;
+	return n ? stat_would_block(fs, n) : MBFS_WAIT_NONE;
 }
 
 enum mbfs_wait mbfs_fs_would_block_getattr(struct mbfs_fs *fs, uint64_t ino)
 {
 	struct mbfs_node *n = node_of(fs, ino);
-	return n && stat_would_export(fs, n) ? MBFS_WAIT_EXPORT : MBFS_WAIT_NONE;
+	return n ? stat_would_block(fs, n) : MBFS_WAIT_NONE;
 }
 
 enum mbfs_wait mbfs_fs_would_block_open(struct mbfs_fs *fs, uint64_t ino)
 {
 	struct mbfs_node *n = node_of(fs, ino);
+	if (n && meta_would_fetch(fs, n))
+		return MBFS_WAIT_LISTING;
 	if (!n || !is_data(n) || fs->env.opts->stream)
 		return MBFS_WAIT_NONE;
 	struct mbfs_result_info info;
-	mbfs_export_peek(fs->env.export, n->key, &info);
+	peek_node(fs, n, &info);
 	return info.fresh || info.retry_blocked ? MBFS_WAIT_NONE
 						: MBFS_WAIT_EXPORT;
 }

@@ -32,6 +32,12 @@ enum mbfs_kind {
 	MBFS_K_DASHBOARD = 19,       /* a dashboard directory */
 	MBFS_K_DASHBOARD_TAB = 20,   /* a tab directory inside a dashboard */
 	MBFS_K_PERSONAL_DIR = 21,    /* collections/Personal/ */
+	/* The copies under dashboards/<id>/ of a dashboard and its tabs: a
+	 * directory must not have two inode numbers' worth of parents (the
+	 * kernel allows one alias per directory; find and du rely on it),
+	 * so they get kinds of their own. Files inside are shared. */
+	MBFS_K_DASHBOARD_BYID = 22,  /* dashboards/<id>/ */
+	MBFS_K_DASHBOARD_TAB_BYID = 23, /* dashboards/<id>/<tab>/ */
 	MBFS_K_CARD_FILE = 32,       /* <card>.csv|json|xlsx */
 	MBFS_K_TABLE_FILE = 33,      /* <table>.csv|json|xlsx */
 	MBFS_K_DASHCARD_FILE = 34,   /* keyed by dashcard id */

@@ -27,6 +27,7 @@
 #include "mb_auth.h"
 #include "mb_caps.h"
 #include "mb_http.h"
+#include "notify.h"
 #include "options.h"
 #include "park.h"
 #include "spool.h"
@@ -539,6 +540,7 @@ int main(int argc, char **argv)
 	struct fuse_session *se = NULL;
 	pthread_t hup_tid;
 	bool hup_started = false;
+	struct mbfs_notify *notify = NULL;
 
 	int connected = connect_server(&o, &creds, &m);
 	creds_free(&creds); /* mb_auth keeps its own copies */
@@ -562,6 +564,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	ctx.se = se;
+	/* names that a re-listing drops leave the kernel's dentry cache */
+	notify = mbfs_notify_new(se);
+	if (notify)
+		mbfs_tree_set_gone_hook(m.tree, mbfs_notify_gone, notify);
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out;
 	if (pipe2(hup_pipe, O_CLOEXEC) == 0 &&
@@ -610,6 +616,10 @@ out:
 		char q = 'q';
 		if (write(hup_pipe[1], &q, 1) == 1)
 			pthread_join(hup_tid, NULL);
+	}
+	if (notify) {
+		mbfs_tree_set_gone_hook(m.tree, NULL, NULL);
+		mbfs_notify_free(notify);
 	}
 	if (se)
 		fuse_session_destroy(se);

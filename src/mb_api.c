@@ -406,6 +406,42 @@ static enum mbfs_status op_users(struct mb_client *c, struct mb_user_list *out,
 	return get_users(api_of(c), "/api/user", out, err);
 }
 
+static enum mbfs_status op_list_get(struct mb_client *c, enum mb_list which,
+				    mb_sink_fn sink, void *sink_arg,
+				    struct mbfs_err *err)
+{
+	static const struct {
+		const char *path, *route;
+	} lists[] = {
+		[MB_LIST_CARDS] = {"/api/card?f=all", "GET /api/card"},
+		[MB_LIST_COLLECTIONS] = {"/api/collection", "GET /api/collection"},
+		[MB_LIST_DASHBOARDS] = {"/api/dashboard?f=all", "GET /api/dashboard"},
+		[MB_LIST_DATABASES] = {"/api/database", "GET /api/database"},
+		[MB_LIST_USERS] = {"/api/user", "GET /api/user"},
+	};
+	if ((size_t)which >= sizeof lists / sizeof lists[0])
+		return mbfs_err_set(err, MBFS_ERR_INVALID, 0, "unknown list");
+	struct api *a = api_of(c);
+	char url[URL_MAX];
+	snprintf(url, sizeof url, "%s%s", a->url, lists[which].path);
+	struct mb_http_req req;
+	memset(&req, 0, sizeof req);
+	req.method = "GET";
+	req.url = url;
+	req.headers[0] = "Accept: application/json";
+	req.max_resp = META_MAX_RESP;
+	req.on_data = sink; /* a big card list is decoded as it arrives */
+	req.data_arg = sink_arg;
+	enum mbfs_status st = send_authed(a, &req, lists[which].route,
+					  lists[which].path, err);
+	if (st == MBFS_OK && strncasecmp(req.content_type, "text/html", 9) == 0)
+		st = mbfs_err_set(err, MBFS_ERR_PROTOCOL, (int)req.status,
+				  "%s: the server sent an HTML page, not JSON (a proxy or login page?)",
+				  lists[which].path);
+	mb_http_req_cleanup(&req);
+	return st;
+}
+
 /* ---- exports ------------------------------------------------------------ */
 
 /* Append "&key=<escaped value>" to a growing form body. */
@@ -570,6 +606,7 @@ static const struct mb_client_ops api_ops = {
 	.dashboards = op_dashboards,
 	.dashboard = op_dashboard,
 	.users = op_users,
+	.list_get = op_list_get,
 	.export_run = op_export_run,
 	.describe_stats = op_describe_stats,
 	.destroy = op_destroy,

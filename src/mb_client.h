@@ -30,6 +30,15 @@ enum mb_export_kind {
 	MB_EXPORT_NATIVE,      /* POST /api/dataset/:fmt with native SQL */
 };
 
+/* List endpoints whose bodies mbfs also shows as they are (metadata/). */
+enum mb_list {
+	MB_LIST_CARDS,         /* GET /api/card?f=all */
+	MB_LIST_COLLECTIONS,   /* GET /api/collection */
+	MB_LIST_DASHBOARDS,    /* GET /api/dashboard?f=all */
+	MB_LIST_DATABASES,     /* GET /api/database */
+	MB_LIST_USERS,         /* GET /api/user (admins only; 403 otherwise) */
+};
+
 struct mb_export_req {
 	enum mb_export_kind kind;
 	int64_t id;                /* card id (CARD, DASHCARD) or table id */
@@ -95,6 +104,12 @@ struct mb_client_ops {
 				      struct mbfs_err *err);
 	enum mbfs_status (*users)(struct mb_client *c, struct mb_user_list *out,
 				  struct mbfs_err *err);
+	/* The body of a list endpoint, undecoded, streamed into sink as it
+	 * arrives (2xx bodies only; decode it with mb_json_stream). MBFS_OK
+	 * when the whole body arrived; a sink that returns false aborts. */
+	enum mbfs_status (*list_get)(struct mb_client *c, enum mb_list which,
+				     mb_sink_fn sink, void *sink_arg,
+				     struct mbfs_err *err);
 	/* Run an export, streaming a 2xx body into sink. Returns MBFS_OK when
 	 * the server answered 2xx and the transfer completed cleanly; the
 	 * caller still validates the bytes (in-band errors, see export.c). */

@@ -104,6 +104,47 @@ bool mb_json_error_message(const char *buf, size_t len, char *msg,
  */
 bool mb_json_validate(const char *buf, size_t len, size_t *n_top);
 
+/*
+ * The array of a list body, as text: a bare array is copied verbatim
+ * (surrounding whitespace trimmed); a {"data":[...]} envelope gives its data
+ * array re-serialized compactly. *out is a new NUL-terminated heap string
+ * (caller frees), *count the number of elements. Not an array or an
+ * envelope → MBFS_ERR_PROTOCOL.
+ */
+enum mbfs_status mb_json_list_array(const char *buf, size_t len, char **out,
+				    size_t *outlen, size_t *count,
+				    struct mbfs_err *err);
+
+/*
+ * Incremental decoding of a list body as it arrives, one element of the
+ * top-level array at a time, so memory stays bounded by the largest
+ * element plus the decoded structs (a {"data":[...]} envelope is collected
+ * and decoded at the end). With keep_text, the body's bytes are kept too
+ * (the list's array as text, see mb_json_list_array).
+ *   feed: false once the body is malformed (stop feeding);
+ *   finish: the decoded list into *out (a struct mb_card_list,
+ *     mb_collection_list, mb_dashboard_list, mb_database_list or
+ *     mb_user_list, matching kind; zeroed by the caller), the array text
+ *     (heap, caller frees; NULL unless keep_text) and its element count.
+ * Not thread-safe (one stream per transfer); never blocks.
+ */
+enum mb_json_list_kind {
+	MB_JSON_LIST_CARDS,
+	MB_JSON_LIST_COLLECTIONS,
+	MB_JSON_LIST_DASHBOARDS,
+	MB_JSON_LIST_DATABASES,
+	MB_JSON_LIST_USERS,
+};
+struct mb_json_stream;
+struct mb_json_stream *mb_json_stream_new(enum mb_json_list_kind kind,
+					  bool keep_text);
+bool mb_json_stream_feed(struct mb_json_stream *s, const char *buf,
+			 size_t len);
+enum mbfs_status mb_json_stream_finish(struct mb_json_stream *s, void *out,
+				       char **text, size_t *text_len,
+				       size_t *count, struct mbfs_err *err);
+void mb_json_stream_free(struct mb_json_stream *s);
+
 /* Quote s as a JSON string literal into a new heap string ("\"...\""). */
 char *mb_json_quote(const char *s);
 

@@ -159,7 +159,10 @@ struct mb_dashcard {
 	char *card_name;           /* NULL when the card is unreadable ({"id":N} stub) */
 	char *title;               /* visualization_settings["card.title"], else NULL */
 	char *card_description;
+	enum mb_model card_model;  /* CARD, DATASET or METRIC (UNKNOWN for stubs) */
+	char *updated_at;          /* the card's updated_at, else the dashcard's */
 	bool card_native;
+	bool card_archived;        /* the card itself is archived */
 };
 
 struct mb_dashboard {

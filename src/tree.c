@@ -1,7 +1,9 @@
 /*
  * tree.c — owns the node table, the directory listings and how each kind of
- * directory is built from the Metabase client (collections, cards/,
- * databases/, schemas, .mbfs/). See tree.h.
+ * directory is built from the Metabase client and the shared meta cache
+ * (root, collections, collections/Personal/, cards/, dashboards/, a
+ * dashboard and its tabs, databases/, schemas, metadata/, .mbfs/), plus
+ * telling the gone hook about names a re-listing dropped. See tree.h.
  */
 #include "tree.h"
 
@@ -19,9 +21,12 @@ struct mbfs_tree {
 	pthread_cond_t cond;           /* a listing fetch finished */
 	struct mb_client *client;
 	const struct mbfs_options *opts;
+	struct mbfs_meta *meta;
 	struct mbfs_inode_table nodes;
 	enum mbfs_fmt formats[MBFS_MAX_FORMATS];
 	int n_formats;
+	mbfs_tree_gone_fn gone;
+	void *gone_arg;
 };
 
 /* One object a listing wants to show: a directory, or a file in n_fmts
@@ -35,7 +40,10 @@ struct proto {
 	enum mb_model model;
 	char *description;
 	char *updated_at;
-	char *sql;
+	char *sql;                    /* native cards: goes to the .sql node */
+	int64_t dashboard_id;
+	int64_t card_id;
+	char *params;
 	enum mbfs_fmt fmts[MBFS_NAME_MAX_EXTS];
 	int n_fmts;                   /* 0: a directory */
 	const char *fixed_name;       /* names that need no escaping/collisions */
@@ -45,6 +53,7 @@ struct proto {
 struct protos {
 	struct proto *v;
 	size_t n, cap;
+	bool keep_order;              /* readdir in this order, not by name */
 };
 
 static double mono_now(void)
@@ -82,6 +91,7 @@ static void protos_free(struct protos *p)
 		free(p->v[i].description);
 		free(p->v[i].updated_at);
 		free(p->v[i].sql);
+		free(p->v[i].params);
 	}
 	free(p->v);
 	memset(p, 0, sizeof *p);
@@ -178,6 +188,8 @@ static void node_free(void *val, void *arg)
 	free(n->description);
 	free(n->updated_at);
 	free(n->sql);
+	free(n->params);
+	free(n->order);
 	free(n);
 }
 
@@ -192,6 +204,11 @@ struct mbfs_tree *mbfs_tree_new(struct mb_client *client,
 	t->client = client;
 	t->opts = opts;
 	mbfs_inode_table_init(&t->nodes);
+	t->meta = mbfs_meta_new(client, opts->meta_ttl, opts->error_ttl);
+	if (!t->meta) {
+		mbfs_tree_free(t);
+		return NULL;
+	}
 	for (int i = 0; i < opts->n_formats && i < MBFS_MAX_FORMATS; i++)
 		t->formats[t->n_formats++] = mbfs_fmt_parse(opts->formats[i]);
 	struct mbfs_node *root = node_get(t, MBFS_K_ROOT, MBFS_FMT_NONE, 0);
@@ -208,6 +225,7 @@ void mbfs_tree_free(struct mbfs_tree *t)
 		return;
 	mbfs_inode_table_each(&t->nodes, node_free, NULL);
 	mbfs_inode_table_destroy(&t->nodes);
+	mbfs_meta_free(t->meta);
 	pthread_cond_destroy(&t->cond);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
@@ -228,17 +246,37 @@ struct mbfs_node *mbfs_tree_node(struct mbfs_tree *t, uint64_t ino)
 	return mbfs_inode_table_get(&t->nodes, ino);
 }
 
+struct mbfs_meta *mbfs_tree_meta(struct mbfs_tree *t)
+{
+	return t->meta;
+}
+
+void mbfs_tree_set_gone_hook(struct mbfs_tree *t, mbfs_tree_gone_fn fn,
+			     void *arg)
+{
+	pthread_mutex_lock(&t->lock);
+	t->gone = fn;
+	t->gone_arg = arg;
+	pthread_mutex_unlock(&t->lock);
+}
+
 /* ---- listing builders (no lock held; may block on the network) ----------- */
 
-static void add_fixed_dir(struct protos *p, enum mbfs_kind kind, int64_t id,
-			  const char *name)
+static enum mbfs_status oom(struct mbfs_err *err)
+{
+	return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+}
+
+static struct proto *add_fixed_dir(struct protos *p, enum mbfs_kind kind,
+				   int64_t id, const char *name)
 {
 	struct proto *r = protos_add(p);
 	if (!r)
-		return;
+		return NULL;
 	r->kind = kind;
 	r->id = id;
 	r->fixed_name = name;
+	return r;
 }
 
 static void add_file_formats(struct mbfs_tree *t, struct proto *r)
@@ -247,15 +285,32 @@ static void add_file_formats(struct mbfs_tree *t, struct proto *r)
 		r->fmts[r->n_fmts++] = t->formats[i];
 }
 
+/* A card's files: one per format, plus .sql for native cards whose SQL
+ * text is known. */
+static bool add_card_files(struct mbfs_tree *t, struct proto *r,
+			   const struct mb_card *c)
+{
+	add_file_formats(t, r);
+	if (c && c->native && c->native_sql) {
+		r->sql = strdup(c->native_sql);
+		if (!r->sql)
+			return false;
+		r->fmts[r->n_fmts++] = MBFS_FMT_SQL;
+	}
+	return true;
+}
+
 static enum mbfs_status build_root(struct mbfs_tree *t, struct protos *p,
 				   struct mbfs_err *err)
 {
 	(void)t;
-	(void)err;
-	add_fixed_dir(p, MBFS_K_COLLECTION, 0, "collections");
-	add_fixed_dir(p, MBFS_K_CARDS_DIR, 0, "cards");
-	add_fixed_dir(p, MBFS_K_DATABASES_DIR, 0, "databases");
-	add_fixed_dir(p, MBFS_K_CONTROL_DIR, 0, ".mbfs");
+	if (!add_fixed_dir(p, MBFS_K_COLLECTION, 0, "collections") ||
+	    !add_fixed_dir(p, MBFS_K_CARDS_DIR, 0, "cards") ||
+	    !add_fixed_dir(p, MBFS_K_DASHBOARDS_DIR, 0, "dashboards") ||
+	    !add_fixed_dir(p, MBFS_K_DATABASES_DIR, 0, "databases") ||
+	    !add_fixed_dir(p, MBFS_K_METADATA_DIR, 0, "metadata") ||
+	    !add_fixed_dir(p, MBFS_K_CONTROL_DIR, 0, ".mbfs"))
+		return oom(err);
 	return MBFS_OK;
 }
 
@@ -263,12 +318,11 @@ static enum mbfs_status build_control(struct mbfs_tree *t, struct protos *p,
 				      struct mbfs_err *err)
 {
 	(void)t;
-	(void)err;
 	static const char *const names[] = {"status", "stats", "errors"};
 	for (int i = 0; i < 3; i++) {
 		struct proto *r = protos_add(p);
 		if (!r)
-			return MBFS_ERR_NOMEM;
+			return oom(err);
 		r->kind = MBFS_K_CONTROL_FILE;
 		r->id = i + 1;
 		r->fixed_name = names[i];
@@ -276,6 +330,22 @@ static enum mbfs_status build_control(struct mbfs_tree *t, struct protos *p,
 		r->n_fmts = 1;
 	}
 	return MBFS_OK;
+}
+
+static int card_id_cmp(const void *key, const void *el)
+{
+	int64_t a = *(const int64_t *)key, b = ((const struct mb_card *)el)->id;
+	return a < b ? -1 : a > b;
+}
+
+/* The card with this id in a card list sorted by id, or NULL. */
+static const struct mb_card *find_card(const struct mbfs_meta_snap *cards,
+				       int64_t id)
+{
+	if (!cards || !cards->u.cards.n)
+		return NULL;
+	return bsearch(&id, cards->u.cards.v, cards->u.cards.n,
+		       sizeof *cards->u.cards.v, card_id_cmp);
 }
 
 static enum mbfs_status build_collection(struct mbfs_tree *t, int64_t id,
@@ -286,11 +356,28 @@ static enum mbfs_status build_collection(struct mbfs_tree *t, int64_t id,
 							       &items, err);
 	if (st != MBFS_OK)
 		return st;
+	/* Which cards are native (and their SQL): the shared card list,
+	 * fetched once per meta_ttl for every directory that needs it. */
+	const struct mbfs_meta_snap *cards = NULL;
 	for (size_t i = 0; i < items.n; i++) {
+		enum mb_model m = items.v[i].model;
+		if (m != MB_MODEL_CARD && m != MB_MODEL_DATASET &&
+		    m != MB_MODEL_METRIC)
+			continue;
+		struct mbfs_err e;
+		if (mbfs_meta_get(t->meta, MBFS_META_CARDS, 0, 0, &cards, &e) !=
+		    MBFS_OK)
+			mbfs_warn("card list unavailable, no .sql files: %s", e.msg);
+		break;
+	}
+	if (id == 0 && !add_fixed_dir(p, MBFS_K_PERSONAL_DIR, 0, "Personal"))
+		st = oom(err);
+	for (size_t i = 0; i < items.n && st == MBFS_OK; i++) {
 		const struct mb_item *it = &items.v[i];
 		if (it->archived)
 			continue;
 		struct proto *r;
+		const struct mb_card *card = NULL;
 		switch (it->model) {
 		case MB_MODEL_COLLECTION:
 			r = protos_add(p);
@@ -298,6 +385,13 @@ static enum mbfs_status build_collection(struct mbfs_tree *t, int64_t id,
 				break;
 			r->kind = MBFS_K_COLLECTION;
 			r->rank = 0;
+			break;
+		case MB_MODEL_DASHBOARD:
+			r = protos_add(p);
+			if (!r)
+				break;
+			r->kind = MBFS_K_DASHBOARD;
+			r->rank = 1;
 			break;
 		case MB_MODEL_CARD:
 		case MB_MODEL_DATASET:
@@ -309,39 +403,95 @@ static enum mbfs_status build_collection(struct mbfs_tree *t, int64_t id,
 				break;
 			r->kind = MBFS_K_CARD_FILE;
 			r->rank = 2;
-			add_file_formats(t, r);
+			card = find_card(cards, it->id);
+			if (!add_card_files(t, r, card))
+				r = NULL;
 			break;
 		default:
 			continue;
 		}
 		if (!r) {
-			st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+			st = oom(err);
 			break;
 		}
 		r->id = it->id;
 		r->model = it->model;
 		r->raw_name = dup0(it->name);
 		r->description = dup0(it->description);
-		r->updated_at = dup0(it->updated_at);
+		/* the card's own updated_at when known, as under cards/ (items
+		 * carry the last edit's time), so one inode has one mtime */
+		r->updated_at = dup0(card && card->updated_at ? card->updated_at
+							      : it->updated_at);
 	}
+	mbfs_meta_put(t->meta, cards);
 	mb_item_list_free(&items);
+	return st;
+}
+
+/* collections/Personal/: one directory per readable personal collection,
+ * named after its owner (GET /api/user for admins, the current user
+ * otherwise; the collection's own name when the owner is unknown). */
+static enum mbfs_status build_personal(struct mbfs_tree *t, struct protos *p,
+				       struct mbfs_err *err)
+{
+	const struct mbfs_meta_snap *colls = NULL, *me = NULL, *users = NULL;
+	enum mbfs_status st = mbfs_meta_get(t->meta, MBFS_META_COLLECTIONS, 0,
+					    0, &colls, err);
+	if (st != MBFS_OK)
+		return st;
+	struct mbfs_err e;
+	if (mbfs_meta_get(t->meta, MBFS_META_CURRENT_USER, 0, 0, &me, &e) != MBFS_OK)
+		mbfs_warn("current user unavailable: %s", e.msg);
+	if (me && me->u.user.is_superuser &&
+	    mbfs_meta_get(t->meta, MBFS_META_USERS, 0, 0, &users, &e) != MBFS_OK)
+		mbfs_warn("user list unavailable, personal collections keep their own names: %s",
+			  e.msg);
+	const struct mb_collection_list *cl = &colls->u.collections;
+	for (size_t i = 0; i < cl->n; i++) {
+		const struct mb_collection *c = &cl->v[i];
+		if (!c->personal_owner_id || c->archived || c->id == 0)
+			continue;
+		const char *owner = NULL;
+		if (me && me->u.user.id == c->personal_owner_id)
+			owner = me->u.user.common_name;
+		for (size_t u = 0; !owner && users && u < users->u.users.n; u++)
+			if (users->u.users.v[u].id == c->personal_owner_id)
+				owner = users->u.users.v[u].common_name;
+		struct proto *r = protos_add(p);
+		if (!r) {
+			st = oom(err);
+			break;
+		}
+		r->kind = MBFS_K_COLLECTION;
+		r->id = c->id;
+		r->rank = 0;
+		r->model = MB_MODEL_COLLECTION;
+		r->raw_name = dup0(owner && *owner ? owner : c->name);
+		r->description = dup0(c->description);
+		r->updated_at = dup0(c->updated_at);
+	}
+	mbfs_meta_put(t->meta, users);
+	mbfs_meta_put(t->meta, me);
+	mbfs_meta_put(t->meta, colls);
 	return st;
 }
 
 static enum mbfs_status build_cards(struct mbfs_tree *t, struct protos *p,
 				    struct mbfs_err *err)
 {
-	struct mb_card_list cards = {0};
-	enum mbfs_status st = t->client->ops->cards(t->client, &cards, err);
+	const struct mbfs_meta_snap *snap = NULL;
+	enum mbfs_status st = mbfs_meta_get(t->meta, MBFS_META_CARDS, 0, 0,
+					    &snap, err);
 	if (st != MBFS_OK)
 		return st;
-	for (size_t i = 0; i < cards.n; i++) {
-		const struct mb_card *c = &cards.v[i];
+	const struct mb_card_list *cards = &snap->u.cards;
+	for (size_t i = 0; i < cards->n; i++) {
+		const struct mb_card *c = &cards->v[i];
 		if (c->archived)
 			continue;
 		struct proto *r = protos_add(p);
 		if (!r) {
-			st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+			st = oom(err);
 			break;
 		}
 		char idname[32];
@@ -353,34 +503,164 @@ static enum mbfs_status build_cards(struct mbfs_tree *t, struct protos *p,
 		r->raw_name = strdup(idname); /* cards/ names files by id */
 		r->description = dup0(c->description);
 		r->updated_at = dup0(c->updated_at);
-		add_file_formats(t, r);
+		if (!r->raw_name || !add_card_files(t, r, c)) {
+			st = oom(err);
+			break;
+		}
 	}
-	mb_card_list_free(&cards);
+	mbfs_meta_put(t->meta, snap);
+	return st;
+}
+
+/* dashboards/: every readable dashboard, by id. */
+static enum mbfs_status build_dashboards(struct mbfs_tree *t, struct protos *p,
+					 struct mbfs_err *err)
+{
+	const struct mbfs_meta_snap *snap = NULL;
+	enum mbfs_status st = mbfs_meta_get(t->meta, MBFS_META_DASHBOARDS, 0,
+					    0, &snap, err);
+	if (st != MBFS_OK)
+		return st;
+	const struct mb_dashboard_list *dl = &snap->u.dashboards;
+	for (size_t i = 0; i < dl->n; i++) {
+		const struct mb_dashboard *d = &dl->v[i];
+		if (d->archived)
+			continue;
+		struct proto *r = protos_add(p);
+		char idname[32];
+		snprintf(idname, sizeof idname, "%" PRId64, d->id);
+		if (r)
+			r->raw_name = strdup(idname);
+		if (!r || !r->raw_name) {
+			st = oom(err);
+			break;
+		}
+		r->kind = MBFS_K_DASHBOARD_BYID;
+		r->id = d->id;
+		r->rank = 1;
+		r->model = MB_MODEL_DASHBOARD;
+		r->description = dup0(d->description);
+		r->updated_at = dup0(d->updated_at);
+	}
+	mbfs_meta_put(t->meta, snap);
+	return st;
+}
+
+/* Is this dashcard a file? Text, heading, link and action cards have no
+ * card; cards the user cannot read come as a bare {"id": N}; archived
+ * cards are not shown. */
+static bool dashcard_shown(const struct mb_dashcard *dc)
+{
+	return dc->card_id != 0 && dc->card_name && !dc->card_archived;
+}
+
+static bool add_dashcard(struct mbfs_tree *t, struct protos *p,
+			 const struct mb_dashboard *d,
+			 const struct mb_dashcard *dc)
+{
+	struct proto *r = protos_add(p);
+	if (!r)
+		return false;
+	r->kind = MBFS_K_DASHCARD_FILE;
+	r->id = dc->id;
+	r->dashboard_id = d->id;
+	r->card_id = dc->card_id;
+	r->rank = 2;
+	r->model = dc->card_model;
+	r->raw_name = dup0(dc->title ? dc->title : dc->card_name);
+	r->description = dup0(dc->card_description);
+	r->updated_at = dup0(dc->updated_at ? dc->updated_at : d->updated_at);
+	r->params = dup0(d->default_parameters ? d->default_parameters : "[]");
+	add_file_formats(t, r);
+	return r->raw_name && r->params;
+}
+
+static bool has_tab(const struct mb_dashboard *d, int64_t tab_id)
+{
+	for (size_t i = 0; i < d->n_tabs; i++)
+		if (d->tabs[i].id == tab_id)
+			return true;
+	return false;
+}
+
+/*
+ * A dashboard directory (kind DASHBOARD or DASHBOARD_BYID, id = dashboard)
+ * or one of its tabs (kind *_TAB*, id = tab, dashboard_id). With more than
+ * one tab the dashboard shows one directory per tab, in tab order, and the
+ * dashcards go into them; dashcards come in layout order (tab, row, col).
+ */
+static enum mbfs_status build_dashboard(struct mbfs_tree *t,
+					const struct mbfs_node *dir,
+					struct protos *p, struct mbfs_err *err)
+{
+	bool is_tab = dir->kind == MBFS_K_DASHBOARD_TAB ||
+		      dir->kind == MBFS_K_DASHBOARD_TAB_BYID;
+	bool byid = dir->kind == MBFS_K_DASHBOARD_BYID ||
+		    dir->kind == MBFS_K_DASHBOARD_TAB_BYID;
+	int64_t dash_id = is_tab ? dir->dashboard_id : dir->id;
+	const struct mbfs_meta_snap *snap = NULL;
+	enum mbfs_status st = mbfs_meta_get(t->meta, MBFS_META_DASHBOARD,
+					    dash_id, 0, &snap, err);
+	if (st != MBFS_OK)
+		return st;
+	const struct mb_dashboard *d = &snap->u.dashboard;
+	bool tabbed = d->n_tabs > 1;
+	p->keep_order = true;
+	if (tabbed && !is_tab) {
+		for (size_t i = 0; i < d->n_tabs && st == MBFS_OK; i++) {
+			struct proto *r = protos_add(p);
+			if (!r) {
+				st = oom(err);
+				break;
+			}
+			r->kind = byid ? MBFS_K_DASHBOARD_TAB_BYID
+				       : MBFS_K_DASHBOARD_TAB;
+			r->id = d->tabs[i].id;
+			r->dashboard_id = d->id;
+			r->rank = 0;
+			r->model = MB_MODEL_DASHBOARD;
+			r->raw_name = dup0(d->tabs[i].name);
+			r->description = dup0(d->description);
+			r->updated_at = dup0(d->updated_at);
+		}
+	}
+	for (size_t i = 0; i < d->n_dashcards && st == MBFS_OK; i++) {
+		const struct mb_dashcard *dc = &d->dashcards[i];
+		if (!dashcard_shown(dc))
+			continue;
+		bool here = is_tab ? (tabbed && dc->tab_id == dir->id)
+				   : (!tabbed || !has_tab(d, dc->tab_id));
+		if (here && !add_dashcard(t, p, d, dc))
+			st = oom(err);
+	}
+	mbfs_meta_put(t->meta, snap);
 	return st;
 }
 
 static enum mbfs_status build_databases(struct mbfs_tree *t, struct protos *p,
 					struct mbfs_err *err)
 {
-	struct mb_database_list dbs = {0};
-	enum mbfs_status st = t->client->ops->databases(t->client, &dbs, err);
+	const struct mbfs_meta_snap *snap = NULL;
+	enum mbfs_status st = mbfs_meta_get(t->meta, MBFS_META_DATABASES, 0, 0,
+					    &snap, err);
 	if (st != MBFS_OK)
 		return st;
-	for (size_t i = 0; i < dbs.n; i++) {
+	const struct mb_database_list *dbs = &snap->u.databases;
+	for (size_t i = 0; i < dbs->n; i++) {
 		struct proto *r = protos_add(p);
 		if (!r) {
-			st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+			st = oom(err);
 			break;
 		}
 		r->kind = MBFS_K_DATABASE;
-		r->id = dbs.v[i].id;
+		r->id = dbs->v[i].id;
 		r->rank = 0;
 		r->model = MB_MODEL_DATABASE;
-		r->raw_name = dup0(dbs.v[i].name);
-		r->description = dup0(dbs.v[i].description);
-		r->updated_at = dup0(dbs.v[i].updated_at);
+		r->raw_name = dup0(dbs->v[i].name);
+		r->description = dup0(dbs->v[i].description);
+		r->updated_at = dup0(dbs->v[i].updated_at);
 	}
-	mb_database_list_free(&dbs);
+	mbfs_meta_put(t->meta, snap);
 	return st;
 }
 
@@ -395,7 +675,7 @@ static enum mbfs_status build_database(struct mbfs_tree *t, int64_t db_id,
 	for (size_t i = 0; i < schemas.n; i++) {
 		struct proto *r = protos_add(p);
 		if (!r) {
-			st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+			st = oom(err);
 			break;
 		}
 		r->kind = MBFS_K_SCHEMA;
@@ -423,7 +703,7 @@ static enum mbfs_status build_schema(struct mbfs_tree *t,
 			continue;
 		struct proto *r = protos_add(p);
 		if (!r) {
-			st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+			st = oom(err);
 			break;
 		}
 		r->kind = MBFS_K_TABLE_FILE;
@@ -440,6 +720,44 @@ static enum mbfs_status build_schema(struct mbfs_tree *t,
 	return st;
 }
 
+/* metadata/: one JSON array per list; users.json for admins only. The
+ * listing itself never fetches the lists (sizes come from the cache). */
+static enum mbfs_status build_metadata(struct mbfs_tree *t, struct protos *p,
+				       struct mbfs_err *err)
+{
+	static const struct {
+		enum mbfs_meta_kind kind;
+		const char *name;
+	} files[] = {
+		{MBFS_META_CARDS, "cards.json"},
+		{MBFS_META_COLLECTIONS, "collections.json"},
+		{MBFS_META_DASHBOARDS, "dashboards.json"},
+		{MBFS_META_DATABASES, "databases.json"},
+		{MBFS_META_USERS, "users.json"},
+	};
+	const struct mbfs_meta_snap *me = NULL;
+	struct mbfs_err e;
+	bool admin = false;
+	if (mbfs_meta_get(t->meta, MBFS_META_CURRENT_USER, 0, 0, &me, &e) == MBFS_OK)
+		admin = me->u.user.is_superuser;
+	else
+		mbfs_warn("current user unavailable, no users.json: %s", e.msg);
+	mbfs_meta_put(t->meta, me);
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		if (files[i].kind == MBFS_META_USERS && !admin)
+			continue;
+		struct proto *r = protos_add(p);
+		if (!r)
+			return oom(err);
+		r->kind = MBFS_K_METADATA_FILE;
+		r->id = files[i].kind;
+		r->fixed_name = files[i].name;
+		r->fmts[0] = MBFS_FMT_NONE;
+		r->n_fmts = 1;
+	}
+	return MBFS_OK;
+}
+
 /* Fetch what dir should contain. dir's identity fields are immutable, so
  * reading them without the lock is safe. */
 static enum mbfs_status build(struct mbfs_tree *t, const struct mbfs_node *dir,
@@ -449,10 +767,17 @@ static enum mbfs_status build(struct mbfs_tree *t, const struct mbfs_node *dir,
 	case MBFS_K_ROOT: return build_root(t, p, err);
 	case MBFS_K_CONTROL_DIR: return build_control(t, p, err);
 	case MBFS_K_COLLECTION: return build_collection(t, dir->id, p, err);
+	case MBFS_K_PERSONAL_DIR: return build_personal(t, p, err);
 	case MBFS_K_CARDS_DIR: return build_cards(t, p, err);
+	case MBFS_K_DASHBOARDS_DIR: return build_dashboards(t, p, err);
+	case MBFS_K_DASHBOARD:
+	case MBFS_K_DASHBOARD_BYID:
+	case MBFS_K_DASHBOARD_TAB:
+	case MBFS_K_DASHBOARD_TAB_BYID: return build_dashboard(t, dir, p, err);
 	case MBFS_K_DATABASES_DIR: return build_databases(t, p, err);
 	case MBFS_K_DATABASE: return build_database(t, dir->id, p, err);
 	case MBFS_K_SCHEMA: return build_schema(t, dir, p, err);
+	case MBFS_K_METADATA_DIR: return build_metadata(t, p, err);
 	default:
 		return mbfs_err_set(err, MBFS_ERR_NOT_DIR, 0, "not a directory");
 	}
@@ -471,17 +796,60 @@ static int dirent_cmp(const void *a, const void *b)
 		      ((const struct mbfs_dirent *)b)->name);
 }
 
-
 static void update_node(struct mbfs_node *n, const struct proto *r)
 {
 	n->db_id = r->db_id;
 	n->model = r->model;
+	n->dashboard_id = r->dashboard_id;
+	n->card_id = r->card_id;
 	set_str(&n->schema, r->schema);
 	set_str(&n->raw_name, r->raw_name ? r->raw_name : r->fixed_name);
 	set_str(&n->description, r->description);
 	set_str(&n->updated_at, r->updated_at);
-	set_str(&n->sql, r->sql);
+	set_str(&n->sql, n->kind == MBFS_K_SQL_FILE ? r->sql : NULL);
+	set_str(&n->params, r->params);
 	n->mtime = mbfs_tree_parse_time(r->updated_at);
+	if (n->kind == MBFS_K_DASHCARD_FILE)
+		snprintf(n->key, sizeof n->key,
+			 "dashcard:%" PRId64 ":%" PRId64 ":%" PRId64 ":%s",
+			 n->dashboard_id, n->id, n->card_id,
+			 mbfs_fmt_name(n->fmt));
+}
+
+/* The node kind of one of a proto's files. */
+static enum mbfs_kind file_kind(const struct proto *r, enum mbfs_fmt f)
+{
+	return f == MBFS_FMT_SQL ? MBFS_K_SQL_FILE : r->kind;
+}
+
+/* Tell the gone hook about every (name → node) of the old listing that the
+ * new one does not have. Both sorted by name. */
+static void report_gone(struct mbfs_tree *t, const struct mbfs_node *dir,
+			const struct mbfs_dirent *old, size_t n_old,
+			const struct mbfs_dirent *cur, size_t n_cur)
+{
+	if (!t->gone)
+		return;
+	size_t j = 0;
+	for (size_t i = 0; i < n_old; i++) {
+		int c = 1;
+		while (j < n_cur && (c = strcmp(cur[j].name, old[i].name)) < 0)
+			j++;
+		if (j < n_cur && c == 0 && cur[j].node == old[i].node)
+			continue;
+		t->gone(t->gone_arg, dir->ino, old[i].name);
+	}
+}
+
+struct sortent {
+	struct mbfs_dirent d;
+	size_t pos;                /* position in the builder's order */
+};
+
+static int sortent_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct sortent *)a)->d.name,
+		      ((const struct sortent *)b)->d.name);
 }
 
 static enum mbfs_status apply(struct mbfs_tree *t, struct mbfs_node *dir,
@@ -490,7 +858,7 @@ static enum mbfs_status apply(struct mbfs_tree *t, struct mbfs_node *dir,
 	size_t n = p->n;
 	struct mbfs_name_obj *objs = calloc(n ? n : 1, sizeof *objs);
 	if (!objs)
-		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+		return oom(err);
 	/* ino → the name the previous listing gave it, for stickiness */
 	struct mbfs_inode_table old;
 	mbfs_inode_table_init(&old);
@@ -509,15 +877,13 @@ static enum mbfs_status apply(struct mbfs_tree *t, struct mbfs_node *dir,
 			o->n_exts = 1;
 		} else {
 			for (int f = 0; f < r->n_fmts; f++)
-				o->exts[f] = r->kind == MBFS_K_CONTROL_FILE
-						     ? ""
-						     : mbfs_fmt_ext(r->fmts[f]);
+				o->exts[f] = mbfs_fmt_ext(r->fmts[f]);
 			o->n_exts = (size_t)r->n_fmts;
 		}
 		/* sticky: it showed its plain name in the previous listing */
 		enum mbfs_fmt f0 = r->n_fmts ? r->fmts[0] : MBFS_FMT_NONE;
 		const char *prev = mbfs_inode_table_get(
-			&old, mbfs_inode_number(r->kind, f0, r->id));
+			&old, mbfs_inode_number(file_kind(r, f0), f0, r->id));
 		if (prev) {
 			char esc[MBFS_NAME_MAX + 1], plain[MBFS_NAME_MAX + 1];
 			mbfs_name_escape(o->raw, esc, sizeof esc);
@@ -529,10 +895,10 @@ static enum mbfs_status apply(struct mbfs_tree *t, struct mbfs_node *dir,
 	mbfs_inode_table_destroy(&old);
 	mbfs_name_assign(objs, n);
 
-	struct mbfs_dirent *ents = calloc(total ? total : 1, sizeof *ents);
-	if (!ents) {
+	struct sortent *se = calloc(total ? total : 1, sizeof *se);
+	if (!se) {
 		free(objs);
-		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+		return oom(err);
 	}
 	size_t k = 0;
 	enum mbfs_status st = MBFS_OK;
@@ -545,28 +911,47 @@ static enum mbfs_status apply(struct mbfs_tree *t, struct mbfs_node *dir,
 		}
 		for (size_t e = 0; e < objs[i].n_exts; e++) {
 			enum mbfs_fmt f = r->n_fmts ? r->fmts[e] : MBFS_FMT_NONE;
-			struct mbfs_node *node = node_get(t, r->kind, f, r->id);
+			struct mbfs_node *node = node_get(t, file_kind(r, f), f,
+							  r->id);
 			char *nm = strdup(objs[i].names[e]);
 			if (!node || !nm) {
 				free(nm);
-				st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+				st = oom(err);
 				break;
 			}
 			update_node(node, r);
-			ents[k].name = nm;
-			ents[k].node = node;
+			se[k].d.name = nm;
+			se[k].d.node = node;
+			se[k].pos = k;
 			k++;
 		}
 	}
 	free(objs);
+	struct mbfs_dirent *ents = calloc(k ? k : 1, sizeof *ents);
+	size_t *order = p->keep_order && k ? malloc(k * sizeof *order) : NULL;
+	if (st == MBFS_OK && (!ents || (p->keep_order && k && !order)))
+		st = oom(err);
 	if (st != MBFS_OK) {
-		entries_free(ents, k);
+		for (size_t i = 0; i < k; i++)
+			free(se[i].d.name);
+		free(se);
+		free(ents);
+		free(order);
 		return st;
 	}
-	qsort(ents, k, sizeof *ents, dirent_cmp);
+	qsort(se, k, sizeof *se, sortent_cmp);
+	for (size_t j = 0; j < k; j++) {
+		ents[j] = se[j].d;
+		if (order)
+			order[se[j].pos] = j;
+	}
+	free(se);
+	report_gone(t, dir, dir->entries, dir->n_entries, ents, k);
 	entries_free(dir->entries, dir->n_entries);
+	free(dir->order);
 	dir->entries = ents;
 	dir->n_entries = k;
+	dir->order = order;
 	return MBFS_OK;
 }
 
@@ -587,6 +972,8 @@ static enum mbfs_status ensure_listing(struct mbfs_tree *t, struct mbfs_node *di
 		if (fresh)
 			return MBFS_OK;
 		dir->listing_busy = true;
+		/* a touch while we fetch sets it again: re-list next time */
+		dir->stale = false;
 		pthread_mutex_unlock(&t->lock);
 		struct protos p = {0};
 		enum mbfs_status st = build(t, dir, &p, err);
@@ -598,7 +985,6 @@ static enum mbfs_status ensure_listing(struct mbfs_tree *t, struct mbfs_node *di
 		pthread_cond_broadcast(&t->cond);
 		if (st == MBFS_OK) {
 			dir->listing_ok = true;
-			dir->stale = false;
 			dir->fetched_at = mono_now();
 			return MBFS_OK;
 		}
@@ -607,7 +993,6 @@ static enum mbfs_status ensure_listing(struct mbfs_tree *t, struct mbfs_node *di
 			mbfs_warn("listing %s failed, serving the previous one: %s",
 				  dir->raw_name ? dir->raw_name : "directory",
 				  err->msg);
-			dir->stale = false;
 			dir->fetched_at = mono_now() - t->opts->meta_ttl +
 					  t->opts->error_ttl;
 			mbfs_err_clear(err);
@@ -630,8 +1015,10 @@ enum mbfs_status mbfs_tree_list(struct mbfs_tree *t, struct mbfs_node *dir,
 			st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
 		} else {
 			for (size_t i = 0; i < dir->n_entries; i++) {
-				v[i].name = strdup(dir->entries[i].name);
-				v[i].node = dir->entries[i].node;
+				const struct mbfs_dirent *d =
+					&dir->entries[dir->order ? dir->order[i] : i];
+				v[i].name = strdup(d->name);
+				v[i].node = d->node;
 				if (!v[i].name) {
 					mbfs_tree_free_snapshot(v, i);
 					v = NULL;
@@ -698,8 +1085,47 @@ bool mbfs_tree_peek(struct mbfs_tree *t, struct mbfs_node *dir,
 
 void mbfs_tree_invalidate_dir(struct mbfs_tree *t, struct mbfs_node *dir)
 {
-	(void)t;
 	dir->stale = true;
+	/* the shared objects this listing is built from */
+	switch (dir->kind) {
+	case MBFS_K_COLLECTION:
+	case MBFS_K_CARDS_DIR:
+		mbfs_meta_invalidate(t->meta, MBFS_META_CARDS, 0);
+		break;
+	case MBFS_K_PERSONAL_DIR:
+		mbfs_meta_invalidate(t->meta, MBFS_META_COLLECTIONS, 0);
+		mbfs_meta_invalidate(t->meta, MBFS_META_USERS, 0);
+		mbfs_meta_invalidate(t->meta, MBFS_META_CURRENT_USER, 0);
+		break;
+	case MBFS_K_DASHBOARDS_DIR:
+		mbfs_meta_invalidate(t->meta, MBFS_META_DASHBOARDS, 0);
+		break;
+	case MBFS_K_DASHBOARD:
+	case MBFS_K_DASHBOARD_BYID:
+		mbfs_meta_invalidate(t->meta, MBFS_META_DASHBOARD, dir->id);
+		break;
+	case MBFS_K_DASHBOARD_TAB:
+	case MBFS_K_DASHBOARD_TAB_BYID:
+		mbfs_meta_invalidate(t->meta, MBFS_META_DASHBOARD,
+				     dir->dashboard_id);
+		break;
+	case MBFS_K_DATABASES_DIR:
+		mbfs_meta_invalidate(t->meta, MBFS_META_DATABASES, 0);
+		break;
+	case MBFS_K_METADATA_DIR:
+		mbfs_meta_invalidate(t->meta, MBFS_META_CURRENT_USER, 0);
+		break;
+	default:
+		break;
+	}
+}
+
+void mbfs_tree_invalidate_file(struct mbfs_tree *t, struct mbfs_node *n)
+{
+	if (n->kind == MBFS_K_SQL_FILE)
+		mbfs_meta_invalidate(t->meta, MBFS_META_CARDS, 0);
+	else if (n->kind == MBFS_K_METADATA_FILE)
+		mbfs_meta_invalidate(t->meta, (enum mbfs_meta_kind)n->id, 0);
 }
 
 static void stale_one(void *val, void *arg)
@@ -712,5 +1138,6 @@ void mbfs_tree_invalidate_all(struct mbfs_tree *t)
 {
 	pthread_mutex_lock(&t->lock);
 	mbfs_inode_table_each(&t->nodes, stale_one, NULL);
+	mbfs_meta_invalidate_all(t->meta);
 	pthread_mutex_unlock(&t->lock);
 }

@@ -1,9 +1,11 @@
 /*
  * tree.h — the namespace: which directories and files exist, their names,
- * and the cached listings behind them (the metadata cache, DESIGN.md §1).
+ * and the cached listings behind them (DESIGN.md §1).
  *
- * A node is one inode: a fixed directory, a collection, a database, a
- * schema, a card/table file in one format, a control file. Nodes are
+ * A node is one inode: a fixed directory, a collection, a dashboard (two
+ * directory nodes: in its collection and under dashboards/), a dashboard
+ * tab, a database, a schema, a card/dashcard/table file in one format, a
+ * native card's .sql file, a metadata/ or .mbfs/ file. Nodes are
  * created when a listing first shows them and live until unmount (they
  * are a bounded cache of the server's namespace; a node for an object
  * that disappeared simply stops being listed), so a node pointer stays
@@ -11,7 +13,12 @@
  *
  * Listings are fetched from the client on demand, cached for meta_ttl
  * seconds, single-flight per directory, and a failed refresh keeps the
- * last good listing. Names follow name.h; a name once given is sticky.
+ * last good listing. Objects several listings need (the card list, the
+ * dashboards, the users ...) come from the shared meta cache
+ * (meta_cache.h), owned by the tree. Names follow name.h; a name once given
+ * is sticky. When a re-listing drops a name (renamed, moved, deleted on
+ * the server), the "gone" hook is told, so that the kernel can be made to
+ * forget that dentry (from another thread: the hook must not block).
  *
  * Locking: one tree mutex protects every node field that can change
  * (listings, metadata, nlookup, kernel_gen). Functions marked "lock held"
@@ -29,6 +36,7 @@
 
 #include "inode.h"
 #include "mb_client.h"
+#include "meta_cache.h"
 #include "options.h"
 #include "status.h"
 
@@ -43,7 +51,9 @@ struct mbfs_node {
 	uint64_t ino;
 	enum mbfs_kind kind;
 	enum mbfs_fmt fmt;
-	int64_t id;                /* Metabase id; hashed for schemas */
+	int64_t id;                /* Metabase id; hashed for schemas; for
+				      metadata/ files the enum mbfs_meta_kind
+				      of the list they show */
 	int64_t db_id;             /* tables and schemas: their database */
 	char *schema;              /* schema dirs: the server's schema name */
 	char *raw_name;            /* the server's name of the object */
@@ -52,6 +62,10 @@ struct mbfs_node {
 	char *updated_at;          /* as the server sent it */
 	time_t mtime;              /* parsed updated_at (UTC), 0 if unknown */
 	char *sql;                 /* SQL files: the text */
+	int64_t dashboard_id;      /* dashcards and tabs: their dashboard */
+	int64_t card_id;           /* dashcards: the card they show */
+	char *params;              /* dashcards: the dashboard's default
+				      parameters, a JSON array */
 	char key[64];              /* data files: the export key */
 	uint64_t nlookup;          /* kernel references (lookup count) */
 	uint64_t kernel_gen;       /* result generation the page cache holds */
@@ -61,6 +75,8 @@ struct mbfs_node {
 	/* directories */
 	struct mbfs_dirent *entries;  /* sorted by name (strcmp) */
 	size_t n_entries;
+	size_t *order;             /* readdir order (indices into entries),
+				      or NULL for name order */
 	double fetched_at;         /* monotonic; 0 = never fetched */
 	bool listing_ok;           /* a good listing exists */
 	bool listing_busy;         /* a fetch is in flight */
@@ -73,6 +89,17 @@ struct mbfs_tree *mbfs_tree_new(struct mb_client *client,
 				const struct mbfs_options *opts);
 void mbfs_tree_free(struct mbfs_tree *t);
 
+/* The shared object cache (owned by the tree; valid until tree_free). */
+struct mbfs_meta *mbfs_tree_meta(struct mbfs_tree *t);
+
+/*
+ * Called (lock held, so it must only queue work) with a directory and a
+ * name that a re-listing no longer shows, or now shows for another object.
+ */
+typedef void (*mbfs_tree_gone_fn)(void *arg, uint64_t parent, const char *name);
+void mbfs_tree_set_gone_hook(struct mbfs_tree *t, mbfs_tree_gone_fn fn,
+			     void *arg);
+
 void mbfs_tree_lock(struct mbfs_tree *t);
 void mbfs_tree_unlock(struct mbfs_tree *t);
 
@@ -81,7 +108,9 @@ struct mbfs_node *mbfs_tree_node(struct mbfs_tree *t, uint64_t ino);
 
 /*
  * Make sure dir's listing is fresh and return a snapshot: a heap array of
- * (name, node) with heap names; free with mbfs_tree_free_snapshot. Blocks.
+ * (name, node) with heap names, in readdir order (by name, except inside
+ * dashboards: tabs in tab order, then dashcards in layout order); free
+ * with mbfs_tree_free_snapshot. Blocks.
  * Takes the lock itself (caller must NOT hold it).
  */
 enum mbfs_status mbfs_tree_list(struct mbfs_tree *t, struct mbfs_node *dir,
@@ -100,9 +129,12 @@ enum mbfs_status mbfs_tree_find(struct mbfs_tree *t, struct mbfs_node *dir,
 bool mbfs_tree_peek(struct mbfs_tree *t, struct mbfs_node *dir,
 		    const char *name, struct mbfs_node **out);
 
-/* touch DIR: refetch on next access. Lock held. */
+/* touch DIR: refetch the listing, and the shared objects it is built
+ * from, on next access. Lock held. */
 void mbfs_tree_invalidate_dir(struct mbfs_tree *t, struct mbfs_node *dir);
-/* SIGHUP: every listing. Takes the lock. */
+/* touch of a .sql or metadata/ file: refetch the object it shows. Lock held. */
+void mbfs_tree_invalidate_file(struct mbfs_tree *t, struct mbfs_node *n);
+/* SIGHUP: every listing and shared object. Takes the lock. */
 void mbfs_tree_invalidate_all(struct mbfs_tree *t);
 
 /* Parse a Metabase timestamp ("2023-06-19T04:25:35.88483" with or without

@@ -411,8 +411,12 @@ class Catalog:
                 obj = self.collections.get(spec.get("id"))
             elif kind == "dashboard":
                 obj = self.dashboards.get(spec.get("id"))
+            elif kind == "dashcard":
+                obj = self.dashcards.get(spec.get("id"))
+                if obj is not None and op != "retitle":
+                    raise ValueError("a dashcard can only be retitled")
             else:
-                raise ValueError("kind must be card, collection or dashboard")
+                raise ValueError("kind must be card, collection, dashboard or dashcard")
             if obj is None:
                 raise ValueError("no such %s: %r" % (kind, spec.get("id")))
             if op == "rename":
@@ -442,8 +446,20 @@ class Catalog:
                 obj["archived"] = True
             elif op == "unarchive":
                 obj["archived"] = False
+            elif op == "retitle":
+                # a dashcard's title override (visualization_settings["card.title"]); null removes it
+                name = spec.get("name")
+                if name is not None and (not isinstance(name, str) or not name):
+                    raise ValueError("retitle needs a non-empty name or null")
+                if name is None:
+                    obj["visualization_settings"].pop("card.title", None)
+                else:
+                    obj["visualization_settings"]["card.title"] = name
+                self.dashboards[obj["dashboard_id"]]["updated_at"] = _now_ts()
+                self._idx = None
+                return obj
             else:
-                raise ValueError("op must be rename, move, archive/delete or unarchive")
+                raise ValueError("op must be rename, move, archive/delete, unarchive or retitle")
             self._idx = None
             stamp = _now_ts()
             if kind == "card":

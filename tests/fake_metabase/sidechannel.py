@@ -10,6 +10,8 @@
 #   POST /__fake/edit             {"kind":"card|collection|dashboard","id":N,
 #                                  "op":"rename|move|archive|delete|unarchive",
 #                                  "name":..., "collection_id":N|"root"|null}
+#                                 or {"kind":"dashcard","id":N,"op":"retitle",
+#                                  "name":"title"|null} (card.title override)
 #   GET  /__fake/faults           the active faults
 #   POST /__fake/faults           add a fault (see faults.py for the fields)
 #   POST /__fake/faults/clear     remove every fault
@@ -87,7 +89,7 @@ class SideChannel:
         body = self._body(req)
         ops = body if isinstance(body, list) else [body]
         out = [self.cat.edit(op) for op in ops]
-        return jresp({"ok": True, "edited": [{"id": o["id"], "name": o["name"]} for o in out]})
+        return jresp({"ok": True, "edited": [{"id": o["id"], "name": o.get("name")} for o in out]})
 
     def list_faults(self, req):
         return jresp(self.faults.list())

@@ -255,7 +255,7 @@ def test_wrong_password_after_mount_is_tried_once_then_fixed_by_the_file(server,
     pw.write_text(ADMIN[1] + "\n")
     pw.chmod(0o600)
     m = mount_factory(server.url, "password_file=" + str(pw), env={"MBFS_USERNAME": ADMIN[0]})
-    names = sorted(n for n in os.listdir(m.p("cards")))
+    names = sorted(n for n in os.listdir(m.p("cards")) if not n.endswith(".sql"))   # .sql: no request
     assert len(names) >= 51
     read(m.p("cards", "1.csv"))
     # the password changes on the server, and the session goes away
@@ -341,7 +341,7 @@ def test_throttled_login_at_mount_exits_without_retrying(server, tmp_path):
 
 def test_throttled_login_after_mount_is_not_retried(server, mount_factory):
     m = mount_factory(server.url)
-    names = sorted(os.listdir(m.p("cards")))
+    names = sorted(n for n in os.listdir(m.p("cards")) if not n.endswith(".sql"))   # .sql: no request
     read(m.p("cards", "1.csv"))
     throttle(server, ADMIN[0])
     server.expire_sessions()

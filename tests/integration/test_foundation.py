@@ -50,7 +50,8 @@ def read(path):
 # ---- the tree ---------------------------------------------------------------
 
 def test_root_layout(mnt):
-    assert sorted(os.listdir(mnt.path)) == [".mbfs", "cards", "collections", "databases"]
+    assert sorted(os.listdir(mnt.path)) == [".mbfs", "cards", "collections", "dashboards", "databases",
+                                            "metadata"]
     assert os.path.isdir(mnt.p(".mbfs"))
 
 
@@ -72,7 +73,7 @@ def test_nested_collections_and_naming_rules(fake, mnt):
     assert "Quarterly_summary.csv" in dive              # control character → _
     assert "...csv" in dive                              # a card named ".."
     long = [n for n in dive if n.startswith("Quartalsübersicht")]
-    assert len(long) == 2 and all(len(n.encode()) <= 255 for n in long)
+    assert len(long) == 3 and all(len(n.encode()) <= 255 for n in long)   # csv, json, sql
     for n in long:
         n.encode("utf-8")  # cut at a character boundary: still valid UTF-8
 
@@ -80,6 +81,7 @@ def test_nested_collections_and_naming_rules(fake, mnt):
 def test_cards_by_id(fake, mnt):
     names = set(os.listdir(mnt.p("cards")))
     expected = {"%d.%s" % (c["id"], f) for c in visible_cards(fake) for f in CSV_JSON}
+    expected |= {"%d.sql" % c["id"] for c in visible_cards(fake) if c["query_type"] == "native"}
     assert names == expected
     archived = [c["id"] for c in fake.catalog()["cards"] if c["archived"]]
     assert archived and not any("%d.csv" % i in names for i in archived)

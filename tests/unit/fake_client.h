@@ -3,7 +3,8 @@
  * export engine and the namespace (test_export.c, test_tree.c).
  *
  * The fake serves canned Metabase objects (collection items, cards,
- * databases, schemas, tables) from small static tables that a test edits
+ * databases, schemas, tables; cards and databases also as list_get JSON)
+ * from small static tables that a test edits
  * between calls, and answers export_run with a canned body fed to the sink
  * in chunks of a chosen size, with a chosen final status and content type.
  * Every op counts its calls; any op can be told to fail. export_run can be
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "mb_client.h"
+#include "mb_json.h"
 #include "mb_types.h"
 #include "status.h"
 
@@ -353,6 +355,96 @@ static enum mbfs_status fake_users(struct mb_client *c,
 	return MBFS_OK;
 }
 
+/* A growing heap string for list_get. */
+static inline void fake_cat(char **buf, size_t *len, const char *s)
+{
+	size_t n = strlen(s);
+	char *nb = realloc(*buf, *len + n + 1);
+	if (!nb)
+		abort();
+	memcpy(nb + *len, s, n + 1);
+	*buf = nb;
+	*len += n;
+}
+
+static inline void fake_cat_str(char **buf, size_t *len, const char *s)
+{
+	char *q = mb_json_quote(s); /* "null" for NULL */
+	if (!q)
+		abort();
+	fake_cat(buf, len, q);
+	free(q);
+}
+
+/* The canned cards and databases as the JSON the server would send (the
+ * namespace reads them through list_get and the meta cache); the other
+ * lists are empty. */
+static enum mbfs_status fake_list_get(struct mb_client *c, enum mb_list which,
+				      mb_sink_fn sink, void *sink_arg,
+				      struct mbfs_err *err)
+{
+	struct fake_client *f = (struct fake_client *)c;
+	char num[64];
+	char *text = NULL;
+	size_t tlen = 0;
+	char **body = &text;
+	size_t *len = &tlen;
+	fake_lock(f);
+	enum mbfs_status st = MBFS_OK;
+	switch (which) {
+	case MB_LIST_CARDS:
+		f->n_cards_calls++;
+		st = f->fail_cards;
+		fake_cat(body, len, "[");
+		for (size_t i = 0; st == MBFS_OK && i < f->n_cards; i++) {
+			snprintf(num, sizeof num, "%s{\"id\":%lld,\"archived\":%s,\"name\":",
+				 i ? "," : "", (long long)f->cards[i].id,
+				 f->cards[i].archived ? "true" : "false");
+			fake_cat(body, len, num);
+			fake_cat_str(body, len, f->cards[i].name);
+			fake_cat(body, len, ",\"updated_at\":");
+			fake_cat_str(body, len, f->cards[i].updated_at);
+			fake_cat(body, len, "}");
+		}
+		fake_cat(body, len, "]");
+		break;
+	case MB_LIST_DATABASES:
+		f->n_databases_calls++;
+		st = f->fail_databases;
+		fake_cat(body, len, "{\"data\":[");
+		for (size_t i = 0; st == MBFS_OK && i < f->n_dbs; i++) {
+			snprintf(num, sizeof num, "%s{\"id\":%lld,\"engine\":\"h2\",\"name\":",
+				 i ? "," : "", (long long)f->dbs[i].id);
+			fake_cat(body, len, num);
+			fake_cat_str(body, len, f->dbs[i].name);
+			fake_cat(body, len, "}");
+		}
+		fake_cat(body, len, "]}");
+		break;
+	case MB_LIST_USERS:
+		fake_cat(body, len, "{\"data\":[]}");
+		break;
+	default:
+		fake_cat(body, len, "[]");
+		break;
+	}
+	fake_unlock(f);
+	if (st != MBFS_OK) {
+		free(text);
+		return fake_fail(st, err, which == MB_LIST_CARDS ? "cards"
+								 : "databases");
+	}
+	/* in two pieces, as a network would */
+	size_t half = tlen / 2;
+	bool ok = sink(sink_arg, text, half) &&
+		  sink(sink_arg, text + half, tlen - half);
+	free(text);
+	if (!ok)
+		return mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0,
+				    "sink refused the bytes");
+	return MBFS_OK;
+}
+
 static enum mbfs_status fake_export_run(struct mb_client *c,
 					const struct mb_export_req *req,
 					mb_sink_fn sink, void *sink_arg,
@@ -436,6 +528,7 @@ static const struct mb_client_ops fake_ops = {
 	.dashboards = fake_dashboards,
 	.dashboard = fake_dashboard,
 	.users = fake_users,
+	.list_get = fake_list_get,
 	.export_run = fake_export_run,
 	.describe_stats = fake_describe_stats,
 	.destroy = fake_destroy,

@@ -142,7 +142,8 @@ static void test_root(void)
 	CHECK_INT(root->ino, 1);
 	CHECK_INT(root->kind, MBFS_K_ROOT);
 	enum mbfs_status st;
-	CHECK_STR(names_of(t, root, &st), ".mbfs|cards|collections|databases");
+	CHECK_STR(names_of(t, root, &st),
+		  ".mbfs|cards|collections|dashboards|databases|metadata");
 	CHECK_INT(st, MBFS_OK);
 	CHECK_INT(items_calls(&f), 0);
 
@@ -198,7 +199,7 @@ static void test_root(void)
 }
 
 static const char *FIRST =
-	"Metric.csv|Metric.json|Model.csv|Model.json|"
+	"Metric.csv|Metric.json|Model.csv|Model.json|Personal|"
 	"Revenue [7].csv|Revenue [7].json|Revenue.csv|Revenue.json|Sub|"
 	"a\xef\xbc\x8f" "b.csv|a\xef\xbc\x8f" "b.json";
 
@@ -298,7 +299,7 @@ static void test_collections(void)
 	/* touch: re-listed, and "Revenue.csv" stays on card 3 (sticky) */
 	invalidate(t, coll);
 	CHECK_STR(names_of(t, coll, &st),
-		  "Metric.csv|Metric.json|Model.csv|Model.json|"
+		  "Metric.csv|Metric.json|Model.csv|Model.json|Personal|"
 		  "Revenue [1].csv|Revenue [1].json|"
 		  "Revenue [7].csv|Revenue [7].json|Revenue.csv|Revenue.json|Sub|"
 		  "a\xef\xbc\x8f" "b.csv|a\xef\xbc\x8f" "b.json");
@@ -414,7 +415,7 @@ static void test_formats(void)
 	if (coll) {
 		/* a collection and a card of the same name do not collide */
 		CHECK_STR(names_of(t, coll, &st),
-			  "Revenue|Revenue.csv|Revenue.json|Revenue.xlsx");
+			  "Personal|Revenue|Revenue.csv|Revenue.json|Revenue.xlsx");
 		struct mbfs_node *x = find(t, coll, "Revenue.xlsx");
 		CHECK(x && x->fmt == MBFS_FMT_XLSX && x->id == 3);
 		CHECK(x && strcmp(x->key, "card:3:xlsx") == 0);
@@ -428,7 +429,7 @@ static void test_formats(void)
 	t = mbfs_tree_new(&f.base, &o);
 	coll = find(t, root_of(t), "collections");
 	if (coll)
-		CHECK_STR(names_of(t, coll, &st), "Revenue|Revenue.csv");
+		CHECK_STR(names_of(t, coll, &st), "Personal|Revenue|Revenue.csv");
 	mbfs_tree_free(t);
 	fake_fini(&f);
 }
@@ -609,7 +610,7 @@ static void test_single_flight(void)
 	CHECK_INT(items_calls(&f), 1);
 	for (int i = 0; i < N; i++) {
 		CHECK_INT(l[i].st, MBFS_OK);
-		CHECK_INT(l[i].n, 11);
+		CHECK_INT(l[i].n, 12);   /* with collections/Personal */
 	}
 	mbfs_tree_free(t);
 	fake_fini(&f);

@@ -1,0 +1,370 @@
+/*
+ * meta_cache.c — owns the shared TTL cache of Metabase objects (lists,
+ * the current user, dashboards): fetching through the client, decoding
+ * with mb_json, reference-counted snapshots, single flight, failure
+ * memory and invalidation. See meta_cache.h.
+ */
+#include "meta_cache.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "inode.h"
+#include "log.h"
+#include "mb_json.h"
+
+struct entry {
+	enum mbfs_meta_kind kind;
+	int64_t id;
+	struct mbfs_meta_snap *snap;   /* the newest good snapshot, or NULL */
+	double fresh_until;            /* monotonic */
+	bool busy;                     /* a fetch is in flight */
+	bool want_array;
+	uint64_t inval_seq;            /* bumped by every invalidation */
+	bool failed;                   /* the last fetch failed and no snap */
+	struct mbfs_err error;
+	double failed_until;           /* monotonic: fail fast until then */
+};
+
+struct mbfs_meta {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct mb_client *client;
+	double ttl, error_ttl;
+	struct mbfs_inode_table entries;   /* key(kind, id) → struct entry */
+	uint64_t next_gen;
+};
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A non-zero map key: the kind in the top byte, the id below. */
+static uint64_t key_of(enum mbfs_meta_kind kind, int64_t id)
+{
+	return ((uint64_t)kind << 56) | ((uint64_t)id & ((UINT64_C(1) << 56) - 1));
+}
+
+static bool is_list(enum mbfs_meta_kind k)
+{
+	return k >= MBFS_META_CARDS && k <= MBFS_META_USERS;
+}
+
+static void snap_free(struct mbfs_meta_snap *s)
+{
+	if (!s)
+		return;
+	free(s->array);
+	switch (s->kind) {
+	case MBFS_META_CARDS: mb_card_list_free(&s->u.cards); break;
+	case MBFS_META_COLLECTIONS: mb_collection_list_free(&s->u.collections); break;
+	case MBFS_META_DASHBOARDS: mb_dashboard_list_free(&s->u.dashboards); break;
+	case MBFS_META_DATABASES: mb_database_list_free(&s->u.databases); break;
+	case MBFS_META_USERS: mb_user_list_free(&s->u.users); break;
+	case MBFS_META_CURRENT_USER: mb_user_free(&s->u.user); break;
+	case MBFS_META_DASHBOARD: mb_dashboard_free(&s->u.dashboard); break;
+	}
+	free(s);
+}
+
+struct mbfs_meta *mbfs_meta_new(struct mb_client *client, double ttl,
+				double error_ttl)
+{
+	struct mbfs_meta *m = calloc(1, sizeof *m);
+	if (!m)
+		return NULL;
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->cond, NULL);
+	m->client = client;
+	m->ttl = ttl;
+	m->error_ttl = error_ttl;
+	mbfs_inode_table_init(&m->entries);
+	return m;
+}
+
+static void entry_free(void *val, void *arg)
+{
+	(void)arg;
+	struct entry *e = val;
+	if (e->snap && --e->snap->refs == 0)
+		snap_free(e->snap);
+	free(e);
+}
+
+void mbfs_meta_free(struct mbfs_meta *m)
+{
+	if (!m)
+		return;
+	mbfs_inode_table_each(&m->entries, entry_free, NULL);
+	mbfs_inode_table_destroy(&m->entries);
+	pthread_cond_destroy(&m->cond);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+/* Lock held. NULL on ENOMEM. */
+static struct entry *entry_get(struct mbfs_meta *m, enum mbfs_meta_kind kind,
+			       int64_t id)
+{
+	uint64_t k = key_of(kind, id);
+	struct entry *e = mbfs_inode_table_get(&m->entries, k);
+	if (e)
+		return e;
+	e = calloc(1, sizeof *e);
+	if (!e)
+		return NULL;
+	e->kind = kind;
+	e->id = id;
+	if (!mbfs_inode_table_put(&m->entries, k, e)) {
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+static int card_id_cmp(const void *a, const void *b)
+{
+	int64_t x = ((const struct mb_card *)a)->id;
+	int64_t y = ((const struct mb_card *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
+static bool feed(void *arg, const char *buf, size_t len)
+{
+	return mb_json_stream_feed(arg, buf, len);
+}
+
+/* Fetch a list into s, decoding as the body arrives; keeps the array text
+ * when asked. */
+static enum mbfs_status fetch_list(struct mbfs_meta *m, struct mbfs_meta_snap *s,
+				   enum mb_list which, enum mb_json_list_kind jk,
+				   bool want_array, struct mbfs_err *err)
+{
+	struct mb_json_stream *js = mb_json_stream_new(jk, want_array);
+	if (!js)
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	struct mb_client *c = m->client;
+	enum mbfs_status st = c->ops->list_get(c, which, feed, js, err);
+	struct mbfs_err jerr;
+	mbfs_err_clear(&jerr);
+	/* a malformed body aborts the transfer: report the decoder's reason */
+	enum mbfs_status jst = mb_json_stream_finish(
+		js, &s->u, want_array ? &s->array : NULL, &s->array_len,
+		&s->count, &jerr);
+	if (jst != MBFS_OK && (st == MBFS_OK || st == MBFS_ERR_INTERRUPTED)) {
+		*err = jerr;
+		st = jst;
+	}
+	mb_json_stream_free(js);
+	if (st == MBFS_OK && s->kind == MBFS_META_CARDS && s->u.cards.n)
+		qsort(s->u.cards.v, s->u.cards.n, sizeof *s->u.cards.v,
+		      card_id_cmp);
+	return st;
+}
+
+static const struct {
+	enum mb_list list;
+	enum mb_json_list_kind json;
+} list_of[] = {
+	[MBFS_META_CARDS] = {MB_LIST_CARDS, MB_JSON_LIST_CARDS},
+	[MBFS_META_COLLECTIONS] = {MB_LIST_COLLECTIONS, MB_JSON_LIST_COLLECTIONS},
+	[MBFS_META_DASHBOARDS] = {MB_LIST_DASHBOARDS, MB_JSON_LIST_DASHBOARDS},
+	[MBFS_META_DATABASES] = {MB_LIST_DATABASES, MB_JSON_LIST_DATABASES},
+	[MBFS_META_USERS] = {MB_LIST_USERS, MB_JSON_LIST_USERS},
+};
+
+/* Fetch and decode (kind, id) into a new snapshot. No lock held. */
+static enum mbfs_status fetch(struct mbfs_meta *m, enum mbfs_meta_kind kind,
+			      int64_t id, bool want_array,
+			      struct mbfs_meta_snap **out, struct mbfs_err *err)
+{
+	struct mbfs_meta_snap *s = calloc(1, sizeof *s);
+	if (!s)
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	s->kind = kind;
+	s->id = id;
+	struct mb_client *c = m->client;
+	enum mbfs_status st;
+	if (is_list(kind)) {
+		st = fetch_list(m, s, list_of[kind].list, list_of[kind].json,
+				want_array, err);
+	} else if (kind == MBFS_META_CURRENT_USER) {
+		st = c->ops->current_user(c, &s->u.user, err);
+	} else {
+		st = c->ops->dashboard(c, id, &s->u.dashboard, err);
+	}
+	if (st != MBFS_OK) {
+		snap_free(s);
+		return st;
+	}
+	s->fetched_at = wall_now();
+	s->refs = 1;
+	*out = s;
+	return MBFS_OK;
+}
+
+enum mbfs_status mbfs_meta_get(struct mbfs_meta *m, enum mbfs_meta_kind kind,
+			       int64_t id, unsigned flags,
+			       const struct mbfs_meta_snap **out,
+			       struct mbfs_err *err)
+{
+	*out = NULL;
+	pthread_mutex_lock(&m->lock);
+	struct entry *e = entry_get(m, kind, id);
+	if (!e) {
+		pthread_mutex_unlock(&m->lock);
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	}
+	if ((flags & MBFS_META_WANT_ARRAY) && is_list(kind))
+		e->want_array = true;
+	enum mbfs_status st = MBFS_OK;
+	for (;;) {
+		while (e->busy)
+			pthread_cond_wait(&m->cond, &m->lock);
+		double now = mono_now();
+		bool usable = e->snap && (!e->want_array || e->snap->array);
+		if (usable && now < e->fresh_until)
+			break;
+		if (!e->snap && e->failed && now < e->failed_until) {
+			*err = e->error;
+			st = err->status;
+			break;
+		}
+		/* fetch, without the lock */
+		e->busy = true;
+		uint64_t seq = e->inval_seq;
+		bool want = e->want_array;
+		pthread_mutex_unlock(&m->lock);
+		struct mbfs_meta_snap *s = NULL;
+		struct mbfs_err ferr;
+		mbfs_err_clear(&ferr);
+		enum mbfs_status fst = fetch(m, kind, id, want, &s, &ferr);
+		pthread_mutex_lock(&m->lock);
+		e->busy = false;
+		pthread_cond_broadcast(&m->cond);
+		now = mono_now();
+		if (fst == MBFS_OK) {
+			s->gen = ++m->next_gen;
+			if (e->snap && --e->snap->refs == 0)
+				snap_free(e->snap);
+			e->snap = s;
+			e->failed = false;
+			/* an invalidation during the fetch wins: refetch next time */
+			e->fresh_until = seq == e->inval_seq ? now + m->ttl : 0;
+			break;
+		}
+		bool gone = fst == MBFS_ERR_NOT_FOUND || fst == MBFS_ERR_DENIED;
+		if (gone && e->snap) {
+			/* the server's answer is authoritative: forget the copy */
+			if (--e->snap->refs == 0)
+				snap_free(e->snap);
+			e->snap = NULL;
+		}
+		if (e->snap && (!want || e->snap->array)) {
+			mbfs_warn("refreshing %s failed, serving the previous copy: %s",
+				  kind == MBFS_META_DASHBOARD ? "a dashboard"
+							      : "a list",
+				  ferr.msg);
+			e->fresh_until = now + m->error_ttl;
+			break;
+		}
+		e->failed = true;
+		e->error = ferr;
+		e->failed_until = now + m->error_ttl;
+		*err = ferr;
+		st = fst;
+		break;
+	}
+	if (st == MBFS_OK) {
+		e->snap->refs++;
+		*out = e->snap;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return st;
+}
+
+const struct mbfs_meta_snap *mbfs_meta_peek(struct mbfs_meta *m,
+					    enum mbfs_meta_kind kind,
+					    int64_t id)
+{
+	pthread_mutex_lock(&m->lock);
+	struct entry *e = mbfs_inode_table_get(&m->entries, key_of(kind, id));
+	struct mbfs_meta_snap *s = e ? e->snap : NULL;
+	if (s)
+		s->refs++;
+	pthread_mutex_unlock(&m->lock);
+	return s;
+}
+
+bool mbfs_meta_fresh(struct mbfs_meta *m, enum mbfs_meta_kind kind, int64_t id,
+		     unsigned flags)
+{
+	pthread_mutex_lock(&m->lock);
+	struct entry *e = mbfs_inode_table_get(&m->entries, key_of(kind, id));
+	bool fresh = false;
+	if (e && !e->busy) {
+		double now = mono_now();
+		bool want = e->want_array ||
+			    ((flags & MBFS_META_WANT_ARRAY) && is_list(kind));
+		if (e->snap)
+			fresh = now < e->fresh_until && (!want || e->snap->array);
+		else
+			fresh = e->failed && now < e->failed_until;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return fresh;
+}
+
+void mbfs_meta_put(struct mbfs_meta *m, const struct mbfs_meta_snap *cs)
+{
+	if (!cs)
+		return;
+	struct mbfs_meta_snap *s = (struct mbfs_meta_snap *)cs;
+	pthread_mutex_lock(&m->lock);
+	bool last = --s->refs == 0;
+	pthread_mutex_unlock(&m->lock);
+	if (last)
+		snap_free(s);
+}
+
+static void invalidate_entry(struct entry *e)
+{
+	e->fresh_until = 0;
+	e->inval_seq++;
+	e->failed = false;
+}
+
+void mbfs_meta_invalidate(struct mbfs_meta *m, enum mbfs_meta_kind kind,
+			  int64_t id)
+{
+	pthread_mutex_lock(&m->lock);
+	struct entry *e = mbfs_inode_table_get(&m->entries, key_of(kind, id));
+	if (e)
+		invalidate_entry(e);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void invalidate_one(void *val, void *arg)
+{
+	(void)arg;
+	invalidate_entry(val);
+}
+
+void mbfs_meta_invalidate_all(struct mbfs_meta *m)
+{
+	pthread_mutex_lock(&m->lock);
+	mbfs_inode_table_each(&m->entries, invalidate_one, NULL);
+	pthread_mutex_unlock(&m->lock);
+}

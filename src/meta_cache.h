@@ -1,0 +1,110 @@
+/*
+ * meta_cache.h — a TTL cache of the Metabase objects that several
+ * directories and the metadata/ files are built from: the card, collection,
+ * dashboard, database and user lists, the current user, and each dashboard
+ * with its tabs and dashcards (DESIGN.md §1, "metadata is cached with
+ * -o meta_ttl").
+ *
+ * One entry per (kind, id). An entry holds an immutable, reference-counted
+ * snapshot: a caller gets a reference, reads it without any lock, and puts
+ * it back; a refresh swaps in a new snapshot and the old one is freed when
+ * its last reader puts it. So cards/ and every collection listing share one
+ * GET /api/card, and a dashboard's two directories and its tab directories
+ * share one GET /api/dashboard/:id.
+ *
+ * Freshness: a snapshot is fresh for meta_ttl seconds after its fetch,
+ * until mbfs_meta_invalidate (touch) or mbfs_meta_invalidate_all (SIGHUP).
+ * Fetches are single flight per entry. A failed refresh keeps serving the
+ * previous snapshot (and tries again after error_ttl); a failure with no
+ * previous snapshot is remembered for error_ttl and returned at once.
+ *
+ * List kinds can also keep the list's JSON array as text (metadata/ files):
+ * ask with MBFS_META_WANT_ARRAY; from then on every refresh of that entry
+ * keeps it.
+ *
+ * Locking: one internal mutex, never held across a fetch nor while calling
+ * out. Lock order: tree → meta (tree.c calls in with its lock held only for
+ * the non-blocking calls: peek, put, invalidate).
+ * Blocking: mbfs_meta_get blocks on the network; everything else never does.
+ */
+#ifndef MBFS_META_CACHE_H
+#define MBFS_META_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mb_client.h"
+#include "mb_types.h"
+#include "status.h"
+
+enum mbfs_meta_kind {
+	MBFS_META_CARDS = 1,       /* GET /api/card?f=all              list */
+	MBFS_META_COLLECTIONS,     /* GET /api/collection              list */
+	MBFS_META_DASHBOARDS,      /* GET /api/dashboard?f=all         list */
+	MBFS_META_DATABASES,       /* GET /api/database (data)         list */
+	MBFS_META_USERS,           /* GET /api/user (data; admins)     list */
+	MBFS_META_CURRENT_USER,    /* GET /api/user/current */
+	MBFS_META_DASHBOARD,       /* GET /api/dashboard/:id (id) */
+};
+
+#define MBFS_META_WANT_ARRAY 1u
+
+struct mbfs_meta_snap {
+	enum mbfs_meta_kind kind;
+	int64_t id;
+	uint64_t gen;              /* > 0; grows with every successful fetch */
+	double fetched_at;         /* wall clock (seconds since the epoch) */
+	/* list kinds, when the array was wanted: the JSON array as text */
+	char *array;
+	size_t array_len;
+	size_t count;              /* elements in that array */
+	union {
+		struct mb_card_list cards;        /* sorted by id */
+		struct mb_collection_list collections;
+		struct mb_dashboard_list dashboards;
+		struct mb_database_list databases;
+		struct mb_user_list users;
+		struct mb_user user;
+		struct mb_dashboard dashboard;
+	} u;
+	unsigned refs;             /* private to meta_cache.c */
+};
+
+struct mbfs_meta;
+
+/* client is borrowed; ttl and error_ttl in seconds. NULL on ENOMEM. */
+struct mbfs_meta *mbfs_meta_new(struct mb_client *client, double ttl,
+				double error_ttl);
+void mbfs_meta_free(struct mbfs_meta *m);
+
+/*
+ * A fresh snapshot of (kind, id) (id is 0 except for DASHBOARD), fetching
+ * it if needed. On MBFS_OK *out holds a reference: release it with
+ * mbfs_meta_put. Blocks.
+ */
+enum mbfs_status mbfs_meta_get(struct mbfs_meta *m, enum mbfs_meta_kind kind,
+			       int64_t id, unsigned flags,
+			       const struct mbfs_meta_snap **out,
+			       struct mbfs_err *err);
+
+/* The current snapshot, fresh or not, without fetching (NULL if none).
+ * A reference, as above. Never blocks. */
+const struct mbfs_meta_snap *mbfs_meta_peek(struct mbfs_meta *m,
+					    enum mbfs_meta_kind kind,
+					    int64_t id);
+
+void mbfs_meta_put(struct mbfs_meta *m, const struct mbfs_meta_snap *s);
+
+/* Would mbfs_meta_get(kind, id, flags) answer without fetching (a fresh
+ * copy, or a failure still remembered)? Never blocks. */
+bool mbfs_meta_fresh(struct mbfs_meta *m, enum mbfs_meta_kind kind, int64_t id,
+		     unsigned flags);
+
+/* Refetch (kind, id) on its next use (touch); forget its failure. */
+void mbfs_meta_invalidate(struct mbfs_meta *m, enum mbfs_meta_kind kind,
+			  int64_t id);
+/* Every entry (SIGHUP). */
+void mbfs_meta_invalidate_all(struct mbfs_meta *m);
+
+#endif

@@ -1,0 +1,331 @@
+/*
+ * test_namespace.c — unit tests of the namespace (tree.c) against an in-memory
+ * client: the root, collections with dashboards and .sql files, the fixed
+ * Personal/ entry against a real collection of that name, personal
+ * collections named after their owners, dashboards in both places with
+ * distinct directory inodes and shared file inodes, tabs in tab order,
+ * skipped text/unreadable/archived dashcards, the collision rule keyed by
+ * dashcard id, dashcard export keys and parameters, cards/, metadata/ for
+ * admins and users, shared fetches, and the gone hook on re-listing.
+ */
+#include "check.h"
+#include "json_client.h"
+#include "tree.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *ROOT_ITEMS =
+	"{\"total\": 6, \"data\": ["
+	"{\"id\": 3, \"name\": \"Sales\", \"model\": \"collection\"},"
+	"{\"id\": 7, \"name\": \"Personal\", \"model\": \"collection\"},"
+	"{\"id\": 1, \"name\": \"Orders\", \"model\": \"card\"},"
+	"{\"id\": 2, \"name\": \"KPIs\", \"model\": \"dashboard\"},"
+	"{\"id\": 36, \"name\": \"In a dashboard\", \"model\": \"card\", \"dashboard_id\": 2},"
+	"{\"id\": 31, \"name\": \"Old\", \"model\": \"card\", \"archived\": true}]}";
+static const char *SALES_ITEMS =
+	"{\"total\": 3, \"data\": ["
+	"{\"id\": 3, \"name\": \"Revenue\", \"model\": \"card\","
+	" \"last-edit-info\": {\"timestamp\": \"2020-01-01T00:00:00Z\"}},"
+	"{\"id\": 4, \"name\": \"Revenue\", \"model\": \"dataset\"},"
+	"{\"id\": 1, \"name\": \"Sales overview\", \"model\": \"dashboard\"}]}";
+static const char *SALES_ITEMS_RENAMED =
+	"{\"total\": 3, \"data\": ["
+	"{\"id\": 3, \"name\": \"Revenue\", \"model\": \"card\"},"
+	"{\"id\": 4, \"name\": \"Cost\", \"model\": \"dataset\"},"
+	"{\"id\": 1, \"name\": \"Sales overview\", \"model\": \"dashboard\"}]}";
+static const char *CARDS =
+	"[{\"id\": 3, \"name\": \"Revenue\", \"query_type\": \"native\", \"updated_at\": \"2025-03-07T12:00:00Z\","
+	"  \"dataset_query\": {\"type\": \"native\", \"native\": {\"query\": \"SELECT 1\"}}},"
+	" {\"id\": 1, \"name\": \"Orders\", \"query_type\": \"query\"},"
+	" {\"id\": 4, \"name\": \"Revenue\", \"type\": \"model\"},"
+	" {\"id\": 36, \"name\": \"In a dashboard\", \"dashboard_id\": 2,"
+	"  \"dataset_query\": {\"lib/type\": \"mbql/query\", \"stages\": [{\"lib/type\": \"mbql.stage/native\","
+	"   \"native\": \"SELECT 36\"}]}}]";
+static const char *DASH1 =
+	"{\"id\": 1, \"name\": \"Sales overview\", \"updated_at\": \"2025-04-01T00:00:00Z\","
+	" \"parameters\": [{\"id\": \"p_cat\", \"type\": \"category\", \"default\": \"Gizmo\"}, {\"id\": \"p2\"}],"
+	" \"ordered_tabs\": [],"
+	" \"ordered_cards\": ["
+	"  {\"id\": 10, \"card_id\": null, \"row\": 0, \"col\": 0, \"card\": {\"query_average_duration\": null},"
+	"   \"visualization_settings\": {\"virtual_card\": {\"display\": \"text\"}, \"text\": \"hi\"}},"
+	"  {\"id\": 12, \"card_id\": 3, \"row\": 2, \"col\": 0, \"card\": {\"id\": 3, \"name\": \"Revenue\"}},"
+	"  {\"id\": 11, \"card_id\": 3, \"row\": 1, \"col\": 0, \"card\": {\"id\": 3, \"name\": \"Revenue\"}},"
+	"  {\"id\": 13, \"card_id\": 19, \"row\": 3, \"col\": 0, \"card\": {\"id\": 19}},"
+	"  {\"id\": 14, \"card_id\": 4, \"row\": 4, \"col\": 0, \"card\": {\"id\": 4, \"name\": \"Revenue\", \"dataset\": true},"
+	"   \"visualization_settings\": {\"card.title\": \"A/B\"}},"
+	"  {\"id\": 15, \"card_id\": 9, \"row\": 5, \"col\": 0, \"card\": {\"id\": 9, \"name\": \"Gone\", \"archived\": true}}]}";
+static const char *DASH2 =
+	"{\"id\": 2, \"name\": \"KPIs\", \"parameters\": [],"
+	" \"tabs\": [{\"id\": 6, \"name\": \"Alpha\", \"position\": 1}, {\"id\": 5, \"name\": \"Zeta\", \"position\": 0}],"
+	" \"dashcards\": ["
+	"  {\"id\": 21, \"card_id\": 36, \"dashboard_tab_id\": 6, \"card\": {\"id\": 36, \"name\": \"In a dashboard\"}},"
+	"  {\"id\": 20, \"card_id\": 1, \"dashboard_tab_id\": 5, \"card\": {\"id\": 1, \"name\": \"Orders\"}}]}";
+static const char *DASHBOARDS =
+	"[{\"id\": 1, \"name\": \"Sales overview\"}, {\"id\": 2, \"name\": \"KPIs\"},"
+	" {\"id\": 5, \"name\": \"Retired\", \"archived\": true}]";
+static const char *COLLECTIONS =
+	"[{\"id\": \"root\", \"name\": \"Our analytics\"},"
+	" {\"id\": 1, \"name\": \"Bobby Tables's Personal Collection\", \"personal_owner_id\": 1, \"location\": \"/\"},"
+	" {\"id\": 2, \"name\": \"Ada Analyst's Personal Collection\", \"personal_owner_id\": 2, \"location\": \"/\"},"
+	" {\"id\": 9, \"name\": \"Nobody's Personal Collection\", \"personal_owner_id\": 99, \"location\": \"/\"},"
+	" {\"id\": 11, \"name\": \"Scratch\", \"personal_owner_id\": null, \"location\": \"/1/\"},"
+	" {\"id\": 3, \"name\": \"Sales\", \"location\": \"/\"}]";
+static const char *ADMIN =
+	"{\"id\": 1, \"email\": \"a@x\", \"first_name\": \"Bobby\", \"last_name\": \"Tables\", \"is_superuser\": true}";
+static const char *USER =
+	"{\"id\": 2, \"email\": \"u@x\", \"common_name\": \"Ada Analyst\", \"is_superuser\": false}";
+static const char *USERS =
+	"{\"data\": [{\"id\": 1, \"common_name\": \"Bobby Tables\"}, {\"id\": 2, \"common_name\": \"Ada Analyst\"}],"
+	" \"total\": 2}";
+
+static struct mbfs_options opts;
+
+static void setup_options(void)
+{
+	memset(&opts, 0, sizeof opts);
+	opts.url = (char *)"http://mb";
+	opts.formats[0] = (char *)"csv";
+	opts.formats[1] = (char *)"json";
+	opts.n_formats = 2;
+	opts.meta_ttl = 60;
+	opts.result_ttl = 60;
+	opts.error_ttl = 10;
+}
+
+static struct fake_client *server(const char *me)
+{
+	struct fake_client *f = fake_new();
+	fake_set(f, "items:0", ROOT_ITEMS, MBFS_OK);
+	fake_set(f, "items:3", SALES_ITEMS, MBFS_OK);
+	fake_set(f, "items:7", "{\"data\": [], \"total\": 0}", MBFS_OK);
+	fake_set(f, "dashboard:1", DASH1, MBFS_OK);
+	fake_set(f, "dashboard:2", DASH2, MBFS_OK);
+	fake_set(f, "user", me, MBFS_OK);
+	fake_set(f, fake_list_path(MB_LIST_CARDS), CARDS, MBFS_OK);
+	fake_set(f, fake_list_path(MB_LIST_COLLECTIONS), COLLECTIONS, MBFS_OK);
+	fake_set(f, fake_list_path(MB_LIST_DASHBOARDS), DASHBOARDS, MBFS_OK);
+	fake_set(f, fake_list_path(MB_LIST_DATABASES), "{\"data\": [{\"id\": 1, \"name\": \"Sample\"}]}", MBFS_OK);
+	fake_set(f, fake_list_path(MB_LIST_USERS), USERS, MBFS_OK);
+	return f;
+}
+
+/* The listing of dir as "name name ..." in readdir order. */
+static char *listing(struct mbfs_tree *t, struct mbfs_node *dir)
+{
+	struct mbfs_dirent *v = NULL;
+	size_t n = 0;
+	struct mbfs_err err;
+	static char out[4096];
+	out[0] = '\0';
+	if (mbfs_tree_list(t, dir, &v, &n, &err) != MBFS_OK) {
+		snprintf(out, sizeof out, "ERROR %s", err.msg);
+		return out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strncat(out, "|", sizeof out - strlen(out) - 1);
+		strncat(out, v[i].name, sizeof out - strlen(out) - 1);
+	}
+	mbfs_tree_free_snapshot(v, n);
+	return out;
+}
+
+static struct mbfs_node *find(struct mbfs_tree *t, struct mbfs_node *dir,
+			      const char *name)
+{
+	struct mbfs_node *n = NULL;
+	struct mbfs_err err;
+	if (!dir || mbfs_tree_find(t, dir, name, &n, &err) != MBFS_OK)
+		return NULL;
+	return n;
+}
+
+static struct mbfs_node *root_of(struct mbfs_tree *t)
+{
+	mbfs_tree_lock(t);
+	struct mbfs_node *r = mbfs_tree_node(t, 1);
+	mbfs_tree_unlock(t);
+	return r;
+}
+
+struct gone_log {
+	char names[16][64];
+	uint64_t parents[16];
+	int n;
+};
+
+static void on_gone(void *arg, uint64_t parent, const char *name)
+{
+	struct gone_log *g = arg;
+	if (g->n < 16) {
+		g->parents[g->n] = parent;
+		snprintf(g->names[g->n++], 64, "%s", name);
+	}
+}
+
+static void test_admin_tree(void)
+{
+	struct fake_client *f = server(ADMIN);
+	struct mbfs_tree *t = mbfs_tree_new(&f->base, &opts);
+	struct mbfs_node *root = root_of(t);
+	CHECK_STR(listing(t, root), ".mbfs|cards|collections|dashboards|databases|metadata");
+
+	struct mbfs_node *colls = find(t, root, "collections");
+	/* the fixed Personal/ keeps its name; dashboard questions and
+	 * archived cards are not in the collection; no .sql for MBQL cards */
+	CHECK_STR(listing(t, colls),
+		  "KPIs|Orders.csv|Orders.json|Personal|Personal [7]|Sales");
+	CHECK(find(t, colls, "Personal")->kind == MBFS_K_PERSONAL_DIR);
+	CHECK(find(t, colls, "Personal [7]")->kind == MBFS_K_COLLECTION);
+
+	struct mbfs_node *sales = find(t, colls, "Sales");
+	CHECK_STR(listing(t, sales),
+		  "Revenue [4].csv|Revenue [4].json|Revenue.csv|Revenue.json|Revenue.sql|Sales overview");
+	struct mbfs_node *sql = find(t, sales, "Revenue.sql");
+	CHECK(sql && sql->kind == MBFS_K_SQL_FILE && sql->id == 3);
+	CHECK_STR(sql->sql, "SELECT 1");
+	struct mbfs_node *csv = find(t, sales, "Revenue.csv");
+	CHECK(csv && csv->sql == NULL);
+	CHECK_STR(csv->key, "card:3:csv");
+	/* the card's own updated_at, not the item's last edit */
+	CHECK_INT(csv->mtime, mbfs_tree_parse_time("2025-03-07T12:00:00Z"));
+	CHECK_INT(find(t, sales, "Revenue [4].csv")->model, MB_MODEL_DATASET);
+
+	/* a dashboard: layout order, text/unreadable/archived skipped, the
+	 * same card twice keyed by dashcard id, title override escaped */
+	struct mbfs_node *d1 = find(t, sales, "Sales overview");
+	CHECK(d1 && d1->kind == MBFS_K_DASHBOARD);
+	CHECK_STR(listing(t, d1),
+		  "Revenue.csv|Revenue.json|Revenue [12].csv|Revenue [12].json|A／B.csv|A／B.json");
+	struct mbfs_node *dc = find(t, d1, "Revenue [12].csv");
+	CHECK(dc && dc->kind == MBFS_K_DASHCARD_FILE && dc->id == 12 &&
+	      dc->card_id == 3 && dc->dashboard_id == 1);
+	CHECK_STR(dc->key, "dashcard:1:12:3:csv");
+	CHECK_STR(dc->params, "[{\"id\":\"p_cat\",\"type\":\"category\",\"value\":\"Gizmo\"}]");
+	CHECK_INT(find(t, d1, "A／B.json")->model, MB_MODEL_DATASET);
+
+	/* dashboards/: by id, archived ones absent; another directory inode,
+	 * the same file inodes */
+	struct mbfs_node *dashes = find(t, root, "dashboards");
+	CHECK_STR(listing(t, dashes), "1|2");
+	struct mbfs_node *b1 = find(t, dashes, "1");
+	CHECK(b1 && b1->kind == MBFS_K_DASHBOARD_BYID && b1->ino != d1->ino);
+	CHECK(find(t, b1, "Revenue [12].csv") == dc);
+	CHECK_INT(fake_calls(f, "dashboard:1"), 1);     /* shared */
+
+	/* tabs: tab order, not name order; dashcards go into their tab */
+	struct mbfs_node *k = find(t, colls, "KPIs");
+	CHECK_STR(listing(t, k), "Zeta|Alpha");
+	struct mbfs_node *zeta = find(t, k, "Zeta");
+	CHECK(zeta && zeta->kind == MBFS_K_DASHBOARD_TAB && zeta->id == 5 &&
+	      zeta->dashboard_id == 2);
+	CHECK_STR(listing(t, zeta), "Orders.csv|Orders.json");
+	CHECK_STR(listing(t, find(t, k, "Alpha")),
+		  "In a dashboard.csv|In a dashboard.json");
+	struct mbfs_node *b2 = find(t, dashes, "2");
+	struct mbfs_node *bzeta = find(t, b2, "Zeta");
+	CHECK(bzeta && bzeta->kind == MBFS_K_DASHBOARD_TAB_BYID && bzeta->ino != zeta->ino);
+	CHECK(find(t, bzeta, "Orders.csv") == find(t, zeta, "Orders.csv"));
+	CHECK_INT(fake_calls(f, "dashboard:2"), 1);
+
+	/* personal collections: owners' names; unknown owner: its own name */
+	struct mbfs_node *pers = find(t, colls, "Personal");
+	CHECK_STR(listing(t, pers),
+		  "Ada Analyst|Bobby Tables|Nobody's Personal Collection");
+	CHECK_INT(find(t, pers, "Ada Analyst")->id, 2);
+
+	/* cards/: dashboard questions included, .sql for native ones (MBQL 5 too) */
+	struct mbfs_node *cards = find(t, root, "cards");
+	CHECK_STR(listing(t, cards),
+		  "1.csv|1.json|3.csv|3.json|3.sql|36.csv|36.json|36.sql|4.csv|4.json");
+	CHECK_STR(find(t, cards, "36.sql")->sql, "SELECT 36");
+	CHECK(find(t, cards, "3.sql") == sql);           /* one inode per card file */
+	CHECK_INT(fake_calls(f, "list:0"), 1);           /* one card list for all */
+
+	/* metadata/ for an admin: five files, nothing fetched by the listing */
+	struct mbfs_node *md = find(t, root, "metadata");
+	CHECK_STR(listing(t, md),
+		  "cards.json|collections.json|dashboards.json|databases.json|users.json");
+	CHECK_INT(find(t, md, "users.json")->id, MBFS_META_USERS);
+	CHECK_INT(fake_calls(f, "list:3"), 0);
+	mbfs_tree_free(t);
+	f->base.ops->destroy(&f->base);
+}
+
+static void test_user_tree(void)
+{
+	struct fake_client *f = server(USER);
+	fake_set(f, fake_list_path(MB_LIST_USERS), NULL, MBFS_ERR_DENIED);
+	fake_set(f, fake_list_path(MB_LIST_COLLECTIONS),
+		 "[{\"id\": \"root\", \"name\": \"Our analytics\"},"
+		 " {\"id\": 2, \"name\": \"Ada Analyst's Personal Collection\", \"personal_owner_id\": 2}]",
+		 MBFS_OK);
+	struct mbfs_tree *t = mbfs_tree_new(&f->base, &opts);
+	struct mbfs_node *root = root_of(t);
+	CHECK_STR(listing(t, find(t, root, "metadata")),
+		  "cards.json|collections.json|dashboards.json|databases.json");
+	CHECK_STR(listing(t, find(t, find(t, root, "collections"), "Personal")),
+		  "Ada Analyst");
+	CHECK_INT(fake_calls(f, "list:4"), 0);           /* never asks /api/user */
+	mbfs_tree_free(t);
+	f->base.ops->destroy(&f->base);
+}
+
+static void test_relisting(void)
+{
+	struct fake_client *f = server(ADMIN);
+	struct mbfs_tree *t = mbfs_tree_new(&f->base, &opts);
+	struct gone_log g = {0};
+	mbfs_tree_set_gone_hook(t, on_gone, &g);
+	struct mbfs_node *root = root_of(t);
+	struct mbfs_node *sales = find(t, find(t, root, "collections"), "Sales");
+	struct mbfs_node *card4 = find(t, sales, "Revenue [4].json");
+	uint64_t ino4 = card4->ino;
+	fake_reset_calls(f);
+	/* within meta_ttl: no new request */
+	listing(t, sales);
+	CHECK_INT(fake_calls(f, "items:3"), 0);
+	/* renamed on the server, then touch DIR */
+	fake_set(f, "items:3", SALES_ITEMS_RENAMED, MBFS_OK);
+	mbfs_tree_lock(t);
+	mbfs_tree_invalidate_dir(t, sales);
+	mbfs_tree_unlock(t);
+	CHECK_STR(listing(t, sales),
+		  "Cost.csv|Cost.json|Revenue.csv|Revenue.json|Revenue.sql|Sales overview");
+	CHECK_INT(fake_calls(f, "items:3"), 1);
+	CHECK_INT(fake_calls(f, "list:0"), 1);           /* touch refetches the card list too */
+	CHECK(find(t, sales, "Cost.json") == card4 && card4->ino == ino4);
+	CHECK_INT(g.n, 2);
+	CHECK_STR(g.names[0], "Revenue [4].csv");
+	CHECK_STR(g.names[1], "Revenue [4].json");
+	CHECK(g.parents[0] == sales->ino);
+	/* SIGHUP: everything is fetched again, once */
+	g.n = 0;
+	mbfs_tree_invalidate_all(t);
+	listing(t, sales);
+	listing(t, find(t, root, "cards"));
+	CHECK_INT(fake_calls(f, "items:3"), 2);
+	CHECK_INT(fake_calls(f, "list:0"), 2);
+	CHECK_INT(g.n, 0);
+	/* a dashboard dropped from its collection */
+	fake_set(f, "items:3", "{\"data\": [{\"id\": 3, \"name\": \"Revenue\", \"model\": \"card\"}]}", MBFS_OK);
+	mbfs_tree_invalidate_all(t);
+	listing(t, sales);
+	bool saw = false;
+	for (int i = 0; i < g.n; i++)
+		saw |= strcmp(g.names[i], "Sales overview") == 0;
+	CHECK(saw);
+	mbfs_tree_free(t);
+	f->base.ops->destroy(&f->base);
+}
+
+int main(void)
+{
+	setup_options();
+	test_admin_tree();
+	test_user_tree();
+	test_relisting();
+	return check_done();
+}
