@@ -488,6 +488,19 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_err(req, 0);
 }
 
+/* getxattr and listxattr answer alike: size 0 asks for the length. */
+static void reply_xattr_result(fuse_req_t req, const char *op,
+			       enum mbfs_status st, const struct mbfs_err *err,
+			       const char *buf, size_t size, size_t len)
+{
+	if (st != MBFS_OK)
+		reply_status(req, op, err, st);
+	else if (size == 0)
+		fuse_reply_xattr(req, len);
+	else
+		fuse_reply_buf(req, buf, len);
+}
+
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			size_t size)
 {
@@ -501,12 +514,7 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	mbfs_err_clear(&err);
 	enum mbfs_status st = mbfs_fs_getxattr(ctx_of(req)->fs, ino, name, buf,
 					       size, &len, &err);
-	if (st != MBFS_OK)
-		reply_status(req, "getxattr", &err, st);
-	else if (size == 0)
-		fuse_reply_xattr(req, len);
-	else
-		fuse_reply_buf(req, buf, len);
+	reply_xattr_result(req, "getxattr", st, &err, buf, size, len);
 	free(buf);
 }
 
@@ -522,12 +530,7 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	mbfs_err_clear(&err);
 	enum mbfs_status st = mbfs_fs_listxattr(ctx_of(req)->fs, ino, buf, size,
 						&len, &err);
-	if (st != MBFS_OK)
-		reply_status(req, "listxattr", &err, st);
-	else if (size == 0)
-		fuse_reply_xattr(req, len);
-	else
-		fuse_reply_buf(req, buf, len);
+	reply_xattr_result(req, "listxattr", st, &err, buf, size, len);
 	free(buf);
 }
 

@@ -297,7 +297,8 @@ static bool parse_seconds(const char *name, const char *s, double *out)
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);
-	if (errno || end == s || *end || v < 0 || v > 1e9) {
+	/* !(v >= 0) also refuses NaN */
+	if (errno || end == s || *end || !(v >= 0) || v > 1e9) {
 		fprintf(stderr, "mbfs: -o %s=%s: expected a number of seconds\n",
 			name, s);
 		return false;
@@ -329,7 +330,7 @@ static bool parse_size(const char *s, uint64_t *out)
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);
-	if (errno || end == s || v < 0)
+	if (errno || end == s || !(v >= 0) || v > 1e18) /* refuses NaN, inf */
 		goto bad;
 	double mult = 1;
 	switch (*end) {
@@ -344,6 +345,8 @@ static bool parse_size(const char *s, uint64_t *out)
 	else if (*end == 'B')
 		end++;
 	if (*end)
+		goto bad;
+	if (v * mult >= 18446744073709551615.0) /* would not fit in 64 bits */
 		goto bad;
 	*out = (uint64_t)(v * mult);
 	return true;

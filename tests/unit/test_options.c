@@ -444,6 +444,12 @@ static void test_values(void)
 {
 	struct mbfs_options o;
 	struct fuse_args fa;
+	/* NaN, infinity and sizes beyond 64 bits are refused */
+	CHECK(parse_fails("http://h", "/m", "-o", "meta_ttl=nan"));
+	CHECK(parse_fails("http://h", "/m", "-o", "result_ttl=inf"));
+	CHECK(parse_fails("http://h", "/m", "-o", "cache_max=nan"));
+	CHECK(parse_fails("http://h", "/m", "-o", "cache_max=1e30"));
+	CHECK(parse_fails("http://h", "/m", "-o", "cache_max=1e17T"));
 	static const struct {
 		const char *arg;
 		uint64_t want;
