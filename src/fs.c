@@ -422,6 +422,23 @@ void mbfs_fs_releasedir(struct mbfs_fs *fs, struct mbfs_dir *d)
 	mbfs_tree_free_snapshot(d->ents, d->n);
 	free(d);
 }
+/* A handle is open on n: decide keep_cache (only while the kernel's page
+ * cache holds this generation; generation 0, e.g. .sql files, never keeps
+ * it) and record what fstat must see. */
+static void register_open(struct mbfs_fs *fs, struct mbfs_node *n,
+			  struct mbfs_file *f, struct mbfs_open_info *oi)
+{
+	f->node = n;
+	mbfs_tree_lock(fs->env.tree);
+	oi->keep_cache = f->gen && n->kernel_gen == f->gen;
+	n->kernel_gen = f->gen;
+	n->open_count++;
+	n->open_size = f->size;
+	n->open_mtime = f->mtime;
+	mbfs_tree_unlock(fs->env.tree);
+	oi->size = f->size;
+}
+
 
 /* ---- files --------------------------------------------------------------- */
 
@@ -458,15 +475,7 @@ static enum mbfs_status open_mem(struct mbfs_fs *fs, struct mbfs_node *n,
 	if (!f->mtime)
 		f->mtime = (int64_t)fs->mounted_at;
 	f->gen = info.spool.gen; /* 0 for .sql files: never keep the cache */
-	f->node = n;
-	mbfs_tree_lock(fs->env.tree);
-	oi->keep_cache = f->gen && n->kernel_gen == f->gen;
-	n->kernel_gen = f->gen;
-	n->open_count++;
-	n->open_size = f->size;
-	n->open_mtime = f->mtime;
-	mbfs_tree_unlock(fs->env.tree);
-	oi->size = f->size;
+	register_open(fs, n, f, oi);
 	*out = f;
 	return MBFS_OK;
 }
@@ -531,15 +540,7 @@ enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
 	f->gen = info.spool.gen;
 	f->size = info.spool.size;
 	f->mtime = (int64_t)info.spool.fetched_at;
-	f->node = n;
-	mbfs_tree_lock(fs->env.tree);
-	oi->keep_cache = n->kernel_gen == f->gen;
-	n->kernel_gen = f->gen;
-	n->open_count++;
-	n->open_size = f->size;
-	n->open_mtime = f->mtime;
-	mbfs_tree_unlock(fs->env.tree);
-	oi->size = f->size;
+	register_open(fs, n, f, oi);
 	*out = f;
 	return MBFS_OK;
 }
