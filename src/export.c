@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,9 +27,8 @@
 #include "cancel.h"
 #include "inode.h"
 #include "log.h"
-#include "mb_json.h"
+#include "verify.h"
 
-#define TAIL_MAX ((size_t)256 * 1024)
 #define ERR_RING 64
 #define UNCONSUMED_GRACE 30.0   /* seconds a stat-materialized result waits for its open */
 #define MAX_RUNNERS 256
@@ -156,133 +154,12 @@ static struct job *job_get(struct mbfs_export *ex, const char *key)
 }
 
 
-/* ---- streaming validation ------------------------------------------------ */
-
-enum csv_state { CSV_FIELD_START, CSV_QUOTED };
-
-struct scan {
-	enum mbfs_fmt fmt;
-	uint64_t off;              /* bytes seen */
-	bool seen_nonws;
-	char first;                /* first non-whitespace byte */
-	/* csv */
-	enum csv_state cs;
-	uint64_t records;          /* '\n' outside quotes */
-	uint64_t line_start;       /* offset after the last record end */
-	uint64_t prev_line_start;
-	/* json */
-	int depth;
-	bool in_str, esc;
-	bool closed;               /* the top-level value ended */
-	uint64_t closed_off;
-	bool trailing;             /* non-whitespace after the top value */
-	uint64_t objects;          /* '{' at depth 1 of a top-level array */
-};
-
-/*
- * CSV records: a newline ends a record unless it is inside a quoted field.
- * Metabase quotes every field that holds a quote and doubles embedded
- * quotes, so the quote count's parity tells whether we are inside a
- * quoted field. memchr does the scanning (this runs over every byte of
- * every export). cs is CSV_QUOTED while the parity is odd.
- */
-static void scan_csv(struct scan *s, const char *buf, size_t len)
-{
-	const char *p = buf, *end = buf + len;
-	while (p < end) {
-		if (s->cs == CSV_QUOTED) {
-			const char *q = memchr(p, '"', (size_t)(end - p));
-			if (!q)
-				return;
-			s->cs = CSV_FIELD_START;
-			p = q + 1;
-			continue;
-		}
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *q = memchr(p, '"', (size_t)((nl ? nl : end) - p));
-		if (q) {
-			s->cs = CSV_QUOTED;
-			p = q + 1;
-			continue;
-		}
-		if (!nl)
-			return;
-		s->records++;
-		s->prev_line_start = s->line_start;
-		s->line_start = s->off + (uint64_t)(nl - buf) + 1;
-		p = nl + 1;
-	}
-}
-
-static void scan_json(struct scan *s, const char *buf, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		char c = buf[i];
-		if (s->closed) {
-			if (c != ' ' && c != '\n' && c != '\r' && c != '\t')
-				s->trailing = true;
-			continue;
-		}
-		if (s->in_str) {
-			if (s->esc)
-				s->esc = false;
-			else if (c == '\\')
-				s->esc = true;
-			else if (c == '"')
-				s->in_str = false;
-			continue;
-		}
-		switch (c) {
-		case '"':
-			s->in_str = true;
-			break;
-		case '[':
-		case '{':
-			if (c == '{' && s->depth == 1 && s->first == '[')
-				s->objects++;
-			s->depth++;
-			break;
-		case ']':
-		case '}':
-			s->depth--;
-			if (s->depth <= 0) {
-				s->closed = true;
-				s->closed_off = s->off + i + 1;
-			}
-			break;
-		default:
-			break;
-		}
-	}
-}
-
-static void scan_feed(struct scan *s, const char *buf, size_t len)
-{
-	if (!s->seen_nonws) {
-		for (size_t i = 0; i < len; i++) {
-			char c = buf[i];
-			if (c != ' ' && c != '\n' && c != '\r' && c != '\t' &&
-			    c != '\xef' && c != '\xbb' && c != '\xbf') {
-				s->seen_nonws = true;
-				s->first = c;
-				break;
-			}
-		}
-	}
-	if (s->fmt == MBFS_FMT_CSV)
-		scan_csv(s, buf, len);
-	else if (s->fmt == MBFS_FMT_JSON)
-		scan_json(s, buf, len);
-	s->off += len;
-}
-
-
 /* ---- runs ----------------------------------------------------------------- */
 
 struct sink {
 	int fd;
 	int write_errno;
-	struct scan scan;
+	struct mbfs_verify scan;
 };
 
 struct run {
@@ -326,7 +203,7 @@ static bool sink_write(void *arg, const char *buf, size_t len)
 		}
 		done += (size_t)n;
 	}
-	scan_feed(&k->scan, buf, len);
+	mbfs_verify_feed(&k->scan, buf, len);
 	atomic_fetch_add(&r->bytes, (uint64_t)len);
 	if (atomic_load(&r->pwaiters)) {
 		pthread_mutex_lock(&r->plock);
@@ -363,7 +240,7 @@ static struct run *run_new(struct mbfs_export *ex, struct job *j,
 	r->for_stat = for_stat;
 	r->refs = 1; /* the job's, until the run ends */
 	r->sink.fd = -1;
-	r->sink.scan.fmt = mbfs_fmt_parse(req->format);
+	mbfs_verify_init(&r->sink.scan, mbfs_fmt_parse(req->format));
 	pthread_mutex_init(&r->plock, NULL);
 	pthread_cond_init(&r->pcond, NULL);
 	if (mbfs_spool_create(ex->spool, &r->sink.fd, &r->tmp, err) != MBFS_OK) {
@@ -402,143 +279,6 @@ static void wake_streamers(struct run *r)
 }
 
 
-/* Read [from, to) of the spool file (capped) as a NUL-terminated string. */
-static char *read_range(int fd, uint64_t from, uint64_t to, size_t *len)
-{
-	if (to < from)
-		to = from;
-	if (to - from > TAIL_MAX)
-		from = to - TAIL_MAX;
-	size_t n = (size_t)(to - from);
-	char *b = malloc(n + 1);
-	if (!b)
-		return NULL;
-	ssize_t r = pread(fd, b, n, (off_t)from);
-	if (r < 0)
-		r = 0;
-	b[r] = '\0';
-	*len = (size_t)r;
-	return b;
-}
-
-/* Is [from,to) a Metabase error object? Fills err with its message. */
-static bool inband_error(int fd, uint64_t from, uint64_t to, const char *what,
-			 struct mbfs_err *err)
-{
-	size_t len;
-	char *b = read_range(fd, from, to, &len);
-	if (!b)
-		return false;
-	char msg[400];
-	bool is_err = mb_json_error_message(b, len, msg, sizeof msg);
-	free(b);
-	if (is_err)
-		mbfs_err_set(err, MBFS_ERR_EXPORT, 200, "%s: %s", what, msg);
-	return is_err;
-}
-
-static bool has_zip_end(int fd, uint64_t size)
-{
-	if (size < 22)
-		return false;
-	size_t len;
-	uint64_t from = size > 65557 ? size - 65557 : 0;
-	char *b = read_range(fd, from, size, &len);
-	if (!b)
-		return false;
-	bool ok = false;
-	for (size_t i = len >= 22 ? len - 22 + 1 : 0; i-- > 0;) {
-		if (memcmp(b + i, "PK\x05\x06", 4) == 0) {
-			size_t comment = (size_t)(unsigned char)b[i + 20] |
-					 ((size_t)(unsigned char)b[i + 21] << 8);
-			ok = i + 22 + comment == len;
-			break;
-		}
-	}
-	free(b);
-	return ok;
-}
-
-/*
- * Decide whether a 2xx export body is a complete result of the asked
- * format. Returns MBFS_OK and *rows, or an error in err.
- */
-static enum mbfs_status verify(const struct sink *k, const char *ctype,
-			       enum mbfs_fmt fmt, int64_t *rows,
-			       struct mbfs_err *err)
-{
-	const struct scan *s = &k->scan;
-	uint64_t size = s->off;
-	const char *what = "the export failed on the server";
-	*rows = -1;
-
-	if (strncasecmp(ctype, "text/html", 9) == 0 || s->first == '<')
-		return mbfs_err_set(err, MBFS_ERR_PROTOCOL, 200,
-				    "the server answered with an HTML page instead of %s (a proxy or login page?)",
-				    mbfs_fmt_name(fmt));
-	bool json_ctype = strncasecmp(ctype, "application/json", 16) == 0;
-	if (fmt != MBFS_FMT_JSON && (json_ctype || s->first == '{')) {
-		if (inband_error(k->fd, 0, size, what, err))
-			return MBFS_ERR_EXPORT;
-		if (json_ctype)
-			return mbfs_err_set(err, MBFS_ERR_PROTOCOL, 200,
-					    "asked for %s, the server sent JSON",
-					    mbfs_fmt_name(fmt));
-	}
-	switch (fmt) {
-	case MBFS_FMT_CSV: {
-		if (size == 0)
-			return mbfs_err_set(err, MBFS_ERR_EXPORT, 200,
-					    "the server sent an empty CSV (no header row)");
-		/* era A: an error object appended after the rows */
-		uint64_t last = s->line_start < size ? s->line_start
-						     : s->prev_line_start;
-		char c = 0;
-		if (last < size && pread(k->fd, &c, 1, (off_t)last) == 1 &&
-		    c == '{' && inband_error(k->fd, last, size, what, err))
-			return MBFS_ERR_EXPORT;
-		if (s->cs == CSV_QUOTED)
-			return mbfs_err_set(err, MBFS_ERR_EXPORT, 200,
-					    "the CSV ends inside a quoted field (cut short)");
-		uint64_t recs = s->records + (s->line_start < size ? 1 : 0);
-		*rows = recs ? (int64_t)recs - 1 : 0;
-		return MBFS_OK;
-	}
-	case MBFS_FMT_JSON:
-		if (s->first == '{') {
-			if (inband_error(k->fd, 0, size, what, err))
-				return MBFS_ERR_EXPORT;
-			return mbfs_err_set(err, MBFS_ERR_PROTOCOL, 200,
-					    "the JSON export is an object, not an array of rows");
-		}
-		if (s->first != '[' || !s->closed)
-			return mbfs_err_set(err, MBFS_ERR_EXPORT, 200,
-					    "the JSON export is incomplete (cut short)");
-		if (s->trailing) {
-			if (inband_error(k->fd, s->closed_off, size, what, err))
-				return MBFS_ERR_EXPORT;
-			return mbfs_err_set(err, MBFS_ERR_PROTOCOL, 200,
-					    "the JSON export has trailing garbage");
-		}
-		*rows = (int64_t)s->objects;
-		return MBFS_OK;
-	case MBFS_FMT_XLSX: {
-		char head[4] = {0};
-		if (pread(k->fd, head, 4, 0) != 4 ||
-		    memcmp(head, "PK\x03\x04", 4) != 0)
-			return mbfs_err_set(err, MBFS_ERR_PROTOCOL, 200,
-					    "the XLSX export is not a zip file");
-		if (!has_zip_end(k->fd, size))
-			return mbfs_err_set(err, MBFS_ERR_EXPORT, 200,
-					    "the XLSX export is incomplete or corrupt (no zip end record)");
-		return MBFS_OK;
-	}
-	default:
-		return MBFS_OK;
-	}
-}
-
-
 /* ---- executing a run (runner thread, no lock held) ----------------------- */
 
 static enum mbfs_status execute(struct mbfs_export *ex, struct run *r,
@@ -562,8 +302,9 @@ static enum mbfs_status execute(struct mbfs_export *ex, struct run *r,
 				  "cancelled: no reader is waiting any more");
 	int64_t rows = -1;
 	if (st == MBFS_OK)
-		st = verify(&r->sink, res.content_type, r->sink.scan.fmt, &rows,
-			    err);
+		st = mbfs_verify_finish(&r->sink.scan, res.content_type,
+					!res.close_delimited, mbfs_verify_read_fd,
+					&r->sink.fd, &rows, err);
 	if (st == MBFS_OK) {
 		memset(meta, 0, sizeof *meta);
 		meta->size = r->sink.scan.off;

@@ -552,6 +552,7 @@ static enum mbfs_status op_export_run(struct mb_client *c,
 	res->http_status = req.status;
 	snprintf(res->content_type, sizeof res->content_type, "%s",
 		 req.content_type);
+	res->close_delimited = req.close_delimited;
 	res->bytes = req.bytes;
 	res->elapsed = req.elapsed;
 	if (st == MBFS_ERR_NETWORK && req.status >= 200 && req.status < 300)

@@ -58,6 +58,9 @@ struct mb_export_req {
 struct mb_export_result {
 	long http_status;
 	char content_type[128];
+	bool close_delimited;      /* only the connection's close ended the
+				      body (see mb_http.h): its format must
+				      prove it complete */
 	uint64_t bytes;            /* body bytes handed to the sink */
 	double elapsed;            /* seconds */
 };

@@ -115,6 +115,8 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *ud)
 	if (len > 5 && strncmp(buf, "HTTP/", 5) == 0) {
 		req->content_type[0] = '\0';
 		req->retry_after = -1;
+		/* HTTP/2 and later frame the end of the body themselves */
+		req->close_delimited = !(len > 6 && buf[5] >= '2' && buf[5] <= '9');
 		return len;
 	}
 	const char *colon = memchr(buf, ':', len);
@@ -133,6 +135,12 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *ud)
 			vl = sizeof req->content_type - 1;
 		memcpy(req->content_type, v, vl);
 		req->content_type[vl] = '\0';
+	} else if (nl == 14 && strncasecmp(buf, "Content-Length", 14) == 0) {
+		req->close_delimited = false;
+	} else if (nl == 17 && strncasecmp(buf, "Transfer-Encoding", 17) == 0) {
+		/* chunked is always the last coding when present */
+		if (vl >= 7 && strncasecmp(end - 7, "chunked", 7) == 0)
+			req->close_delimited = false;
 	} else if (nl == 11 && strncasecmp(buf, "Retry-After", 11) == 0) {
 		char tmp[32];
 		if (vl >= sizeof tmp)
@@ -408,6 +416,7 @@ void mb_http_submit(struct mb_http *h, struct mb_http_req *req)
 	req->status = 0;
 	req->curl_code = 0;
 	req->content_type[0] = '\0';
+	req->close_delimited = false;
 	req->retry_after = -1;
 	req->bytes = 0;
 	req->bytes_streamed = false;

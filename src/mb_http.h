@@ -62,6 +62,10 @@ struct mb_http_req {
 	long status;               /* HTTP status, 0 if no answer */
 	int curl_code;             /* CURLcode, 0 = complete transfer */
 	char content_type[128];
+	/* The body's end was only the connection closing: no Content-Length,
+	 * not chunked, not HTTP/2 (an HTTP/1.0 proxy); its completeness must
+	 * be proven by its format (verify.h). */
+	bool close_delimited;
 	long retry_after;          /* seconds from Retry-After, -1 if absent */
 	char *resp;                /* collected body (NUL-terminated), or NULL */
 	size_t resp_len;
