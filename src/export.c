@@ -756,7 +756,7 @@ void mbfs_export_invalidate_all(struct mbfs_export *ex)
 			j->unconsumed = false;
 		}
 	pthread_mutex_unlock(&ex->lock);
-	mbfs_spool_drop_all(ex->spool);
+	mbfs_spool_drop_prefix(ex->spool, "");
 }
 
 int mbfs_export_describe_stats(struct mbfs_export *ex, char *out, size_t outsz)
