@@ -274,7 +274,7 @@ static void expect_ok(struct env *e, int64_t id, const char *fmt,
 		CHECK(!info.spool.truncated);
 		CHECK_INT(info.spool.size, len);
 		CHECK_INT(info.spool.rows, want_rows);
-		CHECK_INT(info.spool.gen, 1);
+		CHECK(info.spool.gen > 0); /* unique in the cache dir, not per key */
 		CHECK(fd >= 0);
 		char *got = malloc(len + 1);
 		ssize_t n = pread(fd, got, len + 1, 0);
