@@ -110,9 +110,11 @@ void mbfs_export_peek(struct mbfs_export *ex, const char *key,
 /* Undo the pin of a successful mbfs_export_get(fd != NULL). */
 void mbfs_export_release(struct mbfs_export *ex, const char *key, uint64_t gen);
 
-/* Forget key's result and failure (touch FILE); all keys (SIGHUP). */
+/* Forget key's result and failure (touch FILE); every key that starts
+ * with prefix (SIGHUP: the mount's scope; results of other mounts sharing
+ * the cache directory stay). */
 void mbfs_export_invalidate(struct mbfs_export *ex, const char *key);
-void mbfs_export_invalidate_all(struct mbfs_export *ex);
+void mbfs_export_invalidate_all(struct mbfs_export *ex, const char *prefix);
 
 /* Text for .mbfs/stats (running exports, counters) and .mbfs/errors. */
 int mbfs_export_describe_stats(struct mbfs_export *ex, char *out, size_t outsz);

@@ -53,12 +53,29 @@ struct mbfs_fs_env {
 	const char *version_tag;   /* the server's version.tag */
 	const char *user_email;    /* who we are on the server */
 	const char *caps_text;     /* the capability table, rendered */
+	/* Result keys start with this (the Metabase user and the options
+	 * that change the bytes, ending in a separator such as "u1|fr0|"),
+	 * so mounts that share a cache directory never serve each other's
+	 * results; SIGHUP drops the keys with this prefix. */
+	const char *result_scope;
+	/* Ask the kernel to forget (parent, name); must only queue (it is
+	 * called with locks held). NULL: nothing to tell. */
+	void (*inval_entry)(void *arg, uint64_t parent, const char *name);
+	void *inval_arg;
 };
 
 struct mbfs_fs *mbfs_fs_new(const struct mbfs_fs_env *env);
+/* Set the inval_entry hook once the session exists (before requests are
+ * served; cleared, with NULL, after the loop ended). */
+void mbfs_fs_set_inval_hook(struct mbfs_fs *fs,
+			    void (*fn)(void *arg, uint64_t parent,
+				       const char *name),
+			    void *arg);
 void mbfs_fs_free(struct mbfs_fs *fs);
 
-/* On success the node's lookup count is incremented by one. */
+/* On success out->ino is the node id to give the kernel (a file's
+ * current kernel inode, see fs.c on generations); its lookup count is
+ * incremented by one. */
 enum mbfs_status mbfs_fs_lookup(struct mbfs_fs *fs, uint64_t parent,
 				const char *name, struct mbfs_attr *out,
 				struct mbfs_err *err);

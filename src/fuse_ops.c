@@ -28,7 +28,8 @@ static void reply_status(fuse_req_t req, const char *op,
 {
 	int e = mbfs_status_errno(st);
 	if (st == MBFS_ERR_NOT_FOUND || st == MBFS_ERR_NO_ATTR ||
-	    st == MBFS_ERR_RANGE || st == MBFS_ERR_READONLY)
+	    st == MBFS_ERR_RANGE || st == MBFS_ERR_READONLY ||
+	    st == MBFS_ERR_STALE)
 		mbfs_debug("%s: %s (%s)", op, strerror(e), err->msg);
 	else
 		mbfs_warn("%s: %s: %s", op, strerror(e), err->msg);

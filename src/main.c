@@ -349,6 +349,7 @@ struct mount_state {
 	struct mb_user user;
 	struct mb_caps caps;
 	char caps_text[1024];
+	char scope[64];            /* result key prefix: user and options */
 };
 
 static void state_free(struct mount_state *m)
@@ -469,7 +470,12 @@ static int build_fs(struct mbfs_options *o, struct mount_state *m)
 		mbfs_err_set(&err, MBFS_ERR_NOMEM, 0, "out of memory");
 		goto fail;
 	}
+	/* Everything that changes the bytes of a result besides the object:
+	 * the Metabase user (permissions, sandboxing) and format_rows. */
+	snprintf(m->scope, sizeof m->scope, "u%lld|fr%d|",
+		 (long long)m->user.id, o->format_rows ? 1 : 0);
 	struct mbfs_fs_env env = {.opts = o,
+				  .result_scope = m->scope,
 				  .client = m->client,
 				  .auth = m->auth,
 				  .tree = m->tree,
@@ -566,8 +572,10 @@ int main(int argc, char **argv)
 	ctx.se = se;
 	/* names that a re-listing drops leave the kernel's dentry cache */
 	notify = mbfs_notify_new(se);
-	if (notify)
+	if (notify) {
 		mbfs_tree_set_gone_hook(m.tree, mbfs_notify_gone, notify);
+		mbfs_fs_set_inval_hook(m.fs, mbfs_notify_gone, notify);
+	}
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out;
 	if (pipe2(hup_pipe, O_CLOEXEC) == 0 &&
@@ -619,6 +627,7 @@ out:
 	}
 	if (notify) {
 		mbfs_tree_set_gone_hook(m.tree, NULL, NULL);
+		mbfs_fs_set_inval_hook(m.fs, NULL, NULL);
 		mbfs_notify_free(notify);
 	}
 	if (se)

@@ -33,6 +33,7 @@ static const struct {
 	[MBFS_ERR_IS_DIR] = {"is-dir", EISDIR},
 	[MBFS_ERR_NO_ATTR] = {"no-attr", ENODATA},
 	[MBFS_ERR_RANGE] = {"range", ERANGE},
+	[MBFS_ERR_STALE] = {"stale", ESTALE},
 };
 
 int mbfs_status_errno(enum mbfs_status st)

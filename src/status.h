@@ -35,6 +35,8 @@ enum mbfs_status {
 	MBFS_ERR_IS_DIR,
 	MBFS_ERR_NO_ATTR,       /* extended attribute absent                      */
 	MBFS_ERR_RANGE,         /* caller's buffer too small                      */
+	MBFS_ERR_STALE,         /* the kernel inode shows another generation:
+				   re-resolve the path (ESTALE)                 */
 	MBFS_STATUS_COUNT
 };
 

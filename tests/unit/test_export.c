@@ -883,7 +883,7 @@ static void test_freshness(void)
 	CHECK_INT(mbfs_export_get(e.ex, "card:10:csv", &req2, NULL, &info, &err),
 		  MBFS_OK);
 	CHECK_INT(calls(&e), 3);
-	mbfs_export_invalidate_all(e.ex);
+	mbfs_export_invalidate_all(e.ex, "");
 	CHECK(!mbfs_spool_get(e.sp, "card:9:csv", NULL));
 	CHECK(!mbfs_spool_get(e.sp, "card:10:csv", NULL));
 	CHECK_INT(mbfs_export_get(e.ex, "card:9:csv", &req, NULL, &info, &err),

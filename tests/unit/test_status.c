@@ -35,6 +35,7 @@ static void test_errno_table(void)
 		{MBFS_ERR_IS_DIR, EISDIR},
 		{MBFS_ERR_NO_ATTR, ENODATA},
 		{MBFS_ERR_RANGE, ERANGE},
+		{MBFS_ERR_STALE, ESTALE},
 	};
 	size_t n = sizeof want / sizeof want[0];
 	CHECK_INT(n, MBFS_STATUS_COUNT); /* every value is listed above */

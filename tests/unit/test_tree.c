@@ -217,10 +217,6 @@ static void check_file(struct mbfs_tree *t, struct mbfs_node *dir,
 	CHECK_INT(n->kind, MBFS_K_CARD_FILE);
 	CHECK_INT(n->fmt, fmt);
 	CHECK_INT(n->id, id);
-	char key[64];
-	snprintf(key, sizeof key, "card:%lld:%s", (long long)id,
-		 mbfs_fmt_name(fmt));
-	CHECK_STR(n->key, key);
 	if (raw)
 		CHECK_STR(n->raw_name, raw);
 }
@@ -418,7 +414,7 @@ static void test_formats(void)
 			  "Personal|Revenue|Revenue.csv|Revenue.json|Revenue.xlsx");
 		struct mbfs_node *x = find(t, coll, "Revenue.xlsx");
 		CHECK(x && x->fmt == MBFS_FMT_XLSX && x->id == 3);
-		CHECK(x && strcmp(x->key, "card:3:xlsx") == 0);
+		CHECK(x && x->kind == MBFS_K_CARD_FILE);
 		struct mbfs_node *d = find(t, coll, "Revenue");
 		CHECK(d && d->kind == MBFS_K_COLLECTION && d->id == 4);
 	}
@@ -460,7 +456,7 @@ static void test_cards_dir(void)
 	struct mbfs_node *c3 = find(t, cards, "3.csv");
 	CHECK(c3 && c3->ino == mbfs_inode_number(MBFS_K_CARD_FILE,
 						 MBFS_FMT_CSV, 3));
-	CHECK(c3 && strcmp(c3->key, "card:3:csv") == 0);
+	CHECK(c3 && c3->kind == MBFS_K_CARD_FILE && c3->id == 3);
 	struct mbfs_node *c7 = find(t, cards, "7.json");
 	CHECK(c7 && c7->ino == mbfs_inode_number(MBFS_K_CARD_FILE,
 						 MBFS_FMT_JSON, 7));
@@ -541,11 +537,12 @@ static void test_databases(void)
 		      mbfs_inode_number(MBFS_K_TABLE_FILE, MBFS_FMT_CSV, 5));
 		CHECK_INT(orders->kind, MBFS_K_TABLE_FILE);
 		CHECK_INT(orders->db_id, 1);
-		CHECK_STR(orders->key, "table:5:csv");
+		CHECK_INT(orders->id, 5);
 		CHECK_STR(orders->raw_name, "ORDERS");
 	}
 	struct mbfs_node *pj = find(t, pub, "PEOPLE.json");
-	CHECK(pj && strcmp(pj->key, "table:6:json") == 0);
+	CHECK(pj && pj->kind == MBFS_K_TABLE_FILE && pj->id == 6 &&
+	      pj->fmt == MBFS_FMT_JSON);
 	struct mbfs_node *an = find(t, db1, "analytics");
 	if (an)
 		CHECK_STR(names_of(t, an, &st), "EVENTS.csv|EVENTS.json");
