@@ -692,6 +692,10 @@ enum mbfs_status mbfs_fs_touch(struct mbfs_fs *fs, uint64_t ino,
 	memset(&info, 0, sizeof info);
 	if (has_gens(n)) {
 		pthread_mutex_lock(&fs->lock);
+		/* Handles are open on the current kino: the next path walk
+		 * must meet a new one (stat sees the next generation at once,
+		 * fstat of the open handles keeps theirs). */
+		current_for(fs, n, UINT64_MAX);
 		struct kino *k = kino_get(fs, n, ino);
 		attr_for(fs, n, k, &info, out);
 		pthread_mutex_unlock(&fs->lock);
