@@ -30,11 +30,13 @@ class BadJSON(Exception):
 
 class Request:
     def __init__(self, method, raw_path, headers, body, client_ip):
-        split = urllib.parse.urlsplit(raw_path)
+        # The request target as sent: urlsplit would read "//api/card" as a host named "api".
+        target = raw_path.split("#", 1)[0]
+        path, _, query = target.partition("?")
         self.method = method
         self.raw_path = raw_path
-        self.path = split.path            # still percent-encoded; route params are decoded
-        self.query = urllib.parse.parse_qs(split.query, keep_blank_values=True)
+        self.path = path                  # still percent-encoded; route params are decoded
+        self.query = urllib.parse.parse_qs(query, keep_blank_values=True)
         self.headers = headers
         self.body = body
         self.client_ip = client_ip
