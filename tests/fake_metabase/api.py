@@ -38,6 +38,8 @@ MODEL_RANKING = {"dashboard": 1, "pulse": 2, "dataset": 3, "metric": 3, "card": 
 INDEX_HTML = ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Metabase</title></head>"
               "<body><div id=\"root\"></div><!-- fake Metabase --></body></html>")
 
+JETTY_AMBIGUOUS = "<h1>Bad Message 400</h1><pre>reason: Ambiguous URI empty segment</pre>"
+
 # headers that would carry a credential; public routes must never receive them from mbfs
 PUBLIC_CREDENTIAL_HEADERS = ("X-Metabase-Session", "X-Api-Key", "Cookie", "Authorization")
 
@@ -148,6 +150,13 @@ class App:
     def handle(self, req):
         if req.path.startswith("/__fake/") or req.path == "/__fake":
             return self.side.handle(req)
+        if "//" in req.path:
+            # An empty path segment ("//api/card" from a client that joined base URL and path
+            # badly).  Jetty 10+ (new) refuses ambiguous URIs by default; v0.46's Jetty 9 passes
+            # the path on, where it matches no /api route (below: the SPA page or 404).
+            self.stats.request("%s (unmatched)" % req.method)
+            if self.b.name == "new":
+                return Response(400, JETTY_AMBIGUOUS, "text/html;charset=iso-8859-1")
         if not (req.path == "/api" or req.path.startswith("/api/")):
             if req.method in ("GET", "HEAD"):
                 return Response(200, INDEX_HTML, "text/html;charset=utf-8")

@@ -285,8 +285,6 @@ def _cards(wh, behaviour):
         order_by=[["asc", q.f(P, "ID")]]),
         description="A GUI question: no parameters of its own; dashboard 6 filters it through field mappings.",
         public=True)
-    card(41, "Retired public card", COLL_FILTERS, q.native('SELECT 1 AS "ONE"'), archived=True, public=True,
-         description="Archived, with a public link that no longer answers.")
     return cards
 
 

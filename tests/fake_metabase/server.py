@@ -213,7 +213,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             self._write(Response(400, "Invalid request body.", "text/plain"))
             return
-        req = Request(self.command, self.path, self.headers, body, self.client_address[0])
+        # http.server collapses a leading "//" in self.path; Metabase's Jetty sees the target as sent.
+        words = self.requestline.split()
+        target = words[1] if len(words) >= 2 else self.path
+        req = Request(self.command, target, self.headers, body, self.client_address[0])
         try:
             resp = self.server.app.handle(req)
         except Exception as e:  # a bug in the fake: answer like Metabase's 500 dump
