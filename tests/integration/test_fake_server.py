@@ -1357,6 +1357,9 @@ def test_dashboard_filters_map_to_dashcards(fs, token):
         {"id": "f_category", "type": "string/=", "value": ["Gizmo"]}, {"id": "f_created", "value": "2024-03"}])
     assert got == sql_csv(fs, token, "ORDERS.CREATED_AT >= '2024-03-01' AND ORDERS.CREATED_AT < '2024-04-01' "
                                      "AND PRODUCTS.CATEGORY = 'Gizmo'")
+    # a filter sent without a value is unset: no category condition, the other default stays
+    assert fs.export("dashcard", (6, 18, 38), "csv", token, params=[{"id": "f_category", "value": None}]) == \
+        sql_csv(fs, token, "ORDERS.CREATED_AT >= '2024-01-01' AND ORDERS.CREATED_AT < '2025-01-01'")
     cheap = parse_csv(fs.export("dashcard", (6, 19, 39), "csv", token, params=[{"id": "f_price", "value": [20]}]))
     assert 1 < len(cheap) < len(parse_csv(fs.export("card", 39, "csv", token)))
     assert all(float(r[3]) <= 20 for r in cheap[1:])
