@@ -1470,15 +1470,15 @@ def test_public_errors(fs, token):
 
 
 def test_public_query_failure_is_generic(fs, token):
-    uuid = public_uuids(fs, token)[39]
-    fs.add_fault(card_id=39, early_error=True, count=1)
-    try:
-        r = fs.public_export_request("card", uuid, "csv")
-    finally:
-        fs.clear_faults()
-    body = r.json()
-    assert body["status"] == "failed"
-    assert (r.status == 200) == (fs.behaviour == "old")
+    uuid = public_uuids(fs, token)[40]
+    orders_total = next(f["id"] for f in fs.get_json("/api/table/2/query_metadata", token)["fields"]
+                        if f["name"] == "TOTAL")
+    bad = [{"type": "number/=", "value": [1], "target": ["dimension", ["field", orders_total, None]]}]
+    authed = query_failure(fs, fs.export_request("card", 40, "csv", token, params=bad))
+    assert "does not exist" in authed["error"] and authed["error_type"] == "invalid-query"
+    body = query_failure(fs, fs.public_export_request("card", uuid, "csv", params=bad))
+    assert body == {"status": "failed", "error": "An error occurred while running the query.",
+                    "error_type": "invalid-query"}
 
 
 def test_public_dashboard(fs, token):
