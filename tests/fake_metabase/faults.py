@@ -39,7 +39,7 @@ LOGIN_PAGE = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Sign 
               "<input name=\"username\"><input name=\"password\" type=\"password\">"
               "<button>Sign in</button></form></body></html>\n")
 
-STREAMING_ROUTE_MARKERS = ("/query", "/api/dataset")
+STREAMING_ROUTE_MARKERS = ("/query", "/api/dataset", "/card/:card-id/:export-format", "/card/:card-id")
 
 
 class Faults:

@@ -30,11 +30,13 @@ class BadJSON(Exception):
 
 class Request:
     def __init__(self, method, raw_path, headers, body, client_ip):
-        split = urllib.parse.urlsplit(raw_path)
+        # The request target as sent: urlsplit would read "//api/card" as a host named "api".
+        target = raw_path.split("#", 1)[0]
+        path, _, query = target.partition("?")
         self.method = method
         self.raw_path = raw_path
-        self.path = split.path            # still percent-encoded; route params are decoded
-        self.query = urllib.parse.parse_qs(split.query, keep_blank_values=True)
+        self.path = path                  # still percent-encoded; route params are decoded
+        self.query = urllib.parse.parse_qs(query, keep_blank_values=True)
         self.headers = headers
         self.body = body
         self.client_ip = client_ip
@@ -211,7 +213,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             self._write(Response(400, "Invalid request body.", "text/plain"))
             return
-        req = Request(self.command, self.path, self.headers, body, self.client_address[0])
+        # http.server collapses a leading "//" in self.path; Metabase's Jetty sees the target as sent.
+        words = self.requestline.split()
+        target = words[1] if len(words) >= 2 else self.path
+        req = Request(self.command, target, self.headers, body, self.client_address[0])
         try:
             resp = self.server.app.handle(req)
         except Exception as e:  # a bug in the fake: answer like Metabase's 500 dump
