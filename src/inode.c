@@ -291,3 +291,11 @@ bool mbfs_ident_table_put(struct mbfs_ident_table *t, uint64_t a, uint64_t b,
 	t->slots[i].val = val;
 	return true;
 }
+
+void mbfs_ident_table_each(const struct mbfs_ident_table *t,
+			   void (*fn)(void *val, void *arg), void *arg)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->slots[i].val)
+			fn(t->slots[i].val, arg);
+}

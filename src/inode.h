@@ -125,6 +125,9 @@ void *mbfs_ident_table_get(const struct mbfs_ident_table *t, uint64_t a,
 /* Insert or replace (val non-NULL); false on allocation failure. */
 bool mbfs_ident_table_put(struct mbfs_ident_table *t, uint64_t a, uint64_t b,
 			  void *val);
+/* Visit every value (order unspecified). */
+void mbfs_ident_table_each(const struct mbfs_ident_table *t,
+			   void (*fn)(void *val, void *arg), void *arg);
 /* The identity key of (kind, fmt). */
 uint64_t mbfs_ident_kind(enum mbfs_kind kind, enum mbfs_fmt fmt);
 

@@ -76,10 +76,11 @@ class Exports:
     def _parameters(self, fields):
         return parse_json_param(fields.get("parameters"), "parameters", self.b) or []
 
-    def _fault(self, route, card_id=None, fmt=None, dashboard_id=None):
+    def _fault(self, route, card_id=None, fmt=None, dashboard_id=None, user=None):
         if self.faults is None:
             return None
-        return self.faults.export_fault(route=route, card_id=card_id, fmt=fmt, dashboard_id=dashboard_id)
+        return self.faults.export_fault(route=route, card_id=card_id, fmt=fmt, dashboard_id=dashboard_id,
+                                        user_id=user.id if user is not None else None)
 
     # ------------------------------------------------------------------ cards
     def _readable_card(self, user, ident):
@@ -99,7 +100,7 @@ class Exports:
         fields = self._fields(req)
         parameters = self.resolve_card_parameters(card, self._parameters(fields))
         format_rows = self._format_rows(fields)
-        fault = self._fault("POST /api/card/:id/query/:export-format", card["id"], fmt)
+        fault = self._fault("POST /api/card/:id/query/:export-format", card["id"], fmt, user=user)
         return self._card_run(user, card, fmt, parameters, format_rows, fault, context=CONTEXTS.get(fmt, "question"))
 
     def card_query(self, req, user, id):

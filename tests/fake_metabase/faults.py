@@ -9,7 +9,8 @@
 # chunk, an in-band JSON error appended after rows).
 #
 # Fault spec fields (all optional; selectors left out match everything):
-#   selectors: card_id, table_id, dashboard_id, format, endpoint
+#   selectors: card_id, table_id, dashboard_id, format, endpoint, user_id
+#              (user_id: card exports only — who asked)
 #   effects:   latency_ms, rate_bps, status (+ body, content_type),
 #              retry_after (status defaults to 429), reset_after (bytes),
 #              cut_after (bytes; close without the final chunk),
@@ -32,7 +33,7 @@ from server import Response, StreamPlan, StreamResponse
 
 EFFECTS = ("latency_ms", "rate_bps", "status", "retry_after", "reset_after", "cut_after", "truncate",
            "inband_error", "early_error", "mid_stream_error", "html_login", "malformed_json")
-SELECTORS = ("card_id", "table_id", "dashboard_id", "format", "endpoint")
+SELECTORS = ("card_id", "table_id", "dashboard_id", "format", "endpoint", "user_id")
 
 LOGIN_PAGE = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Sign in</title></head>\n"
               "<body><h1>Please sign in</h1><form method=\"post\" action=\"/login\">"
@@ -103,8 +104,10 @@ class Faults:
             return False
         return ep == route or ep == route.split(" ", 1)[1]
 
-    def export_fault(self, route=None, card_id=None, fmt=None, dashboard_id=None, table_id=None):
+    def export_fault(self, route=None, card_id=None, fmt=None, dashboard_id=None, table_id=None, user_id=None):
         def pred(f):
+            if "user_id" in f and f["user_id"] != user_id:
+                return False
             if "card_id" in f and f["card_id"] != card_id:
                 return False
             if "table_id" in f and f["table_id"] != table_id:
@@ -125,7 +128,7 @@ class Faults:
             return None
 
         def pred(f):
-            if any(k in f for k in ("card_id", "table_id", "dashboard_id", "format")):
+            if any(k in f for k in ("card_id", "table_id", "dashboard_id", "format", "user_id")):
                 return False
             return "endpoint" in f and self._endpoint_matches(f, route)
         return self._take(pred)

@@ -295,6 +295,35 @@ def test_two_mounts_same_options_share_finished_results(clean, mount_factory, tm
     assert read(card(a, 3)) == new
 
 
+def test_two_users_on_one_cache_never_see_each_others_results(clean, mount_factory, tmp_path):
+    from fakeserver import ANALYST
+    fake = clean
+    cache = str(tmp_path / "shared-cache")
+    # card 3 answers with the name of whoever asks (same size for both)
+    who = {1: body_of(b"1", 4096), 2: body_of(b"2", 4096)}
+    for uid, body in who.items():
+        fake.add_fault(card_id=3, format="csv", user_id=uid, status=200, body=body.decode(),
+                       content_type=CSV_CT)
+    admin = mount_factory(fake.url, cache_dir=cache)
+    assert read(card(admin, 3)) == who[1]
+    analyst = mount_factory(fake.url, cache_dir=cache,
+                            env={"MBFS_USERNAME": ANALYST[0], "MBFS_PASSWORD": ANALYST[1]})
+    got = {}
+
+    def reader(tag, m):
+        for _ in range(5):
+            got.setdefault(tag, set()).add(read(card(m, 3)))
+            os.utime(card(m, 3))
+
+    threads = [threading.Thread(target=reader, args=(t, mm)) for t, mm in (("a", admin), ("b", analyst))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got["a"] == {who[1]}
+    assert got["b"] == {who[2]}
+
+
 # ---- 4: kill -9 ------------------------------------------------------------------------
 
 def spool_state(cache):

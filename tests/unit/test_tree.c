@@ -467,6 +467,34 @@ static void test_cards_dir(void)
 	CHECK(find(t, coll, "Revenue [7].json") == c7);
 	CHECK_INT(f.n_cards_calls, 1);
 
+	/* 64-bit ids: two cards whose ids agree in their low 48 bits (the
+	 * old packing made them one inode and one result) stay two */
+	mbfs_tree_free(t);
+	int64_t big = INT64_C(1) << 50, twin = big + (INT64_C(1) << 48);
+	f.cards[0] = (struct fake_card){big, "Big", false, NULL};
+	f.cards[1] = (struct fake_card){twin, "Twin", false, NULL};
+	f.n_cards = 2;
+	t = mbfs_tree_new(&f.base, &o);
+	cards = find(t, root_of(t), "cards");
+	char nb[32], nt[32];
+	snprintf(nb, sizeof nb, "%lld.csv", (long long)big);
+	snprintf(nt, sizeof nt, "%lld.csv", (long long)twin);
+	struct mbfs_node *b = cards ? find(t, cards, nb) : NULL;
+	struct mbfs_node *w = cards ? find(t, cards, nt) : NULL;
+	CHECK(b && w && b != w);
+	if (b && w) {
+		CHECK(b->id == big && w->id == twin);
+		CHECK(b->ino != w->ino);
+		CHECK(b->ino >= MBFS_INO_BIG_BASE && b->ino < MBFS_INO_ALIAS_BASE);
+		mbfs_tree_lock(t);
+		CHECK(mbfs_tree_node(t, b->ino) == b);
+		CHECK(mbfs_tree_node(t, w->ino) == w);
+		mbfs_tree_unlock(t);
+	}
+	f.cards[0] = (struct fake_card){3, "Revenue", false, NULL};
+	f.cards[1] = (struct fake_card){7, "Revenue", false, "2023-06-05"};
+	f.n_cards = 4;
+
 	/* a failing cards listing that was never good: the error */
 	mbfs_tree_free(t);
 	f.fail_cards = MBFS_ERR_HTTP;
