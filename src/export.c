@@ -514,6 +514,10 @@ enum mbfs_status mbfs_export_get(struct mbfs_export *ex, const char *key,
 			break;
 		}
 		if (j->run) {
+			if (!mbfs_may_wait()) {
+				st = mbfs_would_block(MBFS_WAIT_EXPORT, err);
+				break;
+			}
 			if (!wait_run(ex, j, cx)) {
 				st = mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0,
 						  "interrupted while waiting for the export");
@@ -554,6 +558,10 @@ enum mbfs_status mbfs_export_get(struct mbfs_export *ex, const char *key,
 		if (info->retry_blocked) {
 			*err = info->error;
 			st = info->error.status;
+			break;
+		}
+		if (!mbfs_may_wait()) {
+			st = mbfs_would_block(MBFS_WAIT_EXPORT, err);
 			break;
 		}
 		st = start_run(ex, j, req, fd == NULL, err);
@@ -638,17 +646,6 @@ out:
 	return MBFS_OK;
 }
 
-bool mbfs_export_stream_would_block(struct mbfs_export *ex,
-				    struct mbfs_stream *s, uint64_t off,
-				    size_t size)
-{
-	(void)ex;
-	if (!s->run)
-		return false;
-	return !atomic_load(&s->run->done) &&
-	       atomic_load(&s->run->bytes) < off + size;
-}
-
 enum mbfs_status mbfs_export_stream_wait(struct mbfs_export *ex,
 					 struct mbfs_stream *s, uint64_t off,
 					 size_t size, size_t *avail,
@@ -658,6 +655,9 @@ enum mbfs_status mbfs_export_stream_wait(struct mbfs_export *ex,
 	*avail = 0;
 	struct run *r = s->run;
 	uint64_t end;
+	if (r && !mbfs_may_wait() && !atomic_load(&r->done) &&
+	    atomic_load(&r->bytes) < off + size)
+		return mbfs_would_block(MBFS_WAIT_EXPORT, err);
 	if (r) {
 		struct mbfs_cancel *cx = mbfs_cancel_current();
 		pthread_mutex_lock(&r->plock);

@@ -509,37 +509,45 @@ static void attr_for(struct mbfs_fs *fs, struct mbfs_node *n,
 		a->ino = k->nodeid;
 }
 
-/* The result state of n for lookup/getattr, materializing per rule 2. */
-static void stat_info(struct mbfs_fs *fs, struct mbfs_node *n,
-		      struct mbfs_result_info *info)
+/* The result state of n for lookup/getattr, materializing per rule 2.
+ * Fails only with WOULD_BLOCK (in a try scope): a failed export still
+ * answers, with size 0, so that getfattr can show user.mb.error (rule 4). */
+static enum mbfs_status stat_info(struct mbfs_fs *fs, struct mbfs_node *n,
+				  struct mbfs_result_info *info,
+				  struct mbfs_err *err)
 {
 	memset(info, 0, sizeof *info);
+	struct mbfs_err e;
+	enum mbfs_status st = MBFS_OK;
+	mbfs_err_clear(&e);
 	if (is_data(n)) {
 		peek_node(fs, n, info);
 		/* Stream mode never materializes on stat: size 0 until done. */
 		bool may_export = !fs->env.opts->stat_cached &&
 				  !fs->env.opts->test_zero_size &&
 				  !fs->env.opts->stream;
-		if (!info->fresh && may_export) {
-			struct mbfs_err e;
-			/* A failed export still answers (size 0), so getfattr
-			 * can show user.mb.error (rule 4). */
-			if (materialize(fs, n, NULL, info, NULL, &e) != MBFS_OK)
-				mbfs_debug("stat of inode %" PRIu64
-					   ": export failed: %s",
-					   n->ino, e.msg);
-		}
+		if (!info->fresh && may_export)
+			st = materialize(fs, n, NULL, info, NULL, &e);
+		if (st != MBFS_OK && st != MBFS_ERR_WOULD_BLOCK)
+			mbfs_debug("stat of inode %" PRIu64 ": export failed: %s",
+				   n->ino, e.msg);
 		if (fs->env.opts->test_zero_size)
 			info->have = false;
 	} else if (n->kind == MBFS_K_METADATA_FILE) {
 		/* rule 2 for metadata/ files too: naming one fetches its list
 		 * (a failure still answers, with size 0; open reports it) */
-		struct mbfs_err e;
 		if (fs->env.opts->stat_cached)
 			peek_node(fs, n, info);
-		else if (meta_file(fs, n, NULL, info, &e) != MBFS_OK)
+		else
+			st = meta_file(fs, n, NULL, info, &e);
+		if (st != MBFS_OK && st != MBFS_ERR_WOULD_BLOCK)
 			mbfs_debug("stat metadata %" PRId64 ": %s", n->id, e.msg);
 	}
+	if (st == MBFS_ERR_WOULD_BLOCK) {
+		*err = e;
+		return st;
+	}
+	return MBFS_OK;
 }
 
 /* Is kino nodeid open (so that its attributes are its handles')? */
@@ -597,8 +605,11 @@ enum mbfs_status mbfs_fs_lookup(struct mbfs_fs *fs, uint64_t parent,
 		return st;
 	struct mbfs_result_info info;
 	memset(&info, 0, sizeof info);
-	if (has_gens(n))
-		stat_info(fs, n, &info);
+	if (has_gens(n)) {
+		st = stat_info(fs, n, &info, err);
+		if (st != MBFS_OK)
+			return st;
+	}
 	entry_attr(fs, n, &info, true, out);
 	return MBFS_OK;
 }
@@ -653,8 +664,11 @@ enum mbfs_status mbfs_fs_getattr(struct mbfs_fs *fs, uint64_t ino,
 	}
 	/* While this kino has open handles its attributes are theirs (the
 	 * fstat rule); otherwise name-materialize (rule 2). */
-	if (!kino_is_open(fs, ino))
-		stat_info(fs, n, &info);
+	if (!kino_is_open(fs, ino)) {
+		enum mbfs_status st = stat_info(fs, n, &info, err);
+		if (st != MBFS_OK)
+			return st;
+	}
 	pthread_mutex_lock(&fs->lock);
 	struct kino *k = kino_get(fs, n, ino);
 	attr_for(fs, n, k, &info, out);
@@ -1318,86 +1332,11 @@ void mbfs_fs_invalidate_all(struct mbfs_fs *fs)
 	mbfs_info("SIGHUP: dropped every listing and cached result");
 }
 
-/* ---- parking probes and stream reads --------------------------------------- */
-
-/* Would reading a metadata/ file's list have to fetch it? */
-static bool meta_would_fetch(struct mbfs_fs *fs, const struct mbfs_node *n)
-{
-	return n->kind == MBFS_K_METADATA_FILE &&
-	       !mbfs_meta_fresh(mbfs_tree_meta(fs->env.tree),
-				(enum mbfs_meta_kind)n->id, 0,
-				MBFS_META_WANT_ARRAY);
-}
-
-/* Would stat_node() of n have to run an export (or fetch a list)? */
-static enum mbfs_wait stat_would_block(struct mbfs_fs *fs, struct mbfs_node *n,
-				       uint64_t nodeid)
-{
-	if (n->kind == MBFS_K_METADATA_FILE)
-		return !fs->env.opts->stat_cached && meta_would_fetch(fs, n)
-			       ? MBFS_WAIT_LISTING
-			       : MBFS_WAIT_NONE;
-	if (!is_data(n) || fs->env.opts->stat_cached ||
-	    fs->env.opts->test_zero_size || fs->env.opts->stream)
-		return MBFS_WAIT_NONE;
-	if (nodeid && kino_is_open(fs, nodeid))
-		return MBFS_WAIT_NONE; /* a GETATTR answered from its handles */
-	struct mbfs_result_info info;
-	peek_node(fs, n, &info);
-	return !info.fresh && !info.retry_blocked ? MBFS_WAIT_EXPORT
-						  : MBFS_WAIT_NONE;
-}
-
-enum mbfs_wait mbfs_fs_would_block_lookup(struct mbfs_fs *fs, uint64_t parent,
-					  const char *name)
-{
-	struct mbfs_node *dir = node_of(fs, parent);
-	if (!dir)
-		return MBFS_WAIT_NONE;
-	struct mbfs_node *n = NULL;
-	if (!mbfs_tree_peek(fs->env.tree, dir, name, &n))
-		return MBFS_WAIT_LISTING;
-	return n ? stat_would_block(fs, n, 0) : MBFS_WAIT_NONE;
-}
-
-enum mbfs_wait mbfs_fs_would_block_getattr(struct mbfs_fs *fs, uint64_t ino)
-{
-	struct mbfs_node *n = node_of(fs, ino);
-	return n ? stat_would_block(fs, n, ino) : MBFS_WAIT_NONE;
-}
-
-enum mbfs_wait mbfs_fs_would_block_open(struct mbfs_fs *fs, uint64_t ino)
-{
-	struct mbfs_node *n = node_of(fs, ino);
-	if (n && meta_would_fetch(fs, n))
-		return MBFS_WAIT_LISTING;
-	if (!n || !is_data(n) || fs->env.opts->stream)
-		return MBFS_WAIT_NONE;
-	struct mbfs_result_info info;
-	peek_node(fs, n, &info);
-	return info.fresh || info.retry_blocked ? MBFS_WAIT_NONE
-						: MBFS_WAIT_EXPORT;
-}
-
-enum mbfs_wait mbfs_fs_would_block_opendir(struct mbfs_fs *fs, uint64_t ino)
-{
-	struct mbfs_node *n = node_of(fs, ino);
-	if (!n || !mbfs_kind_is_dir(n->kind))
-		return MBFS_WAIT_NONE;
-	return mbfs_tree_peek(fs->env.tree, n, NULL, NULL) ? MBFS_WAIT_NONE
-							   : MBFS_WAIT_LISTING;
-}
+/* ---- stream reads --------------------------------------------------------- */
 
 bool mbfs_file_is_stream(const struct mbfs_file *f)
 {
 	return f->stream != NULL;
-}
-
-bool mbfs_fs_read_would_block(struct mbfs_fs *fs, struct mbfs_file *f,
-			      uint64_t off, size_t size)
-{
-	return f->stream &&
-	       mbfs_export_stream_would_block(fs->env.export, f->stream, off, size);
 }
 
 enum mbfs_status mbfs_fs_stream_wait(struct mbfs_fs *fs, struct mbfs_file *f,
@@ -1414,4 +1353,5 @@ void mbfs_fs_wake(void *arg)
 {
 	struct mbfs_fs *fs = arg;
 	mbfs_export_wake(fs->env.export);
+	mbfs_tree_wake(fs->env.tree);
 }

@@ -560,7 +560,10 @@ int main(int argc, char **argv)
 	if (fuse_opt_add_arg(&fargs, fsname) != 0)
 		goto out;
 	ctx.fs = m.fs;
-	ctx.listing_pool = mbfs_park_new("listing", 32);
+	/* a waiting listing holds a pool thread until its fetch ends (at
+	 * most stall_timeout): enough of them that 40 stalled directories
+	 * do not keep others from being listed */
+	ctx.listing_pool = mbfs_park_new("listing", 256);
 	ctx.export_pool = mbfs_park_new("export", 256);
 	if (!ctx.listing_pool || !ctx.export_pool)
 		goto out;

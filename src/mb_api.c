@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cancel.h"
 #include "log.h"
 #include "mb_json.h"
 
@@ -173,6 +174,11 @@ static enum mbfs_status send_authed(struct api *a, struct mb_http_req *req,
 	int slot = 0;
 	while (slot < MB_HTTP_MAX_HEADERS - 1 && req->headers[slot])
 		slot++;
+	/* A listing or list fetch runs on the thread of the parked request
+	 * that waits for it: Ctrl-C on that request aborts the transfer. */
+	struct mbfs_cancel *cx = mbfs_cancel_current();
+	if (!req->abort && cx)
+		req->abort = &cx->fired;
 	char auth_hdr[MB_AUTH_SECRET_MAX + 32];
 	int transient = 0;
 	for (int attempt = 0;; attempt++) {

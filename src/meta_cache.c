@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "inode.h"
+#include "cancel.h"
 #include "log.h"
 #include "mb_json.h"
 
@@ -230,16 +231,27 @@ enum mbfs_status mbfs_meta_get(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 		e->want_array = true;
 	enum mbfs_status st = MBFS_OK;
 	for (;;) {
-		while (e->busy)
-			pthread_cond_wait(&m->cond, &m->lock);
 		double now = mono_now();
 		bool usable = e->snap && (!e->want_array || e->snap->array);
-		if (usable && now < e->fresh_until)
+		if (usable && now < e->fresh_until && !e->busy)
 			break;
-		if (!e->snap && e->failed && now < e->failed_until) {
+		if (!e->snap && e->failed && now < e->failed_until && !e->busy) {
 			*err = e->error;
 			st = err->status;
 			break;
+		}
+		if (!mbfs_may_wait()) {
+			st = mbfs_would_block(MBFS_WAIT_LISTING, err);
+			break;
+		}
+		if (mbfs_cancel_fired(mbfs_cancel_current())) {
+			st = mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0,
+					  "interrupted while waiting for a list");
+			break;
+		}
+		if (e->busy) {
+			pthread_cond_wait(&m->cond, &m->lock);
+			continue;
 		}
 		/* fetch, without the lock */
 		e->busy = true;
@@ -262,6 +274,12 @@ enum mbfs_status mbfs_meta_get(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 			e->failed = false;
 			/* an invalidation during the fetch wins: refetch next time */
 			e->fresh_until = seq == e->inval_seq ? now + m->ttl : 0;
+			break;
+		}
+		if (fst == MBFS_ERR_INTERRUPTED) {
+			/* our reader gave up, not the server: remember nothing */
+			*err = ferr;
+			st = fst;
 			break;
 		}
 		bool gone = fst == MBFS_ERR_NOT_FOUND || fst == MBFS_ERR_DENIED;
@@ -359,6 +377,13 @@ static void invalidate_one(void *val, void *arg)
 {
 	(void)arg;
 	invalidate_entry(val);
+}
+
+void mbfs_meta_wake(struct mbfs_meta *m)
+{
+	pthread_mutex_lock(&m->lock);
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
 }
 
 void mbfs_meta_invalidate_all(struct mbfs_meta *m)

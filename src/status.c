@@ -34,6 +34,7 @@ static const struct {
 	[MBFS_ERR_NO_ATTR] = {"no-attr", ENODATA},
 	[MBFS_ERR_RANGE] = {"range", ERANGE},
 	[MBFS_ERR_STALE] = {"stale", ESTALE},
+	[MBFS_ERR_WOULD_BLOCK] = {"would-block", EAGAIN},
 };
 
 int mbfs_status_errno(enum mbfs_status st)

@@ -37,6 +37,8 @@ enum mbfs_status {
 	MBFS_ERR_RANGE,         /* caller's buffer too small                      */
 	MBFS_ERR_STALE,         /* the kernel inode shows another generation:
 				   re-resolve the path (ESTALE)                 */
+	MBFS_ERR_WOULD_BLOCK,   /* a try (cancel.h) would wait on the network:
+				   park the request; never reaches the kernel   */
 	MBFS_STATUS_COUNT
 };
 

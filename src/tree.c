@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cancel.h"
 #include "log.h"
 #include "name.h"
 
@@ -1043,14 +1044,21 @@ static enum mbfs_status ensure_listing(struct mbfs_tree *t, struct mbfs_node *di
 	if (!mbfs_kind_is_dir(dir->kind))
 		return mbfs_err_set(err, MBFS_ERR_NOT_DIR, 0, "not a directory");
 	for (;;) {
-		while (dir->listing_busy)
-			pthread_cond_wait(&t->cond, &t->lock);
 		double now = mono_now();
 		bool fresh = dir->listing_ok && !dir->stale &&
 			     (is_fixed_dir(dir->kind) ||
 			      now - dir->fetched_at < t->opts->meta_ttl);
 		if (fresh)
 			return MBFS_OK;
+		if (!mbfs_may_wait())
+			return mbfs_would_block(MBFS_WAIT_LISTING, err);
+		if (mbfs_cancel_fired(mbfs_cancel_current()))
+			return mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0,
+					    "interrupted while waiting for a listing");
+		if (dir->listing_busy) {
+			pthread_cond_wait(&t->cond, &t->lock);
+			continue;
+		}
 		dir->listing_busy = true;
 		/* a touch while we fetch sets it again: re-list next time */
 		dir->stale = false;
@@ -1067,6 +1075,12 @@ static enum mbfs_status ensure_listing(struct mbfs_tree *t, struct mbfs_node *di
 			dir->listing_ok = true;
 			dir->fetched_at = mono_now();
 			return MBFS_OK;
+		}
+		if (st == MBFS_ERR_INTERRUPTED) {
+			/* our reader gave up, not the server: others waiting
+			 * for this directory fetch it themselves */
+			dir->stale = true;
+			return st;
 		}
 		if (dir->listing_ok) {
 			/* keep serving the last good listing; retry after error_ttl */
@@ -1225,6 +1239,14 @@ static void stale_one(void *val, void *arg)
 {
 	(void)arg;
 	((struct mbfs_node *)val)->stale = true;
+}
+
+void mbfs_tree_wake(struct mbfs_tree *t)
+{
+	pthread_mutex_lock(&t->lock);
+	pthread_cond_broadcast(&t->cond);
+	pthread_mutex_unlock(&t->lock);
+	mbfs_meta_wake(t->meta);
 }
 
 void mbfs_tree_invalidate_all(struct mbfs_tree *t)

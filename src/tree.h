@@ -137,6 +137,10 @@ void mbfs_tree_names_of(struct mbfs_tree *t, const struct mbfs_node *n,
 void mbfs_tree_invalidate_dir(struct mbfs_tree *t, struct mbfs_node *dir);
 /* touch of a .sql or metadata/ file: refetch the object it shows. Lock held. */
 void mbfs_tree_invalidate_file(struct mbfs_tree *t, struct mbfs_node *n);
+/* Wake every thread waiting for a listing or shared object, so that an
+ * interrupted one notices (cancel.h wake hook). Takes the locks. */
+void mbfs_tree_wake(struct mbfs_tree *t);
+
 /* SIGHUP: every listing and shared object. Takes the lock. */
 void mbfs_tree_invalidate_all(struct mbfs_tree *t);
 

@@ -36,6 +36,7 @@ static void test_errno_table(void)
 		{MBFS_ERR_NO_ATTR, ENODATA},
 		{MBFS_ERR_RANGE, ERANGE},
 		{MBFS_ERR_STALE, ESTALE},
+		{MBFS_ERR_WOULD_BLOCK, EAGAIN},
 	};
 	size_t n = sizeof want / sizeof want[0];
 	CHECK_INT(n, MBFS_STATUS_COUNT); /* every value is listed above */
