@@ -176,11 +176,11 @@ static void config_load(void)
 		if (config_key_is_secret(k) && !config.private_ &&
 		    !config.refusal[0])
 			snprintf(config.refusal, sizeof config.refusal,
-				 "the config file %s holds a %s but is readable by group or others (mode %04o): refused whole; run chmod 600 %s",
+				 "the config file %s holds %s but is readable by group or others (mode %04o): refused whole; run chmod 600 %s",
 				 sp,
-				 strcmp(k, "api_key") == 0   ? "API key"
-				 : strcmp(k, "session") == 0 ? "session token"
-							     : "password",
+				 strcmp(k, "api_key") == 0   ? "an API key"
+				 : strcmp(k, "session") == 0 ? "a session token"
+							     : "a password",
 				 (unsigned)(st.st_mode & 07777), sp);
 		config.keys[config.n] = strdup(k);
 		config.vals[config.n] = strdup(v);
