@@ -599,6 +599,8 @@ static int op_describe_stats(struct mb_client *c, char *out, size_t outsz)
 {
 	struct api *a = api_of(c);
 	size_t o = 0;
+	if (outsz)
+		out[0] = '\0'; /* also when no request was counted yet */
 	pthread_mutex_lock(&a->lock);
 	for (int i = 0; i < a->n_routes && o < outsz; i++) {
 		int n = snprintf(out + o, outsz - o,
