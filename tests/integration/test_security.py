@@ -96,7 +96,7 @@ class Setup:
     def run(self, args, env=None, cwd=None, timeout=60):
         e = dict(self.env)
         e.update(env or {})
-        p = subprocess.run([mbfs_binary()] + list(args), env=e, cwd=cwd, stdin=subprocess.DEVNULL,
+        p = subprocess.run([os.path.abspath(mbfs_binary())] + list(args), env=e, cwd=cwd, stdin=subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
         p.out = p.stdout.decode("utf-8", "replace")
         p.err = p.stderr.decode("utf-8", "replace")
