@@ -14,6 +14,8 @@
 #   effects:   latency_ms, rate_bps, status (+ body, content_type),
 #              retry_after (status defaults to 429), reset_after (bytes),
 #              cut_after (bytes; close without the final chunk),
+#              stall_after (bytes; then send nothing for stall_ms,
+#              default 600000, or until the client hangs up, then close),
 #              truncate (whole body, no final chunk), inband_error
 #              (+ after_bytes; old-style JSON appended after rows),
 #              early_error (query error before the first byte, per era),
@@ -31,7 +33,7 @@ import common
 import formats
 from server import Response, StreamPlan, StreamResponse
 
-EFFECTS = ("latency_ms", "rate_bps", "status", "retry_after", "reset_after", "cut_after", "truncate",
+EFFECTS = ("latency_ms", "rate_bps", "status", "retry_after", "reset_after", "cut_after", "stall_after", "truncate",
            "inband_error", "early_error", "mid_stream_error", "html_login", "malformed_json")
 SELECTORS = ("card_id", "table_id", "dashboard_id", "format", "endpoint", "user_id")
 
@@ -55,7 +57,7 @@ class Faults:
         if not isinstance(spec, dict):
             raise ValueError("a fault is a JSON object")
         unknown = set(spec) - set(EFFECTS) - set(SELECTORS) - {"count", "body", "content_type", "after_bytes", "id",
-                                                               "era"}
+                                                               "era", "stall_ms"}
         if unknown:
             raise ValueError("unknown fault fields: %s" % ", ".join(sorted(unknown)))
         if not any(k in spec for k in EFFECTS):
@@ -170,6 +172,9 @@ class Faults:
             plan.limit, plan.action = int(f["reset_after"]), "reset"
         elif f.get("cut_after") is not None:
             plan.limit, plan.action = int(f["cut_after"]), "cut"
+        elif f.get("stall_after") is not None:
+            plan.limit, plan.action = int(f["stall_after"]), "stall"
+            plan.stall_ms = int(f.get("stall_ms", 600000))
         if f.get("malformed_json"):
             return MalformedMarker(plan)
         return PlanMarker(plan)
@@ -205,6 +210,9 @@ class Faults:
             plan.limit, plan.action = int(f["reset_after"]), "reset"
         elif f.get("cut_after") is not None:
             plan.limit, plan.action = int(f["cut_after"]), "cut"
+        elif f.get("stall_after") is not None:
+            plan.limit, plan.action = int(f["stall_after"]), "stall"
+            plan.stall_ms = int(f.get("stall_ms", 600000))
         elif f.get("inband_error") or (f.get("mid_stream_error") and
                                        f.get("era", behaviour.export_error_era) == "A"):
             chunks = [self._rows_then_error(b"".join(chunks), fmt, after, error_tail)]
