@@ -40,6 +40,7 @@
 #include "log.h"
 
 #define CONTROL_MAX (256 * 1024)
+#define XATTR_VALUE_MAX (64 * 1024)
 
 enum control_id { CTL_STATUS = 1, CTL_STATS = 2, CTL_ERRORS = 3 };
 
@@ -986,15 +987,26 @@ static void xa_add(struct xattrs *x, const char *name, const char *fmt, ...)
 {
 	if (x->n >= 16)
 		return;
-	char buf[MBFS_ERR_MSG_MAX + 64];
+	/* Values hold server text (names, descriptions, messages): the
+	 * whole text, control characters escaped (status.h), never cut
+	 * inside an escape or a UTF-8 character; at most XATTR_VALUE_MAX. */
+	char small[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
+	char *text = mbfs_vformat(small, sizeof small, fmt, ap);
 	va_end(ap);
-	x->names[x->n] = name;
-	x->values[x->n] = strdup(buf);
-	if (x->values[x->n])
-		x->n++;
+	if (!text)
+		return;
+	size_t len = strlen(text);
+	size_t cap = len * 6 + 1 < XATTR_VALUE_MAX ? len * 6 + 1 : XATTR_VALUE_MAX;
+	char *val = malloc(cap);
+	if (val) {
+		mbfs_escape_text(text, val, cap);
+		x->names[x->n] = name;
+		x->values[x->n++] = val;
+	}
+	if (text != small)
+		free(text);
 }
 
 static void xa_free(struct xattrs *x)

@@ -325,25 +325,6 @@ const struct mbfs_meta_snap *mbfs_meta_peek(struct mbfs_meta *m,
 	return s;
 }
 
-bool mbfs_meta_fresh(struct mbfs_meta *m, enum mbfs_meta_kind kind, int64_t id,
-		     unsigned flags)
-{
-	pthread_mutex_lock(&m->lock);
-	struct entry *e = entry_find(m, kind, id);
-	bool fresh = false;
-	if (e && !e->busy) {
-		double now = mono_now();
-		bool want = e->want_array ||
-			    ((flags & MBFS_META_WANT_ARRAY) && is_list(kind));
-		if (e->snap)
-			fresh = now < e->fresh_until && (!want || e->snap->array);
-		else
-			fresh = e->failed && now < e->failed_until;
-	}
-	pthread_mutex_unlock(&m->lock);
-	return fresh;
-}
-
 void mbfs_meta_put(struct mbfs_meta *m, const struct mbfs_meta_snap *cs)
 {
 	if (!cs)

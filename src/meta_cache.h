@@ -96,11 +96,6 @@ const struct mbfs_meta_snap *mbfs_meta_peek(struct mbfs_meta *m,
 
 void mbfs_meta_put(struct mbfs_meta *m, const struct mbfs_meta_snap *s);
 
-/* Would mbfs_meta_get(kind, id, flags) answer without fetching (a fresh
- * copy, or a failure still remembered)? Never blocks. */
-bool mbfs_meta_fresh(struct mbfs_meta *m, enum mbfs_meta_kind kind, int64_t id,
-		     unsigned flags);
-
 /* Refetch (kind, id) on its next use (touch); forget its failure. */
 void mbfs_meta_invalidate(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 			  int64_t id);

@@ -1044,8 +1044,11 @@ static enum mbfs_status ensure_listing(struct mbfs_tree *t, struct mbfs_node *di
 	if (!mbfs_kind_is_dir(dir->kind))
 		return mbfs_err_set(err, MBFS_ERR_NOT_DIR, 0, "not a directory");
 	for (;;) {
+		/* a fetch in flight (a touch or an expiry started it): wait
+		 * for its listing rather than answer with the older one */
+		bool busy = dir->listing_busy;
 		double now = mono_now();
-		bool fresh = dir->listing_ok && !dir->stale &&
+		bool fresh = !busy && dir->listing_ok && !dir->stale &&
 			     (is_fixed_dir(dir->kind) ||
 			      now - dir->fetched_at < t->opts->meta_ttl);
 		if (fresh)
@@ -1055,7 +1058,7 @@ static enum mbfs_status ensure_listing(struct mbfs_tree *t, struct mbfs_node *di
 		if (mbfs_cancel_fired(mbfs_cancel_current()))
 			return mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0,
 					    "interrupted while waiting for a listing");
-		if (dir->listing_busy) {
+		if (busy) {
 			pthread_cond_wait(&t->cond, &t->lock);
 			continue;
 		}
@@ -1152,29 +1155,6 @@ enum mbfs_status mbfs_tree_find(struct mbfs_tree *t, struct mbfs_node *dir,
 	}
 	pthread_mutex_unlock(&t->lock);
 	return st;
-}
-
-bool mbfs_tree_peek(struct mbfs_tree *t, struct mbfs_node *dir,
-		    const char *name, struct mbfs_node **out)
-{
-	pthread_mutex_lock(&t->lock);
-	bool fresh = mbfs_kind_is_dir(dir->kind) && !dir->listing_busy &&
-		     dir->listing_ok && !dir->stale &&
-		     (is_fixed_dir(dir->kind) ||
-		      mono_now() - dir->fetched_at < t->opts->meta_ttl);
-	if (out) {
-		*out = NULL;
-		if (fresh && name) {
-			struct mbfs_dirent keyd = {.name = (char *)name};
-			struct mbfs_dirent *hit = bsearch(&keyd, dir->entries,
-							  dir->n_entries,
-							  sizeof keyd, dirent_cmp);
-			if (hit)
-				*out = hit->node;
-		}
-	}
-	pthread_mutex_unlock(&t->lock);
-	return fresh;
 }
 
 void mbfs_tree_names_of(struct mbfs_tree *t, const struct mbfs_node *n,

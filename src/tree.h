@@ -122,11 +122,6 @@ enum mbfs_status mbfs_tree_find(struct mbfs_tree *t, struct mbfs_node *dir,
 				const char *name, struct mbfs_node **out,
 				struct mbfs_err *err);
 
-/* Without fetching: is dir's listing fresh, and (when name is given) which
- * node does it show under name (*out NULL if none)? Takes the lock. */
-bool mbfs_tree_peek(struct mbfs_tree *t, struct mbfs_node *dir,
-		    const char *name, struct mbfs_node **out);
-
 /* Every (parent, name) under which a listing shows n, to fn. Lock held. */
 void mbfs_tree_names_of(struct mbfs_tree *t, const struct mbfs_node *n,
 			void (*fn)(void *arg, uint64_t parent, const char *name),
