@@ -28,7 +28,10 @@ if [ ! -f "$B/CMakeCache.txt" ]; then
     CC=clang cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMBFS_FUZZ=ON \
         -DMBFS_INTEGRATION=OFF >/dev/null
 fi
-cmake --build "$B" -j"$(nproc)" --target fuzz >/dev/null
+if ! cmake --build "$B" -j"$(nproc)" --target fuzz >"$B/fuzz-build.log" 2>&1; then
+    cat "$B/fuzz-build.log" >&2
+    exit 2
+fi
 
 targets="${MBFS_FUZZ_TARGETS:-}"
 if [ -z "$targets" ]; then
@@ -45,7 +48,8 @@ export LSAN_OPTIONS="suppressions=$ROOT/tests/fuzz/lsan.supp:print_suppressions=
 failed=0
 for t in $targets; do
     bin="$B/tests/fuzz/fuzz_$t"
-    seeds="tests/fuzz/corpus/$t"
+    seeds=()
+    if [ -d "tests/fuzz/corpus/$t" ]; then seeds=("tests/fuzz/corpus/$t"); fi
     work="$B/fuzz-corpus/$t"
     art="$B/fuzz-artifacts/$t"
     log="$B/fuzz-$t.log"
@@ -53,7 +57,7 @@ for t in $targets; do
     t0=$(date +%s)
     rc=0
     "$bin" -max_total_time="$SECS" -timeout=20 -rss_limit_mb=2048 -max_len=65536 \
-        -print_final_stats=1 -artifact_prefix="$art/" "$work" "$seeds" >"$log" 2>&1 || rc=$?
+        -print_final_stats=1 -artifact_prefix="$art/" "$work" "${seeds[@]}" >"$log" 2>&1 || rc=$?
     dt=$(( $(date +%s) - t0 ))
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
