@@ -59,8 +59,8 @@ for t in $targets; do
     "$bin" -max_total_time="$SECS" -timeout=20 -rss_limit_mb=2048 -max_len=65536 \
         -print_final_stats=1 -artifact_prefix="$art/" "$work" "${seeds[@]}" >"$log" 2>&1 || rc=$?
     dt=$(( $(date +%s) - t0 ))
-    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-    cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1 || true)
+    cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
     if [ "$rc" -eq 0 ]; then
         printf 'fuzz %-16s ok     %5ss %10s runs  cov %s\n' "$t" "$dt" "${runs:-?}" "${cov:-?}"
     else
