@@ -165,7 +165,7 @@ struct sink {
 struct run {
 	struct job *job;
 	struct mb_export_req req;  /* deep copy; strings below */
-	char *format, *parameters, *sql;
+	char *format, *parameters, *sql, *label;
 	char *tmp;                 /* temp spool file */
 	struct sink sink;
 	atomic_uint_fast64_t bytes;
@@ -233,9 +233,11 @@ static struct run *run_new(struct mbfs_export *ex, struct job *j,
 	r->format = dup0(req->format);
 	r->parameters = dup0(req->parameters);
 	r->sql = dup0(req->sql);
+	r->label = dup0(req->label ? req->label : j->key);
 	r->req.format = r->format;
 	r->req.parameters = r->parameters;
 	r->req.sql = r->sql;
+	r->req.label = r->label;
 	r->req.abort = &r->abort;
 	r->for_stat = for_stat;
 	r->refs = 1; /* the job's, until the run ends */
@@ -247,6 +249,7 @@ static struct run *run_new(struct mbfs_export *ex, struct job *j,
 		free(r->format);
 		free(r->parameters);
 		free(r->sql);
+		free(r->label);
 		pthread_mutex_destroy(&r->plock);
 		pthread_cond_destroy(&r->pcond);
 		free(r);
@@ -266,6 +269,7 @@ static void run_unref(struct run *r)
 	free(r->format);
 	free(r->parameters);
 	free(r->sql);
+	free(r->label);
 	pthread_mutex_destroy(&r->plock);
 	pthread_cond_destroy(&r->pcond);
 	free(r);
@@ -285,6 +289,7 @@ static enum mbfs_status execute(struct mbfs_export *ex, struct run *r,
 				struct mbfs_spool_info *meta, struct mbfs_err *err)
 {
 	const char *key = r->job->key; /* immutable */
+	const char *label = r->label ? r->label : key;
 	if (atomic_load(&r->abort))
 		return mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0,
 				    "cancelled before it started");
@@ -316,20 +321,20 @@ static enum mbfs_status execute(struct mbfs_export *ex, struct run *r,
 		if (st == MBFS_OK) {
 			mbfs_info("export %s: HTTP %ld, %" PRIu64 " bytes, %" PRId64
 				  " rows, %.3f s",
-				  key, res.http_status, meta->size, rows, dur);
+				  label, res.http_status, meta->size, rows, dur);
 			if (meta->truncated)
 				mbfs_warn("export %s: %" PRId64
 					  " rows is Metabase's download row cap: the result is probably truncated",
-					  key, rows);
+					  label, rows);
 		}
 	}
 	if (st != MBFS_OK) {
 		mbfs_spool_discard(ex->spool, r->tmp);
 		if (st == MBFS_ERR_INTERRUPTED)
-			mbfs_info("export %s cancelled after %.3f s", key, dur);
+			mbfs_info("export %s cancelled after %.3f s", label, dur);
 		else
-			mbfs_warn("export %s failed after %.3f s: %s", key, dur,
-				  err->msg);
+			mbfs_warn("export %s failed after %.3f s: %s", label,
+				  dur, err->msg);
 	}
 	return st;
 }
@@ -360,7 +365,7 @@ static void complete(struct mbfs_export *ex, struct run *r,
 		j->error = r->err;
 		j->failed_at = mono_now();
 		ex->n_failed++;
-		record_error(ex, j->key, err);
+		record_error(ex, r->label ? r->label : j->key, err);
 	}
 	pthread_cond_broadcast(&ex->cond);
 	wake_streamers(r);
@@ -509,6 +514,10 @@ enum mbfs_status mbfs_export_get(struct mbfs_export *ex, const char *key,
 			break;
 		}
 		if (j->run) {
+			if (!mbfs_may_wait()) {
+				st = mbfs_would_block(MBFS_WAIT_EXPORT, err);
+				break;
+			}
 			if (!wait_run(ex, j, cx)) {
 				st = mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0,
 						  "interrupted while waiting for the export");
@@ -551,6 +560,10 @@ enum mbfs_status mbfs_export_get(struct mbfs_export *ex, const char *key,
 			st = info->error.status;
 			break;
 		}
+		if (!mbfs_may_wait()) {
+			st = mbfs_would_block(MBFS_WAIT_EXPORT, err);
+			break;
+		}
 		st = start_run(ex, j, req, fd == NULL, err);
 		if (st != MBFS_OK)
 			break;
@@ -564,7 +577,7 @@ enum mbfs_status mbfs_export_get(struct mbfs_export *ex, const char *key,
 struct mbfs_stream {
 	struct run *run;           /* NULL when streaming a cached result */
 	int fd;
-	char key[128];
+	char *key;
 	uint64_t gen;              /* cached result: pinned generation */
 };
 
@@ -578,7 +591,11 @@ enum mbfs_status mbfs_export_stream_open(struct mbfs_export *ex,
 	if (!s)
 		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
 	s->fd = -1;
-	snprintf(s->key, sizeof s->key, "%s", key);
+	s->key = strdup(key);
+	if (!s->key) {
+		free(s);
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	}
 	pthread_mutex_lock(&ex->lock);
 	struct job *j = job_get(ex, key);
 	enum mbfs_status st = MBFS_OK;
@@ -621,22 +638,12 @@ out:
 	if (st != MBFS_OK) {
 		if (s->fd >= 0)
 			close(s->fd);
+		free(s->key);
 		free(s);
 		return st;
 	}
 	*out = s;
 	return MBFS_OK;
-}
-
-bool mbfs_export_stream_would_block(struct mbfs_export *ex,
-				    struct mbfs_stream *s, uint64_t off,
-				    size_t size)
-{
-	(void)ex;
-	if (!s->run)
-		return false;
-	return !atomic_load(&s->run->done) &&
-	       atomic_load(&s->run->bytes) < off + size;
 }
 
 enum mbfs_status mbfs_export_stream_wait(struct mbfs_export *ex,
@@ -648,6 +655,9 @@ enum mbfs_status mbfs_export_stream_wait(struct mbfs_export *ex,
 	*avail = 0;
 	struct run *r = s->run;
 	uint64_t end;
+	if (r && !mbfs_may_wait() && !atomic_load(&r->done) &&
+	    atomic_load(&r->bytes) < off + size)
+		return mbfs_would_block(MBFS_WAIT_EXPORT, err);
 	if (r) {
 		struct mbfs_cancel *cx = mbfs_cancel_current();
 		pthread_mutex_lock(&r->plock);
@@ -717,6 +727,7 @@ void mbfs_export_stream_close(struct mbfs_export *ex, struct mbfs_stream *s)
 	pthread_mutex_unlock(&ex->lock);
 	if (!s->run)
 		mbfs_spool_unpin(ex->spool, s->key, s->gen);
+	free(s->key);
 	free(s);
 }
 
@@ -747,16 +758,19 @@ void mbfs_export_invalidate(struct mbfs_export *ex, const char *key)
 	mbfs_spool_drop(ex->spool, key);
 }
 
-void mbfs_export_invalidate_all(struct mbfs_export *ex)
+void mbfs_export_invalidate_all(struct mbfs_export *ex, const char *prefix)
 {
 	pthread_mutex_lock(&ex->lock);
+	size_t pl = strlen(prefix);
 	for (size_t i = 0; i < ex->n_buckets; i++)
 		for (struct job *j = ex->buckets[i]; j; j = j->next) {
+			if (strncmp(j->key, prefix, pl) != 0)
+				continue;
 			j->failed = false;
 			j->unconsumed = false;
 		}
 	pthread_mutex_unlock(&ex->lock);
-	mbfs_spool_drop_all(ex->spool);
+	mbfs_spool_drop_prefix(ex->spool, prefix);
 }
 
 int mbfs_export_describe_stats(struct mbfs_export *ex, char *out, size_t outsz)
@@ -782,7 +796,8 @@ int mbfs_export_describe_stats(struct mbfs_export *ex, char *out, size_t outsz)
 				continue;
 			n = snprintf(out + o, outsz - o,
 				     "%s %s %" PRIu64 " bytes %.1f s\n",
-				     r->started ? "running" : "queued", j->key,
+				     r->started ? "running" : "queued",
+				     r->label ? r->label : j->key,
 				     (uint64_t)atomic_load(&r->bytes),
 				     r->started ? now - r->started_at : 0.0);
 			if (n > 0)

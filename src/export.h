@@ -12,10 +12,11 @@
  *  - a fresh result (younger than result_ttl) is reused.
  *
  * Thread safety: every call may come from any thread; one internal mutex
- * and condition variable. mbfs_export_get() BLOCKS until the result is
- * ready (it is called from FUSE worker threads; the transfer itself runs
- * on the transport's I/O thread). Everything else never blocks on the
- * network.
+ * and condition variable. mbfs_export_get() and mbfs_export_stream_wait()
+ * BLOCK until the result (or the bytes) are there — except in a try scope
+ * (cancel.h), where they return MBFS_ERR_WOULD_BLOCK instead of waiting or
+ * starting a run. The transfer itself runs on the transport's I/O thread.
+ * Everything else never blocks on the network.
  */
 #ifndef MBFS_EXPORT_H
 #define MBFS_EXPORT_H
@@ -86,10 +87,6 @@ enum mbfs_status mbfs_export_stream_open(struct mbfs_export *ex,
 					 const struct mb_export_req *req,
 					 struct mbfs_stream **out,
 					 struct mbfs_err *err);
-/* Would a read of [off, off+size) have to wait? Non-blocking. */
-bool mbfs_export_stream_would_block(struct mbfs_export *ex,
-				    struct mbfs_stream *s, uint64_t off,
-				    size_t size);
 /* Wait until [off, off+size) has arrived or the export ended; *avail is
  * how many bytes at off can be read from mbfs_export_stream_fd() now
  * (0 = end of file). An export that failed after bytes were delivered
@@ -110,9 +107,11 @@ void mbfs_export_peek(struct mbfs_export *ex, const char *key,
 /* Undo the pin of a successful mbfs_export_get(fd != NULL). */
 void mbfs_export_release(struct mbfs_export *ex, const char *key, uint64_t gen);
 
-/* Forget key's result and failure (touch FILE); all keys (SIGHUP). */
+/* Forget key's result and failure (touch FILE); every key that starts
+ * with prefix (SIGHUP: the mount's scope; results of other mounts sharing
+ * the cache directory stay). */
 void mbfs_export_invalidate(struct mbfs_export *ex, const char *key);
-void mbfs_export_invalidate_all(struct mbfs_export *ex);
+void mbfs_export_invalidate_all(struct mbfs_export *ex, const char *prefix);
 
 /* Text for .mbfs/stats (running exports, counters) and .mbfs/errors. */
 int mbfs_export_describe_stats(struct mbfs_export *ex, char *out, size_t outsz);

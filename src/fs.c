@@ -1,13 +1,35 @@
 /*
  * fs.c — owns filesystem semantics: turning nodes into attributes, the
- * materialize-on-name rule, open file handles, directory snapshots, touch,
- * extended attributes and the generated .mbfs/ files. See fs.h.
+ * materialize-on-name rule, the kernel inodes of files and their result
+ * generations (which number a lookup hands out, keep_cache, what fstat
+ * sees), open file handles, directory snapshots, touch, extended
+ * attributes and the generated .mbfs/ files. See fs.h.
+ *
+ * Generations and kernel inodes (DESIGN.md §2 rule 3). The kernel caches
+ * pages and the size per node id. A node id whose handles read one
+ * generation must never be handed another generation's bytes while any
+ * of those handles is open: shared page cache would mix them. So every
+ * regular file has "kinos" — kernel inodes — each bound, while it has open
+ * handles, to exactly one generation (cache_gen): the base one numbered
+ * like the node, and aliases (MBFS_INO_ALIAS_BASE | n) made when a newer
+ * generation must be shown while an older one is still open. Lookups and
+ * listings hand out the node's current kino; when that one is open on an
+ * older generation, a fresh alias becomes current and the node's names
+ * are invalidated in the kernel (through the inval_entry hook), so the
+ * next path walk meets the new file while old handles keep the old one —
+ * the semantics of rename(2). An open that reaches a kino open on another
+ * generation (a path resolved before the switch) answers ESTALE, which
+ * makes the kernel re-walk the path with revalidation and open the
+ * current kino. keep_cache is granted only when the kino's cache_gen is
+ * the generation being opened; generations never repeat (spool.h), so
+ * equal numbers mean equal bytes.
  */
 #include "fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,19 +43,41 @@
 
 enum control_id { CTL_STATUS = 1, CTL_STATS = 2, CTL_ERRORS = 3 };
 
+/* A kernel inode of a regular file (fs->lock). */
+struct kino {
+	uint64_t nodeid;
+	struct mbfs_node *node;
+	bool alias;                /* not the node's own number */
+	uint64_t nlookup;          /* aliases: the kernel's lookup count */
+	uint64_t cache_gen;        /* generation the kernel may hold pages of */
+	unsigned open_count;       /* open page-cache handles */
+	uint64_t open_size;        /* size and mtime of cache_gen while open: */
+	int64_t open_mtime;        /* what fstat (a GETATTR without fh) sees */
+};
+
 struct mbfs_fs {
 	struct mbfs_fs_env env;
 	time_t mounted_at;
 	struct timespec mono_start;
+	char *scope;               /* result key prefix: user and options */
+	/* Lock order: fs->lock, then the tree lock. Never held while
+	 * waiting on the network. */
+	pthread_mutex_t lock;
+	struct mbfs_inode_table kinos;   /* node id → struct kino */
+	struct mbfs_inode_table current; /* node ino → kino handed out, when
+					    it is not the base */
+	uint64_t next_alias;
+	uint64_t n_aliases, n_stale;     /* counters for .mbfs/stats */
 };
 
 struct mbfs_file {
 	struct mbfs_node *node;
+	uint64_t nodeid;           /* the kino it was opened on (0: none) */
 	struct mbfs_stream *stream; /* -o stream, or NULL */
 	int fd;                    /* spool file, or -1 */
 	char *mem;                 /* generated content, or NULL */
 	size_t mem_len;
-	char key[64];
+	char *key;                 /* data files: the result key */
 	uint64_t gen;
 	uint64_t size;
 	int64_t mtime;
@@ -51,27 +95,218 @@ struct mbfs_fs *mbfs_fs_new(const struct mbfs_fs_env *env)
 	if (!fs)
 		return NULL;
 	fs->env = *env;
+	fs->scope = strdup(env->result_scope ? env->result_scope : "");
+	if (!fs->scope) {
+		free(fs);
+		return NULL;
+	}
 	fs->mounted_at = time(NULL);
 	clock_gettime(CLOCK_MONOTONIC, &fs->mono_start);
+	pthread_mutex_init(&fs->lock, NULL);
+	mbfs_inode_table_init(&fs->kinos);
+	mbfs_inode_table_init(&fs->current);
 	return fs;
+}
+
+void mbfs_fs_set_inval_hook(struct mbfs_fs *fs,
+			    void (*fn)(void *arg, uint64_t parent,
+				       const char *name),
+			    void *arg)
+{
+	pthread_mutex_lock(&fs->lock);
+	fs->env.inval_entry = fn;
+	fs->env.inval_arg = arg;
+	pthread_mutex_unlock(&fs->lock);
+}
+
+static void kino_free(void *val, void *arg)
+{
+	(void)arg;
+	free(val);
 }
 
 void mbfs_fs_free(struct mbfs_fs *fs)
 {
+	if (!fs)
+		return;
+	mbfs_inode_table_each(&fs->kinos, kino_free, NULL);
+	mbfs_inode_table_destroy(&fs->kinos);
+	mbfs_inode_table_destroy(&fs->current);
+	pthread_mutex_destroy(&fs->lock);
+	free(fs->scope);
 	free(fs);
 }
 
 /* ---- helpers ------------------------------------------------------------ */
 
+static bool is_data(const struct mbfs_node *n)
+{
+	return mbfs_kind_is_data(n->kind);
+}
+
+/* Files whose bytes come in generations through the page cache. */
+static bool has_gens(const struct mbfs_node *n)
+{
+	return is_data(n) || n->kind == MBFS_K_METADATA_FILE ||
+	       n->kind == MBFS_K_SQL_FILE;
+}
+
+/* The node behind a node id (an alias resolves to its file). */
 static struct mbfs_node *node_of(struct mbfs_fs *fs, uint64_t ino)
 {
+	if (ino >= MBFS_INO_ALIAS_BASE) {
+		pthread_mutex_lock(&fs->lock);
+		struct kino *k = mbfs_inode_table_get(&fs->kinos, ino);
+		struct mbfs_node *n = k ? k->node : NULL;
+		pthread_mutex_unlock(&fs->lock);
+		return n;
+	}
 	mbfs_tree_lock(fs->env.tree);
 	struct mbfs_node *n = mbfs_tree_node(fs->env.tree, ino);
 	mbfs_tree_unlock(fs->env.tree);
 	return n;
 }
 
-/* Build the export request of a data node. Lock held. A dashcard's
+/* The kino of nodeid for n, created on first use. fs->lock held. */
+static struct kino *kino_get(struct mbfs_fs *fs, struct mbfs_node *n,
+			     uint64_t nodeid)
+{
+	struct kino *k = mbfs_inode_table_get(&fs->kinos, nodeid);
+	if (k)
+		return k;
+	k = calloc(1, sizeof *k);
+	if (!k)
+		return NULL;
+	k->nodeid = nodeid;
+	k->node = n;
+	k->alias = nodeid != n->ino;
+	if (!mbfs_inode_table_put(&fs->kinos, nodeid, k)) {
+		free(k);
+		return NULL;
+	}
+	return k;
+}
+
+/* The node id lookups hand out for n now. fs->lock held. */
+static uint64_t current_id(struct mbfs_fs *fs, const struct mbfs_node *n)
+{
+	struct kino *k = mbfs_inode_table_get(&fs->current, n->ino);
+	return k ? k->nodeid : n->ino;
+}
+
+/* Free an alias nobody refers to any more. fs->lock held. */
+static void kino_maybe_free(struct mbfs_fs *fs, struct kino *k)
+{
+	if (!k->alias || k->nlookup || k->open_count ||
+	    current_id(fs, k->node) == k->nodeid)
+		return;
+	mbfs_inode_table_del(&fs->kinos, k->nodeid);
+	free(k);
+}
+
+static void queue_inval(void *arg, uint64_t parent, const char *name)
+{
+	struct mbfs_fs *fs = arg;
+	if (fs->env.inval_entry)
+		fs->env.inval_entry(fs->env.inval_arg, parent, name);
+}
+
+/*
+ * The kino to hand out for n when a reader would now see generation gen
+ * (0: not known — keep what is there). When the current kino is open on
+ * another generation, a new alias becomes current and the kernel is told
+ * to forget n's names. fs->lock held.
+ */
+static struct kino *current_for(struct mbfs_fs *fs, struct mbfs_node *n,
+				uint64_t gen)
+{
+	struct kino *cur = kino_get(fs, n, current_id(fs, n));
+	if (!cur || gen == 0 || cur->open_count == 0 || cur->cache_gen == gen)
+		return cur;
+	struct kino *k = calloc(1, sizeof *k);
+	if (!k)
+		return cur;
+	k->nodeid = MBFS_INO_ALIAS_BASE | ++fs->next_alias;
+	k->node = n;
+	k->alias = true;
+	if (!mbfs_inode_table_put(&fs->kinos, k->nodeid, k)) {
+		free(k);
+		return cur;
+	}
+	if (!mbfs_inode_table_put(&fs->current, n->ino, k)) {
+		mbfs_inode_table_del(&fs->kinos, k->nodeid);
+		free(k);
+		return cur;
+	}
+	fs->n_aliases++;
+	mbfs_debug("generation %" PRIu64 " of inode %" PRIu64
+		   " is shown as inode %" PRIu64 " (generation %" PRIu64
+		   " is still open)",
+		   gen, n->ino, k->nodeid, cur->cache_gen);
+	kino_maybe_free(fs, cur);
+	mbfs_tree_lock(fs->env.tree);
+	mbfs_tree_names_of(fs->env.tree, n, queue_inval, fs);
+	mbfs_tree_unlock(fs->env.tree);
+	return k;
+}
+
+/* Append s to a growing key. */
+static bool key_add(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	size_t l = strlen(s);
+	if (*len + l + 1 > *cap) {
+		size_t nc = (*len + l + 1) * 2;
+		char *b = realloc(*buf, nc);
+		if (!b)
+			return false;
+		*buf = b;
+		*cap = nc;
+	}
+	memcpy(*buf + *len, s, l + 1);
+	*len += l;
+	return true;
+}
+
+/*
+ * The result key of a data node: the mount's scope (Metabase user and
+ * every option that changes the bytes), the object with its 64-bit ids,
+ * the format, and the parameters a dashcard export sends. Heap string.
+ * Tree lock held.
+ */
+static char *key_build(const struct mbfs_fs *fs, const struct mbfs_node *n)
+{
+	char obj[160];
+	const char *fmt = mbfs_fmt_name(n->fmt);
+	switch (n->kind) {
+	case MBFS_K_CARD_FILE:
+		snprintf(obj, sizeof obj, "card:%" PRId64 ":%s", n->id, fmt);
+		break;
+	case MBFS_K_TABLE_FILE:
+		snprintf(obj, sizeof obj, "table:%" PRId64 ":%s", n->id, fmt);
+		break;
+	case MBFS_K_DASHCARD_FILE:
+		snprintf(obj, sizeof obj,
+			 "dashcard:%" PRId64 ":%" PRId64 ":%" PRId64 ":%s",
+			 n->dashboard_id, n->id, n->card_id, fmt);
+		break;
+	default:
+		return NULL;
+	}
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	bool ok = key_add(&buf, &len, &cap, fs->scope) &&
+		  key_add(&buf, &len, &cap, obj);
+	if (ok && n->kind == MBFS_K_DASHCARD_FILE && n->params)
+		ok = key_add(&buf, &len, &cap, "|p=") &&
+		     key_add(&buf, &len, &cap, n->params);
+	if (!ok) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* Build the export request of a data node. Tree lock held. A dashcard's
  * parameters are copied into *params (caller frees). */
 static void export_req_of(struct mbfs_fs *fs, const struct mbfs_node *n,
 			  struct mb_export_req *r, char **params)
@@ -95,30 +330,63 @@ static void export_req_of(struct mbfs_fs *fs, const struct mbfs_node *n,
 	r->format_rows = fs->env.opts->format_rows;
 }
 
-/* n's export key, copied under the lock (dashcard keys can change). */
-static void key_of(struct mbfs_fs *fs, const struct mbfs_node *n,
-		   char key[sizeof n->key])
+/* n's result key, built under the lock (dashcards can change). Heap. */
+static char *key_of(struct mbfs_fs *fs, const struct mbfs_node *n)
 {
 	mbfs_tree_lock(fs->env.tree);
-	memcpy(key, n->key, sizeof n->key);
+	char *key = key_build(fs, n);
 	mbfs_tree_unlock(fs->env.tree);
+	return key;
 }
 
-/* Run (or join) the export of a data node. Blocks. */
+/* The request and key of a data node, consistent with each other. */
+struct req_key {
+	struct mb_export_req req;
+	char *params;
+	char *key;
+	char label[160];
+};
+
+static enum mbfs_status req_key_of(struct mbfs_fs *fs, const struct mbfs_node *n,
+				   struct req_key *rk, struct mbfs_err *err)
+{
+	mbfs_tree_lock(fs->env.tree);
+	export_req_of(fs, n, &rk->req, &rk->params);
+	rk->key = key_build(fs, n);
+	mbfs_tree_unlock(fs->env.tree);
+	/* logs and .mbfs/ name the object, not the mount's scope */
+	const char *obj = rk->key ? rk->key + strlen(fs->scope) : "";
+	snprintf(rk->label, sizeof rk->label, "%.*s", (int)strcspn(obj, "|"), obj);
+	rk->req.label = rk->label;
+	if (!rk->key) {
+		free(rk->params);
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	}
+	return MBFS_OK;
+}
+
+static void req_key_free(struct req_key *rk)
+{
+	free(rk->params);
+	free(rk->key);
+}
+
+/* Run (or join) the export of a data node. Blocks. With fd, *key_out
+ * receives the key (heap) the result was opened under. */
 static enum mbfs_status materialize(struct mbfs_fs *fs, struct mbfs_node *n,
 				    int *fd, struct mbfs_result_info *info,
-				    struct mbfs_err *err)
+				    char **key_out, struct mbfs_err *err)
 {
-	struct mb_export_req req;
-	char key[sizeof n->key];
-	char *params;
-	mbfs_tree_lock(fs->env.tree);
-	export_req_of(fs, n, &req, &params);
-	memcpy(key, n->key, sizeof key);
-	mbfs_tree_unlock(fs->env.tree);
-	enum mbfs_status st = mbfs_export_get(fs->env.export, key, &req, fd,
-					      info, err);
-	free(params);
+	struct req_key rk;
+	enum mbfs_status st = req_key_of(fs, n, &rk, err);
+	if (st != MBFS_OK)
+		return st;
+	st = mbfs_export_get(fs->env.export, rk.key, &rk.req, fd, info, err);
+	if (key_out && st == MBFS_OK) {
+		*key_out = rk.key;
+		rk.key = NULL;
+	}
+	req_key_free(&rk);
 	return st;
 }
 
@@ -166,10 +434,11 @@ static void peek_node(struct mbfs_fs *fs, const struct mbfs_node *n,
 		      struct mbfs_result_info *info)
 {
 	memset(info, 0, sizeof *info);
-	if (mbfs_kind_is_data(n->kind)) {
-		char key[sizeof n->key];
-		key_of(fs, n, key);
-		mbfs_export_peek(fs->env.export, key, info);
+	if (is_data(n)) {
+		char *key = key_of(fs, n);
+		if (key)
+			mbfs_export_peek(fs->env.export, key, info);
+		free(key);
 	} else if (n->kind == MBFS_K_METADATA_FILE) {
 		struct mbfs_meta *m = mbfs_tree_meta(fs->env.tree);
 		const struct mbfs_meta_snap *s =
@@ -177,6 +446,20 @@ static void peek_node(struct mbfs_fs *fs, const struct mbfs_node *n,
 		meta_info(s, info);
 		mbfs_meta_put(m, s);
 	}
+}
+
+/* The generation a reader of n would see now, from its result info
+ * (0: none known). */
+static uint64_t gen_now(struct mbfs_fs *fs, const struct mbfs_node *n,
+			const struct mbfs_result_info *info)
+{
+	if (n->kind == MBFS_K_SQL_FILE) {
+		mbfs_tree_lock(fs->env.tree);
+		uint64_t g = n->content_gen;
+		mbfs_tree_unlock(fs->env.tree);
+		return g;
+	}
+	return info && info->have ? info->spool.gen : 0;
 }
 
 static void render_control(struct mbfs_fs *fs, int64_t which, char **out,
@@ -208,69 +491,103 @@ static void attr_of(struct mbfs_fs *fs, const struct mbfs_node *n,
 	}
 }
 
-static bool is_data(const struct mbfs_node *n)
+/* Attributes of n as the kernel inode k shows them: while k has open
+ * handles, their generation's size and time (fstat arrives as a GETATTR
+ * without a handle); otherwise from info. Tree lock taken here. */
+static void attr_for(struct mbfs_fs *fs, struct mbfs_node *n,
+		     const struct kino *k, const struct mbfs_result_info *info,
+		     struct mbfs_attr *a)
 {
-	return mbfs_kind_is_data(n->kind);
+	mbfs_tree_lock(fs->env.tree);
+	attr_of(fs, n, k && k->open_count ? NULL : info, a);
+	mbfs_tree_unlock(fs->env.tree);
+	if (k && k->open_count) {
+		a->size = fs->env.opts->test_zero_size_always ? 0 : k->open_size;
+		a->mtime = k->open_mtime;
+	}
+	if (k)
+		a->ino = k->nodeid;
 }
 
-/* Attributes of n for lookup/getattr, materializing per rule 2. */
-static enum mbfs_status stat_node(struct mbfs_fs *fs, struct mbfs_node *n,
-				  struct mbfs_attr *a, struct mbfs_err *err)
+/* The result state of n for lookup/getattr, materializing per rule 2.
+ * Fails only with WOULD_BLOCK (in a try scope): a failed export still
+ * answers, with size 0, so that getfattr can show user.mb.error (rule 4). */
+static enum mbfs_status stat_info(struct mbfs_fs *fs, struct mbfs_node *n,
+				  struct mbfs_result_info *info,
+				  struct mbfs_err *err)
 {
-	struct mbfs_result_info info;
-	memset(&info, 0, sizeof info);
-	if (is_data(n) || n->kind == MBFS_K_METADATA_FILE) {
-		/* While handles are open, the kernel's size must be theirs
-		 * (fstat reaches us as a GETATTR without a handle). */
-		mbfs_tree_lock(fs->env.tree);
-		bool is_open = n->open_count > 0;
-		if (is_open) {
-			attr_of(fs, n, NULL, a);
-			a->size = fs->env.opts->test_zero_size_always ? 0 : n->open_size;
-			a->mtime = n->open_mtime;
-		}
-		mbfs_tree_unlock(fs->env.tree);
-		if (is_open)
-			return MBFS_OK;
-	}
+	memset(info, 0, sizeof *info);
+	struct mbfs_err e;
+	enum mbfs_status st = MBFS_OK;
+	mbfs_err_clear(&e);
 	if (is_data(n)) {
-		peek_node(fs, n, &info);
+		peek_node(fs, n, info);
 		/* Stream mode never materializes on stat: size 0 until done. */
 		bool may_export = !fs->env.opts->stat_cached &&
 				  !fs->env.opts->test_zero_size &&
 				  !fs->env.opts->stream;
-		if (!info.fresh && may_export) {
-			struct mbfs_err e;
-			/* A failed export still answers (size 0), so getfattr
-			 * can show user.mb.error (rule 4). */
-			if (materialize(fs, n, NULL, &info, &e) != MBFS_OK)
-				mbfs_debug("stat %s: export failed: %s", n->key,
-					   e.msg);
-		}
+		if (!info->fresh && may_export)
+			st = materialize(fs, n, NULL, info, NULL, &e);
+		if (st != MBFS_OK && st != MBFS_ERR_WOULD_BLOCK)
+			mbfs_debug("stat of inode %" PRIu64 ": export failed: %s",
+				   n->ino, e.msg);
 		if (fs->env.opts->test_zero_size)
-			info.have = false;
+			info->have = false;
 	} else if (n->kind == MBFS_K_METADATA_FILE) {
 		/* rule 2 for metadata/ files too: naming one fetches its list
 		 * (a failure still answers, with size 0; open reports it) */
-		struct mbfs_err e;
 		if (fs->env.opts->stat_cached)
-			peek_node(fs, n, &info);
-		else if (meta_file(fs, n, NULL, &info, &e) != MBFS_OK)
+			peek_node(fs, n, info);
+		else
+			st = meta_file(fs, n, NULL, info, &e);
+		if (st != MBFS_OK && st != MBFS_ERR_WOULD_BLOCK)
 			mbfs_debug("stat metadata %" PRId64 ": %s", n->id, e.msg);
 	}
-	mbfs_tree_lock(fs->env.tree);
-	attr_of(fs, n, &info, a);
-	mbfs_tree_unlock(fs->env.tree);
-	if (n->kind == MBFS_K_CONTROL_FILE) {
-		char *buf;
-		size_t len;
-		render_control(fs, n->id, &buf, &len);
-		a->size = len;
-		a->timeout = 0;
-		free(buf);
+	if (st == MBFS_ERR_WOULD_BLOCK) {
+		*err = e;
+		return st;
 	}
-	(void)err;
 	return MBFS_OK;
+}
+
+/* Is kino nodeid open (so that its attributes are its handles')? */
+static bool kino_is_open(struct mbfs_fs *fs, uint64_t nodeid)
+{
+	pthread_mutex_lock(&fs->lock);
+	struct kino *k = mbfs_inode_table_get(&fs->kinos, nodeid);
+	bool open = k && k->open_count > 0;
+	pthread_mutex_unlock(&fs->lock);
+	return open;
+}
+
+/* Attributes of n for a lookup or a listing entry: the kino to hand out
+ * for the generation info shows, and its attributes; with ref, one more
+ * kernel reference on it. */
+static void entry_attr(struct mbfs_fs *fs, struct mbfs_node *n,
+		       const struct mbfs_result_info *info, bool ref,
+		       struct mbfs_attr *a)
+{
+	if (!has_gens(n)) {
+		mbfs_tree_lock(fs->env.tree);
+		attr_of(fs, n, info, a);
+		mbfs_tree_unlock(fs->env.tree);
+		if (n->kind == MBFS_K_CONTROL_FILE) {
+			char *buf;
+			size_t len;
+			render_control(fs, n->id, &buf, &len);
+			a->size = len;
+			a->timeout = 0;
+			free(buf);
+		}
+		return;
+	}
+	uint64_t g = gen_now(fs, n, info);
+	pthread_mutex_lock(&fs->lock);
+	struct kino *k = current_for(fs, n, g);
+	attr_for(fs, n, k, info, a);
+	if (ref && k && k->alias)
+		k->nlookup++;
+	pthread_mutex_unlock(&fs->lock);
 }
 
 /* ---- lookup / getattr / forget ------------------------------------------ */
@@ -286,28 +603,39 @@ enum mbfs_status mbfs_fs_lookup(struct mbfs_fs *fs, uint64_t parent,
 	enum mbfs_status st = mbfs_tree_find(fs->env.tree, dir, name, &n, err);
 	if (st != MBFS_OK)
 		return st;
-	st = stat_node(fs, n, out, err);
-	if (st == MBFS_OK)
-		mbfs_fs_ref(fs, n->ino);
-	return st;
+	struct mbfs_result_info info;
+	memset(&info, 0, sizeof info);
+	if (has_gens(n)) {
+		st = stat_info(fs, n, &info, err);
+		if (st != MBFS_OK)
+			return st;
+	}
+	entry_attr(fs, n, &info, true, out);
+	return MBFS_OK;
 }
 
 void mbfs_fs_ref(struct mbfs_fs *fs, uint64_t ino)
 {
-	mbfs_tree_lock(fs->env.tree);
-	struct mbfs_node *n = mbfs_tree_node(fs->env.tree, ino);
-	if (n)
-		n->nlookup++;
-	mbfs_tree_unlock(fs->env.tree);
+	if (ino < MBFS_INO_ALIAS_BASE)
+		return; /* nodes live for the whole mount */
+	pthread_mutex_lock(&fs->lock);
+	struct kino *k = mbfs_inode_table_get(&fs->kinos, ino);
+	if (k)
+		k->nlookup++;
+	pthread_mutex_unlock(&fs->lock);
 }
 
 void mbfs_fs_forget(struct mbfs_fs *fs, uint64_t ino, uint64_t nlookup)
 {
-	mbfs_tree_lock(fs->env.tree);
-	struct mbfs_node *n = mbfs_tree_node(fs->env.tree, ino);
-	if (n)
-		n->nlookup = n->nlookup > nlookup ? n->nlookup - nlookup : 0;
-	mbfs_tree_unlock(fs->env.tree);
+	if (ino < MBFS_INO_ALIAS_BASE)
+		return;
+	pthread_mutex_lock(&fs->lock);
+	struct kino *k = mbfs_inode_table_get(&fs->kinos, ino);
+	if (k) {
+		k->nlookup = k->nlookup > nlookup ? k->nlookup - nlookup : 0;
+		kino_maybe_free(fs, k);
+	}
+	pthread_mutex_unlock(&fs->lock);
 }
 
 enum mbfs_status mbfs_fs_getattr(struct mbfs_fs *fs, uint64_t ino,
@@ -322,11 +650,31 @@ enum mbfs_status mbfs_fs_getattr(struct mbfs_fs *fs, uint64_t ino,
 		mbfs_tree_lock(fs->env.tree);
 		attr_of(fs, n, NULL, out);
 		mbfs_tree_unlock(fs->env.tree);
+		out->ino = ino;
 		out->size = fs->env.opts->test_zero_size_always ? 0 : fh->size;
 		out->mtime = fh->mtime;
 		return MBFS_OK;
 	}
-	return stat_node(fs, n, out, err);
+	struct mbfs_result_info info;
+	memset(&info, 0, sizeof info);
+	if (!has_gens(n)) {
+		entry_attr(fs, n, &info, false, out);
+		out->ino = ino;
+		return MBFS_OK;
+	}
+	/* While this kino has open handles its attributes are theirs (the
+	 * fstat rule); otherwise name-materialize (rule 2). */
+	if (!kino_is_open(fs, ino)) {
+		enum mbfs_status st = stat_info(fs, n, &info, err);
+		if (st != MBFS_OK)
+			return st;
+	}
+	pthread_mutex_lock(&fs->lock);
+	struct kino *k = kino_get(fs, n, ino);
+	attr_for(fs, n, k, &info, out);
+	pthread_mutex_unlock(&fs->lock);
+	out->ino = ino;
+	return MBFS_OK;
 }
 
 enum mbfs_status mbfs_fs_touch(struct mbfs_fs *fs, uint64_t ino,
@@ -336,10 +684,12 @@ enum mbfs_status mbfs_fs_touch(struct mbfs_fs *fs, uint64_t ino,
 	if (!n)
 		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "stale inode");
 	if (is_data(n)) {
-		char key[sizeof n->key];
-		key_of(fs, n, key);
-		mbfs_export_invalidate(fs->env.export, key);
-		mbfs_info("touch: dropped the cached result of %s", key);
+		char *key = key_of(fs, n);
+		if (key) {
+			mbfs_export_invalidate(fs->env.export, key);
+			mbfs_info("touch: dropped the cached result of %s", key);
+		}
+		free(key);
 	} else if (mbfs_kind_is_dir(n->kind)) {
 		mbfs_tree_lock(fs->env.tree);
 		mbfs_tree_invalidate_dir(fs->env.tree, n);
@@ -349,11 +699,26 @@ enum mbfs_status mbfs_fs_touch(struct mbfs_fs *fs, uint64_t ino,
 		mbfs_tree_invalidate_file(fs->env.tree, n);
 		mbfs_tree_unlock(fs->env.tree);
 	}
+	/* The reply's attributes reach the kernel inode ino: while it has
+	 * open handles they must stay theirs (a size change would cut their
+	 * page cache); otherwise nothing is cached any more. */
 	struct mbfs_result_info info;
 	memset(&info, 0, sizeof info);
-	mbfs_tree_lock(fs->env.tree);
-	attr_of(fs, n, &info, out);
-	mbfs_tree_unlock(fs->env.tree);
+	if (has_gens(n)) {
+		pthread_mutex_lock(&fs->lock);
+		/* Handles are open on the current kino: the next path walk
+		 * must meet a new one (stat sees the next generation at once,
+		 * fstat of the open handles keeps theirs). */
+		current_for(fs, n, UINT64_MAX);
+		struct kino *k = kino_get(fs, n, ino);
+		attr_for(fs, n, k, &info, out);
+		pthread_mutex_unlock(&fs->lock);
+	} else {
+		mbfs_tree_lock(fs->env.tree);
+		attr_of(fs, n, &info, out);
+		mbfs_tree_unlock(fs->env.tree);
+	}
+	out->ino = ino;
 	return MBFS_OK;
 }
 
@@ -406,11 +771,7 @@ bool mbfs_dir_entry(struct mbfs_fs *fs, struct mbfs_dir *d, size_t i,
 	memset(&info, 0, sizeof info);
 	if (!fs->env.opts->test_zero_size)
 		peek_node(fs, n, &info);
-	mbfs_tree_lock(fs->env.tree);
-	attr_of(fs, n, &info, attr);
-	mbfs_tree_unlock(fs->env.tree);
-	if (n->kind == MBFS_K_CONTROL_FILE)
-		attr->timeout = 0;
+	entry_attr(fs, n, &info, false, attr);
 	return true;
 }
 
@@ -422,32 +783,58 @@ void mbfs_fs_releasedir(struct mbfs_fs *fs, struct mbfs_dir *d)
 	mbfs_tree_free_snapshot(d->ents, d->n);
 	free(d);
 }
-/* A handle is open on n: decide keep_cache (only while the kernel's page
- * cache holds this generation; generation 0, e.g. .sql files, never keeps
- * it) and record what fstat must see. */
-static void register_open(struct mbfs_fs *fs, struct mbfs_node *n,
-			  struct mbfs_file *f, struct mbfs_open_info *oi)
-{
-	f->node = n;
-	mbfs_tree_lock(fs->env.tree);
-	oi->keep_cache = f->gen && n->kernel_gen == f->gen;
-	n->kernel_gen = f->gen;
-	n->open_count++;
-	n->open_size = f->size;
-	n->open_mtime = f->mtime;
-	mbfs_tree_unlock(fs->env.tree);
-	oi->size = f->size;
-}
-
 
 /* ---- files --------------------------------------------------------------- */
+
+/*
+ * A handle of generation f->gen is opening on kino nodeid: bind it. Grants
+ * keep_cache only when the kernel's pages for this kino are of this very
+ * generation. A kino still open on another generation cannot take it:
+ * STALE (the kernel re-walks the path and meets the current kino, which
+ * current_for() makes sure is a different one).
+ */
+static enum mbfs_status register_open(struct mbfs_fs *fs, struct mbfs_node *n,
+				      uint64_t nodeid, struct mbfs_file *f,
+				      struct mbfs_open_info *oi,
+				      struct mbfs_err *err)
+{
+	enum mbfs_status st = MBFS_OK;
+	pthread_mutex_lock(&fs->lock);
+	struct kino *k = kino_get(fs, n, nodeid);
+	if (!k) {
+		st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	} else if (k->open_count == 0) {
+		oi->keep_cache = f->gen && k->cache_gen == f->gen;
+		k->cache_gen = f->gen;
+		k->open_count = 1;
+		k->open_size = f->size;
+		k->open_mtime = f->mtime;
+	} else if (f->gen && k->cache_gen == f->gen) {
+		oi->keep_cache = true;
+		k->open_count++;
+	} else {
+		current_for(fs, n, f->gen ? f->gen : UINT64_MAX);
+		fs->n_stale++;
+		st = mbfs_err_set(err, MBFS_ERR_STALE, 0,
+				  "generation %" PRIu64 " is still open on this inode: re-resolve the path",
+				  k->cache_gen);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (st == MBFS_OK) {
+		f->node = n;
+		f->nodeid = nodeid;
+		oi->size = f->size;
+	}
+	return st;
+}
 
 /* Open a file served from memory: a .sql file (the card's SQL text) or a
  * metadata/ file (the list's JSON array). Through the page cache (mmap
  * works); the kernel keeps its cache while the content's generation is
  * unchanged. Takes ownership of f. */
 static enum mbfs_status open_mem(struct mbfs_fs *fs, struct mbfs_node *n,
-				 struct mbfs_file *f, struct mbfs_file **out,
+				 uint64_t nodeid, struct mbfs_file *f,
+				 struct mbfs_file **out,
 				 struct mbfs_open_info *oi, struct mbfs_err *err)
 {
 	struct mbfs_result_info info;
@@ -455,27 +842,30 @@ static enum mbfs_status open_mem(struct mbfs_fs *fs, struct mbfs_node *n,
 	enum mbfs_status st = MBFS_OK;
 	if (n->kind == MBFS_K_METADATA_FILE) {
 		st = meta_file(fs, n, &f->mem, &info, err);
+		f->gen = info.spool.gen;
 	} else {
 		mbfs_tree_lock(fs->env.tree);
 		f->mem = strdup(n->sql ? n->sql : "");
 		f->mtime = n->mtime;
+		f->gen = n->content_gen;
 		mbfs_tree_unlock(fs->env.tree);
 		if (!f->mem)
 			st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	}
+	if (st == MBFS_OK) {
+		f->mem_len = strlen(f->mem);
+		f->size = f->mem_len;
+		if (info.have)
+			f->mtime = (int64_t)info.spool.fetched_at;
+		if (!f->mtime)
+			f->mtime = (int64_t)fs->mounted_at;
+		st = register_open(fs, n, nodeid, f, oi, err);
 	}
 	if (st != MBFS_OK) {
 		free(f->mem);
 		free(f);
 		return st;
 	}
-	f->mem_len = strlen(f->mem);
-	f->size = f->mem_len;
-	if (info.have)
-		f->mtime = (int64_t)info.spool.fetched_at;
-	if (!f->mtime)
-		f->mtime = (int64_t)fs->mounted_at;
-	f->gen = info.spool.gen; /* 0 for .sql files: never keep the cache */
-	register_open(fs, n, f, oi);
 	*out = f;
 	return MBFS_OK;
 }
@@ -505,23 +895,19 @@ enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
 		return MBFS_OK;
 	}
 	if (n->kind == MBFS_K_SQL_FILE || n->kind == MBFS_K_METADATA_FILE)
-		return open_mem(fs, n, f, out, oi, err);
+		return open_mem(fs, n, ino, f, out, oi, err);
 	if (!is_data(n)) {
 		free(f);
 		return mbfs_err_set(err, MBFS_ERR_INVALID, 0, "not a data file");
 	}
 	if (fs->env.opts->stream) {
 		/* Rule 6: open at once, reads wait only for their own bytes. */
-		struct mb_export_req req;
-		char key[sizeof n->key];
-		char *params;
-		mbfs_tree_lock(fs->env.tree);
-		export_req_of(fs, n, &req, &params);
-		memcpy(key, n->key, sizeof key);
-		mbfs_tree_unlock(fs->env.tree);
-		enum mbfs_status sst = mbfs_export_stream_open(
-			fs->env.export, key, &req, &f->stream, err);
-		free(params);
+		struct req_key rk;
+		enum mbfs_status sst = req_key_of(fs, n, &rk, err);
+		if (sst == MBFS_OK)
+			sst = mbfs_export_stream_open(fs->env.export, rk.key,
+						      &rk.req, &f->stream, err);
+		req_key_free(&rk);
 		if (sst != MBFS_OK) {
 			free(f);
 			return sst;
@@ -531,16 +917,22 @@ enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
 		return MBFS_OK;
 	}
 	struct mbfs_result_info info;
-	enum mbfs_status st = materialize(fs, n, &f->fd, &info, err);
+	enum mbfs_status st = materialize(fs, n, &f->fd, &info, &f->key, err);
 	if (st != MBFS_OK) {
 		free(f);
 		return st;
 	}
-	key_of(fs, n, f->key);
 	f->gen = info.spool.gen;
 	f->size = info.spool.size;
 	f->mtime = (int64_t)info.spool.fetched_at;
-	register_open(fs, n, f, oi);
+	st = register_open(fs, n, ino, f, oi, err);
+	if (st != MBFS_OK) {
+		close(f->fd);
+		mbfs_export_release(fs->env.export, f->key, f->gen);
+		free(f->key);
+		free(f);
+		return st;
+	}
 	*out = f;
 	return MBFS_OK;
 }
@@ -566,12 +958,16 @@ void mbfs_fs_release(struct mbfs_fs *fs, struct mbfs_file *f)
 	}
 	if (f->stream)
 		mbfs_export_stream_close(fs->env.export, f->stream);
-	if (f->node) {
-		mbfs_tree_lock(fs->env.tree);
-		if (f->node->open_count)
-			f->node->open_count--;
-		mbfs_tree_unlock(fs->env.tree);
+	if (f->nodeid) {
+		pthread_mutex_lock(&fs->lock);
+		struct kino *k = mbfs_inode_table_get(&fs->kinos, f->nodeid);
+		if (k && k->open_count) {
+			k->open_count--;
+			kino_maybe_free(fs, k);
+		}
+		pthread_mutex_unlock(&fs->lock);
 	}
+	free(f->key);
 	free(f->mem);
 	free(f);
 }
@@ -910,6 +1306,11 @@ static void render_control(struct mbfs_fs *fs, int64_t which, char **out,
 		if (o < CONTROL_MAX)
 			o += (size_t)mbfs_export_describe_stats(e->export, b + o,
 								CONTROL_MAX - o);
+		pthread_mutex_lock(&fs->lock);
+		uint64_t aliases = fs->n_aliases, stale = fs->n_stale;
+		pthread_mutex_unlock(&fs->lock);
+		PUT("generation_aliases %" PRIu64 "\nstale_opens %" PRIu64 "\n",
+		    aliases, stale);
 		if (o < CONTROL_MAX && e->client->ops->describe_stats)
 			o += (size_t)e->client->ops->describe_stats(
 				e->client, b + o, CONTROL_MAX - o);
@@ -927,92 +1328,15 @@ static void render_control(struct mbfs_fs *fs, int64_t which, char **out,
 void mbfs_fs_invalidate_all(struct mbfs_fs *fs)
 {
 	mbfs_tree_invalidate_all(fs->env.tree);
-	mbfs_export_invalidate_all(fs->env.export);
+	mbfs_export_invalidate_all(fs->env.export, fs->scope);
 	mbfs_info("SIGHUP: dropped every listing and cached result");
 }
 
-/* ---- parking probes and stream reads --------------------------------------- */
-
-/* Would reading a metadata/ file's list have to fetch it? */
-static bool meta_would_fetch(struct mbfs_fs *fs, const struct mbfs_node *n)
-{
-	return n->kind == MBFS_K_METADATA_FILE &&
-	       !mbfs_meta_fresh(mbfs_tree_meta(fs->env.tree),
-				(enum mbfs_meta_kind)n->id, 0,
-				MBFS_META_WANT_ARRAY);
-}
-
-/* Would stat_node() of n have to run an export (or fetch a list)? */
-static enum mbfs_wait stat_would_block(struct mbfs_fs *fs, struct mbfs_node *n)
-{
-	if (n->kind == MBFS_K_METADATA_FILE)
-		return !fs->env.opts->stat_cached && meta_would_fetch(fs, n)
-			       ? MBFS_WAIT_LISTING
-			       : MBFS_WAIT_NONE;
-	if (!is_data(n) || fs->env.opts->stat_cached ||
-	    fs->env.opts->test_zero_size || fs->env.opts->stream)
-		return MBFS_WAIT_NONE;
-	mbfs_tree_lock(fs->env.tree);
-	bool is_open = n->open_count > 0;
-	mbfs_tree_unlock(fs->env.tree);
-	if (is_open)
-		return MBFS_WAIT_NONE;
-	struct mbfs_result_info info;
-	peek_node(fs, n, &info);
-	return !info.fresh && !info.retry_blocked ? MBFS_WAIT_EXPORT
-						  : MBFS_WAIT_NONE;
-}
-
-enum mbfs_wait mbfs_fs_would_block_lookup(struct mbfs_fs *fs, uint64_t parent,
-					  const char *name)
-{
-	struct mbfs_node *dir = node_of(fs, parent);
-	if (!dir)
-		return MBFS_WAIT_NONE;
-	struct mbfs_node *n = NULL;
-	if (!mbfs_tree_peek(fs->env.tree, dir, name, &n))
-		return MBFS_WAIT_LISTING;
-	return n ? stat_would_block(fs, n) : MBFS_WAIT_NONE;
-}
-
-enum mbfs_wait mbfs_fs_would_block_getattr(struct mbfs_fs *fs, uint64_t ino)
-{
-	struct mbfs_node *n = node_of(fs, ino);
-	return n ? stat_would_block(fs, n) : MBFS_WAIT_NONE;
-}
-
-enum mbfs_wait mbfs_fs_would_block_open(struct mbfs_fs *fs, uint64_t ino)
-{
-	struct mbfs_node *n = node_of(fs, ino);
-	if (n && meta_would_fetch(fs, n))
-		return MBFS_WAIT_LISTING;
-	if (!n || !is_data(n) || fs->env.opts->stream)
-		return MBFS_WAIT_NONE;
-	struct mbfs_result_info info;
-	peek_node(fs, n, &info);
-	return info.fresh || info.retry_blocked ? MBFS_WAIT_NONE
-						: MBFS_WAIT_EXPORT;
-}
-
-enum mbfs_wait mbfs_fs_would_block_opendir(struct mbfs_fs *fs, uint64_t ino)
-{
-	struct mbfs_node *n = node_of(fs, ino);
-	if (!n || !mbfs_kind_is_dir(n->kind))
-		return MBFS_WAIT_NONE;
-	return mbfs_tree_peek(fs->env.tree, n, NULL, NULL) ? MBFS_WAIT_NONE
-							   : MBFS_WAIT_LISTING;
-}
+/* ---- stream reads --------------------------------------------------------- */
 
 bool mbfs_file_is_stream(const struct mbfs_file *f)
 {
 	return f->stream != NULL;
-}
-
-bool mbfs_fs_read_would_block(struct mbfs_fs *fs, struct mbfs_file *f,
-			      uint64_t off, size_t size)
-{
-	return f->stream &&
-	       mbfs_export_stream_would_block(fs->env.export, f->stream, off, size);
 }
 
 enum mbfs_status mbfs_fs_stream_wait(struct mbfs_fs *fs, struct mbfs_file *f,
@@ -1029,4 +1353,5 @@ void mbfs_fs_wake(void *arg)
 {
 	struct mbfs_fs *fs = arg;
 	mbfs_export_wake(fs->env.export);
+	mbfs_tree_wake(fs->env.tree);
 }

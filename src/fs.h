@@ -10,8 +10,10 @@
  * message in user.mb.error); open materializes and fails with the error.
  *
  * Thread safety: every call may come from any FUSE worker thread.
- * Blocking: lookup, getattr, opendir and open may block on the network
- * (listing fetches, exports); read, release, forget, xattr calls never do.
+ * Blocking: lookup, getattr, opendir, open and stream waits may block on
+ * the network (listing fetches, exports) — in a try scope (cancel.h) they
+ * return MBFS_ERR_WOULD_BLOCK instead, which is how fuse_ops.c decides to
+ * park a request; read, release, forget, xattr calls never block.
  * Memory: mbfs_fs_open/opendir return handles owned by the caller until
  * mbfs_fs_release/mbfs_fs_releasedir.
  */
@@ -53,12 +55,29 @@ struct mbfs_fs_env {
 	const char *version_tag;   /* the server's version.tag */
 	const char *user_email;    /* who we are on the server */
 	const char *caps_text;     /* the capability table, rendered */
+	/* Result keys start with this (the Metabase user and the options
+	 * that change the bytes, ending in a separator such as "u1|fr0|"),
+	 * so mounts that share a cache directory never serve each other's
+	 * results; SIGHUP drops the keys with this prefix. */
+	const char *result_scope;
+	/* Ask the kernel to forget (parent, name); must only queue (it is
+	 * called with locks held). NULL: nothing to tell. */
+	void (*inval_entry)(void *arg, uint64_t parent, const char *name);
+	void *inval_arg;
 };
 
 struct mbfs_fs *mbfs_fs_new(const struct mbfs_fs_env *env);
+/* Set the inval_entry hook once the session exists (before requests are
+ * served; cleared, with NULL, after the loop ended). */
+void mbfs_fs_set_inval_hook(struct mbfs_fs *fs,
+			    void (*fn)(void *arg, uint64_t parent,
+				       const char *name),
+			    void *arg);
 void mbfs_fs_free(struct mbfs_fs *fs);
 
-/* On success the node's lookup count is incremented by one. */
+/* On success out->ino is the node id to give the kernel (a file's
+ * current kernel inode, see fs.c on generations); its lookup count is
+ * incremented by one. */
 enum mbfs_status mbfs_fs_lookup(struct mbfs_fs *fs, uint64_t parent,
 				const char *name, struct mbfs_attr *out,
 				struct mbfs_err *err);
@@ -113,24 +132,8 @@ enum mbfs_status mbfs_fs_listxattr(struct mbfs_fs *fs, uint64_t ino,
 				   char *buf, size_t size, size_t *len,
 				   struct mbfs_err *err);
 
-/* ---- parking (DESIGN.md §2 rule 5) ----
- * Non-blocking probes: would this request have to wait, and for what?
- * fuse_ops.c answers NONE requests on the FUSE worker and parks the rest. */
-enum mbfs_wait {
-	MBFS_WAIT_NONE = 0,
-	MBFS_WAIT_LISTING,         /* a directory listing must be fetched */
-	MBFS_WAIT_EXPORT,          /* an export must run or finish */
-};
-enum mbfs_wait mbfs_fs_would_block_lookup(struct mbfs_fs *fs, uint64_t parent,
-					  const char *name);
-enum mbfs_wait mbfs_fs_would_block_getattr(struct mbfs_fs *fs, uint64_t ino);
-enum mbfs_wait mbfs_fs_would_block_open(struct mbfs_fs *fs, uint64_t ino);
-enum mbfs_wait mbfs_fs_would_block_opendir(struct mbfs_fs *fs, uint64_t ino);
-
-/* Stream handles (-o stream): reads go through mbfs_fs_read. */
+/* Stream handles (-o stream): reads go through mbfs_fs_stream_wait. */
 bool mbfs_file_is_stream(const struct mbfs_file *f);
-bool mbfs_fs_read_would_block(struct mbfs_fs *fs, struct mbfs_file *f,
-			      uint64_t off, size_t size);
 /* Blocks until [off, off+size) is there or the export ended; *avail bytes
  * at off can then be read from mbfs_file_fd(f) (0 = end of file). */
 enum mbfs_status mbfs_fs_stream_wait(struct mbfs_fs *fs, struct mbfs_file *f,

@@ -28,7 +28,8 @@ static void reply_status(fuse_req_t req, const char *op,
 {
 	int e = mbfs_status_errno(st);
 	if (st == MBFS_ERR_NOT_FOUND || st == MBFS_ERR_NO_ATTR ||
-	    st == MBFS_ERR_RANGE || st == MBFS_ERR_READONLY)
+	    st == MBFS_ERR_RANGE || st == MBFS_ERR_READONLY ||
+	    st == MBFS_ERR_STALE)
 		mbfs_debug("%s: %s (%s)", op, strerror(e), err->msg);
 	else
 		mbfs_warn("%s: %s: %s", op, strerror(e), err->msg);
@@ -75,10 +76,15 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 }
 
 /* ---- parking -------------------------------------------------------------
- * A request that would wait on the network becomes a task served on a park
- * pool thread (park.h); the FUSE worker returns to the kernel at once. The
- * task's cancel token is fired by libfuse's interrupt callback (Ctrl-C on
- * the waiting process) and checked by the waits below fs.c. */
+ * Every request that may need the network is a task, served first on the
+ * FUSE worker inside a try scope (cancel.h): whatever would wait below
+ * returns MBFS_ERR_WOULD_BLOCK before waiting or fetching, nothing is
+ * replied, and the task is parked on a park pool thread (park.h) — the
+ * listing pool or the export pool, by what it would wait for — and served
+ * again there. The decision is taken once, where the wait would happen;
+ * no probe re-derives it, so no FUSE worker ever waits on the network.
+ * The parked task's cancel token is fired by libfuse's interrupt callback
+ * (Ctrl-C on the waiting process) and checked by the waits below fs.c. */
 
 enum task_op { T_LOOKUP, T_GETATTR, T_OPEN, T_OPENDIR, T_READ };
 
@@ -96,7 +102,7 @@ struct task {
 	struct mbfs_cancel cancel;
 };
 
-static void serve(struct task *t);
+static bool serve(struct task *t);
 
 static void on_interrupt(fuse_req_t req, void *data)
 {
@@ -117,24 +123,28 @@ static void park_run(void *arg)
 {
 	struct task *t = arg;
 	mbfs_cancel_enter(&t->cancel);
-	serve(t);
+	if (!serve(t)) /* cannot happen outside a try scope */
+		fuse_reply_err(t->req, EIO);
 	mbfs_cancel_leave();
 	free(t->name);
 	free(t);
 }
 
-/* Serve t here, or park it if it would wait. Takes ownership of t. */
-static void dispatch(struct task *t, enum mbfs_wait w)
+/* Serve t here in a try scope; when something below would wait on the
+ * network (MBFS_ERR_WOULD_BLOCK, nothing replied), park it on the pool of
+ * what it waits for. Takes ownership of t. */
+static void dispatch(struct task *t)
 {
-	struct mbfs_park *pool = w == MBFS_WAIT_LISTING ? t->ctx->listing_pool
-			       : w == MBFS_WAIT_EXPORT ? t->ctx->export_pool
-						       : NULL;
-	if (!pool) {
-		serve(t);
+	mbfs_nowait_enter();
+	bool done = serve(t);
+	enum mbfs_wait w = mbfs_nowait_leave();
+	if (done) {
 		free(t->name);
 		free(t);
 		return;
 	}
+	struct mbfs_park *pool = w == MBFS_WAIT_LISTING ? t->ctx->listing_pool
+						       : t->ctx->export_pool;
 	t->parked = true;
 	atomic_init(&t->cancel.fired, false);
 	t->cancel.wake = mbfs_fs_wake;
@@ -165,58 +175,67 @@ static struct mbfs_file *file_of(struct fuse_file_info *fi)
 	return fi ? (struct mbfs_file *)(uintptr_t)fi->fh : NULL;
 }
 
-static void serve_lookup(struct task *t)
+static bool serve_lookup(struct task *t)
 {
 	struct mbfs_attr a;
 	struct mbfs_err err;
 	mbfs_err_clear(&err);
 	enum mbfs_status st = mbfs_fs_lookup(t->ctx->fs, t->ino, t->name, &a,
 					     &err);
+	if (st == MBFS_ERR_WOULD_BLOCK)
+		return false;
 	unpark(t);
 	if (st != MBFS_OK) {
 		reply_status(t->req, "lookup", &err, st);
-		return;
+		return true;
 	}
 	struct fuse_entry_param e;
 	to_entry(&a, &e);
 	if (fuse_reply_entry(t->req, &e) != 0)
 		mbfs_fs_forget(t->ctx->fs, a.ino, 1);
+	return true;
 }
 
-static void serve_getattr(struct task *t)
+static bool serve_getattr(struct task *t)
 {
 	struct mbfs_attr a;
 	struct mbfs_err err;
 	mbfs_err_clear(&err);
 	enum mbfs_status st = mbfs_fs_getattr(
 		t->ctx->fs, t->ino, t->has_fi ? file_of(&t->fi) : NULL, &a, &err);
+	if (st == MBFS_ERR_WOULD_BLOCK)
+		return false;
 	unpark(t);
 	if (st != MBFS_OK) {
 		reply_status(t->req, "getattr", &err, st);
-		return;
+		return true;
 	}
 	struct stat s;
 	to_stat(&a, &s);
 	fuse_reply_attr(t->req, &s, a.timeout);
+	return true;
 }
 
-static void serve_opendir(struct task *t)
+static bool serve_opendir(struct task *t)
 {
 	struct mbfs_dir *d = NULL;
 	struct mbfs_err err;
 	mbfs_err_clear(&err);
 	enum mbfs_status st = mbfs_fs_opendir(t->ctx->fs, t->ino, &d, &err);
+	if (st == MBFS_ERR_WOULD_BLOCK)
+		return false;
 	unpark(t);
 	if (st != MBFS_OK) {
 		reply_status(t->req, "opendir", &err, st);
-		return;
+		return true;
 	}
 	t->fi.fh = (uint64_t)(uintptr_t)d;
 	if (fuse_reply_open(t->req, &t->fi) != 0)
 		mbfs_fs_releasedir(t->ctx->fs, d);
+	return true;
 }
 
-static void serve_open(struct task *t)
+static bool serve_open(struct task *t)
 {
 	struct mbfs_fs_ctx *c = t->ctx;
 	struct mbfs_file *f = NULL;
@@ -225,10 +244,12 @@ static void serve_open(struct task *t)
 	mbfs_err_clear(&err);
 	enum mbfs_status st = mbfs_fs_open(c->fs, t->ino, t->fi.flags, &f, &oi,
 					   &err);
+	if (st == MBFS_ERR_WOULD_BLOCK)
+		return false;
 	unpark(t);
 	if (st != MBFS_OK) {
 		reply_status(t->req, "open", &err, st);
-		return;
+		return true;
 	}
 	t->fi.fh = (uint64_t)(uintptr_t)f;
 	t->fi.keep_cache = oi.keep_cache;
@@ -240,6 +261,7 @@ static void serve_open(struct task *t)
 		fuse_lowlevel_notify_inval_inode(c->se, t->ino, -1, 0);
 	if (fuse_reply_open(t->req, &t->fi) != 0)
 		mbfs_fs_release(c->fs, f);
+	return true;
 }
 
 /* Reply to a read from a file descriptor (spliced when the kernel can). */
@@ -252,7 +274,7 @@ static void reply_from_fd(fuse_req_t req, int fd, size_t size, off_t off)
 	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
 }
 
-static void serve_read(struct task *t)
+static bool serve_read(struct task *t)
 {
 	struct mbfs_file *f = file_of(&t->fi);
 	size_t avail = 0;
@@ -260,6 +282,8 @@ static void serve_read(struct task *t)
 	mbfs_err_clear(&err);
 	enum mbfs_status st = mbfs_fs_stream_wait(t->ctx->fs, f, (uint64_t)t->off,
 						  t->size, &avail, &err);
+	if (st == MBFS_ERR_WOULD_BLOCK)
+		return false;
 	unpark(t);
 	if (st != MBFS_OK)
 		reply_status(t->req, "read", &err, st);
@@ -267,17 +291,20 @@ static void serve_read(struct task *t)
 		fuse_reply_buf(t->req, NULL, 0);
 	else
 		reply_from_fd(t->req, mbfs_file_fd(f), avail, t->off);
+	return true;
 }
 
-static void serve(struct task *t)
+/* Serve t; false (nothing replied) when it would wait (try scope). */
+static bool serve(struct task *t)
 {
 	switch (t->op) {
-	case T_LOOKUP: serve_lookup(t); break;
-	case T_GETATTR: serve_getattr(t); break;
-	case T_OPEN: serve_open(t); break;
-	case T_OPENDIR: serve_opendir(t); break;
-	case T_READ: serve_read(t); break;
+	case T_LOOKUP: return serve_lookup(t);
+	case T_GETATTR: return serve_getattr(t);
+	case T_OPEN: return serve_open(t);
+	case T_OPENDIR: return serve_opendir(t);
+	case T_READ: return serve_read(t);
 	}
+	return true;
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -288,7 +315,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	dispatch(t, mbfs_fs_would_block_lookup(t->ctx->fs, parent, name));
+	dispatch(t);
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -314,8 +341,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	dispatch(t, fi ? MBFS_WAIT_NONE
-		       : mbfs_fs_would_block_getattr(t->ctx->fs, ino));
+	dispatch(t);
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
@@ -356,7 +382,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	dispatch(t, mbfs_fs_would_block_opendir(t->ctx->fs, ino));
+	dispatch(t);
 }
 
 static void do_readdir(fuse_req_t req, size_t size, off_t off,
@@ -429,7 +455,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	dispatch(t, mbfs_fs_would_block_open(t->ctx->fs, ino));
+	dispatch(t);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -445,10 +471,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		}
 		t->size = size;
 		t->off = off;
-		dispatch(t, mbfs_fs_read_would_block(t->ctx->fs, f, (uint64_t)off,
-						     size)
-				    ? MBFS_WAIT_EXPORT
-				    : MBFS_WAIT_NONE);
+		dispatch(t);
 		return;
 	}
 	int fd = mbfs_file_fd(f);

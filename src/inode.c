@@ -62,6 +62,9 @@ uint64_t mbfs_inode_number(enum mbfs_kind kind, enum mbfs_fmt fmt, int64_t id)
 {
 	if (kind == MBFS_K_ROOT)
 		return 1;
+	/* two's complement in 48 bits: -2^47 <= id < 2^47 */
+	if (id < -(INT64_C(1) << (ID_BITS - 1)) || id >= (INT64_C(1) << (ID_BITS - 1)))
+		return 0;
 	return ((uint64_t)kind << 56) | ((uint64_t)fmt << ID_BITS) |
 	       ((uint64_t)id & ID_MASK);
 }
@@ -184,4 +187,115 @@ void mbfs_inode_table_each(const struct mbfs_inode_table *t,
 	for (size_t i = 0; i < t->cap; i++)
 		if (t->keys[i])
 			fn(t->vals[i], arg);
+}
+
+void mbfs_inode_table_del(struct mbfs_inode_table *t, uint64_t ino)
+{
+	if (!t->cap || !ino)
+		return;
+	size_t i = slot_of(ino, t->cap);
+	while (t->keys[i] && t->keys[i] != ino)
+		i = (i + 1) & (t->cap - 1);
+	if (!t->keys[i])
+		return;
+	t->keys[i] = 0;
+	t->vals[i] = NULL;
+	t->n--;
+	/* re-place the rest of the cluster (linear probing) */
+	for (size_t j = (i + 1) & (t->cap - 1); t->keys[j];
+	     j = (j + 1) & (t->cap - 1)) {
+		uint64_t k = t->keys[j];
+		void *v = t->vals[j];
+		t->keys[j] = 0;
+		t->vals[j] = NULL;
+		size_t s = slot_of(k, t->cap);
+		while (t->keys[s])
+			s = (s + 1) & (t->cap - 1);
+		t->keys[s] = k;
+		t->vals[s] = v;
+	}
+}
+
+/* ---- identity map --------------------------------------------------------- */
+
+uint64_t mbfs_ident_kind(enum mbfs_kind kind, enum mbfs_fmt fmt)
+{
+	return ((uint64_t)kind << 8) | (uint64_t)fmt;
+}
+
+static size_t ident_slot(uint64_t a, uint64_t b, size_t cap)
+{
+	return slot_of(a * 0x9e3779b97f4a7c15ULL ^ b, cap);
+}
+
+void mbfs_ident_table_init(struct mbfs_ident_table *t)
+{
+	memset(t, 0, sizeof *t);
+}
+
+void mbfs_ident_table_destroy(struct mbfs_ident_table *t)
+{
+	free(t->slots);
+	memset(t, 0, sizeof *t);
+}
+
+void *mbfs_ident_table_get(const struct mbfs_ident_table *t, uint64_t a,
+			   uint64_t b)
+{
+	if (!t->cap)
+		return NULL;
+	for (size_t i = ident_slot(a, b, t->cap);; i = (i + 1) & (t->cap - 1)) {
+		const struct mbfs_ident_slot *s = &t->slots[i];
+		if (!s->val)
+			return NULL;
+		if (s->a == a && s->b == b)
+			return s->val;
+	}
+}
+
+static bool ident_grow(struct mbfs_ident_table *t)
+{
+	size_t ncap = t->cap ? t->cap * 2 : 256;
+	struct mbfs_ident_slot *ns = calloc(ncap, sizeof *ns);
+	if (!ns)
+		return false;
+	for (size_t i = 0; i < t->cap; i++) {
+		const struct mbfs_ident_slot *s = &t->slots[i];
+		if (!s->val)
+			continue;
+		size_t j = ident_slot(s->a, s->b, ncap);
+		while (ns[j].val)
+			j = (j + 1) & (ncap - 1);
+		ns[j] = *s;
+	}
+	free(t->slots);
+	t->slots = ns;
+	t->cap = ncap;
+	return true;
+}
+
+bool mbfs_ident_table_put(struct mbfs_ident_table *t, uint64_t a, uint64_t b,
+			  void *val)
+{
+	if (!val)
+		return false;
+	if ((t->n + 1) * 4 >= t->cap * 3 && !ident_grow(t))
+		return false;
+	size_t i = ident_slot(a, b, t->cap);
+	while (t->slots[i].val && !(t->slots[i].a == a && t->slots[i].b == b))
+		i = (i + 1) & (t->cap - 1);
+	if (!t->slots[i].val)
+		t->n++;
+	t->slots[i].a = a;
+	t->slots[i].b = b;
+	t->slots[i].val = val;
+	return true;
+}
+
+void mbfs_ident_table_each(const struct mbfs_ident_table *t,
+			   void (*fn)(void *val, void *arg), void *arg)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->slots[i].val)
+			fn(t->slots[i].val, arg);
 }

@@ -1,15 +1,22 @@
 /*
- * inode.h — stable inode numbers and the table that maps them to nodes.
+ * inode.h — stable inode numbers, and the tables that map numbers and
+ * identities to nodes.
  *
  * An inode number is derived from what an entry IS, never from when it was
  * seen: (kind, format, Metabase id) packed into 64 bits, so the same card
  * file has the same number in every directory it appears in, across
- * re-listings, renames on the server and remounts. Objects without an id
- * (schemas) use a hash of their identity; a hash collision is resolved by
- * probing, which is the only case where a number depends on discovery order.
+ * re-listings, renames on the server and remounts. Ids are 64-bit end to
+ * end: an id that does not fit the packing (48 bits, two's complement) gets
+ * a number allocated from a range no packed number can take
+ * (MBFS_INO_BIG_BASE), so two objects never share a number — by
+ * construction, not by probability. The tree finds nodes by identity
+ * (mbfs_ident_table), never by decoding a number. Objects without an id
+ * (schemas) use a hash of their identity; the tree resolves a hash
+ * collision by probing, which is the only case where a number depends on
+ * discovery order.
  *
- * The table itself (mbfs_inode_table) is a plain hash map from number to
- * an opaque pointer; it does no locking: the owner (tree.c) holds its lock.
+ * The tables are plain hash maps; they do no locking: the owner holds its
+ * own lock.
  */
 #ifndef MBFS_INODE_H
 #define MBFS_INODE_H
@@ -62,9 +69,16 @@ enum mbfs_fmt mbfs_fmt_parse(const char *name); /* NONE if unknown */
 bool mbfs_kind_is_dir(enum mbfs_kind k);
 bool mbfs_kind_is_data(enum mbfs_kind k);     /* a file whose read runs an export */
 
-/* The number for (kind, fmt, id). Root is always 1 (FUSE_ROOT_ID). */
+/* Numbers the tree allocates for objects whose id does not fit 48 bits
+ * (kinds are below 0xFE, so no packed number is in this range). */
+#define MBFS_INO_BIG_BASE (UINT64_C(0xFE) << 56)
+/* Numbers fs.c allocates for newer generations of a file (fs.h). */
+#define MBFS_INO_ALIAS_BASE (UINT64_C(0xFF) << 56)
+
+/* The packed number for (kind, fmt, id), or 0 when id does not fit in 48
+ * bits (the caller allocates one). Root is always 1 (FUSE_ROOT_ID). */
 uint64_t mbfs_inode_number(enum mbfs_kind kind, enum mbfs_fmt fmt, int64_t id);
-/* Decode the parts back (id is sign-extended from 48 bits). */
+/* Decode the parts of a packed number (id is sign-extended from 48 bits). */
 enum mbfs_kind mbfs_inode_kind(uint64_t ino);
 enum mbfs_fmt mbfs_inode_fmt(uint64_t ino);
 int64_t mbfs_inode_id(uint64_t ino);
@@ -89,5 +103,32 @@ bool mbfs_inode_table_put(struct mbfs_inode_table *t, uint64_t ino, void *val);
 /* Visit every value (order unspecified). */
 void mbfs_inode_table_each(const struct mbfs_inode_table *t,
 			   void (*fn)(void *val, void *arg), void *arg);
+/* Remove ino (no-op when absent). */
+void mbfs_inode_table_del(struct mbfs_inode_table *t, uint64_t ino);
+
+/* Open-addressing hash map (a, b) → non-NULL pointer, for identities
+ * ((kind << 8 | fmt), id). Not thread-safe. */
+struct mbfs_ident_slot {
+	uint64_t a, b;
+	void *val;                 /* NULL = empty */
+};
+struct mbfs_ident_table {
+	struct mbfs_ident_slot *slots;
+	size_t cap;                /* power of two */
+	size_t n;
+};
+
+void mbfs_ident_table_init(struct mbfs_ident_table *t);
+void mbfs_ident_table_destroy(struct mbfs_ident_table *t);
+void *mbfs_ident_table_get(const struct mbfs_ident_table *t, uint64_t a,
+			   uint64_t b);
+/* Insert or replace (val non-NULL); false on allocation failure. */
+bool mbfs_ident_table_put(struct mbfs_ident_table *t, uint64_t a, uint64_t b,
+			  void *val);
+/* Visit every value (order unspecified). */
+void mbfs_ident_table_each(const struct mbfs_ident_table *t,
+			   void (*fn)(void *val, void *arg), void *arg);
+/* The identity key of (kind, fmt). */
+uint64_t mbfs_ident_kind(enum mbfs_kind kind, enum mbfs_fmt fmt);
 
 #endif

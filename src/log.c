@@ -12,6 +12,8 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "status.h"
+
 #define LOG_LINE_MAX 2048
 #define LOG_MAX_SECRETS 32
 
@@ -87,11 +89,16 @@ void mbfs_log_remove_secret(const char *secret)
 	pthread_mutex_unlock(&log_lock);
 }
 
-/* Caller holds log_lock. */
+/* Copy s into out (outsz > 0) with every registered secret replaced by
+ * "[redacted]" and control characters escaped (status.h), stopping before
+ * the first unit that does not fit whole: the input is scanned in full
+ * before anything is cut, so a secret at the cut is never half shown.
+ * Caller holds log_lock. */
 static void redact_locked(const char *s, char *out, size_t outsz)
 {
+	static const char marker[] = "[redacted]";
 	size_t o = 0;
-	while (*s && o + 1 < outsz) {
+	while (*s) {
 		/* the longest registered secret that starts here, so that
 		 * a secret that extends another is not half shown */
 		size_t skip = 0;
@@ -101,15 +108,20 @@ static void redact_locked(const char *s, char *out, size_t outsz)
 			if (l > skip && strncmp(s, sec, l) == 0)
 				skip = l;
 		}
+		char unit[MBFS_ESCAPE_UNIT_MAX];
+		const char *w = unit;
+		size_t wl;
 		if (skip) {
-			const char *r = "[redacted]";
-			while (*r && o + 1 < outsz)
-				out[o++] = *r++;
+			w = marker;
+			wl = sizeof marker - 1;
 			s += skip;
-			continue;
+		} else {
+			s += mbfs_escape_unit(s, unit, &wl);
 		}
-		unsigned char c = (unsigned char)*s++;
-		out[o++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+		if (o + wl >= outsz)
+			break;
+		memcpy(out + o, w, wl);
+		o += wl;
 	}
 	out[o] = '\0';
 }
@@ -125,18 +137,19 @@ void mbfs_log_redact(const char *s, char *out, size_t outsz)
 
 void mbfs_log(enum mbfs_log_level lvl, const char *fmt, ...)
 {
-	char raw[LOG_LINE_MAX], line[LOG_LINE_MAX];
+	char stack[LOG_LINE_MAX], line[LOG_LINE_MAX];
 	va_list ap;
 
-	pthread_mutex_lock(&log_lock);
-	if (lvl > log_level) {
-		pthread_mutex_unlock(&log_lock);
+	if (lvl > mbfs_log_get_level())
 		return;
-	}
+	/* the whole line first: redaction happens before any truncation */
 	va_start(ap, fmt);
-	vsnprintf(raw, sizeof raw, fmt, ap);
+	char *raw = mbfs_vformat(stack, sizeof stack, fmt, ap);
 	va_end(ap);
-	redact_locked(raw, line, sizeof line);
+
+	pthread_mutex_lock(&log_lock);
+	redact_locked(raw ? raw : "(log line lost: out of memory)", line,
+		      sizeof line);
 	if (log_syslog) {
 		static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO,
 					   LOG_DEBUG};
@@ -152,4 +165,6 @@ void mbfs_log(enum mbfs_log_level lvl, const char *fmt, ...)
 			level_names[lvl], line);
 	}
 	pthread_mutex_unlock(&log_lock);
+	if (raw != stack)
+		free(raw);
 }

@@ -4,8 +4,10 @@
  * Secrets (API key, session token, password) are registered with
  * mbfs_log_add_secret(); every formatted line is scrubbed of every
  * registered secret before it is written, so a secret that slips into a
- * message comes out as "[redacted]". Lines are also stripped of control
- * characters (server text is hostile).
+ * message comes out as "[redacted]". Control characters are escaped as
+ * status.h describes (\n, \x1b ...: server text is hostile). A line is
+ * formatted whole, then redacted, then escaped, and only then cut to
+ * LOG_LINE_MAX (2048) bytes: a secret at the cut is never half shown.
  *
  * Thread safety: all functions may be called from any thread; a mutex
  * serializes output and the secret list. Logging never blocks on the
@@ -41,7 +43,10 @@ void mbfs_log_remove_secret(const char *secret);
 void mbfs_log(enum mbfs_log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Copy s into out (outsz) with every registered secret replaced. */
+/* Copy s into out (outsz, NUL-terminated) with every registered secret
+ * replaced by "[redacted]" and control characters escaped; redaction
+ * runs over all of s before anything is cut, and a cut never splits a
+ * marker, an escape or a UTF-8 character. */
 void mbfs_log_redact(const char *s, char *out, size_t outsz);
 
 #define mbfs_error(...) mbfs_log(MBFS_LOG_ERROR, __VA_ARGS__)

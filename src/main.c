@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -34,6 +35,8 @@
 #include "tree.h"
 
 #define SECRET_MAX 4096
+
+extern char **environ;
 
 static int hup_pipe[2] = {-1, -1};
 
@@ -63,26 +66,14 @@ static void *hup_thread(void *arg)
 	}
 }
 
-/* Read a one-line secret from a file; NULL with a message on failure. */
+/* Read a one-line secret from a file (checked as ssh checks a private
+ * key: mb_auth.h); NULL with a message on failure. */
 static char *read_secret(const char *path, const char *what)
 {
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		fprintf(stderr, "mbfs: cannot read the %s file %s: %s\n", what,
-			path, strerror(errno));
-		return NULL;
-	}
-	char buf[SECRET_MAX];
-	char *r = fgets(buf, sizeof buf, f) ? buf : NULL;
-	fclose(f);
-	if (r)
-		buf[strcspn(buf, "\r\n")] = '\0';
+	struct mbfs_err err;
 	char *out = NULL;
-	if (!r || !buf[0])
-		fprintf(stderr, "mbfs: the %s file %s is empty\n", what, path);
-	else
-		out = strdup(buf);
-	memset(buf, 0, sizeof buf);
+	if (mb_auth_read_secret_file(path, what, &out, &err) != MBFS_OK)
+		fprintf(stderr, "mbfs: %s\n", err.msg);
 	return out;
 }
 
@@ -234,6 +225,22 @@ static void creds_free(struct creds *c)
 static int gather_credentials(const struct mbfs_options *o, struct creds *c)
 {
 	memset(c, 0, sizeof *c);
+	/* every secret file named is checked, also one that an environment
+	 * variable makes unnecessary (its mode is wrong all the same) */
+	const struct {
+		const char *path, *what;
+	} files[] = {{o->api_key_file, "API key"},
+		     {o->session_file, "session token"},
+		     {o->password_file, "password"}};
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		struct mbfs_err err;
+		if (files[i].path &&
+		    mb_auth_check_secret_file(files[i].path, files[i].what,
+					      &err) != MBFS_OK) {
+			fprintf(stderr, "mbfs: %s\n", err.msg);
+			return 1;
+		}
+	}
 	if (!secret_from("MBFS_API_KEY", o->api_key_file, "api_key", "API key",
 			 &c->api_key) ||
 	    !secret_from("MBFS_SESSION", o->session_file, "session",
@@ -275,6 +282,30 @@ static int gather_credentials(const struct mbfs_options *o, struct creds *c)
 		return 1;
 	}
 	return 0;
+}
+
+/*
+ * Remove the secret variables from the environment, everywhere it can be
+ * seen: unsetenv() takes them out of what children (fusermount3) inherit,
+ * but /proc/PID/environ shows the original block on the stack, so the
+ * bytes of every "NAME=value" string are overwritten in place as well.
+ * Call after the secrets were copied (gather_credentials).
+ */
+static void scrub_environment(void)
+{
+	static const char *const names[] = {"MBFS_PASSWORD", "MBFS_API_KEY",
+					    "MBFS_SESSION"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		size_t nl = strlen(names[i]);
+		char *found[16];
+		size_t n = 0;
+		for (char **e = environ; e && *e && n < 16; e++)
+			if (strncmp(*e, names[i], nl) == 0 && (*e)[nl] == '=')
+				found[n++] = *e;
+		unsetenv(names[i]); /* every occurrence */
+		for (size_t k = 0; k < n; k++)
+			explicit_bzero(found[k], strlen(found[k]));
+	}
 }
 
 static void print_versions(void)
@@ -349,6 +380,7 @@ struct mount_state {
 	struct mb_user user;
 	struct mb_caps caps;
 	char caps_text[1024];
+	char scope[64];            /* result key prefix: user and options */
 };
 
 static void state_free(struct mount_state *m)
@@ -374,7 +406,8 @@ static int connect_server(struct mbfs_options *o, const struct creds *c,
 
 	struct mb_http_config hc = {.cafile = o->cafile,
 				    .insecure = o->insecure,
-				    .connect_timeout = o->connect_timeout};
+				    .connect_timeout = o->connect_timeout,
+				    .stall_timeout = o->stall_timeout};
 	if (o->insecure)
 		mbfs_warn("TLS certificate verification is off (-o insecure)");
 	if (mb_http_new(&hc, &m->http, &err) != MBFS_OK)
@@ -469,7 +502,12 @@ static int build_fs(struct mbfs_options *o, struct mount_state *m)
 		mbfs_err_set(&err, MBFS_ERR_NOMEM, 0, "out of memory");
 		goto fail;
 	}
+	/* Everything that changes the bytes of a result besides the object:
+	 * the Metabase user (permissions, sandboxing) and format_rows. */
+	snprintf(m->scope, sizeof m->scope, "u%lld|fr%d|",
+		 (long long)m->user.id, o->format_rows ? 1 : 0);
 	struct mbfs_fs_env env = {.opts = o,
+				  .result_scope = m->scope,
 				  .client = m->client,
 				  .auth = m->auth,
 				  .tree = m->tree,
@@ -490,6 +528,13 @@ fail:
 
 int main(int argc, char **argv)
 {
+	/* No core file, no ptrace and no /proc/PID/mem for the owner's
+	 * other processes: this process is about to hold secrets. Kept
+	 * across fork (daemonize), dropped by execve (fusermount3). */
+	if (prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) != 0) {
+		perror("mbfs: prctl(PR_SET_DUMPABLE)");
+		return 1;
+	}
 	struct mbfs_options o;
 	struct fuse_args fargs;
 	enum mbfs_options_result r = mbfs_options_parse(argc, argv, &o, &fargs);
@@ -525,7 +570,9 @@ int main(int argc, char **argv)
 	}
 
 	struct creds creds;
-	if (gather_credentials(&o, &creds) != 0) {
+	int gathered = gather_credentials(&o, &creds);
+	scrub_environment(); /* the secrets are in creds now */
+	if (gathered != 0) {
 		creds_free(&creds);
 		mbfs_options_free(&o);
 		fuse_opt_free_args(&fargs);
@@ -549,12 +596,22 @@ int main(int argc, char **argv)
 
 	if (o.debug && fuse_opt_add_arg(&fargs, "-odebug") != 0)
 		goto out;
-	char fsname[1024];
-	snprintf(fsname, sizeof fsname, "-ofsname=%s,subtype=mbfs", o.url);
-	if (fuse_opt_add_arg(&fargs, fsname) != 0)
+	/* the URL holds no ',' or '\\' (mbfs_options_url_check): it cannot
+	 * add options of its own here */
+	size_t fsn = strlen(o.url) + 32;
+	char *fsname = malloc(fsn);
+	if (!fsname)
+		goto out;
+	snprintf(fsname, fsn, "-ofsname=%s,subtype=mbfs", o.url);
+	int added = fuse_opt_add_arg(&fargs, fsname);
+	free(fsname);
+	if (added != 0)
 		goto out;
 	ctx.fs = m.fs;
-	ctx.listing_pool = mbfs_park_new("listing", 32);
+	/* a waiting listing holds a pool thread until its fetch ends (at
+	 * most stall_timeout): enough of them that 40 stalled directories
+	 * do not keep others from being listed */
+	ctx.listing_pool = mbfs_park_new("listing", 256);
 	ctx.export_pool = mbfs_park_new("export", 256);
 	if (!ctx.listing_pool || !ctx.export_pool)
 		goto out;
@@ -566,8 +623,10 @@ int main(int argc, char **argv)
 	ctx.se = se;
 	/* names that a re-listing drops leave the kernel's dentry cache */
 	notify = mbfs_notify_new(se);
-	if (notify)
+	if (notify) {
 		mbfs_tree_set_gone_hook(m.tree, mbfs_notify_gone, notify);
+		mbfs_fs_set_inval_hook(m.fs, mbfs_notify_gone, notify);
+	}
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out;
 	if (pipe2(hup_pipe, O_CLOEXEC) == 0 &&
@@ -619,6 +678,7 @@ out:
 	}
 	if (notify) {
 		mbfs_tree_set_gone_hook(m.tree, NULL, NULL);
+		mbfs_fs_set_inval_hook(m.fs, NULL, NULL);
 		mbfs_notify_free(notify);
 	}
 	if (se)

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cancel.h"
 #include "log.h"
 #include "mb_json.h"
 
@@ -66,6 +67,19 @@ static void count_route(struct api *a, const char *route, uint64_t bytes)
 	pthread_mutex_unlock(&a->lock);
 }
 
+/* Did snprintf's result n fit a buffer of sz bytes? A URL is never cut. */
+static bool fits(int n, size_t sz)
+{
+	return n >= 0 && (size_t)n < sz;
+}
+
+static enum mbfs_status url_too_long(struct mbfs_err *err, const char *what)
+{
+	return mbfs_err_set(err, MBFS_ERR_INVALID, 0,
+			    "%.200s: the request URL would be longer than %d bytes",
+			    what, URL_MAX - 1);
+}
+
 static bool is_unauthenticated(const struct mb_http_req *req)
 {
 	return req->status == 401;
@@ -74,7 +88,9 @@ static bool is_unauthenticated(const struct mb_http_req *req)
 /* Worth another try? Only when no body byte reached the caller. */
 static bool is_transient(const struct mb_http_req *req, enum mbfs_status st)
 {
-	if (req->aborted || req->bytes_streamed)
+	/* a server that stalled had its stall_timeout: trying again would
+	 * multiply the wait (and re-run the query) */
+	if (req->aborted || req->bytes_streamed || req->stalled)
 		return false;
 	/* refused, or reset before the first body byte (headers may have come) */
 	if (st == MBFS_ERR_NETWORK &&
@@ -173,6 +189,11 @@ static enum mbfs_status send_authed(struct api *a, struct mb_http_req *req,
 	int slot = 0;
 	while (slot < MB_HTTP_MAX_HEADERS - 1 && req->headers[slot])
 		slot++;
+	/* A listing or list fetch runs on the thread of the parked request
+	 * that waits for it: Ctrl-C on that request aborts the transfer. */
+	struct mbfs_cancel *cx = mbfs_cancel_current();
+	if (!req->abort && cx)
+		req->abort = &cx->fired;
 	char auth_hdr[MB_AUTH_SECRET_MAX + 32];
 	int transient = 0;
 	for (int attempt = 0;; attempt++) {
@@ -216,9 +237,10 @@ static enum mbfs_status get_json(struct api *a, const char *path,
 				 struct mbfs_err *err)
 {
 	char url[URL_MAX];
-	if ((size_t)snprintf(url, sizeof url, "%s%s", a->url, path) >= sizeof url)
-		return mbfs_err_set(err, MBFS_ERR_INVALID, 0, "URL too long");
+	/* zeroed first: the caller cleans req up on every path */
 	memset(req, 0, sizeof *req);
+	if (!fits(snprintf(url, sizeof url, "%s%s", a->url, path), sizeof url))
+		return url_too_long(err, path);
 	req->method = "GET";
 	req->url = url;
 	req->headers[0] = "Accept: application/json";
@@ -252,8 +274,10 @@ static enum mbfs_status op_properties(struct mb_client *c,
 {
 	struct api *a = api_of(c);
 	char url[URL_MAX];
-	snprintf(url, sizeof url, "%s/api/session/properties", a->url);
 	struct mb_http_req req = {0};
+	if (!fits(snprintf(url, sizeof url, "%s/api/session/properties", a->url),
+		  sizeof url))
+		return url_too_long(err, "/api/session/properties");
 	req.method = "GET";
 	req.url = url;
 	req.headers[0] = "Accept: application/json";
@@ -304,13 +328,16 @@ static enum mbfs_status op_collection_items(struct mb_client *c, int64_t id,
 	/* Cards saved inside a dashboard (v0.53+) are listed in their
 	 * dashboard, not in the collection: say so explicitly, in the
 	 * parameter spelling of the server's version. */
+	int n;
 	if (a->caps.dashboard_questions)
-		snprintf(path, sizeof path,
-			 "/api/collection/%s/items?%s=false", coll,
-			 a->caps.kebab_params ? "show-dashboard-questions"
-					      : "show_dashboard_questions");
+		n = snprintf(path, sizeof path,
+			     "/api/collection/%s/items?%s=false", coll,
+			     a->caps.kebab_params ? "show-dashboard-questions"
+						  : "show_dashboard_questions");
 	else
-		snprintf(path, sizeof path, "/api/collection/%s/items", coll);
+		n = snprintf(path, sizeof path, "/api/collection/%s/items", coll);
+	if (!fits(n, sizeof path))
+		return url_too_long(err, "/api/collection/:id/items");
 	return get_items(a, path, out, err);
 }
 
@@ -365,9 +392,11 @@ static enum mbfs_status op_tables(struct mb_client *c, int64_t db_id,
 	if (!esc)
 		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
 	char path[URL_MAX / 2];
-	snprintf(path, sizeof path, "/api/database/%" PRId64 "/schema/%s",
-		 db_id, esc);
+	int n = snprintf(path, sizeof path, "/api/database/%" PRId64 "/schema/%s",
+			 db_id, esc);
 	free(esc);
+	if (!fits(n, sizeof path))
+		return url_too_long(err, "/api/database/:id/schema/:schema");
 	enum mbfs_status st = get_tables(api_of(c), path, out, err);
 	if (st == MBFS_ERR_NOT_FOUND) { /* Metabase: an empty schema is a 404 */
 		memset(out, 0, sizeof *out);
@@ -423,7 +452,9 @@ static enum mbfs_status op_list_get(struct mb_client *c, enum mb_list which,
 		return mbfs_err_set(err, MBFS_ERR_INVALID, 0, "unknown list");
 	struct api *a = api_of(c);
 	char url[URL_MAX];
-	snprintf(url, sizeof url, "%s%s", a->url, lists[which].path);
+	if (!fits(snprintf(url, sizeof url, "%s%s", a->url, lists[which].path),
+		  sizeof url))
+		return url_too_long(err, lists[which].path);
 	struct mb_http_req req;
 	memset(&req, 0, sizeof req);
 	req.method = "GET";
@@ -531,13 +562,17 @@ static enum mbfs_status op_export_run(struct mb_client *c,
 				      struct mbfs_err *err)
 {
 	struct api *a = api_of(c);
-	char path[512], url[URL_MAX];
+	char path[512] = "", url[URL_MAX];
 	const char *route = "POST export";
 	memset(res, 0, sizeof *res);
 	char *body = export_form(r, path, sizeof path, &route);
 	if (!body)
 		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
-	snprintf(url, sizeof url, "%s%s", a->url, path);
+	if (!path[0] ||
+	    !fits(snprintf(url, sizeof url, "%s%s", a->url, path), sizeof url)) {
+		free(body);
+		return url_too_long(err, route);
+	}
 
 	struct mb_http_req req = {0};
 	req.method = "POST";
@@ -555,7 +590,8 @@ static enum mbfs_status op_export_run(struct mb_client *c,
 	res->close_delimited = req.close_delimited;
 	res->bytes = req.bytes;
 	res->elapsed = req.elapsed;
-	if (st == MBFS_ERR_NETWORK && req.status >= 200 && req.status < 300)
+	if (st == MBFS_ERR_NETWORK && req.status >= 200 && req.status < 300 &&
+	    !req.stalled) /* a stall keeps its own words (DESIGN §2 rule 8) */
 		st = mbfs_err_set(err, MBFS_ERR_EXPORT, (int)req.status,
 				  "%s: the server cut the export after %llu bytes (%s)",
 				  path, (unsigned long long)req.bytes,
@@ -569,6 +605,8 @@ static int op_describe_stats(struct mb_client *c, char *out, size_t outsz)
 {
 	struct api *a = api_of(c);
 	size_t o = 0;
+	if (outsz)
+		out[0] = '\0'; /* also when no request was counted yet */
 	pthread_mutex_lock(&a->lock);
 	for (int i = 0; i < a->n_routes && o < outsz; i++) {
 		int n = snprintf(out + o, outsz - o,

@@ -48,6 +48,9 @@ struct mb_export_req {
 	const char *format;        /* "csv", "json", "xlsx" */
 	const char *parameters;    /* JSON array text, or NULL for none */
 	const char *sql;           /* NATIVE */
+	/* How logs, .mbfs/stats and .mbfs/errors name this result (not sent;
+	 * NULL: the result key). */
+	const char *label;
 	bool format_rows;
 	/* When set and true, the transfer is abandoned (checked at least once
 	 * a second, also while waiting for the first byte). */

@@ -29,6 +29,7 @@ struct mb_http {
 	char *cafile;
 	bool insecure;
 	long connect_timeout_ms;
+	long stall_s;                  /* seconds without a byte */
 };
 
 /* Per-transfer state kept in priv_easy's private pointer. */
@@ -39,6 +40,11 @@ struct xfer {
 	size_t cap;
 	bool streaming;            /* decided at the first body byte */
 	bool status_known;
+	/* stall detection (I/O thread only) */
+	long stall_s;
+	bool sent;                 /* the request went out: the clock runs */
+	struct timespec last_rx;   /* last byte received, or the send */
+	bool stalled;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -60,6 +66,13 @@ static double since(const struct timespec *t0)
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)(t.tv_sec - t0->tv_sec) +
 	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* A byte arrived: the stall clock starts again. */
+static void touch_rx(struct xfer *x)
+{
+	clock_gettime(CLOCK_MONOTONIC, &x->last_rx);
+	x->sent = true;
 }
 
 static bool collect(struct mb_http_req *req, size_t cap, const char *buf,
@@ -85,6 +98,7 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 	struct xfer *x = req->priv_easy;
 	size_t len = size * nmemb;
 
+	touch_rx(x);
 	if (!x->status_known) {
 		long code = 0;
 		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
@@ -111,6 +125,7 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *ud)
 {
 	struct mb_http_req *req = ud;
 	size_t len = size * nitems;
+	touch_rx(req->priv_easy);
 	/* A new status line (e.g. after "100 Continue") resets the headers. */
 	if (len > 5 && strncmp(buf, "HTTP/", 5) == 0) {
 		req->content_type[0] = '\0';
@@ -163,8 +178,22 @@ static int progress_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow,
 	(void)ultotal;
 	(void)ulnow;
 	struct mb_http_req *req = ud;
+	struct xfer *x = req->priv_easy;
 	if (req->abort && atomic_load(req->abort)) {
 		req->aborted = true;
+		return 1;
+	}
+	/* The stall clock starts once the request is on its way (the
+	 * connection, DNS and TLS are connect_timeout's business). */
+	if (!x->sent) {
+		curl_off_t pre = 0;
+		if (curl_easy_getinfo(x->easy, CURLINFO_PRETRANSFER_TIME_T,
+				      &pre) == CURLE_OK && pre > 0)
+			touch_rx(x);
+		return 0;
+	}
+	if (since(&x->last_rx) >= (double)x->stall_s) {
+		x->stalled = true;
 		return 1;
 	}
 	return 0;
@@ -183,6 +212,7 @@ static struct xfer *xfer_start(struct mb_http *h, struct mb_http_req *req)
 	CURL *e = x->easy;
 	clock_gettime(CLOCK_MONOTONIC, &x->start);
 	x->cap = req->max_resp ? req->max_resp : DEFAULT_MAX_RESP;
+	x->stall_s = h->stall_s;
 	req->priv_easy = x;
 
 	for (int i = 0; i < MB_HTTP_MAX_HEADERS && req->headers[i]; i++)
@@ -205,11 +235,15 @@ static struct xfer *xfer_start(struct mb_http *h, struct mb_http_req *req)
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_VERBOSE, 0L);
-	if (req->abort) {
-		curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, progress_cb);
-		curl_easy_setopt(e, CURLOPT_XFERINFODATA, req);
-		curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
-	}
+	/* The progress callback (about once a second, and with every
+	 * chunk) polls req->abort and the stall clock; curl's own low-speed
+	 * check is the backstop that also keeps the handle's timer running
+	 * while nothing arrives. */
+	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, progress_cb);
+	curl_easy_setopt(e, CURLOPT_XFERINFODATA, req);
+	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, h->stall_s);
 	if (h->cafile)
 		curl_easy_setopt(e, CURLOPT_CAINFO, h->cafile);
 	if (h->insecure) {
@@ -259,6 +293,10 @@ static void finish(struct mb_http *h, struct mb_http_req *req, int code)
 		if (status)
 			req->status = status;
 		req->elapsed = since(&x->start);
+		/* our clock, or curl's low-speed backstop once connected */
+		req->stall_s = x->stall_s;
+		req->stalled = (x->stalled && code == CURLE_ABORTED_BY_CALLBACK) ||
+			       (code == CURLE_OPERATION_TIMEDOUT && x->sent);
 		curl_multi_remove_handle(h->multi, x->easy);
 		xfer_free(x);
 		req->priv_easy = NULL;
@@ -372,6 +410,7 @@ enum mbfs_status mb_http_new(const struct mb_http_config *cfg,
 	h->connect_timeout_ms = (long)(cfg->connect_timeout * 1000);
 	if (h->connect_timeout_ms <= 0)
 		h->connect_timeout_ms = 10000;
+	h->stall_s = cfg->stall_timeout > 0 ? cfg->stall_timeout : 60;
 	pthread_mutex_init(&h->lock, NULL);
 	h->pending_tail = &h->pending;
 	if (pthread_create(&h->thread, NULL, io_thread, h) != 0) {
@@ -422,6 +461,8 @@ void mb_http_submit(struct mb_http *h, struct mb_http_req *req)
 	req->bytes_streamed = false;
 	req->too_big = false;
 	req->aborted = false;
+	req->stalled = false;
+	req->stall_s = 0;
 	req->errbuf[0] = '\0';
 	req->priv_cancel = false;
 	req->priv_next = NULL;
@@ -507,6 +548,10 @@ enum mbfs_status mb_http_transport_status(const struct mb_http_req *req,
 	if (req->aborted)
 		return mbfs_err_set(err, MBFS_ERR_INTERRUPTED, (int)req->status,
 				    "transfer aborted");
+	if (req->stalled)
+		return mbfs_err_set(err, MBFS_ERR_NETWORK, (int)req->status,
+				    "no data from the server for %ld s",
+				    req->stall_s);
 	switch (c) {
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_PEER_FAILED_VERIFICATION:

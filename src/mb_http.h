@@ -36,6 +36,10 @@ struct mb_http_config {
 	const char *cafile;        /* extra CA bundle, or NULL */
 	bool insecure;             /* skip TLS verification */
 	double connect_timeout;    /* seconds */
+	/* Abort a transfer when no byte (header or body) arrived for this
+	 * many seconds once the request was sent: the wait for the first
+	 * byte counts too. Seconds; <= 0 means 60. */
+	long stall_timeout;
 };
 
 struct mb_http_req {
@@ -73,6 +77,10 @@ struct mb_http_req {
 	bool bytes_streamed;       /* some body bytes went to on_data */
 	bool too_big;              /* resp hit max_resp */
 	bool aborted;              /* on_data said stop, or cancelled */
+	/* no byte for stall_s seconds: the transport gave up. Status
+	 * MBFS_ERR_NETWORK, message "no data from the server for N s". */
+	bool stalled;
+	long stall_s;
 	double elapsed;            /* seconds, submit → done */
 	char errbuf[256];          /* curl's message on transport failure */
 
@@ -107,7 +115,8 @@ enum mbfs_status mb_http_perform(struct mb_http *h, struct mb_http_req *req,
 void mb_http_cancel(struct mb_http *h, struct mb_http_req *req);
 
 /* Map a finished request's transport outcome (not its HTTP status) to a
- * status: OK, NETWORK, TLS, TOO_BIG, INTERRUPTED. Fills err. */
+ * status: OK, NETWORK, TLS, TOO_BIG, INTERRUPTED. Fills err; a stalled
+ * transfer is NETWORK with exactly "no data from the server for N s". */
 enum mbfs_status mb_http_transport_status(const struct mb_http_req *req,
 					  struct mbfs_err *err);
 

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "inode.h"
+#include "cancel.h"
 #include "log.h"
 #include "mb_json.h"
 
@@ -33,7 +34,7 @@ struct mbfs_meta {
 	pthread_cond_t cond;
 	struct mb_client *client;
 	double ttl, error_ttl;
-	struct mbfs_inode_table entries;   /* key(kind, id) → struct entry */
+	struct mbfs_ident_table entries;   /* (kind, id) → struct entry */
 	uint64_t next_gen;
 };
 
@@ -51,10 +52,10 @@ static double wall_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A non-zero map key: the kind in the top byte, the id below. */
-static uint64_t key_of(enum mbfs_meta_kind kind, int64_t id)
+static struct entry *entry_find(struct mbfs_meta *m, enum mbfs_meta_kind kind,
+				int64_t id)
 {
-	return ((uint64_t)kind << 56) | ((uint64_t)id & ((UINT64_C(1) << 56) - 1));
+	return mbfs_ident_table_get(&m->entries, (uint64_t)kind, (uint64_t)id);
 }
 
 static bool is_list(enum mbfs_meta_kind k)
@@ -90,7 +91,7 @@ struct mbfs_meta *mbfs_meta_new(struct mb_client *client, double ttl,
 	m->client = client;
 	m->ttl = ttl;
 	m->error_ttl = error_ttl;
-	mbfs_inode_table_init(&m->entries);
+	mbfs_ident_table_init(&m->entries);
 	return m;
 }
 
@@ -107,8 +108,8 @@ void mbfs_meta_free(struct mbfs_meta *m)
 {
 	if (!m)
 		return;
-	mbfs_inode_table_each(&m->entries, entry_free, NULL);
-	mbfs_inode_table_destroy(&m->entries);
+	mbfs_ident_table_each(&m->entries, entry_free, NULL);
+	mbfs_ident_table_destroy(&m->entries);
 	pthread_cond_destroy(&m->cond);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
@@ -118,8 +119,7 @@ void mbfs_meta_free(struct mbfs_meta *m)
 static struct entry *entry_get(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 			       int64_t id)
 {
-	uint64_t k = key_of(kind, id);
-	struct entry *e = mbfs_inode_table_get(&m->entries, k);
+	struct entry *e = entry_find(m, kind, id);
 	if (e)
 		return e;
 	e = calloc(1, sizeof *e);
@@ -127,7 +127,7 @@ static struct entry *entry_get(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 		return NULL;
 	e->kind = kind;
 	e->id = id;
-	if (!mbfs_inode_table_put(&m->entries, k, e)) {
+	if (!mbfs_ident_table_put(&m->entries, (uint64_t)kind, (uint64_t)id, e)) {
 		free(e);
 		return NULL;
 	}
@@ -231,16 +231,27 @@ enum mbfs_status mbfs_meta_get(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 		e->want_array = true;
 	enum mbfs_status st = MBFS_OK;
 	for (;;) {
-		while (e->busy)
-			pthread_cond_wait(&m->cond, &m->lock);
 		double now = mono_now();
 		bool usable = e->snap && (!e->want_array || e->snap->array);
-		if (usable && now < e->fresh_until)
+		if (usable && now < e->fresh_until && !e->busy)
 			break;
-		if (!e->snap && e->failed && now < e->failed_until) {
+		if (!e->snap && e->failed && now < e->failed_until && !e->busy) {
 			*err = e->error;
 			st = err->status;
 			break;
+		}
+		if (!mbfs_may_wait()) {
+			st = mbfs_would_block(MBFS_WAIT_LISTING, err);
+			break;
+		}
+		if (mbfs_cancel_fired(mbfs_cancel_current())) {
+			st = mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0,
+					  "interrupted while waiting for a list");
+			break;
+		}
+		if (e->busy) {
+			pthread_cond_wait(&m->cond, &m->lock);
+			continue;
 		}
 		/* fetch, without the lock */
 		e->busy = true;
@@ -263,6 +274,12 @@ enum mbfs_status mbfs_meta_get(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 			e->failed = false;
 			/* an invalidation during the fetch wins: refetch next time */
 			e->fresh_until = seq == e->inval_seq ? now + m->ttl : 0;
+			break;
+		}
+		if (fst == MBFS_ERR_INTERRUPTED) {
+			/* our reader gave up, not the server: remember nothing */
+			*err = ferr;
+			st = fst;
 			break;
 		}
 		bool gone = fst == MBFS_ERR_NOT_FOUND || fst == MBFS_ERR_DENIED;
@@ -300,7 +317,7 @@ const struct mbfs_meta_snap *mbfs_meta_peek(struct mbfs_meta *m,
 					    int64_t id)
 {
 	pthread_mutex_lock(&m->lock);
-	struct entry *e = mbfs_inode_table_get(&m->entries, key_of(kind, id));
+	struct entry *e = entry_find(m, kind, id);
 	struct mbfs_meta_snap *s = e ? e->snap : NULL;
 	if (s)
 		s->refs++;
@@ -312,7 +329,7 @@ bool mbfs_meta_fresh(struct mbfs_meta *m, enum mbfs_meta_kind kind, int64_t id,
 		     unsigned flags)
 {
 	pthread_mutex_lock(&m->lock);
-	struct entry *e = mbfs_inode_table_get(&m->entries, key_of(kind, id));
+	struct entry *e = entry_find(m, kind, id);
 	bool fresh = false;
 	if (e && !e->busy) {
 		double now = mono_now();
@@ -350,7 +367,7 @@ void mbfs_meta_invalidate(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 			  int64_t id)
 {
 	pthread_mutex_lock(&m->lock);
-	struct entry *e = mbfs_inode_table_get(&m->entries, key_of(kind, id));
+	struct entry *e = entry_find(m, kind, id);
 	if (e)
 		invalidate_entry(e);
 	pthread_mutex_unlock(&m->lock);
@@ -362,9 +379,16 @@ static void invalidate_one(void *val, void *arg)
 	invalidate_entry(val);
 }
 
+void mbfs_meta_wake(struct mbfs_meta *m)
+{
+	pthread_mutex_lock(&m->lock);
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+}
+
 void mbfs_meta_invalidate_all(struct mbfs_meta *m)
 {
 	pthread_mutex_lock(&m->lock);
-	mbfs_inode_table_each(&m->entries, invalidate_one, NULL);
+	mbfs_ident_table_each(&m->entries, invalidate_one, NULL);
 	pthread_mutex_unlock(&m->lock);
 }

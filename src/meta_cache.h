@@ -106,5 +106,7 @@ void mbfs_meta_invalidate(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 			  int64_t id);
 /* Every entry (SIGHUP). */
 void mbfs_meta_invalidate_all(struct mbfs_meta *m);
+/* Wake every waiter so an interrupted one notices (any thread). */
+void mbfs_meta_wake(struct mbfs_meta *m);
 
 #endif

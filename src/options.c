@@ -6,6 +6,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "status.h"
 
 /* ---- config file ------------------------------------------------------ */
 
@@ -27,6 +30,8 @@ static struct {
 	int n;
 	bool private_;
 	bool loaded;
+	/* why the whole file is refused (one line, without "mbfs: "), or "" */
+	char refusal[9000];
 } config;
 
 static char *trim(char *s)
@@ -40,26 +45,114 @@ static char *trim(char *s)
 	return s;
 }
 
+static bool config_key_is_secret(const char *key)
+{
+	return strcmp(key, "password") == 0 || strcmp(key, "api_key") == 0 ||
+	       strcmp(key, "session") == 0;
+}
+
+/* A path for a one-line message: control characters escaped, bounded. */
+static const char *shown(const char *path, char *buf, size_t bufsz)
+{
+	mbfs_escape_text(path, buf, bufsz);
+	return buf;
+}
+
+/*
+ * The home directory: $HOME when it is an absolute path, else the
+ * password database's entry for the real user (a boot-time mount may run
+ * without HOME). NULL when neither is known. Never a shared directory.
+ */
+static const char *home_dir(void)
+{
+	const char *home = getenv("HOME");
+	if (home && home[0] == '/')
+		return home;
+	struct passwd *pw = getpwuid(getuid());
+	if (pw && pw->pw_dir && pw->pw_dir[0] == '/')
+		return pw->pw_dir;
+	return NULL;
+}
+
+/* $XDG_<x>_HOME/mbfs[/file] (when absolute, as the XDG spec wants), else
+ * <home>/<fallback>/mbfs[/file]. False when there is no base directory or
+ * the path does not fit. */
+static bool xdg_path(const char *xdg_var, const char *fallback,
+		     const char *file, char *out, size_t outsz)
+{
+	const char *xdg = getenv(xdg_var);
+	int n;
+	if (xdg && xdg[0] == '/') {
+		n = snprintf(out, outsz, "%s/mbfs%s%s", xdg, file ? "/" : "",
+			     file ? file : "");
+	} else {
+		const char *home = home_dir();
+		if (!home)
+			return false;
+		n = snprintf(out, outsz, "%s/%s/mbfs%s%s", home, fallback,
+			     file ? "/" : "", file ? file : "");
+	}
+	return n > 0 && (size_t)n < outsz;
+}
+
+/*
+ * ssh's rules: the file must be a regular file owned by the user and not
+ * writable by group or others (anyone who can change it can send the
+ * credentials to their own URL with TLS checks off); when it holds a
+ * secret, not readable by them either. Anything else refuses the whole
+ * file, with one line naming it and the command that fixes it.
+ */
 static void config_load(void)
 {
-	char path[4096];
-	const char *xdg = getenv("XDG_CONFIG_HOME");
-	const char *home = getenv("HOME");
-
+	char path[4096], sp[4200];
 	config.loaded = true;
-	if (xdg && *xdg)
-		snprintf(path, sizeof path, "%s/mbfs/config", xdg);
-	else if (home && *home)
-		snprintf(path, sizeof path, "%s/.config/mbfs/config", home);
-	else
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	if (!xdg_path("XDG_CONFIG_HOME", ".config", "config", path,
+		      sizeof path)) {
+		if ((xdg && xdg[0] == '/') || home_dir()) /* it did not fit */
+			snprintf(config.refusal, sizeof config.refusal,
+				 "the config file's path ($XDG_CONFIG_HOME or $HOME) is longer than %zu bytes",
+				 sizeof path - 1);
 		return;
+	}
 	snprintf(config.path, sizeof config.path, "%s", path);
-	FILE *f = fopen(path, "re");
-	if (!f)
+	shown(path, sp, sizeof sp);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			snprintf(config.refusal, sizeof config.refusal,
+				 "cannot read the config file %s: %s", sp,
+				 strerror(errno));
 		return;
+	}
 	struct stat st;
-	if (fstat(fileno(f), &st) == 0)
-		config.private_ = (st.st_mode & 077) == 0;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(config.refusal, sizeof config.refusal,
+			 "the config file %s is not a regular file: refused", sp);
+		close(fd);
+		return;
+	}
+	unsigned me = (unsigned)geteuid();
+	if (st.st_uid != geteuid()) {
+		snprintf(config.refusal, sizeof config.refusal,
+			 "the config file %s is owned by uid %u, not by you (uid %u): refused whole; run chown %u %s",
+			 sp, (unsigned)st.st_uid, me, me, sp);
+		close(fd);
+		return;
+	}
+	if (st.st_mode & 022) {
+		snprintf(config.refusal, sizeof config.refusal,
+			 "the config file %s is writable by group or others (mode %04o): refused whole; run chmod go-w %s",
+			 sp, (unsigned)(st.st_mode & 07777), sp);
+		close(fd);
+		return;
+	}
+	config.private_ = (st.st_mode & 077) == 0;
+	FILE *f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return;
+	}
 	char line[4096];
 	size_t total = 0;
 	while (fgets(line, sizeof line, f) && config.n < CONFIG_MAX_KEYS) {
@@ -80,17 +173,21 @@ static void config_load(void)
 			v[vl - 1] = '\0';
 			v++;
 		}
+		if (config_key_is_secret(k) && !config.private_ &&
+		    !config.refusal[0])
+			snprintf(config.refusal, sizeof config.refusal,
+				 "the config file %s holds %s but is readable by group or others (mode %04o): refused whole; run chmod 600 %s",
+				 sp,
+				 strcmp(k, "api_key") == 0   ? "an API key"
+				 : strcmp(k, "session") == 0 ? "a session token"
+							     : "a password",
+				 (unsigned)(st.st_mode & 07777), sp);
 		config.keys[config.n] = strdup(k);
 		config.vals[config.n] = strdup(v);
 		config.n++;
 	}
+	explicit_bzero(line, sizeof line);
 	fclose(f);
-}
-
-static bool config_key_is_secret(const char *key)
-{
-	return strcmp(key, "password") == 0 || strcmp(key, "api_key") == 0 ||
-	       strcmp(key, "session") == 0;
 }
 
 const char *mbfs_options_config(const char *key, bool *refused)
@@ -99,6 +196,11 @@ const char *mbfs_options_config(const char *key, bool *refused)
 		config_load();
 	if (refused)
 		*refused = false;
+	if (config.refusal[0]) {
+		if (refused)
+			*refused = true;
+		return NULL;
+	}
 	for (int i = 0; i < config.n; i++) {
 		if (strcmp(config.keys[i], key) != 0)
 			continue;
@@ -110,6 +212,13 @@ const char *mbfs_options_config(const char *key, bool *refused)
 		return config.vals[i];
 	}
 	return NULL;
+}
+
+const char *mbfs_options_config_refusal(void)
+{
+	if (!config.loaded)
+		config_load();
+	return config.refusal[0] ? config.refusal : NULL;
 }
 
 const char *mbfs_options_config_path(void)
@@ -134,7 +243,8 @@ enum {
 struct raw_opts {
 	char *api_key_file, *password_file, *session_file, *username;
 	char *formats, *meta_ttl, *result_ttl, *error_ttl, *stat, *cache_dir,
-		*cache_max, *cafile, *connect_timeout, *max_exports, *retries,
+		*cache_max, *cafile, *connect_timeout, *stall_timeout,
+		*max_exports, *retries,
 		*uid, *gid, *umask, *log_level;
 	int format_rows, insecure, test_zero_size, test_zero_size_always, stream;
 	char *row_cap;
@@ -168,6 +278,7 @@ static const struct fuse_opt opt_table[] = {
 	RAW("cafile=%s", cafile),
 	{"insecure", offsetof(struct raw_opts, insecure), 1},
 	RAW("connect_timeout=%s", connect_timeout),
+	RAW("stall_timeout=%s", stall_timeout),
 	RAW("max_exports=%s", max_exports),
 	RAW("retries=%s", retries),
 	RAW("uid=%s", uid),
@@ -210,7 +321,8 @@ static void config_fill(struct raw_opts *r)
 		/* (credentials files, username, formats, cafile and log_level
 		 * go through pick(): the environment comes before the config) */
 		S(meta_ttl), S(result_ttl), S(error_ttl), S(stat), S(cache_dir),
-		S(cache_max), S(connect_timeout), S(max_exports), S(retries),
+		S(cache_max), S(connect_timeout), S(stall_timeout),
+		S(max_exports), S(retries),
 		S(uid), S(gid), S(umask), S(row_cap),
 #undef S
 	};
@@ -290,33 +402,46 @@ static int opt_proc(void *data, const char *arg, int key,
 	}
 }
 
-static bool parse_seconds(const char *name, const char *s, double *out)
+/* Seconds in [min, max]; NaN and infinities are refused. */
+static bool parse_seconds(const char *name, const char *s, double min,
+			  double max, double *out)
 {
 	if (!s)
 		return true;
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);
-	/* !(v >= 0) also refuses NaN */
-	if (errno || end == s || *end || !(v >= 0) || v > 1e9) {
-		fprintf(stderr, "mbfs: -o %s=%s: expected a number of seconds\n",
-			name, s);
+	/* !(v >= min) also refuses NaN */
+	if (errno || end == s || *end || !(v >= min) || !(v <= max)) {
+		fprintf(stderr,
+			"mbfs: -o %s=%s: expected a number of seconds from %g to %g\n",
+			name, s, min, max);
 		return false;
 	}
 	*out = v;
 	return true;
 }
 
+/* An unsigned integer in [min, max], in base 10 (8 for umask). */
 static bool parse_uint(const char *name, const char *s, int base,
-		       unsigned long long max, unsigned long long *out)
+		       unsigned long long min, unsigned long long max,
+		       unsigned long long *out)
 {
 	if (!s)
 		return true;
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, base);
-	if (errno || end == s || *end || v > max || s[0] == '-') {
-		fprintf(stderr, "mbfs: -o %s=%s: expected a number\n", name, s);
+	if (errno || end == s || *end || v < min || v > max ||
+	    !isdigit((unsigned char)s[0])) {
+		if (base == 8)
+			fprintf(stderr,
+				"mbfs: -o %s=%s: expected an octal number from %llo to %llo\n",
+				name, s, min, max);
+		else
+			fprintf(stderr,
+				"mbfs: -o %s=%s: expected a whole number from %llu to %llu\n",
+				name, s, min, max);
 		return false;
 	}
 	*out = v;
@@ -348,7 +473,14 @@ static bool parse_size(const char *s, uint64_t *out)
 		goto bad;
 	if (v * mult >= 18446744073709551615.0) /* would not fit in 64 bits */
 		goto bad;
-	*out = (uint64_t)(v * mult);
+	uint64_t bytes = (uint64_t)(v * mult);
+	if (bytes < MBFS_CACHE_MAX_MIN) {
+		fprintf(stderr,
+			"mbfs: -o cache_max=%s: at least 1M (1 MiB) is needed to hold a result\n",
+			s);
+		return false;
+	}
+	*out = bytes;
 	return true;
 bad:
 	fprintf(stderr, "mbfs: -o cache_max=%s: expected a size like 1G or 500M\n", s);
@@ -363,9 +495,10 @@ static bool parse_formats(const char *s, struct mbfs_options *o)
 	for (char *t = strtok_r(copy, ":+", &save); t;
 	     t = strtok_r(NULL, ":+", &save)) {
 		if (strcmp(t, "csv") && strcmp(t, "json") && strcmp(t, "xlsx")) {
+			char st[64];
 			fprintf(stderr,
-				"mbfs: -o formats=%s: unknown format '%s' (use csv, json, xlsx, separated by ':')\n",
-				s, t);
+				"mbfs: -o formats=...: unknown format '%s' (use csv, json, xlsx, separated by ':')\n",
+				shown(t, st, sizeof st));
 			ok = false;
 			break;
 		}
@@ -394,18 +527,49 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+/* $XDG_CACHE_HOME/mbfs, else <home>/.cache/mbfs; never a shared
+ * directory such as /tmp. NULL (with a message) when there is none. */
 static char *default_cache_dir(void)
 {
 	char buf[4096];
-	const char *xdg = getenv("XDG_CACHE_HOME");
-	const char *home = getenv("HOME");
-	if (xdg && *xdg)
-		snprintf(buf, sizeof buf, "%s/mbfs", xdg);
-	else if (home && *home)
-		snprintf(buf, sizeof buf, "%s/.cache/mbfs", home);
-	else
-		snprintf(buf, sizeof buf, "/tmp/mbfs-%ld", (long)getuid());
-	return strdup(buf);
+	if (xdg_path("XDG_CACHE_HOME", ".cache", NULL, buf, sizeof buf))
+		return strdup(buf);
+	fprintf(stderr,
+		"mbfs: no cache directory: HOME and XDG_CACHE_HOME are unset (or too long) and the user has no home directory; give -o cache_dir=DIR\n");
+	return NULL;
+}
+
+/*
+ * An absolute form of a path option (the daemon runs in /, so a relative
+ * path would change meaning): relative paths are taken from the current
+ * directory now. NULL (with a message) when the path is empty or the
+ * current directory is unknown.
+ */
+static char *absolute(const char *name, const char *p)
+{
+	if (!p)
+		return NULL;
+	if (!*p) {
+		fprintf(stderr, "mbfs: -o %s= needs a path\n", name);
+		return NULL;
+	}
+	if (p[0] == '/')
+		return strdup(p);
+	char cwd[4096];
+	if (!getcwd(cwd, sizeof cwd)) {
+		fprintf(stderr,
+			"mbfs: -o %s=%s is relative and the current directory is unknown (%s): give an absolute path\n",
+			name, p, strerror(errno));
+		return NULL;
+	}
+	while (p[0] == '.' && p[1] == '/')
+		p += 2;
+	size_t n = strlen(cwd) + strlen(p) + 2;
+	char *r = malloc(n);
+	if (r)
+		snprintf(r, n, "%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "",
+			 strcmp(p, ".") ? p : "");
+	return r;
 }
 
 static void free_raw(struct raw_opts *r)
@@ -414,9 +578,9 @@ static void free_raw(struct raw_opts *r)
 			 &r->username, &r->formats, &r->meta_ttl,
 			 &r->result_ttl, &r->error_ttl, &r->stat, &r->cache_dir,
 			 &r->cache_max, &r->cafile, &r->connect_timeout,
-			 &r->max_exports, &r->retries, &r->uid, &r->gid,
-			 &r->umask, &r->log_level, &r->row_cap, &r->positional[0],
-			 &r->positional[1]};
+			 &r->stall_timeout, &r->max_exports, &r->retries,
+			 &r->uid, &r->gid, &r->umask, &r->log_level, &r->row_cap,
+			 &r->positional[0], &r->positional[1]};
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -435,53 +599,18 @@ static char *pick(const char *cli, const char *env, const char *cfg_key)
 	return dup_or_null(c && *c ? c : NULL);
 }
 
-/* http[s]://host[:port][/path]: a host of letters, digits, '.', '-', '_'
- * or a [bracketed IPv6 address]; no user:password@ (it would show in ps). */
-static bool url_ok(const char *u)
+/* A path option (command line, environment, config), made absolute.
+ * False (with a message) when it cannot be. */
+static bool pick_path(const char *name, const char *cli, const char *env,
+		      const char *cfg_key, char **out)
 {
-	const char *p;
-	if (strncmp(u, "http://", 7) == 0)
-		p = u + 7;
-	else if (strncmp(u, "https://", 8) == 0)
-		p = u + 8;
-	else
-		return false;
-	size_t auth = strcspn(p, "/?#");
-	if (memchr(p, '@', auth))
-		return false;
-	size_t host = 0;
-	if (auth && p[0] == '[') {
-		const char *close = memchr(p, ']', auth);
-		if (!close || close == p + 1)
-			return false;
-		for (const char *c = p + 1; c < close; c++)
-			if (!strchr("0123456789abcdefABCDEF:.", *c))
-				return false;
-		host = (size_t)(close - p) + 1;
-	} else {
-		while (host < auth && (isalnum((unsigned char)p[host]) ||
-				       p[host] == '.' || p[host] == '-' ||
-				       p[host] == '_'))
-			host++;
-		if (host == 0)
-			return false;
-	}
-	if (host < auth) {
-		if (p[host] != ':' || host + 1 == auth || auth - host - 1 > 5)
-			return false;
-		unsigned long port = 0;
-		for (size_t i = host + 1; i < auth; i++) {
-			if (!isdigit((unsigned char)p[i]))
-				return false;
-			port = port * 10 + (unsigned long)(p[i] - '0');
-		}
-		if (port == 0 || port > 65535)
-			return false;
-	}
-	for (const char *c = p + auth; *c; c++)
-		if ((unsigned char)*c <= ' ' || *c == 0x7f)
-			return false;
-	return true;
+	char *v = pick(cli, env, cfg_key);
+	*out = NULL;
+	if (!v)
+		return true;
+	*out = absolute(name, v);
+	free(v);
+	return *out != NULL;
 }
 
 /* Does the URL carry credentials ("https://user:secret@host/")? */
@@ -494,6 +623,104 @@ static bool url_has_userinfo(const char *u)
 	size_t len = strcspn(host, "/?#");
 	const char *at = memchr(host, '@', len);
 	return at != NULL;
+}
+
+/* Characters a base URL's path may hold: RFC 3986 unreserved, '%' (as
+ * %XX), and the sub-delimiters and ':' '@' '/', except ',' (libfuse
+ * splits -o fsname=URL at it: allow_other could be injected) and the
+ * query and fragment starters ('?' '#': the API paths are appended). */
+static bool path_char_ok(char c)
+{
+	return isalnum((unsigned char)c) || strchr("-._~!$&'()*+;=:@/", c);
+}
+
+bool mbfs_options_url_check(const char *u, char *why, size_t whysz)
+{
+	static const char *const form =
+		"expected http[s]://host[:port][/path], without user:password@";
+	size_t len = strlen(u);
+	if (len > MBFS_URL_MAX) {
+		snprintf(why, whysz,
+			 "the server URL is %zu bytes long; at most %d are accepted",
+			 len, MBFS_URL_MAX);
+		return false;
+	}
+	char su[MBFS_URL_MAX * 4 + 1];
+	shown(u, su, sizeof su);
+	if (url_has_userinfo(u)) {
+		/* never echo it: it holds a secret */
+		snprintf(why, whysz,
+			 "credentials in the URL are not accepted (they would show in ps and in logs); use MBFS_USERNAME and MBFS_PASSWORD, -o password_file=, or the config file");
+		return false;
+	}
+	const char *p;
+	if (strncmp(u, "http://", 7) == 0)
+		p = u + 7;
+	else if (strncmp(u, "https://", 8) == 0)
+		p = u + 8;
+	else
+		goto bad;
+	size_t auth = strcspn(p, "/?#");
+	size_t host = 0;
+	if (auth && p[0] == '[') {
+		const char *close = memchr(p, ']', auth);
+		if (!close || close == p + 1)
+			goto bad;
+		for (const char *c = p + 1; c < close; c++)
+			if (!strchr("0123456789abcdefABCDEF:.", *c))
+				goto bad;
+		host = (size_t)(close - p) + 1;
+	} else {
+		while (host < auth && (isalnum((unsigned char)p[host]) ||
+				       p[host] == '.' || p[host] == '-' ||
+				       p[host] == '_'))
+			host++;
+		if (host == 0)
+			goto bad;
+	}
+	if (host < auth) {
+		if (p[host] != ':' || host + 1 == auth || auth - host - 1 > 5)
+			goto bad;
+		unsigned long port = 0;
+		for (size_t i = host + 1; i < auth; i++) {
+			if (!isdigit((unsigned char)p[i]))
+				goto bad;
+			port = port * 10 + (unsigned long)(p[i] - '0');
+		}
+		if (port == 0 || port > 65535)
+			goto bad;
+	}
+	for (const char *c = p + auth; *c; c++) {
+		if (*c == '%' && isxdigit((unsigned char)c[1]) &&
+		    isxdigit((unsigned char)c[2])) {
+			c += 2;
+			continue;
+		}
+		if (path_char_ok(*c))
+			continue;
+		if (*c == ',') {
+			snprintf(why, whysz,
+				 "'%s' is not a server URL: ',' is not accepted in it (mbfs passes the URL to FUSE as fsname=, where ',' separates mount options); write it as %%2C",
+				 su);
+		} else if (*c == '?' || *c == '#') {
+			snprintf(why, whysz,
+				 "'%s' is not a server URL: a base URL has no query ('?') or fragment ('#')",
+				 su);
+		} else if ((unsigned char)*c > ' ' && (unsigned char)*c < 0x7f) {
+			snprintf(why, whysz,
+				 "'%s' is not a server URL: '%c' is not accepted in it (percent-encode it as %%%02X)",
+				 su, *c, (unsigned)(unsigned char)*c);
+		} else {
+			snprintf(why, whysz,
+				 "'%s' is not a server URL: spaces, control characters and non-ASCII bytes are not accepted in it (percent-encode them)",
+				 su);
+		}
+		return false;
+	}
+	return true;
+bad:
+	snprintf(why, whysz, "'%s' is not a server URL: %s", su, form);
+	return false;
 }
 
 enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
@@ -512,7 +739,6 @@ enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
 		o->fuse_passthrough[i] = r.pass[i];
 	o->n_fuse_passthrough = r.n_pass;
 	r.n_pass = 0;
-	config_fill(&r);
 	if (r.help) {
 		mbfs_options_help(stdout, argv[0]);
 		res = MBFS_OPTIONS_EXIT_OK;
@@ -528,43 +754,55 @@ enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
 			"mbfs: secrets are not accepted on the command line (they would show in ps): use MBFS_PASSWORD / MBFS_API_KEY / MBFS_SESSION, -o password_file=, -o api_key_file=, -o session_file= or the config file\n");
 		goto out;
 	}
+	/* the config file is used whole or not at all */
+	const char *refusal = mbfs_options_config_refusal();
+	if (refusal) {
+		fprintf(stderr, "mbfs: %s\n", refusal);
+		goto out;
+	}
+	config_fill(&r);
 	if (r.too_many_positional) {
 		fprintf(stderr, "mbfs: too many arguments; usage: mbfs [URL] MOUNTPOINT [-o opt,...]\n");
 		goto out;
 	}
 
 	/* positionals: [URL] MOUNTPOINT */
-	const char *cli_url = NULL;
+	const char *cli_url = NULL, *mnt;
 	if (r.n_positional == 2) {
 		cli_url = r.positional[0];
-		o->mountpoint = strdup(r.positional[1]);
+		mnt = r.positional[1];
 	} else if (r.n_positional == 1) {
-		o->mountpoint = strdup(r.positional[0]);
+		mnt = r.positional[0];
 	} else {
 		fprintf(stderr, "mbfs: no mount point given; usage: mbfs [URL] MOUNTPOINT [-o opt,...]  (mbfs --help)\n");
 		goto out;
 	}
+	/* libfuse unmounts by this path after the daemon moved to / */
+	o->mountpoint = absolute("mountpoint", mnt);
+	if (!o->mountpoint)
+		goto out;
 	o->url = pick(cli_url, "MBFS_URL", "url");
 	if (!o->url) {
 		fprintf(stderr, "mbfs: no Metabase URL: give it as the first argument, in MBFS_URL, or as url= in the config file\n");
 		goto out;
 	}
-	if (url_has_userinfo(o->url)) {
-		/* never echo it: it holds a secret */
-		fprintf(stderr, "mbfs: credentials in the URL are not accepted (they would show in ps and in logs); use MBFS_USERNAME and MBFS_PASSWORD, -o password_file=, or the config file\n");
-		goto out;
-	}
-	if (!url_ok(o->url)) {
-		fprintf(stderr, "mbfs: '%s' is not a server URL: expected http[s]://host[:port][/path], without user:password@\n", o->url);
+	char why[MBFS_URL_MAX * 4 + 512];
+	if (!mbfs_options_url_check(o->url, why, sizeof why)) {
+		fprintf(stderr, "mbfs: %s\n", why);
 		goto out;
 	}
 	size_t ul = strlen(o->url);
 	while (ul > 0 && o->url[ul - 1] == '/')
 		o->url[--ul] = '\0';
 
-	o->api_key_file = pick(r.api_key_file, "MBFS_API_KEY_FILE", "api_key_file");
-	o->password_file = pick(r.password_file, "MBFS_PASSWORD_FILE", "password_file");
-	o->session_file = pick(r.session_file, "MBFS_SESSION_FILE", "session_file");
+	if (!pick_path("api_key_file", r.api_key_file, "MBFS_API_KEY_FILE",
+		       "api_key_file", &o->api_key_file) ||
+	    !pick_path("password_file", r.password_file, "MBFS_PASSWORD_FILE",
+		       "password_file", &o->password_file) ||
+	    !pick_path("session_file", r.session_file, "MBFS_SESSION_FILE",
+		       "session_file", &o->session_file) ||
+	    !pick_path("cafile", r.cafile, NULL, "cafile", &o->cafile))
+		goto out;
 	o->username = pick(r.username, "MBFS_USERNAME", "username");
 
 	char *fmts = pick(r.formats, NULL, "formats");
@@ -578,6 +816,7 @@ enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
 	o->result_ttl = 60;
 	o->error_ttl = 10;
 	o->connect_timeout = 10;
+	o->stall_timeout = 60;
 	o->cache_max = (uint64_t)1 << 30;
 	o->max_exports = 4;
 	o->retries = 3;
@@ -586,36 +825,42 @@ enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
 	o->umask = 0022;
 
 	unsigned long long v;
-	if (!parse_seconds("meta_ttl", r.meta_ttl, &o->meta_ttl) ||
-	    !parse_seconds("result_ttl", r.result_ttl, &o->result_ttl) ||
-	    !parse_seconds("error_ttl", r.error_ttl, &o->error_ttl) ||
-	    !parse_seconds("connect_timeout", r.connect_timeout,
+	if (!parse_seconds("meta_ttl", r.meta_ttl, 0, MBFS_TTL_MAX, &o->meta_ttl) ||
+	    !parse_seconds("result_ttl", r.result_ttl, 0, MBFS_TTL_MAX,
+			   &o->result_ttl) ||
+	    !parse_seconds("error_ttl", r.error_ttl, 0, MBFS_TTL_MAX,
+			   &o->error_ttl) ||
+	    !parse_seconds("connect_timeout", r.connect_timeout, 0.1, 3600,
 			   &o->connect_timeout) ||
 	    !parse_size(r.cache_max, &o->cache_max))
 		goto out;
-	v = (unsigned long long)o->max_exports;
-	if (!parse_uint("max_exports", r.max_exports, 10, 256, &v))
+	v = (unsigned long long)o->stall_timeout;
+	if (!parse_uint("stall_timeout", r.stall_timeout, 10, 1, 86400, &v))
 		goto out;
-	o->max_exports = v ? (int)v : 1;
+	o->stall_timeout = (long)v;
+	v = (unsigned long long)o->max_exports;
+	if (!parse_uint("max_exports", r.max_exports, 10, 1, 256, &v))
+		goto out;
+	o->max_exports = (int)v;
 	v = 1048575;
-	if (!parse_uint("row_cap", r.row_cap, 10, 1ULL << 40, &v))
+	if (!parse_uint("row_cap", r.row_cap, 10, 0, 1ULL << 40, &v))
 		goto out;
 	o->row_cap = (int64_t)v;
 	o->stream = r.stream != 0;
 	v = (unsigned long long)o->retries;
-	if (!parse_uint("retries", r.retries, 10, 20, &v))
+	if (!parse_uint("retries", r.retries, 10, 0, 20, &v))
 		goto out;
 	o->retries = (int)v;
 	v = o->uid;
-	if (!parse_uint("uid", r.uid, 10, 0xfffffffeULL, &v))
+	if (!parse_uint("uid", r.uid, 10, 0, 0xfffffffeULL, &v))
 		goto out;
 	o->uid = (uid_t)v;
 	v = o->gid;
-	if (!parse_uint("gid", r.gid, 10, 0xfffffffeULL, &v))
+	if (!parse_uint("gid", r.gid, 10, 0, 0xfffffffeULL, &v))
 		goto out;
 	o->gid = (gid_t)v;
 	v = o->umask;
-	if (!parse_uint("umask", r.umask, 8, 0777, &v))
+	if (!parse_uint("umask", r.umask, 8, 0, 0777, &v))
 		goto out;
 	o->umask = (mode_t)v;
 
@@ -625,8 +870,10 @@ enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
 		fprintf(stderr, "mbfs: -o stat=%s: expected 'export' (default) or 'cached'\n", r.stat);
 		goto out;
 	}
-	o->cache_dir = r.cache_dir ? strdup(r.cache_dir) : default_cache_dir();
-	o->cafile = pick(r.cafile, NULL, "cafile");
+	o->cache_dir = r.cache_dir ? absolute("cache_dir", r.cache_dir)
+				   : default_cache_dir();
+	if (!o->cache_dir)
+		goto out;
 	o->insecure = r.insecure != 0;
 	o->test_zero_size = r.test_zero_size || r.test_zero_size_always;
 	o->test_zero_size_always = r.test_zero_size_always != 0;
@@ -659,6 +906,9 @@ void mbfs_options_help(FILE *f, const char *prog)
 "\n"
 "Mount a Metabase instance: collections, cards, dashboards and tables as files.\n"
 "Daemonizes once mounted; unmount with fusermount3 -u MOUNTPOINT.\n"
+"URL: http[s]://host[:port][/path], at most 1024 bytes, no user:password@,\n"
+"no query or fragment; ',' and other characters outside URL syntax are refused\n"
+"(percent-encode them: ',' would split the fsname= mount option).\n"
 "\n"
 "Credentials (never on the command line), first found wins:\n"
 "  MBFS_API_KEY            API key (X-Api-Key), Metabase v0.49+\n"
@@ -671,6 +921,9 @@ void mbfs_options_help(FILE *f, const char *prog)
 "  -o username=EMAIL       user name for password login [$MBFS_USERNAME]\n"
 "  (none of these, stdin a terminal: mbfs asks, the password without echo)\n"
 "  Preference: API key, then session token, then username + password.\n"
+"  Secret files must be owned by you and not readable by group or others\n"
+"  (chmod 600), else mbfs refuses to start; MBFS_API_KEY, MBFS_SESSION and\n"
+"  MBFS_PASSWORD are erased from the daemon's environment once read.\n"
 "  Sessions from logins are cached in <cache_dir>/sessions/ (0700/0600) and\n"
 "  reused by the next mount. A refused login is never repeated with the same\n"
 "  password (EACCES until the password file changes or a remount).\n"
@@ -680,9 +933,12 @@ void mbfs_options_help(FILE *f, const char *prog)
 "  MBFS_LOG_LEVEL          log level when -o log_level= is not given\n"
 "  XDG_CONFIG_HOME         config file $XDG_CONFIG_HOME/mbfs/config [~/.config]:\n"
 "                          `key = value` lines: url, username, password, api_key,\n"
-"                          session and every -o name below (mode 0600 if it\n"
-"                          holds secrets, else they are refused)\n"
+"                          session and every -o name below; refused whole\n"
+"                          unless owned by you and not writable by group or\n"
+"                          others, and (when it holds secrets) mode 0600\n"
 "  XDG_CACHE_HOME          spool and session cache $XDG_CACHE_HOME/mbfs [~/.cache]\n"
+"  Relative paths (cache_dir, cafile, *_file) are taken from the current\n"
+"  directory at mount time.\n"
 "\n"
 "Options (default in brackets):\n"
 "  -o formats=LIST         files per card/table, ':'-separated [csv:json]\n"
@@ -691,16 +947,20 @@ void mbfs_options_help(FILE *f, const char *prog)
 "  -o meta_ttl=SECONDS     how long listings and attributes are cached [60]\n"
 "  -o result_ttl=SECONDS   how long an export result stays fresh [60]\n"
 "  -o error_ttl=SECONDS    how long a failed export is remembered [10]\n"
+"                          (the three TTLs: 0 to 1e9)\n"
 "  -o stat=export|cached   whether stat of a data file runs its export [export]\n"
 "  -o cache_dir=DIR        spool and session cache [$XDG_CACHE_HOME/mbfs]\n"
-"  -o cache_max=SIZE       spool size cap, e.g. 500M, 2G [1G]\n"
-"  -o max_exports=N        concurrent exports per mount [4]\n"
+"  -o cache_max=SIZE       spool size cap, e.g. 500M, 2G; at least 1M [1G]\n"
+"  -o max_exports=N        concurrent exports per mount, 1-256 [4]\n"
 "  -o stream               open returns at once, reads wait for their bytes\n"
 "                          (direct_io; size 0 until the export ends) [off]\n"
 "  -o row_cap=N            the server's download row cap, for user.mb.truncated\n"
-"                          [1048575]\n"
-"  -o retries=N            retries of transient failures [3]\n"
-"  -o connect_timeout=SEC  TCP/TLS connect timeout [10]\n"
+"                          (0: never flag) [1048575]\n"
+"  -o retries=N            retries of transient failures, 0-20 [3]\n"
+"  -o connect_timeout=SEC  TCP/TLS connect timeout, 0.1-3600 [10]\n"
+"  -o stall_timeout=SEC    abort a transfer when no byte arrived for SEC\n"
+"                          seconds, 1-86400: a read fails with EIO, \"no data\n"
+"                          from the server for SEC s\" [60]\n"
 "  -o cafile=FILE          extra CA bundle for TLS verification [system CAs]\n"
 "  -o insecure             do not verify TLS certificates [off: verify]\n"
 "  -o uid=N                owner of every file [the mounting user]\n"
@@ -742,13 +1002,15 @@ int mbfs_options_describe(const struct mbfs_options *o, char *out,
 	return snprintf(out, outsz,
 			"formats=%s format_rows=%s meta_ttl=%g result_ttl=%g "
 			"error_ttl=%g stat=%s cache_dir=%s cache_max=%llu "
-			"max_exports=%d retries=%d row_cap=%lld uid=%u gid=%u umask=%03o%s%s%s\n",
+			"max_exports=%d retries=%d row_cap=%lld uid=%u gid=%u umask=%03o "
+			"connect_timeout=%g stall_timeout=%ld%s%s%s\n",
 			fm, o->format_rows ? "true" : "false", o->meta_ttl,
 			o->result_ttl, o->error_ttl,
 			o->stat_cached ? "cached" : "export", o->cache_dir,
 			(unsigned long long)o->cache_max, o->max_exports,
 			o->retries, (long long)o->row_cap, (unsigned)o->uid,
 			(unsigned)o->gid, (unsigned)o->umask,
+			o->connect_timeout, o->stall_timeout,
 			o->stream ? " stream" : "",
 			o->insecure ? " insecure" : "",
 			o->cafile ? " cafile" : "");

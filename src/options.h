@@ -24,10 +24,18 @@
 #define MBFS_MAX_FORMATS 3
 #define MBFS_MAX_PASSTHROUGH 32
 
-struct mbfs_options {
-	char *url;                 /* server base URL, no trailing slash */
-	char *mountpoint;
+/* Limits, documented in --help and mbfs(1). */
+#define MBFS_URL_MAX 1024                     /* bytes of the server URL */
+#define MBFS_CACHE_MAX_MIN ((uint64_t)1 << 20) /* smallest cache_max, 1 MiB */
+#define MBFS_TTL_MAX 1e9                      /* seconds, for the *_ttl */
 
+struct mbfs_options {
+	char *url;                 /* server base URL, no trailing slash;
+				    * checked by mbfs_options_url_check */
+	char *mountpoint;          /* absolute */
+
+	/* Every path below is absolute (a relative one is resolved against
+	 * the current directory at parse time: the daemon runs in /). */
 	/* credentials: files named on the command line or in the config */
 	char *api_key_file;
 	char *password_file;
@@ -48,13 +56,16 @@ struct mbfs_options {
 	int64_t row_cap;           /* the server's download row cap */
 
 	/* cache */
-	char *cache_dir;           /* $XDG_CACHE_HOME/mbfs by default */
-	uint64_t cache_max;        /* bytes */
+	char *cache_dir;           /* $XDG_CACHE_HOME/mbfs by default, else
+				    * ~/.cache/mbfs (HOME, else the passwd
+				    * entry); never a shared directory */
+	uint64_t cache_max;        /* bytes, >= MBFS_CACHE_MAX_MIN */
 
 	/* transport */
 	char *cafile;
 	bool insecure;
-	double connect_timeout;    /* seconds */
+	double connect_timeout;    /* seconds, 0.1 .. 3600 */
+	long stall_timeout;        /* seconds without a byte, 1 .. 86400 */
 	int max_exports;
 	int retries;
 
@@ -106,8 +117,23 @@ bool mbfs_options_check_fuse(const struct mbfs_options *opts, const char *prog);
 
 /* Value of a config file key (NULL if absent); owned by the options module.
  * Secret keys (password, api_key, session) are only returned when the file
- * is private (mode & 077 == 0); *refused is set when it is not. */
+ * is private (mode & 077 == 0); *refused is set when it is not, and for
+ * every key when the whole file is refused. */
 const char *mbfs_options_config(const char *key, bool *refused);
+
+/* Why the config file is refused whole (one line, without "mbfs: "), or
+ * NULL when it is usable or absent. It is refused when it is not a regular
+ * file owned by the user, when group or others may write it, and when it
+ * holds a secret (password, api_key, session) and group or others may read
+ * it; mbfs_options_parse() then fails with this line. */
+const char *mbfs_options_config_refusal(void);
+
+/* Check a server URL: http[s]://host[:port][/path], at most MBFS_URL_MAX
+ * bytes, no user:password@, no query or fragment, and a path of URL
+ * characters other than ',' (it would split -o fsname=URL into mount
+ * options) and '\\'. On false, why (whysz) holds one line without
+ * "mbfs: " (the URL escaped, except when it holds credentials). Pure. */
+bool mbfs_options_url_check(const char *url, char *why, size_t whysz);
 
 /* The config file's path (for messages; a placeholder when unknown). */
 const char *mbfs_options_config_path(void);

@@ -1,15 +1,20 @@
 /*
  * park.c — owns the park pools: a FIFO of tasks and threads started on
- * demand. See park.h.
+ * demand, which leave again after IDLE_EXIT seconds without work. See
+ * park.h.
  */
 #include "park.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
+
+#define IDLE_EXIT 10 /* seconds an idle thread waits before it leaves */
 
 struct task {
 	void (*fn)(void *);
@@ -19,12 +24,12 @@ struct task {
 
 struct mbfs_park {
 	pthread_mutex_t lock;      /* protects everything below */
-	pthread_cond_t cond;
+	pthread_cond_t cond;       /* work arrived, or stopping */
+	pthread_cond_t gone;       /* a thread left */
 	struct task *head, *tail;
-	unsigned threads, idle, max_threads;
+	unsigned threads, idle, max_threads, peak;
 	bool stopping;
 	char name[16];
-	pthread_t *tids;
 };
 
 static void *pool_main(void *arg)
@@ -32,14 +37,19 @@ static void *pool_main(void *arg)
 	struct mbfs_park *p = arg;
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		while (!p->head && !p->stopping) {
+		bool timed_out = false;
+		while (!p->head && !p->stopping && !timed_out) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += IDLE_EXIT;
 			p->idle++;
-			pthread_cond_wait(&p->cond, &p->lock);
+			timed_out = pthread_cond_timedwait(&p->cond, &p->lock,
+							   &ts) == ETIMEDOUT;
 			p->idle--;
 		}
 		struct task *t = p->head;
 		if (!t)
-			break;
+			break; /* stopping, or idle for too long */
 		p->head = t->next;
 		if (!p->head)
 			p->tail = NULL;
@@ -48,6 +58,8 @@ static void *pool_main(void *arg)
 		free(t);
 		pthread_mutex_lock(&p->lock);
 	}
+	p->threads--;
+	pthread_cond_broadcast(&p->gone);
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
 }
@@ -57,13 +69,9 @@ struct mbfs_park *mbfs_park_new(const char *name, unsigned max_threads)
 	struct mbfs_park *p = calloc(1, sizeof *p);
 	if (!p)
 		return NULL;
-	p->tids = calloc(max_threads ? max_threads : 1, sizeof *p->tids);
-	if (!p->tids) {
-		free(p);
-		return NULL;
-	}
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
+	pthread_cond_init(&p->gone, NULL);
 	p->max_threads = max_threads ? max_threads : 1;
 	strncpy(p->name, name, sizeof p->name - 1);
 	return p;
@@ -87,15 +95,30 @@ void mbfs_park_submit(struct mbfs_park *p, void (*fn)(void *), void *arg)
 	p->tail = t;
 	if (p->idle == 0 && p->threads < p->max_threads) {
 		pthread_attr_t attr;
+		pthread_t tid;
 		pthread_attr_init(&attr);
 		pthread_attr_setstacksize(&attr, 256 * 1024);
-		if (pthread_create(&p->tids[p->threads], &attr, pool_main, p) == 0)
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&tid, &attr, pool_main, p) == 0) {
 			p->threads++;
-		else
+			if (p->threads > p->peak)
+				p->peak = p->threads;
+		} else {
 			mbfs_warn("park pool %s: cannot start a thread", p->name);
+		}
 		pthread_attr_destroy(&attr);
 	}
 	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void mbfs_park_counts(struct mbfs_park *p, unsigned *threads, unsigned *idle,
+		      unsigned *peak)
+{
+	pthread_mutex_lock(&p->lock);
+	*threads = p->threads;
+	*idle = p->idle;
+	*peak = p->peak;
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -106,12 +129,11 @@ void mbfs_park_free(struct mbfs_park *p)
 	pthread_mutex_lock(&p->lock);
 	p->stopping = true;
 	pthread_cond_broadcast(&p->cond);
-	unsigned n = p->threads;
+	while (p->threads)
+		pthread_cond_wait(&p->gone, &p->lock);
 	pthread_mutex_unlock(&p->lock);
-	for (unsigned i = 0; i < n; i++)
-		pthread_join(p->tids[i], NULL);
+	pthread_cond_destroy(&p->gone);
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->lock);
-	free(p->tids);
 	free(p);
 }

@@ -1,54 +1,84 @@
 /*
- * spool.c — owns the spool directory of one server: result files, the
- * persistent index, pins and LRU eviction to the size cap. See spool.h.
+ * spool.c — owns the cache directory of one server: its safety checks,
+ * result files, the generation counter, the persistent index shared by
+ * every mount that uses the directory (flock-serialized, merged, atomic
+ * and durable), crash recovery, pins and LRU eviction to the cap.
+ * See spool.h for the layout and the guarantees.
  *
- * Index file format (<dir>/index, rewritten atomically on every change):
- *   mbfs-spool 1
- *   <gen> <size> <rows> <fetched_at> <duration> <truncated> <file> <key>
- * Keys and file names never contain spaces or newlines (export.c builds
- * keys from ids and formats; parameterized keys are percent-encoded).
+ * Index file format (<dir>/index):
+ *   mbfs-spool 2 <next_gen>
+ *   <gen> <size> <rows> <fetched_at> <duration> <truncated> <last_use> <key>
+ * where <key> is percent-escaped (no spaces, newlines or '%' left) and the
+ * result's file is spool/r-<gen as 16 hex digits>.
  */
 #include "spool.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <signal.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 
-#define KEY_MAX 1024
+#define INDEX_MAX ((size_t)256 << 20)   /* a larger index is not ours */
+#define REFRESH_EVERY 0.1               /* seconds between disk checks */
+#define TMP_GRACE 60                    /* seconds a lockable temp file is spared */
+#define HASH_DIRS 16                    /* <hash>, <hash>-1 ... on collisions */
 
 struct entry {
 	char *key;
-	char *file;            /* name inside dir */
 	struct mbfs_spool_info info;
-	unsigned pins;
-	uint64_t last_use;     /* LRU clock */
+	double last_use;       /* wall clock of the last open or commit */
+	unsigned pins;         /* this mount's open handles on info.gen */
+	bool seen;             /* merge mark */
 	struct entry *next;
+};
+
+struct index_id {
+	bool valid;
+	dev_t dev;
+	ino_t ino;
+	struct timespec mtime;
+	off_t size;
 };
 
 struct mbfs_spool {
 	pthread_mutex_t lock;  /* protects everything below */
-	char *dir;             /* <cache_dir>/<server-hash> */
-	char *spool_dir;       /* dir/spool */
+	char *dir;             /* <cache_dir>/<hash>, for messages */
+	int dirfd, spoolfd, lockfd;
 	uint64_t cap;
 	uint64_t total;
-	uint64_t clock;
+	uint64_t next_gen;     /* the next generation to hand out */
 	uint64_t tmp_seq;
-	struct entry *entries; /* small counts: a list is enough per bucket */
 	struct entry **buckets;
 	size_t n_buckets;
 	size_t n;
+	struct index_id idx;   /* the index file our copy reflects */
+	double checked_at;     /* monotonic time of the last disk check */
 };
+
+static double wall_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static double mono_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
 
 static uint64_t hash_str(const char *s)
 {
@@ -59,6 +89,8 @@ static uint64_t hash_str(const char *s)
 	}
 	return h;
 }
+
+/* ---- the in-memory table -------------------------------------------------- */
 
 static struct entry **bucket(struct mbfs_spool *sp, const char *key)
 {
@@ -110,20 +142,9 @@ static struct entry *insert(struct mbfs_spool *sp, const char *key)
 	return e;
 }
 
-static void path_of(const struct mbfs_spool *sp, const char *file, char *out,
-		    size_t outsz)
+/* Remove e from the table (its file is the caller's business). */
+static void forget(struct mbfs_spool *sp, struct entry *e)
 {
-	snprintf(out, outsz, "%s/%s", sp->spool_dir, file);
-}
-
-/* Unlink e's file and remove e from the table. Lock held. */
-static void remove_entry(struct mbfs_spool *sp, struct entry *e)
-{
-	if (e->file) {
-		char p[4096];
-		path_of(sp, e->file, p, sizeof p);
-		unlink(p);
-	}
 	sp->total -= e->info.size;
 	for (struct entry **pp = bucket(sp, e->key); *pp; pp = &(*pp)->next) {
 		if (*pp == e) {
@@ -133,213 +154,392 @@ static void remove_entry(struct mbfs_spool *sp, struct entry *e)
 	}
 	sp->n--;
 	free(e->key);
-	free(e->file);
 	free(e);
 }
 
-/* Rewrite the index atomically. Lock held. */
-static void save_index(struct mbfs_spool *sp)
+static void file_name(uint64_t gen, char out[24])
 {
-	char path[4096], tmp[4200];
-	snprintf(path, sizeof path, "%s/index", sp->dir);
-	snprintf(tmp, sizeof tmp, "%s/index.tmp", sp->dir);
-	FILE *f = fopen(tmp, "we");
-	if (!f) {
-		mbfs_warn("spool: cannot write %s: %s", tmp, strerror(errno));
-		return;
-	}
-	fprintf(f, "mbfs-spool 1\n");
-	for (size_t i = 0; i < sp->n_buckets; i++)
-		for (struct entry *e = sp->buckets[i]; e; e = e->next)
-			fprintf(f, "%" PRIu64 " %" PRIu64 " %" PRId64 " %.3f %.3f %d %s %s\n",
-				e->info.gen, e->info.size, e->info.rows,
-				e->info.fetched_at, e->info.duration,
-				e->info.truncated ? 1 : 0, e->file, e->key);
-	bool ok = fflush(f) == 0;
-	ok = fclose(f) == 0 && ok;
-	if (!ok || rename(tmp, path) != 0) {
-		unlink(tmp);
-		mbfs_warn("spool: cannot update the index");
-	}
+	snprintf(out, 24, "r-%016" PRIx64, gen);
 }
 
-static void load_index(struct mbfs_spool *sp)
+/* Unlink e's file and remove e. */
+static void remove_entry(struct mbfs_spool *sp, struct entry *e)
 {
-	char path[4096];
-	snprintf(path, sizeof path, "%s/index", sp->dir);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return;
-	char line[KEY_MAX + 512];
-	if (!fgets(line, sizeof line, f) || strcmp(line, "mbfs-spool 1\n") != 0) {
-		fclose(f);
-		return;
-	}
-	while (fgets(line, sizeof line, f)) {
-		struct mbfs_spool_info info = {0};
-		char file[256], key[KEY_MAX];
-		int trunc = 0;
-		if (sscanf(line, "%" SCNu64 " %" SCNu64 " %" SCNd64 " %lf %lf %d %255s %1023s",
-			   &info.gen, &info.size, &info.rows, &info.fetched_at,
-			   &info.duration, &trunc, file, key) != 8)
-			continue;
-		info.truncated = trunc != 0;
-		char p[4096];
-		struct stat st;
-		path_of(sp, file, p, sizeof p);
-		if (stat(p, &st) != 0 || (uint64_t)st.st_size != info.size ||
-		    find(sp, key))
-			continue;
-		struct entry *e = insert(sp, key);
-		if (!e)
-			break;
-		e->file = strdup(file);
-		e->info = info;
-		e->last_use = ++sp->clock;
-		sp->total += info.size;
-	}
-	fclose(f);
+	char name[24];
+	file_name(e->info.gen, name);
+	if (unlinkat(sp->spoolfd, name, 0) != 0 && errno != ENOENT)
+		mbfs_warn("spool: cannot remove %s/spool/%s: %s", sp->dir, name,
+			  strerror(errno));
+	forget(sp, e);
 }
 
-/* Remove temp files left by mounts that died ("tmp-<pid>-<n>" with a pid
- * that no longer exists; other live mounts of the same server keep theirs). */
-static void remove_stale_temps(struct mbfs_spool *sp)
+/* ---- keys in the index ------------------------------------------------------ */
+
+static bool key_byte_plain(unsigned char c)
 {
-	DIR *d = opendir(sp->spool_dir);
-	if (!d)
-		return;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		long pid;
-		if (sscanf(de->d_name, "tmp-%ld-", &pid) != 1)
-			continue;
-		if (pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) == 0)
-			continue;
-		char p[4096];
-		path_of(sp, de->d_name, p, sizeof p);
-		unlink(p);
-	}
-	closedir(d);
+	return c > 0x20 && c < 0x7f && c != '%';
 }
 
-static int mkdir_p(const char *path, mode_t mode)
+static void key_escape(const char *key, FILE *f)
 {
-	char buf[4096];
-	snprintf(buf, sizeof buf, "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
-enum mbfs_status mbfs_spool_new(const char *cache_dir, const char *server_url,
-				uint64_t cache_max, struct mbfs_spool **out,
-				struct mbfs_err *err)
-{
-	struct mbfs_spool *sp = calloc(1, sizeof *sp);
-	if (!sp)
-		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
-	char buf[4096];
-	snprintf(buf, sizeof buf, "%s/%016" PRIx64, cache_dir,
-		 hash_str(server_url));
-	sp->dir = strdup(buf);
-	snprintf(buf, sizeof buf, "%s/spool", sp->dir);
-	sp->spool_dir = strdup(buf);
-	sp->cap = cache_max;
-	sp->n_buckets = 64;
-	sp->buckets = calloc(sp->n_buckets, sizeof *sp->buckets);
-	pthread_mutex_init(&sp->lock, NULL);
-	if (!sp->dir || !sp->spool_dir || !sp->buckets) {
-		mbfs_spool_free(sp);
-		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
-	}
-	if (mkdir_p(cache_dir, 0700) != 0 || mkdir_p(sp->spool_dir, 0700) != 0) {
-		enum mbfs_status st = mbfs_err_set(err, MBFS_ERR_IO, 0,
-						   "cannot create the cache directory %s: %s",
-						   sp->spool_dir, strerror(errno));
-		mbfs_spool_free(sp);
-		return st;
-	}
-	chmod(sp->dir, 0700);
-	load_index(sp);
-	remove_stale_temps(sp);
-	*out = sp;
-	return MBFS_OK;
-}
-
-void mbfs_spool_free(struct mbfs_spool *sp)
-{
-	if (!sp)
-		return;
-	for (size_t i = 0; sp->buckets && i < sp->n_buckets; i++) {
-		struct entry *e = sp->buckets[i];
-		while (e) {
-			struct entry *next = e->next;
-			free(e->key);
-			free(e->file);
-			free(e);
-			e = next;
+	static const char hex[] = "0123456789ABCDEF";
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
+		if (key_byte_plain(*p)) {
+			fputc(*p, f);
+		} else {
+			fputc('%', f);
+			fputc(hex[*p >> 4], f);
+			fputc(hex[*p & 15], f);
 		}
 	}
-	free(sp->buckets);
-	pthread_mutex_destroy(&sp->lock);
-	free(sp->dir);
-	free(sp->spool_dir);
-	free(sp);
 }
 
-const char *mbfs_spool_dir(const struct mbfs_spool *sp)
+static int hexval(char c)
 {
-	return sp->dir;
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }
 
-bool mbfs_spool_get(struct mbfs_spool *sp, const char *key,
-		    struct mbfs_spool_info *out)
+/* Decode [s, s+len) into a new string; NULL when malformed or too long. */
+static char *key_unescape(const char *s, size_t len)
 {
-	pthread_mutex_lock(&sp->lock);
-	struct entry *e = find(sp, key);
-	if (e && out)
-		*out = e->info;
-	pthread_mutex_unlock(&sp->lock);
-	return e != NULL;
+	if (len == 0 || len > 3 * (size_t)MBFS_SPOOL_KEY_MAX)
+		return NULL;
+	char *out = malloc(len + 1);
+	if (!out)
+		return NULL;
+	size_t o = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] != '%') {
+			if (!key_byte_plain((unsigned char)s[i]))
+				goto bad;
+			out[o++] = s[i];
+			continue;
+		}
+		if (i + 2 >= len)
+			goto bad;
+		int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
+		if (h < 0 || l < 0 || (h == 0 && l == 0))
+			goto bad;
+		out[o++] = (char)(h * 16 + l);
+		i += 2;
+	}
+	out[o] = '\0';
+	if (o > MBFS_SPOOL_KEY_MAX)
+		goto bad;
+	return out;
+bad:
+	free(out);
+	return NULL;
 }
 
-enum mbfs_status mbfs_spool_create(struct mbfs_spool *sp, int *fd,
-				   char **tmp_path, struct mbfs_err *err)
+/* ---- the index file ------------------------------------------------------------ */
+
+static void index_identity(struct mbfs_spool *sp, struct index_id *id)
 {
-	char p[4096];
-	pthread_mutex_lock(&sp->lock);
-	uint64_t seq = ++sp->tmp_seq;
-	pthread_mutex_unlock(&sp->lock);
-	snprintf(p, sizeof p, "%s/tmp-%ld-%" PRIu64, sp->spool_dir,
-		 (long)getpid(), seq);
-	int f = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (f < 0)
-		return mbfs_err_set(err, MBFS_ERR_IO, 0,
-				    "cannot create a spool file in %s: %s",
-				    sp->spool_dir, strerror(errno));
-	*fd = f;
-	*tmp_path = strdup(p);
-	return MBFS_OK;
+	struct stat st;
+	memset(id, 0, sizeof *id);
+	if (fstatat(sp->dirfd, "index", &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return;
+	id->valid = true;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	id->mtime = st.st_mtim;
+	id->size = st.st_size;
 }
 
-void mbfs_spool_discard(struct mbfs_spool *sp, const char *tmp_path)
+static bool same_identity(const struct index_id *a, const struct index_id *b)
 {
-	(void)sp;
-	if (tmp_path)
-		unlink(tmp_path);
+	if (!a->valid || !b->valid)
+		return a->valid == b->valid;
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec &&
+	       a->mtime.tv_nsec == b->mtime.tv_nsec;
 }
 
-/* Evict unpinned LRU entries until total <= cap (keep `keep`). Lock held. */
-static void evict(struct mbfs_spool *sp, const struct entry *keep)
+/* Read the whole index file into a heap buffer (NULL when absent or not
+ * a safe regular file of ours). */
+static char *read_index(struct mbfs_spool *sp, size_t *len)
 {
+	int fd = openat(sp->dirfd, "index", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	char *buf = NULL;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid() || (size_t)st.st_size > INDEX_MAX) {
+		mbfs_warn("spool: ignoring %s/index: not a regular file of ours within %zu bytes",
+			  sp->dir, INDEX_MAX);
+		close(fd);
+		return NULL;
+	}
+	size_t cap = (size_t)st.st_size;
+	buf = malloc(cap + 1);
+	size_t n = 0;
+	while (buf && n < cap) {
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	if (buf)
+		buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+static bool parse_u64(const char **p, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	if (**p < '0' || **p > '9')
+		return false;
+	unsigned long long v = strtoull(*p, &end, 10);
+	if (errno || *end != ' ')
+		return false;
+	*out = v;
+	*p = end + 1;
+	return true;
+}
+
+static bool parse_i64(const char **p, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(*p, &end, 10);
+	if (errno || end == *p || *end != ' ')
+		return false;
+	*out = v;
+	*p = end + 1;
+	return true;
+}
+
+static bool parse_dbl(const char **p, double *out)
+{
+	char *end;
+	double v = strtod(*p, &end);
+	if (end == *p || *end != ' ' || !(v >= 0 && v < 1e12))
+		return false;
+	*out = v;
+	*p = end + 1;
+	return true;
+}
+
+/* One record line (without its newline). The key is returned in *key. */
+static bool parse_record(const char *line, const char *end,
+			 struct mbfs_spool_info *info, double *last_use,
+			 char **key)
+{
+	const char *p = line;
+	uint64_t trunc = 0;
+	memset(info, 0, sizeof *info);
+	if (!parse_u64(&p, &info->gen) || info->gen == 0 ||
+	    !parse_u64(&p, &info->size) || !parse_i64(&p, &info->rows) ||
+	    !parse_dbl(&p, &info->fetched_at) ||
+	    !parse_dbl(&p, &info->duration) || !parse_u64(&p, &trunc) ||
+	    trunc > 1 || !parse_dbl(&p, last_use) || p >= end)
+		return false;
+	info->truncated = trunc == 1;
+	*key = key_unescape(p, (size_t)(end - p));
+	return *key != NULL;
+}
+
+/*
+ * Make the in-memory table the disk index (lock held; the flock too when
+ * the caller writes afterwards). Pins and last use of unchanged entries
+ * survive; entries the disk no longer has are forgotten (another mount
+ * dropped or replaced them; their files are not ours to remove). With
+ * check_files, records whose file is missing or of another size are left
+ * out. Returns true when the table differs from the file (write it).
+ */
+static bool reload(struct mbfs_spool *sp, bool check_files)
+{
+	bool dirty = false;
+	size_t len = 0;
+	index_identity(sp, &sp->idx);
+	char *buf = sp->idx.valid ? read_index(sp, &len) : NULL;
+	for (size_t i = 0; i < sp->n_buckets; i++)
+		for (struct entry *e = sp->buckets[i]; e; e = e->next)
+			e->seen = false;
+	const char *p = buf, *end = buf ? buf + len : NULL;
+	const char *nl = p ? memchr(p, '\n', len) : NULL;
+	uint64_t disk_next = 0;
+	if (nl && sscanf(p, "mbfs-spool 2 %" SCNu64, &disk_next) == 1) {
+		p = nl + 1;
+	} else {
+		if (buf && len)
+			mbfs_info("spool: %s/index is of an older format: starting empty",
+				  sp->dir);
+		p = end;
+		dirty = buf != NULL;
+	}
+	while (p && p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		struct mbfs_spool_info info;
+		double last_use = 0;
+		char *key = NULL;
+		if (!parse_record(p, le, &info, &last_use, &key)) {
+			mbfs_warn("spool: %s/index: a malformed record was dropped",
+				  sp->dir);
+			dirty = true;
+		} else {
+			bool ok = true;
+			if (check_files) {
+				char name[24];
+				struct stat st;
+				file_name(info.gen, name);
+				ok = fstatat(sp->spoolfd, name, &st,
+					     AT_SYMLINK_NOFOLLOW) == 0 &&
+				     S_ISREG(st.st_mode) &&
+				     (uint64_t)st.st_size == info.size;
+				if (!ok) {
+					mbfs_info("spool: the result file of %s is missing or incomplete: dropped",
+						  key);
+					dirty = true;
+				}
+			}
+			struct entry *e = ok ? find(sp, key) : NULL;
+			if (ok && e && e->seen) {
+				dirty = true; /* a duplicate record: first wins */
+			} else if (ok) {
+				if (!e)
+					e = insert(sp, key);
+				if (e) {
+					if (e->info.gen != info.gen)
+						e->pins = 0;
+					sp->total -= e->info.size;
+					e->info = info;
+					sp->total += info.size;
+					if (last_use > e->last_use)
+						e->last_use = last_use;
+					e->seen = true;
+				}
+			}
+			if (info.gen >= disk_next)
+				disk_next = info.gen + 1;
+		}
+		free(key);
+		p = nl ? nl + 1 : end;
+	}
+	free(buf);
+	for (size_t i = 0; i < sp->n_buckets; i++) {
+		struct entry **pp = &sp->buckets[i];
+		while (*pp) {
+			struct entry *e = *pp;
+			if (e->seen) {
+				pp = &e->next;
+				continue;
+			}
+			*pp = e->next;
+			sp->total -= e->info.size;
+			sp->n--;
+			free(e->key);
+			free(e);
+		}
+	}
+	if (disk_next > sp->next_gen)
+		sp->next_gen = disk_next;
+	if (sp->next_gen == 0)
+		sp->next_gen = 1;
+	return dirty;
+}
+
+/* Rewrite the index atomically and durably (lock and flock held). */
+static bool write_index(struct mbfs_spool *sp)
+{
+	unlinkat(sp->dirfd, "index.tmp", 0); /* a dead writer's */
+	int fd = openat(sp->dirfd, "index.tmp",
+			O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		mbfs_warn("spool: cannot write %s/index.tmp: %s", sp->dir,
+			  strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	fprintf(f, "mbfs-spool 2 %" PRIu64 "\n", sp->next_gen);
+	for (size_t i = 0; i < sp->n_buckets; i++)
+		for (struct entry *e = sp->buckets[i]; e; e = e->next) {
+			fprintf(f, "%" PRIu64 " %" PRIu64 " %" PRId64 " %.3f %.3f %d %.3f ",
+				e->info.gen, e->info.size, e->info.rows,
+				e->info.fetched_at, e->info.duration,
+				e->info.truncated ? 1 : 0, e->last_use);
+			key_escape(e->key, f);
+			fputc('\n', f);
+		}
+	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+	ok = fclose(f) == 0 && ok;
+	if (!ok || renameat(sp->dirfd, "index.tmp", sp->dirfd, "index") != 0) {
+		unlinkat(sp->dirfd, "index.tmp", 0);
+		mbfs_warn("spool: cannot update %s/index: %s", sp->dir,
+			  strerror(errno));
+		return false;
+	}
+	fsync(sp->dirfd);
+	index_identity(sp, &sp->idx);
+	return true;
+}
+
+/* ---- the cross-mount lock ------------------------------------------------------ */
+
+static void flock_retry(int fd, int op)
+{
+	while (flock(fd, op) != 0 && errno == EINTR)
+		;
+}
+
+/* Take the directory's flock and bring the table up to the disk's state.
+ * sp->lock held. */
+static void begin(struct mbfs_spool *sp)
+{
+	flock_retry(sp->lockfd, LOCK_EX);
+	struct index_id now;
+	index_identity(sp, &now);
+	if (!same_identity(&now, &sp->idx))
+		reload(sp, false);
+	sp->checked_at = mono_now();
+}
+
+/* Write the index if dirty and release the flock. sp->lock held. */
+static void end(struct mbfs_spool *sp, bool dirty)
+{
+	if (dirty)
+		write_index(sp);
+	flock_retry(sp->lockfd, LOCK_UN);
+}
+
+/* Without the flock: pick up another mount's changes when the index file
+ * changed (it is replaced by rename, so any read is a whole index). Rate
+ * limited. sp->lock held. */
+static void refresh(struct mbfs_spool *sp, bool now)
+{
+	double t = mono_now();
+	if (!now && t - sp->checked_at < REFRESH_EVERY)
+		return;
+	sp->checked_at = t;
+	struct index_id id;
+	index_identity(sp, &id);
+	if (!same_identity(&id, &sp->idx))
+		reload(sp, false);
+}
+
+/* ---- eviction -------------------------------------------------------------------- */
+
+/* Evict unpinned LRU entries until total <= cap (keep `keep`). Returns
+ * whether anything went. sp->lock and the flock held. */
+static bool evict(struct mbfs_spool *sp, const struct entry *keep)
+{
+	bool any = false;
 	while (sp->total > sp->cap) {
 		struct entry *victim = NULL;
 		for (size_t i = 0; i < sp->n_buckets; i++)
@@ -352,7 +552,318 @@ static void evict(struct mbfs_spool *sp, const struct entry *keep)
 		mbfs_debug("spool: evicting %s (%" PRIu64 " bytes)", victim->key,
 			   victim->info.size);
 		remove_entry(sp, victim);
+		any = true;
 	}
+	return any;
+}
+
+/* ---- directories ------------------------------------------------------------------ */
+
+/* Is the open directory fd safe: ours, not writable by group or others? */
+static enum mbfs_status check_dir(int fd, const char *path, struct mbfs_err *err)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return mbfs_err_set(err, MBFS_ERR_IO, 0, "cannot stat %s: %s",
+				    path, strerror(errno));
+	if (st.st_uid != geteuid())
+		return mbfs_err_set(err, MBFS_ERR_IO, 0,
+				    "the cache directory %s is not owned by you (uid %u): refused; use another -o cache_dir or remove it",
+				    path, (unsigned)st.st_uid);
+	if (st.st_mode & 022)
+		return mbfs_err_set(err, MBFS_ERR_IO, 0,
+				    "the cache directory %s is writable by group or others: refused; run chmod 700 %s",
+				    path, path);
+	return MBFS_OK;
+}
+
+/* Open (creating 0700) the directory name under parent (AT_FDCWD with an
+ * absolute name for the top), never through a symlink, and check it. */
+static enum mbfs_status open_dir_at(int parent, const char *name,
+				    const char *path, int *out,
+				    struct mbfs_err *err)
+{
+	if (mkdirat(parent, name, 0700) != 0 && errno != EEXIST)
+		return mbfs_err_set(err, MBFS_ERR_IO, 0,
+				    "cannot create the cache directory %s: %s",
+				    path, strerror(errno));
+	int fd = openat(parent, name,
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return mbfs_err_set(err, MBFS_ERR_IO, 0,
+				    errno == ELOOP || errno == ENOTDIR
+					    ? "the cache directory %s is a symlink or not a directory: refused"
+					    : "cannot open the cache directory %s",
+				    path);
+	enum mbfs_status st = check_dir(fd, path, err);
+	if (st != MBFS_OK) {
+		close(fd);
+		return st;
+	}
+	*out = fd;
+	return MBFS_OK;
+}
+
+/* Create the missing parents of an absolute path (0700); existing ones
+ * are left as they are (the user's home, /var/cache ...). */
+static void make_parents(const char *path)
+{
+	char buf[4096];
+	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+		return;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+			return;
+		*p = '/';
+	}
+}
+
+/* Does dirfd's "server" file name url (creating it when absent)? */
+static bool server_matches(int dirfd, const char *url)
+{
+	size_t ul = strlen(url);
+	int fd = openat(dirfd, "server",
+			O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		bool ok = write(fd, url, ul) == (ssize_t)ul;
+		close(fd);
+		return ok;
+	}
+	fd = openat(dirfd, "server", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	char *buf = malloc(ul + 2);
+	ssize_t n = buf ? read(fd, buf, ul + 1) : -1;
+	close(fd);
+	bool ok = n == (ssize_t)ul && memcmp(buf, url, ul) == 0;
+	free(buf);
+	return ok;
+}
+
+/* Remove what a crash left (sp->lock and the flock held): files of the
+ * spool directory that the index does not name, and temp files whose
+ * writer is gone. Returns the number removed. */
+static unsigned sweep(struct mbfs_spool *sp)
+{
+	int fd = dup(sp->spoolfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	rewinddir(d);
+	unsigned removed = 0;
+	time_t now = time(NULL);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		const char *nm = de->d_name;
+		if (strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0)
+			continue;
+		struct stat st;
+		if (fstatat(sp->spoolfd, nm, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    S_ISDIR(st.st_mode))
+			continue;
+		bool drop = true;
+		uint64_t gen;
+		char tail;
+		long pid;
+		if (sscanf(nm, "r-%16" SCNx64 "%c", &gen, &tail) == 1 &&
+		    strlen(nm) == 18) {
+			char name[24];
+			file_name(gen, name);
+			drop = strcmp(name, nm) != 0;
+			for (size_t i = 0; !drop && i < sp->n_buckets; i++)
+				for (struct entry *e = sp->buckets[i]; e; e = e->next)
+					if (e->info.gen == gen)
+						goto keep;
+			drop = true;
+		} else if (sscanf(nm, "tmp-%ld-", &pid) == 1 && S_ISREG(st.st_mode)) {
+			/* its writer holds a flock on it while writing */
+			int tf = openat(sp->spoolfd, nm,
+					O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+			bool locked = tf < 0 || flock(tf, LOCK_EX | LOCK_NB) != 0;
+			if (tf >= 0)
+				close(tf);
+			bool alive = pid > 0 && kill((pid_t)pid, 0) == 0;
+			drop = !locked && (!alive || now - st.st_mtime > TMP_GRACE);
+		}
+		if (drop) {
+			if (unlinkat(sp->spoolfd, nm, 0) == 0)
+				removed++;
+		}
+keep:;
+	}
+	closedir(d);
+	return removed;
+}
+
+enum mbfs_status mbfs_spool_new(const char *cache_dir, const char *server_url,
+				uint64_t cache_max, struct mbfs_spool **out,
+				struct mbfs_err *err)
+{
+	if (!cache_dir || cache_dir[0] != '/')
+		return mbfs_err_set(err, MBFS_ERR_INVALID, 0,
+				    "the cache directory must be an absolute path");
+	struct mbfs_spool *sp = calloc(1, sizeof *sp);
+	if (!sp)
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	sp->dirfd = sp->spoolfd = sp->lockfd = -1;
+	sp->cap = cache_max;
+	sp->n_buckets = 64;
+	sp->buckets = calloc(sp->n_buckets, sizeof *sp->buckets);
+	pthread_mutex_init(&sp->lock, NULL);
+	enum mbfs_status st = MBFS_OK;
+	int top = -1;
+	if (!sp->buckets) {
+		st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+		goto fail;
+	}
+	make_parents(cache_dir);
+	st = open_dir_at(AT_FDCWD, cache_dir, cache_dir, &top, err);
+	if (st != MBFS_OK)
+		goto fail;
+	char buf[4200];
+	for (int i = 0; i < HASH_DIRS && sp->dirfd < 0; i++) {
+		char name[40];
+		if (i == 0)
+			snprintf(name, sizeof name, "%016" PRIx64, hash_str(server_url));
+		else
+			snprintf(name, sizeof name, "%016" PRIx64 "-%d",
+				 hash_str(server_url), i);
+		snprintf(buf, sizeof buf, "%s/%s", cache_dir, name);
+		int fd;
+		st = open_dir_at(top, name, buf, &fd, err);
+		if (st != MBFS_OK)
+			goto fail;
+		if (server_matches(fd, server_url)) {
+			sp->dirfd = fd;
+			sp->dir = strdup(buf);
+		} else {
+			close(fd);
+		}
+	}
+	if (sp->dirfd < 0) {
+		st = mbfs_err_set(err, MBFS_ERR_IO, 0,
+				  "no usable directory for this server under %s",
+				  cache_dir);
+		goto fail;
+	}
+	snprintf(buf, sizeof buf, "%s/spool", sp->dir ? sp->dir : "");
+	st = open_dir_at(sp->dirfd, "spool", buf, &sp->spoolfd, err);
+	if (st != MBFS_OK)
+		goto fail;
+	sp->lockfd = openat(sp->dirfd, "lock",
+			    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (sp->lockfd < 0 && errno == EEXIST)
+		sp->lockfd = openat(sp->dirfd, "lock",
+				    O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	struct stat lst;
+	if (sp->lockfd < 0 || fstat(sp->lockfd, &lst) != 0 ||
+	    !S_ISREG(lst.st_mode) || lst.st_uid != geteuid()) {
+		st = mbfs_err_set(err, MBFS_ERR_IO, 0,
+				  "cannot use the lock file %s/lock (a symlink or not yours?)",
+				  sp->dir);
+		goto fail;
+	}
+	pthread_mutex_lock(&sp->lock);
+	flock_retry(sp->lockfd, LOCK_EX);
+	bool dirty = reload(sp, true);
+	unsigned removed = sweep(sp);
+	if (removed)
+		mbfs_info("spool: removed %u file(s) no index entry named (left by a crash)",
+			  removed);
+	dirty = evict(sp, NULL) || dirty;
+	if (unlinkat(sp->dirfd, "index.tmp", 0) == 0)
+		dirty = true;
+	end(sp, dirty);
+	sp->checked_at = mono_now();
+	pthread_mutex_unlock(&sp->lock);
+	close(top);
+	*out = sp;
+	return MBFS_OK;
+fail:
+	if (top >= 0)
+		close(top);
+	mbfs_spool_free(sp);
+	return st;
+}
+
+void mbfs_spool_free(struct mbfs_spool *sp)
+{
+	if (!sp)
+		return;
+	for (size_t i = 0; sp->buckets && i < sp->n_buckets; i++) {
+		struct entry *e = sp->buckets[i];
+		while (e) {
+			struct entry *next = e->next;
+			free(e->key);
+			free(e);
+			e = next;
+		}
+	}
+	free(sp->buckets);
+	pthread_mutex_destroy(&sp->lock);
+	if (sp->dirfd >= 0)
+		close(sp->dirfd);
+	if (sp->spoolfd >= 0)
+		close(sp->spoolfd);
+	if (sp->lockfd >= 0)
+		close(sp->lockfd);
+	free(sp->dir);
+	free(sp);
+}
+
+const char *mbfs_spool_dir(const struct mbfs_spool *sp)
+{
+	return sp->dir;
+}
+
+bool mbfs_spool_get(struct mbfs_spool *sp, const char *key,
+		    struct mbfs_spool_info *out)
+{
+	pthread_mutex_lock(&sp->lock);
+	refresh(sp, false);
+	struct entry *e = find(sp, key);
+	if (e && out)
+		*out = e->info;
+	pthread_mutex_unlock(&sp->lock);
+	return e != NULL;
+}
+
+enum mbfs_status mbfs_spool_create(struct mbfs_spool *sp, int *fd,
+				   char **tmp_path, struct mbfs_err *err)
+{
+	char name[64];
+	pthread_mutex_lock(&sp->lock);
+	uint64_t seq = ++sp->tmp_seq;
+	pthread_mutex_unlock(&sp->lock);
+	snprintf(name, sizeof name, "tmp-%ld-%" PRIu64, (long)getpid(), seq);
+	int f = openat(sp->spoolfd, name,
+		       O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (f < 0)
+		return mbfs_err_set(err, MBFS_ERR_IO, 0,
+				    "cannot create a spool file in %s/spool: %s",
+				    sp->dir, strerror(errno));
+	/* the sweep of another mount spares a temp file while this lock holds */
+	flock_retry(f, LOCK_EX);
+	*tmp_path = strdup(name);
+	if (!*tmp_path) {
+		unlinkat(sp->spoolfd, name, 0);
+		close(f);
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	}
+	*fd = f;
+	return MBFS_OK;
+}
+
+void mbfs_spool_discard(struct mbfs_spool *sp, const char *tmp_path)
+{
+	if (tmp_path && strncmp(tmp_path, "tmp-", 4) == 0 && !strchr(tmp_path, '/'))
+		unlinkat(sp->spoolfd, tmp_path, 0);
 }
 
 enum mbfs_status mbfs_spool_commit(struct mbfs_spool *sp, const char *key,
@@ -361,51 +872,72 @@ enum mbfs_status mbfs_spool_commit(struct mbfs_spool *sp, const char *key,
 				   struct mbfs_spool_info *out,
 				   struct mbfs_err *err)
 {
-	if (strlen(key) >= KEY_MAX || strpbrk(key, " \n\t"))
-		return mbfs_err_set(err, MBFS_ERR_INVALID, 0, "bad spool key");
+	if (!key[0] || strlen(key) > MBFS_SPOOL_KEY_MAX)
+		return mbfs_err_set(err, MBFS_ERR_INVALID, 0,
+				    "a result key of %zu bytes cannot be cached",
+				    strlen(key));
+	if (strncmp(tmp_path, "tmp-", 4) != 0 || strchr(tmp_path, '/'))
+		return mbfs_err_set(err, MBFS_ERR_INVALID, 0, "not a spool temp file");
 	pthread_mutex_lock(&sp->lock);
-	struct entry *e = find(sp, key);
-	uint64_t gen = e ? e->info.gen + 1 : 1;
-	char file[64], path[4096];
-	snprintf(file, sizeof file, "%016" PRIx64 "-%" PRIu64, hash_str(key), gen);
-	path_of(sp, file, path, sizeof path);
+	begin(sp);
+	uint64_t gen = sp->next_gen++;
+	char name[24];
+	file_name(gen, name);
 	/* Put the new file in place first: a failure leaves the old result
-	 * (and the accounting) untouched. */
-	if (rename(tmp_path, path) != 0) {
+	 * (and the accounting) untouched. Another mount's orphan of the same
+	 * name (it died before writing the index) is replaced. */
+	if (renameat(sp->spoolfd, tmp_path, sp->spoolfd, name) != 0) {
 		enum mbfs_status st = mbfs_err_set(err, MBFS_ERR_IO, 0,
 						   "spool rename failed: %s",
 						   strerror(errno));
+		end(sp, true); /* the generation is spent: never reuse it */
 		pthread_mutex_unlock(&sp->lock);
 		return st;
 	}
-	char *fname = strdup(file);
-	if (!e)
+	struct entry *e = find(sp, key);
+	if (e) {
+		char old[24];
+		file_name(e->info.gen, old);
+		unlinkat(sp->spoolfd, old, 0); /* open handles keep their generation */
+		sp->total -= e->info.size;
+	} else {
 		e = insert(sp, key);
-	if (!e || !fname) {
-		free(fname);
-		unlink(path);
+	}
+	if (!e) {
+		unlinkat(sp->spoolfd, name, 0);
+		end(sp, true);
 		pthread_mutex_unlock(&sp->lock);
 		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
 	}
-	if (e->file) {
-		char old[4096];
-		path_of(sp, e->file, old, sizeof old);
-		unlink(old); /* open handles keep reading their generation */
-		sp->total -= e->info.size;
-		free(e->file);
-	}
-	e->file = fname;
 	e->pins = 0; /* older pins refer to the older generation */
 	e->info = *meta;
 	e->info.gen = gen;
-	e->last_use = ++sp->clock;
+	e->last_use = wall_now();
 	sp->total += e->info.size;
 	evict(sp, e);
-	save_index(sp);
+	end(sp, true);
 	if (out)
 		*out = e->info;
 	pthread_mutex_unlock(&sp->lock);
 	return MBFS_OK;
+}
+
+/* Open e's file and check it is the result the index describes. */
+static int open_result(struct mbfs_spool *sp, const struct entry *e)
+{
+	char name[24];
+	file_name(e->info.gen, name);
+	int f = openat(sp->spoolfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (f < 0)
+		return -1;
+	struct stat st;
+	if (fstat(f, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size != e->info.size) {
+		close(f);
+		errno = ESTALE;
+		return -1;
+	}
+	return f;
 }
 
 enum mbfs_status mbfs_spool_open(struct mbfs_spool *sp, const char *key, int *fd,
@@ -413,27 +945,34 @@ enum mbfs_status mbfs_spool_open(struct mbfs_spool *sp, const char *key, int *fd
 				 struct mbfs_err *err)
 {
 	pthread_mutex_lock(&sp->lock);
+	refresh(sp, false);
 	struct entry *e = find(sp, key);
+	int f = e ? open_result(sp, e) : -1;
+	if (e && f < 0) {
+		/* Replaced or dropped by another mount, or removed behind our
+		 * back: ask the disk index (under the lock). */
+		begin(sp);
+		e = find(sp, key);
+		f = e ? open_result(sp, e) : -1;
+		bool dirty = false;
+		if (e && f < 0) {
+			mbfs_info("spool: the result file of %s vanished: dropped",
+				  key);
+			remove_entry(sp, e);
+			e = NULL;
+			dirty = true;
+		}
+		end(sp, dirty);
+	}
 	enum mbfs_status st = MBFS_OK;
 	if (!e) {
 		st = mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "no cached result");
 	} else {
-		char p[4096];
-		path_of(sp, e->file, p, sizeof p);
-		int f = open(p, O_RDONLY | O_CLOEXEC);
-		if (f < 0) {
-			st = mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0,
-					  "cached result vanished: %s",
-					  strerror(errno));
-			remove_entry(sp, e);
-			save_index(sp);
-		} else {
-			*fd = f;
-			e->pins++;
-			e->last_use = ++sp->clock;
-			if (out)
-				*out = e->info;
-		}
+		*fd = f;
+		e->pins++;
+		e->last_use = wall_now();
+		if (out)
+			*out = e->info;
 	}
 	pthread_mutex_unlock(&sp->lock);
 	return st;
@@ -445,9 +984,9 @@ void mbfs_spool_unpin(struct mbfs_spool *sp, const char *key, uint64_t gen)
 	struct entry *e = find(sp, key);
 	if (e && e->info.gen == gen && e->pins)
 		e->pins--;
-	if (e && sp->total > sp->cap) {
-		evict(sp, NULL);
-		save_index(sp);
+	if (sp->total > sp->cap) {
+		begin(sp);
+		end(sp, evict(sp, NULL));
 	}
 	pthread_mutex_unlock(&sp->lock);
 }
@@ -455,27 +994,39 @@ void mbfs_spool_unpin(struct mbfs_spool *sp, const char *key, uint64_t gen)
 void mbfs_spool_drop(struct mbfs_spool *sp, const char *key)
 {
 	pthread_mutex_lock(&sp->lock);
+	begin(sp);
 	struct entry *e = find(sp, key);
-	if (e) {
+	if (e)
 		remove_entry(sp, e);
-		save_index(sp);
-	}
+	end(sp, e != NULL);
 	pthread_mutex_unlock(&sp->lock);
 }
 
-void mbfs_spool_drop_all(struct mbfs_spool *sp)
+void mbfs_spool_drop_prefix(struct mbfs_spool *sp, const char *prefix)
 {
+	size_t pl = strlen(prefix);
+	bool any = false;
 	pthread_mutex_lock(&sp->lock);
-	for (size_t i = 0; i < sp->n_buckets; i++)
-		while (sp->buckets[i])
-			remove_entry(sp, sp->buckets[i]);
-	save_index(sp);
+	begin(sp);
+	for (size_t i = 0; i < sp->n_buckets; i++) {
+		struct entry *e = sp->buckets[i];
+		while (e) {
+			struct entry *next = e->next;
+			if (strncmp(e->key, prefix, pl) == 0) {
+				remove_entry(sp, e);
+				any = true;
+			}
+			e = next;
+		}
+	}
+	end(sp, any);
 	pthread_mutex_unlock(&sp->lock);
 }
 
 int mbfs_spool_describe(struct mbfs_spool *sp, char *out, size_t outsz)
 {
 	pthread_mutex_lock(&sp->lock);
+	refresh(sp, false);
 	int n = snprintf(out, outsz,
 			 "spool_results %zu\nspool_bytes %" PRIu64 "\nspool_cap %" PRIu64 "\n",
 			 sp->n, sp->total, sp->cap);

@@ -7,11 +7,14 @@
  * mbfs_status_errno(), and logs the failure once there.
  *
  * Thread safety: all functions here are pure or write only to the caller's
- * struct; none blocks.
+ * struct (mbfs_err_set also reads the logger's secret list under its
+ * mutex); none blocks.
  */
 #ifndef MBFS_STATUS_H
 #define MBFS_STATUS_H
 
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 enum mbfs_status {
@@ -35,6 +38,10 @@ enum mbfs_status {
 	MBFS_ERR_IS_DIR,
 	MBFS_ERR_NO_ATTR,       /* extended attribute absent                      */
 	MBFS_ERR_RANGE,         /* caller's buffer too small                      */
+	MBFS_ERR_STALE,         /* the kernel inode shows another generation:
+				   re-resolve the path (ESTALE)                 */
+	MBFS_ERR_WOULD_BLOCK,   /* a try (cancel.h) would wait on the network:
+				   park the request; never reaches the kernel   */
 	MBFS_STATUS_COUNT
 };
 
@@ -53,11 +60,45 @@ int mbfs_status_errno(enum mbfs_status st);
 /* Short stable name, e.g. "not-found". Never NULL. */
 const char *mbfs_status_name(enum mbfs_status st);
 
-/* Fill err (may be NULL) and return st. printf-style, truncated to fit.
- * Control characters in the formatted text are replaced by spaces. */
+/* Fill err (may be NULL) and return st. printf-style. The whole formatted
+ * text is first scrubbed of every secret registered with the logger
+ * (mbfs_log_add_secret), then its control characters are escaped
+ * (mbfs_escape_unit), and only then is it cut to fit — so a secret is
+ * never half shown and an escape or a UTF-8 character is never split.
+ * Takes the logger's mutex briefly (a leaf lock). */
 enum mbfs_status mbfs_err_set(struct mbfs_err *err, enum mbfs_status st,
 			      int http_status, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/*
+ * Escaping of text for display (error details, xattrs, .mbfs/errors, log
+ * lines). Server text is hostile: a terminal that shows it must not
+ * receive control sequences. The rules, one "unit" at a time:
+ *   LF, CR, TAB           → \n, \r, \t
+ *   other bytes 0x00-0x1f → \xHH (lower-case hex: ESC is \x1b); DEL → \x7f
+ *   C1 controls U+0080-U+009F (UTF-8 C2 80..C2 9F) → \u0080..\u009f
+ *   a complete UTF-8 sequence, any other byte → copied
+ * A backslash is copied as it is, so escaping is idempotent: text escaped
+ * once comes back unchanged (a message quoted in another one is not
+ * escaped twice).
+ */
+#define MBFS_ESCAPE_UNIT_MAX 6 /* longest output of one unit ("\u009b") */
+
+/* Escape the unit at s (s[0] != '\0'): writes at most MBFS_ESCAPE_UNIT_MAX
+ * bytes (not NUL-terminated) to out, their number to *outlen, and returns
+ * how many bytes of s it used (>= 1). Pure. */
+size_t mbfs_escape_unit(const char *s, char *out, size_t *outlen);
+
+/* Copy s escaped into out (outsz > 0, always NUL-terminated), stopping
+ * before the first unit that does not fit whole. Returns true when all
+ * of s fit. Pure. */
+bool mbfs_escape_text(const char *s, char *out, size_t outsz);
+
+/* vsnprintf into buf (bufsz) when it fits, else into a new heap string
+ * of the full length (never truncated). Returns buf, the heap string
+ * (the caller frees it when != buf) or NULL when out of memory. */
+char *mbfs_vformat(char *buf, size_t bufsz, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 /* Reset err to MBFS_OK with an empty message. */
 void mbfs_err_clear(struct mbfs_err *err);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cancel.h"
 #include "log.h"
 #include "name.h"
 
@@ -22,7 +23,12 @@ struct mbfs_tree {
 	struct mb_client *client;
 	const struct mbfs_options *opts;
 	struct mbfs_meta *meta;
-	struct mbfs_inode_table nodes;
+	struct mbfs_inode_table nodes;    /* ino → node */
+	struct mbfs_ident_table idents;   /* (kind, fmt, id) → node */
+	uint64_t next_big;                /* numbers for ids beyond 48 bits */
+	uint64_t content_seq;             /* SQL text generations */
+	struct schema_id *schema_ids;     /* (database, schema) → id */
+	size_t n_schema_ids, cap_schema_ids;
 	enum mbfs_fmt formats[MBFS_MAX_FORMATS];
 	int n_formats;
 	mbfs_tree_gone_fn gone;
@@ -136,13 +142,25 @@ time_t mbfs_tree_parse_time(const char *s)
 
 /* ---- nodes -------------------------------------------------------------- */
 
+/* The node of an identity, if one exists. Lock held. */
+static struct mbfs_node *node_find(struct mbfs_tree *t, enum mbfs_kind kind,
+				   enum mbfs_fmt fmt, int64_t id)
+{
+	return mbfs_ident_table_get(&t->idents, mbfs_ident_kind(kind, fmt),
+				    (uint64_t)id);
+}
+
+/* The node of an identity, created on first sight with its number: the
+ * packed one, or one allocated when the id does not fit. Lock held. */
 static struct mbfs_node *node_get(struct mbfs_tree *t, enum mbfs_kind kind,
 				  enum mbfs_fmt fmt, int64_t id)
 {
-	uint64_t ino = mbfs_inode_number(kind, fmt, id);
-	struct mbfs_node *n = mbfs_inode_table_get(&t->nodes, ino);
+	struct mbfs_node *n = node_find(t, kind, fmt, id);
 	if (n)
 		return n;
+	uint64_t ino = mbfs_inode_number(kind, fmt, id);
+	if (!ino)
+		ino = MBFS_INO_BIG_BASE | ++t->next_big;
 	n = calloc(1, sizeof *n);
 	if (!n)
 		return NULL;
@@ -150,17 +168,70 @@ static struct mbfs_node *node_get(struct mbfs_tree *t, enum mbfs_kind kind,
 	n->kind = kind;
 	n->fmt = fmt;
 	n->id = id;
-	if (kind == MBFS_K_CARD_FILE)
-		snprintf(n->key, sizeof n->key, "card:%" PRId64 ":%s", id,
-			 mbfs_fmt_name(fmt));
-	else if (kind == MBFS_K_TABLE_FILE)
-		snprintf(n->key, sizeof n->key, "table:%" PRId64 ":%s", id,
-			 mbfs_fmt_name(fmt));
 	if (!mbfs_inode_table_put(&t->nodes, ino, n)) {
 		free(n);
 		return NULL;
 	}
+	if (!mbfs_ident_table_put(&t->idents, mbfs_ident_kind(kind, fmt),
+				  (uint64_t)id, n)) {
+		mbfs_inode_table_del(&t->nodes, ino);
+		free(n);
+		return NULL;
+	}
 	return n;
+}
+
+/* Remember that dir lists n (for mbfs_tree_names_of). Lock held. */
+static void node_add_parent(struct mbfs_node *n, struct mbfs_node *dir)
+{
+	for (size_t i = 0; i < n->n_parents; i++)
+		if (n->parents[i] == dir)
+			return;
+	struct mbfs_node **v = realloc(n->parents,
+				       (n->n_parents + 1) * sizeof *v);
+	if (!v)
+		return; /* only costs a late invalidation */
+	v[n->n_parents++] = dir;
+	n->parents = v;
+}
+
+/* A schema's id: a hash of (database, name), probed past any id another
+ * schema already has, so two schemas never share a node. Lock held. */
+struct schema_id {
+	int64_t db_id;
+	char *name;
+	int64_t id;
+};
+
+static int64_t schema_id(struct mbfs_tree *t, int64_t db_id, const char *name)
+{
+	int64_t h = mbfs_inode_hash_id(db_id, name);
+	for (;;) {
+		bool taken = false;
+		for (size_t i = 0; i < t->n_schema_ids; i++) {
+			struct schema_id *s = &t->schema_ids[i];
+			if (s->db_id == db_id && strcmp(s->name, name) == 0)
+				return s->id;
+			if (s->id == h)
+				taken = true;
+		}
+		if (!taken)
+			break;
+		h = (h + 1) & ((INT64_C(1) << 47) - 1);
+	}
+	if (t->n_schema_ids == t->cap_schema_ids) {
+		size_t nc = t->cap_schema_ids ? t->cap_schema_ids * 2 : 16;
+		struct schema_id *v = realloc(t->schema_ids, nc * sizeof *v);
+		if (!v)
+			return h;
+		t->schema_ids = v;
+		t->cap_schema_ids = nc;
+	}
+	char *nm = strdup(name);
+	if (nm)
+		t->schema_ids[t->n_schema_ids++] =
+			(struct schema_id){.db_id = db_id, .name = nm, .id = h};
+	return h;
 }
 
 static void set_str(char **dst, const char *src)
@@ -190,6 +261,7 @@ static void node_free(void *val, void *arg)
 	free(n->sql);
 	free(n->params);
 	free(n->order);
+	free(n->parents);
 	free(n);
 }
 
@@ -204,6 +276,7 @@ struct mbfs_tree *mbfs_tree_new(struct mb_client *client,
 	t->client = client;
 	t->opts = opts;
 	mbfs_inode_table_init(&t->nodes);
+	mbfs_ident_table_init(&t->idents);
 	t->meta = mbfs_meta_new(client, opts->meta_ttl, opts->error_ttl);
 	if (!t->meta) {
 		mbfs_tree_free(t);
@@ -225,6 +298,10 @@ void mbfs_tree_free(struct mbfs_tree *t)
 		return;
 	mbfs_inode_table_each(&t->nodes, node_free, NULL);
 	mbfs_inode_table_destroy(&t->nodes);
+	mbfs_ident_table_destroy(&t->idents);
+	for (size_t i = 0; i < t->n_schema_ids; i++)
+		free(t->schema_ids[i].name);
+	free(t->schema_ids);
 	mbfs_meta_free(t->meta);
 	pthread_cond_destroy(&t->cond);
 	pthread_mutex_destroy(&t->lock);
@@ -679,7 +756,7 @@ static enum mbfs_status build_database(struct mbfs_tree *t, int64_t db_id,
 			break;
 		}
 		r->kind = MBFS_K_SCHEMA;
-		r->id = mbfs_inode_hash_id(db_id, schemas.v[i]);
+		r->id = schema_id(t, db_id, schemas.v[i]);
 		r->db_id = db_id;
 		r->schema = strdup(schemas.v[i]);
 		r->raw_name = strdup(schemas.v[i]);
@@ -796,8 +873,14 @@ static int dirent_cmp(const void *a, const void *b)
 		      ((const struct mbfs_dirent *)b)->name);
 }
 
-static void update_node(struct mbfs_node *n, const struct proto *r)
+static void update_node(struct mbfs_tree *t, struct mbfs_node *n,
+			const struct proto *r)
 {
+	const char *sql = n->kind == MBFS_K_SQL_FILE ? r->sql : NULL;
+	if (n->kind == MBFS_K_SQL_FILE &&
+	    (!n->content_gen || !n->sql != !sql ||
+	     (sql && n->sql && strcmp(sql, n->sql) != 0)))
+		n->content_gen = ++t->content_seq;
 	n->db_id = r->db_id;
 	n->model = r->model;
 	n->dashboard_id = r->dashboard_id;
@@ -806,14 +889,9 @@ static void update_node(struct mbfs_node *n, const struct proto *r)
 	set_str(&n->raw_name, r->raw_name ? r->raw_name : r->fixed_name);
 	set_str(&n->description, r->description);
 	set_str(&n->updated_at, r->updated_at);
-	set_str(&n->sql, n->kind == MBFS_K_SQL_FILE ? r->sql : NULL);
+	set_str(&n->sql, sql);
 	set_str(&n->params, r->params);
 	n->mtime = mbfs_tree_parse_time(r->updated_at);
-	if (n->kind == MBFS_K_DASHCARD_FILE)
-		snprintf(n->key, sizeof n->key,
-			 "dashcard:%" PRId64 ":%" PRId64 ":%" PRId64 ":%s",
-			 n->dashboard_id, n->id, n->card_id,
-			 mbfs_fmt_name(n->fmt));
 }
 
 /* The node kind of one of a proto's files. */
@@ -882,8 +960,10 @@ static enum mbfs_status apply(struct mbfs_tree *t, struct mbfs_node *dir,
 		}
 		/* sticky: it showed its plain name in the previous listing */
 		enum mbfs_fmt f0 = r->n_fmts ? r->fmts[0] : MBFS_FMT_NONE;
-		const char *prev = mbfs_inode_table_get(
-			&old, mbfs_inode_number(file_kind(r, f0), f0, r->id));
+		const struct mbfs_node *was = node_find(t, file_kind(r, f0), f0,
+							r->id);
+		const char *prev = was ? mbfs_inode_table_get(&old, was->ino)
+				       : NULL;
 		if (prev) {
 			char esc[MBFS_NAME_MAX + 1], plain[MBFS_NAME_MAX + 1];
 			mbfs_name_escape(o->raw, esc, sizeof esc);
@@ -919,7 +999,8 @@ static enum mbfs_status apply(struct mbfs_tree *t, struct mbfs_node *dir,
 				st = oom(err);
 				break;
 			}
-			update_node(node, r);
+			update_node(t, node, r);
+			node_add_parent(node, dir);
 			se[k].d.name = nm;
 			se[k].d.node = node;
 			se[k].pos = k;
@@ -963,14 +1044,21 @@ static enum mbfs_status ensure_listing(struct mbfs_tree *t, struct mbfs_node *di
 	if (!mbfs_kind_is_dir(dir->kind))
 		return mbfs_err_set(err, MBFS_ERR_NOT_DIR, 0, "not a directory");
 	for (;;) {
-		while (dir->listing_busy)
-			pthread_cond_wait(&t->cond, &t->lock);
 		double now = mono_now();
 		bool fresh = dir->listing_ok && !dir->stale &&
 			     (is_fixed_dir(dir->kind) ||
 			      now - dir->fetched_at < t->opts->meta_ttl);
 		if (fresh)
 			return MBFS_OK;
+		if (!mbfs_may_wait())
+			return mbfs_would_block(MBFS_WAIT_LISTING, err);
+		if (mbfs_cancel_fired(mbfs_cancel_current()))
+			return mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0,
+					    "interrupted while waiting for a listing");
+		if (dir->listing_busy) {
+			pthread_cond_wait(&t->cond, &t->lock);
+			continue;
+		}
 		dir->listing_busy = true;
 		/* a touch while we fetch sets it again: re-list next time */
 		dir->stale = false;
@@ -987,6 +1075,12 @@ static enum mbfs_status ensure_listing(struct mbfs_tree *t, struct mbfs_node *di
 			dir->listing_ok = true;
 			dir->fetched_at = mono_now();
 			return MBFS_OK;
+		}
+		if (st == MBFS_ERR_INTERRUPTED) {
+			/* our reader gave up, not the server: others waiting
+			 * for this directory fetch it themselves */
+			dir->stale = true;
+			return st;
 		}
 		if (dir->listing_ok) {
 			/* keep serving the last good listing; retry after error_ttl */
@@ -1083,6 +1177,19 @@ bool mbfs_tree_peek(struct mbfs_tree *t, struct mbfs_node *dir,
 	return fresh;
 }
 
+void mbfs_tree_names_of(struct mbfs_tree *t, const struct mbfs_node *n,
+			void (*fn)(void *arg, uint64_t parent, const char *name),
+			void *arg)
+{
+	(void)t;
+	for (size_t p = 0; p < n->n_parents; p++) {
+		const struct mbfs_node *dir = n->parents[p];
+		for (size_t i = 0; i < dir->n_entries; i++)
+			if (dir->entries[i].node == n)
+				fn(arg, dir->ino, dir->entries[i].name);
+	}
+}
+
 void mbfs_tree_invalidate_dir(struct mbfs_tree *t, struct mbfs_node *dir)
 {
 	dir->stale = true;
@@ -1132,6 +1239,14 @@ static void stale_one(void *val, void *arg)
 {
 	(void)arg;
 	((struct mbfs_node *)val)->stale = true;
+}
+
+void mbfs_tree_wake(struct mbfs_tree *t)
+{
+	pthread_mutex_lock(&t->lock);
+	pthread_cond_broadcast(&t->cond);
+	pthread_mutex_unlock(&t->lock);
+	mbfs_meta_wake(t->meta);
 }
 
 void mbfs_tree_invalidate_all(struct mbfs_tree *t)

@@ -21,7 +21,7 @@
  * forget that dentry (from another thread: the hook must not block).
  *
  * Locking: one tree mutex protects every node field that can change
- * (listings, metadata, nlookup, kernel_gen). Functions marked "lock held"
+ * (listings, metadata, parents). Functions marked "lock held"
  * expect the caller to hold it (mbfs_tree_lock); mbfs_tree_list and
  * mbfs_tree_find take the lock themselves and drop it while they wait on
  * the network (they BLOCK on a listing fetch).
@@ -66,12 +66,10 @@ struct mbfs_node {
 	int64_t card_id;           /* dashcards: the card they show */
 	char *params;              /* dashcards: the dashboard's default
 				      parameters, a JSON array */
-	char key[64];              /* data files: the export key */
-	uint64_t nlookup;          /* kernel references (lookup count) */
-	uint64_t kernel_gen;       /* result generation the page cache holds */
-	unsigned open_count;       /* open handles on this data file */
-	uint64_t open_size;        /* size and mtime of the newest open handle: */
-	int64_t open_mtime;        /* what fstat (a GETATTR without fh) sees */
+	uint64_t content_gen;      /* SQL files: generation of the text (a
+				      tree-wide counter; new text, new number) */
+	struct mbfs_node **parents;/* directories whose listing showed it */
+	size_t n_parents;
 	/* directories */
 	struct mbfs_dirent *entries;  /* sorted by name (strcmp) */
 	size_t n_entries;
@@ -129,11 +127,20 @@ enum mbfs_status mbfs_tree_find(struct mbfs_tree *t, struct mbfs_node *dir,
 bool mbfs_tree_peek(struct mbfs_tree *t, struct mbfs_node *dir,
 		    const char *name, struct mbfs_node **out);
 
+/* Every (parent, name) under which a listing shows n, to fn. Lock held. */
+void mbfs_tree_names_of(struct mbfs_tree *t, const struct mbfs_node *n,
+			void (*fn)(void *arg, uint64_t parent, const char *name),
+			void *arg);
+
 /* touch DIR: refetch the listing, and the shared objects it is built
  * from, on next access. Lock held. */
 void mbfs_tree_invalidate_dir(struct mbfs_tree *t, struct mbfs_node *dir);
 /* touch of a .sql or metadata/ file: refetch the object it shows. Lock held. */
 void mbfs_tree_invalidate_file(struct mbfs_tree *t, struct mbfs_node *n);
+/* Wake every thread waiting for a listing or shared object, so that an
+ * interrupted one notices (cancel.h wake hook). Takes the locks. */
+void mbfs_tree_wake(struct mbfs_tree *t);
+
 /* SIGHUP: every listing and shared object. Takes the lock. */
 void mbfs_tree_invalidate_all(struct mbfs_tree *t);
 

@@ -13,6 +13,8 @@ import urllib.parse
 import catalog
 import common
 import faults as faults_mod
+import public as public_mod
+import snippets
 from common import Halt, jresp, text, not_found, forbidden, bad_request, parse_id, parse_bool
 from server import BadJSON, Response
 
@@ -35,6 +37,11 @@ MODEL_RANKING = {"dashboard": 1, "pulse": 2, "dataset": 3, "metric": 3, "card": 
 
 INDEX_HTML = ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Metabase</title></head>"
               "<body><div id=\"root\"></div><!-- fake Metabase --></body></html>")
+
+JETTY_AMBIGUOUS = "<h1>Bad Message 400</h1><pre>reason: Ambiguous URI empty segment</pre>"
+
+# headers that would carry a credential; public routes must never receive them from mbfs
+PUBLIC_CREDENTIAL_HEADERS = ("X-Metabase-Session", "X-Api-Key", "Cookie", "Authorization")
 
 DB_CREATED = "2025-01-06T09:00:01.234567"
 DB_UPDATED = "2025-01-06T09:02:11.5"
@@ -84,8 +91,22 @@ class App:
         self.side = sidechannel
         self.faults = faults
         ex = exports
+        pub = public_mod.Public(behaviour, catalog, exports, stats)
+        self.public = pub
         R = Route
-        self.routes = [
+        public_routes = [
+            R("GET", "/api/public/card/:uuid", pub.card_get, auth=False),
+            R("GET", "/api/public/card/:uuid/query", pub.card_query, auth=False),
+            R("GET", "/api/public/card/:uuid/query/:export-format", pub.card_export, auth=False),
+            R("GET", "/api/public/dashboard/:uuid", pub.dashboard_get, auth=False),
+            R("GET", "/api/public/dashboard/:uuid/dashcard/:dashcard-id/card/:card-id", pub.dashcard_query,
+              auth=False),
+        ]
+        if behaviour.name == "new":   # public dashcard downloads do not exist in v0.46
+            public_routes.append(
+                R("POST", "/api/public/dashboard/:uuid/dashcard/:dashcard-id/card/:card-id/:export-format",
+                  pub.dashcard_export, auth=False))
+        self.routes = public_routes + [
             R("POST", "/api/session", self.login, auth=False),
             R("DELETE", "/api/session", self.logout, auth=False),
             R("GET", "/api/session/properties", self.properties, auth=False),
@@ -100,12 +121,14 @@ class App:
             R("GET", "/api/collection/:id", self.collection_get),
             R("GET", "/api/collection/:id/items", self.collection_items),
             R("GET", "/api/card", self.card_list),
+            R("GET", "/api/card/public", pub.card_list),
             R("GET", "/api/card/:id", self.card_get),
             R("POST", "/api/card/:id/query", ex.card_query),
             R("POST", "/api/card/:id/query/:export-format", ex.card_export),
             R("POST", "/api/dataset", ex.dataset_query),
             R("POST", "/api/dataset/:export-format", ex.dataset_export),
             R("GET", "/api/dashboard", self.dashboard_list),
+            R("GET", "/api/dashboard/public", pub.dashboard_list),
             R("GET", "/api/dashboard/:id", self.dashboard_get),
             R("POST", "/api/dashboard/:id/dashcard/:dashcard-id/card/:card-id/query", ex.dashcard_query),
             R("POST", "/api/dashboard/:id/dashcard/:dashcard-id/card/:card-id/query/:export-format",
@@ -119,12 +142,21 @@ class App:
             R("GET", "/api/table/:id", self.table_get),
             R("GET", "/api/table/:id/query_metadata", self.table_query_metadata),
             R("GET", "/api/search", self.search),
+            R("GET", "/api/native-query-snippet", self.snippet_list),
+            R("GET", "/api/native-query-snippet/:id", self.snippet_get),
         ]
 
     # ------------------------------------------------------------------ dispatch
     def handle(self, req):
         if req.path.startswith("/__fake/") or req.path == "/__fake":
             return self.side.handle(req)
+        if "//" in req.path:
+            # An empty path segment ("//api/card" from a client that joined base URL and path
+            # badly).  Jetty 10+ (new) refuses ambiguous URIs by default; v0.46's Jetty 9 passes
+            # the path on, where it matches no /api route (below: the SPA page or 404).
+            self.stats.request("%s (unmatched)" % req.method)
+            if self.b.name == "new":
+                return Response(400, JETTY_AMBIGUOUS, "text/html;charset=iso-8859-1")
         if not (req.path == "/api" or req.path.startswith("/api/")):
             if req.method in ("GET", "HEAD"):
                 return Response(200, INDEX_HTML, "text/html;charset=utf-8")
@@ -136,6 +168,8 @@ class App:
                 route = r
                 break
         self.stats.request("%s %s" % (req.method, route.pattern if route else "(unmatched)"))
+        if req.path.startswith("/api/public/"):
+            self.stats.public_request([h for h in PUBLIC_CREDENTIAL_HEADERS if req.header(h) is not None])
         try:
             resp = self._handle_api(req, route, params)
         except Halt as h:
@@ -238,6 +272,8 @@ class App:
             "engines": {"h2": {"driver-name": "H2"}, "postgres": {"driver-name": "PostgreSQL"}},
             "enable-query-caching": False,
             "custom-homepage": False,
+            "enable-public-sharing": self.cat.public_sharing(),
+            "enable-embedding": False,
         })
 
     def health(self, req, user):
@@ -504,7 +540,8 @@ class App:
             "description": db.description, "features": list(db.features),
             "cache_field_values_schedule": "0 0 3 * * ? *", "timezone": db.timezone, "auto_run_queries": True,
             "metadata_sync_schedule": "0 10 * * * ? *", "name": db.name, "settings": None, "caveats": None,
-            "creator_id": None, "is_full_sync": True, "updated_at": DB_UPDATED, "native_permissions": "write",
+            "creator_id": None, "is_full_sync": True, "updated_at": DB_UPDATED,
+            "native_permissions": "write" if self.cat.perms.can_query_native(user, db.id) else "none",
             "cache_ttl": None, "is_sample": db.is_sample, "id": db.id, "is_on_demand": False, "options": None,
             "engine": db.engine, "initial_sync_status": "complete", "is_audit": False,
             "dbms_version": db.dbms_version, "refingerprint": None, "created_at": DB_CREATED,
@@ -658,6 +695,17 @@ class App:
         d["metrics"] = []
         d["dimension_options"] = {}
         return jresp(d)
+
+    # ------------------------------------------------------------------ snippets
+    def snippet_list(self, req, user):
+        archived = parse_bool(req.arg("archived"), "archived", self.b)
+        return jresp(snippets.listing(self.cat, archived))
+
+    def snippet_get(self, req, user, id):
+        sn = snippets.get(self.cat, parse_id(id, self.b))
+        if sn is None:
+            not_found()
+        return jresp(sn)
 
     # ------------------------------------------------------------------ search
     def search(self, req, user):

@@ -34,6 +34,7 @@ COLL_OLD_REPORTS = 9          # archived
 COLL_CAMPAIGNS = 10           # inside Marketing
 COLL_SCRATCH = 11             # inside the admin's personal collection
 COLL_APAC = 12                # inside Regional
+COLL_FILTERS = 13             # cards and a dashboard with parameters (issue 11)
 
 LONG_NAME = ("Quartalsübersicht für die Geschäftsführung — " + "東京・大阪・名古屋の売上推移 " * 12).strip()
 
@@ -84,6 +85,7 @@ def _collections():
         c(COLL_CAMPAIGNS, "Campaigns", "/7/"),
         c(COLL_SCRATCH, "Scratch", "/1/", "Bobby's experiments."),
         c(COLL_APAC, "APAC", "/3/4/"),
+        c(COLL_FILTERS, "Filters", "/", "Cards and a dashboard with parameters, some shared by public link."),
     ]
 
 
@@ -107,8 +109,12 @@ class _Q:
         return {"database": db, "type": "native", "native": {"query": sql, "template-tags": tags or {}}}
 
 
-def _template_tag(card_id, name, display, ttype="text", default=None, required=False):
+def _template_tag(card_id, name, display, ttype="text", default=None, required=False, dimension=None,
+                  widget_type=None):
     tag = {"id": stable_uuid("tag", card_id, name), "name": name, "display-name": display, "type": ttype}
+    if dimension is not None:
+        tag["dimension"] = dimension
+        tag["widget-type"] = widget_type or "category"
     if default is not None:
         tag["default"] = default
     if required:
@@ -116,18 +122,37 @@ def _template_tag(card_id, name, display, ttype="text", default=None, required=F
     return tag
 
 
-def _cards(wh):
+def _tag_parameter(tag, default=None):
+    """The card parameter Metabase's UI stores for a template tag (its id is the tag's id)."""
+    ptype = tag["widget-type"] if tag["type"] == "dimension" else \
+        {"date": "date/single", "number": "number/="}.get(tag["type"], "category")
+    kind = "dimension" if tag["type"] == "dimension" else "variable"
+    p = {"id": tag["id"], "type": ptype, "target": [kind, ["template-tag", tag["name"]]],
+         "name": tag["display-name"], "slug": tag["name"]}
+    if default is not None:
+        p["default"] = default
+    return p
+
+
+def public_uuid(kind, ident):
+    """The public link uuid of a shared card or dashboard (deterministic)."""
+    return stable_uuid("public", kind, ident)
+
+
+def _cards(wh, behaviour):
     q = _Q(wh)
     cards = []
 
     def card(cid, name, coll, dq, display="table", kind="question", description=None, archived=False,
-             parameters=None, editor=1, creator=1, new_only=False, viz=None, dashboard_id=None, position=None):
+             parameters=None, editor=1, creator=1, new_only=False, viz=None, dashboard_id=None, position=None,
+             public=False):
         cards.append({
             "id": cid, "name": name, "collection_id": coll, "dataset_query": dq, "display": display,
             "kind": kind, "description": description, "archived": archived,
             "parameters": parameters or [], "creator_id": creator, "last_editor_id": editor,
             "new_only": new_only, "visualization_settings": viz or {}, "dashboard_id": dashboard_id,
             "collection_position": position,
+            "public_uuid": public_uuid("card", cid) if public else None,
         })
 
     O, P, PE, R = "ORDERS", "PRODUCTS", "PEOPLE", "REVIEWS"
@@ -235,6 +260,31 @@ def _cards(wh):
     card(31, "Old revenue", COLL_SALES, q.native("SELECT SUM(TOTAL) AS TOTAL FROM ORDERS"), archived=True,
          description="Archived; only visible with f=archived or by id.")
     card(32, "Legacy KPI", COLL_OLD_REPORTS, q.table(O, aggregation=[["count"]]), archived=True, display="scalar")
+    # -- Filters: parameters and public links (added for issue 11; ids after the original catalogue)
+    b = behaviour
+    cat_tag = _template_tag(38, "category", "Category")
+    created_default = "2025-01-01~2025-03-31"
+    created_tag = _template_tag(38, "created_at", "Created At", "dimension", default=created_default,
+                                dimension=q.f(O, "CREATED_AT"), widget_type="date/range")
+    card(38, "Orders by category and date", COLL_FILTERS, q.native(
+        "SELECT ORDERS.ID, ORDERS.CREATED_AT, PRODUCTS.CATEGORY, ORDERS.TOTAL\n"
+        "FROM PUBLIC.ORDERS JOIN PUBLIC.PRODUCTS ON PRODUCTS.ID = ORDERS.PRODUCT_ID\n"
+        "WHERE {{created_at}} [[AND PRODUCTS.CATEGORY = {{category}}]]\nORDER BY ORDERS.ID",
+        tags={"category": cat_tag, "created_at": created_tag}),
+        parameters=[_tag_parameter(cat_tag), _tag_parameter(created_tag, created_default)],
+        description="A text tag {{category}} (no default) and a field filter {{created_at}} on ORDERS.CREATED_AT "
+                    "(date range, default 2025-01-01~2025-03-31).", public=True)
+    price_tag = _template_tag(39, "max_price", "Max price", "number", default="30")
+    card(39, "Products under a price", COLL_FILTERS, q.native(
+        "SELECT ID, TITLE, CATEGORY, PRICE\nFROM PRODUCTS\nWHERE PRICE <= {{max_price}}\nORDER BY ID",
+        tags={"max_price": price_tag}),
+        parameters=[_tag_parameter(price_tag, [30] if b.name == "new" else "30")],
+        description="A number tag {{max_price}}, default 30.", public=True)
+    card(40, "Products, filterable", COLL_FILTERS, q.table(
+        P, fields=[q.f(P, "ID"), q.f(P, "TITLE"), q.f(P, "CATEGORY"), q.f(P, "PRICE"), q.f(P, "CREATED_AT")],
+        order_by=[["asc", q.f(P, "ID")]]),
+        description="A GUI question: no parameters of its own; dashboard 6 filters it through field mappings.",
+        public=True)
     return cards
 
 
@@ -254,9 +304,16 @@ class Permissions:
     def __init__(self, restrict_analyst=True):
         self.hidden_collections = {RESTRICTED_USER_ID: {COLL_MARKETING}} if restrict_analyst else {}
         self.blocked_dbs = {RESTRICTED_USER_ID: {2}} if restrict_analyst else {}
+        # databases the user may read (browse, run saved cards) but not query with native SQL
+        self.no_native_dbs = {RESTRICTED_USER_ID: {3}} if restrict_analyst else {}
 
     def can_read_db(self, user, db_id):
         return user.is_superuser or db_id not in self.blocked_dbs.get(user.id, set())
+
+    def can_query_native(self, user, db_id):
+        """Native query ("create queries: query builder and native") permission on a database."""
+        return self.can_read_db(user, db_id) and (user.is_superuser or
+                                                  db_id not in self.no_native_dbs.get(user.id, set()))
 
 
 # ---------------------------------------------------------------------------
@@ -264,15 +321,17 @@ class Permissions:
 # ---------------------------------------------------------------------------
 
 class Catalog:
-    def __init__(self, warehouse, users, behaviour, permissions):
+    def __init__(self, warehouse, users, behaviour, permissions, public_sharing=True):
         self.wh = warehouse
         self.users = users
         self.b = behaviour
         self.perms = permissions
         self.lock = threading.RLock()
+        # instance settings the fake models (GET /api/session/properties shows them)
+        self.settings = {"enable-public-sharing": bool(public_sharing)}
         self.collections = {c["id"]: c for c in _collections()}
         self.cards = {}
-        for c in _cards(warehouse):
+        for c in _cards(warehouse, behaviour):
             if c["new_only"] and not behaviour.metric_cards:
                 continue
             self.cards[c["id"]] = self._complete_card(c)
@@ -337,6 +396,29 @@ class Catalog:
             res = mbql.run(self.wh, dq, (), parameters, max_rows=200)
             return [col.metadata() for col in res.columns]
         except mbql.QueryError:
+            return None
+
+    # -- public links ------------------------------------------------------------
+    def public_sharing(self):
+        return bool(self.settings.get("enable-public-sharing"))
+
+    def shown_public_uuid(self, obj):
+        """public_uuid as Metabase returns it: null while public sharing is disabled."""
+        return obj.get("public_uuid") if self.public_sharing() else None
+
+    def public_card(self, uuid_str):
+        """The non-archived card shared under `uuid_str`, else None."""
+        with self.lock:
+            for c in self.cards.values():
+                if c.get("public_uuid") == uuid_str and not c["archived"]:
+                    return c
+            return None
+
+    def public_dashboard(self, uuid_str):
+        with self.lock:
+            for d in self.dashboards.values():
+                if d.get("public_uuid") == uuid_str and not d["archived"]:
+                    return d
             return None
 
     # -- lookup ------------------------------------------------------------------
@@ -566,7 +648,8 @@ class Catalog:
             "result_metadata": copy.deepcopy(card["result_metadata"]), "creator": creator.summary(),
             "database_id": card["database_id"], "enable_embedding": False,
             "collection_id": card["collection_id"], "query_type": card["query_type"], "name": card["name"],
-            "creator_id": card["creator_id"], "updated_at": card["updated_at"], "made_public_by_id": None,
+            "creator_id": card["creator_id"], "updated_at": card["updated_at"],
+            "made_public_by_id": 1 if card.get("public_uuid") else None,
             "embedding_params": None, "cache_ttl": None,
             "dataset_query": self.dataset_query_json(card, legacy_mbql), "id": card["id"],
             "parameter_mappings": [], "display": card["display"], "entity_id": card["entity_id"],
@@ -575,7 +658,7 @@ class Catalog:
             "visualization_settings": copy.deepcopy(card["visualization_settings"]),
             "collection": self.collection_summary(card["collection_id"]),
             "parameters": copy.deepcopy(card["parameters"]), "created_at": card["created_at"],
-            "public_uuid": None,
+            "public_uuid": self.shown_public_uuid(card),
         }
         out.update(self.card_type_fields(card))
         if self.b.name == "new":
@@ -721,7 +804,8 @@ class Catalog:
                            "model": self._card_model(c), "kind": c["kind"],
                            "database_id": c["database_id"], "table_id": c["table_id"],
                            "dashboard_id": c["dashboard_id"], "entity_id": c["entity_id"],
-                           "parameters": [p["slug"] for p in c["parameters"]]}
+                           "parameters": [p["slug"] for p in c["parameters"]],
+                           "public_uuid": c.get("public_uuid")}
                           for c in sorted(self.cards.values(), key=lambda c: c["id"])],
                 "collections": [{"id": c["id"], "name": c["name"],
                                  "parent": (self.ancestors(c)[-1]["id"] if self.ancestors(c) else None),
@@ -729,13 +813,16 @@ class Catalog:
                                  "personal_owner_id": c["personal_owner_id"]}
                                 for c in sorted(self.collections.values(), key=lambda c: c["id"])],
                 "dashboards": [{"id": d["id"], "name": d["name"], "collection_id": d["collection_id"],
-                                "archived": d["archived"],
+                                "archived": d["archived"], "public_uuid": d.get("public_uuid"),
+                                "parameters": [p["slug"] for p in d["parameters"]],
                                 "dashcards": [{"id": dc["id"], "card_id": dc["card_id"],
                                                "tab_id": dc["dashboard_tab_id"]}
                                               for dc in self.dashcards.values() if dc["dashboard_id"] == d["id"]],
                                 "tabs": [{"id": t["id"], "name": t["name"]} for t in d["tabs"]]}
                                for d in sorted(self.dashboards.values(), key=lambda d: d["id"])],
-                "databases": [{"id": db.id, "name": db.name, "engine": db.engine, "schemas": db.schemas()}
+                "databases": [{"id": db.id, "name": db.name, "engine": db.engine, "schemas": db.schemas(),
+                               "native_denied_users": sorted(uid for uid, dbs in self.perms.no_native_dbs.items()
+                                                             if db.id in dbs)}
                               for db in self.wh.databases],
                 "tables": [{"id": t.id, "db_id": t.db.id, "schema": t.schema, "name": t.name,
                             "display_name": t.display_name, "fields": [f.name for f in t.fields]}

@@ -18,6 +18,8 @@ NOT_FOUND = "Not found."
 FORBIDDEN = "You don't have permissions to do that."
 NO_ENDPOINT = "API endpoint does not exist."
 MALFORMED_JSON = "Malformed JSON in request body."
+PUBLIC_ERROR = "An error occurred."                   # public-exceptions: anything but a 404
+PUBLIC_SHARING_DISABLED = "Public sharing is not enabled."
 
 
 class Halt(Exception):
@@ -42,6 +44,26 @@ def not_found():
 
 def forbidden():
     raise Halt(text(403, FORBIDDEN))
+
+
+def clj_str(value):
+    """Clojure's pr-str of a value in an error message: strings quoted, others as JSON."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False, separators=(" ", " ")) if value is not None else "nil"
+
+
+def exception_response(status, message, data=None, behaviour=None):
+    """An ex-info thrown before streaming (api-exception-response, metabase-api.md §0.1): JSON with
+    the message; old versions add the Throwable->map dump and the ex-data, newer ones keep only
+    allow-listed keys."""
+    if behaviour is not None and behaviour.name == "new":
+        body = {"message": message}
+    else:
+        body = {"via": [{"type": "clojure.lang.ExceptionInfo", "message": message, "data": data or {}}],
+                "trace": [], "cause": message, "data": data or {}, "message": message}
+        body.update(data or {})
+    return jresp(body, status)
 
 
 def bad_request(errors, specific=None, behaviour=None):

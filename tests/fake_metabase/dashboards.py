@@ -17,10 +17,16 @@
 #   3 "Ops board"        (Ops / Finance)  holds dashboard question card 37 (Warehouse data)
 #   4 "Campaign board"   (Marketing)      invisible to analyst@example.com
 #   5 "Retired board"    (Sales)          archived
+#   6 "Filtered orders"  (Filters)        shared by public link; filters Category (string/=, default
+#                                         Widget), Created (date/all-options, default 2024), Max price
+#                                         (number/=, no default) mapped to the template tags of cards 38
+#                                         and 39 and to the fields of GUI card 40
 
 import copy
 
 import catalog
+import common
+from common import Halt
 
 
 def _param(pid, name, slug, ptype, default, section):
@@ -33,6 +39,7 @@ def _param(pid, name, slug, ptype, default, section):
 def _definitions(cat, behaviour):
     wh = cat.wh
     category_fid = wh.field(1, "PRODUCTS", "CATEGORY").id
+    product_created_fid = wh.field(1, "PRODUCTS", "CREATED_AT").id
     category_default = ["Gizmo"] if behaviour.name == "new" else "Gizmo"
     dashboards = [
         {"id": 1, "name": "Sales overview", "collection_id": catalog.COLL_SALES,
@@ -48,6 +55,13 @@ def _definitions(cat, behaviour):
          "parameters": [], "tabs": []},
         {"id": 5, "name": "Retired board", "collection_id": catalog.COLL_SALES, "description": "Archived.",
          "parameters": [], "tabs": [], "archived": True},
+        {"id": 6, "name": "Filtered orders", "collection_id": catalog.COLL_FILTERS,
+         "description": "Filters mapped to template tags and to fields; shared by public link.",
+         "parameters": [_param("f_category", "Category", "category", "string/=", ["Widget"], "string"),
+                        _param("f_created", "Created", "created_at", "date/all-options", "2024-01-01~2024-12-31",
+                               "date"),
+                        _param("f_price", "Max price", "max_price", "number/=", None, "number")],
+         "tabs": [], "public_uuid": catalog.public_uuid("dashboard", 6)},
     ]
 
     def text_viz(display, text):
@@ -83,6 +97,16 @@ def _definitions(cat, behaviour):
         (15, 3, 33, None, (0, 12, 12, 6), {}, []),
         (16, 4, 21, None, (0, 0, 12, 6), {}, []),
         (17, 5, 4, None, (0, 0, 12, 6), {}, []),
+        (18, 6, 38, None, (0, 0, 12, 6), {}, [
+            {"parameter_id": "f_category", "card_id": 38, "target": ["variable", ["template-tag", "category"]]},
+            {"parameter_id": "f_created", "card_id": 38, "target": ["dimension", ["template-tag", "created_at"]]}]),
+        (19, 6, 39, None, (0, 12, 12, 6), {}, [
+            {"parameter_id": "f_price", "card_id": 39, "target": ["variable", ["template-tag", "max_price"]]}]),
+        (20, 6, 40, None, (6, 0, 12, 6), {"card.title": "Products (filtered)"}, [
+            {"parameter_id": "f_category", "card_id": 40, "target": ["dimension", ["field", category_fid, None]]},
+            {"parameter_id": "f_created", "card_id": 40,
+             "target": ["dimension", ["field", product_created_fid, None]]}]),
+        (21, 6, None, None, (6, 12, 12, 2), text_viz("text", "Filters apply to every card here."), []),
     ]
     return dashboards, dashcards
 
@@ -97,6 +121,7 @@ def install(cat):
     for d in dashboards:
         i = d["id"]
         d.setdefault("archived", False)
+        d.setdefault("public_uuid", None)
         d["entity_id"] = catalog.entity_id("dashboard", i)
         d["created_at"] = catalog._ts(i + 40)
         d["updated_at"] = catalog._ts(i + 40, "-07:00", 5, 4)
@@ -133,11 +158,12 @@ def summary(cat, d):
         "collection_position": d["collection_position"], "creator": creator.summary(),
         "enable_embedding": False, "collection_id": d["collection_id"], "show_in_getting_started": False,
         "name": d["name"], "caveats": None, "creator_id": d["creator_id"], "updated_at": d["updated_at"],
-        "made_public_by_id": None, "embedding_params": None, "cache_ttl": None, "id": d["id"],
+        "made_public_by_id": 1 if d.get("public_uuid") else None, "embedding_params": None, "cache_ttl": None,
+        "id": d["id"],
         "position": None, "entity_id": d["entity_id"],
         "last-edit-info": editor.edit_info(d["updated_at"]),
         "parameters": copy.deepcopy(d["parameters"]), "auto_apply_filters": True,
-        "created_at": d["created_at"], "public_uuid": None, "points_of_interest": None,
+        "created_at": d["created_at"], "public_uuid": cat.shown_public_uuid(d), "points_of_interest": None,
     }
     if cat.b.name == "new":
         out.update({"archived_directly": d["archived"], "width": "fixed", "is_remote_synced": False,
@@ -189,17 +215,86 @@ def detail(cat, d, viewer, legacy):
 
 
 def dashcard_parameters(cat, d, dc, card, request_params):
-    """Card parameters for a dashcard query: request values by dashboard parameter id, else defaults."""
+    """Card parameters for a dashcard query: request values by dashboard parameter id, else defaults.
+
+    A request parameter without an id, or with an id the dashboard does not have, is
+    Metabase's error (qp.dashboard/resolve-params-for-query): raised as Halt."""
     given = {}
+    known = {p["id"]: p for p in d["parameters"]}
     for p in request_params or ():
-        if isinstance(p, dict) and "id" in p:
-            given[p["id"]] = p.get("value")
+        if not isinstance(p, dict) or "id" not in p:
+            raise Halt(common.exception_response(
+                500, "Unable to resolve invalid query parameter: parameter is missing :id",
+                {"type": "invalid-parameter", "invalid-parameter": p}, cat.b))
+        if p["id"] not in known:
+            raise Halt(common.exception_response(
+                400, "Dashboard does not have a parameter with ID %s." % common.clj_str(p["id"]),
+                {"type": "invalid-parameter"}, cat.b))
+        given[p["id"]] = p
     out = []
     for p in d["parameters"]:
-        value = given[p["id"]] if p["id"] in given else p.get("default")
+        req = given.get(p["id"])
+        value = req.get("value") if req is not None else p.get("default")
         if value is None or value == []:
             continue
+        ptype = (req or {}).get("type") or p["type"]
         for m in dc["parameter_mappings"]:
             if m["parameter_id"] == p["id"] and m["card_id"] == card["id"]:
-                out.append({"id": p["id"], "type": p["type"], "value": value, "target": m["target"]})
+                out.append({"id": p["id"], "type": ptype, "value": value, "target": m["target"]})
+    return out
+
+
+def _public_card(cat, card):
+    """A card as public endpoints show it (api/public remove-card-non-public-columns)."""
+    dq = card["dataset_query"]
+    if cat.b.name == "old":
+        q = {"type": dq["type"]}
+        if dq["type"] == "native":
+            q["native"] = {"template-tags": copy.deepcopy(dq["native"].get("template-tags") or {})}
+        return {"id": card["id"], "name": card["name"], "description": card["description"],
+                "display": card["display"], "visualization_settings": copy.deepcopy(card["visualization_settings"]),
+                "dataset_query": q}
+    if dq["type"] == "native":
+        stage = {"lib/type": "mbql.stage/native", "native": "-"}
+    else:
+        stage = {"lib/type": "mbql.stage/mbql"}
+        src = dq["query"].get("source-table")
+        if src is not None:
+            stage["source-table"] = src
+    return {"id": card["id"], "name": card["name"], "description": card["description"],
+            "display": card["display"], "visualization_settings": copy.deepcopy(card["visualization_settings"]),
+            "parameters": copy.deepcopy(card["parameters"]), "param_fields": None,
+            "entity_id": card["entity_id"],
+            "dataset_query": {"lib/type": "mbql/query", "database": dq["database"], "stages": [stage]}}
+
+
+def public_card_json(cat, card):
+    """GET /api/public/card/:uuid."""
+    out = _public_card(cat, card)
+    out["param_fields"] = None if cat.b.name == "new" else {}
+    return out
+
+
+def public_detail(cat, d):
+    """GET /api/public/dashboard/:uuid: only the keys Metabase lets the public see."""
+    dcs = []
+    for dc in sorted((x for x in cat.dashcards.values() if x["dashboard_id"] == d["id"]),
+                     key=lambda x: (x["dashboard_tab_id"] or 0, x["row"], x["col"], x["id"])):
+        card = cat.cards.get(dc["card_id"]) if dc["card_id"] is not None else None
+        pc = None
+        if card is not None:
+            pc = _public_card(cat, card)
+            pc["query_average_duration"] = None
+        j = {"id": dc["id"], "card": pc, "card_id": dc["card_id"], "dashboard_id": d["id"], "series": [],
+             "col": dc["col"], "row": dc["row"], "size_x": dc["size_x"], "size_y": dc["size_y"],
+             "parameter_mappings": copy.deepcopy(dc["parameter_mappings"]),
+             "visualization_settings": copy.deepcopy(dc["visualization_settings"])}
+        if cat.b.name == "new":
+            j["dashboard_tab_id"] = dc["dashboard_tab_id"]
+            j["inline_parameters"] = []
+        dcs.append(j)
+    out = {"name": d["name"], "description": d["description"], "id": d["id"],
+           "parameters": copy.deepcopy(d["parameters"]), cat.b.dashcards_key: dcs, "param_fields": {}}
+    if cat.b.name == "new":
+        out.update({"auto_apply_filters": True, "width": "fixed", "tabs": copy.deepcopy(d["tabs"])})
     return out

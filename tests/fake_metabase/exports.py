@@ -25,6 +25,9 @@ UNAGGREGATED_LIMIT = 2000
 AGGREGATED_LIMIT = 10000
 
 CONTEXTS = {"csv": "csv-download", "json": "json-download", "xlsx": "xlsx-download"}
+PUBLIC_CONTEXTS = {"csv": "public-csv-download", "json": "public-json-download", "xlsx": "public-xlsx-download"}
+# qp.error-type errors with :show-in-embeds? true: public answers keep their message
+PUBLIC_SHOWN_ERRORS = ("invalid-parameter", "missing-required-parameter")
 
 
 def _now():
@@ -73,10 +76,11 @@ class Exports:
     def _parameters(self, fields):
         return parse_json_param(fields.get("parameters"), "parameters", self.b) or []
 
-    def _fault(self, route, card_id=None, fmt=None, dashboard_id=None):
+    def _fault(self, route, card_id=None, fmt=None, dashboard_id=None, user=None):
         if self.faults is None:
             return None
-        return self.faults.export_fault(route=route, card_id=card_id, fmt=fmt, dashboard_id=dashboard_id)
+        return self.faults.export_fault(route=route, card_id=card_id, fmt=fmt, dashboard_id=dashboard_id,
+                                        user_id=user.id if user is not None else None)
 
     # ------------------------------------------------------------------ cards
     def _readable_card(self, user, ident):
@@ -94,9 +98,9 @@ class Exports:
         card = self._readable_card(user, parse_id(id, self.b, allow_entity=True))
         self.stats.export("card:%d:%s" % (card["id"], fmt))
         fields = self._fields(req)
-        parameters = self._parameters(fields)
+        parameters = self.resolve_card_parameters(card, self._parameters(fields))
         format_rows = self._format_rows(fields)
-        fault = self._fault("POST /api/card/:id/query/:export-format", card["id"], fmt)
+        fault = self._fault("POST /api/card/:id/query/:export-format", card["id"], fmt, user=user)
         return self._card_run(user, card, fmt, parameters, format_rows, fault, context=CONTEXTS.get(fmt, "question"))
 
     def card_query(self, req, user, id):
@@ -105,15 +109,45 @@ class Exports:
         body = req.json() if req.is_json() else None
         parameters = parse_json_param((body or {}).get("parameters") if isinstance(body, dict) else None,
                                       "parameters", self.b) or []
+        parameters = self.resolve_card_parameters(card, parameters)
         fault = self._fault("POST /api/card/:id/query", card["id"], "api")
         return self._card_run(user, card, "api", parameters, False, fault, context="question")
 
-    def _card_run(self, user, card, fmt, parameters, format_rows, fault, context, extra_params=None):
+    def resolve_card_parameters(self, card, parameters):
+        """The request's parameters for a card query, checked as qp.card/validate-card-parameters does:
+        on a native card every parameter must name one of its template tags (by target, or by the
+        id of one of the card's parameters); MBQL cards accept any parameter.  Raises Halt (500 JSON,
+        before streaming) for an unknown one."""
+        tags = mbql.native_tag_names(card["dataset_query"])
+        if tags is None or not parameters:
+            return parameters
+        by_id = {p["id"]: p for p in card["parameters"]}
+        out = []
+        for p in parameters:
+            if not isinstance(p, dict):
+                raise Halt(common.exception_response(500, "Invalid parameter: %s" % common.clj_str(p),
+                                                     {"type": "invalid-parameter"}, self.b))
+            if p.get("target") is None and p.get("id") in by_id:
+                p = dict(p, target=by_id[p["id"]]["target"])
+            name = mbql.parameter_tag_name(p)
+            if name not in tags:
+                raise Halt(common.exception_response(
+                    500, "Invalid parameter: Card %d does not have a template tag named %s."
+                    % (card["id"], common.clj_str(name)),
+                    {"type": "invalid-parameter", "invalid-parameter": p, "allowed-parameters": sorted(tags)},
+                    self.b))
+            out.append(p)
+        return out
+
+    def _card_run(self, user, card, fmt, parameters, format_rows, fault, context, extra_params=None,
+                  public=False):
         early = self._pre_stream_fault(fault, fmt, formats.slugify(card["name"]))
         if early is not None:
             return early
-        if not self.cat.can_query_card(user, card):
+        if not public and not self.cat.can_query_card(user, card):
             forbidden()
+        if public:
+            user = self.cat.users[1]          # public queries run with admin permissions (as-admin)
         dq = card["dataset_query"]
         chunker = None
         if card.get("big"):                      # --big-export-mb: pre-rendered blocks
@@ -124,9 +158,11 @@ class Exports:
                     return bulk.big_chunks(card, fmt, cap)
         else:
             def runner(max_rows):
-                return mbql.run(self.wh, dq, parameters, card["parameters"], max_rows, self._card_lookup(user))
+                return mbql.run(self.wh, dq, parameters, card["parameters"], max_rows, self._card_lookup(user),
+                                behaviour_name=self.b.name)
         return self._run_and_stream(fmt, runner, formats.slugify(card["name"]), context, fault, format_rows,
-                                    dq, card["database_id"], aggregated=_aggregated(dq), chunker=chunker)
+                                    dq, card["database_id"], aggregated=_aggregated(dq), chunker=chunker,
+                                    public=public, parameters=parameters)
 
     def _card_lookup(self, user):
         def lookup(ident):
@@ -217,9 +253,16 @@ class Exports:
         early = self._pre_stream_fault(fault, fmt, "query_result")
         if early is not None:
             return early
+        native = isinstance(query, dict) and (query.get("type") == "native" or any(
+            isinstance(st, dict) and st.get("lib/type") == "mbql.stage/native" for st in query.get("stages") or ()))
 
         def runner(max_rows):
-            return mbql.run(self.wh, query, query.get("parameters") or (), (), max_rows, self._card_lookup(user))
+            if native and not self.cat.perms.can_query_native(user, query.get("database")):
+                # the QP's permission check (qp.perms): a query failure, not a pre-stream 403
+                raise mbql.QueryError("You do not have permissions to run this query.",
+                                      "missing-required-permissions", status=403)
+            return mbql.run(self.wh, query, query.get("parameters") or (), (), max_rows, self._card_lookup(user),
+                            behaviour_name=self.b.name)
         return self._run_and_stream(fmt, runner, "query_result", context, fault, format_rows, query,
                                     query.get("database"), aggregated=_aggregated(query),
                                     js_int_to_string=js_int_to_string)
@@ -273,7 +316,7 @@ class Exports:
         return self.faults.pre_stream_response(fault, fmt, self.b, prefix)
 
     def _run_and_stream(self, fmt, runner, prefix, context, fault, format_rows, dq, db_id,
-                        aggregated=False, js_int_to_string=False, chunker=None):
+                        aggregated=False, js_int_to_string=False, chunker=None, public=False, parameters=()):
         if fmt == "api":
             cap = AGGREGATED_LIMIT if aggregated else UNAGGREGATED_LIMIT
         elif fmt == "xlsx":
@@ -284,7 +327,7 @@ class Exports:
         try:
             result = runner(cap) if chunker is None else None
         except mbql.QueryError as e:
-            return self._failure(fmt, e, context, prefix, fault, db_id, dq)
+            return self._failure(fmt, e, context, prefix, fault, db_id, dq, public=public)
         headers = [("X-Accel-Buffering", "no")]
         if fmt == "api":
             status = 202
@@ -298,6 +341,11 @@ class Exports:
             body = {"data": data, "database_id": result.database_id, "started_at": started,
                     "json_query": dq, "average_execution_time": None, "status": "completed",
                     "context": context, "row_count": len(result.rows), "running_time": 0}
+            if public:   # transform-results :completed: only what the public may see
+                pdata = {k: data[k] for k in ("cols", "rows", "rows_truncated", "insights", "requested_timezone",
+                                              "results_timezone") if k in data}
+                body = {"data": pdata, "json_query": {"parameters": list(parameters or [])},
+                        "status": "completed"}
             chunks = [formats.dumps_java(body, big_ints_as_strings=js_int_to_string).encode("utf-8")]
         else:
             status = 200
@@ -319,19 +367,26 @@ class Exports:
                "error_type": err.error_type, "ex-data": {"type": err.error_type}}
         if err.state:
             via["state"] = err.state
+        vias = [via]
+        if err.via:   # the wrapping exceptions, innermost first (catch-exceptions' :via)
+            vias = [{"status": "failed", "class": "class clojure.lang.ExceptionInfo", "error": w, "stacktrace": [],
+                     "error_type": err.error_type, "ex-data": {"type": err.error_type}} for w in err.via]
         body = {"data": {"rows": [], "cols": []}, "row_count": 0, "status": "failed", "class": err.klass,
                 "error": err.message, "error_type": err.error_type}
         if err.state:
             body["state"] = err.state
-        body.update({"stacktrace": [], "via": [via], "ex-data": {"type": err.error_type}})
+        body.update({"stacktrace": [], "via": vias, "ex-data": {"type": err.error_type}})
         if fmt == "api" or self.b.export_error_era == "A":
             body["json_query"] = dq
         body.update({"running_time": 0, "context": context, "database_id": db_id})
         return body
 
-    def _failure(self, fmt, err, context, prefix, fault, db_id, dq):
-        body = json.dumps(self.qp_error(err, context, db_id, dq, fmt), ensure_ascii=False,
-                          separators=(",", ":")).encode("utf-8")
+    def _failure(self, fmt, err, context, prefix, fault, db_id, dq, public=False):
+        obj = self.qp_error(err, context, db_id, dq, fmt)
+        if public:    # transform-results :failed: a generic message unless the error type is shown in embeds
+            obj = {"status": "failed", "error": err.message if err.error_type in PUBLIC_SHOWN_ERRORS
+                   else "An error occurred while running the query.", "error_type": err.error_type}
+        body = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         plan = StreamPlan(latency_ms=fault.get("latency_ms", 0), rate_bps=fault.get("rate_bps")) if fault \
             else StreamPlan()
         if self.b.export_error_era == "A":

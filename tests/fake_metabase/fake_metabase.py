@@ -8,7 +8,7 @@
 #
 #   /usr/bin/python3 tests/fake_metabase/fake_metabase.py [--host 127.0.0.1] [--port 0]
 #       [--behaviour new|old] [--session-max-age SECONDS] [--row-cap N] [--seed N]
-#       [--no-throttle] [--no-restrictions] [--no-gzip] [--verbose]
+#       [--no-throttle] [--no-restrictions] [--no-gzip] [--no-public-sharing] [--verbose]
 #       [--bulk-collections N] [--bulk-cards N] [--bulk-dashboards N] [--big-export-mb MB]
 #
 # Standard library only (Python 3.11, Debian 12).
@@ -51,6 +51,8 @@ def parse_args(argv):
     p.add_argument("--no-restrictions", action="store_true",
                    help="analyst@example.com sees everything an admin sees (except personal collections)")
     p.add_argument("--no-gzip", action="store_true", help="never gzip, even when the client accepts it")
+    p.add_argument("--no-public-sharing", action="store_true",
+                   help="start with the enable-public-sharing setting off (public links answer 400)")
     p.add_argument("--bulk-collections", type=int, default=0, metavar="N",
                    help="benchmarks: add N collections below a 'Bulk' collection (id 1000)")
     p.add_argument("--bulk-cards", type=int, default=0, metavar="N",
@@ -69,7 +71,8 @@ def build(args, workdir):
     wh = data.Warehouse(workdir, seed=args.seed)
     users = auth.default_users()
     au = auth.Auth(users, args.session_max_age, b.api_keys, throttle_enabled=not args.no_throttle)
-    cat = catalog.Catalog(wh, {u.id: u for u in users}, b, catalog.Permissions(not args.no_restrictions))
+    cat = catalog.Catalog(wh, {u.id: u for u in users}, b, catalog.Permissions(not args.no_restrictions),
+                          public_sharing=not args.no_public_sharing)
     dashboards.install(cat)
     bulk.install(cat, args.bulk_collections, args.bulk_cards, args.bulk_dashboards, args.big_export_mb)
     st = stats.Stats()

@@ -9,10 +9,13 @@
 # chunk, an in-band JSON error appended after rows).
 #
 # Fault spec fields (all optional; selectors left out match everything):
-#   selectors: card_id, table_id, dashboard_id, format, endpoint
+#   selectors: card_id, table_id, dashboard_id, format, endpoint, user_id
+#              (user_id: card exports only — who asked)
 #   effects:   latency_ms, rate_bps, status (+ body, content_type),
 #              retry_after (status defaults to 429), reset_after (bytes),
 #              cut_after (bytes; close without the final chunk),
+#              stall_after (bytes; then send nothing for stall_ms,
+#              default 600000, or until the client hangs up, then close),
 #              truncate (whole body, no final chunk), inband_error
 #              (+ after_bytes; old-style JSON appended after rows),
 #              early_error (query error before the first byte, per era),
@@ -30,16 +33,16 @@ import common
 import formats
 from server import Response, StreamPlan, StreamResponse
 
-EFFECTS = ("latency_ms", "rate_bps", "status", "retry_after", "reset_after", "cut_after", "truncate",
+EFFECTS = ("latency_ms", "rate_bps", "status", "retry_after", "reset_after", "cut_after", "stall_after", "truncate",
            "inband_error", "early_error", "mid_stream_error", "html_login", "malformed_json")
-SELECTORS = ("card_id", "table_id", "dashboard_id", "format", "endpoint")
+SELECTORS = ("card_id", "table_id", "dashboard_id", "format", "endpoint", "user_id")
 
 LOGIN_PAGE = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Sign in</title></head>\n"
               "<body><h1>Please sign in</h1><form method=\"post\" action=\"/login\">"
               "<input name=\"username\"><input name=\"password\" type=\"password\">"
               "<button>Sign in</button></form></body></html>\n")
 
-STREAMING_ROUTE_MARKERS = ("/query", "/api/dataset")
+STREAMING_ROUTE_MARKERS = ("/query", "/api/dataset", "/card/:card-id/:export-format", "/card/:card-id")
 
 
 class Faults:
@@ -54,7 +57,7 @@ class Faults:
         if not isinstance(spec, dict):
             raise ValueError("a fault is a JSON object")
         unknown = set(spec) - set(EFFECTS) - set(SELECTORS) - {"count", "body", "content_type", "after_bytes", "id",
-                                                               "era"}
+                                                               "era", "stall_ms"}
         if unknown:
             raise ValueError("unknown fault fields: %s" % ", ".join(sorted(unknown)))
         if not any(k in spec for k in EFFECTS):
@@ -103,8 +106,10 @@ class Faults:
             return False
         return ep == route or ep == route.split(" ", 1)[1]
 
-    def export_fault(self, route=None, card_id=None, fmt=None, dashboard_id=None, table_id=None):
+    def export_fault(self, route=None, card_id=None, fmt=None, dashboard_id=None, table_id=None, user_id=None):
         def pred(f):
+            if "user_id" in f and f["user_id"] != user_id:
+                return False
             if "card_id" in f and f["card_id"] != card_id:
                 return False
             if "table_id" in f and f["table_id"] != table_id:
@@ -125,7 +130,7 @@ class Faults:
             return None
 
         def pred(f):
-            if any(k in f for k in ("card_id", "table_id", "dashboard_id", "format")):
+            if any(k in f for k in ("card_id", "table_id", "dashboard_id", "format", "user_id")):
                 return False
             return "endpoint" in f and self._endpoint_matches(f, route)
         return self._take(pred)
@@ -167,6 +172,9 @@ class Faults:
             plan.limit, plan.action = int(f["reset_after"]), "reset"
         elif f.get("cut_after") is not None:
             plan.limit, plan.action = int(f["cut_after"]), "cut"
+        elif f.get("stall_after") is not None:
+            plan.limit, plan.action = int(f["stall_after"]), "stall"
+            plan.stall_ms = int(f.get("stall_ms", 600000))
         if f.get("malformed_json"):
             return MalformedMarker(plan)
         return PlanMarker(plan)
@@ -202,6 +210,9 @@ class Faults:
             plan.limit, plan.action = int(f["reset_after"]), "reset"
         elif f.get("cut_after") is not None:
             plan.limit, plan.action = int(f["cut_after"]), "cut"
+        elif f.get("stall_after") is not None:
+            plan.limit, plan.action = int(f["stall_after"]), "stall"
+            plan.stall_ms = int(f.get("stall_ms", 600000))
         elif f.get("inband_error") or (f.get("mid_stream_error") and
                                        f.get("era", behaviour.export_error_era) == "A"):
             chunks = [self._rows_then_error(b"".join(chunks), fmt, after, error_tail)]

@@ -16,18 +16,25 @@ import re
 import uuid
 
 import data
+import params as params_mod
 
 
 class QueryError(Exception):
     """A query-processor failure, reported like Metabase's failed QP result."""
 
-    def __init__(self, message, error_type="invalid-query", status=500, klass=None, state=None):
+    def __init__(self, message, error_type="invalid-query", status=500, klass=None, state=None, via=None):
         super().__init__(message)
         self.message = message
         self.error_type = error_type
         self.status = status
         self.klass = klass or "class clojure.lang.ExceptionInfo"
         self.state = state
+        self.via = list(via or [])      # messages of the wrapping exceptions, innermost first
+
+
+def _param_failure(e):
+    """A params.ParamError as the QP failure Metabase reports (root cause on top, wrappers in via)."""
+    return QueryError(e.message, e.error_type, klass=e.klass, via=e.wrappers)
 
 
 class Column:
@@ -116,7 +123,13 @@ def legacy_to_mbql5(dq, seed="q"):
         native = dq.get("native", {})
         stage = {"lib/type": "mbql.stage/native", "native": native.get("query", "")}
         if native.get("template-tags"):
-            stage["template-tags"] = native["template-tags"]
+            tags = {}
+            for name, tag in native["template-tags"].items():
+                tag = dict(tag)
+                if isinstance(tag.get("dimension"), list):
+                    tag["dimension"] = clause(tag["dimension"])
+                tags[name] = tag
+            stage["template-tags"] = tags
         return {"lib/type": "mbql/query", "database": dq.get("database"), "stages": [stage]}
     q = dq.get("query", {})
     stage = {"lib/type": "mbql.stage/mbql"}
@@ -166,8 +179,13 @@ def normalize(dq):
             raise QueryError("The fake server supports exactly one query stage.", "unsupported-feature")
         st = stages[0]
         if st.get("lib/type") == "mbql.stage/native":
+            tags = {}
+            for name, tag in (st.get("template-tags") or {}).items():
+                if isinstance(tag, dict) and isinstance(tag.get("dimension"), list):
+                    tag = dict(tag, dimension=_clause_from_mbql5(tag["dimension"]))
+                tags[name] = tag
             return {"database": dq.get("database"), "type": "native",
-                    "native": {"query": st.get("native", ""), "template-tags": st.get("template-tags", {})},
+                    "native": {"query": st.get("native", ""), "template-tags": tags},
                     "parameters": dq.get("parameters", [])}
         q = {}
         if "source-card" in st:
@@ -295,8 +313,11 @@ _AGG_NAMES = {"count": ("count", "Count"), "sum": ("sum", "Sum of {}"), "avg": (
               "distinct": ("count", "Distinct values of {}")}
 
 
-def compile_mbql(warehouse, dq):
-    """Legacy MBQL query -> (table, sql, params, columns)."""
+def compile_mbql(warehouse, dq, extra_conditions=(), behaviour_name="new"):
+    """Legacy MBQL query -> (table, sql, params, columns).
+
+    `extra_conditions`: [(field ref, parameter type, value)] from dimension parameters,
+    ANDed to the query's own filter."""
     q = dq.get("query") or {}
     db_id = dq.get("database")
     src = q.get("source-table")
@@ -352,8 +373,17 @@ def compile_mbql(warehouse, dq):
                 cols.append(Column(f.name, f.display_name, f.base_type, f.semantic_type, f, "fields",
                                    ["field", f.id, None]))
     sql = "SELECT %s FROM %s" % (", ".join(select), table.sql_ref())
-    if q.get("filter"):
-        sql += " WHERE %s" % comp.filter(q["filter"])
+    where = [comp.filter(q["filter"])] if q.get("filter") else []
+    for ref, ptype, value in extra_conditions:
+        f, x, _ = comp.field(ref)
+        try:
+            cond, args = params_mod.condition(x, ptype, value, f.base_type, behaviour_name)
+        except params_mod.ParamError as e:
+            raise _param_failure(e)
+        comp.params.extend(args)
+        where.append(cond)
+    if where:
+        sql += " WHERE %s" % " AND ".join(where)
     if group:
         sql += " GROUP BY %s" % ", ".join(group)
     order = []
@@ -399,58 +429,127 @@ def _param_tag_name(p):
 
 
 def template_values(template_tags, parameters, card_parameters=()):
-    """Tag name -> value, from request parameters, then card parameter / tag defaults."""
+    """Tag name -> (parameter type, value): request parameters first, then the card's
+    parameter defaults, then the tags' own defaults.  A request parameter without a value
+    (null, [] or "") leaves the defaults in place, as Metabase does."""
+    tags = template_tags or {}
     values = {}
-    for name, tag in (template_tags or {}).items():
-        if tag.get("default") is not None:
-            values[name] = tag["default"]
+    for name, tag in tags.items():
+        if params_mod.has_value(tag.get("default")):
+            values[name] = (params_mod.tag_parameter_type(tag), tag["default"])
     for p in card_parameters or ():
         name = _param_tag_name(p)
-        if name and p.get("default") is not None:
-            values[name] = p["default"]
+        if name in tags and params_mod.has_value(p.get("default")):
+            values[name] = (p.get("type") or params_mod.tag_parameter_type(tags[name]), p["default"])
     for p in parameters or ():
         if not isinstance(p, dict):
             raise QueryError("Invalid parameter: %s" % (p,), "invalid-parameter", 400)
         name = _param_tag_name(p)
-        if name is None:
+        if name is None or name not in tags:
             continue
         v = p.get("value")
-        if v is None or v == []:
-            values.pop(name, None)
-        else:
-            values[name] = v
+        if not params_mod.has_value(v):
+            continue
+        values[name] = (p.get("type") or params_mod.tag_parameter_type(tags[name]), v)
     return values
 
 
-def substitute_tags(sql, template_tags, values):
-    """Expand [[optional]] blocks and {{tags}} into SQLite placeholders."""
+def _value_error(tag_name, root, error_type="invalid-parameter", klass=None):
+    """Metabase's chain for a tag whose value cannot be determined."""
+    inner = 'Error determining value for parameter "%s": %s' % (tag_name, root)
+    return QueryError(root, error_type, klass=klass,
+                      via=[inner, "Error building query parameter map: %s" % inner])
+
+
+def _check_values(tags, values, behaviour_name):
+    """query->params-map: required tags need a value, number tags need numbers."""
+    parsed = {}
+    for name, tag in tags.items():
+        if name not in values:
+            if tag.get("required"):
+                raise _value_error(name, "You'll need to pick a value for '%s' before this query can run."
+                                   % tag.get("display-name", name), "missing-required-parameter")
+            continue
+        ptype, v = values[name]
+        if tag.get("type") == "number":
+            try:
+                v = params_mod.parse_numbers(v, behaviour_name)
+            except params_mod.ParamError as e:
+                raise _value_error(name, e.message, klass=e.klass)
+        parsed[name] = (ptype, v)
+    return parsed
+
+
+def _clojure_set(names):
+    return "#{%s}" % " ".join('"%s"' % n for n in names)
+
+
+def substitute_tags(sql, template_tags, values, warehouse=None, behaviour_name="new"):
+    """Expand [[optional]] blocks and {{tags}} into SQLite placeholders.
+
+    Variable tags (text, number, date) become ? placeholders (several values: ?, ?);
+    field filters (type "dimension") become a condition on their field, or 1 = 1 without
+    a value.  An optional block stays only when every tag in it has a value."""
     tags = template_tags or {}
+    values = _check_values(tags, values, behaviour_name)
 
     def has_all(block):
         return all(n in values for n in _TAG_RE.findall(block))
 
     sql = _OPTIONAL_RE.sub(lambda m: m.group(1) if has_all(m.group(1)) else "", sql)
     params = []
+    missing = []
+
+    def field_filter(name, tag):
+        if name not in values:
+            return "1 = 1"
+        ref = tag.get("dimension")
+        fid = ref[1] if isinstance(ref, list) and len(ref) > 1 else None
+        f = warehouse.field_by_id.get(fid) if warehouse is not None and isinstance(fid, int) else None
+        if f is None:
+            raise QueryError("Field filter %s refers to an unknown field: %s" % (name, ref), "invalid-query")
+        col = "%s.%s" % (f.table.sql_ref(), _ident(f.name))
+        ptype, v = values[name]
+        try:
+            cond, args = params_mod.condition(col, ptype, v, f.base_type, behaviour_name)
+        except params_mod.ParamError as e:
+            raise QueryError(e.message, e.error_type, klass=e.klass,
+                             via=e.wrappers + ["Unable to substitute parameters: %s" % e.message])
+        params.extend(args)
+        return cond
 
     def repl(m):
         name = m.group(1)
         tag = tags.get(name, {})
+        if tag.get("type") == "dimension":
+            return field_filter(name, tag)
         if name not in values:
-            disp = tag.get("display-name", name)
-            raise QueryError("You'll need to pick a value for '%s' before this query can run." % disp,
-                             "missing-required-parameter")
-        v = values[name]
-        vs = v if isinstance(v, list) else [v]
-        if tag.get("type") == "number":
-            try:
-                vs = [float(x) if "." in str(x) else int(x) for x in vs]
-            except (TypeError, ValueError):
-                raise QueryError("Invalid number value for '%s'" % name, "invalid-parameter")
+            missing.append(name)
+            return "NULL"
+        vs = params_mod.as_list(values[name][1])
         params.extend(vs)
         return ", ".join("?" for _ in vs)
 
     out = _TAG_RE.sub(repl, sql)
+    if missing:
+        raise QueryError("Cannot run the query: missing required parameters: %s" % _clojure_set(missing),
+                         "missing-required-parameter")
     return out, params
+
+
+def native_tag_names(dq):
+    """The template tag names of a (normalized or not) native dataset_query, else None."""
+    try:
+        n = normalize(dq)
+    except QueryError:
+        return None
+    if n.get("type") != "native":
+        return None
+    return set(((n.get("native") or {}).get("template-tags") or {}).keys())
+
+
+def parameter_tag_name(p):
+    return _param_tag_name(p)
 
 
 # --------------------------------------------------------------------------
@@ -475,7 +574,8 @@ def _infer_type(values):
     return "type/*"
 
 
-def run(warehouse, dq, parameters=(), card_parameters=(), max_rows=None, card_lookup=None, depth=0):
+def run(warehouse, dq, parameters=(), card_parameters=(), max_rows=None, card_lookup=None, depth=0,
+        behaviour_name="new"):
     """Execute any accepted dataset_query; returns a Result or raises QueryError."""
     dq = normalize(dq)
     db_id = dq.get("database")
@@ -487,7 +587,7 @@ def run(warehouse, dq, parameters=(), card_parameters=(), max_rows=None, card_lo
         if not isinstance(sql, str) or not sql.strip():
             raise QueryError("Native query is empty.", "invalid-query", 400)
         values = template_values(native.get("template-tags"), parameters, card_parameters)
-        sql_run, params = substitute_tags(sql, native.get("template-tags"), values)
+        sql_run, params = substitute_tags(sql, native.get("template-tags"), values, warehouse, behaviour_name)
         return _execute(warehouse, db_id, sql_run, params, None, max_rows)
     q = dq.get("query") or {}
     src = q.get("source-table")
@@ -500,37 +600,30 @@ def run(warehouse, dq, parameters=(), card_parameters=(), max_rows=None, card_lo
         if set(q) - {"source-table", "limit"}:
             raise QueryError("The fake server only supports source-table and limit on nested card queries.",
                              "unsupported-feature")
-        res = run(warehouse, inner["dataset_query"], (), inner.get("parameters") or (), None, card_lookup, depth + 1)
+        res = run(warehouse, inner["dataset_query"], (), inner.get("parameters") or (), None, card_lookup, depth + 1,
+                  behaviour_name)
         if q.get("limit") is not None:
             res.rows = res.rows[:q["limit"]]
         if max_rows is not None:
             res.rows = res.rows[:max_rows]
         return res
-    dq = _with_dimension_filters(dq, parameters)
-    table, sql, params, cols = compile_mbql(warehouse, dq)
+    table, sql, params, cols = compile_mbql(warehouse, dq, _dimension_conditions(parameters), behaviour_name)
     return _execute(warehouse, db_id, sql, params, cols, max_rows)
 
 
-def _with_dimension_filters(dq, parameters):
-    """Apply parameters targeting ["dimension", ["field", ...]] as = filters on an MBQL query."""
-    extra = []
+def _dimension_conditions(parameters):
+    """[(field ref, parameter type, value)] for parameters targeting ["dimension", ["field", ...]]."""
+    out = []
     for p in parameters or ():
         t = p.get("target") if isinstance(p, dict) else None
         if not (isinstance(t, list) and len(t) == 2 and t[0] == "dimension" and isinstance(t[1], list)
                 and t[1][:1] == ["field"]):
             continue
         v = p.get("value")
-        if v is None or v == []:
+        if not params_mod.has_value(v):
             continue
-        extra.append(["=", t[1]] + (list(v) if isinstance(v, list) else [v]))
-    if not extra:
-        return dq
-    dq = dict(dq)
-    q = dict(dq.get("query") or {})
-    filters = ([q["filter"]] if q.get("filter") else []) + extra
-    q["filter"] = filters[0] if len(filters) == 1 else ["and"] + filters
-    dq["query"] = q
-    return dq
+        out.append((t[1], p.get("type") or "category", v))
+    return out
 
 
 def _execute(warehouse, db_id, sql, params, cols, max_rows):

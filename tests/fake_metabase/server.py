@@ -13,6 +13,7 @@ import gzip
 import http.cookies
 import http.server
 import json
+import select
 import socket
 import struct
 import sys
@@ -30,11 +31,13 @@ class BadJSON(Exception):
 
 class Request:
     def __init__(self, method, raw_path, headers, body, client_ip):
-        split = urllib.parse.urlsplit(raw_path)
+        # The request target as sent: urlsplit would read "//api/card" as a host named "api".
+        target = raw_path.split("#", 1)[0]
+        path, _, query = target.partition("?")
         self.method = method
         self.raw_path = raw_path
-        self.path = split.path            # still percent-encoded; route params are decoded
-        self.query = urllib.parse.parse_qs(split.query, keep_blank_values=True)
+        self.path = path                  # still percent-encoded; route params are decoded
+        self.query = urllib.parse.parse_qs(query, keep_blank_values=True)
         self.headers = headers
         self.body = body
         self.client_ip = client_ip
@@ -109,13 +112,17 @@ class StreamPlan:
     limit       after this many body bytes, do `action` (if the body is shorter,
                 the action happens at its end)
     action      "reset": RST the connection; "cut": close without the final
-                0-length chunk; "tail": write `tail`, then end the body normally
+                0-length chunk; "stall": send nothing more for `stall_ms` (or
+                until the client hangs up), then close like "cut";
+                "tail": write `tail`, then end the body normally
     tail        bytes appended after the body (an in-band error object)
     truncate    send the whole body but never the terminating chunk
     """
 
-    def __init__(self, latency_ms=0, rate_bps=None, limit=None, action=None, tail=None, truncate=False):
+    def __init__(self, latency_ms=0, rate_bps=None, limit=None, action=None, tail=None, truncate=False,
+                 stall_ms=600000):
         self.latency_ms = latency_ms
+        self.stall_ms = stall_ms
         self.rate_bps = rate_bps
         self.limit = limit
         self.action = action
@@ -211,7 +218,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             self._write(Response(400, "Invalid request body.", "text/plain"))
             return
-        req = Request(self.command, self.path, self.headers, body, self.client_address[0])
+        # http.server collapses a leading "//" in self.path; Metabase's Jetty sees the target as sent.
+        words = self.requestline.split()
+        target = words[1] if len(words) >= 2 else self.path
+        req = Request(self.command, target, self.headers, body, self.client_address[0])
         try:
             resp = self.server.app.handle(req)
         except Exception as e:  # a bug in the fake: answer like Metabase's 500 dump
@@ -262,7 +272,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         limit = plan.limit if plan.limit is not None else len(body)
         self._paced(body[:limit], plan.rate_bps, chunked=False)
-        if plan.action in ("reset", "cut") or plan.limit is not None:
+        if plan.action == "stall":
+            self._stall(plan.stall_ms)
+        if plan.action in ("reset", "cut", "stall") or plan.limit is not None:
             self._break(reset=plan.action == "reset")
         self._paced(body[limit:], plan.rate_bps, chunked=False)
 
@@ -284,6 +296,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self._raw((b"%x\r\n" % len(wire) + wire + b"\r\n") if chunked else wire)
             if rate_bps:
                 time.sleep(len(piece) / float(rate_bps))
+
+    def _stall(self, ms):
+        """Send nothing for ms milliseconds; return early once the client hung up."""
+        try:
+            self.wfile.flush()
+        except OSError:
+            raise _Abort()
+        sock = self.connection
+        deadline = time.monotonic() + ms / 1000.0
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([sock], [], [], min(0.1, max(0.0, deadline - time.monotonic())))
+            if r:
+                try:
+                    if not sock.recv(1, socket.MSG_PEEK):
+                        raise _Abort()        # the client closed: stop at once
+                except OSError:
+                    raise _Abort()
+                time.sleep(0.05)              # readable but open (a pipelined request): keep stalling
 
     def _break(self, reset):
         try:
@@ -333,7 +363,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             sent += len(piece)
             if limit_hit:
                 break
-        if plan.action in ("reset", "cut"):
+        if plan.action == "stall":
+            self._stall(plan.stall_ms)
+        if plan.action in ("reset", "cut", "stall"):
             self._break(reset=plan.action == "reset")
         if plan.tail:
             self._paced(plan.tail, plan.rate_bps, gz=gz)

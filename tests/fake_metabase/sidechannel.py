@@ -19,6 +19,8 @@
 #                                 {"key":"...","revoke":true} revokes it
 #   POST /__fake/users            {"email":"...","password":"..."} changes a
 #                                 user's password (existing sessions stay)
+#   GET  /__fake/settings         instance settings the fake models
+#   POST /__fake/settings         {"enable-public-sharing": true|false} changes them
 
 import json
 
@@ -47,6 +49,8 @@ class SideChannel:
             ("POST", "/__fake/faults/clear"): self.clear_faults,
             ("POST", "/__fake/api_keys"): self.api_keys,
             ("POST", "/__fake/users"): self.users,
+            ("GET", "/__fake/settings"): self.get_settings,
+            ("POST", "/__fake/settings"): self.set_settings,
         }
         fn = routes.get(key)
         if fn is None:
@@ -83,7 +87,25 @@ class SideChannel:
         d = self.cat.describe()
         d["behaviour"] = self.b.name
         d["version"] = self.b.version
+        d["settings"] = dict(self.cat.settings)
         return jresp(d)
+
+    def get_settings(self, req):
+        return jresp(dict(self.cat.settings))
+
+    def set_settings(self, req):
+        body = self._body(req)
+        if not isinstance(body, dict):
+            raise ValueError("body must be a JSON object")
+        unknown = set(body) - set(self.cat.settings)
+        if unknown:
+            raise ValueError("unknown settings: %s" % ", ".join(sorted(unknown)))
+        for k, v in body.items():
+            if not isinstance(v, bool):
+                raise ValueError("%s must be true or false" % k)
+        with self.cat.lock:
+            self.cat.settings.update(body)
+            return jresp(dict(self.cat.settings))
 
     def edit(self, req):
         body = self._body(req)

@@ -10,7 +10,13 @@
 #             "dataset:native:<fmt>", "dataset:card:<id>:<fmt>",
 #             "dashcard:<dashboard>:<dashcard>:<card>:<fmt>"  (fmt includes "api"
 #             for the 202 JSON query endpoints).
+#             "public:card:<card id>:<fmt>", "public:dashcard:<dashboard>:<dashcard>:<card>:<fmt>"
+#             for the public routes.
 #   faults    "<fault id>": times fired.
+#   public_requests      requests under /api/public/ (matched or not)
+#   public_credentials   how many of those carried a credential header (X-Metabase-Session,
+#                        X-Api-Key, Cookie or Authorization); public_credential_headers
+#                        counts each header name.
 
 import collections
 import threading
@@ -29,10 +35,22 @@ class Stats:
             self.logins = 0
             self.failed_logins = 0
             self.throttled_logins = 0
+            self.public_requests = 0
+            self.public_credentials = 0
+            self.public_credential_headers = collections.Counter()
 
     def request(self, key):
         with self.lock:
             self.requests[key] += 1
+
+    def public_request(self, credential_headers):
+        """One request under /api/public/; `credential_headers`: the credential header names it carried."""
+        with self.lock:
+            self.public_requests += 1
+            if credential_headers:
+                self.public_credentials += 1
+                for h in credential_headers:
+                    self.public_credential_headers[h] += 1
 
     def export(self, key):
         with self.lock:
@@ -61,4 +79,7 @@ class Stats:
                 "exports": dict(sorted(self.exports.items())),
                 "faults": dict(sorted(self.faults.items())),
                 "sessions_active": sessions_active,
+                "public_requests": self.public_requests,
+                "public_credentials": self.public_credentials,
+                "public_credential_headers": dict(sorted(self.public_credential_headers.items())),
             }

@@ -192,6 +192,51 @@ class FakeServer:
             raise FakeServerError(r.status, r.body)
         return r.json()
 
+    def settings(self):
+        return self.get_json("/__fake/settings")
+
+    def set_settings(self, **settings):
+        """e.g. set_settings(**{"enable-public-sharing": False})"""
+        r = self.request("POST", "/__fake/settings", json_body=settings)
+        if r.status != 200:
+            raise FakeServerError(r.status, r.body)
+        return r.json()
+
+    # -- public links (no credentials) --------------------------------------------------
+    def public_path(self, kind, uuid, fmt=None, dashcard=None):
+        """kind "card": /api/public/card/<uuid>[/query[/<fmt>]] (fmt "" = /query);
+        kind "dashboard": /api/public/dashboard/<uuid>[/dashcard/<dc>/card/<c>[/<fmt>]]."""
+        if kind == "card":
+            base = "/api/public/card/%s" % uuid
+            if fmt is None:
+                return base
+            return base + "/query" + ("/%s" % fmt if fmt else "")
+        base = "/api/public/dashboard/%s" % uuid
+        if dashcard is None:
+            return base
+        base += "/dashcard/%s/card/%s" % dashcard
+        return base + ("/%s" % fmt if fmt else "")
+
+    def public_export_request(self, kind, uuid, fmt, params=None, dashcard=None, format_rows=None,
+                              headers=None):
+        """What Metabase's public pages send: a GET with `parameters` in the query string for a
+        card; a POST (form) for a dashcard download (new behaviour only)."""
+        if kind == "card":
+            q = {}
+            if params is not None:
+                q["parameters"] = json.dumps(params)
+            if format_rows is not None:
+                q["format_rows"] = "true" if format_rows else "false"
+            path = self.public_path("card", uuid, fmt)
+            if q:
+                path += "?" + urllib.parse.urlencode(q)
+            return self.request("GET", path, headers=headers)
+        form = {"parameters": json.dumps(params or [])}
+        if format_rows is not None:
+            form["format_rows"] = "true" if format_rows else "false"
+        return self.request("POST", self.public_path("dashboard", uuid, fmt, dashcard), form=form,
+                            headers=headers)
+
     # -- Metabase operations ---------------------------------------------------------
     def login(self, user=ADMIN[0], password=ADMIN[1]):
         r = self.request("POST", "/api/session", json_body={"username": user, "password": password})

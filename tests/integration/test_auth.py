@@ -397,6 +397,7 @@ def test_api_key_mount_and_revocation(server, mount_factory):
 def test_unknown_api_key_at_mount_is_a_clear_error(server, mount_factory, tmp_path):
     kf = tmp_path / "key"
     kf.write_text(new_key() + "\n")
+    kf.chmod(0o600)                                   # secret files: ssh's rules
     rc, out, m = failing_mount(mount_factory, server.url, "api_key_file=" + str(kf), env={})
     assert rc != 0
     lines = message_lines(out)
@@ -428,6 +429,7 @@ def test_session_token_mount_and_expiry(server, mount_factory, tmp_path):
     server.reset()
     tf = tmp_path / "session"
     tf.write_text(token + "\n")
+    tf.chmod(0o600)                                   # secret files: ssh's rules
     m = mount_factory(server.url, "session_file=" + str(tf), env={})
     assert read(m.p("cards", "1.csv")) == server.export("card", 1, "csv", token)
     assert "auth session" in read(m.p(".mbfs", "status")).decode()
@@ -498,6 +500,7 @@ def test_config_file_is_refused_when_others_can_read_it(server, mount_factory, t
 def test_password_file_and_environment_sources(server, mount_factory, tmp_path):
     pw = tmp_path / "pw"
     pw.write_text(ADMIN[1] + "\n")
+    pw.chmod(0o600)                                   # secret files: ssh's rules
     m = mount_factory(server.url, "password_file=" + str(pw), "username=" + ADMIN[0], env={})
     assert ADMIN[0] in read(m.p(".mbfs", "status")).decode()
     # a password without a username is a clear error
@@ -665,6 +668,7 @@ def test_no_secret_in_logs_status_xattrs_or_cache_names(server, mount_factory, t
     secrets.add(password + "x")
     pw = tmp_path / "pw"
     pw.write_text(password + "\n")
+    pw.chmod(0o600)                                   # secret files: ssh's rules
     m = mount_factory(server.url, "password_file=" + str(pw), env={"MBFS_USERNAME": ADMIN[0]},
                       cache_dir=str(tmp_path / "cache2"), args=["-d"])
     read(m.p("cards", "1.csv"))

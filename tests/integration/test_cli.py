@@ -201,6 +201,7 @@ def failure_case(kind, fake, not_metabase, tmp):
         pw = os.path.join(tmp, "pw")
         with open(pw, "w") as f:
             f.write("not-the-password\n")
+        os.chmod(pw, 0o600)
         return fake.url, {"MBFS_USERNAME": ADMIN[0], "MBFS_PASSWORD_FILE": pw}, \
             ["admin@example.com refused", "did not match stored password"]
     if kind == "bad_api_key":

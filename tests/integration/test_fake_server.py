@@ -1184,3 +1184,456 @@ def test_bulk_catalogue_and_big_export():
         assert len(json.loads(s.export("card", 1000, "json", tok))) == len(rows) - 1
     with FakeServer("old") as plain:                      # nothing of this by default
         assert max(c["id"] for c in plain.catalog()["cards"]) < 1000
+
+
+# ---------------------------------------------------------------------------
+# issue 11: card parameters, public links, ad-hoc SQL permissions, snippets
+# ---------------------------------------------------------------------------
+
+FILTERED_SQL = ("SELECT ORDERS.ID, ORDERS.CREATED_AT, PRODUCTS.CATEGORY, ORDERS.TOTAL\n"
+                "FROM PUBLIC.ORDERS JOIN PUBLIC.PRODUCTS ON PRODUCTS.ID = ORDERS.PRODUCT_ID\n"
+                "WHERE %s\nORDER BY ORDERS.ID")
+
+
+def tag_param(ptype, value, tag, dimension=False):
+    """A parameter as Metabase's UI sends it for a template tag."""
+    return {"type": ptype, "value": value,
+            "target": ["dimension" if dimension else "variable", ["template-tag", tag]]}
+
+
+def sql_csv(fs, token, where):
+    """The CSV of card 38's query with an explicit WHERE, run as ad-hoc SQL (the reference)."""
+    return fs.export("dataset", FILTERED_SQL % where, "csv", token)
+
+
+def query_failure(fs, r):
+    """The QP failure object of an export, by era: in-band 200 (old) or a real status (new)."""
+    if fs.behaviour == "old":                 # the format's own content type, status 200
+        assert r.status == 200 and "content-disposition" in r.headers
+    else:
+        assert r.status >= 400 and r.headers["content-type"].startswith("application/json")
+    body = r.json()
+    assert body["status"] == "failed"
+    return body
+
+
+def test_card_parameters_as_metabase_returns_them(fs, token):
+    c38 = fs.get_json("/api/card/38?legacy-mbql=true", token)
+    tags = c38["dataset_query"]["native"]["template-tags"]
+    assert set(tags) == {"category", "created_at"}
+    assert tags["category"]["type"] == "text"
+    assert tags["created_at"]["type"] == "dimension" and tags["created_at"]["widget-type"] == "date/range"
+    orders_created = next(t for t in fs.catalog()["tables"] if t["name"] == "ORDERS")
+    assert tags["created_at"]["dimension"][0] == "field"
+    params = {p["slug"]: p for p in c38["parameters"]}
+    assert set(params) == {"category", "created_at"}
+    for p in params.values():
+        assert set(p) >= {"id", "slug", "name", "type", "target"}
+        assert p["id"] == tags[p["slug"]]["id"]                     # the UI's parameter id is the tag id
+    assert params["category"] == {"id": tags["category"]["id"], "type": "category", "slug": "category",
+                                  "name": "Category", "target": ["variable", ["template-tag", "category"]]}
+    assert params["created_at"]["type"] == "date/range"
+    assert params["created_at"]["target"] == ["dimension", ["template-tag", "created_at"]]
+    assert params["created_at"]["default"] == "2025-01-01~2025-03-31"
+    c39 = fs.get_json("/api/card/39", token)
+    (price,) = c39["parameters"]
+    assert (price["slug"], price["type"], price["name"]) == ("max_price", "number/=", "Max price")
+    assert price["default"] == ([30] if fs.behaviour == "new" else "30")
+    assert fs.get_json("/api/card/40", token)["parameters"] == []     # a GUI question has none of its own
+    assert orders_created["db_id"] == 1
+    cat = {c["id"]: c for c in fs.catalog()["cards"]}
+    assert cat[38]["parameters"] == ["category", "created_at"] and cat[39]["parameters"] == ["max_price"]
+
+
+def test_native_card_filters_like_the_sql(fs, token):
+    default = fs.export("card", 38, "csv", token)              # created_at default, every category
+    assert default == sql_csv(fs, token, "ORDERS.CREATED_AT >= '2025-01-01' AND ORDERS.CREATED_AT < '2025-04-01'")
+    both = fs.export("card", 38, "csv", token, params=[
+        tag_param("category", ["Gizmo"], "category"),
+        tag_param("date/range", "2024-01-01~2024-03-31", "created_at", dimension=True)])
+    want = sql_csv(fs, token, "ORDERS.CREATED_AT >= '2024-01-01' AND ORDERS.CREATED_AT < '2024-04-01' "
+                              "AND PRODUCTS.CATEGORY = 'Gizmo'")
+    assert both == want and both != default
+    rows = parse_csv(both)
+    assert len(rows) > 50 and {r[2] for r in rows[1:]} == {"Gizmo"}
+    assert all("2024-01-01" <= r[1] < "2024-04-01" for r in rows[1:])
+    # only the category: the created_at default still applies; a plain string value works too
+    cat_only = fs.export("card", 38, "csv", token, params=[tag_param("category", "Gadget", "category")])
+    assert cat_only == sql_csv(fs, token, "ORDERS.CREATED_AT >= '2025-01-01' AND ORDERS.CREATED_AT < '2025-04-01' "
+                                          "AND PRODUCTS.CATEGORY = 'Gadget'")
+    # a value of null leaves the default in place, as Metabase does
+    assert fs.export("card", 38, "csv", token, params=[
+        tag_param("date/range", None, "created_at", dimension=True)]) == default
+    # by the card parameter's id alone (no target): resolved through card.parameters
+    pid = next(p["id"] for p in fs.get_json("/api/card/38", token)["parameters"] if p["slug"] == "category")
+    assert fs.export("card", 38, "csv", token, params=[{"id": pid, "type": "category", "value": ["Gadget"]}]) \
+        == cat_only
+
+
+@pytest.mark.parametrize("value,where", [
+    ("2024-03", "ORDERS.CREATED_AT >= '2024-03-01' AND ORDERS.CREATED_AT < '2024-04-01'"),
+    ("Q2-2023", "ORDERS.CREATED_AT >= '2023-04-01' AND ORDERS.CREATED_AT < '2023-07-01'"),
+    ("2024-02-29", "ORDERS.CREATED_AT >= '2024-02-29' AND ORDERS.CREATED_AT < '2024-03-01'"),
+    ("~2022-06-01", "ORDERS.CREATED_AT < '2022-06-02'"),
+    ("2026-01-01~", "ORDERS.CREATED_AT >= '2026-01-01'"),
+])
+def test_date_parameter_forms(fs, token, value, where):
+    got = fs.export("card", 38, "csv", token, params=[
+        tag_param("date/all-options", value, "created_at", dimension=True)])
+    assert got == sql_csv(fs, token, where) and len(parse_csv(got)) > 1
+
+
+def test_number_parameter_and_its_default(fs, token):
+    def prices(body):
+        return [float(r[3]) for r in parse_csv(body)[1:]]
+    default = fs.export("card", 39, "csv", token)
+    assert default == fs.export("dataset", "SELECT ID, TITLE, CATEGORY, PRICE\nFROM PRODUCTS\nWHERE PRICE <= 30\n"
+                                           "ORDER BY ID", "csv", token)
+    assert prices(default) and max(prices(default)) <= 30
+    for value in ([50], ["50"], "50", 50):
+        got = fs.export("card", 39, "csv", token, params=[tag_param("number/=", value, "max_price")])
+        assert len(prices(got)) > len(prices(default)) and max(prices(got)) <= 50, value
+
+
+def test_bad_parameter_values_fail_like_metabase(fs, token):
+    r = fs.export_request("card", 39, "csv", token, params=[tag_param("number/=", ["abc"], "max_price")])
+    body = query_failure(fs, r)
+    assert body["error_type"] == "invalid-parameter"
+    assert body["error"] == ('For input string: "abc"' if fs.behaviour == "old" else 'Unparseable number: "abc"')
+    assert any(v["error"].startswith('Error determining value for parameter "max_price": ') for v in body["via"])
+    r = fs.export_request("card", 38, "csv", token, params=[
+        tag_param("date/range", "someday", "created_at", dimension=True)])
+    body = query_failure(fs, r)
+    assert body["error"] == "Don't know how to parse date param 'someday' — invalid format"
+    assert body["error_type"] == "invalid-parameter"
+    # a parameter naming no template tag is refused before the query runs (500, JSON, any era)
+    r = fs.export_request("card", 38, "csv", token, params=[tag_param("category", "x", "nope")])
+    assert r.status == 500 and r.headers["content-type"].startswith("application/json")
+    assert r.json()["message"] == 'Invalid parameter: Card 38 does not have a template tag named "nope".'
+    # a tag outside [[ ]] without a value and without a default
+    q = {"database": 1, "type": "native",
+         "native": {"query": "SELECT * FROM PRODUCTS WHERE CATEGORY = {{cat}}",
+                    "template-tags": {"cat": {"id": "t1", "name": "cat", "display-name": "Cat", "type": "text"}}}}
+    body = query_failure(fs, fs.export_request("dataset", q, "csv", token))
+    assert body["error"] == 'Cannot run the query: missing required parameters: #{"cat"}'
+    assert body["error_type"] == "missing-required-parameter"
+    q["native"]["template-tags"]["cat"]["required"] = True
+    body = query_failure(fs, fs.export_request("dataset", q, "csv", token))
+    assert body["error"] == "You'll need to pick a value for 'Cat' before this query can run."
+    # ...and with a value it runs
+    q["parameters"] = [tag_param("category", "Gizmo", "cat")]
+    rows = parse_csv(fs.export("dataset", q, "csv", token))
+    assert len(rows) > 10 and {r[3] for r in rows[1:]} == {"Gizmo"}
+
+
+def test_gui_card_accepts_field_parameters(fs, token):
+    fid = {(t["name"], f): None for t in fs.catalog()["tables"] for f in t["fields"]}
+    assert ("PRODUCTS", "CATEGORY") in fid
+    meta = fs.get_json("/api/table/1/query_metadata", token)
+    fields = {f["name"]: f["id"] for f in meta["fields"]}
+    unfiltered = parse_csv(fs.export("card", 40, "csv", token))
+    assert len(unfiltered) == 201
+    got = parse_csv(fs.export("card", 40, "csv", token, params=[
+        {"type": "string/=", "value": ["Gizmo", "Gadget"], "target": ["dimension", ["field", fields["CATEGORY"], None]]},
+        {"type": "number/between", "value": [20, 40], "target": ["dimension", ["field", fields["PRICE"], None]]}]))
+    want = [r for r in unfiltered[1:] if r[2] in ("Gizmo", "Gadget") and 20 <= float(r[3]) <= 40]
+    assert got[0] == unfiltered[0] and got[1:] == want and 0 < len(want) < 200
+
+
+def test_dashboard_filters_map_to_dashcards(fs, token):
+    d = fs.get_json("/api/dashboard/6", token)
+    assert [(p["slug"], p["type"], p.get("default")) for p in d["parameters"]] == [
+        ("category", "string/=", ["Widget"]), ("created_at", "date/all-options", "2024-01-01~2024-12-31"),
+        ("max_price", "number/=", None)]
+    cards = {dc["id"]: dc for dc in dashcards(fs, d)}
+    assert {dc["card_id"] for dc in cards.values()} == {38, 39, 40, None}
+    assert {m["parameter_id"] for m in cards[18]["parameter_mappings"]} == {"f_category", "f_created"}
+    # defaults: Widget and 2024 for card 38; the card's own default (30) for the unset Max price
+    assert fs.export("dashcard", (6, 18, 38), "csv", token) == sql_csv(
+        fs, token, "ORDERS.CREATED_AT >= '2024-01-01' AND ORDERS.CREATED_AT < '2025-01-01' "
+                   "AND PRODUCTS.CATEGORY = 'Widget'")
+    assert fs.export("dashcard", (6, 19, 39), "csv", token) == fs.export("card", 39, "csv", token)
+    got = fs.export("dashcard", (6, 18, 38), "csv", token, params=[
+        {"id": "f_category", "type": "string/=", "value": ["Gizmo"]}, {"id": "f_created", "value": "2024-03"}])
+    assert got == sql_csv(fs, token, "ORDERS.CREATED_AT >= '2024-03-01' AND ORDERS.CREATED_AT < '2024-04-01' "
+                                     "AND PRODUCTS.CATEGORY = 'Gizmo'")
+    # a filter sent without a value is unset: no category condition, the other default stays
+    assert fs.export("dashcard", (6, 18, 38), "csv", token, params=[{"id": "f_category", "value": None}]) == \
+        sql_csv(fs, token, "ORDERS.CREATED_AT >= '2024-01-01' AND ORDERS.CREATED_AT < '2025-01-01'")
+    cheap = parse_csv(fs.export("dashcard", (6, 19, 39), "csv", token, params=[{"id": "f_price", "value": [20]}]))
+    assert 1 < len(cheap) < len(parse_csv(fs.export("card", 39, "csv", token)))
+    assert all(float(r[3]) <= 20 for r in cheap[1:])
+    # the GUI card through field mappings (Widget, created in 2024)
+    products = parse_csv(fs.export("dashcard", (6, 20, 40), "csv", token))
+    assert len(products) > 1
+    assert all(r[2] == "Widget" and r[4].startswith("2024-") for r in products[1:])
+    every = parse_csv(fs.export("card", 40, "csv", token))
+    assert products[1:] == [r for r in every[1:] if r[2] == "Widget" and r[4].startswith("2024-")]
+    # an id the dashboard does not have: 400 before streaming
+    r = fs.export_request("dashcard", (6, 18, 38), "csv", token, params=[{"id": "nope", "value": 1}])
+    assert r.status == 400 and r.json()["message"] == 'Dashboard does not have a parameter with ID "nope".'
+
+
+# --- public links ------------------------------------------------------------------
+
+def public_uuids(fs, token):
+    return {c["id"]: c["public_uuid"] for c in fs.get_json("/api/card/public", token)}
+
+
+def test_public_card_list_is_for_admins(fs, token):
+    r = fs.get("/api/card/public", token=token)
+    assert r.status == 200
+    rows = r.json()
+    assert [c["id"] for c in rows] == [38, 39, 40]
+    for c in rows:
+        assert {"id", "name", "public_uuid"} <= set(c)
+        assert fs.get_json("/api/card/%d" % c["id"], token)["public_uuid"] == c["public_uuid"]
+    assert fs.get_json("/api/card/1", token)["public_uuid"] is None
+    r = fs.get("/api/card/public", token=fs.login(*ANALYST))
+    assert (r.status, r.body) == (403, b"You don't have permissions to do that.")
+    dash = fs.get_json("/api/dashboard/public", token)
+    assert [(x["id"], x["public_uuid"]) for x in dash] == [(6, fs.get_json("/api/dashboard/6", token)["public_uuid"])]
+    cat = fs.catalog()
+    assert {c["id"] for c in cat["cards"] if c["public_uuid"]} == {38, 39, 40}
+    assert [d["id"] for d in cat["dashboards"] if d["public_uuid"]] == [6]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "xlsx"])
+def test_public_card_export_needs_no_credentials(fs, token, fmt):
+    uuid = public_uuids(fs, token)[38]
+    fs.reset()
+    r = fs.public_export_request("card", uuid, fmt)
+    assert r.status == 200
+    assert r.body == fs.export("card", 38, fmt, token)
+    params = [tag_param("category", ["Gizmo"], "category"),
+              tag_param("date/range", "2024-01-01~2024-03-31", "created_at", dimension=True)]
+    r = fs.public_export_request("card", uuid, fmt, params=params)
+    assert r.status == 200 and r.body == fs.export("card", 38, fmt, token, params=params)
+    assert r.body != fs.export("card", 38, fmt, token)                 # the parameters did filter
+    s = fs.stats()
+    assert s["public_requests"] == 2 and s["public_credentials"] == 0 and s["public_credential_headers"] == {}
+    assert s["exports"]["public:card:38:%s" % fmt] == 2 and s["logins"] == 0
+
+
+def test_public_requests_with_credentials_are_counted(fs, token):
+    uuid = public_uuids(fs, token)[39]
+    fs.reset()
+    assert fs.public_export_request("card", uuid, "csv", headers={"X-Metabase-Session": token}).status == 200
+    assert fs.public_export_request("card", uuid, "csv", headers={"Cookie": "metabase.SESSION=%s" % token}).status == 200
+    assert fs.public_export_request("card", uuid, "csv", headers={"X-Api-Key": API_KEY}).status == 200
+    assert fs.public_export_request("card", uuid, "csv").status == 200
+    s = fs.stats()
+    assert s["public_requests"] == 4 and s["public_credentials"] == 3
+    assert s["public_credential_headers"] == {"Cookie": 1, "X-Api-Key": 1, "X-Metabase-Session": 1}
+    assert fs.get("/api/card/public", token=token).status == 200       # not a public route
+    assert fs.stats()["public_requests"] == 4
+
+
+def test_public_card_json_and_api(fs, token):
+    uuid = public_uuids(fs, token)[38]
+    card = fs.get_json(fs.public_path("card", uuid))
+    assert card["id"] == 38 and card["name"] == "Orders by category and date"
+    assert "SELECT" not in json.dumps(card)                            # the SQL is never shown
+    if fs.behaviour == "new":
+        assert [p["slug"] for p in card["parameters"]] == ["category", "created_at"]
+    else:
+        assert set(card["dataset_query"]["native"]["template-tags"]) == {"category", "created_at"}
+    r = fs.get(fs.public_path("card", uuid, ""))
+    assert r.status == 202
+    res = r.json()
+    assert res["status"] == "completed" and set(res) == {"data", "json_query", "status"}
+    assert len(res["data"]["rows"]) == len(parse_csv(fs.export("card", 38, "csv", token))) - 1
+
+
+def test_public_errors(fs, token):
+    uuid = public_uuids(fs, token)[39]
+    missing = "00000000-0000-4000-8000-000000000000"
+    for path in (fs.public_path("card", missing), fs.public_path("card", missing, "csv"),
+                 fs.public_path("dashboard", missing)):
+        r = fs.get(path)
+        assert (r.status, r.body) == (404, b"Not found."), path
+        assert r.headers["content-type"].startswith("text/plain")
+    r = fs.get(fs.public_path("card", "not-a-uuid", "csv"))
+    if fs.behaviour == "new":                   # ms/UUIDString, behind public-exceptions
+        assert (r.status, r.body) == (400, b"An error occurred.")
+    else:
+        assert (r.status, r.body) == (404, b"Not found.")
+    r = fs.get(fs.public_path("card", uuid, "csv") + "?parameters=not-json")
+    assert (r.status, r.body) == (400, b"An error occurred.")
+    r = fs.public_export_request("card", uuid, "csv", params=[tag_param("category", "x", "nope")])
+    assert (r.status, r.body) == (400, b"An error occurred.")           # not the authenticated 500
+    r = fs.public_export_request("card", uuid, "csv", params=[tag_param("number/=", ["abc"], "max_price")])
+    body = query_failure(fs, r)
+    assert set(body) == {"status", "error", "error_type"} and body["error_type"] == "invalid-parameter"
+    assert fs.get("/api/public/nope").status == 404
+    assert fs.get("/api/public/nope").body == b"API endpoint does not exist."
+
+
+def test_public_query_failure_is_generic(fs, token):
+    uuid = public_uuids(fs, token)[40]
+    orders_total = next(f["id"] for f in fs.get_json("/api/table/2/query_metadata", token)["fields"]
+                        if f["name"] == "TOTAL")
+    bad = [{"type": "number/=", "value": [1], "target": ["dimension", ["field", orders_total, None]]}]
+    authed = query_failure(fs, fs.export_request("card", 40, "csv", token, params=bad))
+    assert "does not exist" in authed["error"] and authed["error_type"] == "invalid-query"
+    body = query_failure(fs, fs.public_export_request("card", uuid, "csv", params=bad))
+    assert body == {"status": "failed", "error": "An error occurred while running the query.",
+                    "error_type": "invalid-query"}
+
+
+def test_public_dashboard(fs, token):
+    duuid = fs.get_json("/api/dashboard/6", token)["public_uuid"]
+    d = fs.get_json(fs.public_path("dashboard", duuid))
+    key = "dashcards" if fs.behaviour == "new" else "ordered_cards"
+    assert d["id"] == 6 and [p["slug"] for p in d["parameters"]] == ["category", "created_at", "max_price"]
+    assert sorted(dc["id"] for dc in d[key]) == [18, 19, 20, 21]
+    assert "SELECT" not in json.dumps(d) and "creator" not in json.dumps(d)
+    r = fs.get(fs.public_path("dashboard", duuid, dashcard=(18, 38)))
+    assert r.status == 202 and r.json()["status"] == "completed"
+    want_rows = len(parse_csv(fs.export("dashcard", (6, 18, 38), "csv", token))) - 1
+    assert len(r.json()["data"]["rows"]) == want_rows
+    q = urllib.parse.urlencode({"parameters": json.dumps([{"id": "f_category", "value": ["Gizmo"]}])})
+    r = fs.get(fs.public_path("dashboard", duuid, dashcard=(18, 38)) + "?" + q)
+    assert {row[2] for row in r.json()["data"]["rows"]} == {"Gizmo"}
+    assert fs.get(fs.public_path("dashboard", duuid, dashcard=(19, 38))).status == 404    # card not on it
+    assert fs.get(fs.public_path("dashboard", duuid, dashcard=(5, 6))).status == 404      # another dashboard's
+    fs.reset()
+    r = fs.public_export_request("dashboard", duuid, "csv", dashcard=(18, 38))
+    if fs.behaviour == "old":                   # public dashcard downloads came after v0.46
+        assert (r.status, r.body) == (404, b"API endpoint does not exist.")
+        return
+    assert r.status == 200 and r.body == fs.export("dashcard", (6, 18, 38), "csv", token)
+    params = [{"id": "f_category", "value": ["Gizmo"]}, {"id": "f_created", "value": "2024-01-01~2024-03-31"}]
+    r = fs.public_export_request("dashboard", duuid, "csv", dashcard=(18, 38), params=params)
+    assert r.body == fs.export("dashcard", (6, 18, 38), "csv", token, params=params)
+    jb = fs.request("POST", fs.public_path("dashboard", duuid, "csv", (18, 38)),
+                    json_body={"parameters": params, "format_rows": False, "pivot_results": False})
+    assert jb.body == r.body
+    for fmt in ("json", "xlsx"):
+        r = fs.public_export_request("dashboard", duuid, fmt, dashcard=(20, 40))
+        assert r.status == 200 and r.body == fs.export("dashcard", (6, 20, 40), fmt, token)
+    r = fs.public_export_request("dashboard", duuid, "csv", dashcard=(18, 38), params=[{"id": "nope", "value": 1}])
+    assert (r.status, r.body) == (400, b"An error occurred.")
+    s = fs.stats()
+    assert s["public_credentials"] == 0 and s["exports"]["public:dashcard:6:18:38:csv"] >= 2
+
+
+def test_public_sharing_disabled(fs, token):
+    uuid = public_uuids(fs, token)[38]
+    duuid = fs.get_json("/api/dashboard/6", token)["public_uuid"]
+    fs.set_settings(**{"enable-public-sharing": False})
+    try:
+        assert fs.get_json("/api/session/properties")["enable-public-sharing"] is False
+        assert fs.get_json("/api/card/38", token)["public_uuid"] is None
+        assert fs.get_json("/api/dashboard/6", token)["public_uuid"] is None
+        r = fs.get("/api/card/public", token=token)
+        assert (r.status, r.body) == (400, b"Public sharing is not enabled.")
+        for path in (fs.public_path("card", uuid, "csv"), fs.public_path("card", uuid),
+                     fs.public_path("dashboard", duuid)):
+            assert (fs.get(path).status, fs.get(path).body) == (400, b"An error occurred."), path
+    finally:
+        fs.set_settings(**{"enable-public-sharing": True})
+    assert fs.get_json("/api/session/properties")["enable-public-sharing"] is True
+    assert fs.public_export_request("card", uuid, "csv").status == 200
+
+
+def test_archived_public_card_is_gone(fs, token):
+    uuid = public_uuids(fs, token)[39]
+    fs.edit(kind="card", id=39, op="archive")
+    try:
+        assert fs.public_export_request("card", uuid, "csv").status == 404
+        assert 39 not in public_uuids(fs, token)
+    finally:
+        fs.edit(kind="card", id=39, op="unarchive")
+    assert fs.public_export_request("card", uuid, "csv").status == 200
+
+
+# --- ad-hoc SQL ----------------------------------------------------------------------
+
+def test_native_permissions_in_database_list(fs, token):
+    admin = {d["id"]: d["native_permissions"] for d in fs.get_json("/api/database", token)["data"]}
+    assert admin == {1: "write", 2: "write", 3: "write"}
+    analyst = fs.login(*ANALYST)
+    assert {d["id"]: d["native_permissions"] for d in fs.get_json("/api/database", analyst)["data"]} == \
+        {1: "write", 3: "none"}
+    assert fs.get_json("/api/database/3", analyst)["native_permissions"] == "none"
+    assert [c["native_denied_users"] for c in fs.catalog()["databases"]] == [[], [], [2]]
+
+
+def test_adhoc_sql_runs_on_the_fake_data(fs, token):
+    sql = "SELECT CATEGORY, COUNT(*) AS N FROM PRODUCTS GROUP BY CATEGORY ORDER BY CATEGORY"
+    body = fs.export("dataset", sql, "csv", token)
+    rows = parse_csv(body)
+    assert rows[0] == ["CATEGORY", "N"] and sum(int(r[1]) for r in rows[1:]) == 200
+    js = json.loads(fs.export("dataset", sql, "json", token))
+    assert [[o["CATEGORY"], o["N"]] for o in js] == [[r[0], int(r[1])] for r in rows[1:]]
+    r = fs.request("POST", "/api/dataset", token=token,
+                   json_body={"database": 1, "type": "native", "native": {"query": sql}})
+    assert r.status == 202 and r.json()["data"]["rows"] == [[r_[0], int(r_[1])] for r_ in rows[1:]]
+    # the analyst may run SQL on database 1 too
+    assert fs.export("dataset", sql, "csv", fs.login(*ANALYST)) == body
+
+
+def test_adhoc_sql_error_carries_the_database_message(fs, token):
+    r = fs.export_request("dataset", "SELECT NO_SUCH_COLUMN FROM ORDERS", "csv", token)
+    body = query_failure(fs, r)
+    assert body["error"] == "no such column: NO_SUCH_COLUMN" and body["error_type"] == "invalid-query"
+    if fs.behaviour == "new":
+        assert r.status == 500
+    r = fs.export_request("dataset", "SELEC 1", "json", token)
+    assert 'near "SELEC": syntax error' in query_failure(fs, r)["error"]
+
+
+def test_adhoc_sql_without_native_permission(fs, token):
+    analyst = fs.login(*ANALYST)
+    r = fs.export_request("dataset", (3, "SELECT 1 AS X"), "csv", analyst)
+    body = query_failure(fs, r)
+    assert body["error"] == "You do not have permissions to run this query."
+    assert body["error_type"] == "missing-required-permissions"
+    if fs.behaviour == "new":
+        assert r.status == 403
+    r = fs.request("POST", "/api/dataset", token=analyst,
+                   json_body={"database": 3, "type": "native", "native": {"query": "SELECT 1"}})
+    assert r.json()["error_type"] == "missing-required-permissions"
+    assert r.status == (202 if fs.behaviour == "old" else 403)
+    assert parse_csv(fs.export("dataset", (3, "SELECT 1 AS X"), "csv", token)) == [["X"], ["1"]]
+    r = fs.export_request("dataset", (2, "SELECT 1"), "csv", analyst)      # no access at all: plain 403
+    assert (r.status, r.body) == (403, b"You don't have permissions to do that.")
+
+
+# --- snippets, server URL --------------------------------------------------------------
+
+def test_native_query_snippets(fs, token):
+    snippets = fs.get_json("/api/native-query-snippet", token)
+    assert [s["name"] for s in snippets] == ["Big orders", "Gizmo products"]
+    big = snippets[0]
+    assert big["content"] == "TOTAL > 100" and big["archived"] is False and big["creator"]["id"] == 1
+    assert {"id", "name", "description", "content", "collection_id", "creator_id", "created_at", "updated_at",
+            "entity_id"} <= set(big)
+    assert ("is_remote_synced" in big) == (fs.behaviour == "new")
+    assert [s["name"] for s in fs.get_json("/api/native-query-snippet?archived=true", token)] == ["Old filter"]
+    assert fs.get_json("/api/native-query-snippet/2", token)["content"] == "CATEGORY = 'Gizmo'"
+    assert fs.get("/api/native-query-snippet/99", token=token).status == 404
+    assert fs.get("/api/native-query-snippet").status == 401
+    assert fs.get_json("/api/native-query-snippet", fs.login(*ANALYST)) == snippets
+
+
+@pytest.mark.parametrize("method,path", [("GET", "//api/card/1"), ("POST", "//api/card/1/query/csv"),
+                                         ("GET", "/api//card/1"), ("GET", "//api/session/properties")])
+def test_badly_joined_paths_are_not_api_calls(fs, token, method, path):
+    r = fs.request(method, path, token=token)
+    if fs.behaviour == "new":                   # Jetty refuses an empty path segment
+        assert r.status == 400 and b"Ambiguous URI empty segment" in r.body
+    elif path.startswith("/api/"):
+        assert (r.status, r.body) == (404, b"API endpoint does not exist.")
+    elif method == "GET":                       # v0.46: not /api, so the single-page app
+        assert r.status == 200 and r.headers["content-type"].startswith("text/html")
+    else:
+        assert (r.status, r.body) == (404, b"Not found.")
+    assert not r.headers.get("content-type", "").startswith("application/json")
+
+
+def test_api_prefix_twice_is_an_unknown_endpoint(fs, token):
+    r = fs.get("/api/api/card/1", token=token)
+    assert (r.status, r.body) == (404, b"API endpoint does not exist.")
+    assert fs.get("/api/card/1/", token=token).status == 200            # a trailing slash is fine

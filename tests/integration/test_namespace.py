@@ -163,7 +163,7 @@ def test_dashboard_is_a_directory_in_its_collection_and_by_id(fake, mnt):
     want = names_of(SALES_OVERVIEW)
     assert set(os.listdir(in_coll)) == want       # no text/heading cards
     assert set(os.listdir(by_id)) == want
-    assert sorted(os.listdir(mnt.p("dashboards"))) == ["1", "2", "3", "4"]   # 5 is archived
+    assert sorted(os.listdir(mnt.p("dashboards"))) == ["1", "2", "3", "4", "6"]   # 5 is archived
     assert "Weekly KPIs" in os.listdir(mnt.p("collections"))                 # root collection
     # two directories, two inode numbers; the files inside are shared
     assert os.stat(in_coll).st_ino != os.stat(by_id).st_ino
@@ -613,7 +613,7 @@ def test_a_user_sees_only_what_they_may_read(fake, analyst):
     cards = set(os.listdir(analyst.p("cards")))
     assert not {"19.csv", "20.csv", "21.csv"} & cards and "3.csv" in cards
     assert sorted(os.listdir(analyst.p("databases"))) == ["Empty Lake", "Sample Database"]
-    assert sorted(os.listdir(analyst.p("dashboards"))) == ["1", "2", "3"]        # not Campaign board
+    assert sorted(os.listdir(analyst.p("dashboards"))) == ["1", "2", "3", "6"]   # not Campaign board
     assert "Bobby Tables" not in os.listdir(analyst.p("collections", "Personal"))
     token = fake.login(*ANALYST)
     assert read(analyst.p("cards", "3.csv")) == fake.export("card", 3, "csv", token)

@@ -274,7 +274,7 @@ static void expect_ok(struct env *e, int64_t id, const char *fmt,
 		CHECK(!info.spool.truncated);
 		CHECK_INT(info.spool.size, len);
 		CHECK_INT(info.spool.rows, want_rows);
-		CHECK_INT(info.spool.gen, 1);
+		CHECK(info.spool.gen > 0); /* unique in the cache dir, not per key */
 		CHECK(fd >= 0);
 		char *got = malloc(len + 1);
 		ssize_t n = pread(fd, got, len + 1, 0);
@@ -883,7 +883,7 @@ static void test_freshness(void)
 	CHECK_INT(mbfs_export_get(e.ex, "card:10:csv", &req2, NULL, &info, &err),
 		  MBFS_OK);
 	CHECK_INT(calls(&e), 3);
-	mbfs_export_invalidate_all(e.ex);
+	mbfs_export_invalidate_all(e.ex, "");
 	CHECK(!mbfs_spool_get(e.sp, "card:9:csv", NULL));
 	CHECK(!mbfs_spool_get(e.sp, "card:10:csv", NULL));
 	CHECK_INT(mbfs_export_get(e.ex, "card:9:csv", &req, NULL, &info, &err),

@@ -278,8 +278,67 @@ static void test_table(void)
 	mbfs_inode_table_destroy(&t);
 }
 
+/* Ids beyond 48 bits are not packed (the caller allocates a number), and
+ * the identity table tells every 64-bit id apart: ids that agree in their
+ * low 48 bits — which the packing would have aliased — stay distinct. */
+static void test_big_ids(void)
+{
+	int64_t big = INT64_C(1) << 50;
+	int64_t alias = big + (INT64_C(1) << 48);
+	CHECK_INT(mbfs_inode_number(MBFS_K_CARD_FILE, MBFS_FMT_CSV, big), 0);
+	CHECK_INT(mbfs_inode_number(MBFS_K_CARD_FILE, MBFS_FMT_CSV, INT64_MAX), 0);
+	CHECK_INT(mbfs_inode_number(MBFS_K_CARD_FILE, MBFS_FMT_CSV, INT64_MIN), 0);
+	CHECK(mbfs_inode_number(MBFS_K_CARD_FILE, MBFS_FMT_CSV,
+				(INT64_C(1) << 47) - 1) != 0);
+	CHECK_INT(mbfs_inode_number(MBFS_K_CARD_FILE, MBFS_FMT_CSV,
+				    INT64_C(1) << 47), 0);
+	/* no packed number reaches the allocated ranges */
+	CHECK(mbfs_inode_number(MBFS_K_METADATA_FILE, MBFS_FMT_SQL,
+				(INT64_C(1) << 47) - 1) < MBFS_INO_BIG_BASE);
+
+	struct mbfs_ident_table t;
+	mbfs_ident_table_init(&t);
+	int vals[2000];
+	uint64_t kc = mbfs_ident_kind(MBFS_K_CARD_FILE, MBFS_FMT_CSV);
+	uint64_t kj = mbfs_ident_kind(MBFS_K_CARD_FILE, MBFS_FMT_JSON);
+	CHECK(mbfs_ident_table_put(&t, kc, (uint64_t)big, &vals[0]));
+	CHECK(mbfs_ident_table_put(&t, kc, (uint64_t)alias, &vals[1]));
+	CHECK(mbfs_ident_table_put(&t, kj, (uint64_t)big, &vals[2]));
+	CHECK(mbfs_ident_table_get(&t, kc, (uint64_t)big) == &vals[0]);
+	CHECK(mbfs_ident_table_get(&t, kc, (uint64_t)alias) == &vals[1]);
+	CHECK(mbfs_ident_table_get(&t, kj, (uint64_t)big) == &vals[2]);
+	CHECK(mbfs_ident_table_get(&t, kj, (uint64_t)alias) == NULL);
+	/* growth keeps everything */
+	for (int i = 3; i < 2000; i++)
+		CHECK(mbfs_ident_table_put(&t, kc, (uint64_t)i << 20, &vals[i]));
+	bool all = true;
+	for (int i = 3; i < 2000; i++)
+		all = all && mbfs_ident_table_get(&t, kc, (uint64_t)i << 20) == &vals[i];
+	CHECK(all);
+	CHECK(mbfs_ident_table_get(&t, kc, (uint64_t)big) == &vals[0]);
+	CHECK(!mbfs_ident_table_put(&t, kc, 1, NULL));
+	mbfs_ident_table_destroy(&t);
+
+	/* deleting from the inode table keeps the other keys reachable */
+	struct mbfs_inode_table it;
+	mbfs_inode_table_init(&it);
+	for (uint64_t i = 1; i <= 500; i++)
+		mbfs_inode_table_put(&it, i * 7919, &vals[i]);
+	for (uint64_t i = 1; i <= 500; i += 2)
+		mbfs_inode_table_del(&it, i * 7919);
+	bool ok = true;
+	for (uint64_t i = 1; i <= 500; i++) {
+		void *v = mbfs_inode_table_get(&it, i * 7919);
+		ok = ok && (i % 2 ? v == NULL : v == &vals[i]);
+	}
+	CHECK(ok);
+	CHECK_INT(it.n, 250);
+	mbfs_inode_table_destroy(&it);
+}
+
 int main(void)
 {
+	test_big_ids();
 	test_numbers();
 	test_hash_ids();
 	test_formats();

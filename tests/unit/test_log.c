@@ -1,8 +1,9 @@
 /*
  * test_log.c — unit tests of log.c: redaction of registered secrets (also
  * overlapping ones, at the start and end of a line, repeated), forgetting
- * a secret, control characters, the level filter, and that a secret never
- * reaches the output stream.
+ * a secret, escaped control characters, the level filter, that a secret
+ * never reaches the output stream, and that redaction runs before a long
+ * line is cut.
  */
 #include "check.h"
 #include "log.h"
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void redact(const char *in, char *out, size_t outsz)
@@ -32,9 +34,16 @@ static void test_redaction(void)
 	CHECK_STR(out, "key=[redacted];"); /* the longest match wins */
 	redact("no secret here", out, sizeof out);
 	CHECK_STR(out, "no secret here");
-	/* control characters become spaces (server text is hostile) */
-	redact("line\nbreak\ttab\x7f", out, sizeof out);
-	CHECK_STR(out, "line break tab ");
+	/* control characters are escaped (server text is hostile) */
+	redact("line\nbreak\ttab\x7f\x1b[2J", out, sizeof out);
+	CHECK_STR(out, "line\\nbreak\\ttab\\x7f\\x1b[2J");
+	/* a secret next to an escape */
+	redact("\ns3cret\n", out, sizeof out);
+	CHECK_STR(out, "\\n[redacted]\\n");
+	/* a marker that does not fit whole is left out, not cut */
+	char eleven[12];
+	redact("ab s3cret", eleven, sizeof eleven);
+	CHECK_STR(eleven, "ab ");
 	/* a tiny buffer is still NUL-terminated and leaks no prefix */
 	char tiny[6];
 	redact("s3cret", tiny, sizeof tiny);
@@ -98,6 +107,59 @@ static void test_output(void)
 	CHECK(strstr(buf, "filtered out") == NULL);
 }
 
+/* A line longer than the log's line buffer is redacted before it is cut:
+ * a secret that straddles the cut leaks no prefix (it used to be cut
+ * first, then redacted, so "pw-straddle-" + ... showed "pw-strad"). */
+static void test_redaction_before_truncation(void)
+{
+	char path[] = "/tmp/mbfs-test-log-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	fflush(stderr);
+	int saved = dup(2);
+	dup2(fd, 2);
+	mbfs_log_add_secret("pw-straddle-0123456789");
+	mbfs_log_set_level(MBFS_LOG_INFO);
+	/* the prefix "2026-...Z mbfs info: " is outside the formatted text:
+	 * try every offset around the 2047-byte cut */
+	char *pad = malloc(2100);
+	for (int k = 2020; k < 2050; k++) {
+		memset(pad, 'p', (size_t)k);
+		pad[k] = '\0';
+		mbfs_info("%s%s and more", pad, "pw-straddle-0123456789");
+		mbfs_info("%s\x1b%s", pad, "pw-straddle-0123456789");
+	}
+	/* and a line of 100 kB: formatted whole, cut after redaction */
+	char *big = malloc(100000);
+	memset(big, 'q', 99999);
+	big[99999] = '\0';
+	mbfs_info("%s", big);
+	free(big);
+	free(pad);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	mbfs_log_remove_secret("pw-straddle-0123456789");
+	struct stat st;
+	CHECK(fstat(fd, &st) == 0);
+	char *buf = calloc(1, (size_t)st.st_size + 1);
+	ssize_t n = pread(fd, buf, (size_t)st.st_size, 0);
+	close(fd);
+	unlink(path);
+	CHECK(n == st.st_size);
+	CHECK(strstr(buf, "pw-s") == NULL);
+	CHECK(strstr(buf, "[redacted] and more") != NULL);
+	/* every line is bounded and whole (one '\n' each, no raw ESC) */
+	int lines = 0;
+	for (char *l = buf, *nl; (nl = strchr(l, '\n')); l = nl + 1) {
+		CHECK(nl - l < 2048 + 64);
+		lines++;
+	}
+	CHECK_INT(lines, 61);
+	CHECK(strchr(buf, '\x1b') == NULL);
+	free(buf);
+}
+
 static void test_levels(void)
 {
 	enum mbfs_log_level l;
@@ -112,6 +174,7 @@ int main(void)
 	test_redaction();
 	test_many_secrets();
 	test_output();
+	test_redaction_before_truncation();
 	test_levels();
 	return check_done();
 }

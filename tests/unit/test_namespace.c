@@ -188,7 +188,8 @@ static void test_admin_tree(void)
 	CHECK_STR(sql->sql, "SELECT 1");
 	struct mbfs_node *csv = find(t, sales, "Revenue.csv");
 	CHECK(csv && csv->sql == NULL);
-	CHECK_STR(csv->key, "card:3:csv");
+	CHECK(csv->kind == MBFS_K_CARD_FILE && csv->id == 3 &&
+	      csv->fmt == MBFS_FMT_CSV);
 	/* the card's own updated_at, not the item's last edit */
 	CHECK_INT(csv->mtime, mbfs_tree_parse_time("2025-03-07T12:00:00Z"));
 	CHECK_INT(find(t, sales, "Revenue [4].csv")->model, MB_MODEL_DATASET);
@@ -202,7 +203,6 @@ static void test_admin_tree(void)
 	struct mbfs_node *dc = find(t, d1, "Revenue [12].csv");
 	CHECK(dc && dc->kind == MBFS_K_DASHCARD_FILE && dc->id == 12 &&
 	      dc->card_id == 3 && dc->dashboard_id == 1);
-	CHECK_STR(dc->key, "dashcard:1:12:3:csv");
 	CHECK_STR(dc->params, "[{\"id\":\"p_cat\",\"type\":\"category\",\"value\":\"Gizmo\"}]");
 	CHECK_INT(find(t, d1, "A／B.json")->model, MB_MODEL_DATASET);
 

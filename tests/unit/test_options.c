@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -179,6 +180,8 @@ static const char *CONFIG_TEXT =
 	"formats = xlsx:csv\n"
 	"this line has no equals sign\n";
 
+/* A readable config that holds secrets is refused whole (ssh's rule):
+ * not even its URL is used. */
 static void child_readable_config(void)
 {
 	setenv("XDG_CONFIG_HOME", make_config("cfg644", CONFIG_TEXT, 0644), 1);
@@ -186,12 +189,46 @@ static void child_readable_config(void)
 	CHECK(mbfs_options_config("password", &refused) == NULL);
 	CHECK(refused);
 	refused = false;
-	CHECK(mbfs_options_config("api_key", &refused) == NULL);
+	CHECK(mbfs_options_config("url", &refused) == NULL);
 	CHECK(refused);
-	refused = false;
-	CHECK(mbfs_options_config("session", &refused) == NULL);
-	CHECK(refused);
-	refused = true;
+	const char *why = mbfs_options_config_refusal();
+	CHECK(why && strstr(why, "/cfg644/mbfs/config holds a password but is readable by group or others (mode 0644): refused whole; run chmod 600 "));
+	CHECK(why && strstr(why, "run chmod 600 ") &&
+	      strcmp(strstr(why, "run chmod 600 ") + 14,
+		     mbfs_options_config_path()) == 0);
+	struct mbfs_options o;
+	struct fuse_args fa;
+	quiet(true);
+	CHECK_INT(parse(&o, &fa, "/mnt/mb", NULL), MBFS_OPTIONS_ERROR);
+	/* also with everything on the command line: the file is wrong */
+	CHECK_INT(parse(&o, &fa, "http://h", "/mnt/mb", NULL), MBFS_OPTIONS_ERROR);
+	quiet(false);
+	/* --help still works */
+	fflush(stdout);
+	int saved = dup(1), devnull = open("/dev/null", O_WRONLY);
+	dup2(devnull, 1);
+	close(devnull);
+	enum mbfs_options_result r = parse(&o, &fa, "--help", NULL);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	CHECK_INT(r, MBFS_OPTIONS_EXIT_OK);
+	mbfs_options_free(&o);
+}
+
+/* A readable config without secrets is fine: URL, user name, formats. */
+static void child_readable_config_without_secrets(void)
+{
+	setenv("XDG_CONFIG_HOME",
+	       make_config("cfg644b",
+			   "url = http://from-config:3000/\n"
+			   "  username=alice  \n"
+			   "formats = xlsx:csv\n"
+			   "this line has no equals sign\n",
+			   0644),
+	       1);
+	CHECK(mbfs_options_config_refusal() == NULL);
+	bool refused = true;
 	CHECK_STR(mbfs_options_config("username", &refused), "alice");
 	CHECK(!refused);
 	CHECK_STR(mbfs_options_config("url", NULL), "http://from-config:3000/");
@@ -234,6 +271,7 @@ static void child_readable_config(void)
 static void child_private_config(void)
 {
 	setenv("XDG_CONFIG_HOME", make_config("cfg600", CONFIG_TEXT, 0600), 1);
+	CHECK(mbfs_options_config_refusal() == NULL);
 	bool refused = true;
 	CHECK_STR(mbfs_options_config("password", &refused), "hunter2");
 	CHECK(!refused);
@@ -249,6 +287,98 @@ static void child_group_readable_config(void)
 	bool refused = false;
 	CHECK(mbfs_options_config("password", &refused) == NULL);
 	CHECK(refused);
+	const char *why = mbfs_options_config_refusal();
+	CHECK(why && strstr(why, "holds a password but is readable by group or others (mode 0640)"));
+}
+
+/* Writable by group or others: refused whole, secrets or not. */
+static void child_writable_config(void)
+{
+	setenv("XDG_CONFIG_HOME",
+	       make_config("cfg664", "url = http://evil.example\ninsecure\n", 0664), 1);
+	const char *why = mbfs_options_config_refusal();
+	CHECK(why && strstr(why, "/cfg664/mbfs/config is writable by group or others (mode 0664): refused whole; run chmod go-w /"));
+	CHECK(mbfs_options_config("url", NULL) == NULL);
+	struct mbfs_options o;
+	struct fuse_args fa;
+	quiet(true);
+	CHECK_INT(parse(&o, &fa, "http://h", "/m", NULL), MBFS_OPTIONS_ERROR);
+	quiet(false);
+}
+
+static void child_world_writable_config(void)
+{
+	setenv("XDG_CONFIG_HOME", make_config("cfg602", "url = http://evil\n", 0602), 1);
+	const char *why = mbfs_options_config_refusal();
+	CHECK(why && strstr(why, "is writable by group or others (mode 0602)"));
+}
+
+/* Owned by someone else (needs root to arrange). */
+static void child_foreign_config(void)
+{
+	const char *dir = make_config("cfgforeign", "url = http://h\n", 0600);
+	char p[4200];
+	snprintf(p, sizeof p, "%s/mbfs/config", dir);
+	if (geteuid() != 0 || chown(p, 65534, 65534) != 0) {
+		fprintf(stderr, "  (skipped: a config owned by someone else needs root)\n");
+		return;
+	}
+	setenv("XDG_CONFIG_HOME", dir, 1);
+	const char *why = mbfs_options_config_refusal();
+	char want[200];
+	snprintf(want, sizeof want,
+		 "is owned by uid 65534, not by you (uid %u): refused whole; run chown %u ",
+		 (unsigned)geteuid(), (unsigned)geteuid());
+	CHECK(why && strstr(why, want));
+}
+
+/* A directory (or a FIFO) where the file should be: refused, no hang. */
+static void child_config_not_a_file(void)
+{
+	char dir[4200], p[4300];
+	snprintf(dir, sizeof dir, "%s/cfgdir", g_tmp);
+	mkdir(dir, 0700);
+	snprintf(p, sizeof p, "%s/mbfs", dir);
+	mkdir(p, 0700);
+	snprintf(p, sizeof p, "%s/mbfs/config", dir);
+	CHECK(mkfifo(p, 0600) == 0);
+	setenv("XDG_CONFIG_HOME", dir, 1);
+	const char *why = mbfs_options_config_refusal();
+	CHECK(why && strstr(why, "is not a regular file: refused"));
+}
+
+/* Without HOME or XDG_CACHE_HOME the cache is in the user's home from
+ * the password database: never a shared directory such as /tmp. */
+static void child_no_home(void)
+{
+	unsetenv("HOME");
+	unsetenv("XDG_CACHE_HOME");
+	unsetenv("XDG_CONFIG_HOME");
+	struct mbfs_options o;
+	struct fuse_args fa;
+	struct passwd *pw = getpwuid(getuid());
+	quiet(true);
+	enum mbfs_options_result r = parse(&o, &fa, "http://h", "/m", NULL);
+	quiet(false);
+	if (pw && pw->pw_dir && pw->pw_dir[0] == '/') {
+		CHECK_INT(r, MBFS_OPTIONS_RUN);
+		if (r != MBFS_OPTIONS_RUN)
+			return;
+		char want[4200];
+		snprintf(want, sizeof want, "%s/.cache/mbfs", pw->pw_dir);
+		CHECK_STR(o.cache_dir, want);
+		done(&o, &fa);
+	} else {
+		CHECK_INT(r, MBFS_OPTIONS_ERROR);
+	}
+	/* a relative XDG_CACHE_HOME is ignored (the XDG rule) */
+	setenv("HOME", g_tmp, 1);
+	setenv("XDG_CACHE_HOME", "relative/cache", 1);
+	CHECK_INT(parse(&o, &fa, "http://h", "/m", NULL), MBFS_OPTIONS_RUN);
+	char want[4200];
+	snprintf(want, sizeof want, "%s/.cache/mbfs", g_tmp);
+	CHECK_STR(o.cache_dir, want);
+	done(&o, &fa);
 }
 
 static void child_home_fallback(void)
@@ -460,10 +590,10 @@ static void test_values(void)
 		{"cache_max=500MiB", UINT64_C(500) * 1024 * 1024},
 		{"cache_max=2G", UINT64_C(2) << 30},
 		{"cache_max=1.5G", UINT64_C(3) << 29},
-		{"cache_max=100k", UINT64_C(102400)},
+		{"cache_max=1024k", UINT64_C(1) << 20},
 		{"cache_max=1T", UINT64_C(1) << 40},
-		{"cache_max=12345", UINT64_C(12345)},
-		{"cache_max=0", 0},
+		{"cache_max=1048576", UINT64_C(1) << 20},
+		{"cache_max=1M", UINT64_C(1) << 20},
 	};
 	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
 		enum mbfs_options_result r =
@@ -480,6 +610,11 @@ static void test_values(void)
 	CHECK(parse_fails("http://h", "/m", "-o", "cache_max=-1G"));
 	CHECK(parse_fails("http://h", "/m", "-o", "cache_max=10X"));
 	CHECK(parse_fails("http://h", "/m", "-o", "cache_max=10Gx"));
+	/* below the documented minimum of 1 MiB */
+	CHECK(parse_fails("http://h", "/m", "-o", "cache_max=0"));
+	CHECK(parse_fails("http://h", "/m", "-o", "cache_max=100k"));
+	CHECK(parse_fails("http://h", "/m", "-o", "cache_max=1048575"));
+	CHECK(parse_fails("http://h", "/m", "-o", "cache_max=0.99M"));
 
 	/* umask is octal */
 	CHECK_INT(parse(&o, &fa, "http://h", "/m", "-o", "umask=027", NULL),
@@ -515,6 +650,36 @@ static void test_values(void)
 	CHECK(parse_fails("http://h", "/m", "-o", "meta_ttl=abc"));
 	CHECK(parse_fails("http://h", "/m", "-o", "result_ttl=-1"));
 	CHECK(parse_fails("http://h", "/m", "-o", "error_ttl=5s"));
+	CHECK(parse_fails("http://h", "/m", "-o", "meta_ttl=1e10"));
+	CHECK(parse_fails("http://h", "/m", "-o", "connect_timeout=0"));
+	CHECK(parse_fails("http://h", "/m", "-o", "connect_timeout=0.01"));
+	CHECK(parse_fails("http://h", "/m", "-o", "connect_timeout=3601"));
+
+	/* stall_timeout: whole seconds, 1 .. 86400, default 60 */
+	CHECK_INT(parse(&o, &fa, "http://h", "/m", NULL), MBFS_OPTIONS_RUN);
+	CHECK_INT(o.stall_timeout, 60);
+	mbfs_options_describe(&o, d, sizeof d);
+	CHECK(strstr(d, " stall_timeout=60") != NULL);
+	done(&o, &fa);
+	CHECK_INT(parse(&o, &fa, "http://h", "/m", "-o", "stall_timeout=2", NULL),
+		  MBFS_OPTIONS_RUN);
+	CHECK_INT(o.stall_timeout, 2);
+	done(&o, &fa);
+	CHECK_INT(parse(&o, &fa, "http://h", "/m", "-o", "stall_timeout=86400",
+			NULL),
+		  MBFS_OPTIONS_RUN);
+	CHECK_INT(o.stall_timeout, 86400);
+	done(&o, &fa);
+	CHECK(parse_fails("http://h", "/m", "-o", "stall_timeout=0"));
+	CHECK(parse_fails("http://h", "/m", "-o", "stall_timeout=86401"));
+	CHECK(parse_fails("http://h", "/m", "-o", "stall_timeout=1.5"));
+	CHECK(parse_fails("http://h", "/m", "-o", "stall_timeout=-1"));
+	CHECK(parse_fails("http://h", "/m", "-o", "stall_timeout=+5"));
+	CHECK(parse_fails("http://h", "/m", "-o", "stall_timeout= 5"));
+	CHECK(parse_fails("http://h", "/m", "-o", "stall_timeout="));
+	CHECK(parse_fails("http://h", "/m", "-o", "retries=-0"));
+	CHECK(parse_fails("http://h", "/m", "-o", "uid=4294967295"));
+	CHECK(parse_fails("http://h", "/m", "-o", "row_cap=1099511627777"));
 
 	/* counts */
 	CHECK_INT(parse(&o, &fa, "http://h", "/m", "-o",
@@ -525,10 +690,7 @@ static void test_values(void)
 	CHECK_INT(o.uid, 1234);
 	CHECK_INT(o.gid, 99);
 	done(&o, &fa);
-	CHECK_INT(parse(&o, &fa, "http://h", "/m", "-o", "max_exports=0", NULL),
-		  MBFS_OPTIONS_RUN);
-	CHECK_INT(o.max_exports, 1);
-	done(&o, &fa);
+	CHECK(parse_fails("http://h", "/m", "-o", "max_exports=0"));
 	CHECK(parse_fails("http://h", "/m", "-o", "max_exports=300"));
 	CHECK(parse_fails("http://h", "/m", "-o", "max_exports=-1"));
 	CHECK(parse_fails("http://h", "/m", "-o", "retries=21"));
@@ -568,6 +730,111 @@ static void test_values(void)
 	CHECK(o.debug && o.foreground);
 	CHECK_STR(o.url, "http://h");
 	done(&o, &fa);
+}
+
+/* Server URLs: what is accepted, and the one line that refuses the rest. */
+static bool url_refused(const char *url, const char *needle)
+{
+	char why[8192];
+	bool ok = mbfs_options_url_check(url, why, sizeof why);
+	if (ok || !strstr(why, needle) || strchr(why, '\n')) {
+		fprintf(stderr, "  url %.80s: %s\n", url, ok ? "(accepted)" : why);
+		return false;
+	}
+	return true;
+}
+
+static void test_urls(void)
+{
+	char why[8192];
+	static const char *const good[] = {
+		"http://h", "https://mb.example.com/", "http://h:3000/base/",
+		"http://[::1]:8080", "https://h/a%2Cb/c", "http://h/~user/x-y_z.1",
+		"http://h/a;b=c/$d/(e)/'f'/*g+h!&i:j@k",
+	};
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		bool ok = mbfs_options_url_check(good[i], why, sizeof why);
+		if (!ok)
+			fprintf(stderr, "  %s: %s\n", good[i], why);
+		CHECK(ok);
+	}
+	/* ',' would split -o fsname=URL,subtype=mbfs into mount options */
+	CHECK(url_refused("http://h/x,allow_other", "',' is not accepted in it"));
+	CHECK(url_refused("http://h/x,allow_other", "write it as %2C"));
+	CHECK(url_refused("http://h/a\\,b", "'\\' is not accepted in it (percent-encode it as %5C)"));
+	CHECK(url_refused("http://h/?x=1", "no query ('?') or fragment ('#')"));
+	CHECK(url_refused("http://h/#top", "no query ('?') or fragment ('#')"));
+	CHECK(url_refused("http://h/a b", "spaces, control characters"));
+	/* control characters are shown escaped: the message stays one line */
+	CHECK(url_refused("http://h/a\nb", "'http://h/a\\nb' is not a server URL"));
+	CHECK(url_refused("http://h/a\x1b[31m", "'http://h/a\\x1b[31m'"));
+	CHECK(url_refused("http://h/\xc3\xa9", "non-ASCII"));
+	CHECK(url_refused("http://h/a%zz", "'%' is not accepted"));
+	CHECK(url_refused("http://", "'http://' is not a server URL: expected http[s]://host[:port][/path]"));
+	CHECK(url_refused("ftp://h", "expected http[s]://"));
+	CHECK(url_refused("http://h:0", "expected http[s]://"));
+	CHECK(url_refused("http://h:65536", "expected http[s]://"));
+	CHECK(url_refused("http://u:hunter2@h/", "credentials in the URL are not accepted"));
+	CHECK(mbfs_options_url_check("http://u:hunter2@h/", why, sizeof why) == false &&
+	      strstr(why, "hunter2") == NULL);
+
+	/* at most MBFS_URL_MAX (1024) bytes; the message does not echo it */
+	char url[3000] = "http://h/";
+	size_t l = strlen(url);
+	memset(url + l, 'a', MBFS_URL_MAX - l);
+	url[MBFS_URL_MAX] = '\0';
+	CHECK(mbfs_options_url_check(url, why, sizeof why));
+	url[MBFS_URL_MAX] = 'a';
+	url[MBFS_URL_MAX + 1] = '\0';
+	CHECK(url_refused(url, "the server URL is 1025 bytes long; at most 1024 are accepted"));
+	memset(url + l, 'a', 2000);
+	url[l + 2000] = '\0';
+	CHECK(url_refused(url, "at most 1024 are accepted"));
+	CHECK(strlen(why) < 200);
+	CHECK(parse_fails(url, "/m", NULL, NULL));
+	CHECK(parse_fails("http://h/x,allow_other", "/m", NULL, NULL));
+
+	/* the URL never reaches libfuse's arguments from the parser */
+	struct mbfs_options o;
+	struct fuse_args fa;
+	CHECK_INT(parse(&o, &fa, "https://h/a%2Cb/", "/m", NULL), MBFS_OPTIONS_RUN);
+	CHECK_STR(o.url, "https://h/a%2Cb");
+	CHECK(!fuse_args_have(&fa, "allow_other"));
+	done(&o, &fa);
+}
+
+/* Relative paths are made absolute at parse time (the daemon runs in /). */
+static void test_paths(void)
+{
+	char cwd[4096], want[4300];
+	CHECK(getcwd(cwd, sizeof cwd) != NULL);
+	struct mbfs_options o;
+	struct fuse_args fa;
+	CHECK_INT(parse(&o, &fa, "http://h", "mnt", "-o",
+			"cache_dir=./spool,cafile=ca.pem,password_file=pw,"
+			"api_key_file=sub/key,session_file=/abs/s",
+			NULL),
+		  MBFS_OPTIONS_RUN);
+	snprintf(want, sizeof want, "%s/mnt", cwd);
+	CHECK_STR(o.mountpoint, want);
+	snprintf(want, sizeof want, "%s/spool", cwd);
+	CHECK_STR(o.cache_dir, want);
+	snprintf(want, sizeof want, "%s/ca.pem", cwd);
+	CHECK_STR(o.cafile, want);
+	snprintf(want, sizeof want, "%s/pw", cwd);
+	CHECK_STR(o.password_file, want);
+	snprintf(want, sizeof want, "%s/sub/key", cwd);
+	CHECK_STR(o.api_key_file, want);
+	CHECK_STR(o.session_file, "/abs/s");
+	done(&o, &fa);
+	/* from the environment too */
+	setenv("MBFS_PASSWORD_FILE", "envpw", 1);
+	CHECK_INT(parse(&o, &fa, "http://h", "/m", NULL), MBFS_OPTIONS_RUN);
+	snprintf(want, sizeof want, "%s/envpw", cwd);
+	CHECK_STR(o.password_file, want);
+	done(&o, &fa);
+	unsetenv("MBFS_PASSWORD_FILE");
+	CHECK(parse_fails("http://h", "/m", "-o", "cache_dir="));
 }
 
 static void test_passthrough_and_errors(void)
@@ -644,9 +911,16 @@ int main(void)
 	setenv("XDG_CONFIG_HOME", p, 1);
 
 	/* config scenarios first, each in a fresh process image */
-	in_child("a 0644 config", child_readable_config);
+	in_child("a 0644 config with secrets", child_readable_config);
+	in_child("a 0644 config without secrets",
+		 child_readable_config_without_secrets);
 	in_child("a 0600 config", child_private_config);
 	in_child("a 0640 config", child_group_readable_config);
+	in_child("a 0664 config", child_writable_config);
+	in_child("a 0602 config", child_world_writable_config);
+	in_child("a config owned by another user", child_foreign_config);
+	in_child("a FIFO as the config", child_config_not_a_file);
+	in_child("no HOME", child_no_home);
 	in_child("$HOME/.config fallback", child_home_fallback);
 	in_child("-o names in the config file", child_config_options);
 
@@ -654,6 +928,8 @@ int main(void)
 	test_formats();
 	test_secrets_refused();
 	test_values();
+	test_urls();
+	test_paths();
 	test_passthrough_and_errors();
 
 	nftw(g_tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);

@@ -1,9 +1,11 @@
 /*
  * test_spool.c — unit tests of spool.c: create/commit/open, generations
- * (an open fd keeps its generation's bytes), the persistent index, files
- * vanishing behind the spool's back, LRU eviction to the cap with pins,
- * drop/drop_all and the describe text. Every test works in its own
- * mkdtemp() directory under /tmp, removed at the end.
+ * (never reused: not after a drop, an eviction or a reopen; an open fd
+ * keeps its generation's bytes), the persistent index, arbitrary keys,
+ * files vanishing behind the spool's back, LRU eviction to the cap with
+ * pins, drop/drop_prefix, two spools sharing one directory at once, crash
+ * leftovers and unsafe directories. Every test works in its own mkdtemp()
+ * directory under /tmp, removed at the end.
  */
 #include "check.h"
 #include "spool.h"
@@ -17,7 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *URL = "http://metabase.test:3000";
@@ -132,7 +137,8 @@ static int count_files(struct mbfs_spool *sp, const char *prefix)
 	return n;
 }
 
-/* The file name the index records for key (index format of spool.c). */
+/* The file the index records for key (index format 2 of spool.c: the
+ * file is spool/r-<gen in 16 hex digits>; the key is percent-escaped). */
 static bool index_file_of(const char *spool_dir, const char *key, char *out,
 			  size_t outsz)
 {
@@ -143,20 +149,26 @@ static bool index_file_of(const char *spool_dir, const char *key, char *out,
 		return false;
 	bool found = false;
 	while (fgets(line, sizeof line, f)) {
-		char file[256], k[1024];
+		char k[1024];
 		unsigned long long g, s;
 		long long r;
-		double fa, du;
+		double fa, du, lu;
 		int tr;
-		if (sscanf(line, "%llu %llu %lld %lf %lf %d %255s %1023s", &g, &s,
-			   &r, &fa, &du, &tr, file, k) == 8 &&
+		if (sscanf(line, "%llu %llu %lld %lf %lf %d %lf %1023s", &g, &s,
+			   &r, &fa, &du, &tr, &lu, k) == 8 &&
 		    strcmp(k, key) == 0) {
-			snprintf(out, outsz, "%s/spool/%s", spool_dir, file);
+			snprintf(out, outsz, "%s/spool/r-%016llx", spool_dir, g);
 			found = true;
 		}
 	}
 	fclose(f);
 	return found;
+}
+
+static uint64_t gen_of(struct mbfs_spool *sp, const char *key)
+{
+	struct mbfs_spool_info g;
+	return mbfs_spool_get(sp, key, &g) ? g.gen : 0;
 }
 
 /* ---- tests ------------------------------------------------------------ */
@@ -203,7 +215,7 @@ static void test_commit_open(void)
 	CHECK_INT(count_files(sp, "tmp-"), 0);
 	CHECK_INT(count_files(sp, NULL), 1);
 
-	/* second commit: gen 2, the gen-1 fd still reads the old bytes */
+	/* second commit: a new generation; the gen-1 fd still reads the old bytes */
 	CHECK_INT(put(sp, "card:1:csv", "a,b\n5,6\n", 1, &info), MBFS_OK);
 	CHECK_INT(info.gen, 2);
 	CHECK_INT(info.size, 8);
@@ -221,15 +233,22 @@ static void test_commit_open(void)
 	CHECK(mbfs_spool_get(sp, "card:1:csv", &got));
 	CHECK_INT(got.gen, 3);
 
-	/* a key with a space is refused; the temp can be discarded */
+	/* an empty key, an over-long key and a path as temp name are
+	 * refused; the temp can be discarded */
 	int tfd;
 	char *tmp = NULL;
 	CHECK_INT(mbfs_spool_create(sp, &tfd, &tmp, &err), MBFS_OK);
 	close(tfd);
 	struct mbfs_spool_info meta = {.size = 0, .rows = 0};
-	CHECK_INT(mbfs_spool_commit(sp, "bad key", tmp, &meta, NULL, &err),
+	CHECK_INT(mbfs_spool_commit(sp, "", tmp, &meta, NULL, &err),
 		  MBFS_ERR_INVALID);
-	CHECK_INT(mbfs_spool_commit(sp, "bad\nkey", tmp, &meta, NULL, &err),
+	char *huge = malloc(MBFS_SPOOL_KEY_MAX + 2);
+	memset(huge, 'k', MBFS_SPOOL_KEY_MAX + 1);
+	huge[MBFS_SPOOL_KEY_MAX + 1] = '\0';
+	CHECK_INT(mbfs_spool_commit(sp, huge, tmp, &meta, NULL, &err),
+		  MBFS_ERR_INVALID);
+	free(huge);
+	CHECK_INT(mbfs_spool_commit(sp, "k", "../../etc/passwd", &meta, NULL, &err),
 		  MBFS_ERR_INVALID);
 	CHECK_INT(count_files(sp, "tmp-"), 1);
 	mbfs_spool_discard(sp, tmp);
@@ -295,7 +314,7 @@ static void test_index_persists(void)
 	CHECK(mbfs_spool_get(sp, "table:9:json", &got));
 	CHECK_INT(got.size, 25);
 	CHECK_INT(got.rows, 3);
-	CHECK_INT(got.gen, 1);
+	CHECK_INT(got.gen, 3);
 	CHECK(mbfs_spool_get(sp, "card:2:xlsx", &got));
 	CHECK_INT(got.rows, -1);
 	CHECK_STR(read_key(sp, "table:9:json"), "[{\"a\":1},{\"a\":2},{\"a\":3}]");
@@ -307,10 +326,11 @@ static void test_index_persists(void)
 	mbfs_spool_describe(sp, d, sizeof d);
 	CHECK_STR(d, "spool_results 3\nspool_bytes 44\nspool_cap 1048576\n");
 
-	/* a further commit continues the generation */
+	/* a further commit continues the counter past every generation the
+	 * directory ever handed out (6 commits so far), dropped ones included */
 	struct mbfs_spool_info info;
 	CHECK_INT(put(sp, "card:1:csv", "z\n", 0, &info), MBFS_OK);
-	CHECK_INT(info.gen, 3);
+	CHECK_INT(info.gen, 7);
 	mbfs_spool_free(sp);
 
 	/* another server under the same cache_dir: its own, empty, spool */
@@ -392,7 +412,7 @@ static void test_eviction(void)
 	mbfs_spool_unpin(sp, "A", a.gen);
 	mbfs_spool_describe(sp, d, sizeof d);
 	CHECK_STR(d, "spool_results 2\nspool_bytes 80\nspool_cap 100\n");
-	mbfs_spool_drop_all(sp);
+	mbfs_spool_drop_prefix(sp, "");
 	CHECK_INT(count_files(sp, NULL), 0);
 
 	/* pure LRU: using B makes A the least recently used */
@@ -420,7 +440,7 @@ static void test_eviction(void)
 	CHECK(!mbfs_spool_get(sp, "A", NULL));
 	CHECK(!mbfs_spool_get(sp, "D", NULL));
 	CHECK(!mbfs_spool_get(sp, "E", NULL));
-	mbfs_spool_drop_all(sp);
+	mbfs_spool_drop_prefix(sp, "");
 
 	/* over the cap only because of a pin: the unpin evicts */
 	mbfs_spool_free(sp);
@@ -485,12 +505,19 @@ static void test_drop(void)
 	mbfs_spool_describe(sp, d, sizeof d);
 	CHECK_STR(d, "spool_results 2\nspool_bytes 11\nspool_cap 1000\n");
 
-	/* a dropped key starts again at gen 1 */
+	/* a dropped key never gets its old generation back */
 	struct mbfs_spool_info info;
 	CHECK_INT(put(sp, "card:1:csv", "uno\n", 0, &info), MBFS_OK);
-	CHECK_INT(info.gen, 1);
+	CHECK(info.gen > i1.gen);
+	CHECK_INT(info.gen, 4);
 
-	mbfs_spool_drop_all(sp);
+	/* drop_prefix drops one scope only */
+	CHECK_INT(put(sp, "u2|card:1:csv", "other user\n", 0, NULL), MBFS_OK);
+	mbfs_spool_drop_prefix(sp, "u2|");
+	CHECK(!mbfs_spool_get(sp, "u2|card:1:csv", NULL));
+	CHECK(mbfs_spool_get(sp, "card:1:csv", NULL));
+
+	mbfs_spool_drop_prefix(sp, "");
 	CHECK(!mbfs_spool_get(sp, "card:1:csv", NULL));
 	CHECK(!mbfs_spool_get(sp, "card:2:csv", NULL));
 	CHECK(!mbfs_spool_get(sp, "card:3:csv", NULL));
@@ -543,8 +570,7 @@ static void test_commit_rename_failure(void)
 	CHECK_INT(put(sp, "B", "0123456789", 1, NULL), MBFS_OK);
 
 	/* a new key whose temp vanished */
-	char missing[4200];
-	snprintf(missing, sizeof missing, "%s/spool/tmp-missing", mbfs_spool_dir(sp));
+	const char *missing = "tmp-missing";
 	struct mbfs_spool_info meta = {.size = 5, .rows = 1};
 	struct mbfs_err err;
 	mbfs_err_clear(&err);
@@ -591,6 +617,362 @@ static void test_bad_cache_dir(void)
 	free(dir);
 }
 
+
+/* Keys are arbitrary: spaces, newlines, '%', UTF-8, 200 bytes of
+ * parameters; they survive the index round trip unchanged. */
+static void test_arbitrary_keys(void)
+{
+	char *dir = make_tmpdir();
+	struct mbfs_spool *sp = spool_open_at(dir, 1 << 20);
+	char longkey[300];
+	memset(longkey, 'p', sizeof longkey - 1);
+	longkey[sizeof longkey - 1] = '\0';
+	const char *keys[] = {"u1|card:1:csv|fr=0", "with space",
+			      "with\nnewline", "100%", "ümlaut|Gizmo & co",
+			      "../../outside.txt", longkey};
+	size_t nk = sizeof keys / sizeof keys[0];
+	for (size_t i = 0; i < nk; i++) {
+		char body[32];
+		snprintf(body, sizeof body, "body %zu\n", i);
+		CHECK_INT(put(sp, keys[i], body, 0, NULL), MBFS_OK);
+	}
+	mbfs_spool_free(sp);
+	sp = spool_open_at(dir, 1 << 20);
+	for (size_t i = 0; i < nk; i++) {
+		char body[32];
+		snprintf(body, sizeof body, "body %zu\n", i);
+		const char *got = read_key(sp, keys[i]);
+		CHECK(got != NULL);
+		if (got)
+			CHECK_STR(got, body);
+	}
+	/* nothing was written outside the spool directory */
+	char outside[4200];
+	snprintf(outside, sizeof outside, "%s/outside.txt", dir);
+	CHECK(access(outside, F_OK) != 0);
+	mbfs_spool_free(sp);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* An index whose records name generations beyond its own counter, a
+ * record that names a path, and a line that is not a record: the counter
+ * still moves past every generation seen, the bad lines are dropped. */
+static void test_tampered_index(void)
+{
+	char *dir = make_tmpdir();
+	struct mbfs_spool *sp = spool_open_at(dir, 1 << 20);
+	CHECK_INT(put(sp, "A", "a\n", 0, NULL), MBFS_OK);
+	char sdir[4096], ip[4200], rp[4300];
+	snprintf(sdir, sizeof sdir, "%s", mbfs_spool_dir(sp));
+	mbfs_spool_free(sp);
+	/* a result file for generation 41 and an index that claims
+	 * next_gen 1 while naming it */
+	snprintf(rp, sizeof rp, "%s/spool/r-%016x", sdir, 41);
+	FILE *f = fopen(rp, "w");
+	if (f) {
+		fputs("forty-one\n", f);
+		fclose(f);
+	}
+	snprintf(ip, sizeof ip, "%s/index", sdir);
+	f = fopen(ip, "w");
+	if (f) {
+		fputs("mbfs-spool 2 1\n", f);
+		fputs("41 10 0 1700000000.000 0.100 0 1700000000.000 B\n", f);
+		fputs("42 10 0 1700000000.000 0.100 0 1700000000.000 ../../x\n", f);
+		fputs("garbage\n", f);
+		fclose(f);
+	}
+	sp = spool_open_at(dir, 1 << 20);
+	CHECK_STR(read_key(sp, "B"), "forty-one\n");
+	CHECK(!mbfs_spool_get(sp, "A", NULL)); /* not in the index any more */
+	struct mbfs_spool_info info;
+	CHECK_INT(put(sp, "C", "c\n", 0, &info), MBFS_OK);
+	CHECK(info.gen > 42);
+	mbfs_spool_free(sp);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* Two spools on one directory at once (two mounts sharing a cache dir):
+ * neither loses the other's entries, generations never collide, a
+ * replaced result is never served by the mount that did not replace it,
+ * and open descriptors keep their generation. */
+static void test_two_mounts(void)
+{
+	char *dir = make_tmpdir();
+	struct mbfs_spool *a = spool_open_at(dir, 1 << 20);
+	struct mbfs_spool *b = spool_open_at(dir, 1 << 20);
+	CHECK_STR(mbfs_spool_dir(a), mbfs_spool_dir(b));
+	struct mbfs_spool_info ia, ib;
+
+	CHECK_INT(put(a, "K", "from a, 1\n", 0, &ia), MBFS_OK);
+	usleep(150 * 1000); /* past b's refresh interval */
+	CHECK_STR(read_key(b, "K"), "from a, 1\n"); /* shared */
+
+	/* b replaces K (same size!) while a holds gen ia open */
+	int fa = -1;
+	CHECK_INT(mbfs_spool_open(a, "K", &fa, &ia, NULL), MBFS_OK);
+	CHECK_INT(put(b, "K", "from b, 2\n", 0, &ib), MBFS_OK);
+	CHECK(ib.gen != ia.gen);
+	CHECK_STR(slurp(fa), "from a, 1\n"); /* the open handle keeps its bytes */
+	close(fa);
+	mbfs_spool_unpin(a, "K", ia.gen);
+	/* a's next open sees b's generation at once (its file is gone) */
+	int f2 = -1;
+	struct mbfs_spool_info i2;
+	CHECK_INT(mbfs_spool_open(a, "K", &f2, &i2, NULL), MBFS_OK);
+	CHECK_INT(i2.gen, ib.gen);
+	CHECK_STR(slurp(f2), "from b, 2\n");
+	close(f2);
+	mbfs_spool_unpin(a, "K", i2.gen);
+
+	/* interleaved commits of different keys: none is lost */
+	for (int i = 0; i < 20; i++) {
+		char k[16];
+		snprintf(k, sizeof k, "a%d", i);
+		CHECK_INT(put(a, k, "x\n", 0, NULL), MBFS_OK);
+		snprintf(k, sizeof k, "b%d", i);
+		CHECK_INT(put(b, k, "y\n", 0, NULL), MBFS_OK);
+	}
+	mbfs_spool_free(a);
+	mbfs_spool_free(b);
+	struct mbfs_spool *c = spool_open_at(dir, 1 << 20);
+	bool all = true;
+	uint64_t seen[40];
+	int ns = 0;
+	for (int i = 0; i < 20; i++) {
+		char k[16];
+		snprintf(k, sizeof k, "a%d", i);
+		all = all && (seen[ns++] = gen_of(c, k)) != 0;
+		snprintf(k, sizeof k, "b%d", i);
+		all = all && (seen[ns++] = gen_of(c, k)) != 0;
+	}
+	CHECK(all);
+	bool distinct = true;
+	for (int i = 0; i < ns; i++)
+		for (int j = i + 1; j < ns; j++)
+			if (seen[i] == seen[j])
+				distinct = false;
+	CHECK(distinct);
+	CHECK_STR(read_key(c, "K"), "from b, 2\n");
+	CHECK_INT(count_files(c, NULL), 41); /* every file is indexed */
+
+	/* a drop in one mount is seen by the other at its next open */
+	struct mbfs_spool *d = spool_open_at(dir, 1 << 20);
+	mbfs_spool_drop(c, "K");
+	int fd = -1;
+	CHECK_INT(mbfs_spool_open(d, "K", &fd, NULL, NULL), MBFS_ERR_NOT_FOUND);
+	mbfs_spool_free(c);
+	mbfs_spool_free(d);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* What kill -9 can leave: a result renamed into place but never indexed,
+ * a temp file of a dead writer, a temp file of a live writer (locked), a
+ * half-written index.tmp and a stray file. The next start keeps exactly
+ * what the index names and the live writer's temp. */
+static void test_crash_leftovers(void)
+{
+	char *dir = make_tmpdir();
+	struct mbfs_spool *sp = spool_open_at(dir, 1 << 20);
+	CHECK_INT(put(sp, "kept", "kept\n", 0, NULL), MBFS_OK);
+	char sdir[4096], p[4300];
+	snprintf(sdir, sizeof sdir, "%s", mbfs_spool_dir(sp));
+	/* a live writer: its temp is flocked */
+	int live = -1;
+	char *live_tmp = NULL;
+	CHECK_INT(mbfs_spool_create(sp, &live, &live_tmp, NULL), MBFS_OK);
+	mbfs_spool_free(sp);
+
+	const char *junk[] = {"r-00000000000000ff", "tmp-999999999-1", "stray",
+			      "r-bad"};
+	for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
+		snprintf(p, sizeof p, "%s/spool/%s", sdir, junk[i]);
+		FILE *f = fopen(p, "w");
+		if (f) {
+			fputs("junk", f);
+			fclose(f);
+		}
+	}
+	snprintf(p, sizeof p, "%s/index.tmp", sdir);
+	FILE *f = fopen(p, "w");
+	if (f) {
+		fputs("mbfs-spool 2 9\n1 2 3", f);
+		fclose(f);
+	}
+	sp = spool_open_at(dir, 1 << 20);
+	CHECK_STR(read_key(sp, "kept"), "kept\n");
+	CHECK_INT(count_files(sp, "r-"), 1);
+	CHECK_INT(count_files(sp, "tmp-"), 1); /* the live writer's */
+	CHECK_INT(count_files(sp, NULL), 2);
+	CHECK(access(p, F_OK) != 0); /* index.tmp gone */
+	/* the live writer can still commit */
+	CHECK_INT(write(live, "late\n", 5), 5);
+	struct mbfs_spool_info meta = {.size = 5}, out;
+	CHECK_INT(mbfs_spool_commit(sp, "late", live_tmp, &meta, &out, NULL),
+		  MBFS_OK);
+	close(live);
+	free(live_tmp);
+	CHECK_STR(read_key(sp, "late"), "late\n");
+	mbfs_spool_free(sp);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* Unsafe cache directories are refused with a message naming them. */
+static void test_unsafe_dirs(void)
+{
+	struct mbfs_spool *sp = NULL;
+	struct mbfs_err err;
+	char *dir = make_tmpdir();
+	char p[4200], q[4200];
+
+	/* relative */
+	mbfs_err_clear(&err);
+	CHECK_INT(mbfs_spool_new("relative/dir", URL, 100, &sp, &err),
+		  MBFS_ERR_INVALID);
+
+	/* writable by others */
+	snprintf(p, sizeof p, "%s/open", dir);
+	CHECK(mkdir(p, 0700) == 0 && chmod(p, 0777) == 0);
+	mbfs_err_clear(&err);
+	CHECK_INT(mbfs_spool_new(p, URL, 100, &sp, &err), MBFS_ERR_IO);
+	CHECK(strstr(err.msg, p) != NULL);
+	CHECK(strstr(err.msg, "chmod 700") != NULL);
+
+	/* group-writable server directory below a good one */
+	snprintf(p, sizeof p, "%s/good", dir);
+	sp = spool_open_at(p, 100);
+	snprintf(q, sizeof q, "%s", mbfs_spool_dir(sp));
+	mbfs_spool_free(sp);
+	sp = NULL;
+	CHECK(chmod(q, 0770) == 0);
+	mbfs_err_clear(&err);
+	CHECK_INT(mbfs_spool_new(p, URL, 100, &sp, &err), MBFS_ERR_IO);
+	CHECK(strstr(err.msg, q) != NULL);
+	CHECK(chmod(q, 0700) == 0);
+
+	/* the spool subdirectory replaced by a symlink to elsewhere */
+	char sp_path[4300], elsewhere[4300];
+	snprintf(sp_path, sizeof sp_path, "%s/spool", q);
+	snprintf(elsewhere, sizeof elsewhere, "%s/elsewhere", dir);
+	CHECK(mkdir(elsewhere, 0700) == 0);
+	rm_rf(sp_path);
+	CHECK(symlink(elsewhere, sp_path) == 0);
+	mbfs_err_clear(&err);
+	CHECK_INT(mbfs_spool_new(p, URL, 100, &sp, &err), MBFS_ERR_IO);
+	CHECK(strstr(err.msg, "symlink") != NULL);
+
+	/* a symlink as the cache directory itself */
+	snprintf(q, sizeof q, "%s/link", dir);
+	CHECK(symlink(elsewhere, q) == 0);
+	mbfs_err_clear(&err);
+	CHECK_INT(mbfs_spool_new(q, URL, 100, &sp, &err), MBFS_ERR_IO);
+
+	/* owned by someone else (needs root to arrange) */
+	if (geteuid() == 0) {
+		snprintf(q, sizeof q, "%s/theirs", dir);
+		CHECK(mkdir(q, 0700) == 0 && chown(q, 65534, 65534) == 0);
+		mbfs_err_clear(&err);
+		CHECK_INT(mbfs_spool_new(q, URL, 100, &sp, &err), MBFS_ERR_IO);
+		CHECK(strstr(err.msg, "not owned by you") != NULL);
+	}
+	/* a planted index.tmp symlink is not followed: the target survives */
+	snprintf(p, sizeof p, "%s/good2", dir);
+	sp = spool_open_at(p, 1 << 20);
+	char target[4300], itmp[4300];
+	snprintf(target, sizeof target, "%s/victim", dir);
+	FILE *f = fopen(target, "w");
+	if (f) {
+		fputs("precious\n", f);
+		fclose(f);
+	}
+	snprintf(itmp, sizeof itmp, "%s/index.tmp", mbfs_spool_dir(sp));
+	CHECK(symlink(target, itmp) == 0);
+	CHECK_INT(put(sp, "A", "a\n", 0, NULL), MBFS_OK);
+	f = fopen(target, "r");
+	char line[64] = "";
+	if (f) {
+		if (!fgets(line, sizeof line, f))
+			line[0] = '\0';
+		fclose(f);
+	}
+	CHECK_STR(line, "precious\n");
+	mbfs_spool_free(sp);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* kill -9 of a writer at arbitrary moments, many times, with a small cap:
+ * after each, a fresh start finds index and files in agreement (every
+ * indexed result readable at its recorded size, no file left that the
+ * index does not name) and the total within the cap. */
+static void test_kill9(void)
+{
+	char *dir = make_tmpdir();
+	const uint64_t cap = 4000;
+	int nonempty = 0;
+	srand(7);
+	for (int round = 0; round < 25; round++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			struct mbfs_spool *w = NULL;
+			if (mbfs_spool_new(dir, URL, cap, &w, NULL) != MBFS_OK)
+				_exit(3);
+			char body[1100];
+			for (unsigned i = 0;; i++) {
+				char key[32];
+				snprintf(key, sizeof key, "card:%u:csv", i % 9);
+				size_t len = 100 + (i * 37) % 900;
+				memset(body, 'a' + (int)(i % 26), len);
+				body[len - 1] = '\n';
+				body[len] = '\0';
+				put(w, key, body, 0, NULL);
+				if (i % 5 == 0)
+					mbfs_spool_drop(w, "card:0:csv");
+			}
+		}
+		usleep((useconds_t)(1000 + rand() % 20000));
+		kill(pid, SIGKILL);
+		int status;
+		waitpid(pid, &status, 0);
+
+		struct mbfs_spool *sp = spool_open_at(dir, cap);
+		char d[256];
+		mbfs_spool_describe(sp, d, sizeof d);
+		unsigned long long n = 0, bytes = 0;
+		sscanf(d, "spool_results %llu\nspool_bytes %llu", &n, &bytes);
+		CHECK(bytes <= cap);
+		CHECK_INT(count_files(sp, NULL), (int)n);
+		nonempty += n > 0;
+		bool readable = true;
+		for (int k = 0; k < 9; k++) {
+			char key[32];
+			struct mbfs_spool_info info;
+			snprintf(key, sizeof key, "card:%d:csv", k);
+			if (!mbfs_spool_get(sp, key, &info))
+				continue;
+			int fd = -1;
+			if (mbfs_spool_open(sp, key, &fd, &info, NULL) != MBFS_OK) {
+				readable = false;
+				continue;
+			}
+			struct stat st;
+			if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != info.size)
+				readable = false;
+			close(fd);
+			mbfs_spool_unpin(sp, key, info.gen);
+		}
+		CHECK(readable);
+		mbfs_spool_free(sp);
+	}
+	CHECK(nonempty > 20); /* the writer did get to commit */
+	rm_rf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	test_commit_open();
@@ -600,5 +982,11 @@ int main(void)
 	test_drop();
 	test_commit_rename_failure();
 	test_bad_cache_dir();
+	test_arbitrary_keys();
+	test_tampered_index();
+	test_two_mounts();
+	test_crash_leftovers();
+	test_unsafe_dirs();
+	test_kill9();
 	return check_done();
 }

@@ -217,10 +217,6 @@ static void check_file(struct mbfs_tree *t, struct mbfs_node *dir,
 	CHECK_INT(n->kind, MBFS_K_CARD_FILE);
 	CHECK_INT(n->fmt, fmt);
 	CHECK_INT(n->id, id);
-	char key[64];
-	snprintf(key, sizeof key, "card:%lld:%s", (long long)id,
-		 mbfs_fmt_name(fmt));
-	CHECK_STR(n->key, key);
 	if (raw)
 		CHECK_STR(n->raw_name, raw);
 }
@@ -418,7 +414,7 @@ static void test_formats(void)
 			  "Personal|Revenue|Revenue.csv|Revenue.json|Revenue.xlsx");
 		struct mbfs_node *x = find(t, coll, "Revenue.xlsx");
 		CHECK(x && x->fmt == MBFS_FMT_XLSX && x->id == 3);
-		CHECK(x && strcmp(x->key, "card:3:xlsx") == 0);
+		CHECK(x && x->kind == MBFS_K_CARD_FILE);
 		struct mbfs_node *d = find(t, coll, "Revenue");
 		CHECK(d && d->kind == MBFS_K_COLLECTION && d->id == 4);
 	}
@@ -460,7 +456,7 @@ static void test_cards_dir(void)
 	struct mbfs_node *c3 = find(t, cards, "3.csv");
 	CHECK(c3 && c3->ino == mbfs_inode_number(MBFS_K_CARD_FILE,
 						 MBFS_FMT_CSV, 3));
-	CHECK(c3 && strcmp(c3->key, "card:3:csv") == 0);
+	CHECK(c3 && c3->kind == MBFS_K_CARD_FILE && c3->id == 3);
 	struct mbfs_node *c7 = find(t, cards, "7.json");
 	CHECK(c7 && c7->ino == mbfs_inode_number(MBFS_K_CARD_FILE,
 						 MBFS_FMT_JSON, 7));
@@ -470,6 +466,34 @@ static void test_cards_dir(void)
 	CHECK(find(t, coll, "Revenue.csv") == c3);
 	CHECK(find(t, coll, "Revenue [7].json") == c7);
 	CHECK_INT(f.n_cards_calls, 1);
+
+	/* 64-bit ids: two cards whose ids agree in their low 48 bits (the
+	 * old packing made them one inode and one result) stay two */
+	mbfs_tree_free(t);
+	int64_t big = INT64_C(1) << 50, twin = big + (INT64_C(1) << 48);
+	f.cards[0] = (struct fake_card){big, "Big", false, NULL};
+	f.cards[1] = (struct fake_card){twin, "Twin", false, NULL};
+	f.n_cards = 2;
+	t = mbfs_tree_new(&f.base, &o);
+	cards = find(t, root_of(t), "cards");
+	char nb[32], nt[32];
+	snprintf(nb, sizeof nb, "%lld.csv", (long long)big);
+	snprintf(nt, sizeof nt, "%lld.csv", (long long)twin);
+	struct mbfs_node *b = cards ? find(t, cards, nb) : NULL;
+	struct mbfs_node *w = cards ? find(t, cards, nt) : NULL;
+	CHECK(b && w && b != w);
+	if (b && w) {
+		CHECK(b->id == big && w->id == twin);
+		CHECK(b->ino != w->ino);
+		CHECK(b->ino >= MBFS_INO_BIG_BASE && b->ino < MBFS_INO_ALIAS_BASE);
+		mbfs_tree_lock(t);
+		CHECK(mbfs_tree_node(t, b->ino) == b);
+		CHECK(mbfs_tree_node(t, w->ino) == w);
+		mbfs_tree_unlock(t);
+	}
+	f.cards[0] = (struct fake_card){3, "Revenue", false, NULL};
+	f.cards[1] = (struct fake_card){7, "Revenue", false, "2023-06-05"};
+	f.n_cards = 4;
 
 	/* a failing cards listing that was never good: the error */
 	mbfs_tree_free(t);
@@ -541,11 +565,12 @@ static void test_databases(void)
 		      mbfs_inode_number(MBFS_K_TABLE_FILE, MBFS_FMT_CSV, 5));
 		CHECK_INT(orders->kind, MBFS_K_TABLE_FILE);
 		CHECK_INT(orders->db_id, 1);
-		CHECK_STR(orders->key, "table:5:csv");
+		CHECK_INT(orders->id, 5);
 		CHECK_STR(orders->raw_name, "ORDERS");
 	}
 	struct mbfs_node *pj = find(t, pub, "PEOPLE.json");
-	CHECK(pj && strcmp(pj->key, "table:6:json") == 0);
+	CHECK(pj && pj->kind == MBFS_K_TABLE_FILE && pj->id == 6 &&
+	      pj->fmt == MBFS_FMT_JSON);
 	struct mbfs_node *an = find(t, db1, "analytics");
 	if (an)
 		CHECK_STR(names_of(t, an, &st), "EVENTS.csv|EVENTS.json");
