@@ -8,12 +8,53 @@
  * (so "-o" and an arbitrary option string are two arguments). At most 40
  * arguments.
  *
- * Invariants (fuzz_parse): a parse that says "mount" has a URL of the
- * accepted shape without credentials or blanks, a mount point, a cache
- * directory, and every numeric option inside its documented range;
- * nothing leaks whatever the outcome.
+ * Invariants (fuzz_parse): a parse that says "mount" has a URL that passes
+ * mbfs_options_url_check, absolute paths, and every numeric option inside
+ * its documented range; a refused config file gives no value; nothing
+ * leaks whatever the outcome.
  */
-#include "fuzz_options_common.h"
+/*
+ * options.c keeps the config file in a static, loaded once per process.
+ * To read a new file for every input, this target includes options.c
+ * itself (its object in mbfs_core_fuzz is then not linked: every symbol
+ * it defines is already defined here) and resets that static between
+ * inputs; fuzz_config_reset() is the one place to follow a rename.
+ */
+#include "../../src/options.c"
+
+#include "fuzz_options_env.h"
+
+static void fuzz_config_reset(void)
+{
+	for (int i = 0; i < config.n; i++) {
+		free(config.keys[i]);
+		free(config.vals[i]);
+	}
+	memset(&config, 0, sizeof config);
+}
+
+/* Write (or remove, when text is NULL) the config file with mode, and make
+ * options.c read it again on its next lookup. */
+static void fuzz_config_write(const char *text, size_t len, mode_t mode)
+{
+	fuzz_config_reset();
+	unlink(fuzz_config_path);
+	if (!text)
+		return;
+	int fd = open(fuzz_config_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		      0600);
+	if (fd < 0)
+		abort();
+	size_t off = 0;
+	while (off < len) {
+		ssize_t w = write(fd, text + off, len - off);
+		if (w <= 0)
+			abort();
+		off += (size_t)w;
+	}
+	fchmod(fd, mode);
+	close(fd);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -73,6 +114,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (refused)
 			FUZZ_ASSERT(v == NULL);
 	}
+	const char *refusal = mbfs_options_config_refusal();
+	if (refusal)
+		FUZZ_ASSERT(mbfs_options_config("url", NULL) == NULL);
 	(void)mbfs_options_config_path();
 	free(args);
 	return 0;

@@ -1,17 +1,15 @@
 /*
- * fuzz_url.c — libFuzzer target: server URL validation.
+ * fuzz_url.c — libFuzzer target: server URL validation
+ * (mbfs_options_url_check), directly on the input as a C string with
+ * every size of message buffer, then through the option parser as
+ * `mbfs URL /mnt` (trimming, the refusal messages).
  *
- * The check is static in options.c (url_ok, url_has_userinfo), so this
- * target includes options.c (see fuzz_options_common.h) and calls them
- * directly on the input as a C string, then once more through the option
- * parser as `mbfs URL /mnt` so that the trimming and the messages that
- * echo a refused URL run too.
- *
- * Invariants: a URL the validator accepts starts with http:// or https://,
- * holds no blank or control character and no user:password@; the parser
- * agrees with the validator (a URL it refuses never mounts).
+ * Invariants: an accepted URL is http:// or https://, at most MBFS_URL_MAX
+ * bytes, without blanks, control characters, user:password@, a query, a
+ * fragment, ',' or '\'; a refused one gets a terminated message that fits
+ * its buffer; the parser never mounts a URL the check refuses.
  */
-#include "fuzz_options_common.h"
+#include "fuzz_options_env.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -21,21 +19,36 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	fuzz_options_setup();
-	fuzz_config_write(NULL, 0, 0);
 	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *u = fuzz_cstr(data, size);
-	bool userinfo = url_has_userinfo(u);
-	bool ok = url_ok(u);
+	static const size_t sizes[] = {1, 2, 40, 200, 4096};
+	char why[4096];
+	bool ok = false;
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		memset(why, 'x', sizeof why);
+		bool r = mbfs_options_url_check(u, why, sizes[i]);
+		if (i == 0)
+			ok = r;
+		FUZZ_ASSERT(r == ok); /* the verdict does not depend on why */
+		if (!r)
+			FUZZ_ASSERT(fuzz_terminated(why, sizes[i]));
+	}
+	FUZZ_ASSERT(!mbfs_options_url_check(u, NULL, 0) == !ok);
 	if (ok) {
 		FUZZ_ASSERT(strncmp(u, "http://", 7) == 0 ||
 			    strncmp(u, "https://", 8) == 0);
-		FUZZ_ASSERT(!userinfo);
+		FUZZ_ASSERT(strlen(u) <= MBFS_URL_MAX);
+		const char *auth = strstr(u, "://") + 3;
+		size_t alen = strcspn(auth, "/");
+		FUZZ_ASSERT(memchr(auth, '@', alen) == NULL);
 		for (const char *c = u; *c; c++)
-			FUZZ_ASSERT((unsigned char)*c > ' ' && *c != 0x7f);
+			FUZZ_ASSERT((unsigned char)*c > ' ' && *c != 0x7f &&
+				    *c != ',' && *c != '\\' && *c != '?' &&
+				    *c != '#');
 	}
 	char *argv[] = {(char *)"mbfs", u, (char *)"/mnt", NULL};
 	enum mbfs_options_result r = fuzz_parse(3, argv);
