@@ -434,6 +434,11 @@ static enum mbfs_status parse_body(const char *buf, size_t len,
 	if (!tok)
 		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "%s: out of memory",
 				    what);
+	/* strict: list bodies are kept verbatim for metadata/ files, which
+	 * must be JSON (json-c alone accepts trailing commas, comments,
+	 * single quotes, leading zeros) */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+				    JSON_TOKENER_ALLOW_TRAILING_CHARS);
 	struct json_object *obj = json_tokener_parse_ex(tok, buf, (int)len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	size_t end = json_tokener_get_parse_end(tok);

@@ -1635,6 +1635,49 @@ static void test_models_and_free(void)
 	CHECK(1);
 }
 
+/*
+ * Found by tests/fuzz/fuzz_mb_json: json-c's default (lenient) parser took
+ * ["", "PUBLIC", ] and mb_json_list_array handed those bytes on verbatim
+ * as "the array as text" (what metadata/ files serve): not JSON. Bodies
+ * are now parsed strictly; every form json-c tolerates beyond JSON is a
+ * protocol error, and whatever a list decoder accepts, the array text is
+ * JSON.
+ */
+static void test_strict_json(void)
+{
+	static const char *const lenient[] = {
+		"[\"\", \"PUBLIC\", ]\n", /* the fuzzer's input */
+		"[1,]", "[{\"id\":1,}]", "['a']", "[01]", "/*c*/[1]",
+		"[1]//x", "[tRue]", "[nan]", "{\"data\":[{\"id\":1}],}",
+	};
+	for (size_t i = 0; i < sizeof lenient / sizeof lenient[0]; i++) {
+		struct body b = body_str(lenient[i]);
+		struct mbfs_err err;
+		char *out = (char *)"x";
+		size_t outlen = 1, count = 1;
+		CHECK_INT(mb_json_list_array(b.buf, b.len, &out, &outlen,
+					     &count, &err),
+			  MBFS_ERR_PROTOCOL);
+		CHECK(out == NULL && outlen == 0 && count == 0);
+		struct mb_card_list cl;
+		CHECK_INT(mb_json_card_list(b.buf, b.len, &cl, &err),
+			  MBFS_ERR_PROTOCOL);
+		CHECK(strstr(err.msg, "invalid JSON") != NULL);
+		body_free(&b);
+	}
+	/* JSON itself still passes, verbatim */
+	struct body b = body_str(" [\"\", \"PUBLIC\"]\n");
+	struct mbfs_err err;
+	char *out;
+	size_t outlen, count;
+	CHECK_INT(mb_json_list_array(b.buf, b.len, &out, &outlen, &count, &err),
+		  MBFS_OK);
+	CHECK_STR(out, "[\"\", \"PUBLIC\"]");
+	CHECK_INT(count, 2);
+	free(out);
+	body_free(&b);
+}
+
 int main(void)
 {
 	dir_from("MBFS_TEST_DATA", "../data", data_dir, sizeof data_dir);
@@ -1655,5 +1698,6 @@ int main(void)
 	test_models_and_free();
 	test_fixtures_valid_and_truncated();
 	test_mutations();
+	test_strict_json();
 	return check_done();
 }

@@ -140,10 +140,36 @@ static void test_envelope(void)
 	CHECK(mb_json_stream_new((enum mb_json_list_kind)99, false) == NULL);
 }
 
+/* The kept text is served as metadata/ files: an element json-c would
+ * take leniently ({"id":1,}, 'x', a comment, 01) fails the list instead
+ * of reaching them (found by tests/fuzz/fuzz_mb_json). (json-c 0.16 still
+ * takes a single-quoted FIRST key even in strict mode: {'id':1}.) */
+static void test_strict(void)
+{
+	static const char *const bodies[] = {
+		"[{\"id\":1,}]", "[{\"id\":1,'name':'x'}]", "[{\"id\":1}/*c*/]",
+		"[{\"id\":01}]",
+	};
+	for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+		for (size_t cut = 0; cut <= strlen(bodies[i]); cut++) {
+			struct mb_card_list l;
+			struct mbfs_err err;
+			size_t count, tlen;
+			char *text = NULL;
+			CHECK_INT(run(bodies[i], cut, true, &l, &text, &tlen,
+				      &count, &err),
+				  MBFS_ERR_PROTOCOL);
+			CHECK(text == NULL);
+			mb_card_list_free(&l);
+		}
+	}
+}
+
 int main(void)
 {
 	test_cuts();
 	test_shapes();
 	test_envelope();
+	test_strict();
 	return check_done();
 }

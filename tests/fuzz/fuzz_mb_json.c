@@ -1,0 +1,278 @@
+/*
+ * fuzz_mb_json.c — libFuzzer target: every public decoder of mb_json.h on
+ * the same body (cards, collections, items, dashboards, databases, schemas,
+ * tables, users, properties, session id, error messages, the list array,
+ * validation), plus mb_caps_from_version on the decoded version tag and
+ * mb_json_quote on the body as a C string.
+ *
+ * Invariants checked beyond "no crash, no leak, no UB":
+ *  - a failed decode leaves *out zeroed and err.msg terminated;
+ *  - every decoded string is NUL-terminated (strlen walks it under ASan);
+ *  - a list array's text is valid JSON with the element count reported;
+ *  - mb_json_quote's result is a valid JSON value;
+ *  - error messages fit the caller's buffer, whatever its size.
+ * The body is an exact-size heap copy, not NUL-terminated (the decoders'
+ * contract).
+ */
+#include "fuzz_util.h"
+
+#include <stdbool.h>
+
+#include "mb_caps.h"
+#include "mb_json.h"
+#include "mb_types.h"
+
+static size_t touch(const char *s)
+{
+	return s ? strlen(s) : 0;
+}
+
+static int all_zero(const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	for (size_t i = 0; i < n; i++)
+		if (c[i])
+			return 0;
+	return 1;
+}
+
+#define CHECK_FAIL(st, out, err)                                             \
+	do {                                                                 \
+		if ((st) != MBFS_OK) {                                       \
+			FUZZ_ASSERT(fuzz_terminated((err).msg,               \
+						    sizeof (err).msg));      \
+			FUZZ_ASSERT(all_zero(&(out), sizeof(out)));          \
+		}                                                            \
+	} while (0)
+
+static void cards(const char *b, size_t n)
+{
+	struct mb_card_list l;
+	struct mbfs_err err;
+	enum mbfs_status st = mb_json_card_list(b, n, &l, &err);
+	CHECK_FAIL(st, l, err);
+	for (size_t i = 0; i < l.n; i++)
+		touch(l.v[i].name), touch(l.v[i].description),
+			touch(l.v[i].native_sql), touch(l.v[i].updated_at),
+			touch(l.v[i].entity_id);
+	mb_card_list_free(&l);
+
+	struct mb_card c;
+	st = mb_json_card(b, n, &c, &err);
+	CHECK_FAIL(st, c, err);
+	touch(c.name), touch(c.native_sql), touch(mb_model_name(c.model));
+	mb_card_free(&c);
+}
+
+static void collections(const char *b, size_t n)
+{
+	struct mb_collection_list l;
+	struct mbfs_err err;
+	enum mbfs_status st = mb_json_collection_list(b, n, &l, &err);
+	CHECK_FAIL(st, l, err);
+	for (size_t i = 0; i < l.n; i++)
+		touch(l.v[i].name), touch(l.v[i].location),
+			touch(l.v[i].namespace_), touch(l.v[i].type);
+	mb_collection_list_free(&l);
+
+	struct mb_collection c;
+	st = mb_json_collection(b, n, &c, &err);
+	CHECK_FAIL(st, c, err);
+	touch(c.name), touch(c.location), touch(c.updated_at);
+	mb_collection_free(&c);
+}
+
+static void items(const char *b, size_t n)
+{
+	struct mb_item_list l;
+	struct mbfs_err err;
+	enum mbfs_status st = mb_json_items(b, n, &l, &err);
+	CHECK_FAIL(st, l, err);
+	for (size_t i = 0; i < l.n; i++)
+		touch(l.v[i].name), touch(l.v[i].description),
+			touch(l.v[i].updated_at),
+			touch(mb_model_name(l.v[i].model));
+	mb_item_list_free(&l);
+}
+
+static void dashboards(const char *b, size_t n)
+{
+	struct mb_dashboard_list l;
+	struct mbfs_err err;
+	enum mbfs_status st = mb_json_dashboard_list(b, n, &l, &err);
+	CHECK_FAIL(st, l, err);
+	for (size_t i = 0; i < l.n; i++)
+		touch(l.v[i].name), touch(l.v[i].description);
+	mb_dashboard_list_free(&l);
+
+	struct mb_dashboard d;
+	st = mb_json_dashboard(b, n, &d, &err);
+	CHECK_FAIL(st, d, err);
+	if (st == MBFS_OK) {
+		FUZZ_ASSERT(d.default_parameters != NULL);
+		FUZZ_ASSERT(mb_json_validate(d.default_parameters,
+					     strlen(d.default_parameters),
+					     NULL));
+		for (size_t i = 0; i < d.n_tabs; i++)
+			touch(d.tabs[i].name);
+		for (size_t i = 1; i < d.n_tabs; i++)
+			FUZZ_ASSERT(d.tabs[i - 1].position <= d.tabs[i].position);
+		for (size_t i = 0; i < d.n_dashcards; i++)
+			touch(d.dashcards[i].card_name),
+				touch(d.dashcards[i].title),
+				touch(d.dashcards[i].card_description),
+				touch(d.dashcards[i].updated_at);
+	}
+	mb_dashboard_free(&d);
+}
+
+static void databases(const char *b, size_t n)
+{
+	struct mb_database_list l;
+	struct mbfs_err err;
+	enum mbfs_status st = mb_json_database_list(b, n, &l, &err);
+	CHECK_FAIL(st, l, err);
+	for (size_t i = 0; i < l.n; i++)
+		touch(l.v[i].name), touch(l.v[i].engine);
+	mb_database_list_free(&l);
+
+	struct mb_string_list s;
+	st = mb_json_string_list(b, n, &s, &err);
+	CHECK_FAIL(st, s, err);
+	for (size_t i = 0; i < s.n; i++) {
+		FUZZ_ASSERT(s.v[i] != NULL);
+		touch(s.v[i]);
+	}
+	mb_string_list_free(&s);
+}
+
+static void tables(const char *b, size_t n)
+{
+	struct mb_table_list l;
+	struct mbfs_err err;
+	enum mbfs_status st = mb_json_table_list(b, n, &l, &err);
+	CHECK_FAIL(st, l, err);
+	for (size_t i = 0; i < l.n; i++)
+		touch(l.v[i].name), touch(l.v[i].display_name),
+			touch(l.v[i].schema);
+	mb_table_list_free(&l);
+
+	struct mb_table t;
+	st = mb_json_table(b, n, &t, &err);
+	CHECK_FAIL(st, t, err);
+	touch(t.name), touch(t.schema), touch(t.description);
+	mb_table_free(&t);
+}
+
+static void users(const char *b, size_t n)
+{
+	struct mb_user_list l;
+	struct mbfs_err err;
+	enum mbfs_status st = mb_json_user_list(b, n, &l, &err);
+	CHECK_FAIL(st, l, err);
+	for (size_t i = 0; i < l.n; i++)
+		touch(l.v[i].email), touch(l.v[i].common_name);
+	mb_user_list_free(&l);
+
+	struct mb_user u;
+	st = mb_json_user(b, n, &u, &err);
+	CHECK_FAIL(st, u, err);
+	touch(u.email), touch(u.common_name);
+	mb_user_free(&u);
+}
+
+static void properties(const char *b, size_t n)
+{
+	struct mb_properties p;
+	struct mbfs_err err;
+	enum mbfs_status st = mb_json_properties(b, n, &p, &err);
+	CHECK_FAIL(st, p, err);
+	touch(p.site_name);
+	struct mb_caps caps;
+	mb_caps_from_version(p.version_tag, &caps);
+	FUZZ_ASSERT(fuzz_terminated(caps.version, sizeof caps.version));
+	char desc[1024];
+	int dn = mb_caps_describe(&caps, desc, sizeof desc);
+	FUZZ_ASSERT(dn >= 0);
+	mb_properties_free(&p);
+}
+
+static void session(const char *b, size_t n)
+{
+	static const size_t sizes[] = {1, 2, 8, 65, 512};
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		char out[512];
+		struct mbfs_err err;
+		memset(out, 'x', sizeof out);
+		enum mbfs_status st = mb_json_session_id(b, n, out, sizes[i], &err);
+		FUZZ_ASSERT(fuzz_terminated(out, sizes[i]));
+		if (st == MBFS_OK)
+			FUZZ_ASSERT(out[0] != '\0');
+		else
+			FUZZ_ASSERT(fuzz_terminated(err.msg, sizeof err.msg));
+	}
+}
+
+static void errors(const char *b, size_t n)
+{
+	static const size_t sizes[] = {1, 2, 17, 81, 400};
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		char msg[400];
+		memset(msg, 'x', sizeof msg);
+		(void)mb_json_error_message(b, n, msg, sizes[i]);
+		FUZZ_ASSERT(fuzz_terminated(msg, sizes[i]));
+	}
+	(void)mb_json_error_message(b, n, NULL, 0);
+}
+
+static void list_array(const char *b, size_t n)
+{
+	char *out;
+	size_t outlen, count;
+	struct mbfs_err err;
+	enum mbfs_status st = mb_json_list_array(b, n, &out, &outlen, &count, &err);
+	if (st != MBFS_OK) {
+		FUZZ_ASSERT(fuzz_terminated(err.msg, sizeof err.msg));
+		FUZZ_ASSERT(out == NULL && outlen == 0 && count == 0);
+		return;
+	}
+	FUZZ_ASSERT(out != NULL && out[outlen] == '\0');
+	size_t vcount = 0;
+	FUZZ_ASSERT(mb_json_validate(out, outlen, &vcount));
+	FUZZ_ASSERT(out[0] == '[');
+	FUZZ_ASSERT(vcount == count);
+	free(out);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *b = fuzz_dup(data, size);
+
+	size_t ntop;
+	(void)mb_json_validate(b, size, &ntop);
+	cards(b, size);
+	collections(b, size);
+	items(b, size);
+	dashboards(b, size);
+	databases(b, size);
+	tables(b, size);
+	users(b, size);
+	properties(b, size);
+	session(b, size);
+	errors(b, size);
+	list_array(b, size);
+	free(b);
+
+	/* the body as a C string: the version parser and the quoter */
+	char *s = fuzz_cstr(data, size);
+	struct mb_caps caps;
+	mb_caps_from_version(s, &caps);
+	char *q = mb_json_quote(s);
+	FUZZ_ASSERT(q != NULL);
+	FUZZ_ASSERT(mb_json_validate(q, strlen(q), NULL));
+	free(q);
+	free(s);
+	return 0;
+}
