@@ -69,9 +69,14 @@ struct mbfs_fs {
 					    it is not the base */
 	uint64_t next_alias;
 	uint64_t n_aliases, n_stale;     /* counters for .mbfs/stats */
+	/* Handles given to the kernel and not released yet: freed at
+	 * teardown when their RELEASE never came (a lazy unmount). */
+	struct mbfs_file *files;
+	struct mbfs_dir *dirs;
 };
 
 struct mbfs_file {
+	struct mbfs_file *prev, *next; /* fs->files (fs->lock) */
 	struct mbfs_node *node;
 	uint64_t nodeid;           /* the kino it was opened on (0: none) */
 	struct mbfs_stream *stream; /* -o stream, or NULL */
@@ -85,6 +90,7 @@ struct mbfs_file {
 };
 
 struct mbfs_dir {
+	struct mbfs_dir *prev, *next;  /* fs->dirs (fs->lock) */
 	uint64_t ino;
 	struct mbfs_dirent *ents;
 	size_t n;
@@ -126,10 +132,25 @@ static void kino_free(void *val, void *arg)
 	free(val);
 }
 
+static void file_free(struct mbfs_fs *fs, struct mbfs_file *f);
+static void file_register(struct mbfs_fs *fs, struct mbfs_file *f);
+static void dir_free(struct mbfs_dir *d);
+
 void mbfs_fs_free(struct mbfs_fs *fs)
 {
 	if (!fs)
 		return;
+	while (fs->files) {
+		struct mbfs_file *f = fs->files;
+		fs->files = f->next;
+		f->nodeid = 0; /* its kino goes below */
+		file_free(fs, f);
+	}
+	while (fs->dirs) {
+		struct mbfs_dir *d = fs->dirs;
+		fs->dirs = d->next;
+		dir_free(d);
+	}
 	mbfs_inode_table_each(&fs->kinos, kino_free, NULL);
 	mbfs_inode_table_destroy(&fs->kinos);
 	mbfs_inode_table_destroy(&fs->current);
@@ -743,6 +764,12 @@ enum mbfs_status mbfs_fs_opendir(struct mbfs_fs *fs, uint64_t ino,
 		free(d);
 		return st;
 	}
+	pthread_mutex_lock(&fs->lock);
+	d->next = fs->dirs;
+	if (fs->dirs)
+		fs->dirs->prev = d;
+	fs->dirs = d;
+	pthread_mutex_unlock(&fs->lock);
 	*out = d;
 	return MBFS_OK;
 }
@@ -776,13 +803,25 @@ bool mbfs_dir_entry(struct mbfs_fs *fs, struct mbfs_dir *d, size_t i,
 	return true;
 }
 
-void mbfs_fs_releasedir(struct mbfs_fs *fs, struct mbfs_dir *d)
+static void dir_free(struct mbfs_dir *d)
 {
-	(void)fs;
-	if (!d)
-		return;
 	mbfs_tree_free_snapshot(d->ents, d->n);
 	free(d);
+}
+
+void mbfs_fs_releasedir(struct mbfs_fs *fs, struct mbfs_dir *d)
+{
+	if (!d)
+		return;
+	pthread_mutex_lock(&fs->lock);
+	if (d->prev)
+		d->prev->next = d->next;
+	else
+		fs->dirs = d->next;
+	if (d->next)
+		d->next->prev = d->prev;
+	pthread_mutex_unlock(&fs->lock);
+	dir_free(d);
 }
 
 /* ---- files --------------------------------------------------------------- */
@@ -867,6 +906,7 @@ static enum mbfs_status open_mem(struct mbfs_fs *fs, struct mbfs_node *n,
 		free(f);
 		return st;
 	}
+	file_register(fs, f);
 	*out = f;
 	return MBFS_OK;
 }
@@ -892,7 +932,8 @@ enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
 		render_control(fs, n->id, &f->mem, &f->mem_len);
 		oi->direct_io = true;
 		oi->size = f->mem_len;
-		*out = f;
+		file_register(fs, f);
+	*out = f;
 		return MBFS_OK;
 	}
 	if (n->kind == MBFS_K_SQL_FILE || n->kind == MBFS_K_METADATA_FILE)
@@ -914,7 +955,8 @@ enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
 			return sst;
 		}
 		oi->direct_io = true;
-		*out = f;
+		file_register(fs, f);
+	*out = f;
 		return MBFS_OK;
 	}
 	struct mbfs_result_info info;
@@ -934,6 +976,7 @@ enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
 		free(f);
 		return st;
 	}
+	file_register(fs, f);
 	*out = f;
 	return MBFS_OK;
 }
@@ -949,10 +992,35 @@ const char *mbfs_file_mem(const struct mbfs_file *f, size_t *len)
 	return f->mem;
 }
 
+/* Add f to the handles given out (fs->lock not held). */
+static void file_register(struct mbfs_fs *fs, struct mbfs_file *f)
+{
+	pthread_mutex_lock(&fs->lock);
+	f->prev = NULL;
+	f->next = fs->files;
+	if (fs->files)
+		fs->files->prev = f;
+	fs->files = f;
+	pthread_mutex_unlock(&fs->lock);
+}
+
 void mbfs_fs_release(struct mbfs_fs *fs, struct mbfs_file *f)
 {
 	if (!f)
 		return;
+	pthread_mutex_lock(&fs->lock);
+	if (f->prev)
+		f->prev->next = f->next;
+	else if (fs->files == f)
+		fs->files = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	pthread_mutex_unlock(&fs->lock);
+	file_free(fs, f);
+}
+
+static void file_free(struct mbfs_fs *fs, struct mbfs_file *f)
+{
 	if (f->fd >= 0) {
 		close(f->fd);
 		mbfs_export_release(fs->env.export, f->key, f->gen);

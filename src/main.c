@@ -658,15 +658,25 @@ int main(int argc, char **argv)
 		loop_rc = fuse_session_loop_mt(se, lc);
 		fuse_loop_cfg_destroy(lc);
 	}
-	fuse_session_unmount(se);
-	mbfs_info("unmounted %s", o.mountpoint);
 	rc = loop_rc == 0 ? 0 : 1;
-	/* End every wait so parked requests reply while the session exists. */
+	/* End every wait, let the parked requests reply and their threads
+	 * leave, and stop the notifier — all while the session's channel is
+	 * still open: unmounting closes the /dev/fuse descriptor, whose
+	 * number the next socket() may reuse, and a late reply would then
+	 * be written into that socket. */
 	mbfs_export_shutdown(m.export);
 	mb_http_stop(m.http);
 	mbfs_park_free(ctx.export_pool);
 	mbfs_park_free(ctx.listing_pool);
 	ctx.export_pool = ctx.listing_pool = NULL;
+	if (notify) {
+		mbfs_tree_set_gone_hook(m.tree, NULL, NULL);
+		mbfs_fs_set_inval_hook(m.fs, NULL, NULL);
+		mbfs_notify_free(notify);
+		notify = NULL;
+	}
+	fuse_session_unmount(se);
+	mbfs_info("unmounted %s", o.mountpoint);
 out_signals:
 	fuse_remove_signal_handlers(se);
 out:

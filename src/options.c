@@ -585,6 +585,11 @@ static void free_raw(struct raw_opts *r)
 		free(*strs[i]);
 		*strs[i] = NULL;
 	}
+	/* pass-through options not handed over to the result (a failed
+	 * fuse_opt_parse returns before they are) */
+	for (int i = 0; i < r->n_pass; i++)
+		free(r->pass[i]);
+	r->n_pass = 0;
 }
 
 /* First non-empty of: command line, environment, config file. */

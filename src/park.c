@@ -27,6 +27,7 @@ struct mbfs_park {
 	pthread_cond_t cond;       /* work arrived, or stopping */
 	pthread_cond_t gone;       /* a thread left */
 	struct task *head, *tail;
+	unsigned queued;           /* tasks in the queue */
 	unsigned threads, idle, max_threads, peak;
 	bool stopping;
 	char name[16];
@@ -53,6 +54,7 @@ static void *pool_main(void *arg)
 		p->head = t->next;
 		if (!p->head)
 			p->tail = NULL;
+		p->queued--;
 		pthread_mutex_unlock(&p->lock);
 		t->fn(t->arg);
 		free(t);
@@ -93,7 +95,11 @@ void mbfs_park_submit(struct mbfs_park *p, void (*fn)(void *), void *arg)
 	else
 		p->head = t;
 	p->tail = t;
-	if (p->idle == 0 && p->threads < p->max_threads) {
+	p->queued++;
+	/* Every queued task needs a thread of its own: an idle thread that
+	 * was signalled but has not taken its task yet is spoken for, so
+	 * compare with the queue, not with "is anybody idle". */
+	if (p->queued > p->idle && p->threads < p->max_threads) {
 		pthread_attr_t attr;
 		pthread_t tid;
 		pthread_attr_init(&attr);
