@@ -175,6 +175,18 @@ static char *cache_load(const char *path, const char *url, const char *user,
 	if (n <= 0)
 		return NULL;
 	buf[n] = '\0';
+	char *token = mb_auth_parse_cache(buf, (size_t)n, url, user, since);
+	memset(buf, 0, sizeof buf);
+	return token;
+}
+
+char *mb_auth_parse_cache(char *buf, size_t len, const char *url,
+			  const char *user, time_t *since)
+{
+	*since = 0;
+	if (len >= CACHE_FILE_MAX || memchr(buf, '\0', len))
+		return NULL;
+	buf[len] = '\0';
 	char *lines[4] = {NULL, NULL, NULL, NULL};
 	char *save = NULL;
 	int nl = 0;
@@ -189,7 +201,6 @@ static char *cache_load(const char *path, const char *url, const char *user,
 		if (lines[1])
 			*since = (time_t)strtoll(lines[1], NULL, 10);
 	}
-	memset(buf, 0, sizeof buf);
 	return token;
 }
 

@@ -45,6 +45,7 @@
 #define MBFS_MB_AUTH_H
 
 #include <stdbool.h>
+#include <time.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -138,5 +139,13 @@ double mb_auth_session_age(const struct mb_auth *a);
 
 /* "auth ...\n" lines for .mbfs/status (no secrets). Returns the length. */
 int mb_auth_describe(const struct mb_auth *a, char *out, size_t outsz);
+
+/* Parse the text of a session cache file (outside input: a file on disk):
+ * line 1 the token, 2 the time it was obtained, 3 the server URL, 4 the
+ * user; the token only when URL and user match. buf holds len bytes and
+ * has room for one more (it is cut into lines in place); len must be below
+ * 8192. Returns a heap copy of the token or NULL. Exposed for the fuzzer. */
+char *mb_auth_parse_cache(char *buf, size_t len, const char *url,
+			  const char *user, time_t *since);
 
 #endif

@@ -121,22 +121,19 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 	return len;
 }
 
-static size_t header_cb(char *buf, size_t size, size_t nitems, void *ud)
+void mb_http_parse_header(struct mb_http_req *req, const char *buf, size_t len)
 {
-	struct mb_http_req *req = ud;
-	size_t len = size * nitems;
-	touch_rx(req->priv_easy);
 	/* A new status line (e.g. after "100 Continue") resets the headers. */
 	if (len > 5 && strncmp(buf, "HTTP/", 5) == 0) {
 		req->content_type[0] = '\0';
 		req->retry_after = -1;
 		/* HTTP/2 and later frame the end of the body themselves */
 		req->close_delimited = !(len > 6 && buf[5] >= '2' && buf[5] <= '9');
-		return len;
+		return;
 	}
 	const char *colon = memchr(buf, ':', len);
 	if (!colon)
-		return len;
+		return;
 	size_t nl = (size_t)(colon - buf);
 	const char *v = colon + 1;
 	const char *end = buf + len;
@@ -167,6 +164,14 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *ud)
 		if (e != tmp && s >= 0)
 			req->retry_after = s;
 	}
+}
+
+static size_t header_cb(char *buf, size_t size, size_t nitems, void *ud)
+{
+	struct mb_http_req *req = ud;
+	size_t len = size * nitems;
+	touch_rx(req->priv_easy);
+	mb_http_parse_header(req, buf, len);
 	return len;
 }
 

@@ -123,6 +123,12 @@ enum mbfs_status mb_http_transport_status(const struct mb_http_req *req,
 /* Free resp and reset the result fields so req can be submitted again. */
 void mb_http_req_cleanup(struct mb_http_req *req);
 
+/* Take one response header line (as curl hands it over: not terminated,
+ * with its CRLF) into req's results: the status line resets them;
+ * Content-Type, Retry-After, Content-Length and Transfer-Encoding are
+ * read. Server input: pure and bounded; exposed for the fuzzer. */
+void mb_http_parse_header(struct mb_http_req *req, const char *buf, size_t len);
+
 /* Percent-encode s for a URL path segment or a form value (new string). */
 char *mb_http_escape(const char *s);
 

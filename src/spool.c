@@ -333,22 +333,33 @@ static bool parse_dbl(const char **p, double *out)
 	return true;
 }
 
-/* One record line (without its newline). The key is returned in *key. */
-static bool parse_record(const char *line, const char *end,
-			 struct mbfs_spool_info *info, double *last_use,
-			 char **key)
+bool mbfs_spool_parse_record(const char *line, size_t len,
+			     struct mbfs_spool_info *info, double *last_use,
+			     char **key)
 {
-	const char *p = line;
+	/* the number parsers need a terminated string: work on a copy */
+	if (len > 3 * (size_t)MBFS_SPOOL_KEY_MAX + 256)
+		return false;
+	char *copy = malloc(len + 1);
+	if (!copy)
+		return false;
+	memcpy(copy, line, len);
+	copy[len] = '\0';
+	const char *end = copy + len;
+	const char *p = copy;
 	uint64_t trunc = 0;
 	memset(info, 0, sizeof *info);
 	if (!parse_u64(&p, &info->gen) || info->gen == 0 ||
 	    !parse_u64(&p, &info->size) || !parse_i64(&p, &info->rows) ||
 	    !parse_dbl(&p, &info->fetched_at) ||
 	    !parse_dbl(&p, &info->duration) || !parse_u64(&p, &trunc) ||
-	    trunc > 1 || !parse_dbl(&p, last_use) || p >= end)
+	    trunc > 1 || !parse_dbl(&p, last_use) || p >= end) {
+		free(copy);
 		return false;
+	}
 	info->truncated = trunc == 1;
 	*key = key_unescape(p, (size_t)(end - p));
+	free(copy);
 	return *key != NULL;
 }
 
@@ -387,7 +398,8 @@ static bool reload(struct mbfs_spool *sp, bool check_files)
 		struct mbfs_spool_info info;
 		double last_use = 0;
 		char *key = NULL;
-		if (!parse_record(p, le, &info, &last_use, &key)) {
+		if (!mbfs_spool_parse_record(p, (size_t)(le - p), &info,
+					     &last_use, &key)) {
 			mbfs_warn("spool: %s/index: a malformed record was dropped",
 				  sp->dir);
 			dirty = true;

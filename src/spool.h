@@ -111,6 +111,13 @@ void mbfs_spool_drop(struct mbfs_spool *sp, const char *key);
 /* Forget every result whose key starts with prefix ("" = all). */
 void mbfs_spool_drop_prefix(struct mbfs_spool *sp, const char *prefix);
 
+/* Parse one index record (without its newline; outside input: the index
+ * is a file on disk). On success *key is a new heap string. Pure; exposed
+ * for the fuzzer and the unit tests. */
+bool mbfs_spool_parse_record(const char *line, size_t len,
+			     struct mbfs_spool_info *info, double *last_use,
+			     char **key);
+
 /* "spool_results N\nspool_bytes B\nspool_cap C\n" for .mbfs/stats. */
 int mbfs_spool_describe(struct mbfs_spool *sp, char *out, size_t outsz);
 

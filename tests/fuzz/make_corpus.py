@@ -151,6 +151,24 @@ def main():
     for u in urls:
         put("url", u)
 
+    # -- the spool index (one record per line; spool.c format 2)
+    put("spool_index", "mbfs-spool 2 7\n3 12 2 1700000000.250 0.500 0 1700000001.000 u1|fr0|card:1:csv\n"
+        "4 25 3 1700000000.250 0.500 1 1700000001.000 u1|fr0|dashcard:1:12:3:csv|p=%5B%5D\n",
+        "index-two-records")
+    put("spool_index", "6 5 -1 1700000000.000 0.100 0 1700000000.000 with%20space%0Anewline\n", "escaped-key")
+
+    # -- response header lines as curl hands them over
+    put("http_header", "HTTP/1.1 200 OK\r\nContent-Type: text/csv; charset=utf-8\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n", "chunked-csv")
+    put("http_header", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 429 Too Many Requests\r\n"
+        "Retry-After: 7\r\nContent-Length: 17\r\n\r\n", "continue-then-429")
+    put("http_header", "HTTP/2 200\r\ncontent-type: application/json\r\n\r\n", "http2")
+
+    # -- session cache files (mb_auth.c): token, time, server, user
+    put("session_cache", "f3c1a8e0-2f5e-4b4a-9d1e-0c8b7a6d5e4f\n1796600000\nhttps://mb.example.com\n"
+        "ada@example.com\n", "match")
+    put("session_cache", "f3c1a8e0\n1796600000\nhttps://other.example.com\nada@example.com\n", "other-server")
+
     total = 0
     for dp, _, fs_ in os.walk(OUT):
         total += sum(os.path.getsize(os.path.join(dp, f)) for f in fs_)
