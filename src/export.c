@@ -31,6 +31,7 @@
 
 #define ERR_RING 64
 #define UNCONSUMED_GRACE 30.0   /* seconds a stat-materialized result waits for its open */
+#define PROGRESS_EVERY 5.0      /* seconds between progress log lines of a long export */
 #define MAX_RUNNERS 256
 
 struct run;
@@ -49,6 +50,7 @@ struct job {
 	 * one access (lookup + open) costs one export. */
 	bool unconsumed;
 	double done_at;            /* monotonic seconds of the last success */
+	uint64_t last_size;        /* the size of its last result (progress) */
 };
 
 struct err_rec {
@@ -73,6 +75,8 @@ struct mbfs_export {
 	bool stopping;
 	int running;               /* runs being executed */
 	uint64_t n_exports, n_failed, n_hits, n_joined, n_interrupted;
+	uint64_t n_succeeded, n_misses;
+	uint64_t failed_by[MBFS_STATUS_COUNT]; /* failures by status */
 	struct err_rec errors[ERR_RING];
 	unsigned err_next, err_count;
 };
@@ -169,6 +173,11 @@ struct run {
 	char *tmp;                 /* temp spool file */
 	struct sink sink;
 	atomic_uint_fast64_t bytes;
+	atomic_uint_fast64_t rows;   /* records (CSV) / objects (JSON) so far */
+	uint64_t expected;           /* the previous result's size (0: unknown) */
+	uint64_t last_size;          /* the job's last_size when it started */
+	double next_progress;        /* monotonic time of the next progress line
+					(I/O thread only) */
 	atomic_bool abort;
 	atomic_bool done;
 	bool for_stat;             /* started by a lookup/stat (no open yet) */
@@ -184,6 +193,28 @@ struct run {
 	pthread_cond_t pcond;
 	atomic_uint pwaiters;
 };
+
+/* A long export tells the log how it goes, every PROGRESS_EVERY seconds
+ * (DESIGN.md §8: journalctl shows it). I/O thread. */
+static void progress(struct run *r)
+{
+	if (r->next_progress == 0)
+		return; /* not started by a runner (cannot happen) */
+	double now = mono_now();
+	if (now < r->next_progress)
+		return;
+	r->next_progress = now + PROGRESS_EVERY;
+	double el = now - r->started_at;
+	uint64_t b = atomic_load(&r->bytes);
+	double rate = el > 0 ? (double)b / el : 0;
+	if (r->expected)
+		mbfs_info("export %s: %" PRIu64 " bytes so far (%.0f%% of the last result), %.1f s, %.2f MB/s",
+			  r->label, b, 100.0 * (double)b / (double)r->expected,
+			  el, rate / 1e6);
+	else
+		mbfs_info("export %s: %" PRIu64 " bytes so far, %.1f s, %.2f MB/s",
+			  r->label, b, el, rate / 1e6);
+}
 
 static bool sink_write(void *arg, const char *buf, size_t len)
 {
@@ -205,6 +236,9 @@ static bool sink_write(void *arg, const char *buf, size_t len)
 	}
 	mbfs_verify_feed(&k->scan, buf, len);
 	atomic_fetch_add(&r->bytes, (uint64_t)len);
+	atomic_store(&r->rows, k->scan.fmt == MBFS_FMT_CSV ? k->scan.records
+							   : k->scan.objects);
+	progress(r);
 	if (atomic_load(&r->pwaiters)) {
 		pthread_mutex_lock(&r->plock);
 		pthread_cond_broadcast(&r->pcond);
@@ -358,6 +392,8 @@ static void complete(struct mbfs_export *ex, struct run *r,
 		j->failed = false;
 		j->unconsumed = r->for_stat;
 		j->done_at = mono_now();
+		j->last_size = atomic_load(&r->bytes);
+		ex->n_succeeded++;
 	} else if (st == MBFS_ERR_INTERRUPTED) {
 		ex->n_interrupted++; /* not a failure of the result: not remembered */
 	} else {
@@ -365,6 +401,8 @@ static void complete(struct mbfs_export *ex, struct run *r,
 		j->error = r->err;
 		j->failed_at = mono_now();
 		ex->n_failed++;
+		if (st > MBFS_OK && st < MBFS_STATUS_COUNT)
+			ex->failed_by[st]++;
 		record_error(ex, r->label ? r->label : j->key, err);
 	}
 	pthread_cond_broadcast(&ex->cond);
@@ -387,9 +425,18 @@ static void *runner_main(void *arg)
 			ex->queue_tail = NULL;
 		r->started = true;
 		r->started_at = mono_now();
+		r->last_size = r->job->last_size;
+		r->next_progress = r->started_at + PROGRESS_EVERY;
 		ex->running++;
 		ex->n_exports++;
 		pthread_mutex_unlock(&ex->lock);
+		/* a re-export: the size to expect (also after a touch dropped
+		 * the result from the cache) */
+		struct mbfs_spool_info prev;
+		if (mbfs_spool_get(ex->spool, r->job->key, &prev))
+			r->expected = prev.size;
+		else
+			r->expected = r->last_size;
 
 		struct mbfs_err err;
 		struct mbfs_spool_info meta;
@@ -415,6 +462,7 @@ static enum mbfs_status start_run(struct mbfs_export *ex, struct job *j,
 	if (!r)
 		return err->status ? err->status : MBFS_ERR_IO;
 	j->run = r;
+	ex->n_misses++;
 	if (ex->queue_tail)
 		ex->queue_tail->qnext = r;
 	else
@@ -813,6 +861,94 @@ int mbfs_export_describe_stats(struct mbfs_export *ex, char *out, size_t outsz)
 	return (int)(o < outsz ? o : outsz - 1);
 }
 
+
+int mbfs_export_describe_exports(struct mbfs_export *ex, char *out,
+				 size_t outsz)
+{
+	size_t o = 0;
+	out[0] = '\0';
+	pthread_mutex_lock(&ex->lock);
+	double now = mono_now();
+	for (size_t i = 0; i < ex->n_buckets && o < outsz; i++) {
+		for (struct job *j = ex->buckets[i]; j && o < outsz; j = j->next) {
+			struct run *r = j->run;
+			if (!r)
+				continue;
+			int n;
+			if (r->started)
+				n = snprintf(out + o, outsz - o,
+					     "running\t%" PRIu64 "\t%" PRIu64 "\t%.3f\t%" PRIu64 "\t%s\n",
+					     (uint64_t)atomic_load(&r->bytes),
+					     (uint64_t)atomic_load(&r->rows),
+					     now - r->started_at, r->expected,
+					     r->label ? r->label : j->key);
+			else
+				n = snprintf(out + o, outsz - o,
+					     "queued\t0\t0\t0\t0\t%s\n",
+					     r->label ? r->label : j->key);
+			if (n > 0)
+				o += (size_t)n;
+		}
+	}
+	pthread_mutex_unlock(&ex->lock);
+	return (int)(o < outsz ? o : outsz - 1);
+}
+
+int mbfs_export_describe_metrics(struct mbfs_export *ex, char *out,
+				 size_t outsz)
+{
+	size_t o = 0;
+	out[0] = '\0';
+#define PUT(...)                                                             \
+	do {                                                                 \
+		if (o < outsz) {                                             \
+			int n_ = snprintf(out + o, outsz - o, __VA_ARGS__);  \
+			if (n_ > 0)                                          \
+				o += (size_t)n_;                             \
+		}                                                            \
+	} while (0)
+	pthread_mutex_lock(&ex->lock);
+	int queued = 0;
+	for (struct run *r = ex->queue_head; r; r = r->qnext)
+		queued++;
+	PUT("# HELP mbfs_exports_started_total Exports sent to the server.\n"
+	    "# TYPE mbfs_exports_started_total counter\n"
+	    "mbfs_exports_started_total %" PRIu64 "\n", ex->n_exports);
+	PUT("# HELP mbfs_exports_succeeded_total Exports verified and cached.\n"
+	    "# TYPE mbfs_exports_succeeded_total counter\n"
+	    "mbfs_exports_succeeded_total %" PRIu64 "\n", ex->n_succeeded);
+	PUT("# HELP mbfs_exports_failed_total Exports that failed, by reason.\n"
+	    "# TYPE mbfs_exports_failed_total counter\n");
+	for (int st = 1; st < MBFS_STATUS_COUNT; st++)
+		if (ex->failed_by[st])
+			PUT("mbfs_exports_failed_total{reason=\"%s\"} %" PRIu64 "\n",
+			    mbfs_status_name((enum mbfs_status)st), ex->failed_by[st]);
+	PUT("mbfs_exports_failed_total{reason=\"interrupted\"} %" PRIu64 "\n",
+	    ex->n_interrupted);
+	PUT("# HELP mbfs_cache_hits_total Reads answered from a cached result.\n"
+	    "# TYPE mbfs_cache_hits_total counter\n"
+	    "mbfs_cache_hits_total %" PRIu64 "\n", ex->n_hits);
+	PUT("# HELP mbfs_cache_misses_total Reads that needed an export.\n"
+	    "# TYPE mbfs_cache_misses_total counter\n"
+	    "mbfs_cache_misses_total %" PRIu64 "\n", ex->n_misses);
+	PUT("# HELP mbfs_exports_joined_total Readers that joined an export already running.\n"
+	    "# TYPE mbfs_exports_joined_total counter\n"
+	    "mbfs_exports_joined_total %" PRIu64 "\n", ex->n_joined);
+	PUT("# HELP mbfs_exports_running Exports transferring now.\n"
+	    "# TYPE mbfs_exports_running gauge\n"
+	    "mbfs_exports_running %d\n", ex->running);
+	PUT("# HELP mbfs_exports_queued Exports waiting for a runner (max_exports).\n"
+	    "# TYPE mbfs_exports_queued gauge\n"
+	    "mbfs_exports_queued %d\n", queued);
+	pthread_mutex_unlock(&ex->lock);
+	if (o < outsz) {
+		int n = mbfs_spool_describe_metrics(ex->spool, out + o, outsz - o);
+		if (n > 0)
+			o += (size_t)n;
+	}
+#undef PUT
+	return (int)(o < outsz ? o : outsz - 1);
+}
 
 static void record_error(struct mbfs_export *ex, const char *key,
 			 const struct mbfs_err *err)

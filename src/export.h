@@ -113,6 +113,15 @@ void mbfs_export_release(struct mbfs_export *ex, const char *key, uint64_t gen);
 void mbfs_export_invalidate(struct mbfs_export *ex, const char *key);
 void mbfs_export_invalidate_all(struct mbfs_export *ex, const char *prefix);
 
+/* .mbfs/exports: one line per export running or queued, tab-separated:
+ * state (running|queued), bytes so far, rows so far, seconds running, the
+ * expected size (the previous result's, 0 if unknown), label. */
+int mbfs_export_describe_exports(struct mbfs_export *ex, char *out,
+				 size_t outsz);
+/* Prometheus text exposition of the export and cache counters. */
+int mbfs_export_describe_metrics(struct mbfs_export *ex, char *out,
+				 size_t outsz);
+
 /* Text for .mbfs/stats (running exports, counters) and .mbfs/errors. */
 int mbfs_export_describe_stats(struct mbfs_export *ex, char *out, size_t outsz);
 int mbfs_export_describe_errors(struct mbfs_export *ex, char *out, size_t outsz);

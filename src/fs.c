@@ -42,7 +42,14 @@
 #define CONTROL_MAX (256 * 1024)
 #define XATTR_VALUE_MAX (64 * 1024)
 
-enum control_id { CTL_STATUS = 1, CTL_STATS = 2, CTL_ERRORS = 3 };
+enum control_id {
+	CTL_STATUS = 1,   /* server, user, auth, options (key value lines) */
+	CTL_STATS = 2,    /* counters and running exports, for people */
+	CTL_ERRORS = 3,   /* recent failures */
+	CTL_METRICS = 4,  /* Prometheus text exposition format */
+	CTL_EXPORTS = 5,  /* running and queued exports, one tab-separated
+			     line each (export.h), for `mbfs status` */
+};
 
 /* A kernel inode of a regular file (fs->lock). */
 struct kino {
@@ -69,6 +76,9 @@ struct mbfs_fs {
 					    it is not the base */
 	uint64_t next_alias;
 	uint64_t n_aliases, n_stale;     /* counters for .mbfs/stats */
+	/* Metrics of the layers fs does not know (FUSE requests, threads). */
+	int (*metrics_fn)(void *arg, char *out, size_t outsz);
+	void *metrics_arg;
 	/* Handles given to the kernel and not released yet: freed at
 	 * teardown when their RELEASE never came (a lazy unmount). */
 	struct mbfs_file *files;
@@ -123,6 +133,16 @@ void mbfs_fs_set_inval_hook(struct mbfs_fs *fs,
 	pthread_mutex_lock(&fs->lock);
 	fs->env.inval_entry = fn;
 	fs->env.inval_arg = arg;
+	pthread_mutex_unlock(&fs->lock);
+}
+
+void mbfs_fs_set_metrics_hook(struct mbfs_fs *fs,
+			      int (*fn)(void *arg, char *out, size_t outsz),
+			      void *arg)
+{
+	pthread_mutex_lock(&fs->lock);
+	fs->metrics_fn = fn;
+	fs->metrics_arg = arg;
 	pthread_mutex_unlock(&fs->lock);
 }
 
@@ -1394,6 +1414,34 @@ static void render_control(struct mbfs_fs *fs, int64_t which, char **out,
 		if (o < CONTROL_MAX && e->client->ops->describe_stats)
 			o += (size_t)e->client->ops->describe_stats(
 				e->client, b + o, CONTROL_MAX - o);
+	} else if (which == CTL_METRICS) {
+		if (o < CONTROL_MAX)
+			o += (size_t)mbfs_export_describe_metrics(e->export, b + o,
+								  CONTROL_MAX - o);
+		if (o < CONTROL_MAX && e->client->ops->describe_metrics)
+			o += (size_t)e->client->ops->describe_metrics(
+				e->client, b + o, CONTROL_MAX - o);
+		if (o < CONTROL_MAX && e->auth)
+			o += (size_t)mb_auth_describe_metrics(e->auth, b + o,
+							      CONTROL_MAX - o);
+		pthread_mutex_lock(&fs->lock);
+		uint64_t aliases = fs->n_aliases, stale = fs->n_stale;
+		int (*fn)(void *, char *, size_t) = fs->metrics_fn;
+		void *arg = fs->metrics_arg;
+		pthread_mutex_unlock(&fs->lock);
+		PUT("# HELP mbfs_generation_aliases_total Newer generations shown under a new inode while an older one was open.\n"
+		    "# TYPE mbfs_generation_aliases_total counter\n"
+		    "mbfs_generation_aliases_total %" PRIu64 "\n"
+		    "# HELP mbfs_stale_opens_total Opens answered ESTALE (re-resolved by the kernel).\n"
+		    "# TYPE mbfs_stale_opens_total counter\n"
+		    "mbfs_stale_opens_total %" PRIu64 "\n",
+		    aliases, stale);
+		if (o < CONTROL_MAX && fn)
+			o += (size_t)fn(arg, b + o, CONTROL_MAX - o);
+	} else if (which == CTL_EXPORTS) {
+		if (o < CONTROL_MAX)
+			o += (size_t)mbfs_export_describe_exports(e->export, b + o,
+								  CONTROL_MAX - o);
 	} else if (which == CTL_ERRORS) {
 		o += (size_t)mbfs_export_describe_errors(e->export, b + o,
 							 CONTROL_MAX - o);

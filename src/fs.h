@@ -67,6 +67,12 @@ struct mbfs_fs_env {
 };
 
 struct mbfs_fs *mbfs_fs_new(const struct mbfs_fs_env *env);
+/* Metrics of the layers below the shim (FUSE requests by op, threads),
+ * appended to .mbfs/metrics; set before requests are served. */
+void mbfs_fs_set_metrics_hook(struct mbfs_fs *fs,
+			      int (*fn)(void *arg, char *out, size_t outsz),
+			      void *arg);
+
 /* Set the inval_entry hook once the session exists (before requests are
  * served; cleared, with NULL, after the loop ended). */
 void mbfs_fs_set_inval_hook(struct mbfs_fs *fs,

@@ -6,7 +6,10 @@
  */
 #include "fuse_ops.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +18,66 @@
 
 #include "cancel.h"
 #include "log.h"
+
+enum op_id {
+	OP_LOOKUP,
+	OP_FORGET,
+	OP_FORGET_MULTI,
+	OP_GETATTR,
+	OP_SETATTR,
+	OP_OPENDIR,
+	OP_READDIR,
+	OP_READDIRPLUS,
+	OP_RELEASEDIR,
+	OP_OPEN,
+	OP_READ,
+	OP_RELEASE,
+	OP_GETXATTR,
+	OP_LISTXATTR,
+	OP_STATFS,
+	OP_MKNOD,
+	OP_MKDIR,
+	OP_UNLINK,
+	OP_SYMLINK,
+	OP_RENAME,
+	OP_LINK,
+	OP_CREATE,
+	OP_SETXATTR,
+	OP_REMOVEXATTR,
+	OP_COUNT
+};
+
+static const char *const op_names[OP_COUNT] = {
+	[OP_LOOKUP] = "lookup",
+	[OP_FORGET] = "forget",
+	[OP_FORGET_MULTI] = "forget_multi",
+	[OP_GETATTR] = "getattr",
+	[OP_SETATTR] = "setattr",
+	[OP_OPENDIR] = "opendir",
+	[OP_READDIR] = "readdir",
+	[OP_READDIRPLUS] = "readdirplus",
+	[OP_RELEASEDIR] = "releasedir",
+	[OP_OPEN] = "open",
+	[OP_READ] = "read",
+	[OP_RELEASE] = "release",
+	[OP_GETXATTR] = "getxattr",
+	[OP_LISTXATTR] = "listxattr",
+	[OP_STATFS] = "statfs",
+	[OP_MKNOD] = "mknod",
+	[OP_MKDIR] = "mkdir",
+	[OP_UNLINK] = "unlink",
+	[OP_SYMLINK] = "symlink",
+	[OP_RENAME] = "rename",
+	[OP_LINK] = "link",
+	[OP_CREATE] = "create",
+	[OP_SETXATTR] = "setxattr",
+	[OP_REMOVEXATTR] = "removexattr",
+};
+
+/* FUSE requests received, by operation (.mbfs/metrics). */
+static atomic_uint_fast64_t op_count[OP_COUNT];
+
+#define COUNT(op) atomic_fetch_add_explicit(&op_count[OP_##op], 1, memory_order_relaxed)
 
 static struct mbfs_fs_ctx *ctx_of(fuse_req_t req)
 {
@@ -309,6 +372,7 @@ static bool serve(struct task *t)
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	COUNT(LOOKUP);
 	struct task *t = task_new(req, T_LOOKUP, parent, NULL);
 	if (!t || !(t->name = strdup(name))) {
 		free(t);
@@ -320,6 +384,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
+	COUNT(FORGET);
 	mbfs_fs_forget(ctx_of(req)->fs, ino, nlookup);
 	fuse_reply_none(req);
 }
@@ -327,6 +392,7 @@ static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 static void op_forget_multi(fuse_req_t req, size_t count,
 			    struct fuse_forget_data *forgets)
 {
+	COUNT(FORGET_MULTI);
 	for (size_t i = 0; i < count; i++)
 		mbfs_fs_forget(ctx_of(req)->fs, forgets[i].ino,
 			       forgets[i].nlookup);
@@ -336,6 +402,7 @@ static void op_forget_multi(fuse_req_t req, size_t count,
 static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
+	COUNT(GETATTR);
 	struct task *t = task_new(req, T_GETATTR, ino, fi);
 	if (!t) {
 		fuse_reply_err(req, ENOMEM);
@@ -347,6 +414,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
+	COUNT(SETATTR);
 	(void)attr;
 	(void)fi;
 	const int times = FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
@@ -377,6 +445,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
+	COUNT(OPENDIR);
 	struct task *t = task_new(req, T_OPENDIR, ino, fi);
 	if (!t) {
 		fuse_reply_err(req, ENOMEM);
@@ -429,6 +498,7 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
+	COUNT(READDIR);
 	(void)ino;
 	do_readdir(req, size, off, fi, false);
 }
@@ -436,6 +506,7 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 			   off_t off, struct fuse_file_info *fi)
 {
+	COUNT(READDIRPLUS);
 	(void)ino;
 	do_readdir(req, size, off, fi, true);
 }
@@ -443,6 +514,7 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
+	COUNT(RELEASEDIR);
 	(void)ino;
 	mbfs_fs_releasedir(ctx_of(req)->fs, (struct mbfs_dir *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
@@ -450,6 +522,7 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	COUNT(OPEN);
 	struct task *t = task_new(req, T_OPEN, ino, fi);
 	if (!t) {
 		fuse_reply_err(req, ENOMEM);
@@ -461,6 +534,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
+	COUNT(READ);
 	(void)ino;
 	struct mbfs_file *f = file_of(fi);
 	if (mbfs_file_is_stream(f)) {
@@ -506,6 +580,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void op_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
+	COUNT(RELEASE);
 	(void)ino;
 	mbfs_fs_release(ctx_of(req)->fs, file_of(fi));
 	fuse_reply_err(req, 0);
@@ -527,6 +602,7 @@ static void reply_xattr_result(fuse_req_t req, const char *op,
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			size_t size)
 {
+	COUNT(GETXATTR);
 	char *buf = size ? malloc(size) : NULL;
 	if (size && !buf) {
 		fuse_reply_err(req, ENOMEM);
@@ -543,6 +619,7 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
+	COUNT(LISTXATTR);
 	char *buf = size ? malloc(size) : NULL;
 	if (size && !buf) {
 		fuse_reply_err(req, ENOMEM);
@@ -559,6 +636,7 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
+	COUNT(STATFS);
 	(void)ino;
 	struct statvfs s;
 	memset(&s, 0, sizeof s);
@@ -576,18 +654,21 @@ static void reply_erofs(fuse_req_t req)
 static void op_mknod(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m,
 		     dev_t r)
 {
+	COUNT(MKNOD);
 	(void)p; (void)n; (void)m; (void)r;
 	reply_erofs(req);
 }
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m)
 {
+	COUNT(MKDIR);
 	(void)p; (void)n; (void)m;
 	reply_erofs(req);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t p, const char *n)
 {
+	COUNT(UNLINK);
 	(void)p; (void)n;
 	reply_erofs(req);
 }
@@ -595,6 +676,7 @@ static void op_unlink(fuse_req_t req, fuse_ino_t p, const char *n)
 static void op_symlink(fuse_req_t req, const char *l, fuse_ino_t p,
 		       const char *n)
 {
+	COUNT(SYMLINK);
 	(void)l; (void)p; (void)n;
 	reply_erofs(req);
 }
@@ -602,12 +684,14 @@ static void op_symlink(fuse_req_t req, const char *l, fuse_ino_t p,
 static void op_rename(fuse_req_t req, fuse_ino_t p, const char *n,
 		      fuse_ino_t np, const char *nn, unsigned int f)
 {
+	COUNT(RENAME);
 	(void)p; (void)n; (void)np; (void)nn; (void)f;
 	reply_erofs(req);
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t i, fuse_ino_t p, const char *n)
 {
+	COUNT(LINK);
 	(void)i; (void)p; (void)n;
 	reply_erofs(req);
 }
@@ -615,6 +699,7 @@ static void op_link(fuse_req_t req, fuse_ino_t i, fuse_ino_t p, const char *n)
 static void op_create(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m,
 		      struct fuse_file_info *fi)
 {
+	COUNT(CREATE);
 	(void)p; (void)n; (void)m; (void)fi;
 	reply_erofs(req);
 }
@@ -622,12 +707,14 @@ static void op_create(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m,
 static void op_setxattr(fuse_req_t req, fuse_ino_t i, const char *n,
 			const char *v, size_t s, int f)
 {
+	COUNT(SETXATTR);
 	(void)i; (void)n; (void)v; (void)s; (void)f;
 	reply_erofs(req);
 }
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t i, const char *n)
 {
+	COUNT(REMOVEXATTR);
 	(void)i; (void)n;
 	reply_erofs(req);
 }
@@ -660,3 +747,59 @@ const struct fuse_lowlevel_ops mbfs_fuse_ops = {
 	.setxattr = op_setxattr,
 	.removexattr = op_removexattr,
 };
+
+/* Threads of this process now (every kind: FUSE workers, park pools,
+ * runners, I/O, notifier...). */
+static unsigned thread_count(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	unsigned n = 0;
+	if (!d)
+		return 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+int mbfs_fuse_describe_metrics(void *arg, char *out, size_t outsz)
+{
+	struct mbfs_fs_ctx *c = arg;
+	size_t o = 0;
+	out[0] = '\0';
+#define PUT(...)                                                             \
+	do {                                                                 \
+		if (o < outsz) {                                             \
+			int n_ = snprintf(out + o, outsz - o, __VA_ARGS__);  \
+			if (n_ > 0)                                          \
+				o += (size_t)n_;                             \
+		}                                                            \
+	} while (0)
+	PUT("# HELP mbfs_fuse_requests_total FUSE requests received, by operation.\n"
+	    "# TYPE mbfs_fuse_requests_total counter\n");
+	for (int i = 0; i < OP_COUNT; i++)
+		PUT("mbfs_fuse_requests_total{op=\"%s\"} %llu\n", op_names[i],
+		    (unsigned long long)atomic_load(&op_count[i]));
+	PUT("# HELP mbfs_threads Threads of the mbfs process.\n"
+	    "# TYPE mbfs_threads gauge\n"
+	    "mbfs_threads %u\n", thread_count());
+	PUT("# HELP mbfs_park_threads Threads of the park pools (requests waiting on the network), by pool and state.\n"
+	    "# TYPE mbfs_park_threads gauge\n");
+	struct {
+		const char *name;
+		struct mbfs_park *p;
+	} pools[] = {{"listing", c->listing_pool}, {"export", c->export_pool}};
+	for (size_t i = 0; i < 2; i++) {
+		if (!pools[i].p)
+			continue;
+		unsigned threads, idle, peak;
+		mbfs_park_counts(pools[i].p, &threads, &idle, &peak);
+		PUT("mbfs_park_threads{pool=\"%s\",state=\"busy\"} %u\n"
+		    "mbfs_park_threads{pool=\"%s\",state=\"idle\"} %u\n",
+		    pools[i].name, threads - idle, pools[i].name, idle);
+	}
+#undef PUT
+	return (int)(o < outsz ? o : outsz - 1);
+}

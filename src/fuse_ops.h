@@ -23,4 +23,8 @@ struct mbfs_fs_ctx {
 	struct mbfs_park *export_pool;  /* requests waiting for an export */
 };
 
+/* Prometheus text: FUSE requests by operation, threads, park pools. arg
+ * is the struct mbfs_fs_ctx (fs.h's metrics hook). */
+int mbfs_fuse_describe_metrics(void *arg, char *out, size_t outsz);
+
 #endif

@@ -20,6 +20,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "cli_status.h"
 #include "export.h"
 #include "fs.h"
 #include "fuse_ops.h"
@@ -528,6 +529,9 @@ fail:
 
 int main(int argc, char **argv)
 {
+	/* `mbfs status MOUNTPOINT`: reads a mount's .mbfs/, holds no secret */
+	if (argc >= 2 && strcmp(argv[1], "status") == 0)
+		return mbfs_cli_status(argc - 1, argv + 1);
 	/* No core file, no ptrace and no /proc/PID/mem for the owner's
 	 * other processes: this process is about to hold secrets. Kept
 	 * across fork (daemonize), dropped by execve (fusermount3). */
@@ -627,6 +631,7 @@ int main(int argc, char **argv)
 		mbfs_tree_set_gone_hook(m.tree, mbfs_notify_gone, notify);
 		mbfs_fs_set_inval_hook(m.fs, mbfs_notify_gone, notify);
 	}
+	mbfs_fs_set_metrics_hook(m.fs, mbfs_fuse_describe_metrics, &ctx);
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out;
 	if (pipe2(hup_pipe, O_CLOEXEC) == 0 &&

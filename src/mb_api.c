@@ -27,10 +27,16 @@
 #define META_MAX_RESP ((size_t)128 * 1024 * 1024)
 #define MAX_ROUTES 32
 
+#define ROUTE_STATUSES 8
+
 struct route_stat {
 	const char *route;         /* static string */
 	uint64_t count;
 	uint64_t bytes;
+	struct {
+		long status;       /* HTTP status, 0 = no answer */
+		uint64_t count;
+	} by_status[ROUTE_STATUSES];  /* the first 7 statuses seen, then "other" (-1) */
 };
 
 struct api {
@@ -51,7 +57,8 @@ static struct api *api_of(struct mb_client *c)
 	return (struct api *)c;
 }
 
-static void count_route(struct api *a, const char *route, uint64_t bytes)
+static void count_route(struct api *a, const char *route, uint64_t bytes,
+			long status)
 {
 	pthread_mutex_lock(&a->lock);
 	int i;
@@ -61,8 +68,18 @@ static void count_route(struct api *a, const char *route, uint64_t bytes)
 	if (i == a->n_routes && a->n_routes < MAX_ROUTES)
 		a->routes[a->n_routes++].route = route;
 	if (i < a->n_routes) {
-		a->routes[i].count++;
-		a->routes[i].bytes += bytes;
+		struct route_stat *r = &a->routes[i];
+		r->count++;
+		r->bytes += bytes;
+		int k;
+		for (k = 0; k < ROUTE_STATUSES - 1; k++)
+			if (r->by_status[k].count == 0 ||
+			    r->by_status[k].status == status)
+				break;
+		if (k == ROUTE_STATUSES - 1)
+			status = -1; /* more distinct statuses than slots */
+		r->by_status[k].status = status;
+		r->by_status[k].count++;
 	}
 	pthread_mutex_unlock(&a->lock);
 }
@@ -210,7 +227,7 @@ static enum mbfs_status send_authed(struct api *a, struct mb_http_req *req,
 		st = mb_http_perform(a->http, req, err);
 		req->headers[slot] = NULL;
 		memset(auth_hdr, 0, sizeof auth_hdr);
-		count_route(a, route, req->bytes);
+		count_route(a, route, req->bytes, req->status);
 		if (is_transient(req, st) && transient < a->retries) {
 			backoff(a, req, transient++);
 			attempt--; /* a transient failure does not use up the 401 retry */
@@ -283,7 +300,7 @@ static enum mbfs_status op_properties(struct mb_client *c,
 	req.headers[0] = "Accept: application/json";
 	req.max_resp = META_MAX_RESP;
 	enum mbfs_status st = mb_http_perform(a->http, &req, err);
-	count_route(a, "GET /api/session/properties", req.bytes);
+	count_route(a, "GET /api/session/properties", req.bytes, req.status);
 	if (st == MBFS_OK && req.status != 200)
 		st = http_failure(&req, "/api/session/properties", err);
 	if (st == MBFS_OK)
@@ -624,6 +641,55 @@ static int op_describe_stats(struct mb_client *c, char *out, size_t outsz)
 	return (int)o;
 }
 
+static int op_describe_metrics(struct mb_client *c, char *out, size_t outsz)
+{
+	struct api *a = api_of(c);
+	size_t o = 0;
+	if (outsz)
+		out[0] = '\0';
+	int n = snprintf(out, outsz,
+			 "# HELP mbfs_http_requests_total Requests sent to the server, by endpoint and HTTP status (0: no answer).\n"
+			 "# TYPE mbfs_http_requests_total counter\n");
+	if (n > 0)
+		o = (size_t)n;
+	pthread_mutex_lock(&a->lock);
+	for (int i = 0; i < a->n_routes && o < outsz; i++)
+		for (int k = 0; k < ROUTE_STATUSES && o < outsz; k++) {
+			if (!a->routes[i].by_status[k].count)
+				continue;
+			char st[24];
+			long s = a->routes[i].by_status[k].status;
+			if (s < 0)
+				snprintf(st, sizeof st, "other");
+			else
+				snprintf(st, sizeof st, "%ld", s);
+			n = snprintf(out + o, outsz - o,
+				     "mbfs_http_requests_total{endpoint=\"%s\",status=\"%s\"} %llu\n",
+				     a->routes[i].route, st,
+				     (unsigned long long)a->routes[i].by_status[k].count);
+			if (n > 0)
+				o += (size_t)n;
+		}
+	n = o < outsz ? snprintf(out + o, outsz - o,
+				 "# HELP mbfs_http_received_bytes_total Body bytes received, by endpoint.\n"
+				 "# TYPE mbfs_http_received_bytes_total counter\n")
+		      : 0;
+	if (n > 0)
+		o += (size_t)n;
+	for (int i = 0; i < a->n_routes && o < outsz; i++) {
+		n = snprintf(out + o, outsz - o,
+			     "mbfs_http_received_bytes_total{endpoint=\"%s\"} %llu\n",
+			     a->routes[i].route,
+			     (unsigned long long)a->routes[i].bytes);
+		if (n > 0)
+			o += (size_t)n;
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (o >= outsz)
+		o = outsz ? outsz - 1 : 0;
+	return (int)o;
+}
+
 static void op_destroy(struct mb_client *c)
 {
 	struct api *a = api_of(c);
@@ -648,6 +714,7 @@ static const struct mb_client_ops api_ops = {
 	.list_get = op_list_get,
 	.export_run = op_export_run,
 	.describe_stats = op_describe_stats,
+	.describe_metrics = op_describe_metrics,
 	.destroy = op_destroy,
 };
 

@@ -59,6 +59,8 @@ struct mb_auth {
 	struct timespec failed_at;  /* CLOCK_MONOTONIC */
 	time_t failed_wall;
 	unsigned logins;
+	unsigned relogins;          /* logins after the server rejected a session */
+	unsigned failed_logins;
 	time_t session_since;       /* wall clock of the login, 0 if unknown */
 };
 
@@ -638,6 +640,33 @@ double mb_auth_session_age(const struct mb_auth *a)
 	return age;
 }
 
+int mb_auth_describe_metrics(const struct mb_auth *a, char *out, size_t outsz)
+{
+	struct mb_auth *m = (struct mb_auth *)a;
+	pthread_mutex_lock(&m->lock);
+	double age = session_age_locked(a);
+	int n = snprintf(out, outsz,
+			 "# HELP mbfs_logins_total Logins (POST /api/session) that succeeded.\n"
+			 "# TYPE mbfs_logins_total counter\n"
+			 "mbfs_logins_total %u\n"
+			 "# HELP mbfs_relogins_total Logins after the server rejected the session (401).\n"
+			 "# TYPE mbfs_relogins_total counter\n"
+			 "mbfs_relogins_total %u\n"
+			 "# HELP mbfs_failed_logins_total Logins the server refused or throttled.\n"
+			 "# TYPE mbfs_failed_logins_total counter\n"
+			 "mbfs_failed_logins_total %u\n"
+			 "# HELP mbfs_auth_ok 1 while the credentials are accepted, 0 after a refusal.\n"
+			 "# TYPE mbfs_auth_ok gauge\n"
+			 "mbfs_auth_ok %d\n"
+			 "# HELP mbfs_session_age_seconds Age of the session in use (-1: none).\n"
+			 "# TYPE mbfs_session_age_seconds gauge\n"
+			 "mbfs_session_age_seconds %.0f\n",
+			 a->logins, a->relogins, a->failed_logins, a->failed ? 0 : 1,
+			 age >= 0 ? age : -1.0);
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}
+
 int mb_auth_describe(const struct mb_auth *a, char *out, size_t outsz)
 {
 	struct mb_auth *m = (struct mb_auth *)a;
@@ -791,6 +820,7 @@ static enum mbfs_status lead_login(struct mb_auth *a, struct mbfs_err *err)
 	} else if (st == MBFS_ERR_AUTH || st == MBFS_ERR_THROTTLED) {
 		/* Never repeat a refused login with the same credentials. */
 		bool throttled = st == MBFS_ERR_THROTTLED;
+		a->failed_logins++;
 		a->failed = true;
 		clock_gettime(CLOCK_MONOTONIC, &a->failed_at);
 		a->failed_wall = time(NULL);
@@ -905,6 +935,7 @@ enum mbfs_status mb_auth_refresh(struct mb_auth *a, uint64_t gen,
 			a->session_since = 0;
 			mbfs_info(cached ? "the cached session was rejected by the server; logging in again"
 					 : "session expired on the server; logging in again");
+			a->relogins++;
 		}
 		st = ensure_session(a, err);
 	}

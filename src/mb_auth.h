@@ -138,6 +138,8 @@ unsigned mb_auth_logins(const struct mb_auth *a);
 double mb_auth_session_age(const struct mb_auth *a);
 
 /* "auth ...\n" lines for .mbfs/status (no secrets). Returns the length. */
+/* Prometheus text: logins, re-logins, refusals, auth state, session age. */
+int mb_auth_describe_metrics(const struct mb_auth *a, char *out, size_t outsz);
 int mb_auth_describe(const struct mb_auth *a, char *out, size_t outsz);
 
 /* Parse the text of a session cache file (outside input: a file on disk):

@@ -126,6 +126,8 @@ struct mb_client_ops {
 				       struct mbfs_err *err);
 	/* Counters for .mbfs/stats, as text (no secrets). */
 	int (*describe_stats)(struct mb_client *c, char *out, size_t outsz);
+	/* The same in the Prometheus text format (may be NULL). */
+	int (*describe_metrics)(struct mb_client *c, char *out, size_t outsz);
 	void (*destroy)(struct mb_client *c);
 };
 

@@ -908,6 +908,7 @@ void mbfs_options_help(FILE *f, const char *prog)
 {
 	fprintf(f,
 "usage: %s [URL] MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n"
+"       %s status MOUNTPOINT [--watch] [--interval SECONDS]\n"
 "\n"
 "Mount a Metabase instance: collections, cards, dashboards and tables as files.\n"
 "Daemonizes once mounted; unmount with fusermount3 -u MOUNTPOINT.\n"
@@ -991,8 +992,14 @@ void mbfs_options_help(FILE *f, const char *prog)
 "  -V, --version           versions of mbfs, libfuse, libcurl and json-c\n"
 "\n"
 "fstab: URL MOUNTPOINT fuse.mbfs _netdev,noauto,api_key_file=/etc/mbfs/key 0 0\n"
+"\n"
+"status MOUNTPOINT       the mount at a glance: server, user, auth state,\n"
+"                        running exports with progress, queued ones, the\n"
+"                        last errors, cache use (read from .mbfs/)\n"
+"  --watch               redraw every --interval SECONDS (1) until Ctrl-C\n"
+"MOUNTPOINT/.mbfs/metrics holds the counters in the Prometheus text format.\n"
 "See mbfs(1).\n",
-		prog);
+		prog, prog);
 }
 
 int mbfs_options_describe(const struct mbfs_options *o, char *out,

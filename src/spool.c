@@ -63,6 +63,7 @@ struct mbfs_spool {
 	size_t n_buckets;
 	size_t n;
 	struct index_id idx;   /* the index file our copy reflects */
+	uint64_t evictions;    /* results this mount evicted to the cap */
 	double checked_at;     /* monotonic time of the last disk check */
 };
 
@@ -564,6 +565,7 @@ static bool evict(struct mbfs_spool *sp, const struct entry *keep)
 		mbfs_debug("spool: evicting %s (%" PRIu64 " bytes)", victim->key,
 			   victim->info.size);
 		remove_entry(sp, victim);
+		sp->evictions++;
 		any = true;
 	}
 	return any;
@@ -1042,6 +1044,28 @@ int mbfs_spool_describe(struct mbfs_spool *sp, char *out, size_t outsz)
 	int n = snprintf(out, outsz,
 			 "spool_results %zu\nspool_bytes %" PRIu64 "\nspool_cap %" PRIu64 "\n",
 			 sp->n, sp->total, sp->cap);
+	pthread_mutex_unlock(&sp->lock);
+	return n;
+}
+
+int mbfs_spool_describe_metrics(struct mbfs_spool *sp, char *out, size_t outsz)
+{
+	pthread_mutex_lock(&sp->lock);
+	refresh(sp, false);
+	int n = snprintf(out, outsz,
+			 "# HELP mbfs_spool_results Results in the cache directory (every mount sharing it).\n"
+			 "# TYPE mbfs_spool_results gauge\n"
+			 "mbfs_spool_results %zu\n"
+			 "# HELP mbfs_spool_bytes Bytes of results in the cache directory.\n"
+			 "# TYPE mbfs_spool_bytes gauge\n"
+			 "mbfs_spool_bytes %" PRIu64 "\n"
+			 "# HELP mbfs_spool_cap_bytes The cache size cap (cache_max).\n"
+			 "# TYPE mbfs_spool_cap_bytes gauge\n"
+			 "mbfs_spool_cap_bytes %" PRIu64 "\n"
+			 "# HELP mbfs_cache_evictions_total Results this mount evicted to the cap.\n"
+			 "# TYPE mbfs_cache_evictions_total counter\n"
+			 "mbfs_cache_evictions_total %" PRIu64 "\n",
+			 sp->n, sp->total, sp->cap, sp->evictions);
 	pthread_mutex_unlock(&sp->lock);
 	return n;
 }

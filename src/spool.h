@@ -118,6 +118,9 @@ bool mbfs_spool_parse_record(const char *line, size_t len,
 			     struct mbfs_spool_info *info, double *last_use,
 			     char **key);
 
+/* Prometheus text of the cache gauges and the eviction counter. */
+int mbfs_spool_describe_metrics(struct mbfs_spool *sp, char *out, size_t outsz);
+
 /* "spool_results N\nspool_bytes B\nspool_cap C\n" for .mbfs/stats. */
 int mbfs_spool_describe(struct mbfs_spool *sp, char *out, size_t outsz);
 

@@ -395,8 +395,9 @@ static enum mbfs_status build_control(struct mbfs_tree *t, struct protos *p,
 				      struct mbfs_err *err)
 {
 	(void)t;
-	static const char *const names[] = {"status", "stats", "errors"};
-	for (int i = 0; i < 3; i++) {
+	static const char *const names[] = {"status", "stats", "errors",
+					    "metrics", "exports"};
+	for (int i = 0; i < 5; i++) {
 		struct proto *r = protos_add(p);
 		if (!r)
 			return oom(err);

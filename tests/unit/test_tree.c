@@ -166,7 +166,7 @@ static void test_root(void)
 	CHECK_INT(mbfs_tree_find(t, root, "nope", &dummy, NULL),
 		  MBFS_ERR_NOT_FOUND);
 	if (ctl) {
-		CHECK_STR(names_of(t, ctl, &st), "errors|stats|status");
+		CHECK_STR(names_of(t, ctl, &st), "errors|exports|metrics|stats|status");
 		struct mbfs_node *s = find(t, ctl, "status");
 		CHECK(s && s->kind == MBFS_K_CONTROL_FILE && s->fmt == MBFS_FMT_NONE);
 		CHECK(s && s->ino == mbfs_inode_number(MBFS_K_CONTROL_FILE,
