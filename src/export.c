@@ -429,14 +429,14 @@ static void *runner_main(void *arg)
 		r->next_progress = r->started_at + PROGRESS_EVERY;
 		ex->running++;
 		ex->n_exports++;
-		pthread_mutex_unlock(&ex->lock);
 		/* a re-export: the size to expect (also after a touch dropped
-		 * the result from the cache) */
+		 * the result from the cache); lock order export → spool */
 		struct mbfs_spool_info prev;
 		if (mbfs_spool_get(ex->spool, r->job->key, &prev))
 			r->expected = prev.size;
 		else
 			r->expected = r->last_size;
+		pthread_mutex_unlock(&ex->lock);
 
 		struct mbfs_err err;
 		struct mbfs_spool_info meta;

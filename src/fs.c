@@ -592,16 +592,6 @@ static enum mbfs_status stat_info(struct mbfs_fs *fs, struct mbfs_node *n,
 	return MBFS_OK;
 }
 
-/* Is kino nodeid open (so that its attributes are its handles')? */
-static bool kino_is_open(struct mbfs_fs *fs, uint64_t nodeid)
-{
-	pthread_mutex_lock(&fs->lock);
-	struct kino *k = mbfs_inode_table_get(&fs->kinos, nodeid);
-	bool open = k && k->open_count > 0;
-	pthread_mutex_unlock(&fs->lock);
-	return open;
-}
-
 /* Attributes of n for a lookup or a listing entry: the kino to hand out
  * for the generation info shows, and its attributes; with ref, one more
  * kernel reference on it. */
@@ -705,14 +695,25 @@ enum mbfs_status mbfs_fs_getattr(struct mbfs_fs *fs, uint64_t ino,
 		return MBFS_OK;
 	}
 	/* While this kino has open handles its attributes are theirs (the
-	 * fstat rule); otherwise name-materialize (rule 2). */
-	if (!kino_is_open(fs, ino)) {
-		enum mbfs_status st = stat_info(fs, n, &info, err);
-		if (st != MBFS_OK)
-			return st;
-	}
+	 * fstat rule) — decided and answered under one hold of the lock: if
+	 * the handles closed between a check and the answer, the answer
+	 * would carry no result (size 0) to a kernel inode whose pages may
+	 * be kept. Otherwise name-materialize (rule 2), then answer from that
+	 * result (or from handles opened meanwhile). */
 	pthread_mutex_lock(&fs->lock);
 	struct kino *k = kino_get(fs, n, ino);
+	if (k && k->open_count) {
+		attr_for(fs, n, k, NULL, out);
+		pthread_mutex_unlock(&fs->lock);
+		out->ino = ino;
+		return MBFS_OK;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	enum mbfs_status st = stat_info(fs, n, &info, err);
+	if (st != MBFS_OK)
+		return st;
+	pthread_mutex_lock(&fs->lock);
+	k = kino_get(fs, n, ino);
 	attr_for(fs, n, k, &info, out);
 	pthread_mutex_unlock(&fs->lock);
 	out->ino = ino;

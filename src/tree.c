@@ -27,7 +27,10 @@ struct mbfs_tree {
 	struct mbfs_ident_table idents;   /* (kind, fmt, id) → node */
 	uint64_t next_big;                /* numbers for ids beyond 48 bits */
 	uint64_t content_seq;             /* SQL text generations */
-	struct schema_id *schema_ids;     /* (database, schema) → id */
+	/* (database, schema) → id; builders run without the tree lock, so
+	 * the registry has a lock of its own (taken alone, never nested) */
+	pthread_mutex_t schema_lock;
+	struct schema_id *schema_ids;
 	size_t n_schema_ids, cap_schema_ids;
 	enum mbfs_fmt formats[MBFS_MAX_FORMATS];
 	int n_formats;
@@ -196,14 +199,27 @@ static void node_add_parent(struct mbfs_node *n, struct mbfs_node *dir)
 }
 
 /* A schema's id: a hash of (database, name), probed past any id another
- * schema already has, so two schemas never share a node. Lock held. */
+ * schema already has, so two schemas never share a node. Takes the
+ * registry's own lock (builders call it without the tree lock). */
 struct schema_id {
 	int64_t db_id;
 	char *name;
 	int64_t id;
 };
 
+static int64_t schema_id_locked(struct mbfs_tree *t, int64_t db_id,
+				const char *name);
+
 static int64_t schema_id(struct mbfs_tree *t, int64_t db_id, const char *name)
+{
+	pthread_mutex_lock(&t->schema_lock);
+	int64_t id = schema_id_locked(t, db_id, name);
+	pthread_mutex_unlock(&t->schema_lock);
+	return id;
+}
+
+static int64_t schema_id_locked(struct mbfs_tree *t, int64_t db_id,
+				const char *name)
 {
 	int64_t h = mbfs_inode_hash_id(db_id, name);
 	for (;;) {
@@ -277,6 +293,7 @@ struct mbfs_tree *mbfs_tree_new(struct mb_client *client,
 	t->opts = opts;
 	mbfs_inode_table_init(&t->nodes);
 	mbfs_ident_table_init(&t->idents);
+	pthread_mutex_init(&t->schema_lock, NULL);
 	t->meta = mbfs_meta_new(client, opts->meta_ttl, opts->error_ttl);
 	if (!t->meta) {
 		mbfs_tree_free(t);
@@ -302,6 +319,7 @@ void mbfs_tree_free(struct mbfs_tree *t)
 	for (size_t i = 0; i < t->n_schema_ids; i++)
 		free(t->schema_ids[i].name);
 	free(t->schema_ids);
+	pthread_mutex_destroy(&t->schema_lock);
 	mbfs_meta_free(t->meta);
 	pthread_cond_destroy(&t->cond);
 	pthread_mutex_destroy(&t->lock);
