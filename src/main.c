@@ -31,6 +31,7 @@
 #include "notify.h"
 #include "options.h"
 #include "park.h"
+#include "queries.h"
 #include "spool.h"
 #include "tree.h"
 
@@ -381,12 +382,14 @@ struct mount_state {
 	struct mb_caps caps;
 	char caps_text[1024];
 	char scope[64];            /* result key prefix: user and options */
+	struct mbfs_queries *queries; /* queries/<db>/ SQL files of this user */
 };
 
 static void state_free(struct mount_state *m)
 {
 	mbfs_fs_free(m->fs);
 	mbfs_tree_free(m->tree);
+	mbfs_queries_free(m->queries);
 	mbfs_export_free(m->export);
 	mbfs_spool_free(m->spool);
 	if (m->client)
@@ -502,6 +505,11 @@ static int build_fs(struct mbfs_options *o, struct mount_state *m)
 		mbfs_err_set(&err, MBFS_ERR_NOMEM, 0, "out of memory");
 		goto fail;
 	}
+	/* queries/: this Metabase user's SQL files, beside the spool */
+	if (mbfs_queries_open(mbfs_spool_dir(m->spool), m->user.id,
+			      &m->queries, &err) != MBFS_OK)
+		goto fail;
+	mbfs_tree_set_queries(m->tree, m->queries);
 	/* Everything that changes the bytes of a result besides the object:
 	 * the Metabase user (permissions, sandboxing) and format_rows. */
 	snprintf(m->scope, sizeof m->scope, "u%lld|fr%d|",
@@ -514,7 +522,8 @@ static int build_fs(struct mbfs_options *o, struct mount_state *m)
 				  .export = m->export,
 				  .version_tag = m->caps.version,
 				  .user_email = m->user.email,
-				  .caps_text = m->caps_text};
+				  .caps_text = m->caps_text,
+				  .queries = m->queries};
 	m->fs = mbfs_fs_new(&env);
 	if (!m->fs) {
 		mbfs_err_set(&err, MBFS_ERR_NOMEM, 0, "out of memory");
