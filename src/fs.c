@@ -123,6 +123,16 @@ void mbfs_fs_set_inval_hook(struct mbfs_fs *fs,
 	pthread_mutex_unlock(&fs->lock);
 }
 
+void mbfs_fs_set_inval_inode_hook(struct mbfs_fs *fs,
+				  void (*fn)(void *arg, uint64_t ino),
+				  void *arg)
+{
+	pthread_mutex_lock(&fs->lock);
+	fs->env.inval_inode = fn;
+	fs->env.inval_inode_arg = arg;
+	pthread_mutex_unlock(&fs->lock);
+}
+
 static void kino_free(void *val, void *arg)
 {
 	(void)arg;
@@ -161,6 +171,9 @@ static bool is_qfile(const struct mbfs_node *n)
 {
 	return n->kind == MBFS_K_QUERY_SQL || n->kind == MBFS_K_QUERY_TEMP;
 }
+
+static bool query_data_gone(struct mbfs_fs *fs, const struct mbfs_node *n);
+static enum mbfs_status stale_name(struct mbfs_err *err);
 
 /* The result object of a query data file: the store's epoch and the SQL
  * file's revision name its text for good (queries.h). */
@@ -555,9 +568,13 @@ static void attr_of(struct mbfs_fs *fs, const struct mbfs_node *n,
 	a->mode = S_IFREG | (0444 & ~o->umask);
 	a->nlink = 1;
 	if (is_qfile(n) || n->kind == MBFS_K_QUERY_FILE) {
-		/* local state that any write changes: never cached */
+		/* the SQL file: local state that any write changes, never
+		 * cached (stat is cheap); its data files are cached like any
+		 * (a listing must not make ls -l export), and a change of the
+		 * SQL drops their attributes (drop_revision) */
 		struct mbfs_qstat qs;
-		a->timeout = 0;
+		if (is_qfile(n))
+			a->timeout = 0;
 		if (fs->env.queries &&
 		    mbfs_queries_stat(fs->env.queries, (uint64_t)n->id, &qs)) {
 			a->mtime = (int64_t)qs.mtime.tv_sec;
@@ -735,6 +752,8 @@ enum mbfs_status mbfs_fs_getattr(struct mbfs_fs *fs, uint64_t ino,
 			    !mbfs_queries_stat(fs->env.queries, (uint64_t)n->id,
 					       NULL)))
 		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "the file is gone");
+	if (!fh && query_data_gone(fs, n))
+		return stale_name(err);
 	if (fh && (fh->fd >= 0 || (fh->mem && n->kind != MBFS_K_CONTROL_FILE))) {
 		/* an open handle: what it reads (spool file or memory copy) */
 		mbfs_tree_lock(fs->env.tree);
@@ -976,6 +995,8 @@ enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
 		return mbfs_err_set(err, MBFS_ERR_IS_DIR, 0, "is a directory");
 	if (is_qfile(n))
 		return open_query(fs, n, flags, out, oi, err);
+	if (query_data_gone(fs, n))
+		return stale_name(err);
 	if (n->kind == MBFS_K_QUERY_FILE &&
 	    ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)))
 		return mbfs_err_set(err, MBFS_ERR_DENIED, 0,
@@ -1546,12 +1567,47 @@ static void drop_revision(struct mbfs_fs *fs, const struct mbfs_qstat *old)
 		mbfs_tree_lock(fs->env.tree);
 		struct mbfs_node *n = ino ? mbfs_tree_node(fs->env.tree, ino) : NULL;
 		mbfs_tree_unlock(fs->env.tree);
-		if (n) {
-			pthread_mutex_lock(&fs->lock);
-			current_for(fs, n, UINT64_MAX);
-			pthread_mutex_unlock(&fs->lock);
-		}
+		if (!n)
+			continue;
+		pthread_mutex_lock(&fs->lock);
+		uint64_t was = current_id(fs, n);
+		current_for(fs, n, UINT64_MAX);
+		void (*inval)(void *, uint64_t) = fs->env.inval_inode;
+		void *arg = fs->env.inval_inode_arg;
+		pthread_mutex_unlock(&fs->lock);
+		/* the size a stat of the name shows is no longer right */
+		if (inval)
+			inval(arg, was);
 	}
+}
+
+/* A data file of queries/ whose SQL file is gone (unlinked, or renamed
+ * onto another name): the kernel reached it through an old name, so it
+ * must look the name up again (ESTALE makes it re-walk the path). */
+static bool query_data_gone(struct mbfs_fs *fs, const struct mbfs_node *n)
+{
+	struct mbfs_qstat qs;
+	return n->kind == MBFS_K_QUERY_FILE &&
+	       (!fs->env.queries ||
+		!mbfs_queries_stat(fs->env.queries, (uint64_t)n->id, &qs) ||
+		!qs.linked || qs.temp);
+}
+
+static enum mbfs_status stale_name(struct mbfs_err *err)
+{
+	return mbfs_err_set(err, MBFS_ERR_STALE, 0,
+			    "its SQL file was renamed or removed: re-resolve the path");
+}
+
+enum mbfs_status mbfs_fs_setattr_denied(struct mbfs_fs *fs, uint64_t ino,
+					struct mbfs_err *err)
+{
+	struct mbfs_node *n = node_of(fs, ino);
+	if (n && n->kind == MBFS_K_QUERY_FILE)
+		return mbfs_err_set(err, MBFS_ERR_DENIED, 0,
+				    "a query's result cannot be written: edit its .sql file");
+	return mbfs_err_set(err, MBFS_ERR_READONLY, 0,
+			    "only times can be set (touch drops the cache)");
 }
 
 /* The database of a directory where files may be created: PERM in

@@ -66,6 +66,11 @@ struct mbfs_fs_env {
 	void *inval_arg;
 	/* queries/<database>/'s files (queries.h); NULL: none writable */
 	struct mbfs_queries *queries;
+	/* Make the kernel drop the cached attributes of node id ino, now
+	 * (no directory lock is involved, so it may be called while serving
+	 * a request; never with a lock held). NULL: nothing to tell. */
+	void (*inval_inode)(void *arg, uint64_t ino);
+	void *inval_inode_arg;
 };
 
 struct mbfs_fs *mbfs_fs_new(const struct mbfs_fs_env *env);
@@ -76,6 +81,10 @@ void mbfs_fs_set_inval_hook(struct mbfs_fs *fs,
 				       const char *name),
 			    void *arg);
 void mbfs_fs_free(struct mbfs_fs *fs);
+/* Set (or clear, with NULL) the inval_inode hook, like the entry hook. */
+void mbfs_fs_set_inval_inode_hook(struct mbfs_fs *fs,
+				  void (*fn)(void *arg, uint64_t ino),
+				  void *arg);
 
 /* On success out->ino is the node id to give the kernel (a file's
  * current kernel inode, see fs.c on generations); its lookup count is
@@ -206,6 +215,10 @@ enum mbfs_status mbfs_fs_rename(struct mbfs_fs *fs, uint64_t parent,
 				const char *name, uint64_t newparent,
 				const char *newname, unsigned flags,
 				struct mbfs_err *err);
+/* A setattr other than times on a file that is not a query file:
+ * DENIED for a query's data file, READONLY elsewhere. */
+enum mbfs_status mbfs_fs_setattr_denied(struct mbfs_fs *fs, uint64_t ino,
+					struct mbfs_err *err);
 /* mkdir, rmdir, symlink, link: PERM in queries/, READONLY elsewhere. */
 enum mbfs_status mbfs_fs_mkdir(struct mbfs_fs *fs, uint64_t parent,
 			       struct mbfs_err *err);

@@ -362,9 +362,9 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct mbfs_err err;
 	mbfs_err_clear(&err);
 	if (to_set & ~times) {
-		mbfs_err_set(&err, MBFS_ERR_READONLY, 0,
-			     "only times can be set (touch drops the cache)");
-		reply_status(req, "setattr", &err, MBFS_ERR_READONLY);
+		enum mbfs_status dst = mbfs_fs_setattr_denied(ctx_of(req)->fs,
+							      ino, &err);
+		reply_status(req, "setattr", &err, dst);
 		return;
 	}
 	struct mbfs_attr a;

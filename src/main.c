@@ -369,6 +369,13 @@ static void daemonize_finish(int fd)
 	close(fd);
 }
 
+/* The fs's inval_inode hook: the kernel drops ino's cached attributes
+ * (offset -1: no page is touched, no lock is taken that a request holds). */
+static void inval_inode_now(void *se, uint64_t ino)
+{
+	fuse_lowlevel_notify_inval_inode(se, ino, -1, 0);
+}
+
 struct mount_state {
 	struct mb_http *http;
 	struct mb_auth *auth;
@@ -636,6 +643,8 @@ int main(int argc, char **argv)
 		mbfs_tree_set_gone_hook(m.tree, mbfs_notify_gone, notify);
 		mbfs_fs_set_inval_hook(m.fs, mbfs_notify_gone, notify);
 	}
+	/* a query's data file whose SQL changed: its attributes go at once */
+	mbfs_fs_set_inval_inode_hook(m.fs, inval_inode_now, se);
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out;
 	if (pipe2(hup_pipe, O_CLOEXEC) == 0 &&
@@ -685,6 +694,8 @@ out:
 		if (write(hup_pipe[1], &q, 1) == 1)
 			pthread_join(hup_tid, NULL);
 	}
+	if (m.fs)
+		mbfs_fs_set_inval_inode_hook(m.fs, NULL, NULL);
 	if (notify) {
 		mbfs_tree_set_gone_hook(m.tree, NULL, NULL);
 		mbfs_fs_set_inval_hook(m.fs, NULL, NULL);
