@@ -950,7 +950,7 @@ enum mbfs_status mbfs_queries_open(const char *server_dir, int64_t user_id,
 				  q->dir);
 		goto fail;
 	}
-	struct recs r;
+	struct recs r = {0};
 	pthread_mutex_lock(&q->lock);
 	flock_retry(q->lockfd, LOCK_EX);
 	st = disk_load(q, &r, err);
@@ -960,14 +960,24 @@ enum mbfs_status mbfs_queries_open(const char *server_dir, int64_t user_id,
 		else
 			new_epoch(q->epoch);
 		q->next = r.reserved ? r.reserved : 1;
+		/* every database directory the index uses must be safe:
+		 * refuse to start rather than read through an unsafe one */
+		for (size_t i = 0; st == MBFS_OK && i < r.n; i++) {
+			int dfd;
+			st = db_dir(q, r.v[i].db, &dfd, err);
+			if (st == MBFS_OK)
+				close(dfd);
+		}
+	}
+	if (st == MBFS_OK) {
 		load_files(q, &r);
 		sweep(q, &r);
 		uint64_t from = r.reserved > q->next ? r.reserved : q->next;
 		q->next = from;
 		q->reserved = from + RESERVE_BLOCK;
 		st = disk_write(q, &r, q->reserved, err);
-		recs_free(&r);
 	}
+	recs_free(&r);
 	unlinkat(q->dirfd, "index.tmp", 0);
 	flock_retry(q->lockfd, LOCK_UN);
 	pthread_mutex_unlock(&q->lock);
