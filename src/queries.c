@@ -1214,6 +1214,8 @@ enum mbfs_status mbfs_queries_write(struct mbfs_queries *q, uint64_t id,
 		goto out;
 	}
 	stat_of(f, old);
+	if (size == 0)
+		goto out; /* writes nothing, extends nothing */
 	uint64_t end = off + size;
 	if (end < off || end > cap_of(f->temp)) {
 		st = too_big(err, f->temp);
@@ -1227,8 +1229,7 @@ enum mbfs_status mbfs_queries_write(struct mbfs_queries *q, uint64_t id,
 		st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
 		goto out;
 	}
-	if (size)
-		memcpy(f->data + off, buf, size);
+	memcpy(f->data + off, buf, size);
 	now_ts(&f->mtime);
 out:
 	pthread_mutex_unlock(&q->lock);

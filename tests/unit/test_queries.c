@@ -274,6 +274,11 @@ static void test_create_write_read(void)
 	CHECK_INT(st.rev, r4);
 	CHECK_INT(st.mode, 0600);
 	CHECK_INT(st.mtime.tv_sec, 1700000000);
+	/* an empty write changes nothing, not even past the end */
+	CHECK_INT(mbfs_queries_write(q, id, "", 0, 100, &old, &err), MBFS_OK);
+	CHECK(mbfs_queries_stat(q, id, &st));
+	CHECK_INT(st.rev, r4);
+	CHECK_INT(st.size, 8);
 	/* the same write twice: two revisions (the text may have changed
 	 * in between) */
 	CHECK_INT(mbfs_queries_write(q, id, "SELECT 2", 8, 0, &old, &err), MBFS_OK);
