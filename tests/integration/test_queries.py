@@ -303,9 +303,24 @@ def test_temp_files_are_kept_in_memory_and_never_run(fake, mount_factory, tmp_pa
         assert not os.path.exists(os.path.join(d, t + ".csv"))
     assert native_exports(fake) == before
     os.unlink(os.path.join(d, "4913"))
+    # vim's write test, as vim does it: may it create a file here that
+    # gets the original's owner and mode?
+    orig = os.stat(os.path.join(d, "real.sql"))
+    fd = os.open(os.path.join(d, "4913"), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                 orig.st_mode & 0o7777)
+    os.fchown(fd, orig.st_uid, orig.st_gid)
+    st = os.stat(os.path.join(d, "4913"))
+    os.close(fd)
+    assert (st.st_uid, st.st_gid, st.st_mode) == (orig.st_uid, orig.st_gid, orig.st_mode)
+    os.unlink(os.path.join(d, "4913"))
+    with pytest.raises(PermissionError):
+        os.chown(os.path.join(d, "real.sql"), orig.st_uid + 1, -1)
+    os.chmod(os.path.join(d, "real.sql"), 0o600)
+    assert os.stat(os.path.join(d, "real.sql")).st_mode & 0o7777 == 0o600
     m.unmount()
     m2 = mount_factory(fake.url, cache_dir=cache)
     assert sorted(os.listdir(qdir(m2))) == ["real.csv", "real.json", "real.sql"]
+    assert os.stat(os.path.join(qdir(m2), "real.sql")).st_mode & 0o7777 == 0o600
 
 
 # ---- editors ---------------------------------------------------------------------
