@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "queries.h"
 
 #define CONTROL_MAX (256 * 1024)
 #define XATTR_VALUE_MAX (64 * 1024)
@@ -97,6 +98,8 @@ struct mbfs_file {
 	uint64_t gen;
 	uint64_t size;
 	int64_t mtime;
+	uint64_t qid;              /* a queries/ file: its store id (else 0) */
+	bool qwrite;               /* ... opened for writing */
 };
 
 struct mbfs_dir {
@@ -146,6 +149,16 @@ void mbfs_fs_set_metrics_hook(struct mbfs_fs *fs,
 	pthread_mutex_unlock(&fs->lock);
 }
 
+void mbfs_fs_set_inval_inode_hook(struct mbfs_fs *fs,
+				  void (*fn)(void *arg, uint64_t ino),
+				  void *arg)
+{
+	pthread_mutex_lock(&fs->lock);
+	fs->env.inval_inode = fn;
+	fs->env.inval_inode_arg = arg;
+	pthread_mutex_unlock(&fs->lock);
+}
+
 static void kino_free(void *val, void *arg)
 {
 	(void)arg;
@@ -191,6 +204,27 @@ static bool has_gens(const struct mbfs_node *n)
 {
 	return is_data(n) || n->kind == MBFS_K_METADATA_FILE ||
 	       n->kind == MBFS_K_SQL_FILE;
+}
+
+/* NAME.sql and editors' temp files in queries/<db>/: read and written
+ * directly (direct_io), no generations. */
+static bool is_qfile(const struct mbfs_node *n)
+{
+	return n->kind == MBFS_K_QUERY_SQL || n->kind == MBFS_K_QUERY_TEMP;
+}
+
+static bool query_data_gone(struct mbfs_fs *fs, const struct mbfs_node *n);
+static enum mbfs_status stale_name(struct mbfs_err *err);
+
+/* The result object of a query data file: the store's epoch and the SQL
+ * file's revision name its text for good (queries.h). */
+static void query_obj(const struct mbfs_fs *fs, const struct mbfs_qstat *qs,
+		      enum mbfs_fmt fmt, char *obj, size_t objsz)
+{
+	snprintf(obj, objsz,
+		 "query:%s:%" PRId64 ":%" PRIu64 ":r%" PRIu64 ":%s",
+		 mbfs_queries_epoch(fs->env.queries), qs->db, qs->id, qs->rev,
+		 mbfs_fmt_name(fmt));
 }
 
 /* The node behind a node id (an alias resolves to its file). */
@@ -331,6 +365,15 @@ static char *key_build(const struct mbfs_fs *fs, const struct mbfs_node *n)
 			 "dashcard:%" PRId64 ":%" PRId64 ":%" PRId64 ":%s",
 			 n->dashboard_id, n->id, n->card_id, fmt);
 		break;
+	case MBFS_K_QUERY_FILE: {
+		struct mbfs_qstat qs;
+		if (!fs->env.queries ||
+		    !mbfs_queries_stat(fs->env.queries, (uint64_t)n->id, &qs) ||
+		    qs.temp || !qs.linked)
+			return NULL;
+		query_obj(fs, &qs, n->fmt, obj, sizeof obj);
+		break;
+	}
 	default:
 		return NULL;
 	}
@@ -389,9 +432,47 @@ struct req_key {
 	char label[160];
 };
 
+/* A query data file: POST /api/dataset/:fmt with the SQL file's text, and
+ * the key of that very revision (taken together from the store). */
+static enum mbfs_status query_req_key(struct mbfs_fs *fs,
+				      const struct mbfs_node *n,
+				      struct req_key *rk, struct mbfs_err *err)
+{
+	memset(rk, 0, sizeof *rk);
+	if (!fs->env.queries)
+		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "no query store");
+	struct mbfs_qstat qs;
+	char *sql = NULL;
+	enum mbfs_status st = mbfs_queries_text(fs->env.queries,
+						(uint64_t)n->id, &sql, &qs, err);
+	if (st != MBFS_OK)
+		return st;
+	char obj[160];
+	query_obj(fs, &qs, n->fmt, obj, sizeof obj);
+	size_t len = 0, cap = 0;
+	if (!key_add(&rk->key, &len, &cap, fs->scope) ||
+	    !key_add(&rk->key, &len, &cap, obj)) {
+		free(rk->key);
+		free(sql);
+		rk->key = NULL;
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	}
+	rk->params = sql; /* owns the SQL text the request points to */
+	rk->req.kind = MB_EXPORT_NATIVE;
+	rk->req.db_id = qs.db;
+	rk->req.sql = sql;
+	rk->req.format = mbfs_fmt_name(n->fmt);
+	rk->req.format_rows = fs->env.opts->format_rows;
+	snprintf(rk->label, sizeof rk->label, "%s", obj);
+	rk->req.label = rk->label;
+	return MBFS_OK;
+}
+
 static enum mbfs_status req_key_of(struct mbfs_fs *fs, const struct mbfs_node *n,
 				   struct req_key *rk, struct mbfs_err *err)
 {
+	if (n->kind == MBFS_K_QUERY_FILE)
+		return query_req_key(fs, n, rk, err);
 	mbfs_tree_lock(fs->env.tree);
 	export_req_of(fs, n, &rk->req, &rk->params);
 	rk->key = key_build(fs, n);
@@ -519,12 +600,33 @@ static void attr_of(struct mbfs_fs *fs, const struct mbfs_node *n,
 	a->timeout = o->meta_ttl;
 	a->mtime = n->mtime ? (int64_t)n->mtime : (int64_t)fs->mounted_at;
 	if (mbfs_kind_is_dir(n->kind)) {
-		a->mode = S_IFDIR | (0555 & ~o->umask);
+		/* queries/<db>/ is where NAME.sql files are written */
+		mode_t perm = n->kind == MBFS_K_QUERY_DB ? 0755 : 0555;
+		a->mode = S_IFDIR | (perm & ~o->umask);
 		a->nlink = 2;
 		return;
 	}
 	a->mode = S_IFREG | (0444 & ~o->umask);
 	a->nlink = 1;
+	if (is_qfile(n) || n->kind == MBFS_K_QUERY_FILE) {
+		/* the SQL file: local state that any write changes, never
+		 * cached (stat is cheap); its data files are cached like any
+		 * (a listing must not make ls -l export), and a change of the
+		 * SQL drops their attributes (drop_revision) */
+		struct mbfs_qstat qs;
+		if (is_qfile(n))
+			a->timeout = 0;
+		if (fs->env.queries &&
+		    mbfs_queries_stat(fs->env.queries, (uint64_t)n->id, &qs)) {
+			a->mtime = (int64_t)qs.mtime.tv_sec;
+			if (is_qfile(n)) {
+				a->mode = S_IFREG | (qs.mode & 07777);
+				a->size = qs.size;
+			}
+		}
+		if (is_qfile(n))
+			return;
+	}
 	if (n->kind == MBFS_K_SQL_FILE && n->sql)
 		a->size = strlen(n->sql);
 	if (info && info->have) {
@@ -677,6 +779,12 @@ enum mbfs_status mbfs_fs_getattr(struct mbfs_fs *fs, uint64_t ino,
 	struct mbfs_node *n = node_of(fs, ino);
 	if (!n)
 		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "stale inode");
+	if (is_qfile(n) && (!fs->env.queries ||
+			    !mbfs_queries_stat(fs->env.queries, (uint64_t)n->id,
+					       NULL)))
+		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "the file is gone");
+	if (!fh && query_data_gone(fs, n))
+		return stale_name(err);
 	if (fh && (fh->fd >= 0 || (fh->mem && n->kind != MBFS_K_CONTROL_FILE))) {
 		/* an open handle: what it reads (spool file or memory copy) */
 		mbfs_tree_lock(fs->env.tree);
@@ -932,6 +1040,11 @@ static enum mbfs_status open_mem(struct mbfs_fs *fs, struct mbfs_node *n,
 	return MBFS_OK;
 }
 
+static enum mbfs_status open_query(struct mbfs_fs *fs, struct mbfs_node *n,
+				   int flags, struct mbfs_file **out,
+				   struct mbfs_open_info *oi,
+				   struct mbfs_err *err);
+
 enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
 			      struct mbfs_file **out, struct mbfs_open_info *oi,
 			      struct mbfs_err *err)
@@ -941,6 +1054,14 @@ enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
 		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "stale inode");
 	if (mbfs_kind_is_dir(n->kind))
 		return mbfs_err_set(err, MBFS_ERR_IS_DIR, 0, "is a directory");
+	if (is_qfile(n))
+		return open_query(fs, n, flags, out, oi, err);
+	if (query_data_gone(fs, n))
+		return stale_name(err);
+	if (n->kind == MBFS_K_QUERY_FILE &&
+	    ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)))
+		return mbfs_err_set(err, MBFS_ERR_DENIED, 0,
+				    "a query's result cannot be written: edit its .sql file");
 	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
 		return mbfs_err_set(err, MBFS_ERR_READONLY, 0,
 				    "this file is read-only");
@@ -1042,6 +1163,14 @@ void mbfs_fs_release(struct mbfs_fs *fs, struct mbfs_file *f)
 
 static void file_free(struct mbfs_fs *fs, struct mbfs_file *f)
 {
+	if (f->qid) {
+		/* the last chance to get a written SQL file to the disk */
+		struct mbfs_err e;
+		if (f->qwrite &&
+		    mbfs_queries_sync(fs->env.queries, f->qid, &e) != MBFS_OK)
+			mbfs_warn("cannot save a SQL file: %s", e.msg);
+		mbfs_queries_unref(fs->env.queries, f->qid);
+	}
 	if (f->fd >= 0) {
 		close(f->fd);
 		mbfs_export_release(fs->env.export, f->key, f->gen);
@@ -1142,6 +1271,9 @@ static const char *model_of(const struct mbfs_node *n)
 	case MBFS_K_SCHEMA: return "schema";
 	case MBFS_K_TABLE_FILE: return "table";
 	case MBFS_K_METADATA_FILE: return "metadata";
+	case MBFS_K_QUERY_DB: return "database";
+	case MBFS_K_QUERY_SQL:
+	case MBFS_K_QUERY_FILE: return "query";
 	default: return NULL;
 	}
 }
@@ -1226,6 +1358,7 @@ static void add_url(struct xattrs *x, const char *url, const struct mbfs_node *n
 		       url, n->dashboard_id, n->id);
 		break;
 	case MBFS_K_DATABASE:
+	case MBFS_K_QUERY_DB:
 		xa_add(x, "user.mb.url", "%s/browse/databases/%" PRId64, url, n->id);
 		break;
 	case MBFS_K_SCHEMA:
@@ -1261,7 +1394,8 @@ static void collect_xattrs(struct mbfs_fs *fs, struct mbfs_node *n,
 	else if (n->kind == MBFS_K_DASHCARD_FILE)
 		xa_add(x, "user.mb.id", "%" PRId64, n->card_id);
 	else if (model && n->kind != MBFS_K_SCHEMA &&
-		 n->kind != MBFS_K_METADATA_FILE)
+		 n->kind != MBFS_K_METADATA_FILE &&
+		 n->kind != MBFS_K_QUERY_SQL && n->kind != MBFS_K_QUERY_FILE)
 		xa_add(x, "user.mb.id", "%" PRId64, n->id);
 	if (model)
 		xa_add(x, "user.mb.model", "%s", model);
@@ -1273,6 +1407,17 @@ static void collect_xattrs(struct mbfs_fs *fs, struct mbfs_node *n,
 		xa_add(x, "user.mb.dashcard_id", "%" PRId64, n->id);
 	if (n->kind == MBFS_K_SCHEMA || n->kind == MBFS_K_TABLE_FILE)
 		xa_add(x, "user.mb.database_id", "%" PRId64, n->db_id);
+	if (n->kind == MBFS_K_QUERY_SQL || n->kind == MBFS_K_QUERY_FILE) {
+		/* which database runs it, and which text of the SQL file
+		 * (a new revision on every change) */
+		struct mbfs_qstat qs;
+		if (fs->env.queries &&
+		    mbfs_queries_stat(fs->env.queries, (uint64_t)n->id, &qs) &&
+		    !qs.temp) {
+			xa_add(x, "user.mb.database_id", "%" PRId64, qs.db);
+			xa_add(x, "user.mb.revision", "%" PRIu64, qs.rev);
+		}
+	}
 	if (n->description && *n->description)
 		xa_add(x, "user.mb.description", "%s", n->description);
 	if (n->mtime) {
@@ -1483,4 +1628,383 @@ void mbfs_fs_wake(void *arg)
 	struct mbfs_fs *fs = arg;
 	mbfs_export_wake(fs->env.export);
 	mbfs_tree_wake(fs->env.tree);
+}
+
+/* ---- queries/<database>/: the writable files --------------------------------
+ * NAME.sql and editors' temp files live in the query store (queries.h);
+ * the tree lists them (local listings); NAME.<fmt> are data files keyed by
+ * the SQL file's revision. Every change that gives a SQL file a new
+ * revision drops the results of the old one, and makes the data files'
+ * names meet new kernel inodes where an old result is still open (as a
+ * touch does), so that the next open runs the new SQL while open handles
+ * keep their bytes. */
+
+bool mbfs_file_is_query(const struct mbfs_file *f)
+{
+	return f && f->qid != 0;
+}
+
+bool mbfs_fs_is_query_file(struct mbfs_fs *fs, uint64_t ino)
+{
+	struct mbfs_node *n = node_of(fs, ino);
+	return n && is_qfile(n);
+}
+
+/* The revision `old` of a SQL file is over (its text changed, it was
+ * renamed or unlinked): drop its results in every format. */
+static void drop_revision(struct mbfs_fs *fs, const struct mbfs_qstat *old)
+{
+	if (!old || !old->id || old->temp || !fs->env.queries)
+		return;
+	struct mbfs_qstat now;
+	if (mbfs_queries_stat(fs->env.queries, old->id, &now) && now.linked &&
+	    !now.temp && now.rev == old->rev && now.db == old->db)
+		return; /* nothing changed */
+	const struct mbfs_options *o = fs->env.opts;
+	for (int i = 0; i < o->n_formats; i++) {
+		enum mbfs_fmt fmt = mbfs_fmt_parse(o->formats[i]);
+		char obj[160];
+		query_obj(fs, old, fmt, obj, sizeof obj);
+		char *key = NULL;
+		size_t len = 0, cap = 0;
+		if (key_add(&key, &len, &cap, fs->scope) &&
+		    key_add(&key, &len, &cap, obj)) {
+			struct mbfs_result_info info;
+			mbfs_export_peek(fs->env.export, key, &info);
+			if (info.have || info.failed) {
+				mbfs_export_invalidate(fs->env.export, key);
+				mbfs_debug("queries: dropped the result of %s", obj);
+			}
+		}
+		free(key);
+		/* a result of the old text is still open: the data file's
+		 * name must lead to a new kernel inode */
+		uint64_t ino = mbfs_inode_number(MBFS_K_QUERY_FILE, fmt,
+						 (int64_t)old->id);
+		mbfs_tree_lock(fs->env.tree);
+		struct mbfs_node *n = ino ? mbfs_tree_node(fs->env.tree, ino) : NULL;
+		mbfs_tree_unlock(fs->env.tree);
+		if (!n)
+			continue;
+		pthread_mutex_lock(&fs->lock);
+		uint64_t was = current_id(fs, n);
+		current_for(fs, n, UINT64_MAX);
+		void (*inval)(void *, uint64_t) = fs->env.inval_inode;
+		void *arg = fs->env.inval_inode_arg;
+		pthread_mutex_unlock(&fs->lock);
+		/* the size a stat of the name shows is no longer right */
+		if (inval)
+			inval(arg, was);
+	}
+}
+
+/* A data file of queries/ whose SQL file is gone (unlinked, or renamed
+ * onto another name): the kernel reached it through an old name, so it
+ * must look the name up again (ESTALE makes it re-walk the path). */
+static bool query_data_gone(struct mbfs_fs *fs, const struct mbfs_node *n)
+{
+	struct mbfs_qstat qs;
+	return n->kind == MBFS_K_QUERY_FILE &&
+	       (!fs->env.queries ||
+		!mbfs_queries_stat(fs->env.queries, (uint64_t)n->id, &qs) ||
+		!qs.linked || qs.temp);
+}
+
+static enum mbfs_status stale_name(struct mbfs_err *err)
+{
+	return mbfs_err_set(err, MBFS_ERR_STALE, 0,
+			    "its SQL file was renamed or removed: re-resolve the path");
+}
+
+enum mbfs_status mbfs_fs_setattr_denied(struct mbfs_fs *fs, uint64_t ino,
+					struct mbfs_err *err)
+{
+	struct mbfs_node *n = node_of(fs, ino);
+	if (n && n->kind == MBFS_K_QUERY_FILE)
+		return mbfs_err_set(err, MBFS_ERR_DENIED, 0,
+				    "a query's result cannot be written: edit its .sql file");
+	return mbfs_err_set(err, MBFS_ERR_READONLY, 0,
+			    "only times can be set (touch drops the cache)");
+}
+
+/* The database of a directory where files may be created: PERM in
+ * queries/ itself, READONLY anywhere else. */
+static enum mbfs_status query_dir(struct mbfs_fs *fs, uint64_t ino,
+				  struct mbfs_node **dir, int64_t *db,
+				  struct mbfs_err *err)
+{
+	struct mbfs_node *n = node_of(fs, ino);
+	if (!n)
+		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "stale directory");
+	if (n->kind == MBFS_K_QUERY_DB && fs->env.queries) {
+		*dir = n;
+		*db = n->id;
+		return MBFS_OK;
+	}
+	if (n->kind == MBFS_K_QUERIES_DIR || n->kind == MBFS_K_QUERY_DB)
+		return mbfs_err_set(err, MBFS_ERR_PERM, 0,
+				    "queries/ holds one directory per database; write NAME.sql files inside one");
+	return mbfs_err_set(err, MBFS_ERR_READONLY, 0,
+			    "read-only: only NAME.sql files in queries/<database>/ can be written");
+}
+
+/* The node of name in a query directory (its local listing). */
+static enum mbfs_status query_node(struct mbfs_fs *fs, struct mbfs_node *dir,
+				   const char *name, struct mbfs_node **out,
+				   struct mbfs_err *err)
+{
+	return mbfs_tree_find(fs->env.tree, dir, name, out, err);
+}
+
+static enum mbfs_status data_file_denied(struct mbfs_err *err)
+{
+	return mbfs_err_set(err, MBFS_ERR_PERM, 0,
+			    "NAME.csv, NAME.json and NAME.xlsx are the results of NAME.sql: change or remove NAME.sql instead");
+}
+
+/* Open a query file: read and written through the store, direct_io.
+ * Takes no ownership on failure. */
+static enum mbfs_status open_query(struct mbfs_fs *fs, struct mbfs_node *n,
+				   int flags, struct mbfs_file **out,
+				   struct mbfs_open_info *oi,
+				   struct mbfs_err *err)
+{
+	struct mbfs_queries *q = fs->env.queries;
+	struct mbfs_qstat qs;
+	if (!q || !mbfs_queries_stat(q, (uint64_t)n->id, &qs))
+		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "the file is gone");
+	bool write = (flags & O_ACCMODE) != O_RDONLY;
+	if (write && (flags & O_TRUNC)) {
+		struct mbfs_qset set = {.set_size = true, .size = 0};
+		struct mbfs_qstat old;
+		enum mbfs_status st = mbfs_queries_setattr(q, (uint64_t)n->id,
+							   &set, &qs, &old, err);
+		if (st != MBFS_OK)
+			return st;
+		drop_revision(fs, &old);
+	}
+	struct mbfs_file *f = calloc(1, sizeof *f);
+	if (!f)
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	f->fd = -1;
+	f->node = n;
+	f->qid = (uint64_t)n->id;
+	f->qwrite = write;
+	f->size = qs.size;
+	mbfs_queries_ref(q, f->qid);
+	memset(oi, 0, sizeof *oi);
+	oi->direct_io = true;
+	oi->size = qs.size;
+	file_register(fs, f);
+	*out = f;
+	return MBFS_OK;
+}
+
+/* Create name in parent; the entry's attributes in *out (counted as a
+ * lookup), the node in *node. */
+static enum mbfs_status create_entry(struct mbfs_fs *fs, uint64_t parent,
+				     const char *name, mode_t mode, bool excl,
+				     bool trunc, struct mbfs_node **node,
+				     struct mbfs_attr *out,
+				     struct mbfs_err *err)
+{
+	struct mbfs_node *dir;
+	int64_t db;
+	enum mbfs_status st = query_dir(fs, parent, &dir, &db, err);
+	if (st != MBFS_OK)
+		return st;
+	struct mbfs_qstat qs, old;
+	bool created = false;
+	memset(&old, 0, sizeof old);
+	st = mbfs_queries_create(fs->env.queries, db, name, mode & 07777, excl,
+				 trunc, &qs, &old, &created, err);
+	if (st != MBFS_OK)
+		return st;
+	if (!created)
+		drop_revision(fs, &old);
+	st = query_node(fs, dir, name, node, err);
+	if (st != MBFS_OK)
+		return st;
+	entry_attr(fs, *node, NULL, true, out);
+	return MBFS_OK;
+}
+
+enum mbfs_status mbfs_fs_create(struct mbfs_fs *fs, uint64_t parent,
+				const char *name, mode_t mode, int flags,
+				struct mbfs_attr *out, struct mbfs_file **fh,
+				struct mbfs_open_info *oi, struct mbfs_err *err)
+{
+	struct mbfs_node *n;
+	bool write = (flags & O_ACCMODE) != O_RDONLY;
+	enum mbfs_status st = create_entry(fs, parent, name, mode,
+					   (flags & O_EXCL) != 0,
+					   write && (flags & O_TRUNC), &n, out,
+					   err);
+	if (st != MBFS_OK)
+		return st;
+	if (!is_qfile(n))
+		return data_file_denied(err);
+	return open_query(fs, n, flags & ~O_TRUNC, fh, oi, err);
+}
+
+enum mbfs_status mbfs_fs_mknod(struct mbfs_fs *fs, uint64_t parent,
+			       const char *name, mode_t mode,
+			       struct mbfs_attr *out, struct mbfs_err *err)
+{
+	struct mbfs_node *n;
+	if (!S_ISREG(mode)) {
+		struct mbfs_node *dir;
+		int64_t db;
+		enum mbfs_status st = query_dir(fs, parent, &dir, &db, err);
+		if (st != MBFS_OK)
+			return st;
+		return mbfs_err_set(err, MBFS_ERR_PERM, 0,
+				    "only regular files can be created here");
+	}
+	return create_entry(fs, parent, name, mode, true, false, &n, out, err);
+}
+
+enum mbfs_status mbfs_fs_write(struct mbfs_fs *fs, struct mbfs_file *f,
+			       const char *buf, size_t size, uint64_t off,
+			       struct mbfs_err *err)
+{
+	if (!f || !f->qid || !f->qwrite)
+		return mbfs_err_set(err, MBFS_ERR_READONLY, 0,
+				    "not open for writing");
+	struct mbfs_qstat old;
+	enum mbfs_status st = mbfs_queries_write(fs->env.queries, f->qid, buf,
+						 size, off, &old, err);
+	if (st == MBFS_OK)
+		drop_revision(fs, &old);
+	return st;
+}
+
+enum mbfs_status mbfs_fs_flush(struct mbfs_fs *fs, struct mbfs_file *f,
+			       struct mbfs_err *err)
+{
+	if (!f || !f->qid || !f->qwrite)
+		return MBFS_OK;
+	return mbfs_queries_sync(fs->env.queries, f->qid, err);
+}
+
+enum mbfs_status mbfs_fs_read_query(struct mbfs_fs *fs, struct mbfs_file *f,
+				    char *buf, size_t size, uint64_t off,
+				    size_t *n, struct mbfs_err *err)
+{
+	return mbfs_queries_read(fs->env.queries, f->qid, buf, size, off, n,
+				 err);
+}
+
+enum mbfs_status mbfs_fs_setattr_query(struct mbfs_fs *fs, uint64_t ino,
+				       const struct mbfs_setattr *sa,
+				       struct mbfs_attr *out,
+				       struct mbfs_err *err)
+{
+	struct mbfs_node *n = node_of(fs, ino);
+	if (!n || !is_qfile(n) || !fs->env.queries)
+		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "stale inode");
+	const struct mbfs_options *o = fs->env.opts;
+	if ((sa->set_uid && sa->uid != o->uid) ||
+	    (sa->set_gid && sa->gid != o->gid))
+		return mbfs_err_set(err, MBFS_ERR_PERM, 0,
+				    "files here belong to the mounting user");
+	struct mbfs_qset set = {.set_size = sa->set_size, .size = sa->size,
+				.set_mode = sa->set_mode, .mode = sa->mode,
+				.set_mtime = sa->set_mtime, .mtime = sa->mtime};
+	if (sa->set_mtime && sa->mtime_now)
+		clock_gettime(CLOCK_REALTIME, &set.mtime);
+	if (set.set_size || set.set_mode || set.set_mtime) {
+		struct mbfs_qstat after, old;
+		enum mbfs_status st = mbfs_queries_setattr(
+			fs->env.queries, (uint64_t)n->id, &set, &after, &old, err);
+		if (st != MBFS_OK)
+			return st;
+		drop_revision(fs, &old);
+	} else if (!mbfs_queries_stat(fs->env.queries, (uint64_t)n->id, NULL)) {
+		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "the file is gone");
+	}
+	entry_attr(fs, n, NULL, false, out);
+	out->ino = ino;
+	return MBFS_OK;
+}
+
+enum mbfs_status mbfs_fs_unlink(struct mbfs_fs *fs, uint64_t parent,
+				const char *name, struct mbfs_err *err)
+{
+	struct mbfs_node *dir, *n;
+	int64_t db;
+	enum mbfs_status st = query_dir(fs, parent, &dir, &db, err);
+	if (st != MBFS_OK)
+		return st;
+	st = query_node(fs, dir, name, &n, err);
+	if (st == MBFS_ERR_NOT_FOUND)
+		return mbfs_err_set(err, st, 0, "no such file");
+	if (st != MBFS_OK)
+		return st;
+	if (!is_qfile(n))
+		return data_file_denied(err);
+	struct mbfs_qstat old;
+	st = mbfs_queries_unlink(fs->env.queries, db, name, &old, err);
+	if (st == MBFS_OK)
+		drop_revision(fs, &old);
+	return st;
+}
+
+enum mbfs_status mbfs_fs_rename(struct mbfs_fs *fs, uint64_t parent,
+				const char *name, uint64_t newparent,
+				const char *newname, unsigned flags,
+				struct mbfs_err *err)
+{
+	struct mbfs_node *dir, *dir2, *n;
+	int64_t db, db2;
+	enum mbfs_status st = query_dir(fs, parent, &dir, &db, err);
+	if (st == MBFS_OK)
+		st = query_dir(fs, newparent, &dir2, &db2, err);
+	if (st != MBFS_OK)
+		return st;
+	if (dir != dir2)
+		return mbfs_err_set(err, MBFS_ERR_XDEV, 0,
+				    "a SQL file stays in its database's directory (copy it instead)");
+	st = query_node(fs, dir, name, &n, err);
+	if (st == MBFS_ERR_NOT_FOUND)
+		return mbfs_err_set(err, st, 0, "no such file");
+	if (st != MBFS_OK)
+		return st;
+	if (!is_qfile(n))
+		return data_file_denied(err);
+	struct mbfs_node *t = NULL;
+	struct mbfs_err e;
+	if (query_node(fs, dir, newname, &t, &e) == MBFS_OK && !is_qfile(t))
+		return data_file_denied(err);
+	struct mbfs_qstat moved, replaced;
+	bool had = false;
+	st = mbfs_queries_rename(fs->env.queries, db, name, newname, flags,
+				 &moved, &replaced, &had, err);
+	if (st != MBFS_OK)
+		return st;
+	drop_revision(fs, &moved);
+	if (had)
+		drop_revision(fs, &replaced);
+	return MBFS_OK;
+}
+
+enum mbfs_status mbfs_fs_mkdir(struct mbfs_fs *fs, uint64_t parent,
+			       struct mbfs_err *err)
+{
+	struct mbfs_node *n = node_of(fs, parent);
+	if (n && (n->kind == MBFS_K_QUERIES_DIR || n->kind == MBFS_K_QUERY_DB))
+		return mbfs_err_set(err, MBFS_ERR_PERM, 0,
+				    "no directories here: queries/<database>/ holds NAME.sql files");
+	return mbfs_err_set(err, MBFS_ERR_READONLY, 0, "read-only");
+}
+
+enum mbfs_status mbfs_fs_setxattr(struct mbfs_fs *fs, uint64_t ino,
+				  struct mbfs_err *err)
+{
+	struct mbfs_node *n = node_of(fs, ino);
+	if (n && (is_qfile(n) || n->kind == MBFS_K_QUERY_FILE ||
+		  n->kind == MBFS_K_QUERY_DB || n->kind == MBFS_K_QUERIES_DIR))
+		return mbfs_err_set(err, MBFS_ERR_NOT_SUPPORTED, 0,
+				    "extended attributes cannot be set here");
+	return mbfs_err_set(err, MBFS_ERR_READONLY, 0, "read-only");
 }

@@ -64,6 +64,13 @@ struct mbfs_fs_env {
 	 * called with locks held). NULL: nothing to tell. */
 	void (*inval_entry)(void *arg, uint64_t parent, const char *name);
 	void *inval_arg;
+	/* queries/<database>/'s files (queries.h); NULL: none writable */
+	struct mbfs_queries *queries;
+	/* Make the kernel drop the cached attributes of node id ino, now
+	 * (no directory lock is involved, so it may be called while serving
+	 * a request; never with a lock held). NULL: nothing to tell. */
+	void (*inval_inode)(void *arg, uint64_t ino);
+	void *inval_inode_arg;
 };
 
 struct mbfs_fs *mbfs_fs_new(const struct mbfs_fs_env *env);
@@ -80,6 +87,10 @@ void mbfs_fs_set_inval_hook(struct mbfs_fs *fs,
 				       const char *name),
 			    void *arg);
 void mbfs_fs_free(struct mbfs_fs *fs);
+/* Set (or clear, with NULL) the inval_inode hook, like the entry hook. */
+void mbfs_fs_set_inval_inode_hook(struct mbfs_fs *fs,
+				  void (*fn)(void *arg, uint64_t ino),
+				  void *arg);
 
 /* On success out->ino is the node id to give the kernel (a file's
  * current kernel inode, see fs.c on generations); its lookup count is
@@ -151,5 +162,75 @@ void mbfs_fs_wake(void *fs);
 
 /* SIGHUP: drop every listing and cached result. */
 void mbfs_fs_invalidate_all(struct mbfs_fs *fs);
+
+/*
+ * queries/<database>/ — the one writable place (DESIGN.md §1 "Your own
+ * questions"). NAME.sql and editors' temp files (queries.h) can be
+ * created, written, truncated, renamed within their directory and
+ * unlinked; NAME.csv/json/xlsx are data files that run NAME.sql. Every
+ * change of a SQL file's text drops the results of its old revision.
+ * Errors: PERM for a name that is not allowed, for mkdir and for the
+ * data files (unlink, rename); TOO_BIG beyond the size caps; XDEV for a
+ * rename between directories; READONLY everywhere outside queries/.
+ * None of these touches the network; they do local file I/O (fsync) when
+ * a SQL file changes on disk.
+ */
+/* Is ino a writable query file (NAME.sql or a temp file)? */
+bool mbfs_fs_is_query_file(struct mbfs_fs *fs, uint64_t ino);
+/* Create and open name in parent (flags: open(2) flags; mode: permission
+ * bits). On success *out holds the new entry (one lookup counted, as a
+ * lookup would) and *fh, *oi the open file. */
+enum mbfs_status mbfs_fs_create(struct mbfs_fs *fs, uint64_t parent,
+				const char *name, mode_t mode, int flags,
+				struct mbfs_attr *out, struct mbfs_file **fh,
+				struct mbfs_open_info *oi, struct mbfs_err *err);
+/* mknod of a regular file: create without opening. */
+enum mbfs_status mbfs_fs_mknod(struct mbfs_fs *fs, uint64_t parent,
+			       const char *name, mode_t mode,
+			       struct mbfs_attr *out, struct mbfs_err *err);
+enum mbfs_status mbfs_fs_write(struct mbfs_fs *fs, struct mbfs_file *f,
+			       const char *buf, size_t size, uint64_t off,
+			       struct mbfs_err *err);
+/* close(2) (flush) and fsync(2): a written SQL file reaches the disk. */
+enum mbfs_status mbfs_fs_flush(struct mbfs_fs *fs, struct mbfs_file *f,
+			       struct mbfs_err *err);
+/* Is f a query file handle (reads through mbfs_fs_read_query)? */
+bool mbfs_file_is_query(const struct mbfs_file *f);
+enum mbfs_status mbfs_fs_read_query(struct mbfs_fs *fs, struct mbfs_file *f,
+				    char *buf, size_t size, uint64_t off,
+				    size_t *n, struct mbfs_err *err);
+
+/* What a setattr of a query file asks for (each part when its flag is
+ * set). uid/gid may only be the owner's. */
+struct mbfs_setattr {
+	bool set_size, set_mode, set_uid, set_gid, set_mtime;
+	uint64_t size;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	bool mtime_now;
+	struct timespec mtime;
+};
+enum mbfs_status mbfs_fs_setattr_query(struct mbfs_fs *fs, uint64_t ino,
+				       const struct mbfs_setattr *sa,
+				       struct mbfs_attr *out,
+				       struct mbfs_err *err);
+enum mbfs_status mbfs_fs_unlink(struct mbfs_fs *fs, uint64_t parent,
+				const char *name, struct mbfs_err *err);
+enum mbfs_status mbfs_fs_rename(struct mbfs_fs *fs, uint64_t parent,
+				const char *name, uint64_t newparent,
+				const char *newname, unsigned flags,
+				struct mbfs_err *err);
+/* A setattr other than times on a file that is not a query file:
+ * DENIED for a query's data file, READONLY elsewhere. */
+enum mbfs_status mbfs_fs_setattr_denied(struct mbfs_fs *fs, uint64_t ino,
+					struct mbfs_err *err);
+/* mkdir, rmdir, symlink, link: PERM in queries/, READONLY elsewhere. */
+enum mbfs_status mbfs_fs_mkdir(struct mbfs_fs *fs, uint64_t parent,
+			       struct mbfs_err *err);
+/* setxattr/removexattr: NOT_SUPPORTED on query files and directories
+ * (editors copy attributes and ignore that), READONLY elsewhere. */
+enum mbfs_status mbfs_fs_setxattr(struct mbfs_fs *fs, uint64_t ino,
+				  struct mbfs_err *err);
 
 #endif

@@ -35,13 +35,17 @@ enum op_id {
 	OP_GETXATTR,
 	OP_LISTXATTR,
 	OP_STATFS,
-	OP_MKNOD,
-	OP_MKDIR,
-	OP_UNLINK,
-	OP_SYMLINK,
-	OP_RENAME,
-	OP_LINK,
 	OP_CREATE,
+	OP_MKNOD,
+	OP_WRITE,
+	OP_FLUSH,
+	OP_FSYNC,
+	OP_UNLINK,
+	OP_RENAME,
+	OP_MKDIR,
+	OP_RMDIR,
+	OP_SYMLINK,
+	OP_LINK,
 	OP_SETXATTR,
 	OP_REMOVEXATTR,
 	OP_COUNT
@@ -63,13 +67,17 @@ static const char *const op_names[OP_COUNT] = {
 	[OP_GETXATTR] = "getxattr",
 	[OP_LISTXATTR] = "listxattr",
 	[OP_STATFS] = "statfs",
-	[OP_MKNOD] = "mknod",
-	[OP_MKDIR] = "mkdir",
-	[OP_UNLINK] = "unlink",
-	[OP_SYMLINK] = "symlink",
-	[OP_RENAME] = "rename",
-	[OP_LINK] = "link",
 	[OP_CREATE] = "create",
+	[OP_MKNOD] = "mknod",
+	[OP_WRITE] = "write",
+	[OP_FLUSH] = "flush",
+	[OP_FSYNC] = "fsync",
+	[OP_UNLINK] = "unlink",
+	[OP_RENAME] = "rename",
+	[OP_MKDIR] = "mkdir",
+	[OP_RMDIR] = "rmdir",
+	[OP_SYMLINK] = "symlink",
+	[OP_LINK] = "link",
 	[OP_SETXATTR] = "setxattr",
 	[OP_REMOVEXATTR] = "removexattr",
 };
@@ -92,7 +100,8 @@ static void reply_status(fuse_req_t req, const char *op,
 	int e = mbfs_status_errno(st);
 	if (st == MBFS_ERR_NOT_FOUND || st == MBFS_ERR_NO_ATTR ||
 	    st == MBFS_ERR_RANGE || st == MBFS_ERR_READONLY ||
-	    st == MBFS_ERR_STALE)
+	    st == MBFS_ERR_STALE || st == MBFS_ERR_PERM ||
+	    st == MBFS_ERR_EXISTS || st == MBFS_ERR_NOT_SUPPORTED)
 		mbfs_debug("%s: %s (%s)", op, strerror(e), err->msg);
 	else
 		mbfs_warn("%s: %s: %s", op, strerror(e), err->msg);
@@ -411,21 +420,27 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	dispatch(t);
 }
 
+static void setattr_query(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+			  int to_set);
+
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
 	COUNT(SETATTR);
-	(void)attr;
 	(void)fi;
+	if (mbfs_fs_is_query_file(ctx_of(req)->fs, ino)) {
+		setattr_query(req, ino, attr, to_set);
+		return;
+	}
 	const int times = FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
 			  FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW |
 			  FUSE_SET_ATTR_CTIME;
 	struct mbfs_err err;
 	mbfs_err_clear(&err);
 	if (to_set & ~times) {
-		mbfs_err_set(&err, MBFS_ERR_READONLY, 0,
-			     "only times can be set (touch drops the cache)");
-		reply_status(req, "setattr", &err, MBFS_ERR_READONLY);
+		enum mbfs_status dst = mbfs_fs_setattr_denied(ctx_of(req)->fs,
+							      ino, &err);
+		reply_status(req, "setattr", &err, dst);
 		return;
 	}
 	struct mbfs_attr a;
@@ -531,6 +546,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	dispatch(t);
 }
 
+static void read_query(fuse_req_t req, struct mbfs_file *f, size_t size,
+		       off_t off);
+
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
@@ -551,6 +569,10 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	int fd = mbfs_file_fd(f);
 	if (fd >= 0) {
 		reply_from_fd(req, fd, size, off);
+		return;
+	}
+	if (mbfs_file_is_query(f)) {
+		read_query(req, f, size, off);
 		return;
 	}
 	size_t len;
@@ -646,77 +668,233 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &s);
 }
 
-static void reply_erofs(fuse_req_t req)
+/* ---- writes: queries/<database>/ only ------------------------------------
+ * Everything else is read-only (EROFS); in queries/ fs.c decides (EPERM
+ * for names that are not allowed, mkdir, the data files). These never
+ * touch the network: served at once on the FUSE worker. */
+
+/* Reply with a status (0 for OK). */
+static void reply_done(fuse_req_t req, const char *op, enum mbfs_status st,
+		       const struct mbfs_err *err)
 {
-	fuse_reply_err(req, EROFS);
+	if (st != MBFS_OK)
+		reply_status(req, op, err, st);
+	else
+		fuse_reply_err(req, 0);
 }
 
-static void op_mknod(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m,
-		     dev_t r)
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	COUNT(CREATE);
+	struct mbfs_fs *fs = ctx_of(req)->fs;
+	struct mbfs_attr a;
+	struct mbfs_file *f = NULL;
+	struct mbfs_open_info oi;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	enum mbfs_status st = mbfs_fs_create(fs, parent, name, mode, fi->flags,
+					     &a, &f, &oi, &err);
+	if (st != MBFS_OK) {
+		reply_status(req, "create", &err, st);
+		return;
+	}
+	struct fuse_entry_param e;
+	to_entry(&a, &e);
+	fi->fh = (uint64_t)(uintptr_t)f;
+	fi->direct_io = oi.direct_io;
+	fi->keep_cache = oi.keep_cache;
+	if (fuse_reply_create(req, &e, fi) != 0) {
+		mbfs_fs_release(fs, f);
+		mbfs_fs_forget(fs, a.ino, 1);
+	}
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
 {
 	COUNT(MKNOD);
-	(void)p; (void)n; (void)m; (void)r;
-	reply_erofs(req);
+	(void)rdev;
+	struct mbfs_fs *fs = ctx_of(req)->fs;
+	struct mbfs_attr a;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	enum mbfs_status st = mbfs_fs_mknod(fs, parent, name, mode, &a, &err);
+	if (st != MBFS_OK) {
+		reply_status(req, "mknod", &err, st);
+		return;
+	}
+	struct fuse_entry_param e;
+	to_entry(&a, &e);
+	if (fuse_reply_entry(req, &e) != 0)
+		mbfs_fs_forget(fs, a.ino, 1);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	COUNT(WRITE);
+	(void)ino;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	enum mbfs_status st = mbfs_fs_write(ctx_of(req)->fs, file_of(fi), buf,
+					    size, (uint64_t)off, &err);
+	if (st != MBFS_OK)
+		reply_status(req, "write", &err, st);
+	else
+		fuse_reply_write(req, size);
+}
+
+static void read_query(fuse_req_t req, struct mbfs_file *f, size_t size,
+		       off_t off)
+{
+	char *buf = malloc(size ? size : 1);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	size_t n = 0;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	enum mbfs_status st = mbfs_fs_read_query(ctx_of(req)->fs, f, buf, size,
+						 (uint64_t)off, &n, &err);
+	if (st != MBFS_OK)
+		reply_status(req, "read", &err, st);
+	else
+		fuse_reply_buf(req, buf, n);
+	free(buf);
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	COUNT(FLUSH);
+	(void)ino;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	enum mbfs_status st = mbfs_fs_flush(ctx_of(req)->fs, file_of(fi), &err);
+	reply_done(req, "flush", st, &err);
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
+{
+	COUNT(FSYNC);
+	(void)ino;
+	(void)datasync;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	enum mbfs_status st = mbfs_fs_flush(ctx_of(req)->fs, file_of(fi), &err);
+	reply_done(req, "fsync", st, &err);
+}
+
+static void setattr_query(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+			  int to_set)
+{
+	struct mbfs_setattr sa;
+	memset(&sa, 0, sizeof sa);
+	sa.set_size = to_set & FUSE_SET_ATTR_SIZE;
+	sa.size = (uint64_t)(attr->st_size < 0 ? 0 : attr->st_size);
+	sa.set_mode = to_set & FUSE_SET_ATTR_MODE;
+	sa.mode = attr->st_mode & 07777;
+	sa.set_uid = to_set & FUSE_SET_ATTR_UID;
+	sa.uid = attr->st_uid;
+	sa.set_gid = to_set & FUSE_SET_ATTR_GID;
+	sa.gid = attr->st_gid;
+	sa.set_mtime = to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW);
+	sa.mtime_now = to_set & FUSE_SET_ATTR_MTIME_NOW;
+	sa.mtime = attr->st_mtim;
+	struct mbfs_attr a;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	enum mbfs_status st = mbfs_fs_setattr_query(ctx_of(req)->fs, ino, &sa,
+						    &a, &err);
+	if (st != MBFS_OK) {
+		reply_status(req, "setattr", &err, st);
+		return;
+	}
+	struct stat s;
+	to_stat(&a, &s);
+	fuse_reply_attr(req, &s, a.timeout);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	COUNT(UNLINK);
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	enum mbfs_status st = mbfs_fs_unlink(ctx_of(req)->fs, parent, name, &err);
+	reply_done(req, "unlink", st, &err);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	COUNT(RENAME);
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	enum mbfs_status st = mbfs_fs_rename(ctx_of(req)->fs, parent, name,
+					     newparent, newname, flags, &err);
+	reply_done(req, "rename", st, &err);
+}
+
+/* mkdir, rmdir, symlink and link: EPERM in queries/, EROFS elsewhere. */
+static void reply_no_dirs(fuse_req_t req, const char *op, fuse_ino_t parent)
+{
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	enum mbfs_status st = mbfs_fs_mkdir(ctx_of(req)->fs, parent, &err);
+	reply_status(req, op, &err, st);
 }
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m)
 {
 	COUNT(MKDIR);
-	(void)p; (void)n; (void)m;
-	reply_erofs(req);
+	(void)n; (void)m;
+	reply_no_dirs(req, "mkdir", p);
 }
 
-static void op_unlink(fuse_req_t req, fuse_ino_t p, const char *n)
+static void op_rmdir(fuse_req_t req, fuse_ino_t p, const char *n)
 {
-	COUNT(UNLINK);
-	(void)p; (void)n;
-	reply_erofs(req);
+	COUNT(RMDIR);
+	(void)n;
+	reply_no_dirs(req, "rmdir", p);
 }
 
 static void op_symlink(fuse_req_t req, const char *l, fuse_ino_t p,
 		       const char *n)
 {
 	COUNT(SYMLINK);
-	(void)l; (void)p; (void)n;
-	reply_erofs(req);
-}
-
-static void op_rename(fuse_req_t req, fuse_ino_t p, const char *n,
-		      fuse_ino_t np, const char *nn, unsigned int f)
-{
-	COUNT(RENAME);
-	(void)p; (void)n; (void)np; (void)nn; (void)f;
-	reply_erofs(req);
+	(void)l; (void)n;
+	reply_no_dirs(req, "symlink", p);
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t i, fuse_ino_t p, const char *n)
 {
 	COUNT(LINK);
-	(void)i; (void)p; (void)n;
-	reply_erofs(req);
-}
-
-static void op_create(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m,
-		      struct fuse_file_info *fi)
-{
-	COUNT(CREATE);
-	(void)p; (void)n; (void)m; (void)fi;
-	reply_erofs(req);
+	(void)i; (void)n;
+	reply_no_dirs(req, "link", p);
 }
 
 static void op_setxattr(fuse_req_t req, fuse_ino_t i, const char *n,
 			const char *v, size_t s, int f)
 {
 	COUNT(SETXATTR);
-	(void)i; (void)n; (void)v; (void)s; (void)f;
-	reply_erofs(req);
+	(void)n; (void)v; (void)s; (void)f;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	enum mbfs_status st = mbfs_fs_setxattr(ctx_of(req)->fs, i, &err);
+	reply_status(req, "setxattr", &err, st);
 }
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t i, const char *n)
 {
 	COUNT(REMOVEXATTR);
-	(void)i; (void)n;
-	reply_erofs(req);
+	(void)n;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	enum mbfs_status st = mbfs_fs_setxattr(ctx_of(req)->fs, i, &err);
+	reply_status(req, "removexattr", &err, st);
 }
 
 const struct fuse_lowlevel_ops mbfs_fuse_ops = {
@@ -739,11 +917,14 @@ const struct fuse_lowlevel_ops mbfs_fuse_ops = {
 	.mknod = op_mknod,
 	.mkdir = op_mkdir,
 	.unlink = op_unlink,
-	.rmdir = op_unlink,
+	.rmdir = op_rmdir,
 	.symlink = op_symlink,
 	.rename = op_rename,
 	.link = op_link,
 	.create = op_create,
+	.write = op_write,
+	.flush = op_flush,
+	.fsync = op_fsync,
 	.setxattr = op_setxattr,
 	.removexattr = op_removexattr,
 };

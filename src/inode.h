@@ -33,6 +33,7 @@ enum mbfs_kind {
 	MBFS_K_CONTROL_DIR = 4,      /* .mbfs/ */
 	MBFS_K_DASHBOARDS_DIR = 5,   /* dashboards/ */
 	MBFS_K_METADATA_DIR = 6,     /* metadata/ */
+	MBFS_K_QUERIES_DIR = 7,      /* queries/ */
 	MBFS_K_COLLECTION = 16,      /* a collection directory; id 0 = collections/ */
 	MBFS_K_DATABASE = 17,        /* databases/<db>/ */
 	MBFS_K_SCHEMA = 18,          /* databases/<db>/<schema>/ (hashed id) */
@@ -45,10 +46,15 @@ enum mbfs_kind {
 	 * so they get kinds of their own. Files inside are shared. */
 	MBFS_K_DASHBOARD_BYID = 22,  /* dashboards/<id>/ */
 	MBFS_K_DASHBOARD_TAB_BYID = 23, /* dashboards/<id>/<tab>/ */
+	MBFS_K_QUERY_DB = 24,        /* queries/<database>/ (id = database) */
 	MBFS_K_CARD_FILE = 32,       /* <card>.csv|json|xlsx */
 	MBFS_K_TABLE_FILE = 33,      /* <table>.csv|json|xlsx */
 	MBFS_K_DASHCARD_FILE = 34,   /* keyed by dashcard id */
 	MBFS_K_SQL_FILE = 35,        /* <native card>.sql */
+	/* queries/<database>/: id = the query store's file id (queries.h) */
+	MBFS_K_QUERY_SQL = 36,       /* NAME.sql, written by the user */
+	MBFS_K_QUERY_FILE = 37,      /* NAME.csv|json|xlsx: runs NAME.sql */
+	MBFS_K_QUERY_TEMP = 38,      /* an editor's temporary file */
 	MBFS_K_CONTROL_FILE = 48,    /* .mbfs/status, stats, errors (id = which) */
 	MBFS_K_METADATA_FILE = 49,   /* metadata/cards.json ... (id = which) */
 };

@@ -32,6 +32,7 @@
 #include "notify.h"
 #include "options.h"
 #include "park.h"
+#include "queries.h"
 #include "spool.h"
 #include "tree.h"
 
@@ -369,6 +370,13 @@ static void daemonize_finish(int fd)
 	close(fd);
 }
 
+/* The fs's inval_inode hook: the kernel drops ino's cached attributes
+ * (offset -1: no page is touched, no lock is taken that a request holds). */
+static void inval_inode_now(void *se, uint64_t ino)
+{
+	fuse_lowlevel_notify_inval_inode(se, ino, -1, 0);
+}
+
 struct mount_state {
 	struct mb_http *http;
 	struct mb_auth *auth;
@@ -382,12 +390,14 @@ struct mount_state {
 	struct mb_caps caps;
 	char caps_text[1024];
 	char scope[64];            /* result key prefix: user and options */
+	struct mbfs_queries *queries; /* queries/<db>/ SQL files of this user */
 };
 
 static void state_free(struct mount_state *m)
 {
 	mbfs_fs_free(m->fs);
 	mbfs_tree_free(m->tree);
+	mbfs_queries_free(m->queries);
 	mbfs_export_free(m->export);
 	mbfs_spool_free(m->spool);
 	if (m->client)
@@ -503,6 +513,11 @@ static int build_fs(struct mbfs_options *o, struct mount_state *m)
 		mbfs_err_set(&err, MBFS_ERR_NOMEM, 0, "out of memory");
 		goto fail;
 	}
+	/* queries/: this Metabase user's SQL files, beside the spool */
+	if (mbfs_queries_open(mbfs_spool_dir(m->spool), m->user.id,
+			      &m->queries, &err) != MBFS_OK)
+		goto fail;
+	mbfs_tree_set_queries(m->tree, m->queries);
 	/* Everything that changes the bytes of a result besides the object:
 	 * the Metabase user (permissions, sandboxing) and format_rows. */
 	snprintf(m->scope, sizeof m->scope, "u%lld|fr%d|",
@@ -515,7 +530,8 @@ static int build_fs(struct mbfs_options *o, struct mount_state *m)
 				  .export = m->export,
 				  .version_tag = m->caps.version,
 				  .user_email = m->user.email,
-				  .caps_text = m->caps_text};
+				  .caps_text = m->caps_text,
+				  .queries = m->queries};
 	m->fs = mbfs_fs_new(&env);
 	if (!m->fs) {
 		mbfs_err_set(&err, MBFS_ERR_NOMEM, 0, "out of memory");
@@ -632,6 +648,8 @@ int main(int argc, char **argv)
 		mbfs_fs_set_inval_hook(m.fs, mbfs_notify_gone, notify);
 	}
 	mbfs_fs_set_metrics_hook(m.fs, mbfs_fuse_describe_metrics, &ctx);
+	/* a query's data file whose SQL changed: its attributes go at once */
+	mbfs_fs_set_inval_inode_hook(m.fs, inval_inode_now, se);
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out;
 	if (pipe2(hup_pipe, O_CLOEXEC) == 0 &&
@@ -691,6 +709,8 @@ out:
 		if (write(hup_pipe[1], &q, 1) == 1)
 			pthread_join(hup_tid, NULL);
 	}
+	if (m.fs)
+		mbfs_fs_set_inval_inode_hook(m.fs, NULL, NULL);
 	if (notify) {
 		mbfs_tree_set_gone_hook(m.tree, NULL, NULL);
 		mbfs_fs_set_inval_hook(m.fs, NULL, NULL);

@@ -898,6 +898,7 @@ static bool dec_database(struct dec *d, struct json_object *o, void *p)
 	db->description = j_str(d, j_get(o, "description"));
 	db->engine = j_tstr(d, j_get(o, "engine"));
 	db->updated_at = j_first_tstr(d, o, ts_object);
+	db->native_write = j_str_eq(j_get(o, "native_permissions"), "write");
 	return true;
 }
 
@@ -2053,4 +2054,23 @@ enum mbfs_status mb_json_stream_finish(struct mb_json_stream *s, void *out,
 		s->text = NULL;
 	}
 	return MBFS_OK;
+}
+
+/* ---- error types (queries/) ------------------------------------------------- */
+
+bool mb_json_error_is_permission(const char *buf, size_t len)
+{
+	struct json_object *root;
+	if (!buf || len == 0 || len > MB_JSON_MAX_BODY)
+		return false;
+	size_t p = skip_ws(buf, len, 0);
+	if (p == len || buf[p] != '{')
+		return false;
+	if (parse_body(buf, len, "error", false, &root, NULL) != MBFS_OK)
+		return false;
+	bool is = error_object(root, NULL, 0) &&
+		  j_str_eq(j_get(root, "error_type"),
+			   "missing-required-permissions");
+	json_object_put(root);
+	return is;
 }

@@ -96,6 +96,11 @@ enum mbfs_status mb_json_dashboard(const char *buf, size_t len,
 bool mb_json_error_message(const char *buf, size_t len, char *msg,
 			   size_t msgsz);
 
+/* Is this body a Metabase error object whose error_type is
+ * "missing-required-permissions" (a query the user may not run: native SQL
+ * without native permission, reported in-band by older servers)? */
+bool mb_json_error_is_permission(const char *buf, size_t len);
+
 /*
  * Does buf[0..len) parse as one complete JSON value (with only whitespace
  * after it)? Used to validate JSON exports. *n_top receives the number of

@@ -96,6 +96,8 @@ struct mb_database {
 	char *description;
 	char *engine;
 	char *updated_at;
+	bool native_write;         /* native_permissions is "write": the user
+				      may run SQL on it (queries/) */
 };
 
 struct mb_database_list {

@@ -1069,3 +1069,12 @@ int mbfs_spool_describe_metrics(struct mbfs_spool *sp, char *out, size_t outsz)
 	pthread_mutex_unlock(&sp->lock);
 	return n;
 }
+
+/* ---- directories for other stores ------------------------------------------- */
+
+enum mbfs_status mbfs_spool_safe_dir(int parent, const char *name,
+				     const char *path, int *out,
+				     struct mbfs_err *err)
+{
+	return open_dir_at(parent, name, path, out, err);
+}

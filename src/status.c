@@ -38,6 +38,12 @@ static const struct {
 	[MBFS_ERR_RANGE] = {"range", ERANGE},
 	[MBFS_ERR_STALE] = {"stale", ESTALE},
 	[MBFS_ERR_WOULD_BLOCK] = {"would-block", EAGAIN},
+	[MBFS_ERR_PERM] = {"not-permitted", EPERM},
+	[MBFS_ERR_EXISTS] = {"exists", EEXIST},
+	[MBFS_ERR_NAME_TOO_LONG] = {"name-too-long", ENAMETOOLONG},
+	[MBFS_ERR_XDEV] = {"cross-directory", EXDEV},
+	[MBFS_ERR_NO_SPACE] = {"no-space", ENOSPC},
+	[MBFS_ERR_NOT_SUPPORTED] = {"not-supported", ENOTSUP},
 };
 
 int mbfs_status_errno(enum mbfs_status st)

@@ -42,6 +42,14 @@ enum mbfs_status {
 				   re-resolve the path (ESTALE)                 */
 	MBFS_ERR_WOULD_BLOCK,   /* a try (cancel.h) would wait on the network:
 				   park the request; never reaches the kernel   */
+	/* queries/<database>/ (the one writable place) */
+	MBFS_ERR_PERM,          /* not allowed here: a name that is neither
+				   *.sql nor an editor's temp file, mkdir   */
+	MBFS_ERR_EXISTS,        /* O_EXCL create or RENAME_NOREPLACE hit a name */
+	MBFS_ERR_NAME_TOO_LONG, /* NAME.sql whose NAME.xlsx would not fit     */
+	MBFS_ERR_XDEV,          /* rename between two directories            */
+	MBFS_ERR_NO_SPACE,      /* too many editor temp files in a directory */
+	MBFS_ERR_NOT_SUPPORTED, /* setxattr on a query file, RENAME_EXCHANGE   */
 	MBFS_STATUS_COUNT
 };
 

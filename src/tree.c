@@ -16,6 +16,7 @@
 #include "cancel.h"
 #include "log.h"
 #include "name.h"
+#include "queries.h"
 
 struct mbfs_tree {
 	pthread_mutex_t lock;
@@ -36,6 +37,7 @@ struct mbfs_tree {
 	int n_formats;
 	mbfs_tree_gone_fn gone;
 	void *gone_arg;
+	struct mbfs_queries *queries;     /* queries/<db>/ contents, or NULL */
 };
 
 /* One object a listing wants to show: a directory, or a file in n_fmts
@@ -57,6 +59,9 @@ struct proto {
 	int n_fmts;                   /* 0: a directory */
 	const char *fixed_name;       /* names that need no escaping/collisions */
 	int rank;                     /* collection 0, dashboard 1, card 2, table 3 */
+	bool name_only;               /* takes part in naming, is not listed
+					 (queries/: so that names are those
+					 of databases/) */
 };
 
 struct protos {
@@ -405,6 +410,8 @@ static enum mbfs_status build_root(struct mbfs_tree *t, struct protos *p,
 	    !add_fixed_dir(p, MBFS_K_DATABASES_DIR, 0, "databases") ||
 	    !add_fixed_dir(p, MBFS_K_METADATA_DIR, 0, "metadata") ||
 	    !add_fixed_dir(p, MBFS_K_CONTROL_DIR, 0, ".mbfs"))
+		return oom(err);
+	if (!add_fixed_dir(p, MBFS_K_QUERIES_DIR, 0, "queries"))
 		return oom(err);
 	return MBFS_OK;
 }
@@ -854,6 +861,12 @@ static enum mbfs_status build_metadata(struct mbfs_tree *t, struct protos *p,
 	return MBFS_OK;
 }
 
+static enum mbfs_status build_queries(struct mbfs_tree *t, struct protos *p,
+				      struct mbfs_err *err);
+static enum mbfs_status local_listing(struct mbfs_tree *t,
+				      struct mbfs_node *dir,
+				      struct mbfs_err *err);
+
 /* Fetch what dir should contain. dir's identity fields are immutable, so
  * reading them without the lock is safe. */
 static enum mbfs_status build(struct mbfs_tree *t, const struct mbfs_node *dir,
@@ -874,6 +887,7 @@ static enum mbfs_status build(struct mbfs_tree *t, const struct mbfs_node *dir,
 	case MBFS_K_DATABASE: return build_database(t, dir->id, p, err);
 	case MBFS_K_SCHEMA: return build_schema(t, dir, p, err);
 	case MBFS_K_METADATA_DIR: return build_metadata(t, p, err);
+	case MBFS_K_QUERIES_DIR: return build_queries(t, p, err);
 	default:
 		return mbfs_err_set(err, MBFS_ERR_NOT_DIR, 0, "not a directory");
 	}
@@ -1008,6 +1022,8 @@ static enum mbfs_status apply(struct mbfs_tree *t, struct mbfs_node *dir,
 				  mb_model_name(r->model), r->id);
 			continue;
 		}
+		if (r->name_only)
+			continue;
 		for (size_t e = 0; e < objs[i].n_exts; e++) {
 			enum mbfs_fmt f = r->n_fmts ? r->fmts[e] : MBFS_FMT_NONE;
 			struct mbfs_node *node = node_get(t, file_kind(r, f), f,
@@ -1062,6 +1078,8 @@ static enum mbfs_status ensure_listing(struct mbfs_tree *t, struct mbfs_node *di
 {
 	if (!mbfs_kind_is_dir(dir->kind))
 		return mbfs_err_set(err, MBFS_ERR_NOT_DIR, 0, "not a directory");
+	if (dir->kind == MBFS_K_QUERY_DB)
+		return local_listing(t, dir, err);
 	for (;;) {
 		/* a fetch in flight (a touch or an expiry started it): wait
 		 * for its listing rather than answer with the older one */
@@ -1221,6 +1239,9 @@ void mbfs_tree_invalidate_dir(struct mbfs_tree *t, struct mbfs_node *dir)
 	case MBFS_K_METADATA_DIR:
 		mbfs_meta_invalidate(t->meta, MBFS_META_CURRENT_USER, 0);
 		break;
+	case MBFS_K_QUERIES_DIR:
+		mbfs_meta_invalidate(t->meta, MBFS_META_DATABASES, 0);
+		break;
 	default:
 		break;
 	}
@@ -1254,4 +1275,136 @@ void mbfs_tree_invalidate_all(struct mbfs_tree *t)
 	mbfs_inode_table_each(&t->nodes, stale_one, NULL);
 	mbfs_meta_invalidate_all(t->meta);
 	pthread_mutex_unlock(&t->lock);
+}
+
+/* ---- queries/ ------------------------------------------------------------ */
+
+void mbfs_tree_set_queries(struct mbfs_tree *t, struct mbfs_queries *q)
+{
+	pthread_mutex_lock(&t->lock);
+	t->queries = q;
+	pthread_mutex_unlock(&t->lock);
+}
+
+char *mbfs_tree_query_base(const char *sql_name)
+{
+	if (mbfs_queries_classify(sql_name) != MBFS_QNAME_SQL)
+		return NULL;
+	return strndup(sql_name, strlen(sql_name) - 4);
+}
+
+/* queries/: every database goes through naming (so that a name is the
+ * one databases/ gives it), the ones the user may not query natively
+ * are not listed. No network of its own: the shared database list. */
+static enum mbfs_status build_queries(struct mbfs_tree *t, struct protos *p,
+				      struct mbfs_err *err)
+{
+	const struct mbfs_meta_snap *snap = NULL;
+	enum mbfs_status st = mbfs_meta_get(t->meta, MBFS_META_DATABASES, 0, 0,
+					    &snap, err);
+	if (st != MBFS_OK)
+		return st;
+	const struct mb_database_list *dbs = &snap->u.databases;
+	for (size_t i = 0; i < dbs->n; i++) {
+		struct proto *r = protos_add(p);
+		if (!r) {
+			st = oom(err);
+			break;
+		}
+		r->kind = MBFS_K_QUERY_DB;
+		r->id = dbs->v[i].id;
+		r->rank = 0;
+		r->model = MB_MODEL_DATABASE;
+		r->raw_name = dup0(dbs->v[i].name);
+		r->description = dup0(dbs->v[i].description);
+		r->updated_at = dup0(dbs->v[i].updated_at);
+		r->name_only = !dbs->v[i].native_write;
+	}
+	mbfs_meta_put(t->meta, snap);
+	return st;
+}
+
+/* One name of a local listing. Lock held. */
+static bool local_add(struct mbfs_tree *t, struct mbfs_node *dir,
+		      struct mbfs_dirent *ents, size_t *k, enum mbfs_kind kind,
+		      enum mbfs_fmt fmt, uint64_t id, char *name)
+{
+	struct mbfs_node *n = name ? node_get(t, kind, fmt, (int64_t)id) : NULL;
+	if (!n) {
+		free(name);
+		return false;
+	}
+	n->db_id = dir->id;
+	node_add_parent(n, dir);
+	ents[*k].name = name;
+	ents[*k].node = n;
+	(*k)++;
+	return true;
+}
+
+static char *cat2(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *s = malloc(la + lb + 1);
+	if (s) {
+		memcpy(s, a, la);
+		memcpy(s + la, b, lb + 1);
+	}
+	return s;
+}
+
+/* queries/<db>/: the store's names, rebuilt when its version changed.
+ * Local: never waits. Lock held. */
+static enum mbfs_status local_listing(struct mbfs_tree *t,
+				      struct mbfs_node *dir,
+				      struct mbfs_err *err)
+{
+	uint64_t ver = t->queries ? mbfs_queries_version(t->queries) : 0;
+	if (dir->listing_ok && dir->local_version == ver)
+		return MBFS_OK;
+	struct mbfs_qent *v = NULL;
+	size_t n = 0;
+	if (t->queries) {
+		enum mbfs_status st = mbfs_queries_list(t->queries, dir->id, &v,
+							&n, err);
+		if (st != MBFS_OK)
+			return st;
+	}
+	size_t per = 1 + (size_t)t->n_formats;
+	struct mbfs_dirent *ents = calloc(n * per + 1, sizeof *ents);
+	size_t k = 0;
+	bool ok = ents != NULL;
+	for (size_t i = 0; ok && i < n; i++) {
+		const struct mbfs_qstat *q = &v[i].st;
+		if (q->temp) {
+			ok = local_add(t, dir, ents, &k, MBFS_K_QUERY_TEMP,
+				       MBFS_FMT_NONE, q->id, strdup(v[i].name));
+			continue;
+		}
+		ok = local_add(t, dir, ents, &k, MBFS_K_QUERY_SQL, MBFS_FMT_SQL,
+			       q->id, strdup(v[i].name));
+		char *base = ok ? mbfs_tree_query_base(v[i].name) : NULL;
+		ok = ok && base;
+		for (int f = 0; ok && f < t->n_formats; f++)
+			ok = local_add(t, dir, ents, &k, MBFS_K_QUERY_FILE,
+				       t->formats[f], q->id,
+				       cat2(base, mbfs_fmt_ext(t->formats[f])));
+		free(base);
+	}
+	mbfs_queries_free_list(v, n);
+	if (!ok) {
+		entries_free(ents, k);
+		return oom(err);
+	}
+	qsort(ents, k, sizeof *ents, dirent_cmp);
+	report_gone(t, dir, dir->entries, dir->n_entries, ents, k);
+	entries_free(dir->entries, dir->n_entries);
+	free(dir->order);
+	dir->order = NULL;
+	dir->entries = ents;
+	dir->n_entries = k;
+	dir->listing_ok = true;
+	dir->local_version = ver;
+	dir->fetched_at = mono_now();
+	return MBFS_OK;
 }

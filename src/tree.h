@@ -79,6 +79,8 @@ struct mbfs_node {
 	bool listing_ok;           /* a good listing exists */
 	bool listing_busy;         /* a fetch is in flight */
 	bool stale;                /* touch: refetch on next access */
+	uint64_t local_version;    /* queries/<db>/: the query store's
+				      version the listing was built from */
 };
 
 struct mbfs_tree;
@@ -138,6 +140,19 @@ void mbfs_tree_wake(struct mbfs_tree *t);
 
 /* SIGHUP: every listing and shared object. Takes the lock. */
 void mbfs_tree_invalidate_all(struct mbfs_tree *t);
+
+/*
+ * queries/: the databases the user may query natively (the same names as
+ * under databases/), and in each, the query store's files (queries.h):
+ * NAME.sql, NAME.<fmt> for every format, editors' temp files. Those
+ * listings are local: built under the lock from the store whenever its
+ * version changed, never waiting on the network. Set once, before
+ * requests are served (NULL: the database directories are empty).
+ */
+struct mbfs_queries;
+void mbfs_tree_set_queries(struct mbfs_tree *t, struct mbfs_queries *q);
+/* The base name NAME of a NAME.sql (heap; NULL if not a SQL file name). */
+char *mbfs_tree_query_base(const char *sql_name);
 
 /* Parse a Metabase timestamp ("2023-06-19T04:25:35.88483" with or without
  * offset / Z) to UTC seconds; 0 when unparsable. */

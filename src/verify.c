@@ -180,21 +180,24 @@ static char *read_range(const struct body *b, uint64_t from, uint64_t to,
 	return buf;
 }
 
-/* Is [from,to) a Metabase error object? Fills err with its message. */
-static bool inband_error(const struct body *b, uint64_t from, uint64_t to,
-			 struct mbfs_err *err)
+/* Is [from,to) a Metabase error object? Its status (MBFS_OK: it is
+ * not), with its message in err. */
+static enum mbfs_status inband_error(const struct body *b, uint64_t from,
+				     uint64_t to, struct mbfs_err *err)
 {
 	size_t len;
 	char *buf = read_range(b, from, to, &len, NULL);
 	if (!buf)
-		return false;
+		return MBFS_OK;
 	char msg[400];
 	bool is_err = mb_json_error_message(buf, len, msg, sizeof msg);
+	/* a permission failure is EACCES like a 403, whichever era sent it */
+	bool denied = is_err && mb_json_error_is_permission(buf, len);
 	free(buf);
-	if (is_err)
-		mbfs_err_set(err, MBFS_ERR_EXPORT, 200,
-			     "the export failed on the server: %s", msg);
-	return is_err;
+	if (!is_err)
+		return MBFS_OK;
+	return mbfs_err_set(err, denied ? MBFS_ERR_DENIED : MBFS_ERR_EXPORT, 200,
+			    "the export failed on the server: %s", msg);
 }
 
 /* Era A, mid-stream: the last non-blank line of a CSV body is a JSON error
@@ -276,8 +279,9 @@ static enum mbfs_status verify_json(const struct mbfs_verify *s,
 				    struct mbfs_err *err)
 {
 	if (s->first == '{') {
-		if (inband_error(b, 0, s->off, err))
-			return MBFS_ERR_EXPORT;
+		enum mbfs_status st = inband_error(b, 0, s->off, err);
+		if (st != MBFS_OK)
+			return st;
 		return mbfs_err_set(err, MBFS_ERR_PROTOCOL, 200,
 				    "the JSON export is an object, not an array of rows");
 	}
@@ -285,8 +289,9 @@ static enum mbfs_status verify_json(const struct mbfs_verify *s,
 		return mbfs_err_set(err, MBFS_ERR_EXPORT, 200,
 				    "the JSON export is incomplete (cut short)");
 	if (s->trailing) {
-		if (inband_error(b, s->closed_off, s->off, err))
-			return MBFS_ERR_EXPORT;
+		enum mbfs_status st = inband_error(b, s->closed_off, s->off, err);
+		if (st != MBFS_OK)
+			return st;
 		return mbfs_err_set(err, MBFS_ERR_PROTOCOL, 200,
 				    "the JSON export has trailing garbage");
 	}
@@ -320,8 +325,9 @@ enum mbfs_status mbfs_verify_finish(const struct mbfs_verify *v,
 				    mbfs_fmt_name(v->fmt));
 	bool json_ctype = strncasecmp(ctype, "application/json", 16) == 0;
 	if (v->fmt != MBFS_FMT_JSON && (json_ctype || v->first == '{')) {
-		if (inband_error(&b, 0, v->off, err))
-			return MBFS_ERR_EXPORT;
+		enum mbfs_status st = inband_error(&b, 0, v->off, err);
+		if (st != MBFS_OK)
+			return st;
 		if (json_ctype)
 			return mbfs_err_set(err, MBFS_ERR_PROTOCOL, 200,
 					    "asked for %s, the server sent JSON",

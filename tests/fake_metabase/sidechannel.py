@@ -21,6 +21,10 @@
 #                                 user's password (existing sessions stay)
 #   GET  /__fake/settings         instance settings the fake models
 #   POST /__fake/settings         {"enable-public-sharing": true|false} changes them
+#   POST /__fake/native_permissions {"user_id":2,"database_id":3,"native":true|false}
+#                                 grants or revokes native SQL on a database
+#                                 (what GET /api/database shows as
+#                                 native_permissions, and what /api/dataset checks)
 
 import json
 
@@ -51,6 +55,7 @@ class SideChannel:
             ("POST", "/__fake/users"): self.users,
             ("GET", "/__fake/settings"): self.get_settings,
             ("POST", "/__fake/settings"): self.set_settings,
+            ("POST", "/__fake/native_permissions"): self.native_permissions,
         }
         fn = routes.get(key)
         if fn is None:
@@ -147,3 +152,20 @@ class SideChannel:
         if not self.auth.set_password(email, password):
             raise ValueError("no such user: %r" % (email,))
         return jresp({"ok": True, "email": email})
+
+    def native_permissions(self, req):
+        body = self._body(req)
+        if not isinstance(body, dict):
+            raise ValueError("body must be a JSON object")
+        uid, db_id, native = body.get("user_id"), body.get("database_id"), body.get("native")
+        if uid not in self.auth.users:
+            raise ValueError("no such user: %r" % (uid,))
+        if not isinstance(db_id, int) or not isinstance(native, bool):
+            raise ValueError("database_id (a number) and native (true|false) are required")
+        with self.cat.lock:
+            denied = self.cat.perms.no_native_dbs.setdefault(uid, set())
+            if native:
+                denied.discard(db_id)
+            else:
+                denied.add(db_id)
+            return jresp({"ok": True, "user_id": uid, "native_denied": sorted(denied)})

@@ -202,6 +202,14 @@ class FakeServer:
             raise FakeServerError(r.status, r.body)
         return r.json()
 
+    def set_native(self, user_id, database_id, native):
+        """Grant (native=True) or revoke native SQL on a database for a user."""
+        r = self.request("POST", "/__fake/native_permissions",
+                         json_body={"user_id": user_id, "database_id": database_id, "native": native})
+        if r.status != 200:
+            raise FakeServerError(r.status, r.body)
+        return r.json()
+
     # -- public links (no credentials) --------------------------------------------------
     def public_path(self, kind, uuid, fmt=None, dashcard=None):
         """kind "card": /api/public/card/<uuid>[/query[/<fmt>]] (fmt "" = /query);

@@ -1637,3 +1637,26 @@ def test_api_prefix_twice_is_an_unknown_endpoint(fs, token):
     r = fs.get("/api/api/card/1", token=token)
     assert (r.status, r.body) == (404, b"API endpoint does not exist.")
     assert fs.get("/api/card/1/", token=token).status == 200            # a trailing slash is fine
+
+
+def test_native_permissions_side_channel(fs, token):
+    """POST /__fake/native_permissions grants and revokes native SQL: what
+    GET /api/database shows and what /api/dataset checks."""
+    analyst = fs.login(*ANALYST)
+    try:
+        fs.set_native(2, 3, True)
+        assert fs.get_json("/api/database/3", analyst)["native_permissions"] == "write"
+        assert parse_csv(fs.export("dataset", (3, "SELECT 1 AS X"), "csv", analyst)) == [["X"], ["1"]]
+        fs.set_native(2, 1, False)
+        assert {d["id"]: d["native_permissions"] for d in fs.get_json("/api/database", analyst)["data"]} == \
+            {1: "none", 3: "write"}
+        r = fs.export_request("dataset", (1, "SELECT 1 AS X"), "csv", analyst)
+        assert query_failure(fs, r)["error_type"] == "missing-required-permissions"
+    finally:
+        fs.set_native(2, 1, True)
+        fs.set_native(2, 3, False)
+    assert {d["id"]: d["native_permissions"] for d in fs.get_json("/api/database", analyst)["data"]} == \
+        {1: "write", 3: "none"}
+    r = fs.request("POST", "/__fake/native_permissions", json_body={"user_id": 99, "database_id": 1,
+                                                                     "native": True})
+    assert r.status == 400

@@ -51,7 +51,7 @@ def read(path):
 
 def test_root_layout(mnt):
     assert sorted(os.listdir(mnt.path)) == [".mbfs", "cards", "collections", "dashboards", "databases",
-                                            "metadata"]
+                                            "metadata", "queries"]
     assert os.path.isdir(mnt.p(".mbfs"))
 
 

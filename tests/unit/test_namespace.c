@@ -170,7 +170,7 @@ static void test_admin_tree(void)
 	struct fake_client *f = server(ADMIN);
 	struct mbfs_tree *t = mbfs_tree_new(&f->base, &opts);
 	struct mbfs_node *root = root_of(t);
-	CHECK_STR(listing(t, root), ".mbfs|cards|collections|dashboards|databases|metadata");
+	CHECK_STR(listing(t, root), ".mbfs|cards|collections|dashboards|databases|metadata|queries");
 
 	struct mbfs_node *colls = find(t, root, "collections");
 	/* the fixed Personal/ keeps its name; dashboard questions and

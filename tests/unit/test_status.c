@@ -40,6 +40,12 @@ static void test_errno_table(void)
 		{MBFS_ERR_RANGE, ERANGE},
 		{MBFS_ERR_STALE, ESTALE},
 		{MBFS_ERR_WOULD_BLOCK, EAGAIN},
+		{MBFS_ERR_PERM, EPERM},
+		{MBFS_ERR_EXISTS, EEXIST},
+		{MBFS_ERR_NAME_TOO_LONG, ENAMETOOLONG},
+		{MBFS_ERR_XDEV, EXDEV},
+		{MBFS_ERR_NO_SPACE, ENOSPC},
+		{MBFS_ERR_NOT_SUPPORTED, ENOTSUP},
 	};
 	size_t n = sizeof want / sizeof want[0];
 	CHECK_INT(n, MBFS_STATUS_COUNT); /* every value is listed above */

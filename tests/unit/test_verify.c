@@ -185,10 +185,38 @@ static void test_xlsx(void)
 	}
 }
 
+/* A query the user may not run (native SQL without native permission):
+ * old servers say so in-band with error_type missing-required-permissions;
+ * that is a denial (EACCES), like the 403 of newer ones, in every format.
+ * Other in-band failures stay export failures. */
+static void test_permission_inband(void)
+{
+	static const char *denied =
+		"{\"status\":\"failed\",\"error\":\"You do not have permissions to run this query.\","
+		"\"error_type\":\"missing-required-permissions\",\"row_count\":0}";
+	static const char *sql_error =
+		"{\"status\":\"failed\",\"error\":\"no such column: X\",\"error_type\":\"invalid-query\"}";
+	int64_t rows;
+	struct mbfs_err err;
+	static const enum mbfs_fmt fmts[] = {MBFS_FMT_CSV, MBFS_FMT_JSON,
+					     MBFS_FMT_XLSX};
+	for (size_t i = 0; i < 3; i++) {
+		CHECK_INT(judge(fmts[i], "", true, denied, strlen(denied), &rows,
+				&err),
+			  MBFS_ERR_DENIED);
+		CHECK(strstr(err.msg, "You do not have permissions to run this query.") != NULL);
+		CHECK_INT(judge(fmts[i], "", true, sql_error, strlen(sql_error),
+				&rows, &err),
+			  MBFS_ERR_EXPORT);
+		CHECK(strstr(err.msg, "no such column: X") != NULL);
+	}
+}
+
 int main(void)
 {
 	test_csv();
 	test_json();
 	test_xlsx();
+	test_permission_inband();
 	return check_done();
 }
