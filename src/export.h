@@ -113,6 +113,13 @@ void mbfs_export_release(struct mbfs_export *ex, const char *key, uint64_t gen);
 void mbfs_export_invalidate(struct mbfs_export *ex, const char *key);
 void mbfs_export_invalidate_all(struct mbfs_export *ex, const char *prefix);
 
+/* Add a failure that is not an export's (a listing's) to the ring that
+ * .mbfs/errors shows; what names it ("collections/Sales/ (listing)").
+ * Takes the engine's mutex (a leaf lock): callable with the tree lock
+ * held. Never blocks on the network. */
+void mbfs_export_note_error(struct mbfs_export *ex, const char *what,
+			    const struct mbfs_err *err);
+
 /* Text for .mbfs/stats (running exports, counters) and .mbfs/errors. */
 int mbfs_export_describe_stats(struct mbfs_export *ex, char *out, size_t outsz);
 int mbfs_export_describe_errors(struct mbfs_export *ex, char *out, size_t outsz);

@@ -33,6 +33,9 @@ enum mbfs_kind {
 	MBFS_K_CONTROL_DIR = 4,      /* .mbfs/ */
 	MBFS_K_DASHBOARDS_DIR = 5,   /* dashboards/ */
 	MBFS_K_METADATA_DIR = 6,     /* metadata/ */
+	MBFS_K_PUBLIC_DIR = 8,       /* public/ */
+	MBFS_K_PUBLIC_CARDS_DIR = 9, /* public/card/ */
+	MBFS_K_PUBLIC_DASHBOARDS_DIR = 10, /* public/dashboard/ */
 	MBFS_K_COLLECTION = 16,      /* a collection directory; id 0 = collections/ */
 	MBFS_K_DATABASE = 17,        /* databases/<db>/ */
 	MBFS_K_SCHEMA = 18,          /* databases/<db>/<schema>/ (hashed id) */
@@ -45,10 +48,18 @@ enum mbfs_kind {
 	 * so they get kinds of their own. Files inside are shared. */
 	MBFS_K_DASHBOARD_BYID = 22,  /* dashboards/<id>/ */
 	MBFS_K_DASHBOARD_TAB_BYID = 23, /* dashboards/<id>/<tab>/ */
+	/* public/dashboard/<uuid>/ (id from the tree's uuid registry) */
+	MBFS_K_PUBLIC_DASHBOARD = 25,
 	MBFS_K_CARD_FILE = 32,       /* <card>.csv|json|xlsx */
 	MBFS_K_TABLE_FILE = 33,      /* <table>.csv|json|xlsx */
 	MBFS_K_DASHCARD_FILE = 34,   /* keyed by dashcard id */
 	MBFS_K_SQL_FILE = 35,        /* <native card>.sql */
+	/* public/card/<uuid>.csv|json|xlsx (id from the uuid registry) */
+	MBFS_K_PUBLIC_CARD_FILE = 39,
+	MBFS_K_PUBLIC_DASHCARD_FILE = 40, /* in public/dashboard/<uuid>/, by dashcard id */
+	/* a card or dashcard file read with parameters in its name
+	 * ("27.csv?category=Gizmo"; id from the parameter-set registry) */
+	MBFS_K_PARAM_FILE = 41,
 	MBFS_K_CONTROL_FILE = 48,    /* .mbfs/status, stats, errors (id = which) */
 	MBFS_K_METADATA_FILE = 49,   /* metadata/cards.json ... (id = which) */
 };

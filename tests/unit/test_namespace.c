@@ -170,7 +170,7 @@ static void test_admin_tree(void)
 	struct fake_client *f = server(ADMIN);
 	struct mbfs_tree *t = mbfs_tree_new(&f->base, &opts);
 	struct mbfs_node *root = root_of(t);
-	CHECK_STR(listing(t, root), ".mbfs|cards|collections|dashboards|databases|metadata");
+	CHECK_STR(listing(t, root), ".mbfs|cards|collections|dashboards|databases|metadata|public");
 
 	struct mbfs_node *colls = find(t, root, "collections");
 	/* the fixed Personal/ keeps its name; dashboard questions and
@@ -244,10 +244,11 @@ static void test_admin_tree(void)
 	CHECK(find(t, cards, "3.sql") == sql);           /* one inode per card file */
 	CHECK_INT(fake_calls(f, "list:0"), 1);           /* one card list for all */
 
-	/* metadata/ for an admin: five files, nothing fetched by the listing */
+	/* metadata/ for an admin: six files, nothing fetched by the listing */
 	struct mbfs_node *md = find(t, root, "metadata");
 	CHECK_STR(listing(t, md),
-		  "cards.json|collections.json|dashboards.json|databases.json|users.json");
+		  "cards.json|collections.json|dashboards.json|databases.json|snippets.json|users.json");
+	CHECK_INT(find(t, md, "snippets.json")->id, MBFS_META_SNIPPETS);
 	CHECK_INT(find(t, md, "users.json")->id, MBFS_META_USERS);
 	CHECK_INT(fake_calls(f, "list:3"), 0);
 	mbfs_tree_free(t);
@@ -265,7 +266,7 @@ static void test_user_tree(void)
 	struct mbfs_tree *t = mbfs_tree_new(&f->base, &opts);
 	struct mbfs_node *root = root_of(t);
 	CHECK_STR(listing(t, find(t, root, "metadata")),
-		  "cards.json|collections.json|dashboards.json|databases.json");
+		  "cards.json|collections.json|dashboards.json|databases.json|snippets.json");
 	CHECK_STR(listing(t, find(t, find(t, root, "collections"), "Personal")),
 		  "Ada Analyst");
 	CHECK_INT(fake_calls(f, "list:4"), 0);           /* never asks /api/user */
