@@ -55,7 +55,8 @@ def test_ls_answers_while_20_exports_stall(clean, mount_factory):
         cold = time.monotonic() - t0
         assert cold < 1.0, cold
         stats = read(m.p(".mbfs", "stats")).decode()
-        assert "running card:" in stats and "queued card:" in stats
+        # each line names the file and its object
+        assert "running cards/" in stats and "queued cards/" in stats and "(card:" in stats
     finally:
         fake.clear_faults()
         for p in readers:
@@ -301,9 +302,9 @@ def test_stats_show_a_running_export_with_progress(clean, mount_factory):
     t.start()
     time.sleep(1.5)
     stats = read(m.p(".mbfs", "stats")).decode()
-    line = [l for l in stats.splitlines() if l.startswith("running card:1:csv")]
+    line = [l for l in stats.splitlines() if l.startswith("running cards/1.csv (card:1:csv) ")]
     assert line, stats
-    assert int(line[0].split()[2]) > 0          # bytes so far
+    assert int(line[0].split()[3]) > 0          # bytes so far
     t.join()
 
 
