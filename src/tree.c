@@ -1466,14 +1466,13 @@ static enum mbfs_status build_public_list(struct mbfs_tree *t,
 		r->model = cards ? MB_MODEL_CARD : MB_MODEL_DASHBOARD;
 		r->uuid = strdup(it->uuid);
 		r->raw_name = strdup(it->uuid); /* named by the link */
-		r->description = dup0(it->name);
 		if (cards)
 			r->card_id = it->id;
 		else
 			r->dashboard_id = it->id;
 		if (cards)
 			add_file_formats(t, r);
-		if (!r->id || !r->uuid || !r->raw_name || (it->name && !r->description))
+		if (!r->id || !r->uuid || !r->raw_name)
 			st = oom(err);
 	}
 	mb_public_list_free(&l);
