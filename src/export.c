@@ -55,7 +55,7 @@ struct job {
 
 struct err_rec {
 	double when;               /* wall clock */
-	char key[96];
+	char key[1024];            /* what failed: "<path> (<object>)" */
 	int http;
 	char msg[MBFS_ERR_MSG_MAX];
 };
@@ -169,7 +169,7 @@ struct sink {
 struct run {
 	struct job *job;
 	struct mb_export_req req;  /* deep copy; strings below */
-	char *format, *parameters, *sql, *label;
+	char *format, *parameters, *sql, *label, *uuid;
 	char *tmp;                 /* temp spool file */
 	struct sink sink;
 	atomic_uint_fast64_t bytes;
@@ -268,6 +268,8 @@ static struct run *run_new(struct mbfs_export *ex, struct job *j,
 	r->parameters = dup0(req->parameters);
 	r->sql = dup0(req->sql);
 	r->label = dup0(req->label ? req->label : j->key);
+	r->uuid = dup0(req->uuid);
+	r->req.uuid = r->uuid;
 	r->req.format = r->format;
 	r->req.parameters = r->parameters;
 	r->req.sql = r->sql;
@@ -284,6 +286,7 @@ static struct run *run_new(struct mbfs_export *ex, struct job *j,
 		free(r->parameters);
 		free(r->sql);
 		free(r->label);
+		free(r->uuid);
 		pthread_mutex_destroy(&r->plock);
 		pthread_cond_destroy(&r->pcond);
 		free(r);
@@ -304,6 +307,7 @@ static void run_unref(struct run *r)
 	free(r->parameters);
 	free(r->sql);
 	free(r->label);
+	free(r->uuid);
 	pthread_mutex_destroy(&r->plock);
 	pthread_cond_destroy(&r->pcond);
 	free(r);
@@ -958,11 +962,19 @@ static void record_error(struct mbfs_export *ex, const char *key,
 	if (ex->err_count < ERR_RING)
 		ex->err_count++;
 	r->when = wall_now();
-	snprintf(r->key, sizeof r->key, "%.95s", key);
+	snprintf(r->key, sizeof r->key, "%s", key);
 	r->http = err->http_status;
 	snprintf(r->msg, sizeof r->msg, "%s", err->msg);
 }
 
+
+void mbfs_export_note_error(struct mbfs_export *ex, const char *what,
+			    const struct mbfs_err *err)
+{
+	pthread_mutex_lock(&ex->lock);
+	record_error(ex, what, err);
+	pthread_mutex_unlock(&ex->lock);
+}
 
 int mbfs_export_describe_errors(struct mbfs_export *ex, char *out, size_t outsz)
 {

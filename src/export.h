@@ -121,6 +121,12 @@ int mbfs_export_describe_exports(struct mbfs_export *ex, char *out,
 /* Prometheus text exposition of the export and cache counters. */
 int mbfs_export_describe_metrics(struct mbfs_export *ex, char *out,
 				 size_t outsz);
+/* Add a failure that is not an export's (a listing's) to the ring that
+ * .mbfs/errors shows; what names it ("collections/Sales/ (listing)").
+ * Takes the engine's mutex (a leaf lock): callable with the tree lock
+ * held. Never blocks on the network. */
+void mbfs_export_note_error(struct mbfs_export *ex, const char *what,
+			    const struct mbfs_err *err);
 
 /* Text for .mbfs/stats (running exports, counters) and .mbfs/errors. */
 int mbfs_export_describe_stats(struct mbfs_export *ex, char *out, size_t outsz);

@@ -39,6 +39,7 @@
 
 #include "log.h"
 #include "queries.h"
+#include "mb_json.h"
 
 #define CONTROL_MAX (256 * 1024)
 #define XATTR_VALUE_MAX (64 * 1024)
@@ -109,6 +110,14 @@ struct mbfs_dir {
 	size_t n;
 };
 
+/* The tree's error hook: a failed listing goes to .mbfs/errors too. */
+static void listing_error(void *arg, const char *what,
+			  const struct mbfs_err *err)
+{
+	struct mbfs_fs *fs = arg;
+	mbfs_export_note_error(fs->env.export, what, err);
+}
+
 struct mbfs_fs *mbfs_fs_new(const struct mbfs_fs_env *env)
 {
 	struct mbfs_fs *fs = calloc(1, sizeof *fs);
@@ -125,6 +134,8 @@ struct mbfs_fs *mbfs_fs_new(const struct mbfs_fs_env *env)
 	pthread_mutex_init(&fs->lock, NULL);
 	mbfs_inode_table_init(&fs->kinos);
 	mbfs_inode_table_init(&fs->current);
+	if (env->tree && env->export)
+		mbfs_tree_set_error_hook(env->tree, listing_error, fs);
 	return fs;
 }
 
@@ -184,6 +195,8 @@ void mbfs_fs_free(struct mbfs_fs *fs)
 		fs->dirs = d->next;
 		dir_free(d);
 	}
+	if (fs->env.tree && fs->env.export)
+		mbfs_tree_set_error_hook(fs->env.tree, NULL, NULL);
 	mbfs_inode_table_each(&fs->kinos, kino_free, NULL);
 	mbfs_inode_table_destroy(&fs->kinos);
 	mbfs_inode_table_destroy(&fs->current);
@@ -353,17 +366,31 @@ static char *key_build(const struct mbfs_fs *fs, const struct mbfs_node *n)
 {
 	char obj[160];
 	const char *fmt = mbfs_fmt_name(n->fmt);
-	switch (n->kind) {
+	/* a file read with parameters: its base's object, and the
+	 * parameters its export sends (below) */
+	const struct mbfs_node *b = n->kind == MBFS_K_PARAM_FILE && n->base
+					    ? n->base
+					    : n;
+	switch (b->kind) {
+	case MBFS_K_PUBLIC_CARD_FILE:
+		snprintf(obj, sizeof obj, "public-card:%s:%s",
+			 b->uuid ? b->uuid : "", fmt);
+		break;
+	case MBFS_K_PUBLIC_DASHCARD_FILE:
+		snprintf(obj, sizeof obj,
+			 "public-dashcard:%s:%" PRId64 ":%" PRId64 ":%s",
+			 b->uuid ? b->uuid : "", b->id, b->card_id, fmt);
+		break;
 	case MBFS_K_CARD_FILE:
-		snprintf(obj, sizeof obj, "card:%" PRId64 ":%s", n->id, fmt);
+		snprintf(obj, sizeof obj, "card:%" PRId64 ":%s", b->id, fmt);
 		break;
 	case MBFS_K_TABLE_FILE:
-		snprintf(obj, sizeof obj, "table:%" PRId64 ":%s", n->id, fmt);
+		snprintf(obj, sizeof obj, "table:%" PRId64 ":%s", b->id, fmt);
 		break;
 	case MBFS_K_DASHCARD_FILE:
 		snprintf(obj, sizeof obj,
 			 "dashcard:%" PRId64 ":%" PRId64 ":%" PRId64 ":%s",
-			 n->dashboard_id, n->id, n->card_id, fmt);
+			 b->dashboard_id, b->id, b->card_id, fmt);
 		break;
 	case MBFS_K_QUERY_FILE: {
 		struct mbfs_qstat qs;
@@ -381,7 +408,9 @@ static char *key_build(const struct mbfs_fs *fs, const struct mbfs_node *n)
 	size_t len = 0, cap = 0;
 	bool ok = key_add(&buf, &len, &cap, fs->scope) &&
 		  key_add(&buf, &len, &cap, obj);
-	if (ok && n->kind == MBFS_K_DASHCARD_FILE && n->params)
+	if (ok && (n->kind == MBFS_K_DASHCARD_FILE ||
+		   n->kind == MBFS_K_PUBLIC_DASHCARD_FILE ||
+		   n->kind == MBFS_K_PARAM_FILE) && n->params)
 		ok = key_add(&buf, &len, &cap, "|p=") &&
 		     key_add(&buf, &len, &cap, n->params);
 	if (!ok) {
@@ -394,20 +423,43 @@ static char *key_build(const struct mbfs_fs *fs, const struct mbfs_node *n)
 /* Build the export request of a data node. Tree lock held. A dashcard's
  * parameters are copied into *params (caller frees). */
 static void export_req_of(struct mbfs_fs *fs, const struct mbfs_node *n,
-			  struct mb_export_req *r, char **params)
+			  struct mb_export_req *r, char **params, char **uuid)
 {
 	memset(r, 0, sizeof *r);
 	*params = NULL;
-	r->kind = n->kind == MBFS_K_TABLE_FILE ? MB_EXPORT_TABLE : MB_EXPORT_CARD;
-	r->id = n->id;
-	r->db_id = n->db_id;
-	if (n->kind == MBFS_K_DASHCARD_FILE) {
+	*uuid = NULL;
+	/* a file read with parameters: its base's request, with them */
+	const struct mbfs_node *b = n->kind == MBFS_K_PARAM_FILE && n->base
+					    ? n->base
+					    : n;
+	r->kind = b->kind == MBFS_K_TABLE_FILE ? MB_EXPORT_TABLE : MB_EXPORT_CARD;
+	r->id = b->id;
+	r->db_id = b->db_id;
+	if (b->kind == MBFS_K_PUBLIC_CARD_FILE ||
+	    b->kind == MBFS_K_PUBLIC_DASHCARD_FILE) {
+		/* public links: no credential is sent (mb_api.c) */
+		r->kind = b->kind == MBFS_K_PUBLIC_CARD_FILE
+				  ? MB_EXPORT_PUBLIC_CARD
+				  : MB_EXPORT_PUBLIC_DASHCARD;
+		r->id = b->card_id;
+		r->dashboard_id = b->dashboard_id;
+		r->dashcard_id = b->id;
+		*uuid = b->uuid ? strdup(b->uuid) : NULL;
+		r->uuid = *uuid;
+		if (b->kind == MBFS_K_PUBLIC_DASHCARD_FILE) {
+			*params = n->params ? strdup(n->params) : NULL;
+			r->parameters = *params;
+		}
+	} else if (b->kind == MBFS_K_CARD_FILE && n->kind == MBFS_K_PARAM_FILE) {
+		*params = n->params ? strdup(n->params) : NULL;
+		r->parameters = *params;
+	} else if (b->kind == MBFS_K_DASHCARD_FILE) {
 		/* POST /api/dashboard/:d/dashcard/:dc/card/:c/query/:fmt with
 		 * the dashboard's filter defaults */
 		r->kind = MB_EXPORT_DASHCARD;
-		r->id = n->card_id;
-		r->dashboard_id = n->dashboard_id;
-		r->dashcard_id = n->id;
+		r->id = b->card_id;
+		r->dashboard_id = b->dashboard_id;
+		r->dashcard_id = b->id;
 		*params = n->params ? strdup(n->params) : NULL;
 		r->parameters = *params;
 	}
@@ -428,8 +480,9 @@ static char *key_of(struct mbfs_fs *fs, const struct mbfs_node *n)
 struct req_key {
 	struct mb_export_req req;
 	char *params;
+	char *uuid;
 	char *key;
-	char label[160];
+	char label[1024];          /* "<path> (<object>)" */
 };
 
 /* A query data file: POST /api/dataset/:fmt with the SQL file's text, and
@@ -463,7 +516,11 @@ static enum mbfs_status query_req_key(struct mbfs_fs *fs,
 	rk->req.sql = sql;
 	rk->req.format = mbfs_fmt_name(n->fmt);
 	rk->req.format_rows = fs->env.opts->format_rows;
-	snprintf(rk->label, sizeof rk->label, "%s", obj);
+	char path[880];
+	mbfs_tree_lock(fs->env.tree);
+	mbfs_tree_path(fs->env.tree, n, path, sizeof path);
+	mbfs_tree_unlock(fs->env.tree);
+	snprintf(rk->label, sizeof rk->label, "%.800s (%.150s)", path, obj);
 	rk->req.label = rk->label;
 	return MBFS_OK;
 }
@@ -473,16 +530,21 @@ static enum mbfs_status req_key_of(struct mbfs_fs *fs, const struct mbfs_node *n
 {
 	if (n->kind == MBFS_K_QUERY_FILE)
 		return query_req_key(fs, n, rk, err);
+	char path[880];
 	mbfs_tree_lock(fs->env.tree);
-	export_req_of(fs, n, &rk->req, &rk->params);
+	export_req_of(fs, n, &rk->req, &rk->params, &rk->uuid);
 	rk->key = key_build(fs, n);
+	mbfs_tree_path(fs->env.tree, n, path, sizeof path);
 	mbfs_tree_unlock(fs->env.tree);
-	/* logs and .mbfs/ name the object, not the mount's scope */
+	/* logs and .mbfs/ name the file and the object, not the mount's
+	 * scope (nor the parameters: the path shows those) */
 	const char *obj = rk->key ? rk->key + strlen(fs->scope) : "";
-	snprintf(rk->label, sizeof rk->label, "%.*s", (int)strcspn(obj, "|"), obj);
+	snprintf(rk->label, sizeof rk->label, "%s (%.*s)", path,
+		 (int)strcspn(obj, "|"), obj);
 	rk->req.label = rk->label;
 	if (!rk->key) {
 		free(rk->params);
+		free(rk->uuid);
 		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
 	}
 	return MBFS_OK;
@@ -491,6 +553,7 @@ static enum mbfs_status req_key_of(struct mbfs_fs *fs, const struct mbfs_node *n
 static void req_key_free(struct req_key *rk)
 {
 	free(rk->params);
+	free(rk->uuid);
 	free(rk->key);
 }
 
@@ -726,6 +789,23 @@ static void entry_attr(struct mbfs_fs *fs, struct mbfs_node *n,
 
 /* ---- lookup / getattr / forget ------------------------------------------ */
 
+/* A public card looked up by a uuid the server does not know (its
+ * export answered 404, and no listing shows it): the lookup is ENOENT. */
+static bool public_link_missing(struct mbfs_fs *fs, struct mbfs_node *n,
+				const struct mbfs_result_info *info)
+{
+	if (n->kind != MBFS_K_PUBLIC_CARD_FILE || info->have || !info->failed ||
+	    info->error.status != MBFS_ERR_NOT_FOUND)
+		return false;
+	bool listed = false;
+	mbfs_tree_lock(fs->env.tree);
+	for (size_t p = 0; p < n->n_parents && !listed; p++)
+		for (size_t i = 0; i < n->parents[p]->n_entries && !listed; i++)
+			listed = n->parents[p]->entries[i].node == n;
+	mbfs_tree_unlock(fs->env.tree);
+	return !listed;
+}
+
 enum mbfs_status mbfs_fs_lookup(struct mbfs_fs *fs, uint64_t parent,
 				const char *name, struct mbfs_attr *out,
 				struct mbfs_err *err)
@@ -735,6 +815,9 @@ enum mbfs_status mbfs_fs_lookup(struct mbfs_fs *fs, uint64_t parent,
 		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "stale directory");
 	struct mbfs_node *n = NULL;
 	enum mbfs_status st = mbfs_tree_find(fs->env.tree, dir, name, &n, err);
+	/* a name no listing shows: parameters, a public link (DESIGN §1) */
+	if (st == MBFS_ERR_NOT_FOUND)
+		st = mbfs_tree_find_unlisted(fs->env.tree, dir, name, &n, err);
 	if (st != MBFS_OK)
 		return st;
 	struct mbfs_result_info info;
@@ -744,6 +827,9 @@ enum mbfs_status mbfs_fs_lookup(struct mbfs_fs *fs, uint64_t parent,
 		if (st != MBFS_OK)
 			return st;
 	}
+	if (public_link_missing(fs, n, &info))
+		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "%s",
+				    info.error.msg);
 	entry_attr(fs, n, &info, true, out);
 	return MBFS_OK;
 }
@@ -1193,9 +1279,11 @@ static void file_free(struct mbfs_fs *fs, struct mbfs_file *f)
 
 /* ---- extended attributes ------------------------------------------------ */
 
+#define XATTRS_MAX 24
+
 struct xattrs {
-	const char *names[16];
-	char *values[16];
+	const char *names[XATTRS_MAX];
+	char *values[XATTRS_MAX];
 	int n;
 };
 
@@ -1203,7 +1291,7 @@ static void xa_add(struct xattrs *x, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void xa_add(struct xattrs *x, const char *name, const char *fmt, ...)
 {
-	if (x->n >= 16)
+	if (x->n >= XATTRS_MAX)
 		return;
 	/* Values hold server text (names, descriptions, messages): the
 	 * whole text, control characters escaped (status.h), never cut
@@ -1274,6 +1362,10 @@ static const char *model_of(const struct mbfs_node *n)
 	case MBFS_K_QUERY_DB: return "database";
 	case MBFS_K_QUERY_SQL:
 	case MBFS_K_QUERY_FILE: return "query";
+	case MBFS_K_PARAM_FILE:
+	case MBFS_K_PUBLIC_CARD_FILE:
+	case MBFS_K_PUBLIC_DASHCARD_FILE: return card_model_name(n->model);
+	case MBFS_K_PUBLIC_DASHBOARD: return "dashboard";
 	default: return NULL;
 	}
 }
@@ -1308,6 +1400,7 @@ static const char *metadata_endpoint(int64_t which)
 	case MBFS_META_DASHBOARDS: return "api/dashboard";
 	case MBFS_META_DATABASES: return "api/database";
 	case MBFS_META_USERS: return "api/user";
+	case MBFS_META_SNIPPETS: return "api/native-query-snippet";
 	default: return "";
 	}
 }
@@ -1374,6 +1467,15 @@ static void add_url(struct xattrs *x, const char *url, const struct mbfs_node *n
 	case MBFS_K_METADATA_FILE:
 		xa_add(x, "user.mb.url", "%s/%s", url, metadata_endpoint(n->id));
 		break;
+	case MBFS_K_PUBLIC_CARD_FILE:
+		xa_add(x, "user.mb.url", "%s/public/question/%s", url,
+		       n->uuid ? n->uuid : "");
+		break;
+	case MBFS_K_PUBLIC_DASHBOARD:
+	case MBFS_K_PUBLIC_DASHCARD_FILE:
+		xa_add(x, "user.mb.url", "%s/public/dashboard/%s", url,
+		       n->uuid ? n->uuid : "");
+		break;
 	default:
 		break;
 	}
@@ -1389,22 +1491,43 @@ static void collect_xattrs(struct mbfs_fs *fs, struct mbfs_node *n,
 	const char *url = fs->env.opts->url;
 	mbfs_tree_lock(fs->env.tree);
 	const char *model = model_of(n);
+	/* a file read with parameters says what its base file says */
+	const struct mbfs_node *b = n->kind == MBFS_K_PARAM_FILE && n->base
+					    ? n->base
+					    : n;
+	bool dashcard = b->kind == MBFS_K_DASHCARD_FILE ||
+			b->kind == MBFS_K_PUBLIC_DASHCARD_FILE;
 	if (n->kind == MBFS_K_COLLECTION && n->id == 0)
 		xa_add(x, "user.mb.id", "root");
-	else if (n->kind == MBFS_K_DASHCARD_FILE)
-		xa_add(x, "user.mb.id", "%" PRId64, n->card_id);
-	else if (model && n->kind != MBFS_K_SCHEMA &&
-		 n->kind != MBFS_K_METADATA_FILE &&
-		 n->kind != MBFS_K_QUERY_SQL && n->kind != MBFS_K_QUERY_FILE)
-		xa_add(x, "user.mb.id", "%" PRId64, n->id);
+	else if (dashcard || b->kind == MBFS_K_PUBLIC_CARD_FILE) {
+		if (b->card_id) /* public cards: known when listed */
+			xa_add(x, "user.mb.id", "%" PRId64, b->card_id);
+	} else if (b->kind == MBFS_K_PUBLIC_DASHBOARD) {
+		if (b->dashboard_id)
+			xa_add(x, "user.mb.id", "%" PRId64, b->dashboard_id);
+	} else if (model && n->kind != MBFS_K_SCHEMA &&
+		   n->kind != MBFS_K_METADATA_FILE &&
+		   n->kind != MBFS_K_QUERY_SQL && n->kind != MBFS_K_QUERY_FILE)
+		xa_add(x, "user.mb.id", "%" PRId64, b->id);
 	if (model)
 		xa_add(x, "user.mb.model", "%s", model);
-	add_url(x, url, n);
-	if (n->kind == MBFS_K_DASHCARD_FILE || n->kind == MBFS_K_DASHBOARD_TAB ||
+	add_url(x, url, b);
+	if (dashcard || n->kind == MBFS_K_DASHBOARD_TAB ||
 	    n->kind == MBFS_K_DASHBOARD_TAB_BYID)
-		xa_add(x, "user.mb.dashboard_id", "%" PRId64, n->dashboard_id);
-	if (n->kind == MBFS_K_DASHCARD_FILE)
-		xa_add(x, "user.mb.dashcard_id", "%" PRId64, n->id);
+		xa_add(x, "user.mb.dashboard_id", "%" PRId64, b->dashboard_id);
+	if (dashcard)
+		xa_add(x, "user.mb.dashcard_id", "%" PRId64, b->id);
+	if (n->uuid)
+		xa_add(x, "user.mb.public_uuid", "%s", n->uuid);
+	if (n->param_defs) {
+		/* the names a file name may set (DESIGN §1) */
+		char *pj = mb_json_params_xattr(n->param_defs);
+		if (pj)
+			xa_add(x, "user.mb.parameters", "%s", pj);
+		free(pj);
+	}
+	if (n->kind == MBFS_K_PARAM_FILE && n->params)
+		xa_add(x, "user.mb.parameter_values", "%s", n->params);
 	if (n->kind == MBFS_K_SCHEMA || n->kind == MBFS_K_TABLE_FILE)
 		xa_add(x, "user.mb.database_id", "%" PRId64, n->db_id);
 	if (n->kind == MBFS_K_QUERY_SQL || n->kind == MBFS_K_QUERY_FILE) {
@@ -1537,7 +1660,13 @@ static void render_control(struct mbfs_fs *fs, int64_t which, char **out,
 		iso_time((double)fs->mounted_at, ts, sizeof ts);
 		PUT("server %s\n", e->opts->url);
 		PUT("version %s\n", e->version_tag ? e->version_tag : "unknown");
-		PUT("user %s\n", e->user_email ? e->user_email : "unknown");
+		if (e->opts->public_only) {
+			/* -o public: no credentials, no login, ever */
+			PUT("user none\n");
+			PUT("auth none (-o public: public links only; no credentials are read or sent, no login)\n");
+		} else {
+			PUT("user %s\n", e->user_email ? e->user_email : "unknown");
+		}
 		if (e->auth) {
 			char auth[1024];
 			mb_auth_describe(e->auth, auth, sizeof auth);

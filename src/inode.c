@@ -55,7 +55,9 @@ bool mbfs_kind_is_dir(enum mbfs_kind k)
 bool mbfs_kind_is_data(enum mbfs_kind k)
 {
 	return k == MBFS_K_CARD_FILE || k == MBFS_K_TABLE_FILE ||
-	       k == MBFS_K_DASHCARD_FILE || k == MBFS_K_QUERY_FILE;
+	       k == MBFS_K_DASHCARD_FILE || k == MBFS_K_QUERY_FILE ||
+	       k == MBFS_K_PUBLIC_CARD_FILE || k == MBFS_K_PUBLIC_DASHCARD_FILE ||
+	       k == MBFS_K_PARAM_FILE;
 }
 
 uint64_t mbfs_inode_number(enum mbfs_kind kind, enum mbfs_fmt fmt, int64_t id)

@@ -34,6 +34,9 @@ enum mbfs_kind {
 	MBFS_K_DASHBOARDS_DIR = 5,   /* dashboards/ */
 	MBFS_K_METADATA_DIR = 6,     /* metadata/ */
 	MBFS_K_QUERIES_DIR = 7,      /* queries/ */
+	MBFS_K_PUBLIC_DIR = 8,       /* public/ */
+	MBFS_K_PUBLIC_CARDS_DIR = 9, /* public/card/ */
+	MBFS_K_PUBLIC_DASHBOARDS_DIR = 10, /* public/dashboard/ */
 	MBFS_K_COLLECTION = 16,      /* a collection directory; id 0 = collections/ */
 	MBFS_K_DATABASE = 17,        /* databases/<db>/ */
 	MBFS_K_SCHEMA = 18,          /* databases/<db>/<schema>/ (hashed id) */
@@ -47,6 +50,8 @@ enum mbfs_kind {
 	MBFS_K_DASHBOARD_BYID = 22,  /* dashboards/<id>/ */
 	MBFS_K_DASHBOARD_TAB_BYID = 23, /* dashboards/<id>/<tab>/ */
 	MBFS_K_QUERY_DB = 24,        /* queries/<database>/ (id = database) */
+	/* public/dashboard/<uuid>/ (id from the tree's uuid registry) */
+	MBFS_K_PUBLIC_DASHBOARD = 25,
 	MBFS_K_CARD_FILE = 32,       /* <card>.csv|json|xlsx */
 	MBFS_K_TABLE_FILE = 33,      /* <table>.csv|json|xlsx */
 	MBFS_K_DASHCARD_FILE = 34,   /* keyed by dashcard id */
@@ -55,6 +60,12 @@ enum mbfs_kind {
 	MBFS_K_QUERY_SQL = 36,       /* NAME.sql, written by the user */
 	MBFS_K_QUERY_FILE = 37,      /* NAME.csv|json|xlsx: runs NAME.sql */
 	MBFS_K_QUERY_TEMP = 38,      /* an editor's temporary file */
+	/* public/card/<uuid>.csv|json|xlsx (id from the uuid registry) */
+	MBFS_K_PUBLIC_CARD_FILE = 39,
+	MBFS_K_PUBLIC_DASHCARD_FILE = 40, /* in public/dashboard/<uuid>/, by dashcard id */
+	/* a card or dashcard file read with parameters in its name
+	 * ("27.csv?category=Gizmo"; id from the parameter-set registry) */
+	MBFS_K_PARAM_FILE = 41,
 	MBFS_K_CONTROL_FILE = 48,    /* .mbfs/status, stats, errors (id = which) */
 	MBFS_K_METADATA_FILE = 49,   /* metadata/cards.json ... (id = which) */
 };

@@ -432,7 +432,9 @@ static int connect_server(struct mbfs_options *o, const struct creds *c,
 				    .password_file = c->password ? NULL
 								 : o->password_file,
 				    .cache_dir = o->cache_dir};
-	if (mb_auth_new(&ac, m->http, &m->auth, &err) != MBFS_OK)
+	/* -o public: no credential at all (public links only) */
+	if (!o->public_only &&
+	    mb_auth_new(&ac, m->http, &m->auth, &err) != MBFS_OK)
 		goto fail;
 	m->client = mb_api_new(o->url, m->http, m->auth, o->retries);
 	if (!m->client) {
@@ -460,6 +462,11 @@ static int connect_server(struct mbfs_options *o, const struct creds *c,
 	mb_caps_describe(&m->caps, m->caps_text, sizeof m->caps_text);
 	mb_api_set_caps(m->client, &m->caps);
 	mbfs_debug("server version %s", m->caps.version);
+	if (o->public_only) {
+		mbfs_info("connected to %s (Metabase %s): public links only, no credentials (-o public)",
+			  o->url, m->caps.version);
+		return 0;
+	}
 	if (mb_auth_kind(m->auth) == MB_AUTH_API_KEY && m->caps.major &&
 	    !m->caps.api_keys) {
 		if (!mb_auth_has_password(m->auth)) {
@@ -513,15 +520,21 @@ static int build_fs(struct mbfs_options *o, struct mount_state *m)
 		mbfs_err_set(&err, MBFS_ERR_NOMEM, 0, "out of memory");
 		goto fail;
 	}
-	/* queries/: this Metabase user's SQL files, beside the spool */
-	if (mbfs_queries_open(mbfs_spool_dir(m->spool), m->user.id,
+	/* queries/: this Metabase user's SQL files, beside the spool (not
+	 * with -o public: no user, no queries/) */
+	if (!o->public_only &&
+	    mbfs_queries_open(mbfs_spool_dir(m->spool), m->user.id,
 			      &m->queries, &err) != MBFS_OK)
 		goto fail;
 	mbfs_tree_set_queries(m->tree, m->queries);
 	/* Everything that changes the bytes of a result besides the object:
 	 * the Metabase user (permissions, sandboxing) and format_rows. */
-	snprintf(m->scope, sizeof m->scope, "u%lld|fr%d|",
-		 (long long)m->user.id, o->format_rows ? 1 : 0);
+	if (o->public_only) /* no user: public links only */
+		snprintf(m->scope, sizeof m->scope, "pub|fr%d|",
+			 o->format_rows ? 1 : 0);
+	else
+		snprintf(m->scope, sizeof m->scope, "u%lld|fr%d|",
+			 (long long)m->user.id, o->format_rows ? 1 : 0);
 	struct mbfs_fs_env env = {.opts = o,
 				  .result_scope = m->scope,
 				  .client = m->client,
@@ -590,7 +603,12 @@ int main(int argc, char **argv)
 	}
 
 	struct creds creds;
-	int gathered = gather_credentials(&o, &creds);
+	/* -o public reads no credential from anywhere (and never prompts) */
+	int gathered = 0;
+	if (o.public_only)
+		memset(&creds, 0, sizeof creds);
+	else
+		gathered = gather_credentials(&o, &creds);
 	scrub_environment(); /* the secrets are in creds now */
 	if (gathered != 0) {
 		creds_free(&creds);
@@ -667,7 +685,8 @@ int main(int argc, char **argv)
 		goto out_signals;
 	}
 	mbfs_info("mounted %s on %s", o.url, o.mountpoint);
-	mb_auth_started(m.auth);
+	if (m.auth)
+		mb_auth_started(m.auth);
 	daemonize_finish(notify_fd);
 	notify_fd = -1;
 

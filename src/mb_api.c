@@ -211,6 +211,10 @@ static enum mbfs_status send_authed(struct api *a, struct mb_http_req *req,
 	struct mbfs_cancel *cx = mbfs_cancel_current();
 	if (!req->abort && cx)
 		req->abort = &cx->fired;
+	if (!a->auth) /* -o public: only public/ exists, which never gets here */
+		return mbfs_err_set(err, MBFS_ERR_AUTH, 0,
+				    "%s: mounted with -o public: no credentials",
+				    what);
 	char auth_hdr[MB_AUTH_SECRET_MAX + 32];
 	int transient = 0;
 	for (int attempt = 0;; attempt++) {
@@ -464,6 +468,8 @@ static enum mbfs_status op_list_get(struct mb_client *c, enum mb_list which,
 		[MB_LIST_DASHBOARDS] = {"/api/dashboard?f=all", "GET /api/dashboard"},
 		[MB_LIST_DATABASES] = {"/api/database", "GET /api/database"},
 		[MB_LIST_USERS] = {"/api/user", "GET /api/user"},
+		[MB_LIST_SNIPPETS] = {"/api/native-query-snippet",
+				      "GET /api/native-query-snippet"},
 	};
 	if ((size_t)which >= sizeof lists / sizeof lists[0])
 		return mbfs_err_set(err, MBFS_ERR_INVALID, 0, "unknown list");
@@ -545,6 +551,9 @@ static char *export_form(const struct mb_export_req *r, char *path,
 		ok = form_add(&body, &len, "query", query) &&
 		     form_add(&body, &len, "visualization_settings", "{}");
 		break;
+	case MB_EXPORT_PUBLIC_CARD:
+	case MB_EXPORT_PUBLIC_DASHCARD:
+		break; /* public_export_run */
 	case MB_EXPORT_NATIVE: {
 		snprintf(path, pathsz, "/api/dataset/%s", r->format);
 		*route = "POST /api/dataset/:fmt";
@@ -572,6 +581,12 @@ static char *export_form(const struct mb_export_req *r, char *path,
 	return body;
 }
 
+static enum mbfs_status public_export_run(struct api *a,
+					  const struct mb_export_req *r,
+					  mb_sink_fn sink, void *sink_arg,
+					  struct mb_export_result *res,
+					  struct mbfs_err *err);
+
 static enum mbfs_status op_export_run(struct mb_client *c,
 				      const struct mb_export_req *r,
 				      mb_sink_fn sink, void *sink_arg,
@@ -582,6 +597,9 @@ static enum mbfs_status op_export_run(struct mb_client *c,
 	char path[512] = "", url[URL_MAX];
 	const char *route = "POST export";
 	memset(res, 0, sizeof *res);
+	if (r->kind == MB_EXPORT_PUBLIC_CARD ||
+	    r->kind == MB_EXPORT_PUBLIC_DASHCARD)
+		return public_export_run(a, r, sink, sink_arg, res, err);
 	char *body = export_form(r, path, sizeof path, &route);
 	if (!body)
 		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
@@ -612,6 +630,160 @@ static enum mbfs_status op_export_run(struct mb_client *c,
 		st = mbfs_err_set(err, MBFS_ERR_EXPORT, (int)req.status,
 				  "%s: the server cut the export after %llu bytes (%s)",
 				  path, (unsigned long long)req.bytes,
+				  req.errbuf[0] ? req.errbuf : "transfer incomplete");
+	mb_http_req_cleanup(&req);
+	free(body);
+	return st;
+}
+
+/* ---- public links (DESIGN.md §1 "Public links") --------------------------
+ * Requests under /api/public/ never carry a credential: no session or API
+ * key header, no Authorization, no cookie (the transport has no cookie
+ * engine). They go through send_public, which has no auth step at all, so
+ * no code path can add one; a 401 is an answer like any other. */
+
+static enum mbfs_status send_public(struct api *a, struct mb_http_req *req,
+				    const char *route, const char *what,
+				    struct mbfs_err *err)
+{
+	struct mbfs_cancel *cx = mbfs_cancel_current();
+	if (!req->abort && cx)
+		req->abort = &cx->fired;
+	for (int transient = 0;; transient++) {
+		enum mbfs_status st = mb_http_perform(a->http, req, err);
+		count_route(a, route, req->bytes, req->status);
+		if (is_transient(req, st) && transient < a->retries) {
+			backoff(a, req, transient);
+			continue;
+		}
+		if (st != MBFS_OK)
+			return st;
+		if (req->status < 200 || req->status >= 300)
+			return http_failure(req, what, err);
+		return MBFS_OK;
+	}
+}
+
+DEFINE_GET(get_public_list, struct mb_public_list, mb_json_public_list,
+	   "GET /api/:model/public")
+static enum mbfs_status op_public_list(struct mb_client *c,
+				       enum mb_public_kind which,
+				       struct mb_public_list *out,
+				       struct mbfs_err *err)
+{
+	return get_public_list(api_of(c),
+			       which == MB_PUBLIC_CARDS ? "/api/card/public"
+							: "/api/dashboard/public",
+			       out, err);
+}
+
+static enum mbfs_status op_public_dashboard(struct mb_client *c,
+					    const char *uuid,
+					    struct mb_dashboard *out,
+					    struct mbfs_err *err)
+{
+	struct api *a = api_of(c);
+	memset(out, 0, sizeof *out);
+	char *esc = mb_http_escape(uuid);
+	if (!esc)
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	char url[URL_MAX];
+	int n = snprintf(url, sizeof url, "%s/api/public/dashboard/%s", a->url,
+			 esc);
+	free(esc);
+	if (!fits(n, sizeof url))
+		return url_too_long(err, "/api/public/dashboard/:uuid");
+	struct mb_http_req req;
+	memset(&req, 0, sizeof req);
+	req.method = "GET";
+	req.url = url;
+	req.headers[0] = "Accept: application/json";
+	req.max_resp = META_MAX_RESP;
+	enum mbfs_status st = send_public(a, &req, "GET /api/public/dashboard/:uuid",
+					  "/api/public/dashboard/:uuid", err);
+	if (st == MBFS_OK && strncasecmp(req.content_type, "text/html", 9) == 0)
+		st = mbfs_err_set(err, MBFS_ERR_PROTOCOL, (int)req.status,
+				  "/api/public/dashboard/:uuid: the server sent an HTML page, not JSON (a proxy or login page?)");
+	if (st == MBFS_OK)
+		st = mb_json_dashboard(req.resp, req.resp_len, out, err);
+	mb_http_req_cleanup(&req);
+	return st;
+}
+
+/* A public card (GET, options in the query string, which is where the
+ * public route reads them) or a public dashcard (POST, form body with the
+ * dashboard's defaults, v0.50+). */
+static enum mbfs_status public_export_run(struct api *a,
+					  const struct mb_export_req *r,
+					  mb_sink_fn sink, void *sink_arg,
+					  struct mb_export_result *res,
+					  struct mbfs_err *err)
+{
+	bool card = r->kind == MB_EXPORT_PUBLIC_CARD;
+	const char *route =
+		card ? "GET /api/public/card/:uuid/query/:fmt"
+		     : "POST /api/public/dashboard/:uuid/dashcard/:id/card/:id/:fmt";
+	if (!card && !a->caps.public_dashcard_export)
+		return mbfs_err_set(err, MBFS_ERR_HTTP, 0,
+				    "Metabase %s has no download route for the cards of a public dashboard (POST /api/public/dashboard/:uuid/dashcard/:dashcard-id/card/:card-id/:export-format, newer versions); public/card/<uuid> files of shared cards work",
+				    a->caps.version);
+	char *uuid = mb_http_escape(r->uuid ? r->uuid : "");
+	char *fmt = mb_http_escape(r->format ? r->format : "");
+	char url[URL_MAX], path[512];
+	char *body = NULL;
+	size_t blen = 0;
+	int n = -1;
+	bool ok = uuid && fmt;
+	if (ok && card)
+		n = snprintf(path, sizeof path,
+			     "/api/public/card/%s/query/%s?format_rows=%s", uuid,
+			     fmt, r->format_rows ? "true" : "false");
+	else if (ok)
+		n = snprintf(path, sizeof path,
+			     "/api/public/dashboard/%s/dashcard/%" PRId64
+			     "/card/%" PRId64 "/%s",
+			     uuid, r->dashcard_id, r->id, fmt);
+	if (ok && !card)
+		ok = form_add(&body, &blen, "parameters",
+			      r->parameters ? r->parameters : "[]") &&
+		     form_add(&body, &blen, "format_rows",
+			      r->format_rows ? "true" : "false");
+	free(uuid);
+	free(fmt);
+	if (!ok) {
+		free(body);
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	}
+	if (!fits(n, sizeof path) ||
+	    !fits(snprintf(url, sizeof url, "%s%s", a->url, path), sizeof url)) {
+		free(body);
+		return url_too_long(err, route);
+	}
+	struct mb_http_req req;
+	memset(&req, 0, sizeof req);
+	req.method = card ? "GET" : "POST";
+	req.url = url;
+	if (!card) {
+		req.headers[0] = "Content-Type: application/x-www-form-urlencoded";
+		req.body = body;
+		req.body_len = blen;
+	}
+	req.on_data = sink;
+	req.data_arg = sink_arg;
+	req.abort = r->abort;
+	/* the message names the route, not the uuid (the link is the key) */
+	enum mbfs_status st = send_public(a, &req, route, route, err);
+	res->http_status = req.status;
+	snprintf(res->content_type, sizeof res->content_type, "%s",
+		 req.content_type);
+	res->close_delimited = req.close_delimited;
+	res->bytes = req.bytes;
+	res->elapsed = req.elapsed;
+	if (st == MBFS_ERR_NETWORK && req.status >= 200 && req.status < 300 &&
+	    !req.stalled)
+		st = mbfs_err_set(err, MBFS_ERR_EXPORT, (int)req.status,
+				  "%s: the server cut the export after %llu bytes (%s)",
+				  route, (unsigned long long)req.bytes,
 				  req.errbuf[0] ? req.errbuf : "transfer incomplete");
 	mb_http_req_cleanup(&req);
 	free(body);
@@ -713,6 +885,8 @@ static const struct mb_client_ops api_ops = {
 	.users = op_users,
 	.list_get = op_list_get,
 	.export_run = op_export_run,
+	.public_list = op_public_list,
+	.public_dashboard = op_public_dashboard,
 	.describe_stats = op_describe_stats,
 	.describe_metrics = op_describe_metrics,
 	.destroy = op_destroy,

@@ -29,6 +29,7 @@ void mb_caps_from_version(const char *tag, struct mb_caps *c)
 	c->export_error_status = major >= 60;
 	c->export_abort_midstream = major >= 63;
 	c->kebab_params = major >= 63;
+	c->public_dashcard_export = major >= 50;
 }
 
 int mb_caps_describe(const struct mb_caps *c, char *out, size_t outsz)
@@ -40,7 +41,7 @@ int mb_caps_describe(const struct mb_caps *c, char *out, size_t outsz)
 			"caps dashboard_cards_key=%s card_kind_field=%s api_keys=%s "
 			"trash=%s dashboard_questions=%s export_body=%s "
 			"dataset_query=%s items_params=%s card_query=%s "
-			"export_failure=%s\n",
+			"export_failure=%s public_dashcard_export=%s\n",
 			c->dashcards_key ? "dashcards" : "ordered_cards",
 			c->card_type_field ? "type" : "dataset",
 			c->api_keys ? "yes" : "no", c->trash ? "yes" : "no",
@@ -51,5 +52,6 @@ int mb_caps_describe(const struct mb_caps *c, char *out, size_t outsz)
 			c->mbql5 ? "legacy-mbql" : "as-is",
 			c->export_abort_midstream ? "status-then-abort"
 			: c->export_error_status  ? "status-then-appended-json"
-						  : "in-band-json");
+						  : "in-band-json",
+			c->public_dashcard_export ? "yes" : "no");
 }

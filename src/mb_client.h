@@ -28,6 +28,10 @@ enum mb_export_kind {
 	MB_EXPORT_TABLE,       /* POST /api/dataset/:fmt with source-table */
 	MB_EXPORT_DASHCARD,    /* POST /api/dashboard/:d/dashcard/:dc/card/:c/query/:fmt */
 	MB_EXPORT_NATIVE,      /* POST /api/dataset/:fmt with native SQL */
+	/* Public links: sent without any credential (DESIGN.md §1). */
+	MB_EXPORT_PUBLIC_CARD, /* GET /api/public/card/:uuid/query/:fmt */
+	/* POST /api/public/dashboard/:uuid/dashcard/:dc/card/:c/:fmt */
+	MB_EXPORT_PUBLIC_DASHCARD,
 };
 
 /* List endpoints whose bodies mbfs also shows as they are (metadata/). */
@@ -37,6 +41,13 @@ enum mb_list {
 	MB_LIST_DASHBOARDS,    /* GET /api/dashboard?f=all */
 	MB_LIST_DATABASES,     /* GET /api/database */
 	MB_LIST_USERS,         /* GET /api/user (admins only; 403 otherwise) */
+	MB_LIST_SNIPPETS,      /* GET /api/native-query-snippet */
+};
+
+/* Admin lists of the objects shared by public link. */
+enum mb_public_kind {
+	MB_PUBLIC_CARDS,       /* GET /api/card/public */
+	MB_PUBLIC_DASHBOARDS,  /* GET /api/dashboard/public */
 };
 
 struct mb_export_req {
@@ -48,6 +59,7 @@ struct mb_export_req {
 	const char *format;        /* "csv", "json", "xlsx" */
 	const char *parameters;    /* JSON array text, or NULL for none */
 	const char *sql;           /* NATIVE */
+	const char *uuid;          /* PUBLIC_*: the public link's uuid */
 	/* How logs, .mbfs/stats and .mbfs/errors name this result (not sent;
 	 * NULL: the result key). */
 	const char *label;
@@ -124,6 +136,17 @@ struct mb_client_ops {
 				       mb_sink_fn sink, void *sink_arg,
 				       struct mb_export_result *res,
 				       struct mbfs_err *err);
+	/* Public links (may be NULL in test clients). public_list is an
+	 * authenticated admin request (403 for others); public_dashboard
+	 * (GET /api/public/dashboard/:uuid) carries no credential at all. */
+	enum mbfs_status (*public_list)(struct mb_client *c,
+					enum mb_public_kind which,
+					struct mb_public_list *out,
+					struct mbfs_err *err);
+	enum mbfs_status (*public_dashboard)(struct mb_client *c,
+					     const char *uuid,
+					     struct mb_dashboard *out,
+					     struct mbfs_err *err);
 	/* Counters for .mbfs/stats, as text (no secrets). */
 	int (*describe_stats)(struct mb_client *c, char *out, size_t outsz);
 	/* The same in the Prometheus text format (may be NULL). */

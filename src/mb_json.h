@@ -153,4 +153,38 @@ void mb_json_stream_free(struct mb_json_stream *s);
 /* Quote s as a JSON string literal into a new heap string ("\"...\""). */
 char *mb_json_quote(const char *s);
 
+/* ---- parameters and public links (DESIGN.md §1) ---------------------- */
+
+/* user.mb.parameters of a file whose normalized definitions (mb_card /
+ * mb_dashcard param_defs) are defs: [{"slug","name","type","default"}]
+ * (default null when there is none). Heap string; NULL when defs is
+ * NULL or unreadable, or out of memory. */
+char *mb_json_params_xattr(const char *defs);
+
+/*
+ * The export's `parameters` (a JSON array, heap, in *out) for a file
+ * whose definitions are defs, read with the values args (by slug) — what
+ * Metabase's UI sends:
+ *  - a card: every parameter, {"id","type","value","target"}, given ones
+ *    with their values and the others with their defaults (those
+ *    without a default are left out);
+ *  - a dashcard (dashcard = true): base (the dashboard's defaults, the
+ *    array a plain dashcard export sends) with each given filter's entry
+ *    replaced by {"id","type","value"} (added when base has none); the
+ *    dashboard's parameter_mappings then target the card.
+ * A value is a list of strings, except for date and temporal-unit types
+ * given one value: that string (the UI's own form of a range, a month...).
+ * MBFS_ERR_NOT_FOUND when a slug of args is not one of defs'.
+ */
+enum mbfs_status mb_json_param_request(const char *defs, const char *base,
+				       const struct mb_param_args *args,
+				       bool dashcard, char **out,
+				       struct mbfs_err *err);
+
+/* GET /api/card/public, GET /api/dashboard/public: [{id,name,public_uuid}]
+ * (rows without a uuid are skipped). */
+enum mbfs_status mb_json_public_list(const char *buf, size_t len,
+				     struct mb_public_list *out,
+				     struct mbfs_err *err);
+
 #endif

@@ -65,6 +65,13 @@ struct mb_card {
 	char *native_sql;          /* the SQL text of native cards (MBQL 4 or 5), else NULL */
 	char *updated_at;
 	char *entity_id;
+	/* The parameters a file name may set (DESIGN.md §1 "Card
+	 * parameters"): the card's `parameters` plus the template tags no
+	 * parameter covers, normalized by mb_json.c to a JSON array of
+	 * {"id","slug","name","type"[,"default"][,"target"]}; NULL when the
+	 * card has none. */
+	char *param_defs;
+	char *public_uuid;         /* the public link's uuid, or NULL */
 };
 
 struct mb_card_list {
@@ -165,6 +172,10 @@ struct mb_dashcard {
 	char *updated_at;          /* the card's updated_at, else the dashcard's */
 	bool card_native;
 	bool card_archived;        /* the card itself is archived */
+	/* The dashboard filters mapped to this dashcard's card (its
+	 * parameter_mappings), as {"id","slug","name","type"[,"default"],
+	 * "target"} (target: the mapping's), a JSON array; NULL when none. */
+	char *param_defs;
 };
 
 struct mb_dashboard {
@@ -189,6 +200,32 @@ struct mb_dashboard_list {
 	size_t n;
 };
 
+/* GET /api/card/public and GET /api/dashboard/public: what an admin sees
+ * of the objects shared by public link. */
+struct mb_public_item {
+	int64_t id;
+	char *name;
+	char *uuid;                /* public_uuid; never NULL after decoding */
+};
+
+struct mb_public_list {
+	struct mb_public_item *v;
+	size_t n;
+};
+
+/* The values a file name gives one parameter ("?slug=v1&slug=v2"),
+ * percent-decoded (params.h). */
+struct mb_param_arg {
+	char *slug;
+	char **values;
+	size_t n_values;
+};
+
+struct mb_param_args {
+	struct mb_param_arg *v;
+	size_t n;
+};
+
 void mb_item_list_free(struct mb_item_list *l);
 void mb_card_free(struct mb_card *c);
 void mb_card_list_free(struct mb_card_list *l);
@@ -203,5 +240,7 @@ void mb_user_list_free(struct mb_user_list *l);
 void mb_properties_free(struct mb_properties *p);
 void mb_dashboard_free(struct mb_dashboard *d);
 void mb_dashboard_list_free(struct mb_dashboard_list *l);
+void mb_public_list_free(struct mb_public_list *l);
+void mb_param_args_free(struct mb_param_args *a);
 
 #endif

@@ -60,7 +60,8 @@ static struct entry *entry_find(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 
 static bool is_list(enum mbfs_meta_kind k)
 {
-	return k >= MBFS_META_CARDS && k <= MBFS_META_USERS;
+	return (k >= MBFS_META_CARDS && k <= MBFS_META_USERS) ||
+	       k == MBFS_META_SNIPPETS;
 }
 
 static void snap_free(struct mbfs_meta_snap *s)
@@ -76,6 +77,7 @@ static void snap_free(struct mbfs_meta_snap *s)
 	case MBFS_META_USERS: mb_user_list_free(&s->u.users); break;
 	case MBFS_META_CURRENT_USER: mb_user_free(&s->u.user); break;
 	case MBFS_META_DASHBOARD: mb_dashboard_free(&s->u.dashboard); break;
+	case MBFS_META_SNIPPETS: break; /* text only */
 	}
 	free(s);
 }
@@ -174,6 +176,61 @@ static enum mbfs_status fetch_list(struct mbfs_meta *m, struct mbfs_meta_snap *s
 	return st;
 }
 
+/* A list kept only as text (metadata/snippets.json): the body, capped,
+ * then its array (mb_json_list_array checks it is one). */
+#define TEXT_LIST_MAX ((size_t)64 * 1024 * 1024)
+
+struct text_buf {
+	char *buf;
+	size_t len, cap;
+	bool too_big, oom;
+};
+
+static bool text_feed(void *arg, const char *buf, size_t len)
+{
+	struct text_buf *t = arg;
+	if (t->len + len > TEXT_LIST_MAX) {
+		t->too_big = true;
+		return false;
+	}
+	if (t->len + len + 1 > t->cap) {
+		size_t nc = t->cap ? t->cap : 4096;
+		while (nc < t->len + len + 1)
+			nc *= 2;
+		char *nb = realloc(t->buf, nc);
+		if (!nb) {
+			t->oom = true;
+			return false;
+		}
+		t->buf = nb;
+		t->cap = nc;
+	}
+	memcpy(t->buf + t->len, buf, len);
+	t->len += len;
+	t->buf[t->len] = '\0';
+	return true;
+}
+
+static enum mbfs_status fetch_text_list(struct mbfs_meta *m,
+					struct mbfs_meta_snap *s,
+					enum mb_list which, struct mbfs_err *err)
+{
+	struct text_buf t = {0};
+	struct mb_client *c = m->client;
+	enum mbfs_status st = c->ops->list_get(c, which, text_feed, &t, err);
+	if (t.too_big)
+		st = mbfs_err_set(err, MBFS_ERR_TOO_BIG, 0,
+				  "the list is larger than %zu bytes",
+				  TEXT_LIST_MAX);
+	else if (t.oom)
+		st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	if (st == MBFS_OK)
+		st = mb_json_list_array(t.buf, t.len, &s->array, &s->array_len,
+					&s->count, err);
+	free(t.buf);
+	return st;
+}
+
 static const struct {
 	enum mb_list list;
 	enum mb_json_list_kind json;
@@ -197,7 +254,9 @@ static enum mbfs_status fetch(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 	s->id = id;
 	struct mb_client *c = m->client;
 	enum mbfs_status st;
-	if (is_list(kind)) {
+	if (kind == MBFS_META_SNIPPETS) {
+		st = fetch_text_list(m, s, MB_LIST_SNIPPETS, err);
+	} else if (is_list(kind)) {
 		st = fetch_list(m, s, list_of[kind].list, list_of[kind].json,
 				want_array, err);
 	} else if (kind == MBFS_META_CURRENT_USER) {

@@ -46,6 +46,9 @@ enum mbfs_meta_kind {
 	MBFS_META_USERS,           /* GET /api/user (data; admins)     list */
 	MBFS_META_CURRENT_USER,    /* GET /api/user/current */
 	MBFS_META_DASHBOARD,       /* GET /api/dashboard/:id (id) */
+	/* GET /api/native-query-snippet: list, kept as text only (no
+	 * decoded form). An explicit value: it numbers metadata/snippets.json */
+	MBFS_META_SNIPPETS = 16,
 };
 
 #define MBFS_META_WANT_ARRAY 1u

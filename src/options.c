@@ -247,6 +247,7 @@ struct raw_opts {
 		*max_exports, *retries,
 		*uid, *gid, *umask, *log_level;
 	int format_rows, insecure, test_zero_size, test_zero_size_always, stream;
+	int public_only;
 	char *row_cap;
 	int help, version, foreground, debug, single;
 	char *positional[2];
@@ -288,6 +289,7 @@ static const struct fuse_opt opt_table[] = {
 	{"test_zero_size", offsetof(struct raw_opts, test_zero_size), 1},
 	{"test_zero_size=always", offsetof(struct raw_opts, test_zero_size_always), 1},
 	{"stream", offsetof(struct raw_opts, stream), 1},
+	{"public", offsetof(struct raw_opts, public_only), 1},
 	RAW("row_cap=%s", row_cap),
 	{"password=", offsetof(struct raw_opts, secret_in_argv), 1},
 	{"api_key=", offsetof(struct raw_opts, secret_in_argv), 1},
@@ -339,6 +341,7 @@ static void config_fill(struct raw_opts *r)
 		{"format_rows", offsetof(struct raw_opts, format_rows)},
 		{"insecure", offsetof(struct raw_opts, insecure)},
 		{"stream", offsetof(struct raw_opts, stream)},
+		{"public", offsetof(struct raw_opts, public_only)},
 	};
 	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
 		int *dst = (int *)((char *)r + flags[i].off);
@@ -728,6 +731,24 @@ bad:
 	return false;
 }
 
+void mbfs_options_url_normalize(char *u)
+{
+	size_t ul = strlen(u);
+	while (ul > 0 && u[ul - 1] == '/')
+		u[--ul] = '\0';
+	/* "/api" as the whole last path segment (not "host/myapi", and
+	 * not the host of "http://api") */
+	const char *path = strstr(u, "://");
+	size_t path_at = path ? (size_t)(path - u) + 3 : 0;
+	path_at += strcspn(u + path_at, "/");
+	if (ul >= path_at + 4 && strcmp(u + ul - 4, "/api") == 0) {
+		ul -= 4;
+		u[ul] = '\0';
+		while (ul > path_at && u[ul - 1] == '/')
+			u[--ul] = '\0';
+	}
+}
+
 enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
 					    struct mbfs_options *o,
 					    struct fuse_args *fa)
@@ -796,9 +817,7 @@ enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
 		fprintf(stderr, "mbfs: %s\n", why);
 		goto out;
 	}
-	size_t ul = strlen(o->url);
-	while (ul > 0 && o->url[ul - 1] == '/')
-		o->url[--ul] = '\0';
+	mbfs_options_url_normalize(o->url);
 
 	if (!pick_path("api_key_file", r.api_key_file, "MBFS_API_KEY_FILE",
 		       "api_key_file", &o->api_key_file) ||
@@ -816,6 +835,7 @@ enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
 	if (!ok)
 		goto out;
 	o->format_rows = r.format_rows != 0;
+	o->public_only = r.public_only != 0;
 
 	o->meta_ttl = 60;
 	o->result_ttl = 60;
@@ -914,7 +934,8 @@ void mbfs_options_help(FILE *f, const char *prog)
 "Daemonizes once mounted; unmount with fusermount3 -u MOUNTPOINT.\n"
 "URL: http[s]://host[:port][/path], at most 1024 bytes, no user:password@,\n"
 "no query or fragment; ',' and other characters outside URL syntax are refused\n"
-"(percent-encode them: ',' would split the fsname= mount option).\n"
+"(percent-encode them: ',' would split the fsname= mount option). A trailing\n"
+"/api or /api/ (an API URL) names the same server.\n"
 "\n"
 "Credentials (never on the command line), first found wins:\n"
 "  MBFS_API_KEY            API key (X-Api-Key), Metabase v0.49+\n"
@@ -950,6 +971,8 @@ void mbfs_options_help(FILE *f, const char *prog)
 "  -o formats=LIST         files per card/table, ':'-separated [csv:json]\n"
 "                          (csv, json, xlsx)\n"
 "  -o format_rows          ask Metabase for UI-formatted values [off: raw]\n"
+"  -o public               public links only: no credentials are read or sent,\n"
+"                          no login; only public/ and .mbfs/ exist [off]\n"
 "  -o meta_ttl=SECONDS     how long listings and attributes are cached [60]\n"
 "  -o result_ttl=SECONDS   how long an export result stays fresh [60]\n"
 "  -o error_ttl=SECONDS    how long a failed export is remembered [10]\n"
@@ -1015,7 +1038,7 @@ int mbfs_options_describe(const struct mbfs_options *o, char *out,
 			"formats=%s format_rows=%s meta_ttl=%g result_ttl=%g "
 			"error_ttl=%g stat=%s cache_dir=%s cache_max=%llu "
 			"max_exports=%d retries=%d row_cap=%lld uid=%u gid=%u umask=%03o "
-			"connect_timeout=%g stall_timeout=%ld%s%s%s\n",
+			"connect_timeout=%g stall_timeout=%ld%s%s%s%s\n",
 			fm, o->format_rows ? "true" : "false", o->meta_ttl,
 			o->result_ttl, o->error_ttl,
 			o->stat_cached ? "cached" : "export", o->cache_dir,
@@ -1025,7 +1048,8 @@ int mbfs_options_describe(const struct mbfs_options *o, char *out,
 			o->connect_timeout, o->stall_timeout,
 			o->stream ? " stream" : "",
 			o->insecure ? " insecure" : "",
-			o->cafile ? " cafile" : "");
+			o->cafile ? " cafile" : "",
+			o->public_only ? " public" : "");
 }
 
 void mbfs_options_free(struct mbfs_options *o)

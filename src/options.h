@@ -46,6 +46,9 @@ struct mbfs_options {
 	char *formats[MBFS_MAX_FORMATS]; /* "csv", "json", "xlsx" */
 	int n_formats;
 	bool format_rows;
+	/* -o public: no credentials are read or sent; only public/ (public
+	 * links) and .mbfs/ exist, and no login is ever attempted */
+	bool public_only;
 
 	/* freshness, seconds */
 	double meta_ttl;
@@ -134,6 +137,12 @@ const char *mbfs_options_config_refusal(void);
  * options) and '\\'. On false, why (whysz) holds one line without
  * "mbfs: " (the URL escaped, except when it holds credentials). Pure. */
 bool mbfs_options_url_check(const char *url, char *why, size_t whysz);
+
+/* A server URL given in its API form ("https://host/api", ".../api/",
+ * Airbyte's instance_api_url) names the same server as without: drop
+ * trailing slashes, then one trailing "/api" and the slashes before it,
+ * in place. "http://host/api" becomes "http://host". */
+void mbfs_options_url_normalize(char *url);
 
 /* The config file's path (for messages; a placeholder when unknown). */
 const char *mbfs_options_config_path(void);

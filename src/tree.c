@@ -15,8 +15,10 @@
 
 #include "cancel.h"
 #include "log.h"
+#include "mb_json.h"
 #include "name.h"
 #include "queries.h"
+#include "params.h"
 
 struct mbfs_tree {
 	pthread_mutex_t lock;
@@ -38,6 +40,12 @@ struct mbfs_tree {
 	mbfs_tree_gone_fn gone;
 	void *gone_arg;
 	struct mbfs_queries *queries;     /* queries/<db>/ contents, or NULL */
+	/* identities that are not Metabase integers (strid_get) */
+	struct strid **sid_buckets;
+	size_t sid_nb, sid_n;
+	int64_t sid_next;
+	mbfs_tree_error_fn on_error;
+	void *error_arg;
 };
 
 /* One object a listing wants to show: a directory, or a file in n_fmts
@@ -55,6 +63,8 @@ struct proto {
 	int64_t dashboard_id;
 	int64_t card_id;
 	char *params;
+	char *param_defs;
+	char *uuid;
 	enum mbfs_fmt fmts[MBFS_NAME_MAX_EXTS];
 	int n_fmts;                   /* 0: a directory */
 	const char *fixed_name;       /* names that need no escaping/collisions */
@@ -63,6 +73,8 @@ struct proto {
 					 (queries/: so that names are those
 					 of databases/) */
 };
+
+static void strid_free_all(struct mbfs_tree *t);
 
 struct protos {
 	struct proto *v;
@@ -106,6 +118,8 @@ static void protos_free(struct protos *p)
 		free(p->v[i].updated_at);
 		free(p->v[i].sql);
 		free(p->v[i].params);
+		free(p->v[i].param_defs);
+		free(p->v[i].uuid);
 	}
 	free(p->v);
 	memset(p, 0, sizeof *p);
@@ -281,6 +295,9 @@ static void node_free(void *val, void *arg)
 	free(n->updated_at);
 	free(n->sql);
 	free(n->params);
+	free(n->param_defs);
+	free(n->uuid);
+	free(n->lookup_name);
 	free(n->order);
 	free(n->parents);
 	free(n);
@@ -321,6 +338,7 @@ void mbfs_tree_free(struct mbfs_tree *t)
 	mbfs_inode_table_each(&t->nodes, node_free, NULL);
 	mbfs_inode_table_destroy(&t->nodes);
 	mbfs_ident_table_destroy(&t->idents);
+	strid_free_all(t);
 	for (size_t i = 0; i < t->n_schema_ids; i++)
 		free(t->schema_ids[i].name);
 	free(t->schema_ids);
@@ -391,6 +409,8 @@ static bool add_card_files(struct mbfs_tree *t, struct proto *r,
 			   const struct mb_card *c)
 {
 	add_file_formats(t, r);
+	if (c && c->param_defs && !(r->param_defs = strdup(c->param_defs)))
+		return false;
 	if (c && c->native && c->native_sql) {
 		r->sql = strdup(c->native_sql);
 		if (!r->sql)
@@ -403,15 +423,20 @@ static bool add_card_files(struct mbfs_tree *t, struct proto *r,
 static enum mbfs_status build_root(struct mbfs_tree *t, struct protos *p,
 				   struct mbfs_err *err)
 {
-	(void)t;
-	if (!add_fixed_dir(p, MBFS_K_COLLECTION, 0, "collections") ||
-	    !add_fixed_dir(p, MBFS_K_CARDS_DIR, 0, "cards") ||
-	    !add_fixed_dir(p, MBFS_K_DASHBOARDS_DIR, 0, "dashboards") ||
-	    !add_fixed_dir(p, MBFS_K_DATABASES_DIR, 0, "databases") ||
-	    !add_fixed_dir(p, MBFS_K_METADATA_DIR, 0, "metadata") ||
-	    !add_fixed_dir(p, MBFS_K_CONTROL_DIR, 0, ".mbfs"))
+	/* -o public: public links only (no credentials: nothing else
+	 * could be listed) */
+	if (!t->opts->public_only &&
+	    (!add_fixed_dir(p, MBFS_K_COLLECTION, 0, "collections") ||
+	     !add_fixed_dir(p, MBFS_K_CARDS_DIR, 0, "cards") ||
+	     !add_fixed_dir(p, MBFS_K_DASHBOARDS_DIR, 0, "dashboards") ||
+	     !add_fixed_dir(p, MBFS_K_DATABASES_DIR, 0, "databases") ||
+	     !add_fixed_dir(p, MBFS_K_METADATA_DIR, 0, "metadata")))
 		return oom(err);
-	if (!add_fixed_dir(p, MBFS_K_QUERIES_DIR, 0, "queries"))
+	if (!t->opts->public_only &&
+	    !add_fixed_dir(p, MBFS_K_QUERIES_DIR, 0, "queries"))
+		return oom(err);
+	if (!add_fixed_dir(p, MBFS_K_PUBLIC_DIR, 0, "public") ||
+	    !add_fixed_dir(p, MBFS_K_CONTROL_DIR, 0, ".mbfs"))
 		return oom(err);
 	return MBFS_OK;
 }
@@ -674,8 +699,9 @@ static bool add_dashcard(struct mbfs_tree *t, struct protos *p,
 	r->description = dup0(dc->card_description);
 	r->updated_at = dup0(dc->updated_at ? dc->updated_at : d->updated_at);
 	r->params = dup0(d->default_parameters ? d->default_parameters : "[]");
+	r->param_defs = dup0(dc->param_defs);
 	add_file_formats(t, r);
-	return r->raw_name && r->params;
+	return r->raw_name && r->params && (!dc->param_defs || r->param_defs);
 }
 
 static bool has_tab(const struct mb_dashboard *d, int64_t tab_id)
@@ -837,6 +863,7 @@ static enum mbfs_status build_metadata(struct mbfs_tree *t, struct protos *p,
 		{MBFS_META_DASHBOARDS, "dashboards.json"},
 		{MBFS_META_DATABASES, "databases.json"},
 		{MBFS_META_USERS, "users.json"},
+		{MBFS_META_SNIPPETS, "snippets.json"},
 	};
 	const struct mbfs_meta_snap *me = NULL;
 	struct mbfs_err e;
@@ -866,6 +893,16 @@ static enum mbfs_status build_queries(struct mbfs_tree *t, struct protos *p,
 static enum mbfs_status local_listing(struct mbfs_tree *t,
 				      struct mbfs_node *dir,
 				      struct mbfs_err *err);
+static enum mbfs_status build_public(struct mbfs_tree *t, struct protos *p,
+				     struct mbfs_err *err);
+static enum mbfs_status build_public_list(struct mbfs_tree *t,
+					  const struct mbfs_node *dir,
+					  struct protos *p,
+					  struct mbfs_err *err);
+static enum mbfs_status build_public_dashboard(struct mbfs_tree *t,
+					       const struct mbfs_node *dir,
+					       struct protos *p,
+					       struct mbfs_err *err);
 
 /* Fetch what dir should contain. dir's identity fields are immutable, so
  * reading them without the lock is safe. */
@@ -888,6 +925,10 @@ static enum mbfs_status build(struct mbfs_tree *t, const struct mbfs_node *dir,
 	case MBFS_K_SCHEMA: return build_schema(t, dir, p, err);
 	case MBFS_K_METADATA_DIR: return build_metadata(t, p, err);
 	case MBFS_K_QUERIES_DIR: return build_queries(t, p, err);
+	case MBFS_K_PUBLIC_DIR: return build_public(t, p, err);
+	case MBFS_K_PUBLIC_CARDS_DIR:
+	case MBFS_K_PUBLIC_DASHBOARDS_DIR: return build_public_list(t, dir, p, err);
+	case MBFS_K_PUBLIC_DASHBOARD: return build_public_dashboard(t, dir, p, err);
 	default:
 		return mbfs_err_set(err, MBFS_ERR_NOT_DIR, 0, "not a directory");
 	}
@@ -895,7 +936,8 @@ static enum mbfs_status build(struct mbfs_tree *t, const struct mbfs_node *dir,
 
 static bool is_fixed_dir(enum mbfs_kind k)
 {
-	return k == MBFS_K_ROOT || k == MBFS_K_CONTROL_DIR;
+	return k == MBFS_K_ROOT || k == MBFS_K_CONTROL_DIR ||
+	       k == MBFS_K_PUBLIC_DIR;
 }
 
 /* ---- applying a listing (lock held) ------------------------------------- */
@@ -924,6 +966,9 @@ static void update_node(struct mbfs_tree *t, struct mbfs_node *n,
 	set_str(&n->updated_at, r->updated_at);
 	set_str(&n->sql, sql);
 	set_str(&n->params, r->params);
+	set_str(&n->param_defs, r->param_defs);
+	if (r->uuid)
+		set_str(&n->uuid, r->uuid);
 	n->mtime = mbfs_tree_parse_time(r->updated_at);
 }
 
@@ -1071,6 +1116,9 @@ static enum mbfs_status apply(struct mbfs_tree *t, struct mbfs_node *dir,
 	return MBFS_OK;
 }
 
+static void listing_failed(struct mbfs_tree *t, const struct mbfs_node *dir,
+			   enum mbfs_status st, const struct mbfs_err *err);
+
 /* Make dir's listing fresh. Lock held on entry and exit; dropped while
  * fetching. */
 static enum mbfs_status ensure_listing(struct mbfs_tree *t, struct mbfs_node *dir,
@@ -1122,6 +1170,7 @@ static enum mbfs_status ensure_listing(struct mbfs_tree *t, struct mbfs_node *di
 			dir->stale = true;
 			return st;
 		}
+		listing_failed(t, dir, st, err);
 		if (dir->listing_ok) {
 			/* keep serving the last good listing; retry after error_ttl */
 			mbfs_warn("listing %s failed, serving the previous one: %s",
@@ -1205,6 +1254,9 @@ void mbfs_tree_names_of(struct mbfs_tree *t, const struct mbfs_node *n,
 			if (dir->entries[i].node == n)
 				fn(arg, dir->ino, dir->entries[i].name);
 	}
+	/* a name no listing shows (parameters, a public uuid) */
+	if (n->lookup_name && n->n_parents)
+		fn(arg, n->parents[0]->ino, n->lookup_name);
 }
 
 void mbfs_tree_invalidate_dir(struct mbfs_tree *t, struct mbfs_node *dir)
@@ -1407,4 +1459,473 @@ static enum mbfs_status local_listing(struct mbfs_tree *t,
 	dir->local_version = ver;
 	dir->fetched_at = mono_now();
 	return MBFS_OK;
+}
+
+/* ---- parameters in names and public links (DESIGN.md §1) ----------------- */
+
+/*
+ * Identities that are not Metabase integers — a public link's uuid, a
+ * parameter set — get ids from this registry: one sequential id per
+ * distinct (space, string), never reused during the mount. Collision-free
+ * by construction: the hash only picks a chain, strings are compared
+ * whole. Lock held.
+ */
+enum strid_space { SID_PUBLIC_CARD = 1, SID_PUBLIC_DASHBOARD, SID_PARAMS };
+
+#define STRID_MAX (1 << 18)    /* distinct strings per mount */
+
+struct strid {
+	struct strid *next;
+	int space;
+	int64_t id;
+	char s[];
+};
+
+static uint64_t strid_hash(int space, const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)space;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static void strid_free_all(struct mbfs_tree *t)
+{
+	for (size_t i = 0; i < t->sid_nb; i++) {
+		struct strid *e = t->sid_buckets[i];
+		while (e) {
+			struct strid *next = e->next;
+			free(e);
+			e = next;
+		}
+	}
+	free(t->sid_buckets);
+	t->sid_buckets = NULL;
+	t->sid_nb = t->sid_n = 0;
+}
+
+/* The id of (space, s), assigned on first sight; 0 when out of memory or
+ * past STRID_MAX. */
+static int64_t strid_get(struct mbfs_tree *t, int space, const char *s)
+{
+	uint64_t h = strid_hash(space, s);
+	if (t->sid_nb) {
+		for (struct strid *e = t->sid_buckets[h & (t->sid_nb - 1)]; e;
+		     e = e->next)
+			if (e->space == space && strcmp(e->s, s) == 0)
+				return e->id;
+	}
+	if (t->sid_n >= STRID_MAX)
+		return 0;
+	if (t->sid_n >= t->sid_nb) { /* grow: load factor <= 1 */
+		size_t nb = t->sid_nb ? t->sid_nb * 2 : 64;
+		struct strid **b = calloc(nb, sizeof *b);
+		if (!b)
+			return 0;
+		for (size_t i = 0; i < t->sid_nb; i++) {
+			struct strid *e = t->sid_buckets[i];
+			while (e) {
+				struct strid *next = e->next;
+				size_t k = strid_hash(e->space, e->s) & (nb - 1);
+				e->next = b[k];
+				b[k] = e;
+				e = next;
+			}
+		}
+		free(t->sid_buckets);
+		t->sid_buckets = b;
+		t->sid_nb = nb;
+	}
+	size_t l = strlen(s);
+	struct strid *e = malloc(sizeof *e + l + 1);
+	if (!e)
+		return 0;
+	memcpy(e->s, s, l + 1);
+	e->space = space;
+	e->id = ++t->sid_next;
+	size_t k = h & (t->sid_nb - 1);
+	e->next = t->sid_buckets[k];
+	t->sid_buckets[k] = e;
+	t->sid_n++;
+	return e->id;
+}
+
+/* strid_get from a builder (no lock held). */
+static int64_t strid_locked(struct mbfs_tree *t, int space, const char *s)
+{
+	pthread_mutex_lock(&t->lock);
+	int64_t id = strid_get(t, space, s);
+	pthread_mutex_unlock(&t->lock);
+	return id;
+}
+
+/* A public link's uuid as Metabase writes it: 8-4-4-4-12 lower-case hex
+ * digits (the only form the newer servers accept; it is also safe in a
+ * URL path). */
+static bool is_uuid(const char *s, size_t n)
+{
+	if (n != 36)
+		return false;
+	for (size_t i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		char c = s[i];
+		if (dash ? c != '-'
+			 : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return false;
+	}
+	return true;
+}
+
+/* public/: card/ and dashboard/. */
+static enum mbfs_status build_public(struct mbfs_tree *t, struct protos *p,
+				     struct mbfs_err *err)
+{
+	(void)t;
+	if (!add_fixed_dir(p, MBFS_K_PUBLIC_CARDS_DIR, 0, "card") ||
+	    !add_fixed_dir(p, MBFS_K_PUBLIC_DASHBOARDS_DIR, 0, "dashboard"))
+		return oom(err);
+	return MBFS_OK;
+}
+
+/*
+ * public/card/ and public/dashboard/: the objects shared by public link
+ * that an admin can see (GET /api/card/public, /api/dashboard/public);
+ * empty for other users and with -o public (no credentials). Any uuid
+ * can still be looked up (mbfs_tree_find_unlisted).
+ */
+static enum mbfs_status build_public_list(struct mbfs_tree *t,
+					  const struct mbfs_node *dir,
+					  struct protos *p,
+					  struct mbfs_err *err)
+{
+	bool cards = dir->kind == MBFS_K_PUBLIC_CARDS_DIR;
+	if (t->opts->public_only || !t->client->ops->public_list)
+		return MBFS_OK;
+	const struct mbfs_meta_snap *me = NULL;
+	struct mbfs_err e;
+	bool admin = false;
+	if (mbfs_meta_get(t->meta, MBFS_META_CURRENT_USER, 0, 0, &me, &e) == MBFS_OK)
+		admin = me->u.user.is_superuser;
+	else
+		mbfs_warn("current user unavailable, public/ lists nothing: %s", e.msg);
+	mbfs_meta_put(t->meta, me);
+	if (!admin)
+		return MBFS_OK;
+	struct mb_public_list l = {0};
+	enum mbfs_status st = t->client->ops->public_list(
+		t->client, cards ? MB_PUBLIC_CARDS : MB_PUBLIC_DASHBOARDS, &l, err);
+	if (st == MBFS_ERR_DENIED ||
+	    (st == MBFS_ERR_HTTP && err->http_status == 400)) {
+		/* not an admin after all, or public sharing is off: nothing
+		 * is shared */
+		mbfs_debug("no public links listed: %s", err->msg);
+		mbfs_err_clear(err);
+		return MBFS_OK;
+	}
+	for (size_t i = 0; i < l.n && st == MBFS_OK; i++) {
+		const struct mb_public_item *it = &l.v[i];
+		struct proto *r = protos_add(p);
+		if (!r) {
+			st = oom(err);
+			break;
+		}
+		r->kind = cards ? MBFS_K_PUBLIC_CARD_FILE : MBFS_K_PUBLIC_DASHBOARD;
+		r->id = strid_locked(t, cards ? SID_PUBLIC_CARD : SID_PUBLIC_DASHBOARD,
+				     it->uuid);
+		r->rank = cards ? 2 : 1;
+		r->model = cards ? MB_MODEL_CARD : MB_MODEL_DASHBOARD;
+		r->uuid = strdup(it->uuid);
+		r->raw_name = strdup(it->uuid); /* named by the link */
+		if (cards)
+			r->card_id = it->id;
+		else
+			r->dashboard_id = it->id;
+		if (cards)
+			add_file_formats(t, r);
+		if (!r->id || !r->uuid || !r->raw_name)
+			st = oom(err);
+	}
+	mb_public_list_free(&l);
+	return st;
+}
+
+/* public/dashboard/<uuid>/: its dashcards (all tabs in one directory),
+ * from GET /api/public/dashboard/:uuid, sent without credentials. */
+static enum mbfs_status build_public_dashboard(struct mbfs_tree *t,
+					       const struct mbfs_node *dir,
+					       struct protos *p,
+					       struct mbfs_err *err)
+{
+	if (!t->client->ops->public_dashboard)
+		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0,
+				    "no public links in this client");
+	struct mb_dashboard d;
+	memset(&d, 0, sizeof d);
+	enum mbfs_status st = t->client->ops->public_dashboard(t->client,
+							       dir->uuid, &d, err);
+	if (st != MBFS_OK)
+		return st;
+	p->keep_order = true;
+	for (size_t i = 0; i < d.n_dashcards && st == MBFS_OK; i++) {
+		const struct mb_dashcard *dc = &d.dashcards[i];
+		if (!dashcard_shown(dc))
+			continue;
+		if (!add_dashcard(t, p, &d, dc)) {
+			st = oom(err);
+			break;
+		}
+		struct proto *r = &p->v[p->n - 1];
+		r->kind = MBFS_K_PUBLIC_DASHCARD_FILE;
+		r->uuid = strdup(dir->uuid);
+		if (!r->uuid)
+			st = oom(err);
+	}
+	mb_dashboard_free(&d);
+	return st;
+}
+
+static void listing_failed(struct mbfs_tree *t, const struct mbfs_node *dir,
+			   enum mbfs_status st, const struct mbfs_err *err)
+{
+	/* a uuid that is no public dashboard: an ENOENT, not a failure */
+	if (!t->on_error || (dir->kind == MBFS_K_PUBLIC_DASHBOARD &&
+			     st == MBFS_ERR_NOT_FOUND && !dir->listing_ok))
+		return;
+	char path[1024], what[1100];
+	mbfs_tree_path(t, dir, path, sizeof path);
+	snprintf(what, sizeof what, "%s (listing)", path);
+	t->on_error(t->error_arg, what, err);
+}
+
+void mbfs_tree_set_error_hook(struct mbfs_tree *t, mbfs_tree_error_fn fn,
+			      void *arg)
+{
+	pthread_mutex_lock(&t->lock);
+	t->on_error = fn;
+	t->error_arg = arg;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void mbfs_tree_path(struct mbfs_tree *t, const struct mbfs_node *n, char *out,
+		    size_t outsz)
+{
+	(void)t;
+	const char *parts[64];
+	size_t np = 0;
+	const struct mbfs_node *cur = n;
+	while (cur && cur->kind != MBFS_K_ROOT && np < 64) {
+		const struct mbfs_node *dir = cur->n_parents ? cur->parents[0] : NULL;
+		const char *nm = NULL;
+		for (size_t i = 0; dir && !nm && i < dir->n_entries; i++)
+			if (dir->entries[i].node == cur)
+				nm = dir->entries[i].name;
+		if (!nm)
+			nm = cur->lookup_name;
+		if (!nm || !dir) {
+			parts[np++] = "?";
+			break;
+		}
+		parts[np++] = nm;
+		cur = dir;
+	}
+	size_t o = 0;
+	if (outsz)
+		out[0] = '\0';
+	for (size_t i = np; i-- > 0 && o + 1 < outsz;) {
+		int k = snprintf(out + o, outsz - o, "%s%s", parts[i],
+				 i > 0 || mbfs_kind_is_dir(n->kind) ? "/" : "");
+		if (k < 0)
+			break;
+		o += (size_t)k;
+	}
+	if (o >= outsz && outsz)
+		out[outsz - 1] = '\0';
+}
+
+/* Parameters on a file of dir: "<listed file>?<query>" (lock held). The
+ * listed name may itself hold a '?': the first split whose left part is a
+ * card or dashcard file of dir wins. */
+static enum mbfs_status find_param_file(struct mbfs_tree *t,
+					struct mbfs_node *dir, const char *name,
+					struct mbfs_node **out,
+					struct mbfs_err *err)
+{
+	enum mbfs_status st = ensure_listing(t, dir, err);
+	if (st != MBFS_OK)
+		return st;
+	struct mbfs_node *base = NULL;
+	const char *q = NULL;
+	for (const char *m = strchr(name, '?'); m && !base; m = strchr(m + 1, '?')) {
+		size_t blen = (size_t)(m - name);
+		char base_name[MBFS_NAME_MAX + 1];
+		if (blen == 0 || blen > MBFS_NAME_MAX)
+			continue;
+		memcpy(base_name, name, blen);
+		base_name[blen] = '\0';
+		struct mbfs_dirent keyd = {.name = base_name};
+		struct mbfs_dirent *hit = bsearch(&keyd, dir->entries,
+						  dir->n_entries, sizeof keyd,
+						  dirent_cmp);
+		if (hit && (hit->node->kind == MBFS_K_CARD_FILE ||
+			    hit->node->kind == MBFS_K_DASHCARD_FILE ||
+			    hit->node->kind == MBFS_K_PUBLIC_DASHCARD_FILE)) {
+			base = hit->node;
+			q = m + 1;
+		}
+	}
+	if (!base)
+		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0,
+				    "no card or dashcard file named like that");
+	if (!base->param_defs)
+		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0,
+				    "this file has no parameters");
+	struct mb_param_args args;
+	st = mbfs_params_parse(q, &args, err);
+	if (st != MBFS_OK)
+		return st == MBFS_ERR_INVALID ? MBFS_ERR_NOT_FOUND : st;
+	char *req = NULL;
+	st = mb_json_param_request(base->param_defs, base->params, &args,
+				   base->kind != MBFS_K_CARD_FILE, &req, err);
+	mb_param_args_free(&args);
+	if (st != MBFS_OK)
+		return st;
+	/* one node per (file, parameters sent): names that differ only in
+	 * order or escaping are the same file */
+	size_t kl = strlen(req) + 32;
+	char *key = malloc(kl);
+	if (!key) {
+		free(req);
+		return oom(err);
+	}
+	snprintf(key, kl, "%" PRIu64 "|%s", base->ino, req);
+	int64_t id = strid_get(t, SID_PARAMS, key);
+	free(key);
+	struct mbfs_node *n = id ? node_get(t, MBFS_K_PARAM_FILE, base->fmt, id)
+				 : NULL;
+	if (!n) {
+		free(req);
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0,
+				    "out of memory (or more than %d parameter sets in this mount)",
+				    STRID_MAX);
+	}
+	if (!n->base) {
+		n->base = base;
+		n->params = req;
+		req = NULL;
+		n->lookup_name = strdup(name);
+		node_add_parent(n, dir);
+	}
+	free(req);
+	/* what the base file says of itself now */
+	n->model = base->model;
+	n->db_id = base->db_id;
+	n->dashboard_id = base->dashboard_id;
+	n->card_id = base->card_id;
+	n->mtime = base->mtime;
+	set_str(&n->raw_name, base->raw_name);
+	set_str(&n->description, base->description);
+	set_str(&n->updated_at, base->updated_at);
+	set_str(&n->param_defs, base->param_defs);
+	if (base->uuid)
+		set_str(&n->uuid, base->uuid);
+	*out = n;
+	return MBFS_OK;
+}
+
+/* public/card/<uuid>.<fmt> (lock held). Whether the link exists shows
+ * when the file is materialized (fs.c: ENOENT for a 404). */
+static enum mbfs_status find_public_card(struct mbfs_tree *t,
+					 struct mbfs_node *dir, const char *name,
+					 struct mbfs_node **out,
+					 struct mbfs_err *err)
+{
+	const char *dot = strrchr(name, '.');
+	enum mbfs_fmt fmt = dot ? mbfs_fmt_parse(dot + 1) : MBFS_FMT_NONE;
+	bool mounted = false;
+	for (int i = 0; i < t->n_formats; i++)
+		mounted = mounted || t->formats[i] == fmt;
+	if (!dot || !mounted || !is_uuid(name, (size_t)(dot - name)))
+		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0,
+				    "not <uuid>.<format>");
+	char uuid[37];
+	memcpy(uuid, name, 36);
+	uuid[36] = '\0';
+	int64_t id = strid_get(t, SID_PUBLIC_CARD, uuid);
+	struct mbfs_node *n = id ? node_get(t, MBFS_K_PUBLIC_CARD_FILE, fmt, id)
+				 : NULL;
+	if (!n || (!n->uuid && !(n->uuid = strdup(uuid))))
+		return oom(err);
+	if (!n->raw_name)
+		n->raw_name = strdup(uuid);
+	n->model = MB_MODEL_CARD;
+	if (!n->lookup_name)
+		n->lookup_name = strdup(name);
+	node_add_parent(n, dir);
+	*out = n;
+	return MBFS_OK;
+}
+
+/* public/dashboard/<uuid> (lock held): exists when its listing does. */
+static enum mbfs_status find_public_dashboard(struct mbfs_tree *t,
+					      struct mbfs_node *dir,
+					      const char *name,
+					      struct mbfs_node **out,
+					      struct mbfs_err *err)
+{
+	if (!is_uuid(name, strlen(name)))
+		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "not a uuid");
+	int64_t id = strid_get(t, SID_PUBLIC_DASHBOARD, name);
+	struct mbfs_node *n = id ? node_get(t, MBFS_K_PUBLIC_DASHBOARD,
+					    MBFS_FMT_NONE, id)
+				 : NULL;
+	if (!n || (!n->uuid && !(n->uuid = strdup(name))))
+		return oom(err);
+	if (!n->raw_name)
+		n->raw_name = strdup(name);
+	n->model = MB_MODEL_DASHBOARD;
+	if (!n->lookup_name)
+		n->lookup_name = strdup(name);
+	node_add_parent(n, dir);
+	enum mbfs_status st = ensure_listing(t, n, err);
+	if (st != MBFS_OK)
+		return st;
+	*out = n;
+	return MBFS_OK;
+}
+
+enum mbfs_status mbfs_tree_find_unlisted(struct mbfs_tree *t,
+					 struct mbfs_node *dir,
+					 const char *name,
+					 struct mbfs_node **out,
+					 struct mbfs_err *err)
+{
+	enum mbfs_status st;
+	pthread_mutex_lock(&t->lock);
+	switch (dir->kind) {
+	case MBFS_K_PUBLIC_CARDS_DIR:
+		st = find_public_card(t, dir, name, out, err);
+		break;
+	case MBFS_K_PUBLIC_DASHBOARDS_DIR:
+		st = find_public_dashboard(t, dir, name, out, err);
+		break;
+	case MBFS_K_CARDS_DIR:
+	case MBFS_K_COLLECTION:
+	case MBFS_K_DASHBOARD:
+	case MBFS_K_DASHBOARD_BYID:
+	case MBFS_K_DASHBOARD_TAB:
+	case MBFS_K_DASHBOARD_TAB_BYID:
+	case MBFS_K_PUBLIC_DASHBOARD:
+		if (mbfs_params_query(name)) {
+			st = find_param_file(t, dir, name, out, err);
+			break;
+		}
+		/* fall through */
+	default:
+		st = mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "no such file");
+		break;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return st;
 }

@@ -68,6 +68,18 @@ struct mbfs_node {
 				      parameters, a JSON array */
 	uint64_t content_gen;      /* SQL files: generation of the text (a
 				      tree-wide counter; new text, new number) */
+	/* Parameters and public links (DESIGN.md §1). */
+	char *param_defs;          /* card and dashcard files: the parameters
+				      a name may set (mb_types.h param_defs),
+				      or NULL */
+	char *uuid;                /* public/ nodes: the public link's uuid
+				      (identity of PUBLIC_DASHBOARD: never
+				      changes) */
+	struct mbfs_node *base;    /* PARAM_FILE: the listed file it reads
+				      with parameters (params = the export's
+				      `parameters`) */
+	char *lookup_name;         /* nodes reached by the lookup of a name no
+				      listing shows: the first such name */
 	struct mbfs_node **parents;/* directories whose listing showed it */
 	size_t n_parents;
 	/* directories */
@@ -123,6 +135,33 @@ void mbfs_tree_free_snapshot(struct mbfs_dirent *v, size_t n);
 enum mbfs_status mbfs_tree_find(struct mbfs_tree *t, struct mbfs_node *dir,
 				const char *name, struct mbfs_node **out,
 				struct mbfs_err *err);
+
+/*
+ * A name no listing shows (DESIGN.md §1): "<listed card or dashcard
+ * file>?<parameters>" in a directory of data files (PARAM_FILE node,
+ * ENOENT for a slug the file does not have), "<uuid>.<fmt>" in
+ * public/card/, "<uuid>" in public/dashboard/ (whose existence is checked
+ * by listing it). NOT_FOUND for anything else. Blocks (listings); takes
+ * the lock itself.
+ */
+enum mbfs_status mbfs_tree_find_unlisted(struct mbfs_tree *t,
+					 struct mbfs_node *dir,
+					 const char *name,
+					 struct mbfs_node **out,
+					 struct mbfs_err *err);
+
+/* The path of n in the mount ("cards/27.csv", "collections/Sales/"),
+ * through the first directory that listed it (or the name it was looked
+ * up by); "?" for a part no longer known. Lock held. Never blocks. */
+void mbfs_tree_path(struct mbfs_tree *t, const struct mbfs_node *n, char *out,
+		    size_t outsz);
+
+/* Called (lock held: it must only record) when a listing fails, with
+ * what failed ("collections/Sales/ (listing)") and the error. */
+typedef void (*mbfs_tree_error_fn)(void *arg, const char *what,
+				   const struct mbfs_err *err);
+void mbfs_tree_set_error_hook(struct mbfs_tree *t, mbfs_tree_error_fn fn,
+			      void *arg);
 
 /* Every (parent, name) under which a listing shows n, to fn. Lock held. */
 void mbfs_tree_names_of(struct mbfs_tree *t, const struct mbfs_node *n,

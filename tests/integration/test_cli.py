@@ -248,11 +248,13 @@ def test_log_lines_per_export_and_failure(fake, mount_factory):
         open(m.p("collections", "Ops ／ Finance", "Broken SQL.csv"), "rb").read()
     m.unmount()
     log = m.log_text()
-    assert re.search(r" mbfs info: export card:27:csv: HTTP 200, %d bytes, 6 rows, \d+\.\d+ s$" % size,
-                     log, re.M), log
-    assert re.search(r" mbfs info: export table:\d+:json: HTTP 200, \d+ bytes, 2500 rows, \d+\.\d+ s$",
-                     log, re.M), log
-    fails = [l for l in log.splitlines() if "export card:24:csv failed" in l]
+    # each line names the file (the path it was first listed under) and the object
+    assert re.search(r" mbfs info: export collections/Ops ／ Finance/Edge cases\.csv \(card:27:csv\): "
+                     r"HTTP 200, %d bytes, 6 rows, \d+\.\d+ s$" % size, log, re.M), log
+    assert re.search(r" mbfs info: export databases/Sample Database/PUBLIC/PEOPLE\.json \(table:\d+:json\): "
+                     r"HTTP 200, \d+ bytes, 2500 rows, \d+\.\d+ s$", log, re.M), log
+    fails = [l for l in log.splitlines()
+             if "export collections/Ops ／ Finance/Broken SQL.csv (card:24:csv) failed" in l]
     assert len(fails) == 1 and "no such column: NO_SUCH_COLUMN" in fails[0] and " warn: " in fails[0]
     assert " debug: " not in log
 
@@ -292,7 +294,8 @@ def test_syslog_when_daemonized(fake, mountpoint):
                 break
         text = "\n".join(msgs)
         assert re.search(r"mbfs\[\d+\]: connected to ", text), text
-        assert re.search(r"mbfs\[\d+\]: export card:27:csv: HTTP 200, \d+ bytes, 6 rows", text), text
+        assert re.search(r"mbfs\[\d+\]: export collections/Ops ／ Finance/Edge cases\.csv \(card:27:csv\): "
+                         r"HTTP 200, \d+ bytes, 6 rows", text), text
         # facility daemon (3): priority = 3*8 + 6 (info)
         assert "<30>" in text
     finally:

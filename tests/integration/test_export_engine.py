@@ -55,7 +55,8 @@ def test_ls_answers_while_20_exports_stall(clean, mount_factory):
         cold = time.monotonic() - t0
         assert cold < 1.0, cold
         stats = read(m.p(".mbfs", "stats")).decode()
-        assert "running card:" in stats and "queued card:" in stats
+        # each line names the file and its object
+        assert "running cards/" in stats and "queued cards/" in stats and "(card:" in stats
     finally:
         fake.clear_faults()
         for p in readers:
@@ -301,7 +302,50 @@ def test_stats_show_a_running_export_with_progress(clean, mount_factory):
     t.start()
     time.sleep(1.5)
     stats = read(m.p(".mbfs", "stats")).decode()
-    line = [l for l in stats.splitlines() if l.startswith("running card:1:csv")]
+    line = [l for l in stats.splitlines() if l.startswith("running cards/1.csv (card:1:csv) ")]
     assert line, stats
-    assert int(line[0].split()[2]) > 0          # bytes so far
+    assert int(line[0].split()[3]) > 0          # bytes so far
     t.join()
+
+
+# ---- issue 11 point 4: .mbfs/errors names paths, and listings fail there too ------------------
+
+def test_errors_name_the_file_and_record_listing_failures(clean, mount_factory):
+    fake = clean
+    m = mount_factory(fake.url, "error_ttl=0", "retries=0")
+    with pytest.raises(OSError):
+        read(m.p("collections", "Ops ／ Finance", "Broken SQL.json"))
+    errors = read(m.p(".mbfs", "errors")).decode()
+    line = next(ln for ln in errors.splitlines() if "card:24:json" in ln)
+    assert " collections/Ops ／ Finance/Broken SQL.json (card:24:json) " in line
+    assert "NO_SUCH_COLUMN" in line
+    # a file is named by the path it was first listed under
+    with pytest.raises(OSError):
+        read(card(m, 24))
+    errors = read(m.p(".mbfs", "errors")).decode()
+    assert " collections/Ops ／ Finance/Broken SQL.csv (card:24:csv) " in errors
+    fake.add_fault(card_id=10, format="csv", status=500)    # in Sales/Regional: not listed yet
+    with pytest.raises(OSError):
+        read(card(m, 10))
+    errors = read(m.p(".mbfs", "errors")).decode()
+    assert " cards/10.csv (card:10:csv) http=500 " in errors
+    fake.clear_faults()
+    # a listing that fails: the directory's path and the server's message
+    fake.add_fault(endpoint="GET /api/collection/:id/items", status=500,
+                   body='{"message": "items are on fire"}', content_type="application/json")
+    with pytest.raises(OSError) as e:
+        os.listdir(m.p("collections", "Sales"))
+    assert e.value.errno == errno.EIO
+    errors = read(m.p(".mbfs", "errors")).decode()
+    line = next(ln for ln in errors.splitlines() if "(listing)" in ln)
+    assert " collections/Sales/ (listing) http=500 " in line and "items are on fire" in line
+    # a refresh that fails while the last good listing is served is recorded too
+    fake.clear_faults()
+    m2 = mount_factory(fake.url, "meta_ttl=0", "error_ttl=0", "retries=0")
+    assert "Orders.csv" in os.listdir(m2.p("collections"))
+    fake.add_fault(endpoint="GET /api/collection/root/items", status=503,
+                   body='{"message": "maintenance"}', content_type="application/json")
+    assert "Orders.csv" in os.listdir(m2.p("collections"))  # the previous listing
+    errors = read(m2.p(".mbfs", "errors")).decode()
+    assert any(ln.split(" ", 1)[1].startswith("collections/ (listing) http=503 ") and "maintenance" in ln
+               for ln in errors.splitlines()), errors

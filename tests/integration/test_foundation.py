@@ -51,7 +51,7 @@ def read(path):
 
 def test_root_layout(mnt):
     assert sorted(os.listdir(mnt.path)) == [".mbfs", "cards", "collections", "dashboards", "databases",
-                                            "metadata", "queries"]
+                                            "metadata", "public", "queries"]
     assert os.path.isdir(mnt.p(".mbfs"))
 
 
@@ -307,3 +307,25 @@ def test_xattrs_of_a_card(fake, mnt):
     read(path)
     assert "user.mb.rows" in os.listxattr(path)
     assert os.getxattr(path, "user.mb.truncated") == b"0"
+
+
+# ---- issue 11 point 4: the server URL in its API form ----------------------------------------
+
+@pytest.mark.parametrize("suffix", ["/api", "/api/", "/api//"])
+def test_a_server_url_ending_in_api_is_the_same_server(fake, mount_factory, suffix):
+    # Airbyte's instance_api_url form: mbfs talks to the server, not to
+    # <url>/api/api/..., and shows the server's URL
+    first = mount_factory(fake.url)
+    read(first.p("cards", "2.csv"))                 # a session is cached for this server
+    fake.reset()
+    m = mount_factory(fake.url + suffix, cache_dir=first.cache_home)
+    status = read(m.p(".mbfs", "status")).decode()
+    assert status.startswith("server %s\n" % fake.url)
+    assert read(m.p("cards", "2.csv")) == fake.export("card", 2, "csv", fake.login())
+    assert os.getxattr(m.p("cards", "2.csv"), "user.mb.url") == (fake.url + "/question/2").encode()
+    s = fake.stats()
+    assert "GET (unmatched)" not in s["requests"] and "POST (unmatched)" not in s["requests"]
+    # the same server, the same user: the cached session is reused
+    assert s["logins"] == 1                         # the test's own fake.login()
+    with open("/proc/self/mounts") as f:
+        assert any(ln.split()[1] == m.path and ln.split()[0] == fake.url for ln in f)

@@ -386,7 +386,8 @@ def test_sql_files_of_native_cards(fake, mnt):
 # ---- 5. metadata/ --------------------------------------------------------------------
 
 METADATA = {"cards.json": "/api/card", "collections.json": "/api/collection",
-            "dashboards.json": "/api/dashboard", "databases.json": "/api/database", "users.json": "/api/user"}
+            "dashboards.json": "/api/dashboard", "databases.json": "/api/database", "users.json": "/api/user",
+            "snippets.json": "/api/native-query-snippet"}   # DESIGN §1 "metadata extras"
 
 
 def test_metadata_files(fake, mnt):

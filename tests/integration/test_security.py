@@ -426,7 +426,7 @@ def test_control_characters_from_the_server_are_escaped(fake, mount_factory):
         assert os.getxattr(path, "user.mb.error").decode() == want
         errors = read(m.p(".mbfs", "errors")).decode()
         lines = [ln for ln in errors.splitlines() if "card:3:csv" in ln]
-        assert len(lines) == 1 and lines[0].endswith(" card:3:csv http=500 " + want), errors
+        assert len(lines) == 1 and lines[0].endswith(" cards/3.csv (card:3:csv) http=500 " + want), errors
         assert "forged" not in errors.replace(lines[0], "")   # no line of its own
         m.unmount()
         log = m.log_text()
@@ -458,7 +458,7 @@ def test_stalled_export_is_eio_with_the_stall_message(fake, mount_factory, where
         assert 1.9 <= took < 10, took
         assert os.getxattr(path, "user.mb.error") == b"no data from the server for 2 s"
         errors = read(m.p(".mbfs", "errors")).decode()
-        assert re.search(r" card:1:csv http=%s no data from the server for 2 s$"
+        assert re.search(r" cards/1\.csv \(card:1:csv\) http=%s no data from the server for 2 s$"
                          % ("200" if where == "mid-export" else "0"), errors, re.M), errors
         assert os.stat(path).st_size == 0                   # nothing half-written is served
         # not retried: one export request, however many retries are allowed

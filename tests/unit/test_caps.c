@@ -173,8 +173,30 @@ static void test_unknown(void)
 	CHECK_INT(strlen(c.version), sizeof c.version - 1);
 }
 
+/* issue 11: the public dashcard download (absent from v0.46-v0.49) */
+static void test_public_dashcard_export(void)
+{
+	struct mb_caps c;
+	char d[512];
+	mb_caps_from_version("v0.46.6", &c);
+	CHECK(!c.public_dashcard_export);
+	mb_caps_describe(&c, d, sizeof d);
+	CHECK(strstr(d, " public_dashcard_export=no\n") != NULL);
+	mb_caps_from_version("v0.49.12", &c);
+	CHECK(!c.public_dashcard_export);
+	mb_caps_from_version("v0.50.0", &c);
+	CHECK(c.public_dashcard_export);
+	mb_caps_from_version("v0.63.1", &c);
+	CHECK(c.public_dashcard_export);
+	mb_caps_describe(&c, d, sizeof d);
+	CHECK(strstr(d, " public_dashcard_export=yes\n") != NULL);
+	mb_caps_from_version(NULL, &c);
+	CHECK(c.public_dashcard_export);
+}
+
 int main(void)
 {
+	test_public_dashcard_export();
 	test_v046();
 	test_v047_v048_v049();
 	test_v050();

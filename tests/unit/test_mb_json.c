@@ -1678,6 +1678,156 @@ static void test_strict_json(void)
 	body_free(&b);
 }
 
+/* issue 11: parameters (definitions, user.mb.parameters, the request)
+ * and the public link lists */
+static void test_parameters(void)
+{
+	struct mbfs_err err;
+	struct mb_card c;
+	/* a native card: one stored parameter (no default: the tag's),
+	 * one tag without a parameter (saved before Metabase stored them),
+	 * a snippet tag (not a parameter), MBQL 4 */
+	const char *card =
+		"{\"id\": 38, \"name\": \"x\", \"query_type\": \"native\","
+		" \"public_uuid\": \"a96be2f3-8a63-5481-bb2a-425c5be66532\","
+		" \"parameters\": [{\"id\": \"p1\", \"slug\": \"category\", \"name\": \"Category\","
+		"   \"type\": \"category\", \"target\": [\"variable\", [\"template-tag\", \"category\"]]},"
+		"  {\"id\": \"p2\", \"slug\": \"category\", \"type\": \"category\"},"
+		"  {\"id\": \"p3\", \"name\": \"no slug\"}],"
+		" \"dataset_query\": {\"type\": \"native\", \"database\": 1, \"native\": {"
+		"   \"query\": \"SELECT 1\", \"template-tags\": {"
+		"    \"category\": {\"id\": \"t1\", \"name\": \"category\", \"type\": \"text\", \"default\": \"Widget\"},"
+		"    \"created_at\": {\"id\": \"t2\", \"name\": \"created_at\", \"display-name\": \"Created\","
+		"       \"type\": \"dimension\", \"widget-type\": \"date/range\"},"
+		"    \"n\": {\"id\": \"t3\", \"name\": \"n\", \"type\": \"number\", \"default\": \"3\"},"
+		"    \"snip\": {\"id\": \"t4\", \"name\": \"snip\", \"type\": \"snippet\"}}}}}";
+	CHECK_INT(mb_json_card(card, strlen(card), &c, &err), MBFS_OK);
+	CHECK_STR(c.public_uuid, "a96be2f3-8a63-5481-bb2a-425c5be66532");
+	CHECK_STR(c.param_defs,
+		  "[{\"id\":\"p1\",\"slug\":\"category\",\"name\":\"Category\",\"type\":\"category\","
+		  "\"default\":\"Widget\",\"target\":[\"variable\",[\"template-tag\",\"category\"]]},"
+		  "{\"id\":\"t2\",\"slug\":\"created_at\",\"name\":\"Created\",\"type\":\"date/range\","
+		  "\"target\":[\"dimension\",[\"template-tag\",\"created_at\"]]},"
+		  "{\"id\":\"t3\",\"slug\":\"n\",\"name\":\"n\",\"type\":\"number/=\",\"default\":\"3\","
+		  "\"target\":[\"variable\",[\"template-tag\",\"n\"]]}]");
+	char *x = mb_json_params_xattr(c.param_defs);
+	CHECK_STR(x, "[{\"slug\":\"category\",\"name\":\"Category\",\"type\":\"category\",\"default\":\"Widget\"},"
+		     "{\"slug\":\"created_at\",\"name\":\"Created\",\"type\":\"date/range\",\"default\":null},"
+		     "{\"slug\":\"n\",\"name\":\"n\",\"type\":\"number/=\",\"default\":\"3\"}]");
+	free(x);
+	CHECK(mb_json_params_xattr(NULL) == NULL);
+	CHECK(mb_json_params_xattr("not json") == NULL);
+
+	/* the request: given values, the others at their defaults (created_at
+	 * has none: left out); a date type takes one string */
+	char *v1[] = {"Gizmo", "Gadget"}, *v2[] = {"2024-01-01~2024-03-31"};
+	struct mb_param_arg av[] = {{"created_at", v2, 1}, {"category", v1, 2}};
+	struct mb_param_args args = {av, 2};
+	char *req = NULL;
+	CHECK_INT(mb_json_param_request(c.param_defs, NULL, &args, false, &req, &err), MBFS_OK);
+	CHECK_STR(req,
+		  "[{\"id\":\"p1\",\"type\":\"category\",\"value\":[\"Gizmo\",\"Gadget\"],"
+		  "\"target\":[\"variable\",[\"template-tag\",\"category\"]]},"
+		  "{\"id\":\"t2\",\"type\":\"date/range\",\"value\":\"2024-01-01~2024-03-31\","
+		  "\"target\":[\"dimension\",[\"template-tag\",\"created_at\"]]},"
+		  "{\"id\":\"t3\",\"type\":\"number/=\",\"value\":\"3\","
+		  "\"target\":[\"variable\",[\"template-tag\",\"n\"]]}]");
+	free(req);
+	/* two dates: a list */
+	char *v3[] = {"2024-01-01", "2024-02-01"};
+	struct mb_param_arg a3 = {"created_at", v3, 2};
+	struct mb_param_args args3 = {&a3, 1};
+	CHECK_INT(mb_json_param_request(c.param_defs, NULL, &args3, false, &req, &err), MBFS_OK);
+	CHECK(req && strstr(req, "\"value\":[\"2024-01-01\",\"2024-02-01\"]"));
+	free(req);
+	/* an unknown slug */
+	struct mb_param_arg a4 = {"nope", v2, 1};
+	struct mb_param_args args4 = {&a4, 1};
+	req = (char *)"untouched";
+	CHECK_INT(mb_json_param_request(c.param_defs, NULL, &args4, false, &req, &err),
+		  MBFS_ERR_NOT_FOUND);
+	CHECK(req == NULL && strstr(err.msg, "nope"));
+	CHECK_INT(mb_json_param_request(NULL, NULL, &args4, false, &req, &err),
+		  MBFS_ERR_NOT_FOUND);
+	mb_card_free(&c);
+
+	/* a card with neither parameters nor tags has none */
+	const char *plain = "{\"id\": 1, \"parameters\": [], \"dataset_query\": {\"type\": \"query\"}}";
+	CHECK_INT(mb_json_card(plain, strlen(plain), &c, &err), MBFS_OK);
+	CHECK(c.param_defs == NULL && c.public_uuid == NULL);
+	mb_card_free(&c);
+
+	/* dashcards: the filters mapped to the dashcard's own card */
+	const char *dash =
+		"{\"id\": 6, \"name\": \"d\","
+		" \"parameters\": [{\"id\": \"f_category\", \"slug\": \"category\", \"name\": \"Category\","
+		"    \"type\": \"string/=\", \"default\": [\"Widget\"]},"
+		"  {\"id\": \"f_price\", \"slug\": \"max_price\", \"name\": \"Max price\", \"type\": \"number/=\"},"
+		"  {\"id\": \"f_created\", \"slug\": \"created_at\", \"name\": \"Created\","
+		"    \"type\": \"date/all-options\", \"default\": \"2024-01-01~2024-12-31\"}],"
+		" \"dashcards\": [{\"id\": 18, \"card_id\": 38, \"card\": {\"id\": 38, \"name\": \"c\"},"
+		"   \"parameter_mappings\": ["
+		"    {\"parameter_id\": \"f_category\", \"card_id\": 38, \"target\": [\"variable\", [\"template-tag\", \"category\"]]},"
+		"    {\"parameter_id\": \"f_created\", \"card_id\": 38, \"target\": [\"dimension\", [\"template-tag\", \"created_at\"]]},"
+		"    {\"parameter_id\": \"f_category\", \"card_id\": 38, \"target\": [\"variable\", [\"template-tag\", \"category\"]]},"
+		"    {\"parameter_id\": \"f_price\", \"card_id\": 99, \"target\": [\"variable\", [\"template-tag\", \"x\"]]},"
+		"    {\"parameter_id\": \"unknown\", \"card_id\": 38, \"target\": []}]},"
+		"  {\"id\": 21, \"card_id\": null, \"card\": {}}]}";
+	struct mb_dashboard d;
+	CHECK_INT(mb_json_dashboard(dash, strlen(dash), &d, &err), MBFS_OK);
+	CHECK_INT(d.n_dashcards, 2);
+	if (d.n_dashcards == 2) {
+		const struct mb_dashcard *dc = d.dashcards[0].id == 18 ? &d.dashcards[0]
+								    : &d.dashcards[1];
+		const struct mb_dashcard *text = dc == &d.dashcards[0] ? &d.dashcards[1]
+								      : &d.dashcards[0];
+		CHECK(text->param_defs == NULL);
+		x = mb_json_params_xattr(dc->param_defs);
+		CHECK_STR(x, "[{\"slug\":\"category\",\"name\":\"Category\",\"type\":\"string/=\",\"default\":[\"Widget\"]},"
+			     "{\"slug\":\"created_at\",\"name\":\"Created\",\"type\":\"date/all-options\","
+			     "\"default\":\"2024-01-01~2024-12-31\"}]");
+		free(x);
+		/* the dashboard's defaults, the given filter replaced */
+		char *g[] = {"Gizmo"};
+		struct mb_param_arg ga = {"category", g, 1};
+		struct mb_param_args gargs = {&ga, 1};
+		CHECK_INT(mb_json_param_request(dc->param_defs, d.default_parameters, &gargs,
+						true, &req, &err), MBFS_OK);
+		CHECK_STR(req, "[{\"id\":\"f_category\",\"type\":\"string/=\",\"value\":[\"Gizmo\"]},"
+			       "{\"id\":\"f_created\",\"type\":\"date/all-options\",\"value\":\"2024-01-01~2024-12-31\"}]");
+		free(req);
+		/* a filter the dashboard maps elsewhere: unknown here */
+		struct mb_param_arg pa = {"max_price", g, 1};
+		struct mb_param_args pargs = {&pa, 1};
+		CHECK_INT(mb_json_param_request(dc->param_defs, d.default_parameters, &pargs,
+						true, &req, &err), MBFS_ERR_NOT_FOUND);
+		/* a given filter without a default is added */
+		char *dd[] = {"2023-05"};
+		struct mb_param_arg ca = {"created_at", dd, 1};
+		struct mb_param_args cargs = {&ca, 1};
+		CHECK_INT(mb_json_param_request(dc->param_defs, "[]", &cargs, true, &req, &err),
+			  MBFS_OK);
+		CHECK_STR(req, "[{\"id\":\"f_created\",\"type\":\"date/all-options\",\"value\":\"2023-05\"}]");
+		free(req);
+	}
+	mb_dashboard_free(&d);
+
+	/* the admin lists of public links */
+	const char *pub = "[{\"name\": \"a\", \"id\": 38, \"public_uuid\": \"u-1\"},"
+			  " {\"name\": \"b\", \"id\": 39, \"public_uuid\": null},"
+			  " {\"name\": \"c\", \"id\": 40, \"public_uuid\": \"u-3\", \"card_schema\": 23}]";
+	struct mb_public_list pl;
+	CHECK_INT(mb_json_public_list(pub, strlen(pub), &pl, &err), MBFS_OK);
+	CHECK_INT(pl.n, 2);
+	if (pl.n == 2) {
+		CHECK_INT(pl.v[0].id, 38);
+		CHECK_STR(pl.v[0].uuid, "u-1");
+		CHECK_STR(pl.v[1].name, "c");
+	}
+	mb_public_list_free(&pl);
+	CHECK_INT(mb_json_public_list("{}", 2, &pl, &err), MBFS_ERR_PROTOCOL);
+}
+
 int main(void)
 {
 	dir_from("MBFS_TEST_DATA", "../data", data_dir, sizeof data_dir);
@@ -1699,5 +1849,6 @@ int main(void)
 	test_fixtures_valid_and_truncated();
 	test_mutations();
 	test_strict_json();
+	test_parameters();
 	return check_done();
 }

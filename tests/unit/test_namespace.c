@@ -170,7 +170,7 @@ static void test_admin_tree(void)
 	struct fake_client *f = server(ADMIN);
 	struct mbfs_tree *t = mbfs_tree_new(&f->base, &opts);
 	struct mbfs_node *root = root_of(t);
-	CHECK_STR(listing(t, root), ".mbfs|cards|collections|dashboards|databases|metadata|queries");
+	CHECK_STR(listing(t, root), ".mbfs|cards|collections|dashboards|databases|metadata|public|queries");
 
 	struct mbfs_node *colls = find(t, root, "collections");
 	/* the fixed Personal/ keeps its name; dashboard questions and
@@ -244,10 +244,11 @@ static void test_admin_tree(void)
 	CHECK(find(t, cards, "3.sql") == sql);           /* one inode per card file */
 	CHECK_INT(fake_calls(f, "list:0"), 1);           /* one card list for all */
 
-	/* metadata/ for an admin: five files, nothing fetched by the listing */
+	/* metadata/ for an admin: six files, nothing fetched by the listing */
 	struct mbfs_node *md = find(t, root, "metadata");
 	CHECK_STR(listing(t, md),
-		  "cards.json|collections.json|dashboards.json|databases.json|users.json");
+		  "cards.json|collections.json|dashboards.json|databases.json|snippets.json|users.json");
+	CHECK_INT(find(t, md, "snippets.json")->id, MBFS_META_SNIPPETS);
 	CHECK_INT(find(t, md, "users.json")->id, MBFS_META_USERS);
 	CHECK_INT(fake_calls(f, "list:3"), 0);
 	mbfs_tree_free(t);
@@ -265,7 +266,7 @@ static void test_user_tree(void)
 	struct mbfs_tree *t = mbfs_tree_new(&f->base, &opts);
 	struct mbfs_node *root = root_of(t);
 	CHECK_STR(listing(t, find(t, root, "metadata")),
-		  "cards.json|collections.json|dashboards.json|databases.json");
+		  "cards.json|collections.json|dashboards.json|databases.json|snippets.json");
 	CHECK_STR(listing(t, find(t, find(t, root, "collections"), "Personal")),
 		  "Ada Analyst");
 	CHECK_INT(fake_calls(f, "list:4"), 0);           /* never asks /api/user */
@@ -321,9 +322,113 @@ static void test_relisting(void)
 	f->base.ops->destroy(&f->base);
 }
 
+/* issue 11: names no listing shows — parameters on a dashcard of a tab
+ * directory, public cards by uuid — and the paths .mbfs/errors gives */
+static const char *DASH2P =
+	"{\"id\": 2, \"name\": \"KPIs\","
+	" \"parameters\": [{\"id\": \"f_x\", \"slug\": \"x\", \"name\": \"X\", \"type\": \"category\","
+	"   \"default\": [\"a\"]}, {\"id\": \"f_y\", \"slug\": \"y\", \"type\": \"date/single\"}],"
+	" \"tabs\": [{\"id\": 6, \"name\": \"Alpha\", \"position\": 1}, {\"id\": 5, \"name\": \"Zeta\", \"position\": 0}],"
+	" \"dashcards\": ["
+	"  {\"id\": 21, \"card_id\": 36, \"dashboard_tab_id\": 6, \"card\": {\"id\": 36, \"name\": \"In a dashboard\"}},"
+	"  {\"id\": 20, \"card_id\": 1, \"dashboard_tab_id\": 5, \"card\": {\"id\": 1, \"name\": \"Orders\"},"
+	"   \"parameter_mappings\": [{\"parameter_id\": \"f_x\", \"card_id\": 1,"
+	"     \"target\": [\"dimension\", [\"field\", 7, null]]}]}]}";
+
+static struct mbfs_node *unlisted(struct mbfs_tree *t, struct mbfs_node *dir,
+				  const char *name, enum mbfs_status *st)
+{
+	struct mbfs_node *n = NULL;
+	struct mbfs_err err;
+	*st = dir ? mbfs_tree_find_unlisted(t, dir, name, &n, &err)
+		  : MBFS_ERR_NOT_FOUND;
+	return *st == MBFS_OK ? n : NULL;
+}
+
+static char *path_of(struct mbfs_tree *t, const struct mbfs_node *n)
+{
+	static char out[1024];
+	out[0] = '\0';
+	if (!n)
+		return out;
+	mbfs_tree_lock(t);
+	mbfs_tree_path(t, n, out, sizeof out);
+	mbfs_tree_unlock(t);
+	return out;
+}
+
+static void test_unlisted_names(void)
+{
+	struct fake_client *f = server(ADMIN);
+	fake_set(f, "dashboard:2", DASH2P, MBFS_OK);
+	struct mbfs_tree *t = mbfs_tree_new(&f->base, &opts);
+	struct mbfs_node *root = root_of(t);
+	struct mbfs_node *b2 = find(t, find(t, root, "dashboards"), "2");
+	struct mbfs_node *zeta = find(t, b2, "Zeta");
+	struct mbfs_node *base = find(t, zeta, "Orders.csv");
+	CHECK(base && base->param_defs != NULL);
+	CHECK(find(t, find(t, b2, "Alpha"), "In a dashboard.csv")->param_defs == NULL);
+	enum mbfs_status st;
+	struct mbfs_node *p = unlisted(t, zeta, "Orders.csv?x=b&x=c", &st);
+	CHECK_INT(st, MBFS_OK);
+	CHECK(p && p->kind == MBFS_K_PARAM_FILE && p->base == base &&
+	      p->fmt == MBFS_FMT_CSV && p->card_id == 1 && p->dashboard_id == 2);
+	if (p)
+		CHECK_STR(p->params, "[{\"id\":\"f_x\",\"type\":\"category\",\"value\":[\"b\",\"c\"]}]");
+	CHECK_STR(path_of(t, p), "dashboards/2/Zeta/Orders.csv?x=b&x=c");
+	/* the same file through its collection, or escaped: the same node */
+	struct mbfs_node *kz = find(t, find(t, find(t, root, "collections"), "KPIs"), "Zeta");
+	CHECK(unlisted(t, kz, "Orders.csv?x=%62&x=c", &st) == p);
+	CHECK(unlisted(t, zeta, "Orders.json?x=b&x=c", &st) != p);       /* another format */
+	CHECK(unlisted(t, zeta, "Orders.csv?x=c&x=b", &st) != p);        /* another order of values */
+	/* f_y is the dashboard's, but not mapped to this card */
+	CHECK(unlisted(t, zeta, "Orders.csv?y=2024-01-01", &st) == NULL);
+	CHECK_INT(st, MBFS_ERR_NOT_FOUND);
+	CHECK(unlisted(t, zeta, "Orders.csv?x", &st) == NULL);
+	CHECK_INT(st, MBFS_ERR_NOT_FOUND);
+	CHECK(unlisted(t, zeta, "Nope.csv?x=1", &st) == NULL);
+	CHECK(unlisted(t, zeta, "Orders.csv", &st) == NULL);
+	CHECK(unlisted(t, find(t, root, "databases"), "Orders.csv?x=1", &st) == NULL);
+	/* paths: the first listing that showed a node */
+	CHECK_STR(path_of(t, base), "dashboards/2/Zeta/Orders.csv");
+	CHECK_STR(path_of(t, kz), "collections/KPIs/Zeta/");
+	CHECK_STR(path_of(t, root), "");
+
+	/* public/: card files by uuid in the mount's formats only */
+	struct mbfs_node *pub = find(t, root, "public");
+	struct mbfs_node *pc = find(t, pub, "card");
+	CHECK(pc && pc->kind == MBFS_K_PUBLIC_CARDS_DIR);
+	CHECK_STR(listing(t, pub), "card|dashboard");
+	const char *u = "a96be2f3-8a63-5481-bb2a-425c5be66532";
+	char name[64];
+	snprintf(name, sizeof name, "%s.csv", u);
+	struct mbfs_node *c1 = unlisted(t, pc, name, &st);
+	CHECK(c1 && c1->kind == MBFS_K_PUBLIC_CARD_FILE && c1->fmt == MBFS_FMT_CSV);
+	if (c1)
+		CHECK_STR(c1->uuid, u);
+	CHECK(unlisted(t, pc, name, &st) == c1);
+	snprintf(name, sizeof name, "%s.json", u);
+	struct mbfs_node *c2 = unlisted(t, pc, name, &st);
+	CHECK(c2 && c2 != c1 && c2->id == c1->id && c2->ino != c1->ino);
+	snprintf(name, sizeof name, "%s.xlsx", u);                  /* not mounted */
+	CHECK(unlisted(t, pc, name, &st) == NULL);
+	CHECK(unlisted(t, pc, "A96BE2F3-8A63-5481-BB2A-425C5BE66532.csv", &st) == NULL);
+	CHECK(unlisted(t, pc, "a96be2f3-8a63-5481-bb2a-425c5be6653.csv", &st) == NULL);
+	snprintf(name, sizeof name, "%s.csv", "00000000-0000-4000-8000-000000000000");
+	struct mbfs_node *c3 = unlisted(t, pc, name, &st);
+	CHECK(c3 && c3->id != c1->id);                               /* ids from a registry */
+	CHECK_STR(path_of(t, c1), "public/card/a96be2f3-8a63-5481-bb2a-425c5be66532.csv");
+	/* a client without public links: no public dashboard exists */
+	CHECK(unlisted(t, find(t, pub, "dashboard"), u, &st) == NULL);
+	CHECK_INT(st, MBFS_ERR_NOT_FOUND);
+	mbfs_tree_free(t);
+	f->base.ops->destroy(&f->base);
+}
+
 int main(void)
 {
 	setup_options();
+	test_unlisted_names();
 	test_admin_tree();
 	test_user_tree();
 	test_relisting();

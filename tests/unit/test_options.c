@@ -901,6 +901,42 @@ static void test_passthrough_and_errors(void)
 	free(text);
 }
 
+/* issue 11: the API form of a server URL names the same server; -o public */
+static void test_api_url_and_public(void)
+{
+	static const char *const cases[][2] = {
+		{"http://h/api", "http://h"},
+		{"http://h/api/", "http://h"},
+		{"http://h:3000/api//", "http://h:3000"},
+		{"https://h/metabase/api/", "https://h/metabase"},
+		{"https://h/metabase/", "https://h/metabase"},
+		{"http://h/myapi", "http://h/myapi"},     /* not the segment "api" */
+		{"http://h/api/x", "http://h/api/x"},     /* not the last segment */
+		{"http://api", "http://api"},             /* a host named api */
+		{"http://api/", "http://api"},
+		{"http://h/api/api", "http://h/api"},     /* one /api only */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char u[128];
+		snprintf(u, sizeof u, "%s", cases[i][0]);
+		mbfs_options_url_normalize(u);
+		CHECK_STR(u, cases[i][1]);
+	}
+	struct mbfs_options o;
+	struct fuse_args fa;
+	CHECK_INT(parse(&o, &fa, "http://h:3000/api/", "/m", NULL), MBFS_OPTIONS_RUN);
+	CHECK_STR(o.url, "http://h:3000");
+	CHECK(!o.public_only);
+	done(&o, &fa);
+	CHECK_INT(parse(&o, &fa, "http://h", "/m", "-o", "public", NULL),
+		  MBFS_OPTIONS_RUN);
+	CHECK(o.public_only);
+	char d[2048];
+	mbfs_options_describe(&o, d, sizeof d);
+	CHECK(strstr(d, " public\n") != NULL);
+	done(&o, &fa);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/mbfs-test-options-XXXXXX";
@@ -936,6 +972,7 @@ int main(void)
 	test_secrets_refused();
 	test_values();
 	test_urls();
+	test_api_url_and_public();
 	test_paths();
 	test_passthrough_and_errors();
 

@@ -143,7 +143,7 @@ static void test_root(void)
 	CHECK_INT(root->kind, MBFS_K_ROOT);
 	enum mbfs_status st;
 	CHECK_STR(names_of(t, root, &st),
-		  ".mbfs|cards|collections|dashboards|databases|metadata|queries");
+		  ".mbfs|cards|collections|dashboards|databases|metadata|public|queries");
 	CHECK_INT(st, MBFS_OK);
 	CHECK_INT(items_calls(&f), 0);
 
