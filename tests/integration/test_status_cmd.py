@@ -73,11 +73,12 @@ def test_status_shows_a_running_export_growing(clean, mount_factory):
     assert "user: admin@example.com, auth password" in first
     assert "exports: 1 running, 0 queued" in first
     l1, l2 = export_line(first, "card:1:csv"), export_line(second, "card:1:csv")
-    b1 = float(l1.split()[1])
-    b2 = float(l2.split()[1])
-    unit1, unit2 = l1.split()[2], l2.split()[2]
-    scale = {"B": 1, "KB": 1e3, "MB": 1e6}
-    assert b2 * scale[unit2] > b1 * scale[unit1]        # bytes grow
+    assert "cards/1.csv" in l1                           # the file, by its path
+
+    def size(line):
+        m = re.search(r"\s([\d.]+) (B|KB|MB|GB)\s", line)
+        return float(m.group(1)) * {"B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9}[m.group(2)]
+    assert size(l2) > size(l1)                           # bytes grow
     assert "rows" in l2 and "/s" in l2
     assert "[" not in l1                                 # no size known yet
     assert "cache:" in first
@@ -233,4 +234,4 @@ def test_long_export_logs_its_progress(clean, mount_factory):
     read(card(m, 1))
     lines = [l for l in m.log_text().splitlines() if "bytes so far" in l]
     assert len(lines) >= 2, m.log_text()
-    assert "export card:1:csv" in lines[0] and "MB/s" in lines[0]
+    assert "export cards/1.csv (card:1:csv)" in lines[0] and "MB/s" in lines[0]
