@@ -61,6 +61,8 @@ struct kino {
 	uint64_t nlookup;          /* aliases: the kernel's lookup count */
 	uint64_t cache_gen;        /* generation the kernel may hold pages of */
 	unsigned open_count;       /* open page-cache handles */
+	bool inval_pending;        /* its first opener has not yet made the
+				      kernel drop the attributes */
 	uint64_t open_size;        /* size and mtime of cache_gen while open: */
 	int64_t open_mtime;        /* what fstat (a GETATTR without fh) sees */
 };
@@ -73,6 +75,7 @@ struct mbfs_fs {
 	/* Lock order: fs->lock, then the tree lock. Never held while
 	 * waiting on the network. */
 	pthread_mutex_t lock;
+	pthread_cond_t inval_cond;       /* a kino's inval_pending cleared */
 	struct mbfs_inode_table kinos;   /* node id → struct kino */
 	struct mbfs_inode_table current; /* node ino → kino handed out, when
 					    it is not the base */
@@ -132,6 +135,7 @@ struct mbfs_fs *mbfs_fs_new(const struct mbfs_fs_env *env)
 	fs->mounted_at = time(NULL);
 	clock_gettime(CLOCK_MONOTONIC, &fs->mono_start);
 	pthread_mutex_init(&fs->lock, NULL);
+	pthread_cond_init(&fs->inval_cond, NULL);
 	mbfs_inode_table_init(&fs->kinos);
 	mbfs_inode_table_init(&fs->current);
 	if (env->tree && env->export)
@@ -200,6 +204,7 @@ void mbfs_fs_free(struct mbfs_fs *fs)
 	mbfs_inode_table_each(&fs->kinos, kino_free, NULL);
 	mbfs_inode_table_destroy(&fs->kinos);
 	mbfs_inode_table_destroy(&fs->current);
+	pthread_cond_destroy(&fs->inval_cond);
 	pthread_mutex_destroy(&fs->lock);
 	free(fs->scope);
 	free(fs);
@@ -1056,10 +1061,19 @@ static enum mbfs_status register_open(struct mbfs_fs *fs, struct mbfs_node *n,
 	enum mbfs_status st = MBFS_OK;
 	pthread_mutex_lock(&fs->lock);
 	struct kino *k = kino_get(fs, n, nodeid);
+	/* The kernel may hold a listing's size for this inode ("no result
+	 * yet": 0). The first opener makes it drop the attributes before
+	 * its reply; a second opener replying before that notification
+	 * would read up to the stale size (and the notification would later
+	 * make the kernel discard its size refresh): it waits. */
+	while (k && k->inval_pending)
+		pthread_cond_wait(&fs->inval_cond, &fs->lock);
 	if (!k) {
 		st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
 	} else if (k->open_count == 0) {
 		oi->keep_cache = f->gen && k->cache_gen == f->gen;
+		oi->inval_attrs = true;
+		k->inval_pending = true;
 		k->cache_gen = f->gen;
 		k->open_count = 1;
 		k->open_size = f->size;
@@ -1207,6 +1221,19 @@ enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
 	file_register(fs, f);
 	*out = f;
 	return MBFS_OK;
+}
+
+void mbfs_fs_open_done(struct mbfs_fs *fs, struct mbfs_file *f)
+{
+	if (!f || !f->nodeid)
+		return;
+	pthread_mutex_lock(&fs->lock);
+	struct kino *k = mbfs_inode_table_get(&fs->kinos, f->nodeid);
+	if (k && k->inval_pending) {
+		k->inval_pending = false;
+		pthread_cond_broadcast(&fs->inval_cond);
+	}
+	pthread_mutex_unlock(&fs->lock);
 }
 
 int mbfs_file_fd(const struct mbfs_file *f)

@@ -129,6 +129,12 @@ void mbfs_fs_releasedir(struct mbfs_fs *fs, struct mbfs_dir *d);
 struct mbfs_open_info {
 	bool keep_cache;           /* the kernel may keep its page cache */
 	bool direct_io;            /* generated files: bypass the page cache */
+	/* The first handle of its kernel inode: the shim must make the
+	 * kernel drop the inode's attributes (they may be a listing's "no
+	 * result yet") and then call mbfs_fs_open_done(), both before the
+	 * reply. Other openers of that inode wait in mbfs_fs_open until
+	 * then (a local wait of microseconds, never the network). */
+	bool inval_attrs;
 	uint64_t size;
 };
 
@@ -136,6 +142,8 @@ struct mbfs_open_info {
 enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
 			      struct mbfs_file **out, struct mbfs_open_info *oi,
 			      struct mbfs_err *err);
+/* The shim has invalidated the attributes of f's inode (inval_attrs). */
+void mbfs_fs_open_done(struct mbfs_fs *fs, struct mbfs_file *f);
 /* A file is backed either by a spool fd (>= 0) or by memory. */
 int mbfs_file_fd(const struct mbfs_file *f);
 const char *mbfs_file_mem(const struct mbfs_file *f, size_t *len);

@@ -327,10 +327,16 @@ static bool serve_open(struct task *t)
 	t->fi.keep_cache = oi.keep_cache;
 	t->fi.direct_io = oi.direct_io;
 	/* Rule 3: the kernel must drop attributes it got from an older
-	 * listing BEFORE the opener can fstat; a notification after the
-	 * reply would race. Attributes only (offset < 0): no page locks. */
-	if (!oi.direct_io && !oi.keep_cache && c->se)
-		fuse_lowlevel_notify_inval_inode(c->se, t->ino, -1, 0);
+	 * listing BEFORE the opener can fstat or read; a notification after
+	 * the reply would race. Once per first handle of an inode (fs.h
+	 * inval_attrs): other openers wait for it in fs, and no further
+	 * notification makes the kernel discard a reader's size refresh.
+	 * Attributes only (offset < 0): no page locks. */
+	if (oi.inval_attrs) {
+		if (c->se)
+			fuse_lowlevel_notify_inval_inode(c->se, t->ino, -1, 0);
+		mbfs_fs_open_done(c->fs, f);
+	}
 	if (fuse_reply_open(t->req, &t->fi) != 0)
 		mbfs_fs_release(c->fs, f);
 	return true;
