@@ -700,7 +700,13 @@ int main(int argc, char **argv)
 		loop_rc = fuse_session_loop_mt(se, lc);
 		fuse_loop_cfg_destroy(lc);
 	}
-	rc = loop_rc == 0 ? 0 : 1;
+	/* A lazy unmount (fusermount3 -uz) ends the connection when its last
+	 * user goes; the kernel then answers our reads with ENODEV (libfuse:
+	 * a clean end) or, depending on timing, ECONNABORTED (libfuse: an
+	 * error) — both are the end of a mount that was unmounted. */
+	rc = loop_rc == 0 || loop_rc == -ECONNABORTED || loop_rc == ECONNABORTED
+		     ? 0
+		     : 1;
 	/* End every wait, let the parked requests reply and their threads
 	 * leave, and stop the notifier — all while the session's channel is
 	 * still open: unmounting closes the /dev/fuse descriptor, whose

@@ -235,3 +235,17 @@ def test_long_export_logs_its_progress(clean, mount_factory):
     lines = [l for l in m.log_text().splitlines() if "bytes so far" in l]
     assert len(lines) >= 2, m.log_text()
     assert "export cards/1.csv (card:1:csv)" in lines[0] and "MB/s" in lines[0]
+
+
+def test_status_of_another_users_mount(clean, mount_factory):
+    """`mbfs status` needs only read access to MOUNTPOINT/.mbfs/: a user
+    who may read a mount (allow_other) sees it, without any daemon state."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run a command as another user")
+    m = mount_factory(clean.url, "allow_other")
+    os.chmod(m.tmp, 0o755)
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        mbfs_binary(), "status", m.path], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert "mbfs on %s: %s" % (m.path, clean.url) in r.stdout
+    assert "user: admin@example.com" in r.stdout
