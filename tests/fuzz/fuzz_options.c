@@ -20,7 +20,7 @@
  * it defines is already defined here) and resets that static between
  * inputs; fuzz_config_reset() is the one place to follow a rename.
  */
-#include "../../src/options.c"
+#include "../../src/core/options.c"
 
 #include "fuzz_options_env.h"
 
