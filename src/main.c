@@ -31,12 +31,18 @@
 #include "mb_http.h"
 #include "notify.h"
 #include "options.h"
-#include "park.h"
+#include "pool.h"
 #include "queries.h"
 #include "spool.h"
 #include "tree.h"
 
 #define SECRET_MAX 4096
+/* The thread bound (.mbfs/stats threads_max): the main thread, the I/O
+ * thread, the notifier and the SIGHUP thread; libfuse's workers; the
+ * worker pool; the export runners (max_exports). */
+#define THREADS_FIXED 4u
+#define FUSE_WORKERS_MAX 64u
+#define POOL_MAX 256u
 
 extern char **environ;
 
@@ -646,13 +652,16 @@ int main(int argc, char **argv)
 	if (added != 0)
 		goto out;
 	ctx.fs = m.fs;
-	/* a waiting listing holds a pool thread until its fetch ends (at
-	 * most stall_timeout): enough of them that 40 stalled directories
-	 * do not keep others from being listed */
-	ctx.listing_pool = mbfs_park_new("listing", 256);
-	ctx.export_pool = mbfs_park_new("export", 256);
-	if (!ctx.listing_pool || !ctx.export_pool)
+	/* The worker pool: one thread per listing or list fetch in flight
+	 * (each at most stall_timeout; enough that 40 stalled directories
+	 * do not keep others from being listed) and the short retries of
+	 * requests whose wait ended. Requests wait without a thread. */
+	ctx.pool = mbfs_pool_new("worker", POOL_MAX);
+	if (!ctx.pool)
 		goto out;
+	ctx.threads_max = THREADS_FIXED + FUSE_WORKERS_MAX + POOL_MAX +
+			  (unsigned)o.max_exports;
+	mbfs_tree_set_pool(m.tree, ctx.pool);
 	se = fuse_session_new(&fargs, &mbfs_fuse_ops, sizeof mbfs_fuse_ops, &ctx);
 	if (!se) {
 		fprintf(stderr, "mbfs: bad FUSE options (see mbfs --help)\n");
@@ -666,6 +675,7 @@ int main(int argc, char **argv)
 		mbfs_fs_set_inval_hook(m.fs, mbfs_notify_gone, notify);
 	}
 	mbfs_fs_set_metrics_hook(m.fs, mbfs_fuse_describe_metrics, &ctx);
+	mbfs_fs_set_stats_hook(m.fs, mbfs_fuse_describe_stats, &ctx);
 	/* a query's data file whose SQL changed: its attributes go at once */
 	mbfs_fs_set_inval_inode_hook(m.fs, inval_inode_now, se);
 	if (fuse_set_signal_handlers(se) != 0)
@@ -695,7 +705,7 @@ int main(int argc, char **argv)
 		loop_rc = fuse_session_loop(se);
 	} else {
 		struct fuse_loop_config *lc = fuse_loop_cfg_create();
-		fuse_loop_cfg_set_max_threads(lc, 64);
+		fuse_loop_cfg_set_max_threads(lc, FUSE_WORKERS_MAX);
 		fuse_loop_cfg_set_idle_threads(lc, 16);
 		loop_rc = fuse_session_loop_mt(se, lc);
 		fuse_loop_cfg_destroy(lc);
@@ -707,16 +717,19 @@ int main(int argc, char **argv)
 	rc = loop_rc == 0 || loop_rc == -ECONNABORTED || loop_rc == ECONNABORTED
 		     ? 0
 		     : 1;
-	/* End every wait, let the parked requests reply and their threads
-	 * leave, and stop the notifier — all while the session's channel is
-	 * still open: unmounting closes the /dev/fuse descriptor, whose
-	 * number the next socket() may reuse, and a late reply would then
-	 * be written into that socket. */
+	/* End every wait and let the waiting requests reply, and stop the
+	 * notifier — all while the session's channel is still open:
+	 * unmounting closes the /dev/fuse descriptor, whose number the next
+	 * socket() may reuse, and a late reply would then be written into
+	 * that socket. Order: nothing starts a fetch job or a run any more;
+	 * the transfers stop; the runners end (waking their waiters); the
+	 * pool drains (fetch jobs end, retries answer). */
+	mbfs_tree_stop(m.tree);
 	mbfs_export_shutdown(m.export);
 	mb_http_stop(m.http);
-	mbfs_park_free(ctx.export_pool);
-	mbfs_park_free(ctx.listing_pool);
-	ctx.export_pool = ctx.listing_pool = NULL;
+	mbfs_export_join(m.export);
+	mbfs_pool_free(ctx.pool);
+	ctx.pool = NULL;
 	if (notify) {
 		mbfs_tree_set_gone_hook(m.tree, NULL, NULL);
 		mbfs_fs_set_inval_hook(m.fs, NULL, NULL);
@@ -743,8 +756,7 @@ out:
 	}
 	if (se)
 		fuse_session_destroy(se);
-	mbfs_park_free(ctx.listing_pool);
-	mbfs_park_free(ctx.export_pool);
+	mbfs_pool_free(ctx.pool);
 	state_free(&m);
 	if (notify_fd >= 0)
 		close(notify_fd); /* parent sees EOF: failure */

@@ -84,6 +84,8 @@ struct mbfs_fs {
 	/* Metrics of the layers fs does not know (FUSE requests, threads). */
 	int (*metrics_fn)(void *arg, char *out, size_t outsz);
 	void *metrics_arg;
+	int (*stats_fn)(void *arg, char *out, size_t outsz);
+	void *stats_arg;
 	/* Handles given to the kernel and not released yet: freed at
 	 * teardown when their RELEASE never came (a lazy unmount). */
 	struct mbfs_file *files;
@@ -161,6 +163,16 @@ void mbfs_fs_set_metrics_hook(struct mbfs_fs *fs,
 	pthread_mutex_lock(&fs->lock);
 	fs->metrics_fn = fn;
 	fs->metrics_arg = arg;
+	pthread_mutex_unlock(&fs->lock);
+}
+
+void mbfs_fs_set_stats_hook(struct mbfs_fs *fs,
+			    int (*fn)(void *arg, char *out, size_t outsz),
+			    void *arg)
+{
+	pthread_mutex_lock(&fs->lock);
+	fs->stats_fn = fn;
+	fs->stats_arg = arg;
 	pthread_mutex_unlock(&fs->lock);
 }
 
@@ -1710,12 +1722,16 @@ static void render_control(struct mbfs_fs *fs, int64_t which, char **out,
 								CONTROL_MAX - o);
 		pthread_mutex_lock(&fs->lock);
 		uint64_t aliases = fs->n_aliases, stale = fs->n_stale;
+		int (*sfn)(void *, char *, size_t) = fs->stats_fn;
+		void *sarg = fs->stats_arg;
 		pthread_mutex_unlock(&fs->lock);
 		PUT("generation_aliases %" PRIu64 "\nstale_opens %" PRIu64 "\n",
 		    aliases, stale);
 		if (o < CONTROL_MAX && e->client->ops->describe_stats)
 			o += (size_t)e->client->ops->describe_stats(
 				e->client, b + o, CONTROL_MAX - o);
+		if (o < CONTROL_MAX && sfn)
+			o += (size_t)sfn(sarg, b + o, CONTROL_MAX - o);
 	} else if (which == CTL_METRICS) {
 		if (o < CONTROL_MAX)
 			o += (size_t)mbfs_export_describe_metrics(e->export, b + o,
@@ -1779,12 +1795,6 @@ enum mbfs_status mbfs_fs_stream_wait(struct mbfs_fs *fs, struct mbfs_file *f,
 				       avail, err);
 }
 
-void mbfs_fs_wake(void *arg)
-{
-	struct mbfs_fs *fs = arg;
-	mbfs_export_wake(fs->env.export);
-	mbfs_tree_wake(fs->env.tree);
-}
 
 /* ---- queries/<database>/: the writable files --------------------------------
  * NAME.sql and editors' temp files live in the query store (queries.h);

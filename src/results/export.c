@@ -28,6 +28,7 @@
 #include "inode.h"
 #include "log.h"
 #include "verify.h"
+#include "waitq.h"
 
 #define ERR_RING 64
 #define UNCONSUMED_GRACE 30.0   /* seconds a stat-materialized result waits for its open */
@@ -35,12 +36,15 @@
 #define MAX_RUNNERS 256
 
 struct run;
+static unsigned run_streamers(const struct run *r);
+static void run_abort(struct run *r);
 
 struct job {
 	char *key;
 	struct job *next;          /* hash chain */
 	struct run *run;           /* the run in progress (queued or running) */
 	unsigned waiters;          /* threads in mbfs_export_get on this job */
+	struct mbfs_waitq q;       /* requests waiting for its run (ex->lock) */
 	uint64_t done_seq;         /* bumped when a run ends */
 	bool failed;
 	struct mbfs_err error;
@@ -65,6 +69,7 @@ struct mbfs_export {
 	struct mbfs_spool *spool;
 	struct mbfs_export_config cfg;
 	pthread_mutex_t lock;      /* protects everything below and run state */
+	pthread_mutex_t wq_lock;   /* the runs' byte wait queues (after lock) */
 	pthread_cond_t cond;       /* a run ended, or a waiter was cancelled */
 	pthread_cond_t runner_cond;/* the queue got work, or stopping */
 	struct job **buckets;
@@ -138,6 +143,21 @@ static struct job *job_find(struct mbfs_export *ex, const char *key)
 	return NULL;
 }
 
+/* The last request waiting (without a thread) for j's run was
+ * interrupted: when nobody else wants the run, stop the transfer (the
+ * next access starts a new one). ex->lock held. */
+static void job_all_left(void *owner)
+{
+	struct job *j = owner;
+	struct run *r = j->run;
+	if (r && j->waiters == 0 && run_streamers(r) == 0) {
+		run_abort(r);
+		j->run = NULL;
+		mbfs_debug("export %s: last waiter interrupted, aborting",
+			   j->key);
+	}
+}
+
 static struct job *job_get(struct mbfs_export *ex, const char *key)
 {
 	struct job *j = job_find(ex, key);
@@ -148,6 +168,7 @@ static struct job *job_get(struct mbfs_export *ex, const char *key)
 		free(j);
 		return NULL;
 	}
+	mbfs_waitq_init(&j->q, &ex->lock, j, job_all_left, j);
 	if (ex->n_jobs + 1 > ex->n_buckets)
 		rehash(ex);
 	size_t k = hash_key(key) & (ex->n_buckets - 1);
@@ -188,11 +209,26 @@ struct run {
 	unsigned refs;             /* ex->lock */
 	unsigned streamers;        /* open stream handles (ex->lock) */
 	struct run *qnext;
-	/* stream readers wait here for bytes */
+	/* stream readers wait here for bytes: threads (outside a try scope)
+	 * on pcond, requests without a thread in q (ex->wq_lock; nq mirrors
+	 * its length for the I/O thread's lock-free check) */
 	pthread_mutex_t plock;
 	pthread_cond_t pcond;
 	atomic_uint pwaiters;
+	struct mbfs_export *ex;
+	struct mbfs_waitq q;
+	atomic_size_t nq;
 };
+
+static unsigned run_streamers(const struct run *r)
+{
+	return r->streamers;
+}
+
+static void run_abort(struct run *r)
+{
+	atomic_store(&r->abort, true);
+}
 
 /* A long export tells the log how it goes, every PROGRESS_EVERY seconds
  * (DESIGN.md §8: journalctl shows it). I/O thread. */
@@ -239,6 +275,14 @@ static bool sink_write(void *arg, const char *buf, size_t len)
 	atomic_store(&r->rows, k->scan.fmt == MBFS_FMT_CSV ? k->scan.records
 							   : k->scan.objects);
 	progress(r);
+	if (atomic_load(&r->nq)) {
+		/* requests waiting for these bytes: their retries answer */
+		uint64_t have = atomic_load(&r->bytes);
+		pthread_mutex_lock(&r->ex->wq_lock);
+		mbfs_waitq_wake(&r->q, have, MBFS_OK, NULL);
+		atomic_store(&r->nq, mbfs_waitq_len(&r->q));
+		pthread_mutex_unlock(&r->ex->wq_lock);
+	}
 	if (atomic_load(&r->pwaiters)) {
 		pthread_mutex_lock(&r->plock);
 		pthread_cond_broadcast(&r->pcond);
@@ -263,6 +307,8 @@ static struct run *run_new(struct mbfs_export *ex, struct job *j,
 		return NULL;
 	}
 	r->job = j;
+	r->ex = ex;
+	mbfs_waitq_init(&r->q, &ex->wq_lock, r, NULL, NULL);
 	r->req = *req;
 	r->format = dup0(req->format);
 	r->parameters = dup0(req->parameters);
@@ -300,6 +346,9 @@ static void run_unref(struct run *r)
 {
 	if (--r->refs)
 		return;
+	pthread_mutex_lock(&r->ex->wq_lock);
+	mbfs_waitq_destroy(&r->q); /* empty: complete() woke everyone */
+	pthread_mutex_unlock(&r->ex->wq_lock);
 	if (r->sink.fd >= 0)
 		close(r->sink.fd);
 	free(r->tmp);
@@ -313,11 +362,16 @@ static void run_unref(struct run *r)
 	free(r);
 }
 
+/* The run ended (done is set): wake every stream reader. */
 static void wake_streamers(struct run *r)
 {
 	pthread_mutex_lock(&r->plock);
 	pthread_cond_broadcast(&r->pcond);
 	pthread_mutex_unlock(&r->plock);
+	pthread_mutex_lock(&r->ex->wq_lock);
+	mbfs_waitq_wake(&r->q, UINT64_MAX, MBFS_OK, NULL);
+	atomic_store(&r->nq, 0);
+	pthread_mutex_unlock(&r->ex->wq_lock);
 }
 
 
@@ -389,7 +443,8 @@ static void complete(struct mbfs_export *ex, struct run *r,
 	r->err = *err;
 	r->err.status = st;
 	atomic_store(&r->done, true);
-	if (j->run == r)
+	bool current = j->run == r; /* not detached by an abort */
+	if (current)
 		j->run = NULL;
 	j->done_seq++;
 	if (st == MBFS_OK) {
@@ -409,6 +464,9 @@ static void complete(struct mbfs_export *ex, struct run *r,
 			ex->failed_by[st]++;
 		record_error(ex, r->label ? r->label : j->key, err);
 	}
+	/* the requests waiting without a thread: their retries take it */
+	if (current)
+		mbfs_waitq_wake(&j->q, UINT64_MAX, st, err);
 	pthread_cond_broadcast(&ex->cond);
 	wake_streamers(r);
 	run_unref(r);
@@ -510,14 +568,6 @@ static enum mbfs_status open_result(struct mbfs_export *ex, const char *key,
 	return mbfs_spool_open(ex->spool, key, fd, &info->spool, err);
 }
 
-void mbfs_export_wake(void *arg)
-{
-	struct mbfs_export *ex = arg;
-	pthread_mutex_lock(&ex->lock);
-	pthread_cond_broadcast(&ex->cond);
-	pthread_mutex_unlock(&ex->lock);
-}
-
 /* Wait (as a waiter) until j's current run ends or the caller is
  * interrupted. Lock held. Returns false when interrupted. */
 static bool wait_run(struct mbfs_export *ex, struct job *j,
@@ -531,7 +581,8 @@ static bool wait_run(struct mbfs_export *ex, struct job *j,
 	j->waiters--;
 	if (j->run == r && (mbfs_cancel_fired(cx) || ex->stopping)) {
 		/* Nobody else wants it: stop the transfer. */
-		if (j->waiters == 0 && r->streamers == 0) {
+		if (j->waiters == 0 && r->streamers == 0 &&
+		    mbfs_waitq_live(&j->q) == 0) {
 			/* detached: the next access starts a new run */
 			atomic_store(&r->abort, true);
 			j->run = NULL;
@@ -559,15 +610,19 @@ enum mbfs_status mbfs_export_get(struct mbfs_export *ex, const char *key,
 		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
 	}
 	enum mbfs_status st;
-	bool joined = false;
+	/* the retry of a request that waited for j's run: take its outcome */
+	struct mbfs_err werr;
+	bool joined = mbfs_waited_for(j, &st, &werr);
 	for (int attempts = 0;; attempts++) {
 		if (mbfs_cancel_fired(cx)) {
 			st = mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0, "interrupted");
 			break;
 		}
-		if (j->run) {
+		/* (a retry that waited takes the outcome of its run, not
+		 * the next one's) */
+		if (j->run && !joined) {
 			if (!mbfs_may_wait()) {
-				st = mbfs_would_block(MBFS_WAIT_EXPORT, err);
+				st = mbfs_wait_on(&j->q, 0, err);
 				break;
 			}
 			if (!wait_run(ex, j, cx)) {
@@ -612,10 +667,7 @@ enum mbfs_status mbfs_export_get(struct mbfs_export *ex, const char *key,
 			st = info->error.status;
 			break;
 		}
-		if (!mbfs_may_wait()) {
-			st = mbfs_would_block(MBFS_WAIT_EXPORT, err);
-			break;
-		}
+		/* no result to give: run it (the loop then waits for it) */
 		st = start_run(ex, j, req, fd == NULL, err);
 		if (st != MBFS_OK)
 			break;
@@ -703,13 +755,24 @@ enum mbfs_status mbfs_export_stream_wait(struct mbfs_export *ex,
 					 size_t size, size_t *avail,
 					 struct mbfs_err *err)
 {
-	(void)ex;
 	*avail = 0;
 	struct run *r = s->run;
 	uint64_t end;
-	if (r && !mbfs_may_wait() && !atomic_load(&r->done) &&
-	    atomic_load(&r->bytes) < off + size)
-		return mbfs_would_block(MBFS_WAIT_EXPORT, err);
+	if (r && !mbfs_may_wait()) {
+		/* announce, then look (sink_write adds, then looks): either
+		 * the sink sees the waiter or the waiter sees the bytes */
+		pthread_mutex_lock(&ex->wq_lock);
+		atomic_fetch_add(&r->nq, 1);
+		bool ready = atomic_load(&r->done) ||
+			     atomic_load(&r->bytes) >= off + size;
+		enum mbfs_status st = MBFS_OK;
+		if (!ready)
+			st = mbfs_wait_on(&r->q, off + size, err);
+		atomic_store(&r->nq, mbfs_waitq_len(&r->q));
+		pthread_mutex_unlock(&ex->wq_lock);
+		if (!ready)
+			return st;
+	}
 	if (r) {
 		struct mbfs_cancel *cx = mbfs_cancel_current();
 		pthread_mutex_lock(&r->plock);
@@ -768,7 +831,8 @@ void mbfs_export_stream_close(struct mbfs_export *ex, struct mbfs_stream *s)
 		struct run *r = s->run;
 		r->streamers--;
 		if (!atomic_load(&r->done) && r->streamers == 0 &&
-		    r->job->waiters == 0 && !r->for_stat) {
+		    r->job->waiters == 0 && mbfs_waitq_live(&r->job->q) == 0 &&
+		    !r->for_stat) {
 			/* head -c1 and friends: nobody wants the rest */
 			atomic_store(&r->abort, true);
 			if (r->job->run == r)
@@ -1022,6 +1086,7 @@ enum mbfs_status mbfs_export_new(struct mb_client *client,
 		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
 	}
 	pthread_mutex_init(&ex->lock, NULL);
+	pthread_mutex_init(&ex->wq_lock, NULL);
 	pthread_cond_init(&ex->cond, NULL);
 	pthread_cond_init(&ex->runner_cond, NULL);
 	for (int i = 0; i < ex->cfg.max_exports; i++) {
@@ -1053,17 +1118,26 @@ void mbfs_export_shutdown(struct mbfs_export *ex)
 	pthread_mutex_unlock(&ex->lock);
 }
 
-void mbfs_export_free(struct mbfs_export *ex)
+void mbfs_export_join(struct mbfs_export *ex)
 {
 	if (!ex)
 		return;
 	mbfs_export_shutdown(ex);
 	for (int i = 0; i < ex->n_runners; i++)
 		pthread_join(ex->runners[i], NULL);
+	ex->n_runners = 0;
+}
+
+void mbfs_export_free(struct mbfs_export *ex)
+{
+	if (!ex)
+		return;
+	mbfs_export_join(ex);
 	for (size_t i = 0; i < ex->n_buckets; i++) {
 		struct job *j = ex->buckets[i];
 		while (j) {
 			struct job *next = j->next;
+			mbfs_waitq_destroy(&j->q);
 			free(j->key);
 			free(j);
 			j = next;
@@ -1072,6 +1146,7 @@ void mbfs_export_free(struct mbfs_export *ex)
 	free(ex->buckets);
 	pthread_cond_destroy(&ex->runner_cond);
 	pthread_cond_destroy(&ex->cond);
+	pthread_mutex_destroy(&ex->wq_lock);
 	pthread_mutex_destroy(&ex->lock);
 	free(ex);
 }

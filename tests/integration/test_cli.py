@@ -45,7 +45,7 @@ def run_mbfs(args, env=None, timeout=60):
 def own_options():
     """Every -o name in options.c's fuse_opt table (secrets and test-only
     switches excepted)."""
-    with open(os.path.join(ROOT, "src", "options.c"), encoding="utf-8") as f:
+    with open(os.path.join(ROOT, "src", "core", "options.c"), encoding="utf-8") as f:
         src = f.read()
     table = src[src.index("opt_table[] = {"):src.index("FUSE_OPT_END")]
     names = set(re.findall(r'RAW\("([a-z_]+)=%s"', table))

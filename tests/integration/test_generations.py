@@ -71,13 +71,6 @@ def exports(fake, cid):
     return fake.stats()["exports"].get("card:%d:csv" % cid, 0)
 
 
-@pytest.fixture
-def clean(fake):
-    fake.clear_faults()
-    yield fake
-    fake.clear_faults()
-
-
 # ---- 1: same size, new content -------------------------------------------------
 
 def test_same_size_change_seen_after_touch_and_sighup(clean, mount_factory):

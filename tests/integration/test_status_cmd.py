@@ -35,13 +35,6 @@ def card(m, cid, fmt="csv"):
     return m.p("cards", "%d.%s" % (cid, fmt))
 
 
-@pytest.fixture
-def clean(fake):
-    fake.clear_faults()
-    yield fake
-    fake.clear_faults()
-
-
 def status(m, *args):
     r = subprocess.run([mbfs_binary(), "status", m.path] + list(args),
                        capture_output=True, text=True, timeout=30)

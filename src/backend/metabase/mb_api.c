@@ -206,8 +206,9 @@ static enum mbfs_status send_authed(struct api *a, struct mb_http_req *req,
 	int slot = 0;
 	while (slot < MB_HTTP_MAX_HEADERS - 1 && req->headers[slot])
 		slot++;
-	/* A listing or list fetch runs on the thread of the parked request
-	 * that waits for it: Ctrl-C on that request aborts the transfer. */
+	/* A listing or list fetch runs as a job with a cancel token, fired
+	 * when every request waiting for it is interrupted: then the
+	 * transfer is aborted. */
 	struct mbfs_cancel *cx = mbfs_cancel_current();
 	if (!req->abort && cx)
 		req->abort = &cx->fired;
