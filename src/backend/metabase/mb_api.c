@@ -10,7 +10,6 @@
  */
 #include "mb_api.h"
 
-#include <curl/curl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <time.h>
@@ -111,13 +110,8 @@ static bool is_transient(const struct mb_http_req *req, enum mbfs_status st)
 		return false;
 	/* refused, or reset before the first body byte (headers may have come) */
 	if (st == MBFS_ERR_NETWORK &&
-	    (req->status == 0 || (req->status >= 200 && req->status < 300))) {
-		CURLcode c = (CURLcode)req->curl_code;
-		return c == CURLE_COULDNT_CONNECT || c == CURLE_RECV_ERROR ||
-		       c == CURLE_SEND_ERROR || c == CURLE_GOT_NOTHING ||
-		       c == CURLE_OPERATION_TIMEDOUT ||
-		       c == CURLE_PARTIAL_FILE;
-	}
+	    (req->status == 0 || (req->status >= 200 && req->status < 300)))
+		return mb_http_retryable(req);
 	if (st != MBFS_OK)
 		return false;
 	return req->status == 502 || req->status == 503 ||

@@ -1759,6 +1759,11 @@ char *mb_json_quote(const char *s)
 	return r;
 }
 
+const char *mb_json_version(void)
+{
+	return json_c_version();
+}
+
 /* ------------------------------------------------------------------ */
 /* Streaming list decoder                                               */
 

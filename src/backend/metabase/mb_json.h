@@ -153,6 +153,9 @@ void mb_json_stream_free(struct mb_json_stream *s);
 /* Quote s as a JSON string literal into a new heap string ("\"...\""). */
 char *mb_json_quote(const char *s);
 
+/* The version of the JSON library, for --version. */
+const char *mb_json_version(void);
+
 /* ---- parameters and public links (DESIGN.md §1) ---------------------- */
 
 /* user.mb.parameters of a file whose normalized definitions (mb_card /
