@@ -167,16 +167,6 @@ static enum mbfs_status fake_current_user(struct mb_client *c,
 	return fake_not_here(err);
 }
 
-static enum mbfs_status fake_collections(struct mb_client *c,
-					 struct mb_collection_list *out,
-					 struct mbfs_err *err)
-{
-	(void)c;
-	(void)err;
-	memset(out, 0, sizeof *out);
-	return MBFS_OK;
-}
-
 static enum mbfs_status fake_collection_items(struct mb_client *c, int64_t id,
 					      struct mb_item_list *out,
 					      struct mbfs_err *err)
@@ -209,65 +199,6 @@ static enum mbfs_status fake_collection_items(struct mb_client *c, int64_t id,
 		d->archived = s->archived;
 	}
 	out->total = (int64_t)out->n;
-	fake_unlock(f);
-	return MBFS_OK;
-}
-
-static enum mbfs_status fake_cards(struct mb_client *c,
-				   struct mb_card_list *out,
-				   struct mbfs_err *err)
-{
-	struct fake_client *f = (struct fake_client *)c;
-	memset(out, 0, sizeof *out);
-	fake_lock(f);
-	f->n_cards_calls++;
-	if (f->fail_cards != MBFS_OK) {
-		enum mbfs_status st = f->fail_cards;
-		fake_unlock(f);
-		return fake_fail(st, err, "cards");
-	}
-	out->v = calloc(f->n_cards ? f->n_cards : 1, sizeof *out->v);
-	for (size_t i = 0; out->v && i < f->n_cards; i++) {
-		struct mb_card *d = &out->v[out->n++];
-		d->id = f->cards[i].id;
-		d->name = fake_dup(f->cards[i].name);
-		d->model = MB_MODEL_CARD;
-		d->archived = f->cards[i].archived;
-		d->updated_at = fake_dup(f->cards[i].updated_at);
-	}
-	fake_unlock(f);
-	return MBFS_OK;
-}
-
-static enum mbfs_status fake_card(struct mb_client *c, int64_t id,
-				  struct mb_card *out, struct mbfs_err *err)
-{
-	(void)c;
-	(void)id;
-	memset(out, 0, sizeof *out);
-	return fake_not_here(err);
-}
-
-static enum mbfs_status fake_databases(struct mb_client *c,
-				       struct mb_database_list *out,
-				       struct mbfs_err *err)
-{
-	struct fake_client *f = (struct fake_client *)c;
-	memset(out, 0, sizeof *out);
-	fake_lock(f);
-	f->n_databases_calls++;
-	if (f->fail_databases != MBFS_OK) {
-		enum mbfs_status st = f->fail_databases;
-		fake_unlock(f);
-		return fake_fail(st, err, "databases");
-	}
-	out->v = calloc(f->n_dbs ? f->n_dbs : 1, sizeof *out->v);
-	for (size_t i = 0; out->v && i < f->n_dbs; i++) {
-		struct mb_database *d = &out->v[out->n++];
-		d->id = f->dbs[i].id;
-		d->name = fake_dup(f->dbs[i].name);
-		d->engine = strdup("h2");
-	}
 	fake_unlock(f);
 	return MBFS_OK;
 }
@@ -325,16 +256,6 @@ static enum mbfs_status fake_tables(struct mb_client *c, int64_t db_id,
 	return MBFS_OK;
 }
 
-static enum mbfs_status fake_dashboards(struct mb_client *c,
-					struct mb_dashboard_list *out,
-					struct mbfs_err *err)
-{
-	(void)c;
-	(void)err;
-	memset(out, 0, sizeof *out);
-	return MBFS_OK;
-}
-
 static enum mbfs_status fake_dashboard(struct mb_client *c, int64_t id,
 				       struct mb_dashboard *out,
 				       struct mbfs_err *err)
@@ -343,16 +264,6 @@ static enum mbfs_status fake_dashboard(struct mb_client *c, int64_t id,
 	(void)id;
 	memset(out, 0, sizeof *out);
 	return fake_not_here(err);
-}
-
-static enum mbfs_status fake_users(struct mb_client *c,
-				   struct mb_user_list *out,
-				   struct mbfs_err *err)
-{
-	(void)c;
-	(void)err;
-	memset(out, 0, sizeof *out);
-	return MBFS_OK;
 }
 
 /* A growing heap string for list_get. */
@@ -518,16 +429,10 @@ static void fake_destroy(struct mb_client *c)
 static const struct mb_client_ops fake_ops = {
 	.properties = fake_properties,
 	.current_user = fake_current_user,
-	.collections = fake_collections,
 	.collection_items = fake_collection_items,
-	.cards = fake_cards,
-	.card = fake_card,
-	.databases = fake_databases,
 	.schemas = fake_schemas,
 	.tables = fake_tables,
-	.dashboards = fake_dashboards,
 	.dashboard = fake_dashboard,
-	.users = fake_users,
 	.list_get = fake_list_get,
 	.export_run = fake_export_run,
 	.describe_stats = fake_describe_stats,

@@ -319,15 +319,6 @@ static enum mbfs_status op_current_user(struct mb_client *c,
 	return get_user(api_of(c), "/api/user/current", out, err);
 }
 
-DEFINE_GET(get_collections, struct mb_collection_list, mb_json_collection_list,
-	   "GET /api/collection")
-static enum mbfs_status op_collections(struct mb_client *c,
-				       struct mb_collection_list *out,
-				       struct mbfs_err *err)
-{
-	return get_collections(api_of(c), "/api/collection", out, err);
-}
-
 DEFINE_GET(get_items, struct mb_item_list, mb_json_items,
 	   "GET /api/collection/:id/items")
 static enum mbfs_status op_collection_items(struct mb_client *c, int64_t id,
@@ -354,36 +345,6 @@ static enum mbfs_status op_collection_items(struct mb_client *c, int64_t id,
 	if (!fits(n, sizeof path))
 		return url_too_long(err, "/api/collection/:id/items");
 	return get_items(a, path, out, err);
-}
-
-DEFINE_GET(get_cards, struct mb_card_list, mb_json_card_list, "GET /api/card")
-static enum mbfs_status op_cards(struct mb_client *c, struct mb_card_list *out,
-				 struct mbfs_err *err)
-{
-	struct api *a = api_of(c);
-	return get_cards(a, a->caps.mbql5 ? "/api/card?f=all&legacy-mbql=true"
-					  : "/api/card?f=all",
-			 out, err);
-}
-
-DEFINE_GET(get_card, struct mb_card, mb_json_card, "GET /api/card/:id")
-static enum mbfs_status op_card(struct mb_client *c, int64_t id,
-				struct mb_card *out, struct mbfs_err *err)
-{
-	struct api *a = api_of(c);
-	char path[128];
-	snprintf(path, sizeof path, "/api/card/%" PRId64 "%s", id,
-		 a->caps.mbql5 ? "?legacy-mbql=true" : "");
-	return get_card(a, path, out, err);
-}
-
-DEFINE_GET(get_databases, struct mb_database_list, mb_json_database_list,
-	   "GET /api/database")
-static enum mbfs_status op_databases(struct mb_client *c,
-				     struct mb_database_list *out,
-				     struct mbfs_err *err)
-{
-	return get_databases(api_of(c), "/api/database", out, err);
 }
 
 DEFINE_GET(get_schemas, struct mb_string_list, mb_json_string_list,
@@ -421,15 +382,6 @@ static enum mbfs_status op_tables(struct mb_client *c, int64_t db_id,
 	return st;
 }
 
-DEFINE_GET(get_dashboards, struct mb_dashboard_list, mb_json_dashboard_list,
-	   "GET /api/dashboard")
-static enum mbfs_status op_dashboards(struct mb_client *c,
-				      struct mb_dashboard_list *out,
-				      struct mbfs_err *err)
-{
-	return get_dashboards(api_of(c), "/api/dashboard?f=all", out, err);
-}
-
 DEFINE_GET(get_dashboard, struct mb_dashboard, mb_json_dashboard,
 	   "GET /api/dashboard/:id")
 static enum mbfs_status op_dashboard(struct mb_client *c, int64_t id,
@@ -441,13 +393,6 @@ static enum mbfs_status op_dashboard(struct mb_client *c, int64_t id,
 	snprintf(path, sizeof path, "/api/dashboard/%" PRId64 "%s", id,
 		 a->caps.mbql5 ? "?legacy-mbql=true" : "");
 	return get_dashboard(a, path, out, err);
-}
-
-DEFINE_GET(get_users, struct mb_user_list, mb_json_user_list, "GET /api/user")
-static enum mbfs_status op_users(struct mb_client *c, struct mb_user_list *out,
-				 struct mbfs_err *err)
-{
-	return get_users(api_of(c), "/api/user", out, err);
 }
 
 static enum mbfs_status op_list_get(struct mb_client *c, enum mb_list which,
@@ -867,16 +812,10 @@ static void op_destroy(struct mb_client *c)
 static const struct mb_client_ops api_ops = {
 	.properties = op_properties,
 	.current_user = op_current_user,
-	.collections = op_collections,
 	.collection_items = op_collection_items,
-	.cards = op_cards,
-	.card = op_card,
-	.databases = op_databases,
 	.schemas = op_schemas,
 	.tables = op_tables,
-	.dashboards = op_dashboards,
 	.dashboard = op_dashboard,
-	.users = op_users,
 	.list_get = op_list_get,
 	.export_run = op_export_run,
 	.public_list = op_public_list,
