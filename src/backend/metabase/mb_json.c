@@ -1,8 +1,8 @@
 /*
  * mb_json.c — owns every contact between mbfs and json-c: decoding Metabase
  * API bodies into the plain structs of mb_types.h (and freeing them, plus
- * mb_model_name), recognizing Metabase error bodies, validating JSON exports
- * and quoting strings as JSON literals. See mb_json.h for the contract.
+ * mb_model_name), recognizing Metabase error bodies, decoding list bodies
+ * as they arrive and quoting strings as JSON literals. See mb_json.h for the contract.
  *
  * Everything the server sends is hostile: keys may be missing, null or of
  * the wrong type, numbers may come as strings, array elements may not be
@@ -30,8 +30,6 @@
 #define MBJ_BODY_ECHO 64
 /* At most this many bytes of a server's error text appear in err. */
 #define MBJ_SERVER_ECHO 80
-/* Largest piece handed to json_tokener_parse_ex (its length is an int). */
-#define MBJ_CHUNK ((size_t)1 << 30)
 
 /* Decoding context: records allocation failure so helpers stay simple. */
 struct dec {
@@ -1343,19 +1341,6 @@ enum mbfs_status mb_json_user(const char *buf, size_t len, struct mb_user *out,
 			  sizeof *out, err);
 }
 
-enum mbfs_status mb_json_user_list(const char *buf, size_t len,
-				   struct mb_user_list *out,
-				   struct mbfs_err *err)
-{
-	void *v;
-	memset(out, 0, sizeof *out);
-	enum mbfs_status st = decode_many(buf, len, "user list", sizeof *out->v,
-					  dec_user, user_clear, &v, &out->n,
-					  NULL, err);
-	out->v = v;
-	return st;
-}
-
 enum mbfs_status mb_json_items(const char *buf, size_t len,
 			       struct mb_item_list *out, struct mbfs_err *err)
 {
@@ -1364,62 +1349,6 @@ enum mbfs_status mb_json_items(const char *buf, size_t len,
 	enum mbfs_status st = decode_many(buf, len, "collection items",
 					  sizeof *out->v, dec_item, item_clear,
 					  &v, &out->n, &out->total, err);
-	out->v = v;
-	return st;
-}
-
-enum mbfs_status mb_json_collection_list(const char *buf, size_t len,
-					 struct mb_collection_list *out,
-					 struct mbfs_err *err)
-{
-	void *v;
-	memset(out, 0, sizeof *out);
-	enum mbfs_status st = decode_many(buf, len, "collection list",
-					  sizeof *out->v, dec_collection,
-					  collection_clear, &v, &out->n, NULL,
-					  err);
-	out->v = v;
-	return st;
-}
-
-enum mbfs_status mb_json_collection(const char *buf, size_t len,
-				    struct mb_collection *out,
-				    struct mbfs_err *err)
-{
-	return decode_one(buf, len, "collection", dec_collection,
-			  collection_clear, out, sizeof *out, err);
-}
-
-enum mbfs_status mb_json_card_list(const char *buf, size_t len,
-				   struct mb_card_list *out,
-				   struct mbfs_err *err)
-{
-	void *v;
-	memset(out, 0, sizeof *out);
-	enum mbfs_status st = decode_many(buf, len, "card list", sizeof *out->v,
-					  dec_card, card_clear, &v, &out->n,
-					  NULL, err);
-	out->v = v;
-	return st;
-}
-
-enum mbfs_status mb_json_card(const char *buf, size_t len, struct mb_card *out,
-			      struct mbfs_err *err)
-{
-	return decode_one(buf, len, "card", dec_card, card_clear, out,
-			  sizeof *out, err);
-}
-
-enum mbfs_status mb_json_database_list(const char *buf, size_t len,
-				       struct mb_database_list *out,
-				       struct mbfs_err *err)
-{
-	void *v;
-	memset(out, 0, sizeof *out);
-	enum mbfs_status st = decode_many(buf, len, "database list",
-					  sizeof *out->v, dec_database,
-					  database_clear, &v, &out->n, NULL,
-					  err);
 	out->v = v;
 	return st;
 }
@@ -1468,27 +1397,6 @@ enum mbfs_status mb_json_table_list(const char *buf, size_t len,
 	return st;
 }
 
-enum mbfs_status mb_json_table(const char *buf, size_t len, struct mb_table *out,
-			       struct mbfs_err *err)
-{
-	return decode_one(buf, len, "table", dec_table, table_clear, out,
-			  sizeof *out, err);
-}
-
-enum mbfs_status mb_json_dashboard_list(const char *buf, size_t len,
-					struct mb_dashboard_list *out,
-					struct mbfs_err *err)
-{
-	void *v;
-	memset(out, 0, sizeof *out);
-	enum mbfs_status st = decode_many(buf, len, "dashboard list",
-					  sizeof *out->v, dec_dashboard_base,
-					  dashboard_clear, &v, &out->n, NULL,
-					  err);
-	out->v = v;
-	return st;
-}
-
 static bool dec_dashboard(struct dec *d, struct json_object *o, void *p)
 {
 	struct mb_dashboard *db = p;
@@ -1508,7 +1416,7 @@ enum mbfs_status mb_json_dashboard(const char *buf, size_t len,
 }
 
 /* ------------------------------------------------------------------ */
-/* Error detection, validation, quoting                                 */
+/* Error detection, list bodies, quoting                               */
 
 bool mb_json_error_message(const char *buf, size_t len, char *msg,
 			   size_t msgsz)
@@ -1527,119 +1435,6 @@ bool mb_json_error_message(const char *buf, size_t len, char *msg,
 	bool is = error_object(root, msg, msgsz);
 	json_object_put(root);
 	return is;
-}
-
-/*
- * Parse one JSON value starting at *pos with tok (strict, trailing
- * characters allowed), feeding at most MBJ_CHUNK bytes at a time. On
- * success *pos is just past the value and *type is its type (json_type_null
- * for null).
- */
-static bool scan_value(struct json_tokener *tok, const char *buf, size_t len,
-		       size_t *pos, enum json_type *type)
-{
-	size_t p = *pos;
-	struct json_object *obj = NULL;
-	enum json_tokener_error jerr = json_tokener_continue;
-	json_tokener_reset(tok);
-	while (p < len) {
-		size_t n = len - p < MBJ_CHUNK ? len - p : MBJ_CHUNK;
-		obj = json_tokener_parse_ex(tok, buf + p, (int)n);
-		jerr = json_tokener_get_error(tok);
-		if (jerr != json_tokener_continue) {
-			p += json_tokener_get_parse_end(tok);
-			break;
-		}
-		p += n;
-	}
-	if (jerr == json_tokener_continue) {
-		obj = json_tokener_parse_ex(tok, "", 1);
-		jerr = json_tokener_get_error(tok);
-		p = len;
-	}
-	if (jerr != json_tokener_success) {
-		json_object_put(obj);
-		return false;
-	}
-	*type = obj ? json_object_get_type(obj) : json_type_null;
-	json_object_put(obj);
-	*pos = p;
-	return true;
-}
-
-/*
- * Walk a top-level array or object one member at a time, so that memory
- * stays bounded by the largest member rather than the whole document.
- */
-static bool scan_container(struct json_tokener *tok, const char *buf,
-			   size_t len, size_t *pos, size_t *count)
-{
-	size_t p = *pos;
-	bool obj = buf[p] == '{';
-	char close = obj ? '}' : ']';
-	size_t n = 0;
-	enum json_type t;
-	p = skip_ws(buf, len, p + 1);
-	if (p < len && buf[p] == close) {
-		*pos = p + 1;
-		*count = 0;
-		return true;
-	}
-	for (;;) {
-		if (obj) {
-			if (p >= len || buf[p] != '"' ||
-			    !scan_value(tok, buf, len, &p, &t) ||
-			    t != json_type_string)
-				return false;
-			p = skip_ws(buf, len, p);
-			if (p >= len || buf[p] != ':')
-				return false;
-			p = skip_ws(buf, len, p + 1);
-		}
-		if (p >= len || !scan_value(tok, buf, len, &p, &t))
-			return false;
-		n++;
-		p = skip_ws(buf, len, p);
-		if (p >= len)
-			return false;
-		if (buf[p] == close)
-			break;
-		if (buf[p] != ',')
-			return false;
-		p = skip_ws(buf, len, p + 1);
-	}
-	*pos = p + 1;
-	*count = n;
-	return true;
-}
-
-bool mb_json_validate(const char *buf, size_t len, size_t *n_top)
-{
-	if (n_top)
-		*n_top = 0;
-	if (!buf)
-		return false;
-	size_t p = skip_ws(buf, len, 0);
-	if (p == len)
-		return false;
-	struct json_tokener *tok = json_tokener_new_ex(MBJ_DEPTH);
-	if (!tok)
-		return false;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-					    JSON_TOKENER_ALLOW_TRAILING_CHARS);
-	bool ok;
-	size_t count = 0;
-	enum json_type t;
-	if (buf[p] == '[' || buf[p] == '{')
-		ok = scan_container(tok, buf, len, &p, &count);
-	else
-		ok = scan_value(tok, buf, len, &p, &t);
-	json_tokener_free(tok);
-	if (!ok || skip_ws(buf, len, p) != len)
-		return false;
-	if (n_top && buf[skip_ws(buf, len, 0)] == '[')
-		*n_top = count;
-	return true;
 }
 
 enum mbfs_status mb_json_list_array(const char *buf, size_t len, char **out,
@@ -2008,20 +1803,18 @@ static void stream_hand_over(struct mb_json_stream *s, void *out)
 	s->n = s->cap = 0;
 }
 
-/* A collected envelope (or an error object): the whole-body decoders. */
+/* A collected envelope (or an error object): decoded whole. */
 static enum mbfs_status stream_envelope(struct mb_json_stream *s, void *out,
 					struct mbfs_err *err)
 {
-	const char *b = s->text;
-	size_t l = s->text_len;
-	switch (s->kind) {
-	case MB_JSON_LIST_CARDS: return mb_json_card_list(b, l, out, err);
-	case MB_JSON_LIST_COLLECTIONS: return mb_json_collection_list(b, l, out, err);
-	case MB_JSON_LIST_DASHBOARDS: return mb_json_dashboard_list(b, l, out, err);
-	case MB_JSON_LIST_DATABASES: return mb_json_database_list(b, l, out, err);
-	case MB_JSON_LIST_USERS: return mb_json_user_list(b, l, out, err);
-	}
-	return mbfs_err_set(err, MBFS_ERR_INVALID, 0, "unknown list");
+	void *v;
+	enum mbfs_status st = decode_many(s->text, s->text_len, s->desc->what,
+					  s->desc->elsz, s->desc->fn,
+					  s->desc->clear, &v, &s->n, NULL, err);
+	free(s->v);
+	s->v = v;
+	stream_hand_over(s, out);
+	return st;
 }
 
 enum mbfs_status mb_json_stream_finish(struct mb_json_stream *s, void *out,
