@@ -1,8 +1,8 @@
 /*
  * mb_api.c — owns the mapping from client ops to Metabase endpoints: URLs,
  * request encodings (form-urlencoded exports, which every version reads),
- * the 401 → re-login → one retry rule, status → mbfs_status mapping, and
- * the per-endpoint request counters, and the version-dependent request
+ * the 401 → re-login → one retry rule (what a failed answer means is
+ * mb_answer.c's table), and the per-endpoint request counters, and the version-dependent request
  * spellings, which it reads from the capability table (mb_caps.h): the
  * collection-items parameter names (snake_case, kebab-case from v0.63),
  * show_dashboard_questions (v0.53+ only) and legacy-mbql=true (v0.57+
@@ -20,6 +20,7 @@
 
 #include "cancel.h"
 #include "log.h"
+#include "mb_answer.h"
 #include "mb_json.h"
 
 #define URL_MAX 2048
@@ -155,37 +156,6 @@ static void backoff(struct api *a, const struct mb_http_req *req, int n)
 	}
 }
 
-/* Turn a non-2xx answer into a status with the server's message. */
-static enum mbfs_status http_failure(const struct mb_http_req *req,
-				     const char *what, struct mbfs_err *err)
-{
-	char msg[400] = "";
-	if (!mb_json_error_message(req->resp, req->resp_len, msg, sizeof msg)) {
-		if (req->resp && strncasecmp(req->content_type, "text/html", 9) != 0)
-			snprintf(msg, sizeof msg, "%.300s", req->resp);
-		else if (req->resp)
-			snprintf(msg, sizeof msg, "an HTML page");
-	}
-	int code = (int)req->status;
-	switch (code) {
-	case 404:
-		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, code,
-				    "%s: HTTP 404: %s", what,
-				    msg[0] ? msg : "Not found.");
-	case 403:
-		return mbfs_err_set(err, MBFS_ERR_DENIED, code,
-				    "%s: HTTP 403: %s", what,
-				    msg[0] ? msg : "You don't have permissions to do that.");
-	case 401:
-		return mbfs_err_set(err, MBFS_ERR_AUTH, code,
-				    "%s: HTTP 401: %s", what,
-				    msg[0] ? msg : "Unauthenticated");
-	default:
-		return mbfs_err_set(err, MBFS_ERR_HTTP, code, "%s: HTTP %d: %s",
-				    what, code, msg[0] ? msg : "(no message)");
-	}
-}
-
 /*
  * Send one request with the current credential; on 401 refresh once and
  * resend. `req` is prepared by the caller except for the auth header, which
@@ -241,7 +211,7 @@ static enum mbfs_status send_authed(struct api *a, struct mb_http_req *req,
 			continue;
 		}
 		if (req->status < 200 || req->status >= 300)
-			return http_failure(req, what, err);
+			return mb_answer_failure(req, MB_ANSWER_REQUEST, what, err);
 		return MBFS_OK;
 	}
 }
@@ -300,7 +270,8 @@ static enum mbfs_status op_properties(struct mb_client *c,
 	enum mbfs_status st = mb_http_perform(a->http, &req, err);
 	count_route(a, "GET /api/session/properties", req.bytes, req.status);
 	if (st == MBFS_OK && req.status != 200)
-		st = http_failure(&req, "/api/session/properties", err);
+		st = mb_answer_failure(&req, MB_ANSWER_REQUEST,
+				       "/api/session/properties", err);
 	if (st == MBFS_OK)
 		st = mb_json_properties(req.resp, req.resp_len, out, err);
 	if (st == MBFS_ERR_PROTOCOL)
@@ -598,7 +569,7 @@ static enum mbfs_status send_public(struct api *a, struct mb_http_req *req,
 		if (st != MBFS_OK)
 			return st;
 		if (req->status < 200 || req->status >= 300)
-			return http_failure(req, what, err);
+			return mb_answer_failure(req, MB_ANSWER_REQUEST, what, err);
 		return MBFS_OK;
 	}
 }
