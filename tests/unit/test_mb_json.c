@@ -1,5 +1,5 @@
 /*
- * test_mb_json.c — decoding of Metabase bodies (mb_json.c): the recorded
+ * test_mb_json.c — decoding of Metabase bodies (json*.c, mb_json.h): the recorded
  * responses in $MBFS_SAMPLES, the fixtures in $MBFS_TEST_DATA/json, and
  * hostile inputs (wrong types, nulls, truncation, mutation, deep nesting,
  * non-UTF-8 names, oversized bodies), plus error-body detection and

@@ -1,7 +1,9 @@
 /*
  * mb_json.h — decoding of Metabase API bodies into mb_types.h structs.
  *
- * mb_json.c is the only file in mbfs that includes json-c. Every decoder
+ * Implemented by json.c (parsing, error bodies, quoting), json_entities.c
+ * (objects), json_stream.c (list bodies) and json_params.c (parameters,
+ * public links): the only files in mbfs that include json-c. Every decoder
  * takes a body that is NOT necessarily NUL-terminated (buf,len), tolerates
  * both the old and the new shapes documented in metabase-api.md (bare arrays
  * vs {data,total} envelopes, `type` vs `dataset`, MBQL 4 vs MBQL 5,
@@ -54,7 +56,7 @@ enum mbfs_status mb_json_table_list(const char *buf, size_t len,
 				    struct mb_table_list *out,
 				    struct mbfs_err *err);
 
-/* GET /api/dashboard/:id (full object). */
+/* GET /api/dashboard/:id and /api/public/dashboard/:uuid (full object). */
 enum mbfs_status mb_json_dashboard(const char *buf, size_t len,
 				   struct mb_dashboard *out,
 				   struct mbfs_err *err);
