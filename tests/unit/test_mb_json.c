@@ -1,9 +1,9 @@
 /*
- * test_mb_json.c — decoding of Metabase bodies (json*.c, mb_json.h): the recorded
- * responses in $MBFS_SAMPLES, the fixtures in $MBFS_TEST_DATA/json, and
- * hostile inputs (wrong types, nulls, truncation, mutation, deep nesting,
- * non-UTF-8 names, oversized bodies), plus error-body detection and
- * quoting. Lists (GET /api/card and the others meta_cache.c fetches) go
+ * test_mb_json.c — decoding of Metabase bodies (json*.c, mb_json.h): the
+ * recorded responses in $MBFS_SAMPLES, the fixtures in $MBFS_TEST_DATA/json
+ * and hostile inputs (wrong types, nulls, truncation, mutation, deep
+ * nesting, non-UTF-8 names, oversized bodies), plus error-body detection
+ * and quoting. Lists (GET /api/card and the others meta_cache.c fetches) go
  * through the decoder production runs on them, mb_json_stream; a single
  * card or collection object is decoded as the one element of such a list.
  *
@@ -158,19 +158,23 @@ static bool all_zero(const void *p, size_t n)
 
 #define CHECK_NULL(p) CHECK((p) == NULL)
 
-/* b as the one element of a list: "[" b "]" (a new body). */
-static struct body wrap(const struct body *b)
+/* a (and b, unless NULL) as the elements of a list: "[a,b]" (a new body). */
+static struct body list_of(const struct body *a, const struct body *b)
 {
+	size_t bl = b ? b->len + 1 : 0;
 	struct body w = body_of("[", 1);
-	w.buf = realloc(w.buf, b->len + 2);
+	w.buf = realloc(w.buf, a->len + bl + 2);
 	if (!w.buf) {
 		perror("realloc");
 		exit(2);
 	}
-	if (b->len)
-		memcpy(w.buf + 1, b->buf, b->len);
-	w.buf[b->len + 1] = ']';
-	w.len = b->len + 2;
+	memcpy(w.buf + 1, a->buf, a->len);
+	if (b) {
+		w.buf[a->len + 1] = ',';
+		memcpy(w.buf + a->len + 2, b->buf, b->len);
+	}
+	w.buf[a->len + bl + 1] = ']';
+	w.len = a->len + bl + 2;
 	return w;
 }
 
@@ -210,7 +214,7 @@ static enum mbfs_status stream_list(enum mb_json_list_kind kind,
 static enum mbfs_status card_elem(const char *buf, size_t len,
 				  struct mb_card *out, struct mbfs_err *err)
 {
-	struct body b = body_of(buf, len), w = wrap(&b);
+	struct body b = body_of(buf, len), w = list_of(&b, NULL);
 	struct mb_card_list cl;
 	enum mbfs_status st = card_list(w.buf, w.len, &cl, err);
 	body_free(&w);
@@ -580,33 +584,24 @@ static void test_collections(void)
 	struct mbfs_err err;
 	struct mb_collection_list l;
 	/* single objects (GET /api/collection/:id), as list elements */
-	struct body b = fixture("collection_root.json"), w = wrap(&b);
-	CHECK_INT(collection_list(w.buf, w.len, &l, &err), MBFS_OK);
-	CHECK_INT(l.n, 1);
-	if (l.n == 1) {
-		CHECK_INT(l.v[0].id, 0);
+	struct body root = fixture("collection_root.json");
+	struct body trash = fixture("collection_trash_v050.json");
+	struct body b = list_of(&root, &trash);
+	CHECK_INT(collection_list(b.buf, b.len, &l, &err), MBFS_OK);
+	CHECK_INT(l.n, 2);
+	if (l.n == 2) {
+		CHECK(l.v[0].id == 0 && !l.v[0].archived);
 		CHECK_STR(l.v[0].name, "Our analytics");
-		CHECK_NULL(l.v[0].location);
-		CHECK_NULL(l.v[0].updated_at);
-		CHECK(!l.v[0].archived);
+		CHECK(l.v[0].location == NULL && l.v[0].updated_at == NULL);
+		CHECK_INT(l.v[1].id, 13);
+		CHECK_STR(l.v[1].type, "trash");
+		CHECK_STR(l.v[1].location, "/");
+		CHECK_STR(l.v[1].updated_at, "2024-06-01T00:00:00Z");
 	}
 	mb_collection_list_free(&l);
-	body_free(&w);
 	body_free(&b);
-
-	b = fixture("collection_trash_v050.json");
-	w = wrap(&b);
-	CHECK_INT(collection_list(w.buf, w.len, &l, &err), MBFS_OK);
-	CHECK_INT(l.n, 1);
-	if (l.n == 1) {
-		CHECK_INT(l.v[0].id, 13);
-		CHECK_STR(l.v[0].type, "trash");
-		CHECK_STR(l.v[0].location, "/");
-		CHECK_STR(l.v[0].updated_at, "2024-06-01T00:00:00Z");
-	}
-	mb_collection_list_free(&l);
-	body_free(&w);
-	body_free(&b);
+	body_free(&trash);
+	body_free(&root);
 
 	b = fixture("collections_list_new.json");
 	CHECK_INT(collection_list(b.buf, b.len, &l, &err), MBFS_OK);
@@ -702,7 +697,7 @@ static void test_databases_tables(void)
 
 	/* a single table object (GET /api/table/:id shape) in a list */
 	b = fixture("table_single.json");
-	struct body w = wrap(&b);
+	struct body w = list_of(&b, NULL);
 	CHECK_INT(mb_json_table_list(w.buf, w.len, &tl, &err), MBFS_OK);
 	CHECK_INT(tl.n, 1);
 	if (tl.n == 1) {
@@ -1267,7 +1262,7 @@ static void test_wrong_types(void)
 	CHECK_INT(c.model, MB_MODEL_CARD);
 	CHECK_NULL(c.name);
 	mb_card_free(&c);
-	struct body w = wrap(&b);
+	struct body w = list_of(&b, NULL);
 	struct mb_collection_list col;
 	CHECK_INT(collection_list(w.buf, w.len, &col, &err), MBFS_OK);
 	CHECK(col.n == 1 && col.v[0].location == NULL);

@@ -249,6 +249,11 @@ bool mbj_id(struct json_object *v, int64_t *out)
 	return num_int(v, out);
 }
 
+bool mbj_object_id(struct json_object *o, int64_t *id)
+{
+	return mbj_is(o, json_type_object) && mbj_id(mbj_get(o, "id"), id);
+}
+
 /* An id where "none" is 0. */
 int64_t mbj_id0(struct json_object *v)
 {
@@ -321,6 +326,18 @@ static void append_value_text(char *msg, size_t msgsz, struct json_object *v)
 	msg_append(msg, msgsz, s, n);
 }
 
+/* Append the text of v (unless NULL), after "; " unless it is the first. */
+static void append_joined(char *msg, size_t msgsz, struct json_object *v,
+			  bool *first)
+{
+	if (!v)
+		return;
+	if (!*first)
+		msg_append(msg, msgsz, "; ", 2);
+	append_value_text(msg, msgsz, v);
+	*first = false;
+}
+
 /* Join the values of "errors" (object, array or string) with "; ". */
 static void append_errors(char *msg, size_t msgsz, struct json_object *errs)
 {
@@ -329,25 +346,12 @@ static void append_errors(char *msg, size_t msgsz, struct json_object *errs)
 		struct json_object_iterator it = json_object_iter_begin(errs);
 		struct json_object_iterator end = json_object_iter_end(errs);
 		for (; !json_object_iter_equal(&it, &end);
-		     json_object_iter_next(&it)) {
-			struct json_object *v = json_object_iter_peek_value(&it);
-			if (!v)
-				continue;
-			if (!first)
-				msg_append(msg, msgsz, "; ", 2);
-			append_value_text(msg, msgsz, v);
-			first = false;
-		}
+		     json_object_iter_next(&it))
+			append_joined(msg, msgsz,
+				      json_object_iter_peek_value(&it), &first);
 	} else if (mbj_is(errs, json_type_array)) {
-		for (size_t i = 0; i < mbj_len(errs); i++) {
-			struct json_object *v = mbj_idx(errs, i);
-			if (!v)
-				continue;
-			if (!first)
-				msg_append(msg, msgsz, "; ", 2);
-			append_value_text(msg, msgsz, v);
-			first = false;
-		}
+		for (size_t i = 0; i < mbj_len(errs); i++)
+			append_joined(msg, msgsz, mbj_idx(errs, i), &first);
 	} else if (errs) {
 		append_value_text(msg, msgsz, errs);
 	}
@@ -498,11 +502,9 @@ static void *decode_list(struct mbj_dec *d, struct json_object *arr, size_t elsz
 	*n_out = 0;
 	if (n == 0)
 		return NULL;
-	char *v = calloc(n, elsz);
-	if (!v) {
-		d->oom = true;
+	char *v = mbj_calloc(d, n, elsz);
+	if (!v)
 		return NULL;
-	}
 	for (size_t i = 0; i < n && !d->oom; i++) {
 		void *el = v + k * elsz;
 		if (fn(d, mbj_idx(arr, i), el))
@@ -592,40 +594,39 @@ enum mbfs_status mbj_decode_many(const char *buf, size_t len,
 }
 
 /* ------------------------------------------------------------------ */
-/* Error detection, list bodies, quoting                               */
+/* Error bodies, quoting, version                                      */
+
+/* The parsed body when it may be an error body (a JSON object within the
+ * cap; the caller puts it), else NULL. */
+static struct json_object *error_root(const char *buf, size_t len)
+{
+	struct json_object *root;
+	if (!buf || len == 0 || len > MB_JSON_MAX_BODY)
+		return NULL;
+	/* cheap pre-check: only objects can be error bodies */
+	size_t p = mbj_skip_ws(buf, len, 0);
+	if (p == len || buf[p] != '{' ||
+	    mbj_parse(buf, len, "error", false, &root, NULL) != MBFS_OK)
+		return NULL;
+	return root;
+}
 
 bool mb_json_error_message(const char *buf, size_t len, char *msg,
 			   size_t msgsz)
 {
-	struct json_object *root;
 	if (msg && msgsz > 0)
 		msg[0] = '\0';
-	if (!buf || len == 0 || len > MB_JSON_MAX_BODY)
-		return false;
-	/* cheap pre-check: only objects can be error bodies */
-	size_t p = mbj_skip_ws(buf, len, 0);
-	if (p == len || buf[p] != '{')
-		return false;
-	if (mbj_parse(buf, len, "error", false, &root, NULL) != MBFS_OK)
-		return false;
-	bool is = mbj_error_object(root, msg, msgsz);
+	struct json_object *root = error_root(buf, len);
+	bool is = root && mbj_error_object(root, msg, msgsz);
 	json_object_put(root);
 	return is;
 }
 
-/* ---- error types (queries/) ------------------------------------------------- */
-
+/* Error types (queries/): a query the user may not run. */
 bool mb_json_error_is_permission(const char *buf, size_t len)
 {
-	struct json_object *root;
-	if (!buf || len == 0 || len > MB_JSON_MAX_BODY)
-		return false;
-	size_t p = mbj_skip_ws(buf, len, 0);
-	if (p == len || buf[p] != '{')
-		return false;
-	if (mbj_parse(buf, len, "error", false, &root, NULL) != MBFS_OK)
-		return false;
-	bool is = mbj_error_object(root, NULL, 0) &&
+	struct json_object *root = error_root(buf, len);
+	bool is = root && mbj_error_object(root, NULL, 0) &&
 		  mbj_str_eq(mbj_get(root, "error_type"),
 			     "missing-required-permissions");
 	json_object_put(root);
@@ -705,6 +706,22 @@ char *mb_json_quote(const char *s)
 const char *mb_json_version(void)
 {
 	return json_c_version();
+}
+
+void *mbj_calloc(struct mbj_dec *d, size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+	if (!p)
+		d->oom = true;
+	return p;
+}
+
+struct json_object *mbj_new_array(struct mbj_dec *d)
+{
+	struct json_object *a = json_object_new_array();
+	if (!a)
+		d->oom = true;
+	return a;
 }
 
 /* Compact text of v (heap; NULL with d->oom on failure). */

@@ -58,7 +58,7 @@ static const char *const ts_object[] = {"updated_at", "created_at", NULL};
 static bool dec_item(struct mbj_dec *d, struct json_object *o, void *p)
 {
 	struct mb_item *it = p;
-	if (!mbj_is(o, json_type_object) || !mbj_id(mbj_get(o, "id"), &it->id))
+	if (!mbj_object_id(o, &it->id))
 		return false;
 	it->model = model_from_string(mbj_get(o, "model"));
 	it->name = mbj_str(d, mbj_get(o, "name"));
@@ -119,7 +119,7 @@ static enum mb_model card_model(struct json_object *o)
 static bool dec_card(struct mbj_dec *d, struct json_object *o, void *p)
 {
 	struct mb_card *c = p;
-	if (!mbj_is(o, json_type_object) || !mbj_id(mbj_get(o, "id"), &c->id))
+	if (!mbj_object_id(o, &c->id))
 		return false;
 	c->name = mbj_str(d, mbj_get(o, "name"));
 	c->description = mbj_str(d, mbj_get(o, "description"));
@@ -142,7 +142,7 @@ static bool dec_card(struct mbj_dec *d, struct json_object *o, void *p)
 static bool dec_collection(struct mbj_dec *d, struct json_object *o, void *p)
 {
 	struct mb_collection *c = p;
-	if (!mbj_is(o, json_type_object) || !mbj_id(mbj_get(o, "id"), &c->id))
+	if (!mbj_object_id(o, &c->id))
 		return false;
 	c->name = mbj_str(d, mbj_get(o, "name"));
 	c->description = mbj_str(d, mbj_get(o, "description"));
@@ -158,7 +158,7 @@ static bool dec_collection(struct mbj_dec *d, struct json_object *o, void *p)
 static bool dec_database(struct mbj_dec *d, struct json_object *o, void *p)
 {
 	struct mb_database *db = p;
-	if (!mbj_is(o, json_type_object) || !mbj_id(mbj_get(o, "id"), &db->id))
+	if (!mbj_object_id(o, &db->id))
 		return false;
 	db->name = mbj_str(d, mbj_get(o, "name"));
 	db->description = mbj_str(d, mbj_get(o, "description"));
@@ -171,7 +171,7 @@ static bool dec_database(struct mbj_dec *d, struct json_object *o, void *p)
 static bool dec_table(struct mbj_dec *d, struct json_object *o, void *p)
 {
 	struct mb_table *t = p;
-	if (!mbj_is(o, json_type_object) || !mbj_id(mbj_get(o, "id"), &t->id))
+	if (!mbj_object_id(o, &t->id))
 		return false;
 	if (!mbj_id(mbj_get(o, "db_id"), &t->db_id))
 		t->db_id = mbj_id0(mbj_get(mbj_get(o, "db"), "id"));
@@ -197,7 +197,7 @@ static bool nonempty_str(struct json_object *v)
 static bool dec_user(struct mbj_dec *d, struct json_object *o, void *p)
 {
 	struct mb_user *u = p;
-	if (!mbj_is(o, json_type_object) || !mbj_id(mbj_get(o, "id"), &u->id))
+	if (!mbj_object_id(o, &u->id))
 		return false;
 	u->email = mbj_tstr(d, mbj_get(o, "email"));
 	struct json_object *cn = mbj_get(o, "common_name");
@@ -237,12 +237,10 @@ static bool dec_user(struct mbj_dec *d, struct json_object *o, void *p)
 static char *default_parameters(struct mbj_dec *d, struct json_object *dash)
 {
 	struct json_object *params = mbj_get(dash, "parameters");
-	struct json_object *arr = json_object_new_array();
+	struct json_object *arr = mbj_new_array(d);
 	char *res = NULL;
-	if (!arr) {
-		d->oom = true;
+	if (!arr)
 		return NULL;
-	}
 	for (size_t i = 0; i < mbj_len(params); i++) {
 		struct json_object *p = mbj_idx(params, i);
 		struct json_object *def = mbj_get(p, "default");
@@ -273,12 +271,7 @@ static char *default_parameters(struct mbj_dec *d, struct json_object *dash)
 			}
 		}
 	}
-	const char *s = json_object_to_json_string_ext(
-		arr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (!s)
-		d->oom = true;
-	else
-		res = mbj_dup_cstr(d, s);
+	res = mbj_to_text(d, arr);
 out:
 	json_object_put(arr);
 	return res;
@@ -289,7 +282,7 @@ static bool dec_dashboard_base(struct mbj_dec *d, struct json_object *o, void *p
 {
 	static const char *const ts[] = {"updated_at", "created_at", NULL};
 	struct mb_dashboard *db = p;
-	if (!mbj_is(o, json_type_object) || !mbj_id(mbj_get(o, "id"), &db->id))
+	if (!mbj_object_id(o, &db->id))
 		return false;
 	db->name = mbj_str(d, mbj_get(o, "name"));
 	db->description = mbj_str(d, mbj_get(o, "description"));
@@ -300,6 +293,7 @@ static bool dec_dashboard_base(struct mbj_dec *d, struct json_object *o, void *p
 	return true;
 }
 
+/* A tab and its place in the server's order (the element first: sort_out). */
 struct tab_sort {
 	struct mb_dashboard_tab tab;
 	size_t idx;
@@ -313,6 +307,7 @@ static int tab_cmp(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
+/* A dashcard and its sort keys (the element first: sort_out). */
 struct dc_sort {
 	struct mb_dashcard dc;
 	size_t tab_rank, idx;
@@ -331,24 +326,61 @@ static int dc_cmp(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
+/*
+ * Sort k wrapped elements (each wrapper of wsz bytes begins with its
+ * element of esz bytes) with cmp, and move the elements into a new array
+ * (NULL when k is 0); when that fails, or with d->oom, drop each element
+ * instead. Frees the wrappers.
+ */
+static void *sort_out(struct mbj_dec *d, void *wrapped, size_t k, size_t wsz,
+		      int (*cmp)(const void *, const void *), size_t esz,
+		      void (*drop)(void *el))
+{
+	char *w = wrapped, *v = NULL;
+	if (k > 0 && !d->oom) {
+		qsort(w, k, wsz, cmp);
+		v = mbj_calloc(d, k, esz);
+	}
+	for (size_t i = 0; i < k; i++) {
+		if (v)
+			memcpy(v + i * esz, w + i * wsz, esz);
+		else
+			drop(w + i * wsz);
+	}
+	free(w);
+	return v;
+}
+
+static void tab_drop(void *p)
+{
+	free(((struct mb_dashboard_tab *)p)->name);
+}
+
+static void dashcard_drop(void *p)
+{
+	mb_dashcard_free(p);
+}
+
+/* The array under key, else under its name before v0.48. */
+static struct json_object *array_or_old(struct json_object *o, const char *key,
+					const char *old)
+{
+	struct json_object *arr = mbj_get(o, key);
+	return mbj_is(arr, json_type_array) ? arr : mbj_get(o, old);
+}
+
 static void dec_tabs(struct mbj_dec *d, struct json_object *o,
 		     struct mb_dashboard *db)
 {
-	struct json_object *arr = mbj_get(o, "tabs");
-	if (!mbj_is(arr, json_type_array))
-		arr = mbj_get(o, "ordered_tabs");
+	struct json_object *arr = array_or_old(o, "tabs", "ordered_tabs");
 	size_t n = mbj_len(arr), k = 0;
-	if (n == 0)
+	struct tab_sort *ts = n ? mbj_calloc(d, n, sizeof *ts) : NULL;
+	if (!ts)
 		return;
-	struct tab_sort *ts = calloc(n, sizeof *ts);
-	if (!ts) {
-		d->oom = true;
-		return;
-	}
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *t = mbj_idx(arr, i);
 		int64_t id;
-		if (!mbj_is(t, json_type_object) || !mbj_id(mbj_get(t, "id"), &id))
+		if (!mbj_object_id(t, &id))
 			continue;
 		ts[k].tab.id = id;
 		ts[k].tab.name = mbj_str(d, mbj_get(t, "name"));
@@ -356,26 +388,9 @@ static void dec_tabs(struct mbj_dec *d, struct json_object *o,
 		ts[k].idx = i;
 		k++;
 	}
-	if (k == 0 || d->oom) {
-		for (size_t i = 0; i < k; i++)
-			free(ts[i].tab.name);
-		free(ts);
-		return;
-	}
-	qsort(ts, k, sizeof *ts, tab_cmp);
-	struct mb_dashboard_tab *tabs = calloc(k, sizeof *tabs);
-	if (!tabs) {
-		for (size_t i = 0; i < k; i++)
-			free(ts[i].tab.name);
-		free(ts);
-		d->oom = true;
-		return;
-	}
-	for (size_t i = 0; i < k; i++)
-		tabs[i] = ts[i].tab;
-	free(ts);
-	db->tabs = tabs;
-	db->n_tabs = k;
+	db->tabs = sort_out(d, ts, k, sizeof *ts, tab_cmp, sizeof *db->tabs,
+			    tab_drop);
+	db->n_tabs = db->tabs ? k : 0;
 }
 
 static size_t tab_rank(const struct mb_dashboard *db, int64_t tab_id)
@@ -416,21 +431,15 @@ static void dec_dashcard(struct mbj_dec *d, struct json_object *o,
 static void dec_dashcards(struct mbj_dec *d, struct json_object *o,
 			  struct mb_dashboard *db)
 {
-	struct json_object *arr = mbj_get(o, "dashcards");
-	if (!mbj_is(arr, json_type_array))
-		arr = mbj_get(o, "ordered_cards");
+	struct json_object *arr = array_or_old(o, "dashcards", "ordered_cards");
 	size_t n = mbj_len(arr), k = 0;
-	if (n == 0)
+	struct dc_sort *ds = n ? mbj_calloc(d, n, sizeof *ds) : NULL;
+	if (!ds)
 		return;
-	struct dc_sort *ds = calloc(n, sizeof *ds);
-	if (!ds) {
-		d->oom = true;
-		return;
-	}
 	for (size_t i = 0; i < n && !d->oom; i++) {
 		struct json_object *e = mbj_idx(arr, i);
 		int64_t id;
-		if (!mbj_is(e, json_type_object) || !mbj_id(mbj_get(e, "id"), &id))
+		if (!mbj_object_id(e, &id))
 			continue;
 		ds[k].dc.id = id;
 		dec_dashcard(d, e, &ds[k].dc);
@@ -442,29 +451,9 @@ static void dec_dashcards(struct mbj_dec *d, struct json_object *o,
 		ds[k].idx = i;
 		k++;
 	}
-	struct mb_dashcard *v = NULL;
-	if (k > 0 && !d->oom) {
-		qsort(ds, k, sizeof *ds, dc_cmp);
-		v = calloc(k, sizeof *v);
-		if (!v)
-			d->oom = true;
-	}
-	if (!v) {
-		for (size_t i = 0; i < k; i++) {
-			free(ds[i].dc.card_name);
-			free(ds[i].dc.title);
-			free(ds[i].dc.card_description);
-			free(ds[i].dc.updated_at);
-			free(ds[i].dc.param_defs);
-		}
-		free(ds);
-		return;
-	}
-	for (size_t i = 0; i < k; i++)
-		v[i] = ds[i].dc;
-	free(ds);
-	db->dashcards = v;
-	db->n_dashcards = k;
+	db->dashcards = sort_out(d, ds, k, sizeof *ds, dc_cmp,
+				 sizeof *db->dashcards, dashcard_drop);
+	db->n_dashcards = db->dashcards ? k : 0;
 }
 
 enum mbfs_status mb_json_session_id(const char *buf, size_t len, char *out,

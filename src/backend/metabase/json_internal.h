@@ -46,6 +46,9 @@ bool mbj_is_ws(char c);
 size_t mbj_skip_ws(const char *buf, size_t len, size_t p);
 /* Copy of s (new string; NULL with d->oom on failure). */
 char *mbj_dup_cstr(struct mbj_dec *d, const char *s);
+/* calloc, and json-c's new array; NULL with d->oom on failure. */
+void *mbj_calloc(struct mbj_dec *d, size_t n, size_t size);
+struct json_object *mbj_new_array(struct mbj_dec *d);
 
 /* ---- json.c: typed access (NULL and wrong types give the default) ------ */
 
@@ -66,6 +69,9 @@ char *mbj_tstr(struct mbj_dec *d, struct json_object *v);
 char *mbj_str(struct mbj_dec *d, struct json_object *v);
 /* An id: integers, integral doubles, decimal strings; "root" is 0. */
 bool mbj_id(struct json_object *v, int64_t *out);
+/* Is o an object with a usable "id" (into *id)? Elements without one are
+ * skipped, single objects without one refused. */
+bool mbj_object_id(struct json_object *o, int64_t *id);
 /* An id where "none" is 0. */
 int64_t mbj_id0(struct json_object *v);
 /* An integer (number or decimal string), else dflt. */

@@ -182,11 +182,9 @@ char *mbj_card_param_defs(struct mbj_dec *d, struct json_object *card)
 	struct json_object *tags = card_template_tags(card);
 	if (mbj_len(params) == 0 && !tags)
 		return NULL;
-	struct json_object *defs = json_object_new_array();
-	if (!defs) {
-		d->oom = true;
+	struct json_object *defs = mbj_new_array(d);
+	if (!defs)
 		return NULL;
-	}
 	bool ok = true;
 	for (size_t i = 0; ok && i < mbj_len(params); i++) {
 		struct json_object *p = mbj_idx(params, i);
@@ -242,11 +240,9 @@ char *mbj_dashcard_param_defs(struct mbj_dec *d, struct json_object *dash_params
 	struct json_object *maps = mbj_get(dc, "parameter_mappings");
 	if (mbj_len(maps) == 0 || mbj_len(dash_params) == 0)
 		return NULL;
-	struct json_object *defs = json_object_new_array();
-	if (!defs) {
-		d->oom = true;
+	struct json_object *defs = mbj_new_array(d);
+	if (!defs)
 		return NULL;
-	}
 	bool ok = true;
 	for (size_t i = 0; ok && i < mbj_len(maps); i++) {
 		struct json_object *m = mbj_idx(maps, i);
@@ -481,8 +477,7 @@ static bool dec_public_item(struct mbj_dec *d, struct json_object *o, void *p)
 {
 	struct mb_public_item *it = p;
 	const char *uuid = plain_name(mbj_get(o, "public_uuid"));
-	if (!mbj_is(o, json_type_object) || !mbj_id(mbj_get(o, "id"), &it->id) ||
-	    !uuid)
+	if (!mbj_object_id(o, &it->id) || !uuid)
 		return false;
 	it->name = mbj_str(d, mbj_get(o, "name"));
 	it->uuid = mbj_dup_cstr(d, uuid);

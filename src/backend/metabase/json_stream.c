@@ -254,28 +254,15 @@ static void stream_hand_over(struct mb_json_stream *s, void *out)
 	void *v = s->n ? s->v : NULL;
 	if (!s->n)
 		free(s->v);
+#define HAND_OVER(type) (((type *)out)->v = v, ((type *)out)->n = s->n)
 	switch (s->kind) {
-	case MB_JSON_LIST_CARDS:
-		((struct mb_card_list *)out)->v = v;
-		((struct mb_card_list *)out)->n = s->n;
-		break;
-	case MB_JSON_LIST_COLLECTIONS:
-		((struct mb_collection_list *)out)->v = v;
-		((struct mb_collection_list *)out)->n = s->n;
-		break;
-	case MB_JSON_LIST_DASHBOARDS:
-		((struct mb_dashboard_list *)out)->v = v;
-		((struct mb_dashboard_list *)out)->n = s->n;
-		break;
-	case MB_JSON_LIST_DATABASES:
-		((struct mb_database_list *)out)->v = v;
-		((struct mb_database_list *)out)->n = s->n;
-		break;
-	case MB_JSON_LIST_USERS:
-		((struct mb_user_list *)out)->v = v;
-		((struct mb_user_list *)out)->n = s->n;
-		break;
+	case MB_JSON_LIST_CARDS: HAND_OVER(struct mb_card_list); break;
+	case MB_JSON_LIST_COLLECTIONS: HAND_OVER(struct mb_collection_list); break;
+	case MB_JSON_LIST_DASHBOARDS: HAND_OVER(struct mb_dashboard_list); break;
+	case MB_JSON_LIST_DATABASES: HAND_OVER(struct mb_database_list); break;
+	case MB_JSON_LIST_USERS: HAND_OVER(struct mb_user_list); break;
 	}
+#undef HAND_OVER
 	s->v = NULL;
 	s->n = s->cap = 0;
 }

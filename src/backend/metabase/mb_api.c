@@ -216,27 +216,42 @@ static enum mbfs_status send_authed(struct api *a, struct mb_http_req *req,
 	}
 }
 
+/* Make req (zeroed) a GET of the JSON document at url. */
+static void json_request(struct mb_http_req *req, const char *url)
+{
+	memset(req, 0, sizeof *req);
+	req->method = "GET";
+	req->url = url;
+	req->headers[0] = "Accept: application/json";
+	req->max_resp = META_MAX_RESP;
+}
+
+/* st, unless the 2xx answer is an HTML page instead of the JSON asked for. */
+static enum mbfs_status not_html(const struct mb_http_req *req,
+				 enum mbfs_status st, const char *what,
+				 struct mbfs_err *err)
+{
+	if (st == MBFS_OK && strncasecmp(req->content_type, "text/html", 9) == 0)
+		return mbfs_err_set(err, MBFS_ERR_PROTOCOL, (int)req->status,
+				    "%s: the server sent an HTML page, not JSON (a proxy or login page?)",
+				    what);
+	return st;
+}
+
 /* GET a JSON document into req->resp. */
 static enum mbfs_status get_json(struct api *a, const char *path,
 				 const char *route, struct mb_http_req *req,
 				 struct mbfs_err *err)
 {
 	char url[URL_MAX];
-	/* zeroed first: the caller cleans req up on every path */
-	memset(req, 0, sizeof *req);
-	if (!fits(snprintf(url, sizeof url, "%s%s", a->url, path), sizeof url))
+	int n = snprintf(url, sizeof url, "%s%s", a->url, path);
+	/* zeroed on every path: the caller cleans req up */
+	json_request(req, url);
+	if (!fits(n, sizeof url))
 		return url_too_long(err, path);
-	req->method = "GET";
-	req->url = url;
-	req->headers[0] = "Accept: application/json";
-	req->max_resp = META_MAX_RESP;
 	enum mbfs_status st = send_authed(a, req, route, path, err);
 	req->url = NULL;
-	if (st == MBFS_OK && strncasecmp(req->content_type, "text/html", 9) == 0)
-		st = mbfs_err_set(err, MBFS_ERR_PROTOCOL, (int)req->status,
-				  "%s: the server sent an HTML page, not JSON (a proxy or login page?)",
-				  path);
-	return st;
+	return not_html(req, st, path, err);
 }
 
 #define DEFINE_GET(fn, type, decoder, route)                                   \
@@ -259,14 +274,11 @@ static enum mbfs_status op_properties(struct mb_client *c,
 {
 	struct api *a = api_of(c);
 	char url[URL_MAX];
-	struct mb_http_req req = {0};
+	struct mb_http_req req;
 	if (!fits(snprintf(url, sizeof url, "%s/api/session/properties", a->url),
 		  sizeof url))
 		return url_too_long(err, "/api/session/properties");
-	req.method = "GET";
-	req.url = url;
-	req.headers[0] = "Accept: application/json";
-	req.max_resp = META_MAX_RESP;
+	json_request(&req, url);
 	enum mbfs_status st = mb_http_perform(a->http, &req, err);
 	count_route(a, "GET /api/session/properties", req.bytes, req.status);
 	if (st == MBFS_OK && req.status != 200)
@@ -389,19 +401,12 @@ static enum mbfs_status op_list_get(struct mb_client *c, enum mb_list which,
 		  sizeof url))
 		return url_too_long(err, lists[which].path);
 	struct mb_http_req req;
-	memset(&req, 0, sizeof req);
-	req.method = "GET";
-	req.url = url;
-	req.headers[0] = "Accept: application/json";
-	req.max_resp = META_MAX_RESP;
+	json_request(&req, url);
 	req.on_data = sink; /* a big card list is decoded as it arrives */
 	req.data_arg = sink_arg;
 	enum mbfs_status st = send_authed(a, &req, lists[which].route,
 					  lists[which].path, err);
-	if (st == MBFS_OK && strncasecmp(req.content_type, "text/html", 9) == 0)
-		st = mbfs_err_set(err, MBFS_ERR_PROTOCOL, (int)req.status,
-				  "%s: the server sent an HTML page, not JSON (a proxy or login page?)",
-				  lists[which].path);
+	st = not_html(&req, st, lists[which].path, err);
 	mb_http_req_cleanup(&req);
 	return st;
 }
@@ -497,6 +502,28 @@ static enum mbfs_status public_export_run(struct api *a,
 					  struct mb_export_result *res,
 					  struct mbfs_err *err);
 
+/* Fill res from a finished export. A 2xx body the connection cut short
+ * is an export failure; a stall keeps its own words (DESIGN §2 rule 8). */
+static enum mbfs_status export_result(const struct mb_http_req *req,
+				      enum mbfs_status st, const char *what,
+				      struct mb_export_result *res,
+				      struct mbfs_err *err)
+{
+	res->http_status = req->status;
+	snprintf(res->content_type, sizeof res->content_type, "%s",
+		 req->content_type);
+	res->close_delimited = req->close_delimited;
+	res->bytes = req->bytes;
+	res->elapsed = req->elapsed;
+	if (st == MBFS_ERR_NETWORK && req->status >= 200 && req->status < 300 &&
+	    !req->stalled)
+		return mbfs_err_set(err, MBFS_ERR_EXPORT, (int)req->status,
+				    "%s: the server cut the export after %llu bytes (%s)",
+				    what, (unsigned long long)req->bytes,
+				    req->errbuf[0] ? req->errbuf : "transfer incomplete");
+	return st;
+}
+
 static enum mbfs_status op_export_run(struct mb_client *c,
 				      const struct mb_export_req *r,
 				      mb_sink_fn sink, void *sink_arg,
@@ -529,18 +556,7 @@ static enum mbfs_status op_export_run(struct mb_client *c,
 	req.data_arg = sink_arg;
 	req.abort = r->abort;
 	enum mbfs_status st = send_authed(a, &req, route, path, err);
-	res->http_status = req.status;
-	snprintf(res->content_type, sizeof res->content_type, "%s",
-		 req.content_type);
-	res->close_delimited = req.close_delimited;
-	res->bytes = req.bytes;
-	res->elapsed = req.elapsed;
-	if (st == MBFS_ERR_NETWORK && req.status >= 200 && req.status < 300 &&
-	    !req.stalled) /* a stall keeps its own words (DESIGN §2 rule 8) */
-		st = mbfs_err_set(err, MBFS_ERR_EXPORT, (int)req.status,
-				  "%s: the server cut the export after %llu bytes (%s)",
-				  path, (unsigned long long)req.bytes,
-				  req.errbuf[0] ? req.errbuf : "transfer incomplete");
+	st = export_result(&req, st, path, res, err);
 	mb_http_req_cleanup(&req);
 	free(body);
 	return st;
@@ -604,16 +620,10 @@ static enum mbfs_status op_public_dashboard(struct mb_client *c,
 	if (!fits(n, sizeof url))
 		return url_too_long(err, "/api/public/dashboard/:uuid");
 	struct mb_http_req req;
-	memset(&req, 0, sizeof req);
-	req.method = "GET";
-	req.url = url;
-	req.headers[0] = "Accept: application/json";
-	req.max_resp = META_MAX_RESP;
+	json_request(&req, url);
 	enum mbfs_status st = send_public(a, &req, "GET /api/public/dashboard/:uuid",
 					  "/api/public/dashboard/:uuid", err);
-	if (st == MBFS_OK && strncasecmp(req.content_type, "text/html", 9) == 0)
-		st = mbfs_err_set(err, MBFS_ERR_PROTOCOL, (int)req.status,
-				  "/api/public/dashboard/:uuid: the server sent an HTML page, not JSON (a proxy or login page?)");
+	st = not_html(&req, st, "/api/public/dashboard/:uuid", err);
 	if (st == MBFS_OK)
 		st = mb_json_dashboard(req.resp, req.resp_len, out, err);
 	mb_http_req_cleanup(&req);
@@ -683,18 +693,7 @@ static enum mbfs_status public_export_run(struct api *a,
 	req.abort = r->abort;
 	/* the message names the route, not the uuid (the link is the key) */
 	enum mbfs_status st = send_public(a, &req, route, route, err);
-	res->http_status = req.status;
-	snprintf(res->content_type, sizeof res->content_type, "%s",
-		 req.content_type);
-	res->close_delimited = req.close_delimited;
-	res->bytes = req.bytes;
-	res->elapsed = req.elapsed;
-	if (st == MBFS_ERR_NETWORK && req.status >= 200 && req.status < 300 &&
-	    !req.stalled)
-		st = mbfs_err_set(err, MBFS_ERR_EXPORT, (int)req.status,
-				  "%s: the server cut the export after %llu bytes (%s)",
-				  route, (unsigned long long)req.bytes,
-				  req.errbuf[0] ? req.errbuf : "transfer incomplete");
+	st = export_result(&req, st, route, res, err);
 	mb_http_req_cleanup(&req);
 	free(body);
 	return st;
