@@ -1,6 +1,6 @@
 /*
- * json.c — owns the shared ground of the JSON decoders (json.h-free
- * callers see only mb_json.h): parsing a body strictly and within caps,
+ * json.c — owns the shared ground of the JSON decoders (their callers
+ * see only mb_json.h): parsing a body strictly and within caps,
  * typed access to json-c values that never trusts a type, recognizing
  * Metabase error bodies, the decode skeletons for one object and for a
  * list, and quoting strings as JSON literals. The decoders themselves
