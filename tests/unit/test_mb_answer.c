@@ -19,11 +19,10 @@ static enum mbfs_status answer(long status, const char *ctype,
 	memset(&req, 0, sizeof req);
 	req.status = status;
 	snprintf(req.content_type, sizeof req.content_type, "%s", ctype);
-	/* an exact-size copy: no NUL after the body */
+	/* a heap copy, NUL-terminated as the transport collects bodies */
 	char *copy = NULL;
 	if (body) {
-		copy = malloc(strlen(body) ? strlen(body) : 1);
-		memcpy(copy, body, strlen(body));
+		copy = strdup(body);
 		req.resp = copy;
 		req.resp_len = strlen(body);
 	}
