@@ -5,11 +5,9 @@
  * mount → loop → unwind. Every mount-time failure prints one clear line and
  * exits non-zero before the mount exists (never a half mount).
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
-#include <json-c/json_c_version.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +27,7 @@
 #include "mb_auth.h"
 #include "mb_caps.h"
 #include "mb_http.h"
+#include "mb_json.h"
 #include "notify.h"
 #include "options.h"
 #include "pool.h"
@@ -319,7 +318,7 @@ static void scrub_environment(void)
 static void print_versions(void)
 {
 	printf("mbfs %s\nlibfuse %s\nlibcurl %s\njson-c %s\n", MBFS_VERSION,
-	       fuse_pkgversion(), mb_http_curl_version(), json_c_version());
+	       fuse_pkgversion(), mb_http_curl_version(), mb_json_version());
 }
 
 /* Daemonize before any thread exists: the parent waits on a pipe for the

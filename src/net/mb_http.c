@@ -571,6 +571,14 @@ enum mbfs_status mb_http_transport_status(const struct mb_http_req *req,
 	}
 }
 
+bool mb_http_retryable(const struct mb_http_req *req)
+{
+	CURLcode c = (CURLcode)req->curl_code;
+	return c == CURLE_COULDNT_CONNECT || c == CURLE_RECV_ERROR ||
+	       c == CURLE_SEND_ERROR || c == CURLE_GOT_NOTHING ||
+	       c == CURLE_OPERATION_TIMEDOUT || c == CURLE_PARTIAL_FILE;
+}
+
 void mb_http_req_cleanup(struct mb_http_req *req)
 {
 	free(req->resp);
