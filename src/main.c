@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cli_status.h"
+#include "config.h"
 #include "export.h"
 #include "fs.h"
 #include "fuse_ops.h"
@@ -84,12 +85,12 @@ static char *read_secret(const char *path, const char *what)
 static bool secret_from_config(const char *key, const char *what, char **out)
 {
 	bool refused = false;
-	const char *c = mbfs_options_config(key, &refused);
+	const char *c = mbfs_config_get(key, &refused);
 	if (refused) {
 		fprintf(stderr,
 			"mbfs: the config file %s holds a %s but is readable by group or others: refused; run chmod 600 %s\n",
-			mbfs_options_config_path(), what,
-			mbfs_options_config_path());
+			mbfs_config_path(), what,
+			mbfs_config_path());
 		return false;
 	}
 	if (c && *c)

@@ -2,7 +2,7 @@
  * options.h — every mount option, its default and where it comes from.
  *
  * Sources, later ones winning: built-in defaults, the config file
- * ($XDG_CONFIG_HOME/mbfs/config, `key = value` lines), the environment
+ * ($XDG_CONFIG_HOME/mbfs/config, `key = value` lines: config.h), the environment
  * (MBFS_URL ...), the command line (`mbfs [URL] MOUNTPOINT -o ...`).
  * Secrets are never taken from argv: only from the environment, from files
  * named by options, or from the config file (which must then not be group-
@@ -118,19 +118,6 @@ enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
  */
 bool mbfs_options_check_fuse(const struct mbfs_options *opts, const char *prog);
 
-/* Value of a config file key (NULL if absent); owned by the options module.
- * Secret keys (password, api_key, session) are only returned when the file
- * is private (mode & 077 == 0); *refused is set when it is not, and for
- * every key when the whole file is refused. */
-const char *mbfs_options_config(const char *key, bool *refused);
-
-/* Why the config file is refused whole (one line, without "mbfs: "), or
- * NULL when it is usable or absent. It is refused when it is not a regular
- * file owned by the user, when group or others may write it, and when it
- * holds a secret (password, api_key, session) and group or others may read
- * it; mbfs_options_parse() then fails with this line. */
-const char *mbfs_options_config_refusal(void);
-
 /* Check a server URL: http[s]://host[:port][/path], at most MBFS_URL_MAX
  * bytes, no user:password@, no query or fragment, and a path of URL
  * characters other than ',' (it would split -o fsname=URL into mount
@@ -143,9 +130,6 @@ bool mbfs_options_url_check(const char *url, char *why, size_t whysz);
  * trailing slashes, then one trailing "/api" and the slashes before it,
  * in place. "http://host/api" becomes "http://host". */
 void mbfs_options_url_normalize(char *url);
-
-/* The config file's path (for messages; a placeholder when unknown). */
-const char *mbfs_options_config_path(void);
 
 /* Write the --help text to f. */
 void mbfs_options_help(FILE *f, const char *prog);

@@ -5,10 +5,11 @@
  * config file (private vs readable, precedence).
  *
  * HOME, XDG_CONFIG_HOME and XDG_CACHE_HOME point into a mkdtemp()
- * directory. options.c reads the config file once per process, so every
+ * directory. config.c reads the config file once per process, so every
  * config scenario runs in a forked child, before the parent ever parses.
  */
 #include "check.h"
+#include "config.h"
 #include "options.h"
 
 #include <errno.h>
@@ -186,16 +187,16 @@ static void child_readable_config(void)
 {
 	setenv("XDG_CONFIG_HOME", make_config("cfg644", CONFIG_TEXT, 0644), 1);
 	bool refused = false;
-	CHECK(mbfs_options_config("password", &refused) == NULL);
+	CHECK(mbfs_config_get("password", &refused) == NULL);
 	CHECK(refused);
 	refused = false;
-	CHECK(mbfs_options_config("url", &refused) == NULL);
+	CHECK(mbfs_config_get("url", &refused) == NULL);
 	CHECK(refused);
-	const char *why = mbfs_options_config_refusal();
+	const char *why = mbfs_config_refusal();
 	CHECK(why && strstr(why, "/cfg644/mbfs/config holds a password but is readable by group or others (mode 0644): refused whole; run chmod 600 "));
 	CHECK(why && strstr(why, "run chmod 600 ") &&
 	      strcmp(strstr(why, "run chmod 600 ") + 14,
-		     mbfs_options_config_path()) == 0);
+		     mbfs_config_path()) == 0);
 	struct mbfs_options o;
 	struct fuse_args fa;
 	quiet(true);
@@ -227,15 +228,15 @@ static void child_readable_config_without_secrets(void)
 			   "this line has no equals sign\n",
 			   0644),
 	       1);
-	CHECK(mbfs_options_config_refusal() == NULL);
+	CHECK(mbfs_config_refusal() == NULL);
 	bool refused = true;
-	CHECK_STR(mbfs_options_config("username", &refused), "alice");
+	CHECK_STR(mbfs_config_get("username", &refused), "alice");
 	CHECK(!refused);
-	CHECK_STR(mbfs_options_config("url", NULL), "http://from-config:3000/");
+	CHECK_STR(mbfs_config_get("url", NULL), "http://from-config:3000/");
 	refused = true;
-	CHECK(mbfs_options_config("cafile", &refused) == NULL);
+	CHECK(mbfs_config_get("cafile", &refused) == NULL);
 	CHECK(!refused);
-	CHECK(mbfs_options_config("this line has no equals sign", NULL) == NULL);
+	CHECK(mbfs_config_get("this line has no equals sign", NULL) == NULL);
 
 	/* the URL, user name and formats come from the config */
 	struct mbfs_options o;
@@ -271,23 +272,23 @@ static void child_readable_config_without_secrets(void)
 static void child_private_config(void)
 {
 	setenv("XDG_CONFIG_HOME", make_config("cfg600", CONFIG_TEXT, 0600), 1);
-	CHECK(mbfs_options_config_refusal() == NULL);
+	CHECK(mbfs_config_refusal() == NULL);
 	bool refused = true;
-	CHECK_STR(mbfs_options_config("password", &refused), "hunter2");
+	CHECK_STR(mbfs_config_get("password", &refused), "hunter2");
 	CHECK(!refused);
-	CHECK_STR(mbfs_options_config("api_key", &refused), "mb_secretkey");
+	CHECK_STR(mbfs_config_get("api_key", &refused), "mb_secretkey");
 	CHECK(!refused);
-	CHECK_STR(mbfs_options_config("session", &refused), "abc-def");
-	CHECK_STR(mbfs_options_config("username", NULL), "alice");
+	CHECK_STR(mbfs_config_get("session", &refused), "abc-def");
+	CHECK_STR(mbfs_config_get("username", NULL), "alice");
 }
 
 static void child_group_readable_config(void)
 {
 	setenv("XDG_CONFIG_HOME", make_config("cfg640", CONFIG_TEXT, 0640), 1);
 	bool refused = false;
-	CHECK(mbfs_options_config("password", &refused) == NULL);
+	CHECK(mbfs_config_get("password", &refused) == NULL);
 	CHECK(refused);
-	const char *why = mbfs_options_config_refusal();
+	const char *why = mbfs_config_refusal();
 	CHECK(why && strstr(why, "holds a password but is readable by group or others (mode 0640)"));
 }
 
@@ -296,9 +297,9 @@ static void child_writable_config(void)
 {
 	setenv("XDG_CONFIG_HOME",
 	       make_config("cfg664", "url = http://evil.example\ninsecure\n", 0664), 1);
-	const char *why = mbfs_options_config_refusal();
+	const char *why = mbfs_config_refusal();
 	CHECK(why && strstr(why, "/cfg664/mbfs/config is writable by group or others (mode 0664): refused whole; run chmod go-w /"));
-	CHECK(mbfs_options_config("url", NULL) == NULL);
+	CHECK(mbfs_config_get("url", NULL) == NULL);
 	struct mbfs_options o;
 	struct fuse_args fa;
 	quiet(true);
@@ -309,7 +310,7 @@ static void child_writable_config(void)
 static void child_world_writable_config(void)
 {
 	setenv("XDG_CONFIG_HOME", make_config("cfg602", "url = http://evil\n", 0602), 1);
-	const char *why = mbfs_options_config_refusal();
+	const char *why = mbfs_config_refusal();
 	CHECK(why && strstr(why, "is writable by group or others (mode 0602)"));
 }
 
@@ -324,7 +325,7 @@ static void child_foreign_config(void)
 		return;
 	}
 	setenv("XDG_CONFIG_HOME", dir, 1);
-	const char *why = mbfs_options_config_refusal();
+	const char *why = mbfs_config_refusal();
 	char want[200];
 	snprintf(want, sizeof want,
 		 "is owned by uid 65534, not by you (uid %u): refused whole; run chown %u ",
@@ -343,7 +344,7 @@ static void child_config_not_a_file(void)
 	snprintf(p, sizeof p, "%s/mbfs/config", dir);
 	CHECK(mkfifo(p, 0600) == 0);
 	setenv("XDG_CONFIG_HOME", dir, 1);
-	const char *why = mbfs_options_config_refusal();
+	const char *why = mbfs_config_refusal();
 	CHECK(why && strstr(why, "is not a regular file: refused"));
 }
 
@@ -395,7 +396,7 @@ static void child_home_fallback(void)
 	write_file(p, "url=https://home-config\n", 0600);
 	setenv("HOME", home, 1);
 	unsetenv("XDG_CONFIG_HOME");
-	CHECK_STR(mbfs_options_config("url", NULL), "https://home-config");
+	CHECK_STR(mbfs_config_get("url", NULL), "https://home-config");
 	struct mbfs_options o;
 	struct fuse_args fa;
 	CHECK_INT(parse(&o, &fa, "/mnt", NULL), MBFS_OPTIONS_RUN);
