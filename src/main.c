@@ -33,6 +33,7 @@
 #include "notify.h"
 #include "options.h"
 #include "park.h"
+#include "session.h"
 #include "queries.h"
 #include "spool.h"
 #include "tree.h"
@@ -570,11 +571,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct mbfs_options o;
-	struct fuse_args fargs;
-	enum mbfs_options_result r = mbfs_options_parse(argc, argv, &o, &fargs);
+	enum mbfs_options_result r = mbfs_options_parse(argc, argv, &o);
 	if (r == MBFS_OPTIONS_EXIT_OK) {
 		if (o.show_version)
 			print_versions();
+		mbfs_options_free(&o);
 		return 0;
 	}
 	if (r == MBFS_OPTIONS_ERROR)
@@ -587,9 +588,8 @@ int main(int argc, char **argv)
 		lvl = MBFS_LOG_DEBUG;
 	mbfs_log_set_level(lvl);
 
-	if (!mbfs_options_check_fuse(&o, argv[0])) {
+	if (!mbfs_session_check_options(&o)) {
 		mbfs_options_free(&o);
-		fuse_opt_free_args(&fargs);
 		return 1;
 	}
 	/* /dev/fd/N: an already opened /dev/fuse (mount.fuse3 -o drop_privileges) */
@@ -599,7 +599,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mbfs: mount point %s is not a directory\n",
 			o.mountpoint);
 		mbfs_options_free(&o);
-		fuse_opt_free_args(&fargs);
 		return 1;
 	}
 
@@ -614,7 +613,6 @@ int main(int argc, char **argv)
 	if (gathered != 0) {
 		creds_free(&creds);
 		mbfs_options_free(&o);
-		fuse_opt_free_args(&fargs);
 		return 1;
 	}
 
@@ -627,12 +625,15 @@ int main(int argc, char **argv)
 	pthread_t hup_tid;
 	bool hup_started = false;
 	struct mbfs_notify *notify = NULL;
+	struct fuse_args fargs = FUSE_ARGS_INIT(0, NULL);
 
 	int connected = connect_server(&o, &creds, &m);
 	creds_free(&creds); /* mb_auth keeps its own copies */
 	if (connected != 0 || build_fs(&o, &m) != 0)
 		goto out;
 
+	if (mbfs_session_fuse_args(&o, &fargs) != 0)
+		goto out;
 	if (o.debug && fuse_opt_add_arg(&fargs, "-odebug") != 0)
 		goto out;
 	/* the URL holds no ',' or '\\' (mbfs_options_url_check): it cannot

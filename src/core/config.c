@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "options.h"
 #include "status.h"
 
 #define CONFIG_MAX_KEYS 32
@@ -38,12 +39,6 @@ static char *trim(char *s)
 			 e[-1] == '\n'))
 		*--e = '\0';
 	return s;
-}
-
-static bool config_key_is_secret(const char *key)
-{
-	return strcmp(key, "password") == 0 || strcmp(key, "api_key") == 0 ||
-	       strcmp(key, "session") == 0;
 }
 
 /* A path for a one-line message: control characters escaped, bounded. */
@@ -165,7 +160,7 @@ static void config_load(void)
 			v[vl - 1] = '\0';
 			v++;
 		}
-		if (config_key_is_secret(k) && !config.private_ &&
+		if (mbfs_options_key_is_secret(k) && !config.private_ &&
 		    !config.refusal[0])
 			snprintf(config.refusal, sizeof config.refusal,
 				 "the config file %s holds %s but is readable by group or others (mode %04o): refused whole; run chmod 600 %s",
@@ -196,7 +191,7 @@ const char *mbfs_config_get(const char *key, bool *refused)
 	for (int i = 0; i < config.n; i++) {
 		if (strcmp(config.keys[i], key) != 0)
 			continue;
-		if (config_key_is_secret(key) && !config.private_) {
+		if (mbfs_options_key_is_secret(key) && !config.private_) {
 			if (refused)
 				*refused = true;
 			return NULL;

@@ -3,7 +3,8 @@
  * ~/.config/mbfs/config): `key = value` lines, '#' and ';' comments,
  * values optionally quoted. Read once, on the first call, then kept for
  * the life of the process; options.c takes option values from it and
- * main.c the secrets (password, api_key, session).
+ * creds.c the secrets (password, api_key, session: the option table's
+ * secret rows, mbfs_options_key_is_secret).
  *
  * The XDG base directories are found here too (mbfs_config_xdg_path).
  *

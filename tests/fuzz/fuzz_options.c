@@ -1,6 +1,7 @@
 /*
  * fuzz_options.c — libFuzzer target: option and config parsing
- * (mbfs_options_parse, the config file reader, mbfs_config_get).
+ * (mbfs_options_parse, the config file reader, mbfs_config_get) and the
+ * libfuse arguments built from the result (mbfs_session_fuse_args).
  *
  * Input: byte 0 picks the config file's mode (none, 0600, 0640, 0644,
  * 0666, 0620 — private and not); the bytes up to the next NUL are the

@@ -1,8 +1,9 @@
 /*
- * test_options.c — unit tests of options.c: argv parsing (positionals,
- * URL normalisation, -o values and their validation, defaults, refused
- * secrets, pass-through of libfuse options), the environment and the
- * config file (private vs readable, precedence).
+ * test_options.c — unit tests of options.c and config.c: argv parsing
+ * (positionals, URL normalisation, -o values and their validation,
+ * defaults, refused secrets, pass-through of libfuse options, as
+ * session.c hands them to libfuse), the environment and the config file
+ * (private vs readable, precedence), --help from the option table.
  *
  * HOME, XDG_CONFIG_HOME and XDG_CACHE_HOME point into a mkdtemp()
  * directory. config.c reads the config file once per process, so every
@@ -11,10 +12,12 @@
 #include "check.h"
 #include "config.h"
 #include "options.h"
+#include "session.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <fuse_lowlevel.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -71,7 +74,8 @@ static void quiet(bool on)
 	}
 }
 
-/* Parse a NULL-terminated list of arguments (argv[0] is added). */
+/* Parse a NULL-terminated list of arguments (argv[0] is added); when the
+ * parse says "mount", *fa is what session.c gives libfuse from them. */
 static enum mbfs_options_result parse(struct mbfs_options *o,
 				      struct fuse_args *fa, ...)
 {
@@ -85,7 +89,13 @@ static enum mbfs_options_result parse(struct mbfs_options *o,
 		argv[argc++] = (char *)a;
 	va_end(ap);
 	argv[argc] = NULL;
-	return mbfs_options_parse(argc, argv, o, fa);
+	*fa = (struct fuse_args)FUSE_ARGS_INIT(0, NULL);
+	enum mbfs_options_result r = mbfs_options_parse(argc, argv, o);
+	if (r == MBFS_OPTIONS_RUN && mbfs_session_fuse_args(o, fa) != 0) {
+		fprintf(stderr, "mbfs_session_fuse_args failed\n");
+		exit(2);
+	}
+	return r;
 }
 
 static void done(struct mbfs_options *o, struct fuse_args *fa)
@@ -114,6 +124,20 @@ static bool fuse_args_have(const struct fuse_args *fa, const char *s)
 	for (int i = 0; i < fa->argc; i++)
 		if (fa->argv[i] && strstr(fa->argv[i], s))
 			return true;
+	return false;
+}
+
+/* Is got[0..n) the NULL-terminated list want? */
+static bool same_list(char *const *got, int n, const char *const *want)
+{
+	int i = 0;
+	for (; i < n && want[i]; i++)
+		if (!got[i] || strcmp(got[i], want[i]) != 0)
+			break;
+	if (i == n && !want[i])
+		return true;
+	fprintf(stderr, "  list differs at %d: \"%s\"\n", i,
+		i < n && got[i] ? got[i] : "(end)");
 	return false;
 }
 
@@ -858,6 +882,32 @@ static void test_passthrough_and_errors(void)
 		  MBFS_OPTIONS_RUN);
 	CHECK(fuse_args_have(&fa, "default_permissions"));
 	CHECK(fuse_args_have(&fa, "ro"));
+	done(&o, &fa);
+
+	/* the -o list as libfuse's fuse_opt reads it: "\\," is a comma and
+	 * "\\NNN" an octal byte; what goes on to libfuse is escaped again,
+	 * in one -o list before the other arguments; the fstab/mount(8)
+	 * options are dropped; "--" ends the options */
+	CHECK_INT(parse(&o, &fa, "--frob", "http://h", "-ofsname=a\\,b,_netdev",
+			"-o", "x-systemd.automount,,noauto,sub\\164ype=t",
+			"--", "/m", NULL),
+		  MBFS_OPTIONS_RUN);
+	CHECK_STR(o.mountpoint, "/m");
+	static const char *const pass[] = {
+		"--frob", "fsname=a,b", "_netdev", "x-systemd.automount", "",
+		"noauto", "subtype=t", NULL};
+	static const char *const to_fuse[] = {
+		"mbfs", "-o", "fsname=a\\,b,subtype=t", "--frob", NULL};
+	CHECK(same_list(o.fuse_passthrough, o.n_fuse_passthrough, pass));
+	CHECK(same_list(fa.argv, fa.argc, to_fuse));
+	done(&o, &fa);
+	/* our options are matched in an -o list and as arguments alike */
+	CHECK_INT(parse(&o, &fa, "http://h", "/m", "-o", "-f,debug,meta_ttl=1",
+			"-ometa_ttl=2", NULL),
+		  MBFS_OPTIONS_RUN);
+	CHECK(o.foreground && o.debug);
+	CHECK(o.meta_ttl == 2); /* the last one given */
+	CHECK_INT(fa.argc, 1);
 	done(&o, &fa);
 
 	/* a failed parse after pass-through options frees them (found by
