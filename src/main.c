@@ -2,16 +2,14 @@
  * main.c — owns the process lifecycle: options → credentials (creds.c:
  * environment, files, config file, or a prompt on the terminal) →
  * daemonize → transport → server probe, capability table and login →
- * caches → FUSE session → mount → loop → unwind. Every mount-time failure prints one clear line and
+ * caches → the FUSE session (fuse/session.c: mount, loop, unmount) →
+ * unwind. Every mount-time failure prints one clear line and
  * exits non-zero before the mount exists (never a half mount).
  */
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fuse_lowlevel.h>
 #include <json-c/json_c_version.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,52 +21,22 @@
 #include "creds.h"
 #include "export.h"
 #include "fs.h"
-#include "fuse_ops.h"
 #include "log.h"
 #include "mb_api.h"
 #include "mb_auth.h"
 #include "mb_caps.h"
 #include "mb_http.h"
-#include "notify.h"
 #include "options.h"
-#include "park.h"
-#include "session.h"
 #include "queries.h"
+#include "session.h"
 #include "spool.h"
 #include "tree.h"
-
-static int hup_pipe[2] = {-1, -1};
-
-static void on_sighup(int sig)
-{
-	(void)sig;
-	int saved = errno;
-	char c = 'h';
-	if (write(hup_pipe[1], &c, 1) < 0) {
-		/* nothing to do in a signal handler */
-	}
-	errno = saved;
-}
-
-/* The notifier thread: cache drops requested by SIGHUP. */
-static void *hup_thread(void *arg)
-{
-	struct mbfs_fs *fs = arg;
-	char c;
-	for (;;) {
-		ssize_t n = read(hup_pipe[0], &c, 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0 || c == 'q')
-			return NULL;
-		mbfs_fs_invalidate_all(fs);
-	}
-}
 
 static void print_versions(void)
 {
 	printf("mbfs %s\nlibfuse %s\nlibcurl %s\njson-c %s\n", MBFS_VERSION,
-	       fuse_pkgversion(), mb_http_curl_version(), json_c_version());
+	       mbfs_session_fuse_version(), mb_http_curl_version(),
+	       json_c_version());
 }
 
 /* Daemonize before any thread exists: the parent waits on a pipe for the
@@ -123,13 +91,6 @@ static void daemonize_finish(int fd)
 		/* parent gone */
 	}
 	close(fd);
-}
-
-/* The fs's inval_inode hook: the kernel drops ino's cached attributes
- * (offset -1: no page is touched, no lock is taken that a request holds). */
-static void inval_inode_now(void *se, uint64_t ino)
-{
-	fuse_lowlevel_notify_inval_inode(se, ino, -1, 0);
 }
 
 struct mount_state {
@@ -311,6 +272,30 @@ fail:
 	return 1;
 }
 
+/* The session's hooks: the mount exists (login sessions may be cached
+ * from now on, the daemon leaves the terminal), and the loop ended (end
+ * every wait: exports, then transfers). */
+struct main_hooks {
+	struct mount_state *m;
+	int *notify_fd;
+};
+
+static void on_mounted(void *arg)
+{
+	struct main_hooks *h = arg;
+	if (h->m->auth)
+		mb_auth_started(h->m->auth);
+	daemonize_finish(*h->notify_fd);
+	*h->notify_fd = -1;
+}
+
+static void on_stopping(void *arg)
+{
+	struct main_hooks *h = arg;
+	mbfs_export_shutdown(h->m->export);
+	mb_http_stop(h->m->http);
+}
+
 int main(int argc, char **argv)
 {
 	/* `mbfs status MOUNTPOINT`: reads a mount's .mbfs/, holds no secret */
@@ -368,137 +353,18 @@ int main(int argc, char **argv)
 	struct mount_state m;
 	memset(&m, 0, sizeof m);
 	int rc = 1;
-	struct mbfs_fs_ctx ctx = {0};
-	struct fuse_session *se = NULL;
-	pthread_t hup_tid;
-	bool hup_started = false;
-	struct mbfs_notify *notify = NULL;
-	struct fuse_args fargs = FUSE_ARGS_INIT(0, NULL);
-
 	int connected = connect_server(&o, &creds, &m);
 	mbfs_creds_free(&creds); /* mb_auth keeps its own copies */
-	if (connected != 0 || build_fs(&o, &m) != 0)
-		goto out;
-
-	if (mbfs_session_fuse_args(&o, &fargs) != 0)
-		goto out;
-	if (o.debug && fuse_opt_add_arg(&fargs, "-odebug") != 0)
-		goto out;
-	/* the URL holds no ',' or '\\' (mbfs_options_url_check): it cannot
-	 * add options of its own here */
-	size_t fsn = strlen(o.url) + 32;
-	char *fsname = malloc(fsn);
-	if (!fsname)
-		goto out;
-	snprintf(fsname, fsn, "-ofsname=%s,subtype=mbfs", o.url);
-	int added = fuse_opt_add_arg(&fargs, fsname);
-	free(fsname);
-	if (added != 0)
-		goto out;
-	ctx.fs = m.fs;
-	/* a waiting listing holds a pool thread until its fetch ends (at
-	 * most stall_timeout): enough of them that 40 stalled directories
-	 * do not keep others from being listed */
-	ctx.listing_pool = mbfs_park_new("listing", 256);
-	ctx.export_pool = mbfs_park_new("export", 256);
-	if (!ctx.listing_pool || !ctx.export_pool)
-		goto out;
-	se = fuse_session_new(&fargs, &mbfs_fuse_ops, sizeof mbfs_fuse_ops, &ctx);
-	if (!se) {
-		fprintf(stderr, "mbfs: bad FUSE options (see mbfs --help)\n");
-		goto out;
+	if (connected == 0 && build_fs(&o, &m) == 0) {
+		struct main_hooks mh = {.m = &m, .notify_fd = &notify_fd};
+		struct mbfs_session_hooks sh = {.mounted = on_mounted,
+						.stopping = on_stopping,
+						.arg = &mh};
+		rc = mbfs_session_run(&o, m.fs, m.tree, &sh);
 	}
-	ctx.se = se;
-	/* names that a re-listing drops leave the kernel's dentry cache */
-	notify = mbfs_notify_new(se);
-	if (notify) {
-		mbfs_tree_set_gone_hook(m.tree, mbfs_notify_gone, notify);
-		mbfs_fs_set_inval_hook(m.fs, mbfs_notify_gone, notify);
-	}
-	mbfs_fs_set_metrics_hook(m.fs, mbfs_fuse_describe_metrics, &ctx);
-	/* a query's data file whose SQL changed: its attributes go at once */
-	mbfs_fs_set_inval_inode_hook(m.fs, inval_inode_now, se);
-	if (fuse_set_signal_handlers(se) != 0)
-		goto out;
-	if (pipe2(hup_pipe, O_CLOEXEC) == 0 &&
-	    pthread_create(&hup_tid, NULL, hup_thread, m.fs) == 0) {
-		hup_started = true;
-		struct sigaction sa;
-		memset(&sa, 0, sizeof sa);
-		sa.sa_handler = on_sighup;
-		sigemptyset(&sa.sa_mask);
-		sa.sa_flags = SA_RESTART;
-		sigaction(SIGHUP, &sa, NULL);
-	}
-	if (fuse_session_mount(se, o.mountpoint) != 0) {
-		fprintf(stderr, "mbfs: cannot mount on %s\n", o.mountpoint);
-		goto out_signals;
-	}
-	mbfs_info("mounted %s on %s", o.url, o.mountpoint);
-	if (m.auth)
-		mb_auth_started(m.auth);
-	daemonize_finish(notify_fd);
-	notify_fd = -1;
-
-	int loop_rc;
-	if (o.singlethread) {
-		loop_rc = fuse_session_loop(se);
-	} else {
-		struct fuse_loop_config *lc = fuse_loop_cfg_create();
-		fuse_loop_cfg_set_max_threads(lc, 64);
-		fuse_loop_cfg_set_idle_threads(lc, 16);
-		loop_rc = fuse_session_loop_mt(se, lc);
-		fuse_loop_cfg_destroy(lc);
-	}
-	/* A lazy unmount (fusermount3 -uz) ends the connection when its last
-	 * user goes; the kernel then answers our reads with ENODEV (libfuse:
-	 * a clean end) or, depending on timing, ECONNABORTED (libfuse: an
-	 * error) — both are the end of a mount that was unmounted. */
-	rc = loop_rc == 0 || loop_rc == -ECONNABORTED || loop_rc == ECONNABORTED
-		     ? 0
-		     : 1;
-	/* End every wait, let the parked requests reply and their threads
-	 * leave, and stop the notifier — all while the session's channel is
-	 * still open: unmounting closes the /dev/fuse descriptor, whose
-	 * number the next socket() may reuse, and a late reply would then
-	 * be written into that socket. */
-	mbfs_export_shutdown(m.export);
-	mb_http_stop(m.http);
-	mbfs_park_free(ctx.export_pool);
-	mbfs_park_free(ctx.listing_pool);
-	ctx.export_pool = ctx.listing_pool = NULL;
-	if (notify) {
-		mbfs_tree_set_gone_hook(m.tree, NULL, NULL);
-		mbfs_fs_set_inval_hook(m.fs, NULL, NULL);
-		mbfs_notify_free(notify);
-		notify = NULL;
-	}
-	fuse_session_unmount(se);
-	mbfs_info("unmounted %s", o.mountpoint);
-out_signals:
-	fuse_remove_signal_handlers(se);
-out:
-	if (hup_started) {
-		signal(SIGHUP, SIG_IGN);
-		char q = 'q';
-		if (write(hup_pipe[1], &q, 1) == 1)
-			pthread_join(hup_tid, NULL);
-	}
-	if (m.fs)
-		mbfs_fs_set_inval_inode_hook(m.fs, NULL, NULL);
-	if (notify) {
-		mbfs_tree_set_gone_hook(m.tree, NULL, NULL);
-		mbfs_fs_set_inval_hook(m.fs, NULL, NULL);
-		mbfs_notify_free(notify);
-	}
-	if (se)
-		fuse_session_destroy(se);
-	mbfs_park_free(ctx.listing_pool);
-	mbfs_park_free(ctx.export_pool);
 	state_free(&m);
 	if (notify_fd >= 0)
 		close(notify_fd); /* parent sees EOF: failure */
 	mbfs_options_free(&o);
-	fuse_opt_free_args(&fargs);
 	return rc;
 }
