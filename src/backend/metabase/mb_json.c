@@ -2610,3 +2610,8 @@ enum mbfs_status mb_json_public_list(const char *buf, size_t len,
 	out->v = v;
 	return st;
 }
+
+const char *mb_json_lib_version(void)
+{
+	return json_c_version();
+}

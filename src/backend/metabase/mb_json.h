@@ -187,4 +187,7 @@ enum mbfs_status mb_json_public_list(const char *buf, size_t len,
 				     struct mb_public_list *out,
 				     struct mbfs_err *err);
 
+/* The json-c library's version, for --version (static storage). */
+const char *mb_json_lib_version(void);
+
 #endif
