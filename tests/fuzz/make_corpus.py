@@ -2,7 +2,7 @@
 # make_corpus.py — (re)build the seed corpora of the fuzz targets,
 # tests/fuzz/corpus/<target>/, from the project's JSON fixtures
 # (tests/data/json), the recorded Metabase responses
-# ($MBFS_SAMPLES, default ../shared/metabase-samples next to the checkout),
+# ($MBFS_SAMPLES, default tests/data/metabase-samples, vendored),
 # a few exports of the fake Metabase (tests/fake_metabase) and hand-written
 # failure forms. The seeds are committed: a clean clone fuzzes without
 # running this. Standard library only. Keeps the whole corpus under 2 MB.
@@ -18,7 +18,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DATA = os.path.join(ROOT, "tests", "data", "json")
-SAMPLES = os.environ.get("MBFS_SAMPLES") or os.path.join(os.path.dirname(ROOT), "shared", "metabase-samples")
+SAMPLES = os.environ.get("MBFS_SAMPLES") or os.path.join(ROOT, "tests", "data", "metabase-samples")
 OUT = os.path.join(HERE, "corpus")
 MAX_SEED = 64 * 1024
 

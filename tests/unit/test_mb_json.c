@@ -258,11 +258,10 @@ static void test_samples(void)
 
 	snprintf(path, sizeof path, "%s/e2e-cypress_sample_instance_data.json",
 		 samples_dir);
-	if (!read_path(path, &e2e)) {
-		printf("note: recorded samples not found in %s; skipping those checks\n",
-		       samples_dir);
+	/* vendored in tests/data/metabase-samples: missing is a failure */
+	CHECK(read_path(path, &e2e));
+	if (!e2e.buf)
 		return;
-	}
 
 	/* questions ≈ GET /api/card elements (v0.47-dev, `dataset` era) */
 	struct body b = slice_value(&e2e, "questions");
@@ -1754,7 +1753,7 @@ static void test_parameters(void)
 int main(void)
 {
 	dir_from("MBFS_TEST_DATA", "../data", data_dir, sizeof data_dir);
-	dir_from("MBFS_SAMPLES", "../../../shared/metabase-samples", samples_dir,
+	dir_from("MBFS_SAMPLES", "../data/metabase-samples", samples_dir,
 		 sizeof samples_dir);
 	test_samples();
 	test_cards();
