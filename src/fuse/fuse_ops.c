@@ -1,8 +1,10 @@
 /*
  * fuse_ops.c — owns the translation between libfuse low-level requests and
- * fs.c calls: argument decoding, entry/attr encoding, errno mapping (via
- * status.c's table) and the one log line per failed request. Every handler
- * replies exactly once. See fuse_ops.h.
+ * fs calls for everything but the writes of queries/ (fuse_write.c):
+ * argument decoding, entry/attr encoding, errno mapping (via status.c's
+ * table), the one log line per failed request, the requests that wait (as
+ * waiters, retried on the pool), the ops table and the shim's metrics.
+ * Every handler replies exactly once. See fuse_ops.h and fuse_int.h.
  */
 #include "fuse_ops.h"
 
@@ -18,85 +20,52 @@
 
 #include "cancel.h"
 #include "log.h"
+#include "fuse_int.h"
 #include "waitq.h"
 
-enum op_id {
-	OP_LOOKUP,
-	OP_FORGET,
-	OP_FORGET_MULTI,
-	OP_GETATTR,
-	OP_SETATTR,
-	OP_OPENDIR,
-	OP_READDIR,
-	OP_READDIRPLUS,
-	OP_RELEASEDIR,
-	OP_OPEN,
-	OP_READ,
-	OP_RELEASE,
-	OP_GETXATTR,
-	OP_LISTXATTR,
-	OP_STATFS,
-	OP_CREATE,
-	OP_MKNOD,
-	OP_WRITE,
-	OP_FLUSH,
-	OP_FSYNC,
-	OP_UNLINK,
-	OP_RENAME,
-	OP_MKDIR,
-	OP_RMDIR,
-	OP_SYMLINK,
-	OP_LINK,
-	OP_SETXATTR,
-	OP_REMOVEXATTR,
-	OP_COUNT
-};
-
-static const char *const op_names[OP_COUNT] = {
-	[OP_LOOKUP] = "lookup",
-	[OP_FORGET] = "forget",
-	[OP_FORGET_MULTI] = "forget_multi",
-	[OP_GETATTR] = "getattr",
-	[OP_SETATTR] = "setattr",
-	[OP_OPENDIR] = "opendir",
-	[OP_READDIR] = "readdir",
-	[OP_READDIRPLUS] = "readdirplus",
-	[OP_RELEASEDIR] = "releasedir",
-	[OP_OPEN] = "open",
-	[OP_READ] = "read",
-	[OP_RELEASE] = "release",
-	[OP_GETXATTR] = "getxattr",
-	[OP_LISTXATTR] = "listxattr",
-	[OP_STATFS] = "statfs",
-	[OP_CREATE] = "create",
-	[OP_MKNOD] = "mknod",
-	[OP_WRITE] = "write",
-	[OP_FLUSH] = "flush",
-	[OP_FSYNC] = "fsync",
-	[OP_UNLINK] = "unlink",
-	[OP_RENAME] = "rename",
-	[OP_MKDIR] = "mkdir",
-	[OP_RMDIR] = "rmdir",
-	[OP_SYMLINK] = "symlink",
-	[OP_LINK] = "link",
-	[OP_SETXATTR] = "setxattr",
-	[OP_REMOVEXATTR] = "removexattr",
-};
-
 /* FUSE requests received, by operation (.mbfs/metrics). */
-static atomic_uint_fast64_t op_count[OP_COUNT];
+atomic_uint_fast64_t mbfs_fuse_op_count[MBFS_OP_COUNT];
 
-#define COUNT(op) atomic_fetch_add_explicit(&op_count[OP_##op], 1, memory_order_relaxed)
+static const char *const op_names[MBFS_OP_COUNT] = {
+	[MBFS_OP_LOOKUP] = "lookup",
+	[MBFS_OP_FORGET] = "forget",
+	[MBFS_OP_FORGET_MULTI] = "forget_multi",
+	[MBFS_OP_GETATTR] = "getattr",
+	[MBFS_OP_SETATTR] = "setattr",
+	[MBFS_OP_OPENDIR] = "opendir",
+	[MBFS_OP_READDIR] = "readdir",
+	[MBFS_OP_READDIRPLUS] = "readdirplus",
+	[MBFS_OP_RELEASEDIR] = "releasedir",
+	[MBFS_OP_OPEN] = "open",
+	[MBFS_OP_READ] = "read",
+	[MBFS_OP_RELEASE] = "release",
+	[MBFS_OP_GETXATTR] = "getxattr",
+	[MBFS_OP_LISTXATTR] = "listxattr",
+	[MBFS_OP_STATFS] = "statfs",
+	[MBFS_OP_CREATE] = "create",
+	[MBFS_OP_MKNOD] = "mknod",
+	[MBFS_OP_WRITE] = "write",
+	[MBFS_OP_FLUSH] = "flush",
+	[MBFS_OP_FSYNC] = "fsync",
+	[MBFS_OP_UNLINK] = "unlink",
+	[MBFS_OP_RENAME] = "rename",
+	[MBFS_OP_MKDIR] = "mkdir",
+	[MBFS_OP_RMDIR] = "rmdir",
+	[MBFS_OP_SYMLINK] = "symlink",
+	[MBFS_OP_LINK] = "link",
+	[MBFS_OP_SETXATTR] = "setxattr",
+	[MBFS_OP_REMOVEXATTR] = "removexattr",
+};
 
-static struct mbfs_fs_ctx *ctx_of(fuse_req_t req)
+struct mbfs_fs_ctx *mbfs_fuse_ctx(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
 }
 
 /* Reply with the errno of a failure; log it once. Expected misses (ENOENT
  * on lookup, ENODATA on getxattr) are logged at debug level only. */
-static void reply_status(fuse_req_t req, const char *op,
-			 const struct mbfs_err *err, enum mbfs_status st)
+void mbfs_fuse_reply_status(fuse_req_t req, const char *op,
+			    const struct mbfs_err *err, enum mbfs_status st)
 {
 	int e = mbfs_status_errno(st);
 	if (st == MBFS_ERR_NOT_FOUND || st == MBFS_ERR_NO_ATTR ||
@@ -109,7 +78,7 @@ static void reply_status(fuse_req_t req, const char *op,
 	fuse_reply_err(req, e);
 }
 
-static void to_stat(const struct mbfs_attr *a, struct stat *st)
+void mbfs_fuse_to_stat(const struct mbfs_attr *a, struct stat *st)
 {
 	memset(st, 0, sizeof *st);
 	st->st_ino = a->ino;
@@ -125,12 +94,12 @@ static void to_stat(const struct mbfs_attr *a, struct stat *st)
 	st->st_atim.tv_sec = a->mtime;
 }
 
-static void to_entry(const struct mbfs_attr *a, struct fuse_entry_param *e)
+void mbfs_fuse_to_entry(const struct mbfs_attr *a, struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof *e);
 	e->ino = a->ino;
 	e->generation = 1;
-	to_stat(a, &e->attr);
+	mbfs_fuse_to_stat(a, &e->attr);
 	e->attr_timeout = a->timeout;
 	e->entry_timeout = a->timeout;
 }
@@ -324,7 +293,7 @@ static struct task *task_new(fuse_req_t req, enum task_op op, fuse_ino_t ino,
 	atomic_init(&t->refs, 1);
 	atomic_init(&t->interrupted, false);
 	t->req = req;
-	t->ctx = ctx_of(req);
+	t->ctx = mbfs_fuse_ctx(req);
 	t->op = op;
 	t->ino = ino;
 	if (fi) {
@@ -334,7 +303,7 @@ static struct task *task_new(fuse_req_t req, enum task_op op, fuse_ino_t ino,
 	return t;
 }
 
-static struct mbfs_file *file_of(struct fuse_file_info *fi)
+struct mbfs_file *mbfs_fuse_file(struct fuse_file_info *fi)
 {
 	return fi ? (struct mbfs_file *)(uintptr_t)fi->fh : NULL;
 }
@@ -350,11 +319,11 @@ static bool serve_lookup(struct task *t)
 		return false;
 	unarm(t);
 	if (st != MBFS_OK) {
-		reply_status(t->req, "lookup", &err, st);
+		mbfs_fuse_reply_status(t->req, "lookup", &err, st);
 		return true;
 	}
 	struct fuse_entry_param e;
-	to_entry(&a, &e);
+	mbfs_fuse_to_entry(&a, &e);
 	if (fuse_reply_entry(t->req, &e) != 0)
 		mbfs_fs_forget(t->ctx->fs, a.ino, 1);
 	return true;
@@ -366,16 +335,16 @@ static bool serve_getattr(struct task *t)
 	struct mbfs_err err;
 	mbfs_err_clear(&err);
 	enum mbfs_status st = mbfs_fs_getattr(
-		t->ctx->fs, t->ino, t->has_fi ? file_of(&t->fi) : NULL, &a, &err);
+		t->ctx->fs, t->ino, t->has_fi ? mbfs_fuse_file(&t->fi) : NULL, &a, &err);
 	if (st == MBFS_ERR_WOULD_BLOCK)
 		return false;
 	unarm(t);
 	if (st != MBFS_OK) {
-		reply_status(t->req, "getattr", &err, st);
+		mbfs_fuse_reply_status(t->req, "getattr", &err, st);
 		return true;
 	}
 	struct stat s;
-	to_stat(&a, &s);
+	mbfs_fuse_to_stat(&a, &s);
 	fuse_reply_attr(t->req, &s, a.timeout);
 	return true;
 }
@@ -390,7 +359,7 @@ static bool serve_opendir(struct task *t)
 		return false;
 	unarm(t);
 	if (st != MBFS_OK) {
-		reply_status(t->req, "opendir", &err, st);
+		mbfs_fuse_reply_status(t->req, "opendir", &err, st);
 		return true;
 	}
 	t->fi.fh = (uint64_t)(uintptr_t)d;
@@ -412,7 +381,7 @@ static bool serve_open(struct task *t)
 		return false;
 	unarm(t);
 	if (st != MBFS_OK) {
-		reply_status(t->req, "open", &err, st);
+		mbfs_fuse_reply_status(t->req, "open", &err, st);
 		return true;
 	}
 	t->fi.fh = (uint64_t)(uintptr_t)f;
@@ -446,7 +415,7 @@ static void reply_from_fd(fuse_req_t req, int fd, size_t size, off_t off)
 
 static bool serve_read(struct task *t)
 {
-	struct mbfs_file *f = file_of(&t->fi);
+	struct mbfs_file *f = mbfs_fuse_file(&t->fi);
 	size_t avail = 0;
 	struct mbfs_err err;
 	mbfs_err_clear(&err);
@@ -456,7 +425,7 @@ static bool serve_read(struct task *t)
 		return false;
 	unarm(t);
 	if (st != MBFS_OK)
-		reply_status(t->req, "read", &err, st);
+		mbfs_fuse_reply_status(t->req, "read", &err, st);
 	else if (avail == 0)
 		fuse_reply_buf(t->req, NULL, 0);
 	else
@@ -479,7 +448,7 @@ static bool serve(struct task *t)
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	COUNT(LOOKUP);
+	mbfs_fuse_count(MBFS_OP_LOOKUP);
 	struct task *t = task_new(req, T_LOOKUP, parent, NULL);
 	if (!t || !(t->name = strdup(name))) {
 		free(t);
@@ -491,17 +460,17 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	COUNT(FORGET);
-	mbfs_fs_forget(ctx_of(req)->fs, ino, nlookup);
+	mbfs_fuse_count(MBFS_OP_FORGET);
+	mbfs_fs_forget(mbfs_fuse_ctx(req)->fs, ino, nlookup);
 	fuse_reply_none(req);
 }
 
 static void op_forget_multi(fuse_req_t req, size_t count,
 			    struct fuse_forget_data *forgets)
 {
-	COUNT(FORGET_MULTI);
+	mbfs_fuse_count(MBFS_OP_FORGET_MULTI);
 	for (size_t i = 0; i < count; i++)
-		mbfs_fs_forget(ctx_of(req)->fs, forgets[i].ino,
+		mbfs_fs_forget(mbfs_fuse_ctx(req)->fs, forgets[i].ino,
 			       forgets[i].nlookup);
 	fuse_reply_none(req);
 }
@@ -509,7 +478,7 @@ static void op_forget_multi(fuse_req_t req, size_t count,
 static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	COUNT(GETATTR);
+	mbfs_fuse_count(MBFS_OP_GETATTR);
 	struct task *t = task_new(req, T_GETATTR, ino, fi);
 	if (!t) {
 		fuse_reply_err(req, ENOMEM);
@@ -518,16 +487,14 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	dispatch(t);
 }
 
-static void setattr_query(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
-			  int to_set);
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
-	COUNT(SETATTR);
+	mbfs_fuse_count(MBFS_OP_SETATTR);
 	(void)fi;
-	if (mbfs_fs_is_query_file(ctx_of(req)->fs, ino)) {
-		setattr_query(req, ino, attr, to_set);
+	if (mbfs_fs_is_query_file(mbfs_fuse_ctx(req)->fs, ino)) {
+		mbfs_fuse_setattr_query(req, ino, attr, to_set);
 		return;
 	}
 	const int times = FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
@@ -536,19 +503,19 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct mbfs_err err;
 	mbfs_err_clear(&err);
 	if (to_set & ~times) {
-		enum mbfs_status dst = mbfs_fs_setattr_denied(ctx_of(req)->fs,
+		enum mbfs_status dst = mbfs_fs_setattr_denied(mbfs_fuse_ctx(req)->fs,
 							      ino, &err);
-		reply_status(req, "setattr", &err, dst);
+		mbfs_fuse_reply_status(req, "setattr", &err, dst);
 		return;
 	}
 	struct mbfs_attr a;
-	enum mbfs_status st = mbfs_fs_touch(ctx_of(req)->fs, ino, &a, &err);
+	enum mbfs_status st = mbfs_fs_touch(mbfs_fuse_ctx(req)->fs, ino, &a, &err);
 	if (st != MBFS_OK) {
-		reply_status(req, "setattr", &err, st);
+		mbfs_fuse_reply_status(req, "setattr", &err, st);
 		return;
 	}
 	struct stat s;
-	to_stat(&a, &s);
+	mbfs_fuse_to_stat(&a, &s);
 	/* Attributes valid for 0 s: the next stat sees the new state. */
 	fuse_reply_attr(req, &s, 0);
 	/* Directories: the kernel must forget cached dentries so that `ls`
@@ -558,7 +525,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	COUNT(OPENDIR);
+	mbfs_fuse_count(MBFS_OP_OPENDIR);
 	struct task *t = task_new(req, T_OPENDIR, ino, fi);
 	if (!t) {
 		fuse_reply_err(req, ENOMEM);
@@ -570,7 +537,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 static void do_readdir(fuse_req_t req, size_t size, off_t off,
 		       struct fuse_file_info *fi, bool plus)
 {
-	struct mbfs_fs *fs = ctx_of(req)->fs;
+	struct mbfs_fs *fs = mbfs_fuse_ctx(req)->fs;
 	struct mbfs_dir *d = (struct mbfs_dir *)(uintptr_t)fi->fh;
 	char *buf = malloc(size);
 	if (!buf) {
@@ -587,14 +554,14 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 		size_t n;
 		if (plus) {
 			struct fuse_entry_param e;
-			to_entry(&a, &e);
+			mbfs_fuse_to_entry(&a, &e);
 			if (dot)
 				e.ino = 0; /* no attributes, no lookup count */
 			n = fuse_add_direntry_plus(req, buf + used, size - used,
 						   name, &e, (off_t)(i + 1));
 		} else {
 			struct stat s;
-			to_stat(&a, &s);
+			mbfs_fuse_to_stat(&a, &s);
 			n = fuse_add_direntry(req, buf + used, size - used, name,
 					      &s, (off_t)(i + 1));
 		}
@@ -611,7 +578,7 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	COUNT(READDIR);
+	mbfs_fuse_count(MBFS_OP_READDIR);
 	(void)ino;
 	do_readdir(req, size, off, fi, false);
 }
@@ -619,7 +586,7 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 			   off_t off, struct fuse_file_info *fi)
 {
-	COUNT(READDIRPLUS);
+	mbfs_fuse_count(MBFS_OP_READDIRPLUS);
 	(void)ino;
 	do_readdir(req, size, off, fi, true);
 }
@@ -627,15 +594,15 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
-	COUNT(RELEASEDIR);
+	mbfs_fuse_count(MBFS_OP_RELEASEDIR);
 	(void)ino;
-	mbfs_fs_releasedir(ctx_of(req)->fs, (struct mbfs_dir *)(uintptr_t)fi->fh);
+	mbfs_fs_releasedir(mbfs_fuse_ctx(req)->fs, (struct mbfs_dir *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	COUNT(OPEN);
+	mbfs_fuse_count(MBFS_OP_OPEN);
 	struct task *t = task_new(req, T_OPEN, ino, fi);
 	if (!t) {
 		fuse_reply_err(req, ENOMEM);
@@ -644,15 +611,12 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	dispatch(t);
 }
 
-static void read_query(fuse_req_t req, struct mbfs_file *f, size_t size,
-		       off_t off);
-
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	COUNT(READ);
+	mbfs_fuse_count(MBFS_OP_READ);
 	(void)ino;
-	struct mbfs_file *f = file_of(fi);
+	struct mbfs_file *f = mbfs_fuse_file(fi);
 	if (mbfs_file_is_stream(f)) {
 		struct task *t = task_new(req, T_READ, ino, fi);
 		if (!t) {
@@ -670,7 +634,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	if (mbfs_file_is_query(f)) {
-		read_query(req, f, size, off);
+		mbfs_fuse_read_query(req, f, size, off);
 		return;
 	}
 	size_t len;
@@ -700,9 +664,9 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void op_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	COUNT(RELEASE);
+	mbfs_fuse_count(MBFS_OP_RELEASE);
 	(void)ino;
-	mbfs_fs_release(ctx_of(req)->fs, file_of(fi));
+	mbfs_fs_release(mbfs_fuse_ctx(req)->fs, mbfs_fuse_file(fi));
 	fuse_reply_err(req, 0);
 }
 
@@ -712,7 +676,7 @@ static void reply_xattr_result(fuse_req_t req, const char *op,
 			       const char *buf, size_t size, size_t len)
 {
 	if (st != MBFS_OK)
-		reply_status(req, op, err, st);
+		mbfs_fuse_reply_status(req, op, err, st);
 	else if (size == 0)
 		fuse_reply_xattr(req, len);
 	else
@@ -722,7 +686,7 @@ static void reply_xattr_result(fuse_req_t req, const char *op,
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			size_t size)
 {
-	COUNT(GETXATTR);
+	mbfs_fuse_count(MBFS_OP_GETXATTR);
 	char *buf = size ? malloc(size) : NULL;
 	if (size && !buf) {
 		fuse_reply_err(req, ENOMEM);
@@ -731,7 +695,7 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	size_t len = 0;
 	struct mbfs_err err;
 	mbfs_err_clear(&err);
-	enum mbfs_status st = mbfs_fs_getxattr(ctx_of(req)->fs, ino, name, buf,
+	enum mbfs_status st = mbfs_fs_getxattr(mbfs_fuse_ctx(req)->fs, ino, name, buf,
 					       size, &len, &err);
 	reply_xattr_result(req, "getxattr", st, &err, buf, size, len);
 	free(buf);
@@ -739,7 +703,7 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	COUNT(LISTXATTR);
+	mbfs_fuse_count(MBFS_OP_LISTXATTR);
 	char *buf = size ? malloc(size) : NULL;
 	if (size && !buf) {
 		fuse_reply_err(req, ENOMEM);
@@ -748,7 +712,7 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	size_t len = 0;
 	struct mbfs_err err;
 	mbfs_err_clear(&err);
-	enum mbfs_status st = mbfs_fs_listxattr(ctx_of(req)->fs, ino, buf, size,
+	enum mbfs_status st = mbfs_fs_listxattr(mbfs_fuse_ctx(req)->fs, ino, buf, size,
 						&len, &err);
 	reply_xattr_result(req, "listxattr", st, &err, buf, size, len);
 	free(buf);
@@ -756,7 +720,7 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
-	COUNT(STATFS);
+	mbfs_fuse_count(MBFS_OP_STATFS);
 	(void)ino;
 	struct statvfs s;
 	memset(&s, 0, sizeof s);
@@ -764,235 +728,6 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	s.f_frsize = 65536;
 	s.f_namemax = 255;
 	fuse_reply_statfs(req, &s);
-}
-
-/* ---- writes: queries/<database>/ only ------------------------------------
- * Everything else is read-only (EROFS); in queries/ fs.c decides (EPERM
- * for names that are not allowed, mkdir, the data files). These never
- * touch the network: served at once on the FUSE worker. */
-
-/* Reply with a status (0 for OK). */
-static void reply_done(fuse_req_t req, const char *op, enum mbfs_status st,
-		       const struct mbfs_err *err)
-{
-	if (st != MBFS_OK)
-		reply_status(req, op, err, st);
-	else
-		fuse_reply_err(req, 0);
-}
-
-static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
-		      mode_t mode, struct fuse_file_info *fi)
-{
-	COUNT(CREATE);
-	struct mbfs_fs *fs = ctx_of(req)->fs;
-	struct mbfs_attr a;
-	struct mbfs_file *f = NULL;
-	struct mbfs_open_info oi;
-	struct mbfs_err err;
-	mbfs_err_clear(&err);
-	enum mbfs_status st = mbfs_fs_create(fs, parent, name, mode, fi->flags,
-					     &a, &f, &oi, &err);
-	if (st != MBFS_OK) {
-		reply_status(req, "create", &err, st);
-		return;
-	}
-	struct fuse_entry_param e;
-	to_entry(&a, &e);
-	fi->fh = (uint64_t)(uintptr_t)f;
-	fi->direct_io = oi.direct_io;
-	fi->keep_cache = oi.keep_cache;
-	if (fuse_reply_create(req, &e, fi) != 0) {
-		mbfs_fs_release(fs, f);
-		mbfs_fs_forget(fs, a.ino, 1);
-	}
-}
-
-static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
-		     mode_t mode, dev_t rdev)
-{
-	COUNT(MKNOD);
-	(void)rdev;
-	struct mbfs_fs *fs = ctx_of(req)->fs;
-	struct mbfs_attr a;
-	struct mbfs_err err;
-	mbfs_err_clear(&err);
-	enum mbfs_status st = mbfs_fs_mknod(fs, parent, name, mode, &a, &err);
-	if (st != MBFS_OK) {
-		reply_status(req, "mknod", &err, st);
-		return;
-	}
-	struct fuse_entry_param e;
-	to_entry(&a, &e);
-	if (fuse_reply_entry(req, &e) != 0)
-		mbfs_fs_forget(fs, a.ino, 1);
-}
-
-static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
-		     size_t size, off_t off, struct fuse_file_info *fi)
-{
-	COUNT(WRITE);
-	(void)ino;
-	struct mbfs_err err;
-	mbfs_err_clear(&err);
-	enum mbfs_status st = mbfs_fs_write(ctx_of(req)->fs, file_of(fi), buf,
-					    size, (uint64_t)off, &err);
-	if (st != MBFS_OK)
-		reply_status(req, "write", &err, st);
-	else
-		fuse_reply_write(req, size);
-}
-
-static void read_query(fuse_req_t req, struct mbfs_file *f, size_t size,
-		       off_t off)
-{
-	char *buf = malloc(size ? size : 1);
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	size_t n = 0;
-	struct mbfs_err err;
-	mbfs_err_clear(&err);
-	enum mbfs_status st = mbfs_fs_read_query(ctx_of(req)->fs, f, buf, size,
-						 (uint64_t)off, &n, &err);
-	if (st != MBFS_OK)
-		reply_status(req, "read", &err, st);
-	else
-		fuse_reply_buf(req, buf, n);
-	free(buf);
-}
-
-static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	COUNT(FLUSH);
-	(void)ino;
-	struct mbfs_err err;
-	mbfs_err_clear(&err);
-	enum mbfs_status st = mbfs_fs_flush(ctx_of(req)->fs, file_of(fi), &err);
-	reply_done(req, "flush", st, &err);
-}
-
-static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
-		     struct fuse_file_info *fi)
-{
-	COUNT(FSYNC);
-	(void)ino;
-	(void)datasync;
-	struct mbfs_err err;
-	mbfs_err_clear(&err);
-	enum mbfs_status st = mbfs_fs_flush(ctx_of(req)->fs, file_of(fi), &err);
-	reply_done(req, "fsync", st, &err);
-}
-
-static void setattr_query(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
-			  int to_set)
-{
-	struct mbfs_setattr sa;
-	memset(&sa, 0, sizeof sa);
-	sa.set_size = to_set & FUSE_SET_ATTR_SIZE;
-	sa.size = (uint64_t)(attr->st_size < 0 ? 0 : attr->st_size);
-	sa.set_mode = to_set & FUSE_SET_ATTR_MODE;
-	sa.mode = attr->st_mode & 07777;
-	sa.set_uid = to_set & FUSE_SET_ATTR_UID;
-	sa.uid = attr->st_uid;
-	sa.set_gid = to_set & FUSE_SET_ATTR_GID;
-	sa.gid = attr->st_gid;
-	sa.set_mtime = to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW);
-	sa.mtime_now = to_set & FUSE_SET_ATTR_MTIME_NOW;
-	sa.mtime = attr->st_mtim;
-	struct mbfs_attr a;
-	struct mbfs_err err;
-	mbfs_err_clear(&err);
-	enum mbfs_status st = mbfs_fs_setattr_query(ctx_of(req)->fs, ino, &sa,
-						    &a, &err);
-	if (st != MBFS_OK) {
-		reply_status(req, "setattr", &err, st);
-		return;
-	}
-	struct stat s;
-	to_stat(&a, &s);
-	fuse_reply_attr(req, &s, a.timeout);
-}
-
-static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	COUNT(UNLINK);
-	struct mbfs_err err;
-	mbfs_err_clear(&err);
-	enum mbfs_status st = mbfs_fs_unlink(ctx_of(req)->fs, parent, name, &err);
-	reply_done(req, "unlink", st, &err);
-}
-
-static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-		      fuse_ino_t newparent, const char *newname,
-		      unsigned int flags)
-{
-	COUNT(RENAME);
-	struct mbfs_err err;
-	mbfs_err_clear(&err);
-	enum mbfs_status st = mbfs_fs_rename(ctx_of(req)->fs, parent, name,
-					     newparent, newname, flags, &err);
-	reply_done(req, "rename", st, &err);
-}
-
-/* mkdir, rmdir, symlink and link: EPERM in queries/, EROFS elsewhere. */
-static void reply_no_dirs(fuse_req_t req, const char *op, fuse_ino_t parent)
-{
-	struct mbfs_err err;
-	mbfs_err_clear(&err);
-	enum mbfs_status st = mbfs_fs_mkdir(ctx_of(req)->fs, parent, &err);
-	reply_status(req, op, &err, st);
-}
-
-static void op_mkdir(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m)
-{
-	COUNT(MKDIR);
-	(void)n; (void)m;
-	reply_no_dirs(req, "mkdir", p);
-}
-
-static void op_rmdir(fuse_req_t req, fuse_ino_t p, const char *n)
-{
-	COUNT(RMDIR);
-	(void)n;
-	reply_no_dirs(req, "rmdir", p);
-}
-
-static void op_symlink(fuse_req_t req, const char *l, fuse_ino_t p,
-		       const char *n)
-{
-	COUNT(SYMLINK);
-	(void)l; (void)n;
-	reply_no_dirs(req, "symlink", p);
-}
-
-static void op_link(fuse_req_t req, fuse_ino_t i, fuse_ino_t p, const char *n)
-{
-	COUNT(LINK);
-	(void)i; (void)n;
-	reply_no_dirs(req, "link", p);
-}
-
-static void op_setxattr(fuse_req_t req, fuse_ino_t i, const char *n,
-			const char *v, size_t s, int f)
-{
-	COUNT(SETXATTR);
-	(void)n; (void)v; (void)s; (void)f;
-	struct mbfs_err err;
-	mbfs_err_clear(&err);
-	enum mbfs_status st = mbfs_fs_setxattr(ctx_of(req)->fs, i, &err);
-	reply_status(req, "setxattr", &err, st);
-}
-
-static void op_removexattr(fuse_req_t req, fuse_ino_t i, const char *n)
-{
-	COUNT(REMOVEXATTR);
-	(void)n;
-	struct mbfs_err err;
-	mbfs_err_clear(&err);
-	enum mbfs_status st = mbfs_fs_setxattr(ctx_of(req)->fs, i, &err);
-	reply_status(req, "removexattr", &err, st);
 }
 
 const struct fuse_lowlevel_ops mbfs_fuse_ops = {
@@ -1012,19 +747,19 @@ const struct fuse_lowlevel_ops mbfs_fuse_ops = {
 	.getxattr = op_getxattr,
 	.listxattr = op_listxattr,
 	.statfs = op_statfs,
-	.mknod = op_mknod,
-	.mkdir = op_mkdir,
-	.unlink = op_unlink,
-	.rmdir = op_rmdir,
-	.symlink = op_symlink,
-	.rename = op_rename,
-	.link = op_link,
-	.create = op_create,
-	.write = op_write,
-	.flush = op_flush,
-	.fsync = op_fsync,
-	.setxattr = op_setxattr,
-	.removexattr = op_removexattr,
+	.mknod = mbfs_fuse_op_mknod,
+	.mkdir = mbfs_fuse_op_mkdir,
+	.unlink = mbfs_fuse_op_unlink,
+	.rmdir = mbfs_fuse_op_rmdir,
+	.symlink = mbfs_fuse_op_symlink,
+	.rename = mbfs_fuse_op_rename,
+	.link = mbfs_fuse_op_link,
+	.create = mbfs_fuse_op_create,
+	.write = mbfs_fuse_op_write,
+	.flush = mbfs_fuse_op_flush,
+	.fsync = mbfs_fuse_op_fsync,
+	.setxattr = mbfs_fuse_op_setxattr,
+	.removexattr = mbfs_fuse_op_removexattr,
 };
 
 /* Threads of this process now (every kind: FUSE workers, the worker pool,
@@ -1058,9 +793,9 @@ int mbfs_fuse_describe_metrics(void *arg, char *out, size_t outsz)
 	} while (0)
 	PUT("# HELP mbfs_fuse_requests_total FUSE requests received, by operation.\n"
 	    "# TYPE mbfs_fuse_requests_total counter\n");
-	for (int i = 0; i < OP_COUNT; i++)
+	for (int i = 0; i < MBFS_OP_COUNT; i++)
 		PUT("mbfs_fuse_requests_total{op=\"%s\"} %llu\n", op_names[i],
-		    (unsigned long long)atomic_load(&op_count[i]));
+		    (unsigned long long)atomic_load(&mbfs_fuse_op_count[i]));
 	PUT("# HELP mbfs_threads Threads of the mbfs process.\n"
 	    "# TYPE mbfs_threads gauge\n"
 	    "mbfs_threads %u\n", thread_count());

@@ -1,8 +1,9 @@
 /*
- * fuse_ops.h — the FUSE low-level shim: decodes each request, calls fs.c,
- * and replies exactly once on every path. The only file (with main.c) that
- * sees libfuse types, and the only place a status becomes an errno (where
- * the failure is logged, once).
+ * fuse_ops.h — the FUSE low-level shim (fuse_ops.c, fuse_write.c): decodes
+ * each request, calls fs, and replies exactly once on every path. The
+ * only place a status becomes an errno (where the failure is logged,
+ * once). Only src/fuse/ sees libfuse types (the shim, session.c and the
+ * notifier).
  */
 #ifndef MBFS_FUSE_OPS_H
 #define MBFS_FUSE_OPS_H
