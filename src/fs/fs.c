@@ -70,7 +70,6 @@ struct kino {
 struct mbfs_fs {
 	struct mbfs_fs_env env;
 	time_t mounted_at;
-	struct timespec mono_start;
 	char *scope;               /* result key prefix: user and options */
 	/* Lock order: fs->lock, then the tree lock. Never held while
 	 * waiting on the network. */
@@ -133,7 +132,6 @@ struct mbfs_fs *mbfs_fs_new(const struct mbfs_fs_env *env)
 		return NULL;
 	}
 	fs->mounted_at = time(NULL);
-	clock_gettime(CLOCK_MONOTONIC, &fs->mono_start);
 	pthread_mutex_init(&fs->lock, NULL);
 	pthread_cond_init(&fs->inval_cond, NULL);
 	mbfs_inode_table_init(&fs->kinos);

@@ -19,6 +19,7 @@
 #include "name.h"
 #include "queries.h"
 #include "params.h"
+#include "util.h"
 
 struct mbfs_tree {
 	pthread_mutex_t lock;
@@ -41,8 +42,8 @@ struct mbfs_tree {
 	void *gone_arg;
 	struct mbfs_queries *queries;     /* queries/<db>/ contents, or NULL */
 	/* identities that are not Metabase integers (strid_get) */
-	struct strid **sid_buckets;
-	size_t sid_nb, sid_n;
+	struct mbfs_map sids[4];          /* per enum strid_space: string → id */
+	size_t sid_n;
 	int64_t sid_next;
 	mbfs_tree_error_fn on_error;
 	void *error_arg;
@@ -82,17 +83,9 @@ struct protos {
 	bool keep_order;              /* readdir in this order, not by name */
 };
 
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static char *dup0(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
+/* ensure_listing (the wait site the thread-model change rewrites) keeps
+ * calling the clock by this name until then. */
+#define mono_now mbfs_mono_now
 
 static struct proto *protos_add(struct protos *p)
 {
@@ -274,7 +267,7 @@ static void set_str(char **dst, const char *src)
 	if (*dst && src && strcmp(*dst, src) == 0)
 		return;
 	free(*dst);
-	*dst = dup0(src);
+	*dst = mbfs_dup0(src);
 }
 
 static void entries_free(struct mbfs_dirent *v, size_t n)
@@ -544,11 +537,11 @@ static enum mbfs_status build_collection(struct mbfs_tree *t, int64_t id,
 		}
 		r->id = it->id;
 		r->model = it->model;
-		r->raw_name = dup0(it->name);
-		r->description = dup0(it->description);
+		r->raw_name = mbfs_dup0(it->name);
+		r->description = mbfs_dup0(it->description);
 		/* the card's own updated_at when known, as under cards/ (items
 		 * carry the last edit's time), so one inode has one mtime */
-		r->updated_at = dup0(card && card->updated_at ? card->updated_at
+		r->updated_at = mbfs_dup0(card && card->updated_at ? card->updated_at
 							      : it->updated_at);
 	}
 	mbfs_meta_put(t->meta, cards);
@@ -594,9 +587,9 @@ static enum mbfs_status build_personal(struct mbfs_tree *t, struct protos *p,
 		r->id = c->id;
 		r->rank = 0;
 		r->model = MB_MODEL_COLLECTION;
-		r->raw_name = dup0(owner && *owner ? owner : c->name);
-		r->description = dup0(c->description);
-		r->updated_at = dup0(c->updated_at);
+		r->raw_name = mbfs_dup0(owner && *owner ? owner : c->name);
+		r->description = mbfs_dup0(c->description);
+		r->updated_at = mbfs_dup0(c->updated_at);
 	}
 	mbfs_meta_put(t->meta, users);
 	mbfs_meta_put(t->meta, me);
@@ -629,8 +622,8 @@ static enum mbfs_status build_cards(struct mbfs_tree *t, struct protos *p,
 		r->rank = 2;
 		r->model = c->model;
 		r->raw_name = strdup(idname); /* cards/ names files by id */
-		r->description = dup0(c->description);
-		r->updated_at = dup0(c->updated_at);
+		r->description = mbfs_dup0(c->description);
+		r->updated_at = mbfs_dup0(c->updated_at);
 		if (!r->raw_name || !add_card_files(t, r, c)) {
 			st = oom(err);
 			break;
@@ -667,8 +660,8 @@ static enum mbfs_status build_dashboards(struct mbfs_tree *t, struct protos *p,
 		r->id = d->id;
 		r->rank = 1;
 		r->model = MB_MODEL_DASHBOARD;
-		r->description = dup0(d->description);
-		r->updated_at = dup0(d->updated_at);
+		r->description = mbfs_dup0(d->description);
+		r->updated_at = mbfs_dup0(d->updated_at);
 	}
 	mbfs_meta_put(t->meta, snap);
 	return st;
@@ -695,11 +688,11 @@ static bool add_dashcard(struct mbfs_tree *t, struct protos *p,
 	r->card_id = dc->card_id;
 	r->rank = 2;
 	r->model = dc->card_model;
-	r->raw_name = dup0(dc->title ? dc->title : dc->card_name);
-	r->description = dup0(dc->card_description);
-	r->updated_at = dup0(dc->updated_at ? dc->updated_at : d->updated_at);
-	r->params = dup0(d->default_parameters ? d->default_parameters : "[]");
-	r->param_defs = dup0(dc->param_defs);
+	r->raw_name = mbfs_dup0(dc->title ? dc->title : dc->card_name);
+	r->description = mbfs_dup0(dc->card_description);
+	r->updated_at = mbfs_dup0(dc->updated_at ? dc->updated_at : d->updated_at);
+	r->params = mbfs_dup0(d->default_parameters ? d->default_parameters : "[]");
+	r->param_defs = mbfs_dup0(dc->param_defs);
 	add_file_formats(t, r);
 	return r->raw_name && r->params && (!dc->param_defs || r->param_defs);
 }
@@ -748,9 +741,9 @@ static enum mbfs_status build_dashboard(struct mbfs_tree *t,
 			r->dashboard_id = d->id;
 			r->rank = 0;
 			r->model = MB_MODEL_DASHBOARD;
-			r->raw_name = dup0(d->tabs[i].name);
-			r->description = dup0(d->description);
-			r->updated_at = dup0(d->updated_at);
+			r->raw_name = mbfs_dup0(d->tabs[i].name);
+			r->description = mbfs_dup0(d->description);
+			r->updated_at = mbfs_dup0(d->updated_at);
 		}
 	}
 	for (size_t i = 0; i < d->n_dashcards && st == MBFS_OK; i++) {
@@ -785,9 +778,9 @@ static enum mbfs_status build_databases(struct mbfs_tree *t, struct protos *p,
 		r->id = dbs->v[i].id;
 		r->rank = 0;
 		r->model = MB_MODEL_DATABASE;
-		r->raw_name = dup0(dbs->v[i].name);
-		r->description = dup0(dbs->v[i].description);
-		r->updated_at = dup0(dbs->v[i].updated_at);
+		r->raw_name = mbfs_dup0(dbs->v[i].name);
+		r->description = mbfs_dup0(dbs->v[i].description);
+		r->updated_at = mbfs_dup0(dbs->v[i].updated_at);
 	}
 	mbfs_meta_put(t->meta, snap);
 	return st;
@@ -840,9 +833,9 @@ static enum mbfs_status build_schema(struct mbfs_tree *t,
 		r->db_id = tb->db_id ? tb->db_id : dir->db_id;
 		r->rank = 3;
 		r->model = MB_MODEL_TABLE;
-		r->raw_name = dup0(tb->name);
-		r->description = dup0(tb->description);
-		r->updated_at = dup0(tb->updated_at);
+		r->raw_name = mbfs_dup0(tb->name);
+		r->description = mbfs_dup0(tb->description);
+		r->updated_at = mbfs_dup0(tb->updated_at);
 		add_file_formats(t, r);
 	}
 	mb_table_list_free(&tables);
@@ -1367,9 +1360,9 @@ static enum mbfs_status build_queries(struct mbfs_tree *t, struct protos *p,
 		r->id = dbs->v[i].id;
 		r->rank = 0;
 		r->model = MB_MODEL_DATABASE;
-		r->raw_name = dup0(dbs->v[i].name);
-		r->description = dup0(dbs->v[i].description);
-		r->updated_at = dup0(dbs->v[i].updated_at);
+		r->raw_name = mbfs_dup0(dbs->v[i].name);
+		r->description = mbfs_dup0(dbs->v[i].description);
+		r->updated_at = mbfs_dup0(dbs->v[i].updated_at);
 		r->name_only = !dbs->v[i].native_write;
 	}
 	mbfs_meta_put(t->meta, snap);
@@ -1457,7 +1450,7 @@ static enum mbfs_status local_listing(struct mbfs_tree *t,
 	dir->n_entries = k;
 	dir->listing_ok = true;
 	dir->local_version = ver;
-	dir->fetched_at = mono_now();
+	dir->fetched_at = mbfs_mono_now();
 	return MBFS_OK;
 }
 
@@ -1475,85 +1468,51 @@ enum strid_space { SID_PUBLIC_CARD = 1, SID_PUBLIC_DASHBOARD, SID_PARAMS };
 #define STRID_MAX (1 << 18)    /* distinct strings per mount */
 
 struct strid {
-	struct strid *next;
-	int space;
+	struct mbfs_map_item item;  /* in t->sids[space], keyed by s */
 	int64_t id;
 	char s[];
 };
 
-static uint64_t strid_hash(int space, const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)space;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 static void strid_free_all(struct mbfs_tree *t)
 {
-	for (size_t i = 0; i < t->sid_nb; i++) {
-		struct strid *e = t->sid_buckets[i];
-		while (e) {
-			struct strid *next = e->next;
-			free(e);
-			e = next;
-		}
+	for (size_t k = 0; k < sizeof t->sids / sizeof t->sids[0]; k++) {
+		struct mbfs_map_iter i;
+		for (struct mbfs_map_item *it = mbfs_map_first(&t->sids[k], &i);
+		     it; it = mbfs_map_next(&i))
+			free(MBFS_MAP_ENTRY(it, struct strid, item));
+		mbfs_map_destroy(&t->sids[k]);
 	}
-	free(t->sid_buckets);
-	t->sid_buckets = NULL;
-	t->sid_nb = t->sid_n = 0;
+	t->sid_n = 0;
 }
 
 /* The id of (space, s), assigned on first sight; 0 when out of memory or
  * past STRID_MAX. */
-static int64_t strid_get(struct mbfs_tree *t, int space, const char *s)
+static int64_t strid_get(struct mbfs_tree *t, enum strid_space space,
+			 const char *s)
 {
-	uint64_t h = strid_hash(space, s);
-	if (t->sid_nb) {
-		for (struct strid *e = t->sid_buckets[h & (t->sid_nb - 1)]; e;
-		     e = e->next)
-			if (e->space == space && strcmp(e->s, s) == 0)
-				return e->id;
-	}
+	struct mbfs_map *m = &t->sids[space];
+	struct mbfs_map_item *it = mbfs_map_get(m, s);
+	if (it)
+		return MBFS_MAP_ENTRY(it, struct strid, item)->id;
 	if (t->sid_n >= STRID_MAX)
 		return 0;
-	if (t->sid_n >= t->sid_nb) { /* grow: load factor <= 1 */
-		size_t nb = t->sid_nb ? t->sid_nb * 2 : 64;
-		struct strid **b = calloc(nb, sizeof *b);
-		if (!b)
-			return 0;
-		for (size_t i = 0; i < t->sid_nb; i++) {
-			struct strid *e = t->sid_buckets[i];
-			while (e) {
-				struct strid *next = e->next;
-				size_t k = strid_hash(e->space, e->s) & (nb - 1);
-				e->next = b[k];
-				b[k] = e;
-				e = next;
-			}
-		}
-		free(t->sid_buckets);
-		t->sid_buckets = b;
-		t->sid_nb = nb;
-	}
 	size_t l = strlen(s);
 	struct strid *e = malloc(sizeof *e + l + 1);
 	if (!e)
 		return 0;
 	memcpy(e->s, s, l + 1);
-	e->space = space;
+	if (!mbfs_map_put(m, &e->item, e->s)) {
+		free(e);
+		return 0;
+	}
 	e->id = ++t->sid_next;
-	size_t k = h & (t->sid_nb - 1);
-	e->next = t->sid_buckets[k];
-	t->sid_buckets[k] = e;
 	t->sid_n++;
 	return e->id;
 }
 
 /* strid_get from a builder (no lock held). */
-static int64_t strid_locked(struct mbfs_tree *t, int space, const char *s)
+static int64_t strid_locked(struct mbfs_tree *t, enum strid_space space,
+			    const char *s)
 {
 	pthread_mutex_lock(&t->lock);
 	int64_t id = strid_get(t, space, s);

@@ -27,6 +27,7 @@
 #include "cancel.h"
 #include "inode.h"
 #include "log.h"
+#include "util.h"
 #include "verify.h"
 
 #define ERR_RING 64
@@ -38,7 +39,7 @@ struct run;
 
 struct job {
 	char *key;
-	struct job *next;          /* hash chain */
+	struct mbfs_map_item item; /* in ex->jobs, by key */
 	struct run *run;           /* the run in progress (queued or running) */
 	unsigned waiters;          /* threads in mbfs_export_get on this job */
 	uint64_t done_seq;         /* bumped when a run ends */
@@ -67,8 +68,7 @@ struct mbfs_export {
 	pthread_mutex_t lock;      /* protects everything below and run state */
 	pthread_cond_t cond;       /* a run ended, or a waiter was cancelled */
 	pthread_cond_t runner_cond;/* the queue got work, or stopping */
-	struct job **buckets;
-	size_t n_buckets, n_jobs;
+	struct mbfs_map jobs;      /* key → struct job */
 	struct run *queue_head, *queue_tail; /* runs waiting for a runner */
 	pthread_t runners[MAX_RUNNERS];
 	int n_runners;
@@ -81,61 +81,21 @@ struct mbfs_export {
 	unsigned err_next, err_count;
 };
 
-static double mono_now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static double wall_now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
+/* The wait sites (mbfs_export_get, wait_run, the stream wait) are being
+ * rewritten by the thread-model change; they keep calling the clock by
+ * this name until then. */
+#define mono_now mbfs_mono_now
 
 /* ---- job table ----------------------------------------------------------- */
 
-static uint64_t hash_key(const char *s)
+static struct job *job_of(struct mbfs_map_item *it)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-static void rehash(struct mbfs_export *ex)
-{
-	size_t nb = ex->n_buckets * 2;
-	struct job **b = calloc(nb, sizeof *b);
-	if (!b)
-		return;
-	for (size_t i = 0; i < ex->n_buckets; i++) {
-		struct job *j = ex->buckets[i];
-		while (j) {
-			struct job *next = j->next;
-			size_t k = hash_key(j->key) & (nb - 1);
-			j->next = b[k];
-			b[k] = j;
-			j = next;
-		}
-	}
-	free(ex->buckets);
-	ex->buckets = b;
-	ex->n_buckets = nb;
+	return it ? MBFS_MAP_ENTRY(it, struct job, item) : NULL;
 }
 
 static struct job *job_find(struct mbfs_export *ex, const char *key)
 {
-	for (struct job *j = ex->buckets[hash_key(key) & (ex->n_buckets - 1)]; j;
-	     j = j->next)
-		if (strcmp(j->key, key) == 0)
-			return j;
-	return NULL;
+	return job_of(mbfs_map_get(&ex->jobs, key));
 }
 
 static struct job *job_get(struct mbfs_export *ex, const char *key)
@@ -148,13 +108,23 @@ static struct job *job_get(struct mbfs_export *ex, const char *key)
 		free(j);
 		return NULL;
 	}
-	if (ex->n_jobs + 1 > ex->n_buckets)
-		rehash(ex);
-	size_t k = hash_key(key) & (ex->n_buckets - 1);
-	j->next = ex->buckets[k];
-	ex->buckets[k] = j;
-	ex->n_jobs++;
+	if (!mbfs_map_put(&ex->jobs, &j->item, j->key)) {
+		free(j->key);
+		free(j);
+		return NULL;
+	}
 	return j;
+}
+
+/* Every job: for (j = job_first(ex, &i); j; j = job_next(&i)). */
+static struct job *job_first(struct mbfs_export *ex, struct mbfs_map_iter *i)
+{
+	return job_of(mbfs_map_first(&ex->jobs, i));
+}
+
+static struct job *job_next(struct mbfs_map_iter *i)
+{
+	return job_of(mbfs_map_next(i));
 }
 
 
@@ -247,11 +217,6 @@ static bool sink_write(void *arg, const char *buf, size_t len)
 	return true;
 }
 
-static char *dup0(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
 /* Create a run for job j (lock held). */
 static struct run *run_new(struct mbfs_export *ex, struct job *j,
 			   const struct mb_export_req *req, bool for_stat,
@@ -264,11 +229,11 @@ static struct run *run_new(struct mbfs_export *ex, struct job *j,
 	}
 	r->job = j;
 	r->req = *req;
-	r->format = dup0(req->format);
-	r->parameters = dup0(req->parameters);
-	r->sql = dup0(req->sql);
-	r->label = dup0(req->label ? req->label : j->key);
-	r->uuid = dup0(req->uuid);
+	r->format = mbfs_dup0(req->format);
+	r->parameters = mbfs_dup0(req->parameters);
+	r->sql = mbfs_dup0(req->sql);
+	r->label = mbfs_dup0(req->label ? req->label : j->key);
+	r->uuid = mbfs_dup0(req->uuid);
 	r->req.uuid = r->uuid;
 	r->req.format = r->format;
 	r->req.parameters = r->parameters;
@@ -352,7 +317,7 @@ static enum mbfs_status execute(struct mbfs_export *ex, struct run *r,
 		memset(meta, 0, sizeof *meta);
 		meta->size = r->sink.scan.off;
 		meta->rows = rows;
-		meta->fetched_at = wall_now();
+		meta->fetched_at = mbfs_wall_now();
 		meta->duration = dur;
 		meta->truncated = ex->cfg.row_cap > 0 && rows == ex->cfg.row_cap;
 		st = mbfs_spool_commit(ex->spool, key, r->tmp, meta, meta, err);
@@ -485,7 +450,7 @@ static void fill_info(struct mbfs_export *ex, struct job *j, const char *key,
 	memset(info, 0, sizeof *info);
 	info->have = mbfs_spool_get(ex->spool, key, &info->spool);
 	info->fresh = info->have &&
-		      wall_now() - info->spool.fetched_at < ex->cfg.result_ttl;
+		      mbfs_wall_now() - info->spool.fetched_at < ex->cfg.result_ttl;
 	if (j && j->failed) {
 		info->failed = true;
 		/* Credential failures are remembered by mb_auth (which
@@ -814,13 +779,13 @@ void mbfs_export_invalidate_all(struct mbfs_export *ex, const char *prefix)
 {
 	pthread_mutex_lock(&ex->lock);
 	size_t pl = strlen(prefix);
-	for (size_t i = 0; i < ex->n_buckets; i++)
-		for (struct job *j = ex->buckets[i]; j; j = j->next) {
-			if (strncmp(j->key, prefix, pl) != 0)
-				continue;
-			j->failed = false;
-			j->unconsumed = false;
-		}
+	struct mbfs_map_iter i;
+	for (struct job *j = job_first(ex, &i); j; j = job_next(&i)) {
+		if (strncmp(j->key, prefix, pl) != 0)
+			continue;
+		j->failed = false;
+		j->unconsumed = false;
+	}
 	pthread_mutex_unlock(&ex->lock);
 	mbfs_spool_drop_prefix(ex->spool, prefix);
 }
@@ -841,20 +806,19 @@ int mbfs_export_describe_stats(struct mbfs_export *ex, char *out, size_t outsz)
 			 ex->n_joined, ex->n_hits, ex->running, queued);
 	o = n > 0 ? (size_t)n : 0;
 	double now = mono_now();
-	for (size_t i = 0; i < ex->n_buckets && o < outsz; i++) {
-		for (struct job *j = ex->buckets[i]; j && o < outsz; j = j->next) {
-			struct run *r = j->run;
-			if (!r)
-				continue;
-			n = snprintf(out + o, outsz - o,
-				     "%s %s %" PRIu64 " bytes %.1f s\n",
-				     r->started ? "running" : "queued",
-				     r->label ? r->label : j->key,
-				     (uint64_t)atomic_load(&r->bytes),
-				     r->started ? now - r->started_at : 0.0);
-			if (n > 0)
-				o += (size_t)n;
-		}
+	struct mbfs_map_iter i;
+	for (struct job *j = job_first(ex, &i); j && o < outsz; j = job_next(&i)) {
+		struct run *r = j->run;
+		if (!r)
+			continue;
+		n = snprintf(out + o, outsz - o,
+			     "%s %s %" PRIu64 " bytes %.1f s\n",
+			     r->started ? "running" : "queued",
+			     r->label ? r->label : j->key,
+			     (uint64_t)atomic_load(&r->bytes),
+			     r->started ? now - r->started_at : 0.0);
+		if (n > 0)
+			o += (size_t)n;
 	}
 	pthread_mutex_unlock(&ex->lock);
 	if (o < outsz) {
@@ -873,26 +837,25 @@ int mbfs_export_describe_exports(struct mbfs_export *ex, char *out,
 	out[0] = '\0';
 	pthread_mutex_lock(&ex->lock);
 	double now = mono_now();
-	for (size_t i = 0; i < ex->n_buckets && o < outsz; i++) {
-		for (struct job *j = ex->buckets[i]; j && o < outsz; j = j->next) {
-			struct run *r = j->run;
-			if (!r)
-				continue;
-			int n;
-			if (r->started)
-				n = snprintf(out + o, outsz - o,
-					     "running\t%" PRIu64 "\t%" PRIu64 "\t%.3f\t%" PRIu64 "\t%s\n",
-					     (uint64_t)atomic_load(&r->bytes),
-					     (uint64_t)atomic_load(&r->rows),
-					     now - r->started_at, r->expected,
-					     r->label ? r->label : j->key);
-			else
-				n = snprintf(out + o, outsz - o,
-					     "queued\t0\t0\t0\t0\t%s\n",
-					     r->label ? r->label : j->key);
-			if (n > 0)
-				o += (size_t)n;
-		}
+	struct mbfs_map_iter i;
+	for (struct job *j = job_first(ex, &i); j && o < outsz; j = job_next(&i)) {
+		struct run *r = j->run;
+		if (!r)
+			continue;
+		int n;
+		if (r->started)
+			n = snprintf(out + o, outsz - o,
+				     "running\t%" PRIu64 "\t%" PRIu64 "\t%.3f\t%" PRIu64 "\t%s\n",
+				     (uint64_t)atomic_load(&r->bytes),
+				     (uint64_t)atomic_load(&r->rows),
+				     now - r->started_at, r->expected,
+				     r->label ? r->label : j->key);
+		else
+			n = snprintf(out + o, outsz - o,
+				     "queued\t0\t0\t0\t0\t%s\n",
+				     r->label ? r->label : j->key);
+		if (n > 0)
+			o += (size_t)n;
 	}
 	pthread_mutex_unlock(&ex->lock);
 	return (int)(o < outsz ? o : outsz - 1);
@@ -961,7 +924,7 @@ static void record_error(struct mbfs_export *ex, const char *key,
 	ex->err_next = (ex->err_next + 1) % ERR_RING;
 	if (ex->err_count < ERR_RING)
 		ex->err_count++;
-	r->when = wall_now();
+	r->when = mbfs_wall_now();
 	snprintf(r->key, sizeof r->key, "%s", key);
 	r->http = err->http_status;
 	snprintf(r->msg, sizeof r->msg, "%s", err->msg);
@@ -1015,9 +978,8 @@ enum mbfs_status mbfs_export_new(struct mb_client *client,
 		ex->cfg.max_exports = 1;
 	if (ex->cfg.max_exports > MAX_RUNNERS)
 		ex->cfg.max_exports = MAX_RUNNERS;
-	ex->n_buckets = 64;
-	ex->buckets = calloc(ex->n_buckets, sizeof *ex->buckets);
-	if (!ex->buckets) {
+	mbfs_map_init(&ex->jobs);
+	if (!mbfs_map_reserve(&ex->jobs, 64)) {
 		free(ex);
 		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
 	}
@@ -1044,10 +1006,10 @@ void mbfs_export_shutdown(struct mbfs_export *ex)
 		return;
 	pthread_mutex_lock(&ex->lock);
 	ex->stopping = true;
-	for (size_t i = 0; i < ex->n_buckets; i++)
-		for (struct job *j = ex->buckets[i]; j; j = j->next)
-			if (j->run)
-				atomic_store(&j->run->abort, true);
+	struct mbfs_map_iter i;
+	for (struct job *j = job_first(ex, &i); j; j = job_next(&i))
+		if (j->run)
+			atomic_store(&j->run->abort, true);
 	pthread_cond_broadcast(&ex->runner_cond);
 	pthread_cond_broadcast(&ex->cond);
 	pthread_mutex_unlock(&ex->lock);
@@ -1060,16 +1022,12 @@ void mbfs_export_free(struct mbfs_export *ex)
 	mbfs_export_shutdown(ex);
 	for (int i = 0; i < ex->n_runners; i++)
 		pthread_join(ex->runners[i], NULL);
-	for (size_t i = 0; i < ex->n_buckets; i++) {
-		struct job *j = ex->buckets[i];
-		while (j) {
-			struct job *next = j->next;
-			free(j->key);
-			free(j);
-			j = next;
-		}
+	struct mbfs_map_iter i;
+	for (struct job *j = job_first(ex, &i); j; j = job_next(&i)) {
+		free(j->key);
+		free(j);
 	}
-	free(ex->buckets);
+	mbfs_map_destroy(&ex->jobs);
 	pthread_cond_destroy(&ex->runner_cond);
 	pthread_cond_destroy(&ex->cond);
 	pthread_mutex_destroy(&ex->lock);

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util.h"
 
 #define INDEX_MAX ((size_t)256 << 20)   /* a larger index is not ours */
 #define REFRESH_EVERY 0.1               /* seconds between disk checks */
@@ -40,7 +41,7 @@ struct entry {
 	double last_use;       /* wall clock of the last open or commit */
 	unsigned pins;         /* this mount's open handles on info.gen */
 	bool seen;             /* merge mark */
-	struct entry *next;
+	struct mbfs_map_item item; /* in sp->entries, by key */
 };
 
 struct index_id {
@@ -59,72 +60,33 @@ struct mbfs_spool {
 	uint64_t total;
 	uint64_t next_gen;     /* the next generation to hand out */
 	uint64_t tmp_seq;
-	struct entry **buckets;
-	size_t n_buckets;
-	size_t n;
+	struct mbfs_map entries; /* key → struct entry */
 	struct index_id idx;   /* the index file our copy reflects */
 	uint64_t evictions;    /* results this mount evicted to the cap */
 	double checked_at;     /* monotonic time of the last disk check */
 };
 
-static double wall_now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static double mono_now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 /* ---- the in-memory table -------------------------------------------------- */
 
-static struct entry **bucket(struct mbfs_spool *sp, const char *key)
+static struct entry *entry_of(struct mbfs_map_item *it)
 {
-	return &sp->buckets[hash_str(key) & (sp->n_buckets - 1)];
+	return it ? MBFS_MAP_ENTRY(it, struct entry, item) : NULL;
 }
 
 static struct entry *find(struct mbfs_spool *sp, const char *key)
 {
-	for (struct entry *e = *bucket(sp, key); e; e = e->next)
-		if (strcmp(e->key, key) == 0)
-			return e;
-	return NULL;
+	return entry_of(mbfs_map_get(&sp->entries, key));
 }
 
-static void rehash(struct mbfs_spool *sp)
+/* Every entry (the one returned last may be removed during the walk). */
+static struct entry *first(struct mbfs_spool *sp, struct mbfs_map_iter *i)
 {
-	size_t nb = sp->n_buckets * 2;
-	struct entry **b = calloc(nb, sizeof *b);
-	if (!b)
-		return;
-	for (size_t i = 0; i < sp->n_buckets; i++) {
-		struct entry *e = sp->buckets[i];
-		while (e) {
-			struct entry *next = e->next;
-			size_t j = hash_str(e->key) & (nb - 1);
-			e->next = b[j];
-			b[j] = e;
-			e = next;
-		}
-	}
-	free(sp->buckets);
-	sp->buckets = b;
-	sp->n_buckets = nb;
+	return entry_of(mbfs_map_first(&sp->entries, i));
+}
+
+static struct entry *next(struct mbfs_map_iter *i)
+{
+	return entry_of(mbfs_map_next(i));
 }
 
 static struct entry *insert(struct mbfs_spool *sp, const char *key)
@@ -134,12 +96,11 @@ static struct entry *insert(struct mbfs_spool *sp, const char *key)
 		free(e);
 		return NULL;
 	}
-	if (sp->n + 1 > sp->n_buckets)
-		rehash(sp);
-	struct entry **b = bucket(sp, key);
-	e->next = *b;
-	*b = e;
-	sp->n++;
+	if (!mbfs_map_put(&sp->entries, &e->item, e->key)) {
+		free(e->key);
+		free(e);
+		return NULL;
+	}
 	return e;
 }
 
@@ -147,13 +108,7 @@ static struct entry *insert(struct mbfs_spool *sp, const char *key)
 static void forget(struct mbfs_spool *sp, struct entry *e)
 {
 	sp->total -= e->info.size;
-	for (struct entry **pp = bucket(sp, e->key); *pp; pp = &(*pp)->next) {
-		if (*pp == e) {
-			*pp = e->next;
-			break;
-		}
-	}
-	sp->n--;
+	mbfs_map_del(&sp->entries, &e->item);
 	free(e->key);
 	free(e);
 }
@@ -378,9 +333,9 @@ static bool reload(struct mbfs_spool *sp, bool check_files)
 	size_t len = 0;
 	index_identity(sp, &sp->idx);
 	char *buf = sp->idx.valid ? read_index(sp, &len) : NULL;
-	for (size_t i = 0; i < sp->n_buckets; i++)
-		for (struct entry *e = sp->buckets[i]; e; e = e->next)
-			e->seen = false;
+	struct mbfs_map_iter it;
+	for (struct entry *e = first(sp, &it); e; e = next(&it))
+		e->seen = false;
 	const char *p = buf, *end = buf ? buf + len : NULL;
 	const char *nl = p ? memchr(p, '\n', len) : NULL;
 	uint64_t disk_next = 0;
@@ -444,21 +399,9 @@ static bool reload(struct mbfs_spool *sp, bool check_files)
 		p = nl ? nl + 1 : end;
 	}
 	free(buf);
-	for (size_t i = 0; i < sp->n_buckets; i++) {
-		struct entry **pp = &sp->buckets[i];
-		while (*pp) {
-			struct entry *e = *pp;
-			if (e->seen) {
-				pp = &e->next;
-				continue;
-			}
-			*pp = e->next;
-			sp->total -= e->info.size;
-			sp->n--;
-			free(e->key);
-			free(e);
-		}
-	}
+	for (struct entry *e = first(sp, &it); e; e = next(&it))
+		if (!e->seen)
+			forget(sp, e);
 	if (disk_next > sp->next_gen)
 		sp->next_gen = disk_next;
 	if (sp->next_gen == 0)
@@ -481,15 +424,15 @@ static bool write_index(struct mbfs_spool *sp)
 		return false;
 	}
 	fprintf(f, "mbfs-spool 2 %" PRIu64 "\n", sp->next_gen);
-	for (size_t i = 0; i < sp->n_buckets; i++)
-		for (struct entry *e = sp->buckets[i]; e; e = e->next) {
-			fprintf(f, "%" PRIu64 " %" PRIu64 " %" PRId64 " %.3f %.3f %d %.3f ",
-				e->info.gen, e->info.size, e->info.rows,
-				e->info.fetched_at, e->info.duration,
-				e->info.truncated ? 1 : 0, e->last_use);
-			key_escape(e->key, f);
-			fputc('\n', f);
-		}
+	struct mbfs_map_iter it;
+	for (struct entry *e = first(sp, &it); e; e = next(&it)) {
+		fprintf(f, "%" PRIu64 " %" PRIu64 " %" PRId64 " %.3f %.3f %d %.3f ",
+			e->info.gen, e->info.size, e->info.rows,
+			e->info.fetched_at, e->info.duration,
+			e->info.truncated ? 1 : 0, e->last_use);
+		key_escape(e->key, f);
+		fputc('\n', f);
+	}
 	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
 	ok = fclose(f) == 0 && ok;
 	if (!ok || renameat(sp->dirfd, "index.tmp", sp->dirfd, "index") != 0) {
@@ -520,7 +463,7 @@ static void begin(struct mbfs_spool *sp)
 	index_identity(sp, &now);
 	if (!same_identity(&now, &sp->idx))
 		reload(sp, false);
-	sp->checked_at = mono_now();
+	sp->checked_at = mbfs_mono_now();
 }
 
 /* Write the index if dirty and release the flock. sp->lock held. */
@@ -536,7 +479,7 @@ static void end(struct mbfs_spool *sp, bool dirty)
  * limited. sp->lock held. */
 static void refresh(struct mbfs_spool *sp, bool now)
 {
-	double t = mono_now();
+	double t = mbfs_mono_now();
 	if (!now && t - sp->checked_at < REFRESH_EVERY)
 		return;
 	sp->checked_at = t;
@@ -555,11 +498,11 @@ static bool evict(struct mbfs_spool *sp, const struct entry *keep)
 	bool any = false;
 	while (sp->total > sp->cap) {
 		struct entry *victim = NULL;
-		for (size_t i = 0; i < sp->n_buckets; i++)
-			for (struct entry *e = sp->buckets[i]; e; e = e->next)
-				if (e != keep && !e->pins &&
-				    (!victim || e->last_use < victim->last_use))
-					victim = e;
+		struct mbfs_map_iter it;
+		for (struct entry *e = first(sp, &it); e; e = next(&it))
+			if (e != keep && !e->pins &&
+			    (!victim || e->last_use < victim->last_use))
+				victim = e;
 		if (!victim)
 			break;
 		mbfs_debug("spool: evicting %s (%" PRIu64 " bytes)", victim->key,
@@ -690,10 +633,11 @@ static unsigned sweep(struct mbfs_spool *sp)
 			char name[24];
 			file_name(gen, name);
 			drop = strcmp(name, nm) != 0;
-			for (size_t i = 0; !drop && i < sp->n_buckets; i++)
-				for (struct entry *e = sp->buckets[i]; e; e = e->next)
-					if (e->info.gen == gen)
-						goto keep;
+			struct mbfs_map_iter it;
+			for (struct entry *e = drop ? NULL : first(sp, &it); e;
+			     e = next(&it))
+				if (e->info.gen == gen)
+					goto keep;
 			drop = true;
 		} else if (sscanf(nm, "tmp-%ld-", &pid) == 1 && S_ISREG(st.st_mode)) {
 			/* its writer holds a flock on it while writing */
@@ -727,12 +671,11 @@ enum mbfs_status mbfs_spool_new(const char *cache_dir, const char *server_url,
 		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
 	sp->dirfd = sp->spoolfd = sp->lockfd = -1;
 	sp->cap = cache_max;
-	sp->n_buckets = 64;
-	sp->buckets = calloc(sp->n_buckets, sizeof *sp->buckets);
+	mbfs_map_init(&sp->entries);
 	pthread_mutex_init(&sp->lock, NULL);
 	enum mbfs_status st = MBFS_OK;
 	int top = -1;
-	if (!sp->buckets) {
+	if (!mbfs_map_reserve(&sp->entries, 64)) {
 		st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
 		goto fail;
 	}
@@ -744,10 +687,10 @@ enum mbfs_status mbfs_spool_new(const char *cache_dir, const char *server_url,
 	for (int i = 0; i < HASH_DIRS && sp->dirfd < 0; i++) {
 		char name[40];
 		if (i == 0)
-			snprintf(name, sizeof name, "%016" PRIx64, hash_str(server_url));
+			snprintf(name, sizeof name, "%016" PRIx64, mbfs_fnv1a_str(MBFS_FNV1A_INIT, server_url));
 		else
 			snprintf(name, sizeof name, "%016" PRIx64 "-%d",
-				 hash_str(server_url), i);
+				 mbfs_fnv1a_str(MBFS_FNV1A_INIT, server_url), i);
 		snprintf(buf, sizeof buf, "%s/%s", cache_dir, name);
 		int fd;
 		st = open_dir_at(top, name, buf, &fd, err);
@@ -794,7 +737,7 @@ enum mbfs_status mbfs_spool_new(const char *cache_dir, const char *server_url,
 	if (unlinkat(sp->dirfd, "index.tmp", 0) == 0)
 		dirty = true;
 	end(sp, dirty);
-	sp->checked_at = mono_now();
+	sp->checked_at = mbfs_mono_now();
 	pthread_mutex_unlock(&sp->lock);
 	close(top);
 	*out = sp;
@@ -810,16 +753,12 @@ void mbfs_spool_free(struct mbfs_spool *sp)
 {
 	if (!sp)
 		return;
-	for (size_t i = 0; sp->buckets && i < sp->n_buckets; i++) {
-		struct entry *e = sp->buckets[i];
-		while (e) {
-			struct entry *next = e->next;
-			free(e->key);
-			free(e);
-			e = next;
-		}
+	struct mbfs_map_iter it;
+	for (struct entry *e = first(sp, &it); e; e = next(&it)) {
+		free(e->key);
+		free(e);
 	}
-	free(sp->buckets);
+	mbfs_map_destroy(&sp->entries);
 	pthread_mutex_destroy(&sp->lock);
 	if (sp->dirfd >= 0)
 		close(sp->dirfd);
@@ -926,7 +865,7 @@ enum mbfs_status mbfs_spool_commit(struct mbfs_spool *sp, const char *key,
 	e->pins = 0; /* older pins refer to the older generation */
 	e->info = *meta;
 	e->info.gen = gen;
-	e->last_use = wall_now();
+	e->last_use = mbfs_wall_now();
 	sp->total += e->info.size;
 	evict(sp, e);
 	end(sp, true);
@@ -984,7 +923,7 @@ enum mbfs_status mbfs_spool_open(struct mbfs_spool *sp, const char *key, int *fd
 	} else {
 		*fd = f;
 		e->pins++;
-		e->last_use = wall_now();
+		e->last_use = mbfs_wall_now();
 		if (out)
 			*out = e->info;
 	}
@@ -1022,15 +961,11 @@ void mbfs_spool_drop_prefix(struct mbfs_spool *sp, const char *prefix)
 	bool any = false;
 	pthread_mutex_lock(&sp->lock);
 	begin(sp);
-	for (size_t i = 0; i < sp->n_buckets; i++) {
-		struct entry *e = sp->buckets[i];
-		while (e) {
-			struct entry *next = e->next;
-			if (strncmp(e->key, prefix, pl) == 0) {
-				remove_entry(sp, e);
-				any = true;
-			}
-			e = next;
+	struct mbfs_map_iter it;
+	for (struct entry *e = first(sp, &it); e; e = next(&it)) {
+		if (strncmp(e->key, prefix, pl) == 0) {
+			remove_entry(sp, e);
+			any = true;
 		}
 	}
 	end(sp, any);
@@ -1043,7 +978,7 @@ int mbfs_spool_describe(struct mbfs_spool *sp, char *out, size_t outsz)
 	refresh(sp, false);
 	int n = snprintf(out, outsz,
 			 "spool_results %zu\nspool_bytes %" PRIu64 "\nspool_cap %" PRIu64 "\n",
-			 sp->n, sp->total, sp->cap);
+			 mbfs_map_count(&sp->entries), sp->total, sp->cap);
 	pthread_mutex_unlock(&sp->lock);
 	return n;
 }
@@ -1065,7 +1000,7 @@ int mbfs_spool_describe_metrics(struct mbfs_spool *sp, char *out, size_t outsz)
 			 "# HELP mbfs_cache_evictions_total Results this mount evicted to the cap.\n"
 			 "# TYPE mbfs_cache_evictions_total counter\n"
 			 "mbfs_cache_evictions_total %" PRIu64 "\n",
-			 sp->n, sp->total, sp->cap, sp->evictions);
+			 mbfs_map_count(&sp->entries), sp->total, sp->cap, sp->evictions);
 	pthread_mutex_unlock(&sp->lock);
 	return n;
 }
