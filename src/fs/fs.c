@@ -40,6 +40,7 @@
 #include "log.h"
 #include "queries.h"
 #include "mb_json.h"
+#include "util.h"
 
 #define CONTROL_MAX (256 * 1024)
 #define XATTR_VALUE_MAX (64 * 1024)
@@ -342,139 +343,126 @@ static struct kino *current_for(struct mbfs_fs *fs, struct mbfs_node *n,
 	return k;
 }
 
-/* Append s to a growing key. */
-static bool key_add(char **buf, size_t *len, size_t *cap, const char *s)
+/* The file a PARAM_FILE reads with parameters (its base), else n. */
+static const struct mbfs_node *base_of(const struct mbfs_node *n)
 {
-	size_t l = strlen(s);
-	if (*len + l + 1 > *cap) {
-		size_t nc = (*len + l + 1) * 2;
-		char *b = realloc(*buf, nc);
-		if (!b)
-			return false;
-		*buf = b;
-		*cap = nc;
-	}
-	memcpy(*buf + *len, s, l + 1);
-	*len += l;
-	return true;
+	return n->kind == MBFS_K_PARAM_FILE && n->base ? n->base : n;
 }
 
 /*
- * The result key of a data node: the mount's scope (Metabase user and
- * every option that changes the bytes), the object with its 64-bit ids,
- * the format, and the parameters a dashcard export sends. Heap string.
+ * A result key: the mount's scope (Metabase user and every option that
+ * changes the bytes), the object with its 64-bit ids and format, and the
+ * parameters the export sends ("|p=<JSON>"). Heap; NULL when out of
+ * memory.
+ */
+static char *key_compose(const struct mbfs_fs *fs, const char *obj,
+			 const char *params)
+{
+	size_t ls = strlen(fs->scope), lo = strlen(obj);
+	size_t lp = params ? strlen(params) : 0;
+	char *k = malloc(ls + lo + (params ? 3 + lp : 0) + 1);
+	if (!k)
+		return NULL;
+	memcpy(k, fs->scope, ls);
+	memcpy(k + ls, obj, lo);
+	if (params) {
+		memcpy(k + ls + lo, "|p=", 3);
+		memcpy(k + ls + lo + 3, params, lp);
+	}
+	k[ls + lo + (params ? 3 + lp : 0)] = '\0';
+	return k;
+}
+
+/*
+ * What a data node exports: the object its results are keyed by (obj)
+ * and the export request (*r, its strings borrowed from the node: valid
+ * while the tree lock is held). A query data file's request is made from
+ * the SQL file's text (query_req_key): here only its object. False when
+ * n has no result (not a data file, or a query whose SQL file is gone).
  * Tree lock held.
  */
-static char *key_build(const struct mbfs_fs *fs, const struct mbfs_node *n)
+static bool data_object(const struct mbfs_fs *fs, const struct mbfs_node *n,
+			char *obj, size_t objsz, struct mb_export_req *r)
 {
-	char obj[160];
 	const char *fmt = mbfs_fmt_name(n->fmt);
-	/* a file read with parameters: its base's object, and the
-	 * parameters its export sends (below) */
-	const struct mbfs_node *b = n->kind == MBFS_K_PARAM_FILE && n->base
-					    ? n->base
-					    : n;
+	/* a file read with parameters: its base's object and request, with
+	 * the parameters it sends */
+	const struct mbfs_node *b = base_of(n);
+	memset(r, 0, sizeof *r);
+	r->kind = MB_EXPORT_CARD;
+	r->id = b->id;
+	r->db_id = b->db_id;
+	r->format = fmt;
+	r->format_rows = fs->env.opts->format_rows;
 	switch (b->kind) {
 	case MBFS_K_PUBLIC_CARD_FILE:
-		snprintf(obj, sizeof obj, "public-card:%s:%s",
-			 b->uuid ? b->uuid : "", fmt);
+		/* public links: no credential is sent (mb_api.c) */
+		snprintf(obj, objsz, "public-card:%s:%s", b->uuid ? b->uuid : "",
+			 fmt);
+		r->kind = MB_EXPORT_PUBLIC_CARD;
 		break;
 	case MBFS_K_PUBLIC_DASHCARD_FILE:
-		snprintf(obj, sizeof obj,
+		snprintf(obj, objsz,
 			 "public-dashcard:%s:%" PRId64 ":%" PRId64 ":%s",
 			 b->uuid ? b->uuid : "", b->id, b->card_id, fmt);
+		r->kind = MB_EXPORT_PUBLIC_DASHCARD;
+		r->parameters = n->params;
 		break;
 	case MBFS_K_CARD_FILE:
-		snprintf(obj, sizeof obj, "card:%" PRId64 ":%s", b->id, fmt);
+		snprintf(obj, objsz, "card:%" PRId64 ":%s", b->id, fmt);
+		if (n->kind == MBFS_K_PARAM_FILE)
+			r->parameters = n->params;
 		break;
 	case MBFS_K_TABLE_FILE:
-		snprintf(obj, sizeof obj, "table:%" PRId64 ":%s", b->id, fmt);
+		snprintf(obj, objsz, "table:%" PRId64 ":%s", b->id, fmt);
+		r->kind = MB_EXPORT_TABLE;
 		break;
 	case MBFS_K_DASHCARD_FILE:
-		snprintf(obj, sizeof obj,
+		/* POST /api/dashboard/:d/dashcard/:dc/card/:c/query/:fmt with
+		 * the dashboard's filter defaults */
+		snprintf(obj, objsz,
 			 "dashcard:%" PRId64 ":%" PRId64 ":%" PRId64 ":%s",
 			 b->dashboard_id, b->id, b->card_id, fmt);
+		r->kind = MB_EXPORT_DASHCARD;
+		r->parameters = n->params;
 		break;
 	case MBFS_K_QUERY_FILE: {
 		struct mbfs_qstat qs;
 		if (!fs->env.queries ||
 		    !mbfs_queries_stat(fs->env.queries, (uint64_t)n->id, &qs) ||
 		    qs.temp || !qs.linked)
-			return NULL;
-		query_obj(fs, &qs, n->fmt, obj, sizeof obj);
-		break;
+			return false;
+		query_obj(fs, &qs, n->fmt, obj, objsz);
+		r->kind = MB_EXPORT_NATIVE;
+		r->db_id = qs.db;
+		return true;
 	}
 	default:
-		return NULL;
+		return false;
 	}
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	bool ok = key_add(&buf, &len, &cap, fs->scope) &&
-		  key_add(&buf, &len, &cap, obj);
-	if (ok && (n->kind == MBFS_K_DASHCARD_FILE ||
-		   n->kind == MBFS_K_PUBLIC_DASHCARD_FILE ||
-		   n->kind == MBFS_K_PARAM_FILE) && n->params)
-		ok = key_add(&buf, &len, &cap, "|p=") &&
-		     key_add(&buf, &len, &cap, n->params);
-	if (!ok) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
-}
-
-/* Build the export request of a data node. Tree lock held. A dashcard's
- * parameters are copied into *params (caller frees). */
-static void export_req_of(struct mbfs_fs *fs, const struct mbfs_node *n,
-			  struct mb_export_req *r, char **params, char **uuid)
-{
-	memset(r, 0, sizeof *r);
-	*params = NULL;
-	*uuid = NULL;
-	/* a file read with parameters: its base's request, with them */
-	const struct mbfs_node *b = n->kind == MBFS_K_PARAM_FILE && n->base
-					    ? n->base
-					    : n;
-	r->kind = b->kind == MBFS_K_TABLE_FILE ? MB_EXPORT_TABLE : MB_EXPORT_CARD;
-	r->id = b->id;
-	r->db_id = b->db_id;
-	if (b->kind == MBFS_K_PUBLIC_CARD_FILE ||
-	    b->kind == MBFS_K_PUBLIC_DASHCARD_FILE) {
-		/* public links: no credential is sent (mb_api.c) */
-		r->kind = b->kind == MBFS_K_PUBLIC_CARD_FILE
-				  ? MB_EXPORT_PUBLIC_CARD
-				  : MB_EXPORT_PUBLIC_DASHCARD;
+	if (r->kind == MB_EXPORT_PUBLIC_CARD ||
+	    r->kind == MB_EXPORT_PUBLIC_DASHCARD ||
+	    r->kind == MB_EXPORT_DASHCARD) {
 		r->id = b->card_id;
 		r->dashboard_id = b->dashboard_id;
 		r->dashcard_id = b->id;
-		*uuid = b->uuid ? strdup(b->uuid) : NULL;
-		r->uuid = *uuid;
-		if (b->kind == MBFS_K_PUBLIC_DASHCARD_FILE) {
-			*params = n->params ? strdup(n->params) : NULL;
-			r->parameters = *params;
-		}
-	} else if (b->kind == MBFS_K_CARD_FILE && n->kind == MBFS_K_PARAM_FILE) {
-		*params = n->params ? strdup(n->params) : NULL;
-		r->parameters = *params;
-	} else if (b->kind == MBFS_K_DASHCARD_FILE) {
-		/* POST /api/dashboard/:d/dashcard/:dc/card/:c/query/:fmt with
-		 * the dashboard's filter defaults */
-		r->kind = MB_EXPORT_DASHCARD;
-		r->id = b->card_id;
-		r->dashboard_id = b->dashboard_id;
-		r->dashcard_id = b->id;
-		*params = n->params ? strdup(n->params) : NULL;
-		r->parameters = *params;
 	}
-	r->format = mbfs_fmt_name(n->fmt);
-	r->format_rows = fs->env.opts->format_rows;
+	if (r->kind == MB_EXPORT_PUBLIC_CARD ||
+	    r->kind == MB_EXPORT_PUBLIC_DASHCARD)
+		r->uuid = b->uuid;
+	return true;
 }
 
-/* n's result key, built under the lock (dashcards can change). Heap. */
+/* n's result key, built under the lock (dashcards can change). Heap;
+ * NULL when n has none. */
 static char *key_of(struct mbfs_fs *fs, const struct mbfs_node *n)
 {
+	char obj[160];
+	struct mb_export_req r;
 	mbfs_tree_lock(fs->env.tree);
-	char *key = key_build(fs, n);
+	char *key = data_object(fs, n, obj, sizeof obj, &r)
+			    ? key_compose(fs, obj, r.parameters)
+			    : NULL;
 	mbfs_tree_unlock(fs->env.tree);
 	return key;
 }
@@ -482,82 +470,77 @@ static char *key_of(struct mbfs_fs *fs, const struct mbfs_node *n)
 /* The request and key of a data node, consistent with each other. */
 struct req_key {
 	struct mb_export_req req;
-	char *params;
+	char *params;              /* the strings req points to */
 	char *uuid;
+	char *sql;
 	char *key;
 	char label[1024];          /* "<path> (<object>)" */
 };
-
-/* A query data file: POST /api/dataset/:fmt with the SQL file's text, and
- * the key of that very revision (taken together from the store). */
-static enum mbfs_status query_req_key(struct mbfs_fs *fs,
-				      const struct mbfs_node *n,
-				      struct req_key *rk, struct mbfs_err *err)
-{
-	memset(rk, 0, sizeof *rk);
-	if (!fs->env.queries)
-		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "no query store");
-	struct mbfs_qstat qs;
-	char *sql = NULL;
-	enum mbfs_status st = mbfs_queries_text(fs->env.queries,
-						(uint64_t)n->id, &sql, &qs, err);
-	if (st != MBFS_OK)
-		return st;
-	char obj[160];
-	query_obj(fs, &qs, n->fmt, obj, sizeof obj);
-	size_t len = 0, cap = 0;
-	if (!key_add(&rk->key, &len, &cap, fs->scope) ||
-	    !key_add(&rk->key, &len, &cap, obj)) {
-		free(rk->key);
-		free(sql);
-		rk->key = NULL;
-		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
-	}
-	rk->params = sql; /* owns the SQL text the request points to */
-	rk->req.kind = MB_EXPORT_NATIVE;
-	rk->req.db_id = qs.db;
-	rk->req.sql = sql;
-	rk->req.format = mbfs_fmt_name(n->fmt);
-	rk->req.format_rows = fs->env.opts->format_rows;
-	char path[880];
-	mbfs_tree_lock(fs->env.tree);
-	mbfs_tree_path(fs->env.tree, n, path, sizeof path);
-	mbfs_tree_unlock(fs->env.tree);
-	snprintf(rk->label, sizeof rk->label, "%.800s (%.150s)", path, obj);
-	rk->req.label = rk->label;
-	return MBFS_OK;
-}
-
-static enum mbfs_status req_key_of(struct mbfs_fs *fs, const struct mbfs_node *n,
-				   struct req_key *rk, struct mbfs_err *err)
-{
-	if (n->kind == MBFS_K_QUERY_FILE)
-		return query_req_key(fs, n, rk, err);
-	char path[880];
-	mbfs_tree_lock(fs->env.tree);
-	export_req_of(fs, n, &rk->req, &rk->params, &rk->uuid);
-	rk->key = key_build(fs, n);
-	mbfs_tree_path(fs->env.tree, n, path, sizeof path);
-	mbfs_tree_unlock(fs->env.tree);
-	/* logs and .mbfs/ name the file and the object, not the mount's
-	 * scope (nor the parameters: the path shows those) */
-	const char *obj = rk->key ? rk->key + strlen(fs->scope) : "";
-	snprintf(rk->label, sizeof rk->label, "%s (%.*s)", path,
-		 (int)strcspn(obj, "|"), obj);
-	rk->req.label = rk->label;
-	if (!rk->key) {
-		free(rk->params);
-		free(rk->uuid);
-		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
-	}
-	return MBFS_OK;
-}
 
 static void req_key_free(struct req_key *rk)
 {
 	free(rk->params);
 	free(rk->uuid);
+	free(rk->sql);
 	free(rk->key);
+}
+
+/* The export request of a data node and the key of its result, consistent
+ * with each other (taken under one hold of the tree lock; for a query
+ * data file, the SQL text and the revision it is keyed by are taken
+ * together from the store). Free with req_key_free, also on failure. */
+static enum mbfs_status req_key_of(struct mbfs_fs *fs, const struct mbfs_node *n,
+				   struct req_key *rk, struct mbfs_err *err)
+{
+	char obj[160], path[880];
+	bool ok = true;
+	memset(rk, 0, sizeof *rk);
+	if (n->kind == MBFS_K_QUERY_FILE) {
+		/* POST /api/dataset/:fmt with the SQL file's text */
+		struct mbfs_qstat qs;
+		if (!fs->env.queries)
+			return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0,
+					    "no query store");
+		enum mbfs_status st = mbfs_queries_text(
+			fs->env.queries, (uint64_t)n->id, &rk->sql, &qs, err);
+		if (st != MBFS_OK)
+			return st;
+		query_obj(fs, &qs, n->fmt, obj, sizeof obj);
+		rk->req.kind = MB_EXPORT_NATIVE;
+		rk->req.db_id = qs.db;
+		rk->req.sql = rk->sql;
+		rk->req.format = mbfs_fmt_name(n->fmt);
+		rk->req.format_rows = fs->env.opts->format_rows;
+		rk->key = key_compose(fs, obj, NULL);
+		mbfs_tree_lock(fs->env.tree);
+	} else {
+		mbfs_tree_lock(fs->env.tree);
+		ok = data_object(fs, n, obj, sizeof obj, &rk->req);
+		if (ok) {
+			/* the node's strings may change once the lock is
+			 * dropped: the request keeps copies */
+			rk->params = mbfs_dup0(rk->req.parameters);
+			rk->uuid = mbfs_dup0(rk->req.uuid);
+			rk->req.parameters = rk->params;
+			rk->req.uuid = rk->uuid;
+			rk->key = key_compose(fs, obj, rk->params);
+			ok = (!rk->req.parameters || rk->params) &&
+			     (!rk->req.uuid || rk->uuid);
+		}
+	}
+	mbfs_tree_path(fs->env.tree, n, path, sizeof path);
+	mbfs_tree_unlock(fs->env.tree);
+	/* logs and .mbfs/ name the file and the object, not the mount's
+	 * scope (nor the parameters: the path shows those) */
+	snprintf(rk->label, sizeof rk->label, "%.800s (%.150s)", path,
+		 ok ? obj : "");
+	rk->req.label = rk->label;
+	if (!ok || !rk->key) {
+		req_key_free(rk);
+		memset(rk, 0, sizeof *rk);
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	}
+	return MBFS_OK;
 }
 
 /* Run (or join) the export of a data node. Blocks. With fd, *key_out
@@ -701,22 +684,43 @@ static void attr_of(struct mbfs_fs *fs, const struct mbfs_node *n,
 	}
 }
 
-/* Attributes of n as the kernel inode k shows them: while k has open
- * handles, their generation's size and time (fstat arrives as a GETATTR
- * without a handle); otherwise from info. Tree lock taken here. */
-static void attr_for(struct mbfs_fs *fs, struct mbfs_node *n,
-		     const struct kino *k, const struct mbfs_result_info *info,
-		     struct mbfs_attr *a)
+/*
+ * The test-only switches -o test_zero_size[=always] (tests/clients/
+ * test_wrong_size.py proves with them that the client tests can fail):
+ * a data file reports size 0 before it is open, and with =always once
+ * open too (every file with generations). The one place they act:
+ * every attribute of a file with generations leaves fs through attr_for.
+ */
+static void test_zero_size(const struct mbfs_fs *fs, const struct mbfs_node *n,
+			   bool open, struct mbfs_attr *a)
 {
+	const struct mbfs_options *o = fs->env.opts;
+	if (open ? o->test_zero_size_always : (o->test_zero_size && is_data(n)))
+		a->size = 0;
+}
+
+/* Attributes of n as an open handle fh reads it (its generation's size
+ * and time), else as the kernel inode k shows them: while k has open
+ * handles, theirs (fstat arrives as a GETATTR without a handle);
+ * otherwise from info. Tree lock taken here. */
+static void attr_for(struct mbfs_fs *fs, struct mbfs_node *n,
+		     const struct kino *k, const struct mbfs_file *fh,
+		     const struct mbfs_result_info *info, struct mbfs_attr *a)
+{
+	bool open = fh || (k && k->open_count);
 	mbfs_tree_lock(fs->env.tree);
-	attr_of(fs, n, k && k->open_count ? NULL : info, a);
+	attr_of(fs, n, open ? NULL : info, a);
 	mbfs_tree_unlock(fs->env.tree);
-	if (k && k->open_count) {
-		a->size = fs->env.opts->test_zero_size_always ? 0 : k->open_size;
+	if (fh) {
+		a->size = fh->size;
+		a->mtime = fh->mtime;
+	} else if (open) {
+		a->size = k->open_size;
 		a->mtime = k->open_mtime;
 	}
 	if (k)
 		a->ino = k->nodeid;
+	test_zero_size(fs, n, open, a);
 }
 
 /* The result state of n for lookup/getattr, materializing per rule 2.
@@ -734,15 +738,12 @@ static enum mbfs_status stat_info(struct mbfs_fs *fs, struct mbfs_node *n,
 		peek_node(fs, n, info);
 		/* Stream mode never materializes on stat: size 0 until done. */
 		bool may_export = !fs->env.opts->stat_cached &&
-				  !fs->env.opts->test_zero_size &&
 				  !fs->env.opts->stream;
 		if (!info->fresh && may_export)
 			st = materialize(fs, n, NULL, info, NULL, &e);
 		if (st != MBFS_OK && st != MBFS_ERR_WOULD_BLOCK)
 			mbfs_debug("stat of inode %" PRIu64 ": export failed: %s",
 				   n->ino, e.msg);
-		if (fs->env.opts->test_zero_size)
-			info->have = false;
 	} else if (n->kind == MBFS_K_METADATA_FILE) {
 		/* rule 2 for metadata/ files too: naming one fetches its list
 		 * (a failure still answers, with size 0; open reports it) */
@@ -784,7 +785,7 @@ static void entry_attr(struct mbfs_fs *fs, struct mbfs_node *n,
 	uint64_t g = gen_now(fs, n, info);
 	pthread_mutex_lock(&fs->lock);
 	struct kino *k = current_for(fs, n, g);
-	attr_for(fs, n, k, info, a);
+	attr_for(fs, n, k, NULL, info, a);
 	if (ref && k && k->alias)
 		k->nlookup++;
 	pthread_mutex_unlock(&fs->lock);
@@ -876,12 +877,8 @@ enum mbfs_status mbfs_fs_getattr(struct mbfs_fs *fs, uint64_t ino,
 		return stale_name(err);
 	if (fh && (fh->fd >= 0 || (fh->mem && n->kind != MBFS_K_CONTROL_FILE))) {
 		/* an open handle: what it reads (spool file or memory copy) */
-		mbfs_tree_lock(fs->env.tree);
-		attr_of(fs, n, NULL, out);
-		mbfs_tree_unlock(fs->env.tree);
+		attr_for(fs, n, NULL, fh, NULL, out);
 		out->ino = ino;
-		out->size = fs->env.opts->test_zero_size_always ? 0 : fh->size;
-		out->mtime = fh->mtime;
 		return MBFS_OK;
 	}
 	struct mbfs_result_info info;
@@ -900,7 +897,7 @@ enum mbfs_status mbfs_fs_getattr(struct mbfs_fs *fs, uint64_t ino,
 	pthread_mutex_lock(&fs->lock);
 	struct kino *k = kino_get(fs, n, ino);
 	if (k && k->open_count) {
-		attr_for(fs, n, k, NULL, out);
+		attr_for(fs, n, k, NULL, NULL, out);
 		pthread_mutex_unlock(&fs->lock);
 		out->ino = ino;
 		return MBFS_OK;
@@ -911,7 +908,7 @@ enum mbfs_status mbfs_fs_getattr(struct mbfs_fs *fs, uint64_t ino,
 		return st;
 	pthread_mutex_lock(&fs->lock);
 	k = kino_get(fs, n, ino);
-	attr_for(fs, n, k, &info, out);
+	attr_for(fs, n, k, NULL, &info, out);
 	pthread_mutex_unlock(&fs->lock);
 	out->ino = ino;
 	return MBFS_OK;
@@ -951,7 +948,7 @@ enum mbfs_status mbfs_fs_touch(struct mbfs_fs *fs, uint64_t ino,
 		 * fstat of the open handles keeps theirs). */
 		current_for(fs, n, UINT64_MAX);
 		struct kino *k = kino_get(fs, n, ino);
-		attr_for(fs, n, k, &info, out);
+		attr_for(fs, n, k, NULL, &info, out);
 		pthread_mutex_unlock(&fs->lock);
 	} else {
 		mbfs_tree_lock(fs->env.tree);
@@ -1015,8 +1012,7 @@ bool mbfs_dir_entry(struct mbfs_fs *fs, struct mbfs_dir *d, size_t i,
 	*name = d->ents[i - 2].name;
 	struct mbfs_result_info info;
 	memset(&info, 0, sizeof info);
-	if (!fs->env.opts->test_zero_size)
-		peek_node(fs, n, &info);
+	peek_node(fs, n, &info);
 	entry_attr(fs, n, &info, false, attr);
 	return true;
 }
@@ -1517,9 +1513,7 @@ static void collect_xattrs(struct mbfs_fs *fs, struct mbfs_node *n,
 	mbfs_tree_lock(fs->env.tree);
 	const char *model = model_of(n);
 	/* a file read with parameters says what its base file says */
-	const struct mbfs_node *b = n->kind == MBFS_K_PARAM_FILE && n->base
-					    ? n->base
-					    : n;
+	const struct mbfs_node *b = base_of(n);
 	bool dashcard = b->kind == MBFS_K_DASHCARD_FILE ||
 			b->kind == MBFS_K_PUBLIC_DASHCARD_FILE;
 	if (n->kind == MBFS_K_COLLECTION && n->id == 0)
@@ -1819,10 +1813,8 @@ static void drop_revision(struct mbfs_fs *fs, const struct mbfs_qstat *old)
 		enum mbfs_fmt fmt = mbfs_fmt_parse(o->formats[i]);
 		char obj[160];
 		query_obj(fs, old, fmt, obj, sizeof obj);
-		char *key = NULL;
-		size_t len = 0, cap = 0;
-		if (key_add(&key, &len, &cap, fs->scope) &&
-		    key_add(&key, &len, &cap, obj)) {
+		char *key = key_compose(fs, obj, NULL);
+		if (key) {
 			struct mbfs_result_info info;
 			mbfs_export_peek(fs->env.export, key, &info);
 			if (info.have || info.failed) {
