@@ -941,6 +941,16 @@ static int dirent_cmp(const void *a, const void *b)
 		      ((const struct mbfs_dirent *)b)->name);
 }
 
+/* The entry called name in dir's listing (sorted by name), or NULL.
+ * Lock held. */
+static struct mbfs_dirent *entry_find(const struct mbfs_node *dir,
+				      const char *name)
+{
+	struct mbfs_dirent keyd = {.name = (char *)name};
+	return bsearch(&keyd, dir->entries, dir->n_entries, sizeof keyd,
+		       dirent_cmp);
+}
+
 static void update_node(struct mbfs_tree *t, struct mbfs_node *n,
 			const struct proto *r)
 {
@@ -1223,10 +1233,7 @@ enum mbfs_status mbfs_tree_find(struct mbfs_tree *t, struct mbfs_node *dir,
 	pthread_mutex_lock(&t->lock);
 	enum mbfs_status st = ensure_listing(t, dir, err);
 	if (st == MBFS_OK) {
-		struct mbfs_dirent keyd = {.name = (char *)name};
-		struct mbfs_dirent *hit = bsearch(&keyd, dir->entries,
-						  dir->n_entries, sizeof keyd,
-						  dirent_cmp);
+		struct mbfs_dirent *hit = entry_find(dir, name);
 		if (hit)
 			*out = hit->node;
 		else
@@ -1723,10 +1730,7 @@ static enum mbfs_status find_param_file(struct mbfs_tree *t,
 			continue;
 		memcpy(base_name, name, blen);
 		base_name[blen] = '\0';
-		struct mbfs_dirent keyd = {.name = base_name};
-		struct mbfs_dirent *hit = bsearch(&keyd, dir->entries,
-						  dir->n_entries, sizeof keyd,
-						  dirent_cmp);
+		struct mbfs_dirent *hit = entry_find(dir, base_name);
 		if (hit && (hit->node->kind == MBFS_K_CARD_FILE ||
 			    hit->node->kind == MBFS_K_DASHCARD_FILE ||
 			    hit->node->kind == MBFS_K_PUBLIC_DASHCARD_FILE)) {
