@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "spool.h"
+#include "store.h"
 
 #define RESERVE_BLOCK 1024          /* numbers reserved per index write */
 #define INDEX_MAX ((size_t)64 << 20) /* a larger index is not ours */
@@ -131,69 +131,6 @@ enum mbfs_status mbfs_queries_check_name(const char *name,
 			    "only NAME.sql files (and editors' temporary files) can be created here");
 }
 
-/* ---- escaping names in the index --------------------------------------------- */
-
-static bool plain_byte(unsigned char c)
-{
-	return c > 0x20 && c < 0x7f && c != '%';
-}
-
-static void name_escape(const char *name, FILE *f)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-		if (plain_byte(*p)) {
-			fputc(*p, f);
-		} else {
-			fputc('%', f);
-			fputc(hex[*p >> 4], f);
-			fputc(hex[*p & 15], f);
-		}
-	}
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decode [s, s+len) into a new string; NULL when malformed. */
-static char *name_unescape(const char *s, size_t len)
-{
-	if (len == 0 || len > NAME_ESC_MAX)
-		return NULL;
-	char *out = malloc(len + 1);
-	if (!out)
-		return NULL;
-	size_t o = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] != '%') {
-			if (!plain_byte((unsigned char)s[i]))
-				goto bad;
-			out[o++] = s[i];
-			continue;
-		}
-		if (i + 2 >= len)
-			goto bad;
-		int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
-		if (h < 0 || l < 0 || (h == 0 && l == 0))
-			goto bad;
-		out[o++] = (char)(h * 16 + l);
-		i += 2;
-	}
-	out[o] = '\0';
-	return out;
-bad:
-	free(out);
-	return NULL;
-}
-
 /* ---- the index on disk (q->lock and the flock held) ------------------------- */
 
 static void recs_free(struct recs *r)
@@ -228,15 +165,20 @@ static void recs_del(struct recs *r, size_t i)
 	r->v[i] = r->v[--r->n];
 }
 
+static int digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : -1;
+}
+
 static bool parse_num(const char **p, const char *end, uint64_t *out,
 		      int base)
 {
 	const char *s = *p;
 	uint64_t v = 0;
-	if (s >= end || hexval(*s) < 0 || hexval(*s) >= base)
+	if (s >= end || digit(*s) < 0 || digit(*s) >= base)
 		return false;
 	for (; s < end && *s != ' '; s++) {
-		int d = hexval(*s);
+		int d = digit(*s);
 		if (d < 0 || d >= base || v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
 			return false;
 		v = v * (uint64_t)base + (uint64_t)d;
@@ -264,7 +206,7 @@ static bool parse_line(const char *s, const char *end, struct rec *r)
 	r->mode = (unsigned)mode;
 	r->sec = (int64_t)sec;
 	r->nsec = (long)nsec;
-	r->name = name_unescape(s, (size_t)(end - s));
+	r->name = mbfs_store_unescape(s, (size_t)(end - s), NAME_ESC_MAX);
 	return r->name != NULL;
 }
 
@@ -274,35 +216,16 @@ static enum mbfs_status disk_load(struct mbfs_queries *q, struct recs *r,
 				  struct mbfs_err *err)
 {
 	memset(r, 0, sizeof *r);
-	int fd = openat(q->dirfd, "index", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return MBFS_OK;
-		return mbfs_err_set(err, MBFS_ERR_IO, 0, "cannot open %s/index: %s",
-				    q->dir, strerror(errno));
+	char *buf;
+	size_t len;
+	enum mbfs_status st = mbfs_store_read(q->dirfd, q->dir, "index",
+					      INDEX_MAX, &buf, &len, err);
+	if (st == MBFS_ERR_NOT_FOUND) {
+		mbfs_err_clear(err);
+		return MBFS_OK;
 	}
-	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    st.st_uid != geteuid() || (size_t)st.st_size > INDEX_MAX) {
-		close(fd);
-		return mbfs_err_set(err, MBFS_ERR_IO, 0,
-				    "%s/index is not a regular file of ours within %zu bytes: refused",
-				    q->dir, INDEX_MAX);
-	}
-	size_t cap = (size_t)st.st_size, len = 0;
-	char *buf = malloc(cap + 1);
-	while (buf && len < cap) {
-		ssize_t n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	if (!buf)
-		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
-	buf[len] = '\0';
+	if (st != MBFS_OK)
+		return st;
 	char *line = buf, *eol = memchr(buf, '\n', len);
 	uint64_t reserved = 0;
 	char epoch[17] = "";
@@ -341,44 +264,34 @@ static enum mbfs_status disk_load(struct mbfs_queries *q, struct recs *r,
 	return MBFS_OK;
 }
 
+struct index_out {
+	const struct mbfs_queries *q;
+	const struct recs *r;
+	uint64_t reserved;
+};
+
+static bool write_recs(FILE *f, void *arg)
+{
+	const struct index_out *o = arg;
+	fprintf(f, "mbfs-queries 1 %s %" PRIu64 "\n", o->q->epoch, o->reserved);
+	for (size_t i = 0; i < o->r->n; i++) {
+		const struct rec *x = &o->r->v[i];
+		fprintf(f, "%" PRId64 " %" PRIu64 " %" PRIu64 " %o %" PRId64
+			   " %ld %" PRIu64 " ",
+			x->db, x->id, x->rev, x->mode, x->sec, x->nsec, x->size);
+		mbfs_store_escape(f, x->name);
+		fputc('\n', f);
+	}
+	return true;
+}
+
 /* Replace the index with r (temp file, fsync, rename, fsync dir). */
 static enum mbfs_status disk_write(struct mbfs_queries *q, const struct recs *r,
 				   uint64_t reserved, struct mbfs_err *err)
 {
-	unlinkat(q->dirfd, "index.tmp", 0); /* a dead writer's */
-	int fd = openat(q->dirfd, "index.tmp",
-			O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		return mbfs_err_set(err, MBFS_ERR_IO, 0,
-				    "cannot write %s/index.tmp: %s", q->dir,
-				    strerror(e));
-	}
-	fprintf(f, "mbfs-queries 1 %s %" PRIu64 "\n", q->epoch, reserved);
-	for (size_t i = 0; i < r->n; i++) {
-		const struct rec *x = &r->v[i];
-		fprintf(f, "%" PRId64 " %" PRIu64 " %" PRIu64 " %o %" PRId64
-			   " %ld %" PRIu64 " ",
-			x->db, x->id, x->rev, x->mode, x->sec, x->nsec, x->size);
-		name_escape(x->name, f);
-		fputc('\n', f);
-	}
-	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-	int e = errno;
-	ok = fclose(f) == 0 && ok;
-	if (!ok || renameat(q->dirfd, "index.tmp", q->dirfd, "index") != 0) {
-		if (ok)
-			e = errno;
-		unlinkat(q->dirfd, "index.tmp", 0);
-		return mbfs_err_set(err, MBFS_ERR_IO, 0,
-				    "cannot update %s/index: %s", q->dir,
-				    strerror(e));
-	}
-	fsync(q->dirfd);
-	return MBFS_OK;
+	struct index_out o = {.q = q, .r = r, .reserved = reserved};
+	return mbfs_store_replace(q->dirfd, q->dir, "index", write_recs, &o,
+				  err);
 }
 
 static void text_name(uint64_t rev, char out[24])
@@ -393,7 +306,7 @@ static enum mbfs_status db_dir(struct mbfs_queries *q, int64_t db, int *fd,
 	char name[24], path[4200];
 	snprintf(name, sizeof name, "%" PRId64, db);
 	snprintf(path, sizeof path, "%s/%s", q->dir, name);
-	return mbfs_spool_safe_dir(q->dirfd, name, path, fd, err);
+	return mbfs_store_dir(q->dirfd, name, path, fd, err);
 }
 
 /* Write the text of revision rev of a file of db, durably. */
@@ -461,12 +374,6 @@ static void text_unlink(struct mbfs_queries *q, int64_t db, uint64_t rev)
 	close(dfd);
 }
 
-static void flock_retry(int fd, int op)
-{
-	while (flock(fd, op) != 0 && errno == EINTR)
-		;
-}
-
 /* The header values to write: never below what the disk or we have. */
 static uint64_t max_reserved(const struct mbfs_queries *q, const struct recs *r)
 {
@@ -486,10 +393,10 @@ static enum mbfs_status persist(struct mbfs_queries *q, const struct rec *up,
 				struct mbfs_err *err)
 {
 	struct recs r;
-	flock_retry(q->lockfd, LOCK_EX);
+	mbfs_store_flock(q->lockfd, LOCK_EX);
 	enum mbfs_status st = disk_load(q, &r, err);
 	if (st != MBFS_OK) {
-		flock_retry(q->lockfd, LOCK_UN);
+		mbfs_store_flock(q->lockfd, LOCK_UN);
 		return st;
 	}
 	bool text_there = false;
@@ -523,7 +430,7 @@ static enum mbfs_status persist(struct mbfs_queries *q, const struct rec *up,
 	} else if (up && !text_there) {
 		text_unlink(q, up->db, up->rev);
 	}
-	flock_retry(q->lockfd, LOCK_UN);
+	mbfs_store_flock(q->lockfd, LOCK_UN);
 	recs_free(&gone);
 	recs_free(&r);
 	return st;
@@ -533,7 +440,7 @@ static enum mbfs_status persist(struct mbfs_queries *q, const struct rec *up,
 static enum mbfs_status reserve(struct mbfs_queries *q, struct mbfs_err *err)
 {
 	struct recs r;
-	flock_retry(q->lockfd, LOCK_EX);
+	mbfs_store_flock(q->lockfd, LOCK_EX);
 	enum mbfs_status st = disk_load(q, &r, err);
 	if (st == MBFS_OK) {
 		uint64_t from = max_reserved(q, &r);
@@ -545,7 +452,7 @@ static enum mbfs_status reserve(struct mbfs_queries *q, struct mbfs_err *err)
 			q->reserved = from + RESERVE_BLOCK;
 		}
 	}
-	flock_retry(q->lockfd, LOCK_UN);
+	mbfs_store_flock(q->lockfd, LOCK_UN);
 	recs_free(&r);
 	return st;
 }
@@ -926,11 +833,11 @@ enum mbfs_status mbfs_queries_open(const char *server_dir, int64_t user_id,
 		goto fail;
 	}
 	snprintf(path, sizeof path, "%s/queries", server_dir);
-	st = mbfs_spool_safe_dir(top, "queries", path, &qdir, err);
+	st = mbfs_store_dir(top, "queries", path, &qdir, err);
 	if (st != MBFS_OK)
 		goto fail;
 	snprintf(path, sizeof path, "%s/queries/%s", server_dir, name);
-	st = mbfs_spool_safe_dir(qdir, name, path, &q->dirfd, err);
+	st = mbfs_store_dir(qdir, name, path, &q->dirfd, err);
 	if (st != MBFS_OK)
 		goto fail;
 	q->dir = strdup(path);
@@ -952,7 +859,7 @@ enum mbfs_status mbfs_queries_open(const char *server_dir, int64_t user_id,
 	}
 	struct recs r = {0};
 	pthread_mutex_lock(&q->lock);
-	flock_retry(q->lockfd, LOCK_EX);
+	mbfs_store_flock(q->lockfd, LOCK_EX);
 	st = disk_load(q, &r, err);
 	if (st == MBFS_OK) {
 		if (r.have_header)
@@ -979,7 +886,7 @@ enum mbfs_status mbfs_queries_open(const char *server_dir, int64_t user_id,
 	}
 	recs_free(&r);
 	unlinkat(q->dirfd, "index.tmp", 0);
-	flock_retry(q->lockfd, LOCK_UN);
+	mbfs_store_flock(q->lockfd, LOCK_UN);
 	pthread_mutex_unlock(&q->lock);
 	if (st != MBFS_OK)
 		goto fail;
@@ -1418,3 +1325,4 @@ void mbfs_queries_unref(struct mbfs_queries *q, uint64_t id)
 		remove_file(q, f);
 	pthread_mutex_unlock(&q->lock);
 }
+

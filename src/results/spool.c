@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "store.h"
 #include "util.h"
 
 #define INDEX_MAX ((size_t)256 << 20)   /* a larger index is not ours */
@@ -129,71 +130,6 @@ static void remove_entry(struct mbfs_spool *sp, struct entry *e)
 	forget(sp, e);
 }
 
-/* ---- keys in the index ------------------------------------------------------ */
-
-static bool key_byte_plain(unsigned char c)
-{
-	return c > 0x20 && c < 0x7f && c != '%';
-}
-
-static void key_escape(const char *key, FILE *f)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
-		if (key_byte_plain(*p)) {
-			fputc(*p, f);
-		} else {
-			fputc('%', f);
-			fputc(hex[*p >> 4], f);
-			fputc(hex[*p & 15], f);
-		}
-	}
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decode [s, s+len) into a new string; NULL when malformed or too long. */
-static char *key_unescape(const char *s, size_t len)
-{
-	if (len == 0 || len > 3 * (size_t)MBFS_SPOOL_KEY_MAX)
-		return NULL;
-	char *out = malloc(len + 1);
-	if (!out)
-		return NULL;
-	size_t o = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] != '%') {
-			if (!key_byte_plain((unsigned char)s[i]))
-				goto bad;
-			out[o++] = s[i];
-			continue;
-		}
-		if (i + 2 >= len)
-			goto bad;
-		int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
-		if (h < 0 || l < 0 || (h == 0 && l == 0))
-			goto bad;
-		out[o++] = (char)(h * 16 + l);
-		i += 2;
-	}
-	out[o] = '\0';
-	if (o > MBFS_SPOOL_KEY_MAX)
-		goto bad;
-	return out;
-bad:
-	free(out);
-	return NULL;
-}
-
 /* ---- the index file ------------------------------------------------------------ */
 
 static void index_identity(struct mbfs_spool *sp, struct index_id *id)
@@ -218,38 +154,16 @@ static bool same_identity(const struct index_id *a, const struct index_id *b)
 	       a->mtime.tv_nsec == b->mtime.tv_nsec;
 }
 
-/* Read the whole index file into a heap buffer (NULL when absent or not
- * a safe regular file of ours). */
+/* The index file (NULL when absent or not a safe regular file of ours). */
 static char *read_index(struct mbfs_spool *sp, size_t *len)
 {
-	int fd = openat(sp->dirfd, "index", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	struct stat st;
-	char *buf = NULL;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    st.st_uid != geteuid() || (size_t)st.st_size > INDEX_MAX) {
-		mbfs_warn("spool: ignoring %s/index: not a regular file of ours within %zu bytes",
-			  sp->dir, INDEX_MAX);
-		close(fd);
-		return NULL;
-	}
-	size_t cap = (size_t)st.st_size;
-	buf = malloc(cap + 1);
-	size_t n = 0;
-	while (buf && n < cap) {
-		ssize_t r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	if (buf)
-		buf[n] = '\0';
-	*len = n;
-	return buf;
+	char *buf;
+	struct mbfs_err e;
+	enum mbfs_status st = mbfs_store_read(sp->dirfd, sp->dir, "index",
+					      INDEX_MAX, &buf, len, &e);
+	if (st != MBFS_OK && st != MBFS_ERR_NOT_FOUND)
+		mbfs_warn("spool: ignoring the index: %s", e.msg);
+	return st == MBFS_OK ? buf : NULL;
 }
 
 static bool parse_u64(const char **p, uint64_t *out)
@@ -314,7 +228,12 @@ bool mbfs_spool_parse_record(const char *line, size_t len,
 		return false;
 	}
 	info->truncated = trunc == 1;
-	*key = key_unescape(p, (size_t)(end - p));
+	*key = mbfs_store_unescape(p, (size_t)(end - p),
+				   3 * (size_t)MBFS_SPOOL_KEY_MAX);
+	if (*key && strlen(*key) > MBFS_SPOOL_KEY_MAX) {
+		free(*key);
+		*key = NULL;
+	}
 	free(copy);
 	return *key != NULL;
 }
@@ -409,20 +328,9 @@ static bool reload(struct mbfs_spool *sp, bool check_files)
 	return dirty;
 }
 
-/* Rewrite the index atomically and durably (lock and flock held). */
-static bool write_index(struct mbfs_spool *sp)
+static bool write_records(FILE *f, void *arg)
 {
-	unlinkat(sp->dirfd, "index.tmp", 0); /* a dead writer's */
-	int fd = openat(sp->dirfd, "index.tmp",
-			O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f) {
-		mbfs_warn("spool: cannot write %s/index.tmp: %s", sp->dir,
-			  strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return false;
-	}
+	struct mbfs_spool *sp = arg;
 	fprintf(f, "mbfs-spool 2 %" PRIu64 "\n", sp->next_gen);
 	struct mbfs_map_iter it;
 	for (struct entry *e = first(sp, &it); e; e = next(&it)) {
@@ -430,35 +338,32 @@ static bool write_index(struct mbfs_spool *sp)
 			e->info.gen, e->info.size, e->info.rows,
 			e->info.fetched_at, e->info.duration,
 			e->info.truncated ? 1 : 0, e->last_use);
-		key_escape(e->key, f);
+		mbfs_store_escape(f, e->key);
 		fputc('\n', f);
 	}
-	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-	ok = fclose(f) == 0 && ok;
-	if (!ok || renameat(sp->dirfd, "index.tmp", sp->dirfd, "index") != 0) {
-		unlinkat(sp->dirfd, "index.tmp", 0);
-		mbfs_warn("spool: cannot update %s/index: %s", sp->dir,
-			  strerror(errno));
+	return true;
+}
+
+/* Rewrite the index atomically and durably (lock and flock held). */
+static bool write_index(struct mbfs_spool *sp)
+{
+	struct mbfs_err e;
+	if (mbfs_store_replace(sp->dirfd, sp->dir, "index", write_records, sp,
+			       &e) != MBFS_OK) {
+		mbfs_warn("spool: %s", e.msg);
 		return false;
 	}
-	fsync(sp->dirfd);
 	index_identity(sp, &sp->idx);
 	return true;
 }
 
 /* ---- the cross-mount lock ------------------------------------------------------ */
 
-static void flock_retry(int fd, int op)
-{
-	while (flock(fd, op) != 0 && errno == EINTR)
-		;
-}
-
 /* Take the directory's flock and bring the table up to the disk's state.
  * sp->lock held. */
 static void begin(struct mbfs_spool *sp)
 {
-	flock_retry(sp->lockfd, LOCK_EX);
+	mbfs_store_flock(sp->lockfd, LOCK_EX);
 	struct index_id now;
 	index_identity(sp, &now);
 	if (!same_identity(&now, &sp->idx))
@@ -471,7 +376,7 @@ static void end(struct mbfs_spool *sp, bool dirty)
 {
 	if (dirty)
 		write_index(sp);
-	flock_retry(sp->lockfd, LOCK_UN);
+	mbfs_store_flock(sp->lockfd, LOCK_UN);
 }
 
 /* Without the flock: pick up another mount's changes when the index file
@@ -515,51 +420,6 @@ static bool evict(struct mbfs_spool *sp, const struct entry *keep)
 }
 
 /* ---- directories ------------------------------------------------------------------ */
-
-/* Is the open directory fd safe: ours, not writable by group or others? */
-static enum mbfs_status check_dir(int fd, const char *path, struct mbfs_err *err)
-{
-	struct stat st;
-	if (fstat(fd, &st) != 0)
-		return mbfs_err_set(err, MBFS_ERR_IO, 0, "cannot stat %s: %s",
-				    path, strerror(errno));
-	if (st.st_uid != geteuid())
-		return mbfs_err_set(err, MBFS_ERR_IO, 0,
-				    "the cache directory %s is not owned by you (uid %u): refused; use another -o cache_dir or remove it",
-				    path, (unsigned)st.st_uid);
-	if (st.st_mode & 022)
-		return mbfs_err_set(err, MBFS_ERR_IO, 0,
-				    "the cache directory %s is writable by group or others: refused; run chmod 700 %s",
-				    path, path);
-	return MBFS_OK;
-}
-
-/* Open (creating 0700) the directory name under parent (AT_FDCWD with an
- * absolute name for the top), never through a symlink, and check it. */
-static enum mbfs_status open_dir_at(int parent, const char *name,
-				    const char *path, int *out,
-				    struct mbfs_err *err)
-{
-	if (mkdirat(parent, name, 0700) != 0 && errno != EEXIST)
-		return mbfs_err_set(err, MBFS_ERR_IO, 0,
-				    "cannot create the cache directory %s: %s",
-				    path, strerror(errno));
-	int fd = openat(parent, name,
-			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return mbfs_err_set(err, MBFS_ERR_IO, 0,
-				    errno == ELOOP || errno == ENOTDIR
-					    ? "the cache directory %s is a symlink or not a directory: refused"
-					    : "cannot open the cache directory %s",
-				    path);
-	enum mbfs_status st = check_dir(fd, path, err);
-	if (st != MBFS_OK) {
-		close(fd);
-		return st;
-	}
-	*out = fd;
-	return MBFS_OK;
-}
 
 /* Create the missing parents of an absolute path (0700); existing ones
  * are left as they are (the user's home, /var/cache ...). */
@@ -680,7 +540,7 @@ enum mbfs_status mbfs_spool_new(const char *cache_dir, const char *server_url,
 		goto fail;
 	}
 	make_parents(cache_dir);
-	st = open_dir_at(AT_FDCWD, cache_dir, cache_dir, &top, err);
+	st = mbfs_store_dir(AT_FDCWD, cache_dir, cache_dir, &top, err);
 	if (st != MBFS_OK)
 		goto fail;
 	char buf[4200];
@@ -693,7 +553,7 @@ enum mbfs_status mbfs_spool_new(const char *cache_dir, const char *server_url,
 				 mbfs_fnv1a_str(MBFS_FNV1A_INIT, server_url), i);
 		snprintf(buf, sizeof buf, "%s/%s", cache_dir, name);
 		int fd;
-		st = open_dir_at(top, name, buf, &fd, err);
+		st = mbfs_store_dir(top, name, buf, &fd, err);
 		if (st != MBFS_OK)
 			goto fail;
 		if (server_matches(fd, server_url)) {
@@ -710,7 +570,7 @@ enum mbfs_status mbfs_spool_new(const char *cache_dir, const char *server_url,
 		goto fail;
 	}
 	snprintf(buf, sizeof buf, "%s/spool", sp->dir ? sp->dir : "");
-	st = open_dir_at(sp->dirfd, "spool", buf, &sp->spoolfd, err);
+	st = mbfs_store_dir(sp->dirfd, "spool", buf, &sp->spoolfd, err);
 	if (st != MBFS_OK)
 		goto fail;
 	sp->lockfd = openat(sp->dirfd, "lock",
@@ -727,7 +587,7 @@ enum mbfs_status mbfs_spool_new(const char *cache_dir, const char *server_url,
 		goto fail;
 	}
 	pthread_mutex_lock(&sp->lock);
-	flock_retry(sp->lockfd, LOCK_EX);
+	mbfs_store_flock(sp->lockfd, LOCK_EX);
 	bool dirty = reload(sp, true);
 	unsigned removed = sweep(sp);
 	if (removed)
@@ -802,7 +662,7 @@ enum mbfs_status mbfs_spool_create(struct mbfs_spool *sp, int *fd,
 				    "cannot create a spool file in %s/spool: %s",
 				    sp->dir, strerror(errno));
 	/* the sweep of another mount spares a temp file while this lock holds */
-	flock_retry(f, LOCK_EX);
+	mbfs_store_flock(f, LOCK_EX);
 	*tmp_path = strdup(name);
 	if (!*tmp_path) {
 		unlinkat(sp->spoolfd, name, 0);
@@ -1005,11 +865,3 @@ int mbfs_spool_describe_metrics(struct mbfs_spool *sp, char *out, size_t outsz)
 	return n;
 }
 
-/* ---- directories for other stores ------------------------------------------- */
-
-enum mbfs_status mbfs_spool_safe_dir(int parent, const char *name,
-				     const char *path, int *out,
-				     struct mbfs_err *err)
-{
-	return open_dir_at(parent, name, path, out, err);
-}
