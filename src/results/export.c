@@ -1,10 +1,10 @@
 /*
  * export.c — owns export jobs: the key → job table, single flight, the
  * runner threads that execute exports in FIFO order (at most max_exports
- * at once), the streaming validation of export bodies (the in-band failure
- * forms of metabase-api.md §6.3), commit to the spool, failure memory,
- * cancellation of waiters, stream handles and the recent-errors ring.
- * See export.h.
+ * at once), the streaming validation of export bodies (verify.c), commit
+ * to the spool, failure memory, cancellation of waiters and stream
+ * handles. What the engine reports (.mbfs/ text, metrics, the error ring)
+ * is export_report.c. See export.h, export_int.h.
  *
  * A job is one result key. A run is one attempt at producing it: it owns
  * the temp spool file being written and the scanner state, and is shared
@@ -25,61 +25,14 @@
 #include <unistd.h>
 
 #include "cancel.h"
+#include "export_int.h"
 #include "inode.h"
 #include "log.h"
 #include "util.h"
 #include "verify.h"
 
-#define ERR_RING 64
 #define UNCONSUMED_GRACE 30.0   /* seconds a stat-materialized result waits for its open */
 #define PROGRESS_EVERY 5.0      /* seconds between progress log lines of a long export */
-#define MAX_RUNNERS 256
-
-struct run;
-
-struct job {
-	char *key;
-	struct mbfs_map_item item; /* in ex->jobs, by key */
-	struct run *run;           /* the run in progress (queued or running) */
-	unsigned waiters;          /* threads in mbfs_export_get on this job */
-	uint64_t done_seq;         /* bumped when a run ends */
-	bool failed;
-	struct mbfs_err error;
-	double failed_at;          /* monotonic seconds */
-	/* A result materialized by a lookup/stat that no open has used yet:
-	 * the open that follows takes it even when result_ttl has passed, so
-	 * one access (lookup + open) costs one export. */
-	bool unconsumed;
-	double done_at;            /* monotonic seconds of the last success */
-	uint64_t last_size;        /* the size of its last result (progress) */
-};
-
-struct err_rec {
-	double when;               /* wall clock */
-	char key[1024];            /* what failed: "<path> (<object>)" */
-	int http;
-	char msg[MBFS_ERR_MSG_MAX];
-};
-
-struct mbfs_export {
-	struct mb_client *client;
-	struct mbfs_spool *spool;
-	struct mbfs_export_config cfg;
-	pthread_mutex_t lock;      /* protects everything below and run state */
-	pthread_cond_t cond;       /* a run ended, or a waiter was cancelled */
-	pthread_cond_t runner_cond;/* the queue got work, or stopping */
-	struct mbfs_map jobs;      /* key → struct job */
-	struct run *queue_head, *queue_tail; /* runs waiting for a runner */
-	pthread_t runners[MAX_RUNNERS];
-	int n_runners;
-	bool stopping;
-	int running;               /* runs being executed */
-	uint64_t n_exports, n_failed, n_hits, n_joined, n_interrupted;
-	uint64_t n_succeeded, n_misses;
-	uint64_t failed_by[MBFS_STATUS_COUNT]; /* failures by status */
-	struct err_rec errors[ERR_RING];
-	unsigned err_next, err_count;
-};
 
 /* The wait sites (mbfs_export_get, wait_run, the stream wait) are being
  * rewritten by the thread-model change; they keep calling the clock by
@@ -116,53 +69,16 @@ static struct job *job_get(struct mbfs_export *ex, const char *key)
 	return j;
 }
 
-/* Every job: for (j = job_first(ex, &i); j; j = job_next(&i)). */
-static struct job *job_first(struct mbfs_export *ex, struct mbfs_map_iter *i)
+/* Every job: for (j = export_job_first(ex, &i); j; j = export_job_next(&i)). */
+struct job *export_job_first(struct mbfs_export *ex, struct mbfs_map_iter *i)
 {
 	return job_of(mbfs_map_first(&ex->jobs, i));
 }
 
-static struct job *job_next(struct mbfs_map_iter *i)
+struct job *export_job_next(struct mbfs_map_iter *i)
 {
 	return job_of(mbfs_map_next(i));
 }
-
-
-/* ---- runs ----------------------------------------------------------------- */
-
-struct sink {
-	int fd;
-	int write_errno;
-	struct mbfs_verify scan;
-};
-
-struct run {
-	struct job *job;
-	struct mb_export_req req;  /* deep copy; strings below */
-	char *format, *parameters, *sql, *label, *uuid;
-	char *tmp;                 /* temp spool file */
-	struct sink sink;
-	atomic_uint_fast64_t bytes;
-	atomic_uint_fast64_t rows;   /* records (CSV) / objects (JSON) so far */
-	uint64_t expected;           /* the previous result's size (0: unknown) */
-	uint64_t last_size;          /* the job's last_size when it started */
-	double next_progress;        /* monotonic time of the next progress line
-					(I/O thread only) */
-	atomic_bool abort;
-	atomic_bool done;
-	bool for_stat;             /* started by a lookup/stat (no open yet) */
-	bool started;              /* a runner picked it up (ex->lock) */
-	double started_at;
-	enum mbfs_status status;   /* valid once done */
-	struct mbfs_err err;
-	unsigned refs;             /* ex->lock */
-	unsigned streamers;        /* open stream handles (ex->lock) */
-	struct run *qnext;
-	/* stream readers wait here for bytes */
-	pthread_mutex_t plock;
-	pthread_cond_t pcond;
-	atomic_uint pwaiters;
-};
 
 /* A long export tells the log how it goes, every PROGRESS_EVERY seconds
  * (DESIGN.md §8: journalctl shows it). I/O thread. */
@@ -285,7 +201,6 @@ static void wake_streamers(struct run *r)
 	pthread_mutex_unlock(&r->plock);
 }
 
-
 /* ---- executing a run (runner thread, no lock held) ----------------------- */
 
 static enum mbfs_status execute(struct mbfs_export *ex, struct run *r,
@@ -342,9 +257,6 @@ static enum mbfs_status execute(struct mbfs_export *ex, struct run *r,
 	return st;
 }
 
-static void record_error(struct mbfs_export *ex, const char *key,
-			 const struct mbfs_err *err);
-
 /* A run ended: publish its outcome (lock held). */
 static void complete(struct mbfs_export *ex, struct run *r,
 		     enum mbfs_status st, const struct mbfs_err *err)
@@ -372,7 +284,7 @@ static void complete(struct mbfs_export *ex, struct run *r,
 		ex->n_failed++;
 		if (st > MBFS_OK && st < MBFS_STATUS_COUNT)
 			ex->failed_by[st]++;
-		record_error(ex, r->label ? r->label : j->key, err);
+		export_record_error(ex, r->label ? r->label : j->key, err);
 	}
 	pthread_cond_broadcast(&ex->cond);
 	wake_streamers(r);
@@ -780,7 +692,7 @@ void mbfs_export_invalidate_all(struct mbfs_export *ex, const char *prefix)
 	pthread_mutex_lock(&ex->lock);
 	size_t pl = strlen(prefix);
 	struct mbfs_map_iter i;
-	for (struct job *j = job_first(ex, &i); j; j = job_next(&i)) {
+	for (struct job *j = export_job_first(ex, &i); j; j = export_job_next(&i)) {
 		if (strncmp(j->key, prefix, pl) != 0)
 			continue;
 		j->failed = false;
@@ -789,179 +701,6 @@ void mbfs_export_invalidate_all(struct mbfs_export *ex, const char *prefix)
 	pthread_mutex_unlock(&ex->lock);
 	mbfs_spool_drop_prefix(ex->spool, prefix);
 }
-
-int mbfs_export_describe_stats(struct mbfs_export *ex, char *out, size_t outsz)
-{
-	size_t o = 0;
-	pthread_mutex_lock(&ex->lock);
-	int queued = 0;
-	for (struct run *r = ex->queue_head; r; r = r->qnext)
-		queued++;
-	int n = snprintf(out, outsz,
-			 "exports_started %" PRIu64 "\nexports_failed %" PRIu64
-			 "\nexports_interrupted %" PRIu64
-			 "\nexports_joined %" PRIu64 "\ncache_hits %" PRIu64
-			 "\nexports_running %d\nexports_queued %d\n",
-			 ex->n_exports, ex->n_failed, ex->n_interrupted,
-			 ex->n_joined, ex->n_hits, ex->running, queued);
-	o = n > 0 ? (size_t)n : 0;
-	double now = mono_now();
-	struct mbfs_map_iter i;
-	for (struct job *j = job_first(ex, &i); j && o < outsz; j = job_next(&i)) {
-		struct run *r = j->run;
-		if (!r)
-			continue;
-		n = snprintf(out + o, outsz - o,
-			     "%s %s %" PRIu64 " bytes %.1f s\n",
-			     r->started ? "running" : "queued",
-			     r->label ? r->label : j->key,
-			     (uint64_t)atomic_load(&r->bytes),
-			     r->started ? now - r->started_at : 0.0);
-		if (n > 0)
-			o += (size_t)n;
-	}
-	pthread_mutex_unlock(&ex->lock);
-	if (o < outsz) {
-		n = mbfs_spool_describe(ex->spool, out + o, outsz - o);
-		if (n > 0)
-			o += (size_t)n;
-	}
-	return (int)(o < outsz ? o : outsz - 1);
-}
-
-
-int mbfs_export_describe_exports(struct mbfs_export *ex, char *out,
-				 size_t outsz)
-{
-	size_t o = 0;
-	out[0] = '\0';
-	pthread_mutex_lock(&ex->lock);
-	double now = mono_now();
-	struct mbfs_map_iter i;
-	for (struct job *j = job_first(ex, &i); j && o < outsz; j = job_next(&i)) {
-		struct run *r = j->run;
-		if (!r)
-			continue;
-		int n;
-		if (r->started)
-			n = snprintf(out + o, outsz - o,
-				     "running\t%" PRIu64 "\t%" PRIu64 "\t%.3f\t%" PRIu64 "\t%s\n",
-				     (uint64_t)atomic_load(&r->bytes),
-				     (uint64_t)atomic_load(&r->rows),
-				     now - r->started_at, r->expected,
-				     r->label ? r->label : j->key);
-		else
-			n = snprintf(out + o, outsz - o,
-				     "queued\t0\t0\t0\t0\t%s\n",
-				     r->label ? r->label : j->key);
-		if (n > 0)
-			o += (size_t)n;
-	}
-	pthread_mutex_unlock(&ex->lock);
-	return (int)(o < outsz ? o : outsz - 1);
-}
-
-int mbfs_export_describe_metrics(struct mbfs_export *ex, char *out,
-				 size_t outsz)
-{
-	size_t o = 0;
-	out[0] = '\0';
-#define PUT(...)                                                             \
-	do {                                                                 \
-		if (o < outsz) {                                             \
-			int n_ = snprintf(out + o, outsz - o, __VA_ARGS__);  \
-			if (n_ > 0)                                          \
-				o += (size_t)n_;                             \
-		}                                                            \
-	} while (0)
-	pthread_mutex_lock(&ex->lock);
-	int queued = 0;
-	for (struct run *r = ex->queue_head; r; r = r->qnext)
-		queued++;
-	PUT("# HELP mbfs_exports_started_total Exports sent to the server.\n"
-	    "# TYPE mbfs_exports_started_total counter\n"
-	    "mbfs_exports_started_total %" PRIu64 "\n", ex->n_exports);
-	PUT("# HELP mbfs_exports_succeeded_total Exports verified and cached.\n"
-	    "# TYPE mbfs_exports_succeeded_total counter\n"
-	    "mbfs_exports_succeeded_total %" PRIu64 "\n", ex->n_succeeded);
-	PUT("# HELP mbfs_exports_failed_total Exports that failed, by reason.\n"
-	    "# TYPE mbfs_exports_failed_total counter\n");
-	for (int st = 1; st < MBFS_STATUS_COUNT; st++)
-		if (ex->failed_by[st])
-			PUT("mbfs_exports_failed_total{reason=\"%s\"} %" PRIu64 "\n",
-			    mbfs_status_name((enum mbfs_status)st), ex->failed_by[st]);
-	PUT("mbfs_exports_failed_total{reason=\"interrupted\"} %" PRIu64 "\n",
-	    ex->n_interrupted);
-	PUT("# HELP mbfs_cache_hits_total Reads answered from a cached result.\n"
-	    "# TYPE mbfs_cache_hits_total counter\n"
-	    "mbfs_cache_hits_total %" PRIu64 "\n", ex->n_hits);
-	PUT("# HELP mbfs_cache_misses_total Reads that needed an export.\n"
-	    "# TYPE mbfs_cache_misses_total counter\n"
-	    "mbfs_cache_misses_total %" PRIu64 "\n", ex->n_misses);
-	PUT("# HELP mbfs_exports_joined_total Readers that joined an export already running.\n"
-	    "# TYPE mbfs_exports_joined_total counter\n"
-	    "mbfs_exports_joined_total %" PRIu64 "\n", ex->n_joined);
-	PUT("# HELP mbfs_exports_running Exports transferring now.\n"
-	    "# TYPE mbfs_exports_running gauge\n"
-	    "mbfs_exports_running %d\n", ex->running);
-	PUT("# HELP mbfs_exports_queued Exports waiting for a runner (max_exports).\n"
-	    "# TYPE mbfs_exports_queued gauge\n"
-	    "mbfs_exports_queued %d\n", queued);
-	pthread_mutex_unlock(&ex->lock);
-	if (o < outsz) {
-		int n = mbfs_spool_describe_metrics(ex->spool, out + o, outsz - o);
-		if (n > 0)
-			o += (size_t)n;
-	}
-#undef PUT
-	return (int)(o < outsz ? o : outsz - 1);
-}
-
-static void record_error(struct mbfs_export *ex, const char *key,
-			 const struct mbfs_err *err)
-{
-	struct err_rec *r = &ex->errors[ex->err_next];
-	ex->err_next = (ex->err_next + 1) % ERR_RING;
-	if (ex->err_count < ERR_RING)
-		ex->err_count++;
-	r->when = mbfs_wall_now();
-	snprintf(r->key, sizeof r->key, "%s", key);
-	r->http = err->http_status;
-	snprintf(r->msg, sizeof r->msg, "%s", err->msg);
-}
-
-
-void mbfs_export_note_error(struct mbfs_export *ex, const char *what,
-			    const struct mbfs_err *err)
-{
-	pthread_mutex_lock(&ex->lock);
-	record_error(ex, what, err);
-	pthread_mutex_unlock(&ex->lock);
-}
-
-int mbfs_export_describe_errors(struct mbfs_export *ex, char *out, size_t outsz)
-{
-	size_t o = 0;
-	out[0] = '\0';
-	pthread_mutex_lock(&ex->lock);
-	unsigned start = (ex->err_next + ERR_RING - ex->err_count) % ERR_RING;
-	for (unsigned i = 0; i < ex->err_count && o < outsz; i++) {
-		const struct err_rec *r = &ex->errors[(start + i) % ERR_RING];
-		time_t t = (time_t)r->when;
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		int n = snprintf(out + o, outsz - o,
-				 "%04d-%02d-%02dT%02d:%02d:%02dZ %s http=%d %s\n",
-				 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-				 tm.tm_hour, tm.tm_min, tm.tm_sec, r->key,
-				 r->http, r->msg);
-		if (n > 0)
-			o += (size_t)n;
-	}
-	pthread_mutex_unlock(&ex->lock);
-	return (int)(o < outsz ? o : outsz - 1);
-}
-
 
 enum mbfs_status mbfs_export_new(struct mb_client *client,
 				 struct mbfs_spool *spool,
@@ -1007,7 +746,7 @@ void mbfs_export_shutdown(struct mbfs_export *ex)
 	pthread_mutex_lock(&ex->lock);
 	ex->stopping = true;
 	struct mbfs_map_iter i;
-	for (struct job *j = job_first(ex, &i); j; j = job_next(&i))
+	for (struct job *j = export_job_first(ex, &i); j; j = export_job_next(&i))
 		if (j->run)
 			atomic_store(&j->run->abort, true);
 	pthread_cond_broadcast(&ex->runner_cond);
@@ -1023,7 +762,7 @@ void mbfs_export_free(struct mbfs_export *ex)
 	for (int i = 0; i < ex->n_runners; i++)
 		pthread_join(ex->runners[i], NULL);
 	struct mbfs_map_iter i;
-	for (struct job *j = job_first(ex, &i); j; j = job_next(&i)) {
+	for (struct job *j = export_job_first(ex, &i); j; j = export_job_next(&i)) {
 		free(j->key);
 		free(j);
 	}
@@ -1033,3 +772,4 @@ void mbfs_export_free(struct mbfs_export *ex)
 	pthread_mutex_destroy(&ex->lock);
 	free(ex);
 }
+
