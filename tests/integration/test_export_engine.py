@@ -13,25 +13,16 @@ import time
 import pytest
 
 from fakeserver import FakeServer
+from conftest import card, read
 
 ORDERS = ("databases", "Sample Database", "PUBLIC", "ORDERS.csv")
 
 
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def card(mnt, cid, fmt="csv"):
-    return mnt.p("cards", "%d.%s" % (cid, fmt))
-
-
 @pytest.fixture
-def clean(fake):
-    fake.clear_faults()
-    fake.reset()
-    yield fake
-    fake.clear_faults()
+def clean(clean):
+    """conftest's clean, with the request counters reset too."""
+    clean.reset()
+    yield clean
 
 
 # ---- nothing blocks the mount (rule 5) ----------------------------------------

@@ -32,17 +32,9 @@ import time
 import urllib.parse
 
 import pytest
+from conftest import card, read
 
 CSV_CT = "text/csv"
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def card(m, cid, fmt="csv"):
-    return m.p("cards", "%d.%s" % (cid, fmt))
 
 
 def body_of(letter, size):
@@ -69,13 +61,6 @@ def serve(fake, cid, body):
 
 def exports(fake, cid):
     return fake.stats()["exports"].get("card:%d:csv" % cid, 0)
-
-
-@pytest.fixture
-def clean(fake):
-    fake.clear_faults()
-    yield fake
-    fake.clear_faults()
 
 
 # ---- 1: same size, new content -------------------------------------------------

@@ -16,21 +16,9 @@ import subprocess
 import threading
 import time
 
-import pytest
+from conftest import read
 
 ITEMS = "GET /api/collection/:id/items"
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-@pytest.fixture
-def clean(fake):
-    fake.clear_faults()
-    yield fake
-    fake.clear_faults()
 
 
 def collection_dirs(fake, m):

@@ -23,23 +23,7 @@ import time
 
 import pytest
 
-from conftest import mbfs_binary
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def card(m, cid, fmt="csv"):
-    return m.p("cards", "%d.%s" % (cid, fmt))
-
-
-@pytest.fixture
-def clean(fake):
-    fake.clear_faults()
-    yield fake
-    fake.clear_faults()
+from conftest import card, mbfs_binary, read
 
 
 def status(m, *args):
