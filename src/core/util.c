@@ -5,6 +5,8 @@
  */
 #include "util.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -50,6 +52,42 @@ uint64_t mbfs_fnv1a_str(uint64_t h, const char *s)
 char *mbfs_dup0(const char *s)
 {
 	return s ? strdup(s) : NULL;
+}
+
+int mbfs_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+void mbfs_putf(char *out, size_t outsz, size_t *o, const char *fmt, ...)
+{
+	if (*o >= outsz)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(out + *o, outsz - *o, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*o += (size_t)n;
+}
+
+void *mbfs_grow(void *v, size_t *cap, size_t n, size_t elem, size_t min)
+{
+	if (n < *cap)
+		return v;
+	size_t nc = *cap ? *cap * 2 : min;
+	if (nc < n + 1 || nc > SIZE_MAX / elem)
+		return NULL;
+	void *nv = realloc(v, nc * elem);
+	if (nv)
+		*cap = nc;
+	return nv;
 }
 
 /* ---- the map ------------------------------------------------------------ */

@@ -1,6 +1,7 @@
 /*
  * util.h — the small helpers every layer uses: the two clocks, FNV-1a
- * hashing, dup0, and the one string-keyed hash map of mbfs.
+ * hashing, dup0, hex digits, appending to a bounded text buffer, growing
+ * an array, and the one string-keyed hash map of mbfs.
  *
  * The map is ours, not uthash (uthash-dev): it is about a hundred lines;
  * uthash's macros end the process on an allocation failure (uthash_fatal)
@@ -33,6 +34,22 @@ uint64_t mbfs_fnv1a_str(uint64_t h, const char *s);
 
 /* strdup that passes NULL through (NULL also when out of memory). */
 char *mbfs_dup0(const char *s);
+
+/* The value of a hexadecimal digit, or -1. */
+int mbfs_hex_digit(char c);
+
+/* Append printf output to out (outsz bytes) at *o, which then grows by
+ * the length printed; once *o reaches outsz nothing more is written (the
+ * text is cut there, still NUL-terminated). */
+void mbfs_putf(char *out, size_t outsz, size_t *o, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Room for element n of a growing array v of elem-byte elements with
+ * room for *cap: v itself, or v moved to twice the room (first min);
+ * NULL when out of memory (v is then unchanged and still the caller's).
+ *   T *nv = mbfs_grow(a->v, &a->cap, a->n, sizeof *nv, 16);
+ *   if (!nv) return false; a->v = nv; */
+void *mbfs_grow(void *v, size_t *cap, size_t n, size_t elem, size_t min);
 
 /* ---- the string-keyed hash map ----------------------------------------- */
 

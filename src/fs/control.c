@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fs_int.h"
+#include "util.h"
 
 #define CONTROL_MAX (256 * 1024)
 
@@ -33,14 +34,7 @@ void fs_render_control(struct mbfs_fs *fs, int64_t which, char **out,
 		return;
 	}
 	b[0] = '\0';
-#define PUT(...)                                                             \
-	do {                                                                 \
-		if (o < CONTROL_MAX) {                                       \
-			int n_ = snprintf(b + o, CONTROL_MAX - o, __VA_ARGS__); \
-			if (n_ > 0)                                          \
-				o += (size_t)n_;                             \
-		}                                                            \
-	} while (0)
+#define PUT(...) mbfs_putf(b, CONTROL_MAX, &o, __VA_ARGS__)
 	const struct mbfs_fs_env *e = &fs->env;
 	if (which == CTL_STATUS) {
 		char opts[1024];

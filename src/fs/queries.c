@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "queries_int.h"
+#include "util.h"
 
 /* ---- names ------------------------------------------------------------------ */
 
@@ -108,14 +109,10 @@ void queries_qfile_free(struct qfile *f)
 
 bool queries_add_file(struct mbfs_queries *q, struct qfile *f)
 {
-	if (q->n == q->cap) {
-		size_t nc = q->cap ? q->cap * 2 : 16;
-		struct qfile **v = realloc(q->v, nc * sizeof *v);
-		if (!v)
-			return false;
-		q->v = v;
-		q->cap = nc;
-	}
+	struct qfile **v = mbfs_grow(q->v, &q->cap, q->n, sizeof *v, 16);
+	if (!v)
+		return false;
+	q->v = v;
 	q->v[q->n++] = f;
 	return true;
 }

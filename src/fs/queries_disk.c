@@ -21,6 +21,7 @@
 #include "log.h"
 #include "queries_int.h"
 #include "store.h"
+#include "util.h"
 
 #define RESERVE_BLOCK 1024          /* numbers reserved per index write */
 #define INDEX_MAX ((size_t)64 << 20) /* a larger index is not ours */
@@ -46,14 +47,10 @@ static void recs_free(struct recs *r)
 
 static bool recs_add(struct recs *r, const struct rec *x)
 {
-	if (r->n == r->cap) {
-		size_t nc = r->cap ? r->cap * 2 : 16;
-		struct rec *v = realloc(r->v, nc * sizeof *v);
-		if (!v)
-			return false;
-		r->v = v;
-		r->cap = nc;
-	}
+	struct rec *v = mbfs_grow(r->v, &r->cap, r->n, sizeof *v, 16);
+	if (!v)
+		return false;
+	r->v = v;
 	r->v[r->n] = *x;
 	r->v[r->n].name = strdup(x->name);
 	if (!r->v[r->n].name)
@@ -592,18 +589,9 @@ enum mbfs_status mbfs_queries_open(const char *server_dir, int64_t user_id,
 		st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
 		goto fail;
 	}
-	q->lockfd = openat(q->dirfd, "lock",
-			   O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (q->lockfd < 0 && errno == EEXIST)
-		q->lockfd = openat(q->dirfd, "lock", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-	struct stat lst;
-	if (q->lockfd < 0 || fstat(q->lockfd, &lst) != 0 ||
-	    !S_ISREG(lst.st_mode) || lst.st_uid != geteuid()) {
-		st = mbfs_err_set(err, MBFS_ERR_IO, 0,
-				  "cannot use the lock file %s/lock (a symlink or not yours?)",
-				  q->dir);
+	st = mbfs_store_lock_file(q->dirfd, q->dir, &q->lockfd, err);
+	if (st != MBFS_OK)
 		goto fail;
-	}
 	struct recs r = {0};
 	pthread_mutex_lock(&q->lock);
 	mbfs_store_flock(q->lockfd, LOCK_EX);

@@ -148,6 +148,20 @@ static enum mbfs_status data_file_denied(struct mbfs_err *err)
 			    "NAME.csv, NAME.json and NAME.xlsx are the results of NAME.sql: change or remove NAME.sql instead");
 }
 
+/* Is name in the query directory dir a file that can be unlinked or
+ * renamed (a SQL or temp file, not one of the data files)? */
+static enum mbfs_status writable_file(struct mbfs_fs *fs, struct mbfs_node *dir,
+				      const char *name, struct mbfs_err *err)
+{
+	struct mbfs_node *n;
+	enum mbfs_status st = query_node(fs, dir, name, &n, err);
+	if (st == MBFS_ERR_NOT_FOUND)
+		return mbfs_err_set(err, st, 0, "no such file");
+	if (st != MBFS_OK)
+		return st;
+	return fs_is_qfile(n) ? MBFS_OK : data_file_denied(err);
+}
+
 /* Open a query file: read and written through the store, direct_io.
  * Takes no ownership on failure. */
 enum mbfs_status fs_open_query(struct mbfs_fs *fs, struct mbfs_node *n,
@@ -317,18 +331,14 @@ enum mbfs_status mbfs_fs_setattr_query(struct mbfs_fs *fs, uint64_t ino,
 enum mbfs_status mbfs_fs_unlink(struct mbfs_fs *fs, uint64_t parent,
 				const char *name, struct mbfs_err *err)
 {
-	struct mbfs_node *dir, *n;
+	struct mbfs_node *dir;
 	int64_t db;
 	enum mbfs_status st = query_dir(fs, parent, &dir, &db, err);
 	if (st != MBFS_OK)
 		return st;
-	st = query_node(fs, dir, name, &n, err);
-	if (st == MBFS_ERR_NOT_FOUND)
-		return mbfs_err_set(err, st, 0, "no such file");
+	st = writable_file(fs, dir, name, err);
 	if (st != MBFS_OK)
 		return st;
-	if (!fs_is_qfile(n))
-		return data_file_denied(err);
 	struct mbfs_qstat old;
 	st = mbfs_queries_unlink(fs->env.queries, db, name, &old, err);
 	if (st == MBFS_OK)
@@ -341,7 +351,7 @@ enum mbfs_status mbfs_fs_rename(struct mbfs_fs *fs, uint64_t parent,
 				const char *newname, unsigned flags,
 				struct mbfs_err *err)
 {
-	struct mbfs_node *dir, *dir2, *n;
+	struct mbfs_node *dir, *dir2;
 	int64_t db, db2;
 	enum mbfs_status st = query_dir(fs, parent, &dir, &db, err);
 	if (st == MBFS_OK)
@@ -351,13 +361,9 @@ enum mbfs_status mbfs_fs_rename(struct mbfs_fs *fs, uint64_t parent,
 	if (dir != dir2)
 		return mbfs_err_set(err, MBFS_ERR_XDEV, 0,
 				    "a SQL file stays in its database's directory (copy it instead)");
-	st = query_node(fs, dir, name, &n, err);
-	if (st == MBFS_ERR_NOT_FOUND)
-		return mbfs_err_set(err, st, 0, "no such file");
+	st = writable_file(fs, dir, name, err);
 	if (st != MBFS_OK)
 		return st;
-	if (!fs_is_qfile(n))
-		return data_file_denied(err);
 	struct mbfs_node *t = NULL;
 	struct mbfs_err e;
 	if (query_node(fs, dir, newname, &t, &e) == MBFS_OK && !fs_is_qfile(t))

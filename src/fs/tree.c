@@ -28,14 +28,10 @@
 
 struct proto *tree_protos_add(struct protos *p)
 {
-	if (p->n == p->cap) {
-		size_t nc = p->cap ? p->cap * 2 : 32;
-		struct proto *nv = realloc(p->v, nc * sizeof *nv);
-		if (!nv)
-			return NULL;
-		p->v = nv;
-		p->cap = nc;
-	}
+	struct proto *nv = mbfs_grow(p->v, &p->cap, p->n, sizeof *nv, 32);
+	if (!nv)
+		return NULL;
+	p->v = nv;
 	struct proto *r = &p->v[p->n++];
 	memset(r, 0, sizeof *r);
 	return r;

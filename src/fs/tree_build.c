@@ -398,7 +398,12 @@ enum mbfs_status tree_build_dashboard(struct mbfs_tree *t,
 	return st;
 }
 
-enum mbfs_status tree_build_databases(struct mbfs_tree *t, struct protos *p,
+/* One directory per database of the shared list: databases/ (kind
+ * DATABASE), or queries/ (kind QUERY_DB), where every database goes
+ * through naming (so that a name is the one databases/ gives it) and the
+ * ones the user may not query natively are not listed. */
+static enum mbfs_status add_databases(struct mbfs_tree *t, struct protos *p,
+				      enum mbfs_kind kind,
 				      struct mbfs_err *err)
 {
 	const struct mbfs_meta_snap *snap = NULL;
@@ -413,16 +418,23 @@ enum mbfs_status tree_build_databases(struct mbfs_tree *t, struct protos *p,
 			st = tree_oom(err);
 			break;
 		}
-		r->kind = MBFS_K_DATABASE;
+		r->kind = kind;
 		r->id = dbs->v[i].id;
 		r->rank = 0;
 		r->model = MB_MODEL_DATABASE;
 		r->raw_name = mbfs_dup0(dbs->v[i].name);
 		r->description = mbfs_dup0(dbs->v[i].description);
 		r->updated_at = mbfs_dup0(dbs->v[i].updated_at);
+		r->name_only = kind == MBFS_K_QUERY_DB && !dbs->v[i].native_write;
 	}
 	mbfs_meta_put(t->meta, snap);
 	return st;
+}
+
+enum mbfs_status tree_build_databases(struct mbfs_tree *t, struct protos *p,
+				      struct mbfs_err *err)
+{
+	return add_databases(t, p, MBFS_K_DATABASE, err);
 }
 
 /* A schema's id: a hash of (database, name), probed past any id another
@@ -456,14 +468,11 @@ static int64_t schema_id_locked(struct mbfs_tree *t, int64_t db_id,
 			break;
 		h = (h + 1) & ((INT64_C(1) << 47) - 1);
 	}
-	if (t->n_schema_ids == t->cap_schema_ids) {
-		size_t nc = t->cap_schema_ids ? t->cap_schema_ids * 2 : 16;
-		struct schema_id *v = realloc(t->schema_ids, nc * sizeof *v);
-		if (!v)
-			return h;
-		t->schema_ids = v;
-		t->cap_schema_ids = nc;
-	}
+	struct schema_id *v = mbfs_grow(t->schema_ids, &t->cap_schema_ids,
+					 t->n_schema_ids, sizeof *v, 16);
+	if (!v)
+		return h;
+	t->schema_ids = v;
 	char *nm = strdup(name);
 	if (nm)
 		t->schema_ids[t->n_schema_ids++] =
@@ -566,35 +575,11 @@ enum mbfs_status tree_build_metadata(struct mbfs_tree *t, struct protos *p,
 	return MBFS_OK;
 }
 
-/* queries/: every database goes through naming (so that a name is the
- * one databases/ gives it), the ones the user may not query natively
- * are not listed. No network of its own: the shared database list. */
+/* queries/: no network of its own, the shared database list. */
 enum mbfs_status tree_build_queries(struct mbfs_tree *t, struct protos *p,
 				    struct mbfs_err *err)
 {
-	const struct mbfs_meta_snap *snap = NULL;
-	enum mbfs_status st = mbfs_meta_get(t->meta, MBFS_META_DATABASES, 0, 0,
-					    &snap, err);
-	if (st != MBFS_OK)
-		return st;
-	const struct mb_database_list *dbs = &snap->u.databases;
-	for (size_t i = 0; i < dbs->n; i++) {
-		struct proto *r = tree_protos_add(p);
-		if (!r) {
-			st = tree_oom(err);
-			break;
-		}
-		r->kind = MBFS_K_QUERY_DB;
-		r->id = dbs->v[i].id;
-		r->rank = 0;
-		r->model = MB_MODEL_DATABASE;
-		r->raw_name = mbfs_dup0(dbs->v[i].name);
-		r->description = mbfs_dup0(dbs->v[i].description);
-		r->updated_at = mbfs_dup0(dbs->v[i].updated_at);
-		r->name_only = !dbs->v[i].native_write;
-	}
-	mbfs_meta_put(t->meta, snap);
-	return st;
+	return add_databases(t, p, MBFS_K_QUERY_DB, err);
 }
 
 /* public/: card/ and dashboard/. */

@@ -183,6 +183,28 @@ static enum mbfs_status find_param_file(struct mbfs_tree *t,
 	return MBFS_OK;
 }
 
+/* The node of a public link looked up by name in dir: a card file
+ * (PUBLIC_CARD_FILE in format fmt) or a dashboard (PUBLIC_DASHBOARD), by
+ * its uuid. NULL when out of memory. Lock held. */
+static struct mbfs_node *public_node(struct mbfs_tree *t, struct mbfs_node *dir,
+				     enum mbfs_kind kind, enum mbfs_fmt fmt,
+				     const char *uuid, const char *name)
+{
+	bool card = kind == MBFS_K_PUBLIC_CARD_FILE;
+	int64_t id = tree_strid_get(t, card ? SID_PUBLIC_CARD
+					    : SID_PUBLIC_DASHBOARD, uuid);
+	struct mbfs_node *n = id ? tree_node_get(t, kind, fmt, id) : NULL;
+	if (!n || (!n->uuid && !(n->uuid = strdup(uuid))))
+		return NULL;
+	if (!n->raw_name)
+		n->raw_name = strdup(uuid);
+	n->model = card ? MB_MODEL_CARD : MB_MODEL_DASHBOARD;
+	if (!n->lookup_name)
+		n->lookup_name = strdup(name);
+	tree_node_add_parent(n, dir);
+	return n;
+}
+
 /* public/card/<uuid>.<fmt> (lock held). Whether the link exists shows
  * when the file is materialized (fs.c: ENOENT for a 404). */
 static enum mbfs_status find_public_card(struct mbfs_tree *t,
@@ -201,19 +223,8 @@ static enum mbfs_status find_public_card(struct mbfs_tree *t,
 	char uuid[37];
 	memcpy(uuid, name, 36);
 	uuid[36] = '\0';
-	int64_t id = tree_strid_get(t, SID_PUBLIC_CARD, uuid);
-	struct mbfs_node *n = id ? tree_node_get(t, MBFS_K_PUBLIC_CARD_FILE, fmt, id)
-				 : NULL;
-	if (!n || (!n->uuid && !(n->uuid = strdup(uuid))))
-		return tree_oom(err);
-	if (!n->raw_name)
-		n->raw_name = strdup(uuid);
-	n->model = MB_MODEL_CARD;
-	if (!n->lookup_name)
-		n->lookup_name = strdup(name);
-	tree_node_add_parent(n, dir);
-	*out = n;
-	return MBFS_OK;
+	*out = public_node(t, dir, MBFS_K_PUBLIC_CARD_FILE, fmt, uuid, name);
+	return *out ? MBFS_OK : tree_oom(err);
 }
 
 /* public/dashboard/<uuid> (lock held): exists when its listing does. */
@@ -225,18 +236,10 @@ static enum mbfs_status find_public_dashboard(struct mbfs_tree *t,
 {
 	if (!is_uuid(name, strlen(name)))
 		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "not a uuid");
-	int64_t id = tree_strid_get(t, SID_PUBLIC_DASHBOARD, name);
-	struct mbfs_node *n = id ? tree_node_get(t, MBFS_K_PUBLIC_DASHBOARD,
-						 MBFS_FMT_NONE, id)
-				 : NULL;
-	if (!n || (!n->uuid && !(n->uuid = strdup(name))))
+	struct mbfs_node *n = public_node(t, dir, MBFS_K_PUBLIC_DASHBOARD,
+					  MBFS_FMT_NONE, name, name);
+	if (!n)
 		return tree_oom(err);
-	if (!n->raw_name)
-		n->raw_name = strdup(name);
-	n->model = MB_MODEL_DASHBOARD;
-	if (!n->lookup_name)
-		n->lookup_name = strdup(name);
-	tree_node_add_parent(n, dir);
 	enum mbfs_status st = tree_listing(t, n, err);
 	if (st != MBFS_OK)
 		return st;

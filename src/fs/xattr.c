@@ -67,19 +67,15 @@ void fs_iso_time(double t, char *out, size_t outsz)
 	strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* The page of a card in Metabase, by its kind. */
-static const char *card_page(enum mb_model m)
+/* A card's kind as Metabase names it: in the URL of its page, and as
+ * user.mb.model. */
+static const char *card_word(enum mb_model m, bool page)
 {
-	return m == MB_MODEL_DATASET  ? "model"
-	       : m == MB_MODEL_METRIC ? "metric"
-				      : "question";
-}
-
-static const char *card_model_name(enum mb_model m)
-{
-	return m == MB_MODEL_DATASET  ? "dataset"
-	       : m == MB_MODEL_METRIC ? "metric"
-				      : "card";
+	if (m == MB_MODEL_DATASET)
+		return page ? "model" : "dataset";
+	if (m == MB_MODEL_METRIC)
+		return "metric";
+	return page ? "question" : "card";
 }
 
 static const char *model_of(const struct mbfs_node *n)
@@ -87,7 +83,7 @@ static const char *model_of(const struct mbfs_node *n)
 	switch (n->kind) {
 	case MBFS_K_CARD_FILE:
 	case MBFS_K_DASHCARD_FILE:
-	case MBFS_K_SQL_FILE: return card_model_name(n->model);
+	case MBFS_K_SQL_FILE: return card_word(n->model, false);
 	case MBFS_K_COLLECTION: return "collection";
 	case MBFS_K_DASHBOARD:
 	case MBFS_K_DASHBOARD_BYID: return "dashboard";
@@ -102,7 +98,7 @@ static const char *model_of(const struct mbfs_node *n)
 	case MBFS_K_QUERY_FILE: return "query";
 	case MBFS_K_PARAM_FILE:
 	case MBFS_K_PUBLIC_CARD_FILE:
-	case MBFS_K_PUBLIC_DASHCARD_FILE: return card_model_name(n->model);
+	case MBFS_K_PUBLIC_DASHCARD_FILE: return card_word(n->model, false);
 	case MBFS_K_PUBLIC_DASHBOARD: return "dashboard";
 	default: return NULL;
 	}
@@ -173,11 +169,11 @@ static void add_url(struct xattrs *x, const char *url, const struct mbfs_node *n
 	case MBFS_K_CARD_FILE:
 	case MBFS_K_SQL_FILE:
 		xa_add(x, "user.mb.url", "%s/%s/%" PRId64, url,
-		       card_page(n->model), n->id);
+		       card_word(n->model, true), n->id);
 		break;
 	case MBFS_K_DASHCARD_FILE:
 		xa_add(x, "user.mb.url", "%s/%s/%" PRId64, url,
-		       card_page(n->model), n->card_id);
+		       card_word(n->model, true), n->card_id);
 		break;
 	case MBFS_K_DASHBOARD:
 	case MBFS_K_DASHBOARD_BYID:

@@ -15,74 +15,97 @@
 #include "export_int.h"
 #include "util.h"
 
+/* Text in a caller's buffer, and when it is written. */
+struct text {
+	char *out;
+	size_t outsz, o;
+	double now;
+};
+
+/* line() for every export running or queued. ex->lock held. */
+static void each_run(struct mbfs_export *ex, struct text *t,
+		     void (*line)(struct text *t, const struct job *j,
+				  const struct run *r))
+{
+	struct mbfs_map_iter i;
+	for (struct job *j = export_job_first(ex, &i); j && t->o < t->outsz;
+	     j = export_job_next(&i))
+		if (j->run)
+			line(t, j, j->run);
+}
+
+static const char *label_of(const struct job *j, const struct run *r)
+{
+	return r->label ? r->label : j->key;
+}
+
+static void stats_line(struct text *t, const struct job *j, const struct run *r)
+{
+	mbfs_putf(t->out, t->outsz, &t->o, "%s %s %" PRIu64 " bytes %.1f s\n",
+		  r->started ? "running" : "queued", label_of(j, r),
+		  (uint64_t)atomic_load(&r->bytes),
+		  r->started ? t->now - r->started_at : 0.0);
+}
+
 int mbfs_export_describe_stats(struct mbfs_export *ex, char *out, size_t outsz)
 {
-	size_t o = 0;
+	struct text t = {.out = out, .outsz = outsz};
+	out[0] = '\0';
 	pthread_mutex_lock(&ex->lock);
 	int queued = 0;
 	for (struct run *r = ex->queue_head; r; r = r->qnext)
 		queued++;
-	int n = snprintf(out, outsz,
-			 "exports_started %" PRIu64 "\nexports_failed %" PRIu64
-			 "\nexports_interrupted %" PRIu64
-			 "\nexports_joined %" PRIu64 "\ncache_hits %" PRIu64
-			 "\nexports_running %d\nexports_queued %d\n",
-			 ex->n_exports, ex->n_failed, ex->n_interrupted,
-			 ex->n_joined, ex->n_hits, ex->running, queued);
-	o = n > 0 ? (size_t)n : 0;
-	double now = mbfs_mono_now();
-	struct mbfs_map_iter i;
-	for (struct job *j = export_job_first(ex, &i); j && o < outsz; j = export_job_next(&i)) {
-		struct run *r = j->run;
-		if (!r)
-			continue;
-		n = snprintf(out + o, outsz - o,
-			     "%s %s %" PRIu64 " bytes %.1f s\n",
-			     r->started ? "running" : "queued",
-			     r->label ? r->label : j->key,
-			     (uint64_t)atomic_load(&r->bytes),
-			     r->started ? now - r->started_at : 0.0);
-		if (n > 0)
-			o += (size_t)n;
-	}
+	mbfs_putf(out, outsz, &t.o,
+		  "exports_started %" PRIu64 "\nexports_failed %" PRIu64
+		  "\nexports_interrupted %" PRIu64
+		  "\nexports_joined %" PRIu64 "\ncache_hits %" PRIu64
+		  "\nexports_running %d\nexports_queued %d\n",
+		  ex->n_exports, ex->n_failed, ex->n_interrupted, ex->n_joined,
+		  ex->n_hits, ex->running, queued);
+	t.now = mbfs_mono_now();
+	each_run(ex, &t, stats_line);
 	pthread_mutex_unlock(&ex->lock);
-	if (o < outsz) {
-		n = mbfs_spool_describe(ex->spool, out + o, outsz - o);
+	if (t.o < outsz) {
+		int n = mbfs_spool_describe(ex->spool, out + t.o, outsz - t.o);
 		if (n > 0)
-			o += (size_t)n;
+			t.o += (size_t)n;
 	}
-	return (int)(o < outsz ? o : outsz - 1);
+	return (int)(t.o < outsz ? t.o : outsz - 1);
+}
+
+static void exports_line(struct text *t, const struct job *j,
+			 const struct run *r)
+{
+	if (r->started)
+		mbfs_putf(t->out, t->outsz, &t->o,
+			  "running\t%" PRIu64 "\t%" PRIu64 "\t%.3f\t%" PRIu64 "\t%s\n",
+			  (uint64_t)atomic_load(&r->bytes),
+			  (uint64_t)atomic_load(&r->rows), t->now - r->started_at,
+			  r->expected, label_of(j, r));
+	else
+		mbfs_putf(t->out, t->outsz, &t->o, "queued\t0\t0\t0\t0\t%s\n",
+			  label_of(j, r));
 }
 
 int mbfs_export_describe_exports(struct mbfs_export *ex, char *out,
 				 size_t outsz)
 {
-	size_t o = 0;
+	struct text t = {.out = out, .outsz = outsz};
 	out[0] = '\0';
 	pthread_mutex_lock(&ex->lock);
-	double now = mbfs_mono_now();
-	struct mbfs_map_iter i;
-	for (struct job *j = export_job_first(ex, &i); j && o < outsz; j = export_job_next(&i)) {
-		struct run *r = j->run;
-		if (!r)
-			continue;
-		int n;
-		if (r->started)
-			n = snprintf(out + o, outsz - o,
-				     "running\t%" PRIu64 "\t%" PRIu64 "\t%.3f\t%" PRIu64 "\t%s\n",
-				     (uint64_t)atomic_load(&r->bytes),
-				     (uint64_t)atomic_load(&r->rows),
-				     now - r->started_at, r->expected,
-				     r->label ? r->label : j->key);
-		else
-			n = snprintf(out + o, outsz - o,
-				     "queued\t0\t0\t0\t0\t%s\n",
-				     r->label ? r->label : j->key);
-		if (n > 0)
-			o += (size_t)n;
-	}
+	t.now = mbfs_mono_now();
+	each_run(ex, &t, exports_line);
 	pthread_mutex_unlock(&ex->lock);
-	return (int)(o < outsz ? o : outsz - 1);
+	return (int)(t.o < outsz ? t.o : outsz - 1);
+}
+
+/* One Prometheus sample with its HELP and TYPE lines. */
+static void metric(char *out, size_t outsz, size_t *o, const char *name,
+		   const char *type, const char *help, uint64_t value)
+{
+	mbfs_putf(out, outsz, o,
+		  "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n", name, help,
+		  name, type, name, value);
 }
 
 int mbfs_export_describe_metrics(struct mbfs_export *ex, char *out,
@@ -90,54 +113,42 @@ int mbfs_export_describe_metrics(struct mbfs_export *ex, char *out,
 {
 	size_t o = 0;
 	out[0] = '\0';
-#define PUT(...)                                                             \
-	do {                                                                 \
-		if (o < outsz) {                                             \
-			int n_ = snprintf(out + o, outsz - o, __VA_ARGS__);  \
-			if (n_ > 0)                                          \
-				o += (size_t)n_;                             \
-		}                                                            \
-	} while (0)
 	pthread_mutex_lock(&ex->lock);
 	int queued = 0;
 	for (struct run *r = ex->queue_head; r; r = r->qnext)
 		queued++;
-	PUT("# HELP mbfs_exports_started_total Exports sent to the server.\n"
-	    "# TYPE mbfs_exports_started_total counter\n"
-	    "mbfs_exports_started_total %" PRIu64 "\n", ex->n_exports);
-	PUT("# HELP mbfs_exports_succeeded_total Exports verified and cached.\n"
-	    "# TYPE mbfs_exports_succeeded_total counter\n"
-	    "mbfs_exports_succeeded_total %" PRIu64 "\n", ex->n_succeeded);
-	PUT("# HELP mbfs_exports_failed_total Exports that failed, by reason.\n"
-	    "# TYPE mbfs_exports_failed_total counter\n");
+	metric(out, outsz, &o, "mbfs_exports_started_total", "counter",
+	       "Exports sent to the server.", ex->n_exports);
+	metric(out, outsz, &o, "mbfs_exports_succeeded_total", "counter",
+	       "Exports verified and cached.", ex->n_succeeded);
+	mbfs_putf(out, outsz, &o,
+		  "# HELP mbfs_exports_failed_total Exports that failed, by reason.\n"
+		  "# TYPE mbfs_exports_failed_total counter\n");
 	for (int st = 1; st < MBFS_STATUS_COUNT; st++)
 		if (ex->failed_by[st])
-			PUT("mbfs_exports_failed_total{reason=\"%s\"} %" PRIu64 "\n",
-			    mbfs_status_name((enum mbfs_status)st), ex->failed_by[st]);
-	PUT("mbfs_exports_failed_total{reason=\"interrupted\"} %" PRIu64 "\n",
-	    ex->n_interrupted);
-	PUT("# HELP mbfs_cache_hits_total Reads answered from a cached result.\n"
-	    "# TYPE mbfs_cache_hits_total counter\n"
-	    "mbfs_cache_hits_total %" PRIu64 "\n", ex->n_hits);
-	PUT("# HELP mbfs_cache_misses_total Reads that needed an export.\n"
-	    "# TYPE mbfs_cache_misses_total counter\n"
-	    "mbfs_cache_misses_total %" PRIu64 "\n", ex->n_misses);
-	PUT("# HELP mbfs_exports_joined_total Readers that joined an export already running.\n"
-	    "# TYPE mbfs_exports_joined_total counter\n"
-	    "mbfs_exports_joined_total %" PRIu64 "\n", ex->n_joined);
-	PUT("# HELP mbfs_exports_running Exports transferring now.\n"
-	    "# TYPE mbfs_exports_running gauge\n"
-	    "mbfs_exports_running %d\n", ex->running);
-	PUT("# HELP mbfs_exports_queued Exports waiting for a runner (max_exports).\n"
-	    "# TYPE mbfs_exports_queued gauge\n"
-	    "mbfs_exports_queued %d\n", queued);
+			mbfs_putf(out, outsz, &o,
+				  "mbfs_exports_failed_total{reason=\"%s\"} %" PRIu64 "\n",
+				  mbfs_status_name((enum mbfs_status)st),
+				  ex->failed_by[st]);
+	mbfs_putf(out, outsz, &o,
+		  "mbfs_exports_failed_total{reason=\"interrupted\"} %" PRIu64 "\n",
+		  ex->n_interrupted);
+	metric(out, outsz, &o, "mbfs_cache_hits_total", "counter",
+	       "Reads answered from a cached result.", ex->n_hits);
+	metric(out, outsz, &o, "mbfs_cache_misses_total", "counter",
+	       "Reads that needed an export.", ex->n_misses);
+	metric(out, outsz, &o, "mbfs_exports_joined_total", "counter",
+	       "Readers that joined an export already running.", ex->n_joined);
+	metric(out, outsz, &o, "mbfs_exports_running", "gauge",
+	       "Exports transferring now.", (uint64_t)ex->running);
+	metric(out, outsz, &o, "mbfs_exports_queued", "gauge",
+	       "Exports waiting for a runner (max_exports).", (uint64_t)queued);
 	pthread_mutex_unlock(&ex->lock);
 	if (o < outsz) {
 		int n = mbfs_spool_describe_metrics(ex->spool, out + o, outsz - o);
 		if (n > 0)
 			o += (size_t)n;
 	}
-#undef PUT
 	return (int)(o < outsz ? o : outsz - 1);
 }
 

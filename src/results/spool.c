@@ -573,19 +573,9 @@ enum mbfs_status mbfs_spool_new(const char *cache_dir, const char *server_url,
 	st = mbfs_store_dir(sp->dirfd, "spool", buf, &sp->spoolfd, err);
 	if (st != MBFS_OK)
 		goto fail;
-	sp->lockfd = openat(sp->dirfd, "lock",
-			    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (sp->lockfd < 0 && errno == EEXIST)
-		sp->lockfd = openat(sp->dirfd, "lock",
-				    O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-	struct stat lst;
-	if (sp->lockfd < 0 || fstat(sp->lockfd, &lst) != 0 ||
-	    !S_ISREG(lst.st_mode) || lst.st_uid != geteuid()) {
-		st = mbfs_err_set(err, MBFS_ERR_IO, 0,
-				  "cannot use the lock file %s/lock (a symlink or not yours?)",
-				  sp->dir);
+	st = mbfs_store_lock_file(sp->dirfd, sp->dir, &sp->lockfd, err);
+	if (st != MBFS_OK)
 		goto fail;
-	}
 	pthread_mutex_lock(&sp->lock);
 	mbfs_store_flock(sp->lockfd, LOCK_EX);
 	bool dirty = reload(sp, true);

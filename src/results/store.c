@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util.h"
+
 /* Is the open directory fd safe: ours, not writable by group or others? */
 static enum mbfs_status check_dir(int fd, const char *path, struct mbfs_err *err)
 {
@@ -54,6 +56,26 @@ enum mbfs_status mbfs_store_dir(int parent, const char *name,
 		return st;
 	}
 	*out = fd;
+	return MBFS_OK;
+}
+
+enum mbfs_status mbfs_store_lock_file(int dirfd, const char *dir, int *fd,
+				      struct mbfs_err *err)
+{
+	int f = openat(dirfd, "lock",
+		       O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (f < 0 && errno == EEXIST)
+		f = openat(dirfd, "lock", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (f < 0 || fstat(f, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid()) {
+		if (f >= 0)
+			close(f);
+		return mbfs_err_set(err, MBFS_ERR_IO, 0,
+				    "cannot use the lock file %s/lock (a symlink or not yours?)",
+				    dir);
+	}
+	*fd = f;
 	return MBFS_OK;
 }
 
@@ -158,17 +180,6 @@ void mbfs_store_escape(FILE *f, const char *s)
 	}
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 char *mbfs_store_unescape(const char *s, size_t len, size_t max_len)
 {
 	if (len == 0 || len > max_len)
@@ -186,7 +197,7 @@ char *mbfs_store_unescape(const char *s, size_t len, size_t max_len)
 		}
 		if (i + 2 >= len)
 			goto bad;
-		int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
+		int h = mbfs_hex_digit(s[i + 1]), l = mbfs_hex_digit(s[i + 2]);
 		if (h < 0 || l < 0 || (h == 0 && l == 0))
 			goto bad;
 		out[o++] = (char)(h * 16 + l);

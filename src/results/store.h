@@ -29,6 +29,11 @@ enum mbfs_status mbfs_store_dir(int parent, const char *name,
 				const char *path, int *out,
 				struct mbfs_err *err);
 
+/* Open (creating it 0600) the lock file "lock" of dirfd: a regular file
+ * of ours, never through a symlink. */
+enum mbfs_status mbfs_store_lock_file(int dirfd, const char *dir, int *fd,
+				      struct mbfs_err *err);
+
 /* flock(2) that goes on after a signal. */
 void mbfs_store_flock(int fd, int op);
 
