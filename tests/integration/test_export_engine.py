@@ -19,10 +19,11 @@ ORDERS = ("databases", "Sample Database", "PUBLIC", "ORDERS.csv")
 
 
 @pytest.fixture
-def clean(clean):
-    """conftest's clean, with the request counters reset too."""
-    clean.reset()
-    yield clean
+def clean(clean, fake):
+    """conftest's clean, with the request counters reset too (fake is
+    named so that its old/new parameters reach this override)."""
+    fake.reset()
+    yield fake
 
 
 # ---- nothing blocks the mount (rule 5) ----------------------------------------
