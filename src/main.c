@@ -1,320 +1,26 @@
 /*
- * main.c — owns the process lifecycle: options → credentials (environment,
- * files, config file, or a prompt on the terminal) → daemonize → transport
- * → server probe, capability table and login → caches → FUSE session →
- * mount → loop → unwind. Every mount-time failure prints one clear line and
- * exits non-zero before the mount exists (never a half mount).
+ * main.c — the process: `mbfs status` first; then options → the checks
+ * that need no network (libfuse accepts the pass-through options, the
+ * mount point is a directory) → credentials (environment, files, config
+ * file, or a prompt on the terminal) → daemonize → mbfs_run() (run.c:
+ * the mount's wiring, the session and the unwind). Every failure before
+ * the mount prints one clear line and exits non-zero (never a half mount).
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fuse_lowlevel.h>
-#include <json-c/json_c_version.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "cli_status.h"
-#include "export.h"
-#include "fs.h"
-#include "fuse_ops.h"
+#include "creds.h"
 #include "log.h"
-#include "mb_api.h"
-#include "mb_auth.h"
-#include "mb_caps.h"
-#include "mb_http.h"
-#include "notify.h"
 #include "options.h"
-#include "park.h"
-#include "queries.h"
-#include "spool.h"
-#include "tree.h"
-
-#define SECRET_MAX 4096
-
-extern char **environ;
-
-static int hup_pipe[2] = {-1, -1};
-
-static void on_sighup(int sig)
-{
-	(void)sig;
-	int saved = errno;
-	char c = 'h';
-	if (write(hup_pipe[1], &c, 1) < 0) {
-		/* nothing to do in a signal handler */
-	}
-	errno = saved;
-}
-
-/* The notifier thread: cache drops requested by SIGHUP. */
-static void *hup_thread(void *arg)
-{
-	struct mbfs_fs *fs = arg;
-	char c;
-	for (;;) {
-		ssize_t n = read(hup_pipe[0], &c, 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0 || c == 'q')
-			return NULL;
-		mbfs_fs_invalidate_all(fs);
-	}
-}
-
-/* Read a one-line secret from a file (checked as ssh checks a private
- * key: mb_auth.h); NULL with a message on failure. */
-static char *read_secret(const char *path, const char *what)
-{
-	struct mbfs_err err;
-	char *out = NULL;
-	if (mb_auth_read_secret_file(path, what, &out, &err) != MBFS_OK)
-		fprintf(stderr, "mbfs: %s\n", err.msg);
-	return out;
-}
-
-/* A secret from the config file; false (with a message) when the file
- * holds it but is readable by others. */
-static bool secret_from_config(const char *key, const char *what, char **out)
-{
-	bool refused = false;
-	const char *c = mbfs_options_config(key, &refused);
-	if (refused) {
-		fprintf(stderr,
-			"mbfs: the config file %s holds a %s but is readable by group or others: refused; run chmod 600 %s\n",
-			mbfs_options_config_path(), what,
-			mbfs_options_config_path());
-		return false;
-	}
-	if (c && *c)
-		*out = strdup(c);
-	return true;
-}
-
-/* First non-empty of: the environment, a file, the config file. */
-static bool secret_from(const char *env, const char *file, const char *cfgkey,
-			const char *what, char **out)
-{
-	*out = NULL;
-	const char *e = getenv(env);
-	if (e && *e) {
-		*out = strdup(e);
-		return true;
-	}
-	if (file) {
-		*out = read_secret(file, what);
-		return *out != NULL;
-	}
-	return secret_from_config(cfgkey, what, out);
-}
-
-static void wipe(char *s)
-{
-	if (s) {
-		volatile char *p = s;
-		while (*p)
-			*p++ = '\0';
-		free(s);
-	}
-}
-
-/* ---- the terminal prompt ------------------------------------------------ */
-
-static struct termios prompt_saved;
-static volatile sig_atomic_t prompt_echo_off;
-
-/* Ctrl-C (or any fatal signal) while echo is off: restore the terminal,
- * then die of the same signal. */
-static void prompt_on_signal(int sig)
-{
-	if (prompt_echo_off)
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &prompt_saved);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-/* Ask on the terminal: the prompt goes to stderr, the answer is read from
- * stdin (a terminal), without echo when !echo. NULL on EOF or an empty
- * answer. The answer is read byte by byte (no stdio buffer keeps a copy). */
-static char *prompt_line(const char *prompt, bool echo)
-{
-	static const int sigs[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGTSTP};
-	struct sigaction sa, old[sizeof sigs / sizeof sigs[0]];
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = prompt_on_signal;
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		sigaction(sigs[i], &sa, &old[i]);
-	if (!echo && tcgetattr(STDIN_FILENO, &prompt_saved) == 0) {
-		struct termios t = prompt_saved;
-		t.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
-		t.c_lflag |= ICANON;
-		if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) == 0)
-			prompt_echo_off = 1;
-	}
-	if (!echo && !prompt_echo_off) {
-		fprintf(stderr, "mbfs: cannot turn off echo on the terminal; not asking for the password\n");
-		for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-			sigaction(sigs[i], &old[i], NULL);
-		return NULL;
-	}
-	fputs(prompt, stderr);
-	fflush(stderr);
-	char buf[SECRET_MAX];
-	size_t n = 0;
-	bool got_eol = false;
-	for (;;) {
-		char c;
-		ssize_t r = read(STDIN_FILENO, &c, 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		if (c == '\n' || c == '\r') {
-			got_eol = true;
-			break;
-		}
-		if (n + 1 < sizeof buf)
-			buf[n++] = c;
-	}
-	buf[n] = '\0';
-	if (prompt_echo_off) {
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &prompt_saved);
-		prompt_echo_off = 0;
-		fputc('\n', stderr);
-	}
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		sigaction(sigs[i], &old[i], NULL);
-	char *out = (got_eol || n) && buf[0] ? strdup(buf) : NULL;
-	memset(buf, 0, sizeof buf);
-	return out;
-}
-
-/* ---- credentials ---------------------------------------------------------- */
-
-/* Every credential mbfs was given, gathered before daemonizing (the prompt
- * needs the terminal). Secrets are wiped by creds_free. */
-struct creds {
-	char *api_key;
-	char *session;
-	char *password;            /* NULL when password_file is used */
-	char *username;            /* prompted for; else o->username is used */
-};
-
-static void creds_free(struct creds *c)
-{
-	wipe(c->api_key);
-	wipe(c->session);
-	wipe(c->password);
-	free(c->username);
-	memset(c, 0, sizeof *c);
-}
-
-/*
- * Sources, first found wins:
- *   API key:  MBFS_API_KEY, -o api_key_file=, api_key in the config file
- *   session:  MBFS_SESSION, -o session_file=, session in the config file
- *   password: MBFS_PASSWORD, -o password_file=, password in the config file
- * When none of the three was given and stdin is a terminal, ask for the
- * username (unless known) and the password, without echo.
- */
-static int gather_credentials(const struct mbfs_options *o, struct creds *c)
-{
-	memset(c, 0, sizeof *c);
-	/* every secret file named is checked, also one that an environment
-	 * variable makes unnecessary (its mode is wrong all the same) */
-	const struct {
-		const char *path, *what;
-	} files[] = {{o->api_key_file, "API key"},
-		     {o->session_file, "session token"},
-		     {o->password_file, "password"}};
-	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-		struct mbfs_err err;
-		if (files[i].path &&
-		    mb_auth_check_secret_file(files[i].path, files[i].what,
-					      &err) != MBFS_OK) {
-			fprintf(stderr, "mbfs: %s\n", err.msg);
-			return 1;
-		}
-	}
-	if (!secret_from("MBFS_API_KEY", o->api_key_file, "api_key", "API key",
-			 &c->api_key) ||
-	    !secret_from("MBFS_SESSION", o->session_file, "session",
-			 "session token", &c->session))
-		return 1;
-	const char *e = getenv("MBFS_PASSWORD");
-	if (e && *e)
-		c->password = strdup(e);
-	else if (!o->password_file &&
-		 !secret_from_config("password", "password", &c->password))
-		return 1;
-	bool have_password = c->password || o->password_file;
-	const char *user = o->username;
-	bool tty = isatty(STDIN_FILENO) != 0;
-	if (!c->api_key && !c->session && !have_password && tty) {
-		if (!user) {
-			char q[1200];
-			snprintf(q, sizeof q, "Metabase username (e-mail) for %s: ",
-				 o->url);
-			c->username = prompt_line(q, true);
-			user = c->username;
-			if (!user) {
-				fprintf(stderr, "mbfs: no username given\n");
-				return 1;
-			}
-		}
-		char q[1400];
-		snprintf(q, sizeof q, "Password for %s at %s: ", user, o->url);
-		c->password = prompt_line(q, false);
-		if (!c->password) {
-			fprintf(stderr, "mbfs: no password given\n");
-			return 1;
-		}
-		have_password = true;
-	}
-	if (have_password && !user && !c->api_key && !c->session) {
-		fprintf(stderr,
-			"mbfs: a password was given but no username: set MBFS_USERNAME, -o username=EMAIL or username in the config file\n");
-		return 1;
-	}
-	return 0;
-}
-
-/*
- * Remove the secret variables from the environment, everywhere it can be
- * seen: unsetenv() takes them out of what children (fusermount3) inherit,
- * but /proc/PID/environ shows the original block on the stack, so the
- * bytes of every "NAME=value" string are overwritten in place as well.
- * Call after the secrets were copied (gather_credentials).
- */
-static void scrub_environment(void)
-{
-	static const char *const names[] = {"MBFS_PASSWORD", "MBFS_API_KEY",
-					    "MBFS_SESSION"};
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		size_t nl = strlen(names[i]);
-		char *found[16];
-		size_t n = 0;
-		for (char **e = environ; e && *e && n < 16; e++)
-			if (strncmp(*e, names[i], nl) == 0 && (*e)[nl] == '=')
-				found[n++] = *e;
-		unsetenv(names[i]); /* every occurrence */
-		for (size_t k = 0; k < n; k++)
-			explicit_bzero(found[k], strlen(found[k]));
-	}
-}
-
-static void print_versions(void)
-{
-	printf("mbfs %s\nlibfuse %s\nlibcurl %s\njson-c %s\n", MBFS_VERSION,
-	       fuse_pkgversion(), mb_http_curl_version(), json_c_version());
-}
+#include "run.h"
+#include "session.h"
 
 /* Daemonize before any thread exists: the parent waits on a pipe for the
  * child's verdict, so mount-time errors still reach the terminal and the
@@ -348,8 +54,12 @@ static int daemonize_start(void)
 	return p[1];
 }
 
-static void daemonize_finish(int fd)
+/* Once mounted (mbfs_run's callback; arg is the int holding the write
+ * end): leave the terminal and tell the waiting parent. */
+static void daemonize_finish(void *arg)
 {
+	int *fdp = arg;
+	int fd = *fdp;
 	if (fd < 0)
 		return;
 	if (chdir("/") != 0) {
@@ -368,192 +78,7 @@ static void daemonize_finish(int fd)
 		/* parent gone */
 	}
 	close(fd);
-}
-
-/* The fs's inval_inode hook: the kernel drops ino's cached attributes
- * (offset -1: no page is touched, no lock is taken that a request holds). */
-static void inval_inode_now(void *se, uint64_t ino)
-{
-	fuse_lowlevel_notify_inval_inode(se, ino, -1, 0);
-}
-
-struct mount_state {
-	struct mb_http *http;
-	struct mb_auth *auth;
-	struct mb_client *client;
-	struct mbfs_spool *spool;
-	struct mbfs_export *export;
-	struct mbfs_tree *tree;
-	struct mbfs_fs *fs;
-	struct mb_properties props;
-	struct mb_user user;
-	struct mb_caps caps;
-	char caps_text[1024];
-	char scope[64];            /* result key prefix: user and options */
-	struct mbfs_queries *queries; /* queries/<db>/ SQL files of this user */
-};
-
-static void state_free(struct mount_state *m)
-{
-	mbfs_fs_free(m->fs);
-	mbfs_tree_free(m->tree);
-	mbfs_queries_free(m->queries);
-	mbfs_export_free(m->export);
-	mbfs_spool_free(m->spool);
-	if (m->client)
-		m->client->ops->destroy(m->client);
-	mb_http_free(m->http); /* before auth: no transfer may still run */
-	mb_auth_free(m->auth);
-	mb_properties_free(&m->props);
-	mb_user_free(&m->user);
-}
-
-/* Everything that needs the network before mounting. */
-static int connect_server(struct mbfs_options *o, const struct creds *c,
-			  struct mount_state *m)
-{
-	struct mbfs_err err;
-	mbfs_err_clear(&err);
-
-	struct mb_http_config hc = {.cafile = o->cafile,
-				    .insecure = o->insecure,
-				    .connect_timeout = o->connect_timeout,
-				    .stall_timeout = o->stall_timeout};
-	if (o->insecure)
-		mbfs_warn("TLS certificate verification is off (-o insecure)");
-	if (mb_http_new(&hc, &m->http, &err) != MBFS_OK)
-		goto fail;
-	struct mb_auth_config ac = {.url = o->url,
-				    .api_key = c->api_key,
-				    .session = c->session,
-				    .username = c->username ? c->username
-							    : o->username,
-				    .password = c->password,
-				    .password_file = c->password ? NULL
-								 : o->password_file,
-				    .cache_dir = o->cache_dir};
-	/* -o public: no credential at all (public links only) */
-	if (!o->public_only &&
-	    mb_auth_new(&ac, m->http, &m->auth, &err) != MBFS_OK)
-		goto fail;
-	m->client = mb_api_new(o->url, m->http, m->auth, o->retries);
-	if (!m->client) {
-		mbfs_err_set(&err, MBFS_ERR_NOMEM, 0, "out of memory");
-		goto fail;
-	}
-	enum mbfs_status st = m->client->ops->properties(m->client, &m->props, &err);
-	if (st != MBFS_OK) {
-		if (st == MBFS_ERR_TLS)
-			fprintf(stderr,
-				"mbfs: cannot reach %s: %s (the server's certificate is not trusted: give its CA with -o cafile=FILE, or skip verification with -o insecure)\n",
-				o->url, err.msg);
-		else if (st == MBFS_ERR_NETWORK)
-			fprintf(stderr, "mbfs: cannot reach %s: %s\n", o->url, err.msg);
-		else if (st != MBFS_ERR_PROTOCOL && err.http_status >= 400 &&
-			 err.http_status < 500)
-			fprintf(stderr,
-				"mbfs: %s does not look like a Metabase server (GET /api/session/properties: %s)\n",
-				o->url, err.msg);
-		else
-			fprintf(stderr, "mbfs: %s\n", err.msg);
-		return 1;
-	}
-	mb_caps_from_version(m->props.version_tag, &m->caps);
-	mb_caps_describe(&m->caps, m->caps_text, sizeof m->caps_text);
-	mb_api_set_caps(m->client, &m->caps);
-	mbfs_debug("server version %s", m->caps.version);
-	if (o->public_only) {
-		mbfs_info("connected to %s (Metabase %s): public links only, no credentials (-o public)",
-			  o->url, m->caps.version);
-		return 0;
-	}
-	if (mb_auth_kind(m->auth) == MB_AUTH_API_KEY && m->caps.major &&
-	    !m->caps.api_keys) {
-		if (!mb_auth_has_password(m->auth)) {
-			fprintf(stderr,
-				"mbfs: %s runs Metabase %s, which has no API keys (they arrived in v0.49); use a username and password\n",
-				o->url, m->caps.version);
-			return 1;
-		}
-		mb_auth_drop_api_key(m->auth);
-	}
-	st = mb_auth_login(m->auth, &err);
-	if (st == MBFS_OK)
-		st = m->client->ops->current_user(m->client, &m->user, &err);
-	if (st == MBFS_ERR_THROTTLED) {
-		fprintf(stderr,
-			"mbfs: %s (mbfs did not retry: Metabase keeps refusing for about an hour after 10 failed logins, and every attempt extends that)\n",
-			err.msg);
-		return 1;
-	}
-	if (st == MBFS_ERR_AUTH && mb_auth_kind(m->auth) == MB_AUTH_PASSWORD) {
-		fprintf(stderr,
-			"mbfs: %s (mbfs did not retry: Metabase locks an account after 10 failed logins)\n",
-			err.msg);
-		return 1;
-	}
-	if (st != MBFS_OK)
-		goto fail;
-	mbfs_info("connected to %s (Metabase %s) as %s using %s", o->url,
-		  m->caps.version, m->user.email ? m->user.email : "?",
-		  mb_auth_kind_name(mb_auth_kind(m->auth)));
-	return 0;
-fail:
-	fprintf(stderr, "mbfs: %s\n", err.msg);
-	return 1;
-}
-
-static int build_fs(struct mbfs_options *o, struct mount_state *m)
-{
-	struct mbfs_err err;
-	mbfs_err_clear(&err);
-	if (mbfs_spool_new(o->cache_dir, o->url, o->cache_max, &m->spool, &err) != MBFS_OK)
-		goto fail;
-	struct mbfs_export_config ec = {.result_ttl = o->result_ttl,
-					.error_ttl = o->error_ttl,
-					.max_exports = o->max_exports,
-					.row_cap = o->row_cap};
-	if (mbfs_export_new(m->client, m->spool, &ec, &m->export, &err) != MBFS_OK)
-		goto fail;
-	m->tree = mbfs_tree_new(m->client, o);
-	if (!m->tree) {
-		mbfs_err_set(&err, MBFS_ERR_NOMEM, 0, "out of memory");
-		goto fail;
-	}
-	/* queries/: this Metabase user's SQL files, beside the spool (not
-	 * with -o public: no user, no queries/) */
-	if (!o->public_only &&
-	    mbfs_queries_open(mbfs_spool_dir(m->spool), m->user.id,
-			      &m->queries, &err) != MBFS_OK)
-		goto fail;
-	mbfs_tree_set_queries(m->tree, m->queries);
-	/* Everything that changes the bytes of a result besides the object:
-	 * the Metabase user (permissions, sandboxing) and format_rows. */
-	if (o->public_only) /* no user: public links only */
-		snprintf(m->scope, sizeof m->scope, "pub|fr%d|",
-			 o->format_rows ? 1 : 0);
-	else
-		snprintf(m->scope, sizeof m->scope, "u%lld|fr%d|",
-			 (long long)m->user.id, o->format_rows ? 1 : 0);
-	struct mbfs_fs_env env = {.opts = o,
-				  .result_scope = m->scope,
-				  .client = m->client,
-				  .auth = m->auth,
-				  .tree = m->tree,
-				  .export = m->export,
-				  .version_tag = m->caps.version,
-				  .user_email = m->user.email,
-				  .caps_text = m->caps_text,
-				  .queries = m->queries};
-	m->fs = mbfs_fs_new(&env);
-	if (!m->fs) {
-		mbfs_err_set(&err, MBFS_ERR_NOMEM, 0, "out of memory");
-		goto fail;
-	}
-	return 0;
-fail:
-	fprintf(stderr, "mbfs: %s\n", err.msg);
-	return 1;
+	*fdp = -1;
 }
 
 int main(int argc, char **argv)
@@ -569,11 +94,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct mbfs_options o;
-	struct fuse_args fargs;
-	enum mbfs_options_result r = mbfs_options_parse(argc, argv, &o, &fargs);
+	enum mbfs_options_result r = mbfs_options_parse(argc, argv, &o);
 	if (r == MBFS_OPTIONS_EXIT_OK) {
 		if (o.show_version)
-			print_versions();
+			mbfs_run_print_versions(stdout);
+		mbfs_options_free(&o);
 		return 0;
 	}
 	if (r == MBFS_OPTIONS_ERROR)
@@ -586,9 +111,8 @@ int main(int argc, char **argv)
 		lvl = MBFS_LOG_DEBUG;
 	mbfs_log_set_level(lvl);
 
-	if (!mbfs_options_check_fuse(&o, argv[0])) {
+	if (!mbfs_session_check_options(&o)) {
 		mbfs_options_free(&o);
-		fuse_opt_free_args(&fargs);
 		return 1;
 	}
 	/* /dev/fd/N: an already opened /dev/fuse (mount.fuse3 -o drop_privileges) */
@@ -598,157 +122,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mbfs: mount point %s is not a directory\n",
 			o.mountpoint);
 		mbfs_options_free(&o);
-		fuse_opt_free_args(&fargs);
 		return 1;
 	}
 
-	struct creds creds;
-	/* -o public reads no credential from anywhere (and never prompts) */
-	int gathered = 0;
-	if (o.public_only)
-		memset(&creds, 0, sizeof creds);
-	else
-		gathered = gather_credentials(&o, &creds);
-	scrub_environment(); /* the secrets are in creds now */
+	struct mbfs_creds creds;
+	int gathered = mbfs_creds_gather(&o, &creds);
+	mbfs_creds_scrub_environment(); /* the secrets are in creds now */
 	if (gathered != 0) {
-		creds_free(&creds);
+		mbfs_creds_free(&creds);
 		mbfs_options_free(&o);
-		fuse_opt_free_args(&fargs);
 		return 1;
 	}
 
 	int notify_fd = o.foreground ? -1 : daemonize_start();
-	struct mount_state m;
-	memset(&m, 0, sizeof m);
-	int rc = 1;
-	struct mbfs_fs_ctx ctx = {0};
-	struct fuse_session *se = NULL;
-	pthread_t hup_tid;
-	bool hup_started = false;
-	struct mbfs_notify *notify = NULL;
-
-	int connected = connect_server(&o, &creds, &m);
-	creds_free(&creds); /* mb_auth keeps its own copies */
-	if (connected != 0 || build_fs(&o, &m) != 0)
-		goto out;
-
-	if (o.debug && fuse_opt_add_arg(&fargs, "-odebug") != 0)
-		goto out;
-	/* the URL holds no ',' or '\\' (mbfs_options_url_check): it cannot
-	 * add options of its own here */
-	size_t fsn = strlen(o.url) + 32;
-	char *fsname = malloc(fsn);
-	if (!fsname)
-		goto out;
-	snprintf(fsname, fsn, "-ofsname=%s,subtype=mbfs", o.url);
-	int added = fuse_opt_add_arg(&fargs, fsname);
-	free(fsname);
-	if (added != 0)
-		goto out;
-	ctx.fs = m.fs;
-	/* a waiting listing holds a pool thread until its fetch ends (at
-	 * most stall_timeout): enough of them that 40 stalled directories
-	 * do not keep others from being listed */
-	ctx.listing_pool = mbfs_park_new("listing", 256);
-	ctx.export_pool = mbfs_park_new("export", 256);
-	if (!ctx.listing_pool || !ctx.export_pool)
-		goto out;
-	se = fuse_session_new(&fargs, &mbfs_fuse_ops, sizeof mbfs_fuse_ops, &ctx);
-	if (!se) {
-		fprintf(stderr, "mbfs: bad FUSE options (see mbfs --help)\n");
-		goto out;
-	}
-	ctx.se = se;
-	/* names that a re-listing drops leave the kernel's dentry cache */
-	notify = mbfs_notify_new(se);
-	if (notify) {
-		mbfs_tree_set_gone_hook(m.tree, mbfs_notify_gone, notify);
-		mbfs_fs_set_inval_hook(m.fs, mbfs_notify_gone, notify);
-	}
-	mbfs_fs_set_metrics_hook(m.fs, mbfs_fuse_describe_metrics, &ctx);
-	/* a query's data file whose SQL changed: its attributes go at once */
-	mbfs_fs_set_inval_inode_hook(m.fs, inval_inode_now, se);
-	if (fuse_set_signal_handlers(se) != 0)
-		goto out;
-	if (pipe2(hup_pipe, O_CLOEXEC) == 0 &&
-	    pthread_create(&hup_tid, NULL, hup_thread, m.fs) == 0) {
-		hup_started = true;
-		struct sigaction sa;
-		memset(&sa, 0, sizeof sa);
-		sa.sa_handler = on_sighup;
-		sigemptyset(&sa.sa_mask);
-		sa.sa_flags = SA_RESTART;
-		sigaction(SIGHUP, &sa, NULL);
-	}
-	if (fuse_session_mount(se, o.mountpoint) != 0) {
-		fprintf(stderr, "mbfs: cannot mount on %s\n", o.mountpoint);
-		goto out_signals;
-	}
-	mbfs_info("mounted %s on %s", o.url, o.mountpoint);
-	if (m.auth)
-		mb_auth_started(m.auth);
-	daemonize_finish(notify_fd);
-	notify_fd = -1;
-
-	int loop_rc;
-	if (o.singlethread) {
-		loop_rc = fuse_session_loop(se);
-	} else {
-		struct fuse_loop_config *lc = fuse_loop_cfg_create();
-		fuse_loop_cfg_set_max_threads(lc, 64);
-		fuse_loop_cfg_set_idle_threads(lc, 16);
-		loop_rc = fuse_session_loop_mt(se, lc);
-		fuse_loop_cfg_destroy(lc);
-	}
-	/* A lazy unmount (fusermount3 -uz) ends the connection when its last
-	 * user goes; the kernel then answers our reads with ENODEV (libfuse:
-	 * a clean end) or, depending on timing, ECONNABORTED (libfuse: an
-	 * error) — both are the end of a mount that was unmounted. */
-	rc = loop_rc == 0 || loop_rc == -ECONNABORTED || loop_rc == ECONNABORTED
-		     ? 0
-		     : 1;
-	/* End every wait, let the parked requests reply and their threads
-	 * leave, and stop the notifier — all while the session's channel is
-	 * still open: unmounting closes the /dev/fuse descriptor, whose
-	 * number the next socket() may reuse, and a late reply would then
-	 * be written into that socket. */
-	mbfs_export_shutdown(m.export);
-	mb_http_stop(m.http);
-	mbfs_park_free(ctx.export_pool);
-	mbfs_park_free(ctx.listing_pool);
-	ctx.export_pool = ctx.listing_pool = NULL;
-	if (notify) {
-		mbfs_tree_set_gone_hook(m.tree, NULL, NULL);
-		mbfs_fs_set_inval_hook(m.fs, NULL, NULL);
-		mbfs_notify_free(notify);
-		notify = NULL;
-	}
-	fuse_session_unmount(se);
-	mbfs_info("unmounted %s", o.mountpoint);
-out_signals:
-	fuse_remove_signal_handlers(se);
-out:
-	if (hup_started) {
-		signal(SIGHUP, SIG_IGN);
-		char q = 'q';
-		if (write(hup_pipe[1], &q, 1) == 1)
-			pthread_join(hup_tid, NULL);
-	}
-	if (m.fs)
-		mbfs_fs_set_inval_inode_hook(m.fs, NULL, NULL);
-	if (notify) {
-		mbfs_tree_set_gone_hook(m.tree, NULL, NULL);
-		mbfs_fs_set_inval_hook(m.fs, NULL, NULL);
-		mbfs_notify_free(notify);
-	}
-	if (se)
-		fuse_session_destroy(se);
-	mbfs_park_free(ctx.listing_pool);
-	mbfs_park_free(ctx.export_pool);
-	state_free(&m);
+	int rc = mbfs_run(&o, &creds, daemonize_finish, &notify_fd);
 	if (notify_fd >= 0)
 		close(notify_fd); /* parent sees EOF: failure */
 	mbfs_options_free(&o);
-	fuse_opt_free_args(&fargs);
 	return rc;
 }

@@ -2,12 +2,12 @@
  * cancel.h — interrupting a thread that waits on the network's behalf, and
  * the "try" scope in which a thread must not wait at all.
  *
- * A parked FUSE request carries a struct mbfs_cancel; the thread serving it
- * enters a cancel scope (thread-local) before calling into fs.c, so the
- * waits deep below (export.c) can notice an interrupt without every
- * signature carrying a token. mbfs_cancel_fire() is called from libfuse's
- * interrupt callback (any thread); waiters are woken through the wake
- * function registered by the subsystem they wait in.
+ * A fetch job (tree.c, meta_cache.c) carries a struct mbfs_cancel; the
+ * pool thread running it enters a cancel scope (thread-local), so the
+ * transfer and the waits deep below can notice that every request waiting
+ * for the job was interrupted, without every signature carrying a token.
+ * mbfs_cancel_fire() may be called from any thread; a thread waiting on a
+ * condition is woken through the wake function set by the job's owner.
  *
  * Thread safety: the flag is atomic; the scope is per thread.
  */
@@ -16,6 +16,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "status.h"
 
@@ -38,26 +39,38 @@ void mbfs_cancel_fire(struct mbfs_cancel *c);
 
 /*
  * The try scope (DESIGN.md §2 rule 5: no FUSE worker waits on the
- * network). fuse_ops.c serves every request first inside a try scope on
- * the FUSE worker; the one place below that would have to wait — a
- * listing or list fetch (tree.c, meta_cache.c), an export to run or to
- * finish, stream bytes not yet there (export.c) — returns
- * MBFS_ERR_WOULD_BLOCK instead, saying what it would wait for, and the
- * request is parked and served again where waiting is allowed. There is
- * no separate probe that re-derives the decision.
+ * network; §5: no thread waits per request). fuse_ops.c serves every
+ * request inside a try scope with its waiter (waitq.h); the one place
+ * below that would have to wait — a listing or list fetch (tree.c,
+ * meta_cache.c), an export to run or to finish, stream bytes not yet there
+ * (export.c) — starts what it waits for (a fetch job, a run) if nobody
+ * has, queues the waiter on that object's wait queue with mbfs_wait_on
+ * and returns MBFS_ERR_WOULD_BLOCK; nothing is replied and the thread
+ * moves on. The object's completion wakes the waiter, whose retry is
+ * served again in a try scope and takes the outcome with mbfs_waited_for.
+ * There is no separate probe that re-derives the decision.
+ *
+ * Outside a try scope (a fetch job, a runner, unit tests) the same calls
+ * wait in place, interruptible through the cancel token above.
  */
-enum mbfs_wait {
-	MBFS_WAIT_NONE = 0,
-	MBFS_WAIT_LISTING,         /* a directory listing or list must be fetched */
-	MBFS_WAIT_EXPORT,          /* an export must run or finish */
-};
-void mbfs_nowait_enter(void);
-/* Leave the scope; what a call inside it would have waited for. */
-enum mbfs_wait mbfs_nowait_leave(void);
+struct mbfs_waiter;
+struct mbfs_waitq;
+
+/* Enter a try scope for waiter w (NULL: a try without a waiter, whose
+ * waits only return WOULD_BLOCK). */
+void mbfs_try_enter(struct mbfs_waiter *w);
+/* Leave it; true when a call inside queued the waiter. */
+bool mbfs_try_leave(void);
 /* May the current thread wait on the network? */
 bool mbfs_may_wait(void);
 
-/* In a try scope: record what for, fill err, return MBFS_ERR_WOULD_BLOCK. */
-enum mbfs_status mbfs_would_block(enum mbfs_wait what, struct mbfs_err *err);
+/* In a try scope: queue the current waiter on q (whose lock the caller
+ * holds), at most once per scope, and return MBFS_ERR_WOULD_BLOCK
+ * (MBFS_ERR_NOMEM when it cannot be queued). threshold: see waitq.h. */
+enum mbfs_status mbfs_wait_on(struct mbfs_waitq *q, uint64_t threshold,
+			      struct mbfs_err *err);
+/* In the retry of a request that waited for obj: its outcome (once). */
+bool mbfs_waited_for(const void *obj, enum mbfs_status *st,
+		     struct mbfs_err *err);
 
 #endif

@@ -1,13 +1,17 @@
 /*
- * options.c — owns the fuse_opt table, the config file reader, the
- * environment lookups, the defaults and the --help text. See options.h.
+ * options.c — owns the option table (one row per option: its name, the
+ * field of struct mbfs_options it fills, how its value is read, its
+ * default and range, its environment variable, whether the config file
+ * may set it, and its --help text), the argv reader, the config file
+ * reader and the server URL rules. --help, the config file keys and the
+ * defaults all come from the table: adding an option is one row (plus its
+ * use). No libfuse here: the options meant for it are kept as strings and
+ * fuse/session.c hands them over. See options.h.
  */
 #include "options.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <pwd.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,402 +19,197 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "log.h"
 #include "status.h"
 
-/* ---- config file ------------------------------------------------------ */
+/* ---- the table ---------------------------------------------------------- */
 
-#define CONFIG_MAX_KEYS 32
-#define CONFIG_MAX_BYTES 65536
+enum opt_kind {
+	K_FLAG,    /* bool, true when given ("name"; "name=true|false" too
+		    * with F_BOOL_VALUE) */
+	K_STRING,  /* char *, as given */
+	K_PATH,    /* char *, made absolute (the daemon runs in /) */
+	K_LEVEL,   /* char *, a log level (log.h) */
+	K_FORMATS, /* formats[], n_formats: csv, json, xlsx, ':'-separated */
+	K_CHOICE,  /* bool: arg's first word (false) or second word (true) */
+	K_SECONDS, /* double, in [min, max] */
+	K_UINT,    /* a whole number in [min, max]: int, long, int64, uid ... */
+	K_SIZE,    /* uint64_t bytes: 500M, 2G ..., at least min */
+	K_SECRET,  /* never on the command line: the environment, a file or
+		    * the config file only (creds.c); no field */
+	K_URL,     /* the server URL: first argument, environment or config */
+};
 
-static struct {
-	char path[4096];
-	char *keys[CONFIG_MAX_KEYS];
-	char *vals[CONFIG_MAX_KEYS];
-	int n;
-	bool private_;
-	bool loaded;
-	/* why the whole file is refused (one line, without "mbfs: "), or "" */
-	char refusal[9000];
-} config;
+enum opt_section {
+	S_OPTIONS, /* --help's options list: [default] */
+	S_CREDS,   /* --help's credentials list: [$ENV] */
+	S_PROCESS, /* --help's list of switches (-f, -h ...) */
+	S_HIDDEN,  /* not in --help */
+};
 
-static char *trim(char *s)
+#define F_CLI_ONLY 1u     /* not a config file key */
+#define F_EMPTY_UNSET 2u  /* an empty value counts as not given */
+#define F_OCTAL 4u        /* K_UINT in base 8 */
+#define F_BOOL_VALUE 8u   /* K_FLAG also as name=true, name=false */
+
+struct opt {
+	const char *name;    /* -o name (or "-f"), and config file key */
+	const char *alias;   /* another name: "--help", -o "debug" */
+	enum opt_kind kind;
+	size_t off, size;    /* the field in struct mbfs_options */
+	const char *def;     /* default: parsed as if given; in --help */
+	/* a default known at run time, written to buf (false: a message
+	 * was printed, there is none) */
+	bool (*dyn_def)(char *buf, size_t bufsz);
+	const char *shown;   /* --help's [default] if not def ("off": flag) */
+	double min, max;     /* range: K_SECONDS, K_UINT, K_SIZE */
+	const char *env;     /* environment variable: after the command line,
+			      * before the config file */
+	unsigned flags;
+	enum opt_section sec;
+	const char *arg;     /* --help's value placeholder; K_CHOICE: the
+			      * two words, '|'-separated */
+	/* --help's text, '\n' between lines; "[]" marks where [default]
+	 * (S_OPTIONS) or [$ENV] (S_CREDS) goes, else it ends the text */
+	const char *help;
+};
+
+static bool default_uid(char *buf, size_t bufsz);
+static bool default_gid(char *buf, size_t bufsz);
+static bool default_cache_dir(char *buf, size_t bufsz);
+
+#define FIELD(f)                                                               \
+	.off = offsetof(struct mbfs_options, f),                               \
+	.size = sizeof(((struct mbfs_options *)0)->f)
+#define CRED(f, e, a, h)                                                       \
+	.name = #f, FIELD(f), .env = e, .flags = F_EMPTY_UNSET,                \
+	.sec = S_CREDS, .arg = a, .help = h
+
+/* Values are read and checked in this order (the first bad one is
+ * reported); --help lists each section in this order. */
+static const struct opt opt_table[] = {
+	/* credentials (the secrets themselves: the K_SECRET rows) */
+	{CRED(api_key_file, "MBFS_API_KEY_FILE", "FILE",
+	      "read the API key from FILE"), .kind = K_PATH},
+	{CRED(password_file, "MBFS_PASSWORD_FILE", "FILE",
+	      "read the password from FILE"), .kind = K_PATH},
+	{CRED(session_file, "MBFS_SESSION_FILE", "FILE",
+	      "read a session token from FILE"), .kind = K_PATH},
+	{CRED(username, "MBFS_USERNAME", "EMAIL",
+	      "user name for password login"), .kind = K_STRING},
+	/* options */
+	{.name = "formats", .kind = K_FORMATS, FIELD(formats), .def = "csv:json",
+	 .flags = F_EMPTY_UNSET, .arg = "LIST",
+	 .help = "files per card/table, ':'-separated []\n(csv, json, xlsx)"},
+	{.name = "format_rows", .kind = K_FLAG, FIELD(format_rows),
+	 .shown = "off: raw", .flags = F_BOOL_VALUE,
+	 .help = "ask Metabase for UI-formatted values"},
+	{.name = "public", .kind = K_FLAG, FIELD(public_only),
+	 .help = "public links only: no credentials are read or sent,\n"
+		 "no login; only public/ and .mbfs/ exist"},
+	{.name = "meta_ttl", .kind = K_SECONDS, FIELD(meta_ttl), .def = "60",
+	 .max = MBFS_TTL_MAX, .arg = "SECONDS",
+	 .help = "how long listings and attributes are cached"},
+	{.name = "result_ttl", .kind = K_SECONDS, FIELD(result_ttl), .def = "60",
+	 .max = MBFS_TTL_MAX, .arg = "SECONDS",
+	 .help = "how long an export result stays fresh"},
+	{.name = "error_ttl", .kind = K_SECONDS, FIELD(error_ttl), .def = "10",
+	 .max = MBFS_TTL_MAX, .arg = "SECONDS",
+	 .help = "how long a failed export is remembered []\n"
+		 "(the three TTLs: 0 to 1e9)"},
+	{.name = "stat", .kind = K_CHOICE, FIELD(stat_cached), .def = "export",
+	 .arg = "export|cached",
+	 .help = "whether stat of a data file runs its export"},
+	{.name = "cache_dir", .kind = K_PATH, FIELD(cache_dir),
+	 .dyn_def = default_cache_dir, .shown = "$XDG_CACHE_HOME/mbfs",
+	 .arg = "DIR", .help = "spool and session cache"},
+	{.name = "cache_max", .kind = K_SIZE, FIELD(cache_max), .def = "1G",
+	 .min = (double)MBFS_CACHE_MAX_MIN, .arg = "SIZE",
+	 .help = "spool size cap, e.g. 500M, 2G; at least 1M"},
+	{.name = "max_exports", .kind = K_UINT, FIELD(max_exports), .def = "4",
+	 .min = 1, .max = 256, .arg = "N",
+	 .help = "concurrent exports per mount, 1-256"},
+	{.name = "stream", .kind = K_FLAG, FIELD(stream),
+	 .help = "open returns at once, reads wait for their bytes\n"
+		 "(direct_io; size 0 until the export ends)"},
+	{.name = "row_cap", .kind = K_UINT, FIELD(row_cap), .def = "1048575",
+	 .max = 1099511627776.0 /* 2^40 */, .arg = "N",
+	 .help = "the server's download row cap, for user.mb.truncated\n"
+		 "(0: never flag)"},
+	{.name = "retries", .kind = K_UINT, FIELD(retries), .def = "3",
+	 .max = 20, .arg = "N", .help = "retries of transient failures, 0-20"},
+	{.name = "connect_timeout", .kind = K_SECONDS, FIELD(connect_timeout),
+	 .def = "10", .min = 0.1, .max = 3600, .arg = "SEC",
+	 .help = "TCP/TLS connect timeout, 0.1-3600"},
+	{.name = "stall_timeout", .kind = K_UINT, FIELD(stall_timeout),
+	 .def = "60", .min = 1, .max = 86400, .arg = "SEC",
+	 .help = "abort a transfer when no byte arrived for SEC\n"
+		 "seconds, 1-86400: a read fails with EIO, \"no data\n"
+		 "from the server for SEC s\""},
+	{.name = "cafile", .kind = K_PATH, FIELD(cafile), .shown = "system CAs",
+	 .flags = F_EMPTY_UNSET, .arg = "FILE",
+	 .help = "extra CA bundle for TLS verification"},
+	{.name = "insecure", .kind = K_FLAG, FIELD(insecure),
+	 .shown = "off: verify", .help = "do not verify TLS certificates"},
+	{.name = "uid", .kind = K_UINT, FIELD(uid), .dyn_def = default_uid,
+	 .shown = "the mounting user", .max = 0xfffffffe, .arg = "N",
+	 .help = "owner of every file"},
+	{.name = "gid", .kind = K_UINT, FIELD(gid), .dyn_def = default_gid,
+	 .shown = "the mounting user's group", .max = 0xfffffffe, .arg = "N",
+	 .help = "group of every file"},
+	{.name = "umask", .kind = K_UINT, FIELD(umask), .def = "022",
+	 .max = 0777, .flags = F_OCTAL, .arg = "OCTAL",
+	 .help = "permission bits to clear, as in sshfs"},
+	{.name = "log_level", .kind = K_LEVEL, FIELD(log_level), .shown = "info",
+	 .env = "MBFS_LOG_LEVEL", .flags = F_EMPTY_UNSET, .arg = "LEVEL",
+	 .help = "error, warn, info or debug []; stderr with -f,\n"
+		 "syslog (daemon facility) when daemonized"},
+	/* switches */
+	{.name = "-f", .kind = K_FLAG, FIELD(foreground), .flags = F_CLI_ONLY,
+	 .sec = S_PROCESS, .help = "stay in the foreground, log to stderr"},
+	{.name = "-d", .alias = "debug", .kind = K_FLAG, FIELD(debug),
+	 .flags = F_CLI_ONLY, .sec = S_PROCESS,
+	 .help = "FUSE debug output (implies -f and log_level=debug)"},
+	{.name = "-s", .kind = K_FLAG, FIELD(singlethread), .flags = F_CLI_ONLY,
+	 .sec = S_PROCESS, .help = "single-threaded"},
+	{.name = "-h", .alias = "--help", .kind = K_FLAG, FIELD(show_help),
+	 .flags = F_CLI_ONLY, .sec = S_PROCESS, .help = "this text"},
+	{.name = "-V", .alias = "--version", .kind = K_FLAG, FIELD(show_version),
+	 .flags = F_CLI_ONLY, .sec = S_PROCESS,
+	 .help = "versions of mbfs, libfuse, libcurl and json-c"},
+	/* test-only: size 0 for data files before open (=always: also after) */
+	{.name = "test_zero_size", .kind = K_FLAG, FIELD(test_zero_size),
+	 .flags = F_CLI_ONLY, .sec = S_HIDDEN},
+	{.name = "test_zero_size=always", .kind = K_FLAG,
+	 FIELD(test_zero_size_always), .flags = F_CLI_ONLY, .sec = S_HIDDEN},
+	/* config file keys only: the secrets (creds.c reads them), the URL */
+	{.name = "password", .kind = K_SECRET, .sec = S_HIDDEN},
+	{.name = "api_key", .kind = K_SECRET, .sec = S_HIDDEN},
+	{.name = "session", .kind = K_SECRET, .sec = S_HIDDEN},
+	{.name = "url", .kind = K_URL, FIELD(url), .env = "MBFS_URL",
+	 .flags = F_EMPTY_UNSET, .sec = S_HIDDEN},
+};
+
+#define N_OPTS (sizeof opt_table / sizeof opt_table[0])
+
+static const struct opt *opt_find(const char *name)
 {
-	while (*s == ' ' || *s == '\t')
-		s++;
-	char *e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
-			 e[-1] == '\n'))
-		*--e = '\0';
-	return s;
-}
-
-static bool config_key_is_secret(const char *key)
-{
-	return strcmp(key, "password") == 0 || strcmp(key, "api_key") == 0 ||
-	       strcmp(key, "session") == 0;
-}
-
-/* A path for a one-line message: control characters escaped, bounded. */
-static const char *shown(const char *path, char *buf, size_t bufsz)
-{
-	mbfs_escape_text(path, buf, bufsz);
-	return buf;
-}
-
-/*
- * The home directory: $HOME when it is an absolute path, else the
- * password database's entry for the real user (a boot-time mount may run
- * without HOME). NULL when neither is known. Never a shared directory.
- */
-static const char *home_dir(void)
-{
-	const char *home = getenv("HOME");
-	if (home && home[0] == '/')
-		return home;
-	struct passwd *pw = getpwuid(getuid());
-	if (pw && pw->pw_dir && pw->pw_dir[0] == '/')
-		return pw->pw_dir;
+	for (size_t i = 0; i < N_OPTS; i++)
+		if (strcmp(opt_table[i].name, name) == 0)
+			return &opt_table[i];
 	return NULL;
 }
 
-/* $XDG_<x>_HOME/mbfs[/file] (when absolute, as the XDG spec wants), else
- * <home>/<fallback>/mbfs[/file]. False when there is no base directory or
- * the path does not fit. */
-static bool xdg_path(const char *xdg_var, const char *fallback,
-		     const char *file, char *out, size_t outsz)
+bool mbfs_options_key_is_secret(const char *key)
 {
-	const char *xdg = getenv(xdg_var);
-	int n;
-	if (xdg && xdg[0] == '/') {
-		n = snprintf(out, outsz, "%s/mbfs%s%s", xdg, file ? "/" : "",
-			     file ? file : "");
-	} else {
-		const char *home = home_dir();
-		if (!home)
-			return false;
-		n = snprintf(out, outsz, "%s/%s/mbfs%s%s", home, fallback,
-			     file ? "/" : "", file ? file : "");
-	}
-	return n > 0 && (size_t)n < outsz;
+	const struct opt *d = opt_find(key);
+	return d && d->kind == K_SECRET;
 }
-
-/*
- * ssh's rules: the file must be a regular file owned by the user and not
- * writable by group or others (anyone who can change it can send the
- * credentials to their own URL with TLS checks off); when it holds a
- * secret, not readable by them either. Anything else refuses the whole
- * file, with one line naming it and the command that fixes it.
- */
-static void config_load(void)
-{
-	char path[4096], sp[4200];
-	config.loaded = true;
-	const char *xdg = getenv("XDG_CONFIG_HOME");
-	if (!xdg_path("XDG_CONFIG_HOME", ".config", "config", path,
-		      sizeof path)) {
-		if ((xdg && xdg[0] == '/') || home_dir()) /* it did not fit */
-			snprintf(config.refusal, sizeof config.refusal,
-				 "the config file's path ($XDG_CONFIG_HOME or $HOME) is longer than %zu bytes",
-				 sizeof path - 1);
-		return;
-	}
-	snprintf(config.path, sizeof config.path, "%s", path);
-	shown(path, sp, sizeof sp);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		if (errno != ENOENT && errno != ENOTDIR)
-			snprintf(config.refusal, sizeof config.refusal,
-				 "cannot read the config file %s: %s", sp,
-				 strerror(errno));
-		return;
-	}
-	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(config.refusal, sizeof config.refusal,
-			 "the config file %s is not a regular file: refused", sp);
-		close(fd);
-		return;
-	}
-	unsigned me = (unsigned)geteuid();
-	if (st.st_uid != geteuid()) {
-		snprintf(config.refusal, sizeof config.refusal,
-			 "the config file %s is owned by uid %u, not by you (uid %u): refused whole; run chown %u %s",
-			 sp, (unsigned)st.st_uid, me, me, sp);
-		close(fd);
-		return;
-	}
-	if (st.st_mode & 022) {
-		snprintf(config.refusal, sizeof config.refusal,
-			 "the config file %s is writable by group or others (mode %04o): refused whole; run chmod go-w %s",
-			 sp, (unsigned)(st.st_mode & 07777), sp);
-		close(fd);
-		return;
-	}
-	config.private_ = (st.st_mode & 077) == 0;
-	FILE *f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
-		return;
-	}
-	char line[4096];
-	size_t total = 0;
-	while (fgets(line, sizeof line, f) && config.n < CONFIG_MAX_KEYS) {
-		total += strlen(line);
-		if (total > CONFIG_MAX_BYTES)
-			break;
-		char *s = trim(line);
-		if (!*s || *s == '#' || *s == ';')
-			continue;
-		char *eq = strchr(s, '=');
-		if (!eq)
-			continue;
-		*eq = '\0';
-		char *k = trim(s), *v = trim(eq + 1);
-		size_t vl = strlen(v);
-		if (vl >= 2 && ((v[0] == '"' && v[vl - 1] == '"') ||
-				(v[0] == '\'' && v[vl - 1] == '\''))) {
-			v[vl - 1] = '\0';
-			v++;
-		}
-		if (config_key_is_secret(k) && !config.private_ &&
-		    !config.refusal[0])
-			snprintf(config.refusal, sizeof config.refusal,
-				 "the config file %s holds %s but is readable by group or others (mode %04o): refused whole; run chmod 600 %s",
-				 sp,
-				 strcmp(k, "api_key") == 0   ? "an API key"
-				 : strcmp(k, "session") == 0 ? "a session token"
-							     : "a password",
-				 (unsigned)(st.st_mode & 07777), sp);
-		config.keys[config.n] = strdup(k);
-		config.vals[config.n] = strdup(v);
-		config.n++;
-	}
-	explicit_bzero(line, sizeof line);
-	fclose(f);
-}
-
-const char *mbfs_options_config(const char *key, bool *refused)
-{
-	if (!config.loaded)
-		config_load();
-	if (refused)
-		*refused = false;
-	if (config.refusal[0]) {
-		if (refused)
-			*refused = true;
-		return NULL;
-	}
-	for (int i = 0; i < config.n; i++) {
-		if (strcmp(config.keys[i], key) != 0)
-			continue;
-		if (config_key_is_secret(key) && !config.private_) {
-			if (refused)
-				*refused = true;
-			return NULL;
-		}
-		return config.vals[i];
-	}
-	return NULL;
-}
-
-const char *mbfs_options_config_refusal(void)
-{
-	if (!config.loaded)
-		config_load();
-	return config.refusal[0] ? config.refusal : NULL;
-}
-
-const char *mbfs_options_config_path(void)
-{
-	if (!config.loaded)
-		config_load();
-	return config.path[0] ? config.path : "$XDG_CONFIG_HOME/mbfs/config";
-}
-
-/* ---- command line ----------------------------------------------------- */
-
-enum {
-	KEY_HELP,
-	KEY_VERSION,
-	KEY_FOREGROUND,
-	KEY_DEBUG,
-	KEY_SINGLE,
-};
-
-/* Raw string values as fuse_opt fills them; converted afterwards.
- * Every -o name can also be given in the config file (config_fill). */
-struct raw_opts {
-	char *api_key_file, *password_file, *session_file, *username;
-	char *formats, *meta_ttl, *result_ttl, *error_ttl, *stat, *cache_dir,
-		*cache_max, *cafile, *connect_timeout, *stall_timeout,
-		*max_exports, *retries,
-		*uid, *gid, *umask, *log_level;
-	int format_rows, insecure, test_zero_size, test_zero_size_always, stream;
-	int public_only;
-	char *row_cap;
-	int help, version, foreground, debug, single;
-	char *positional[2];
-	int n_positional;
-	int too_many_positional;
-	/* secrets given on the command line are refused, loudly */
-	int secret_in_argv;
-	/* options for libfuse, recorded to check them before mounting */
-	char *pass[MBFS_MAX_PASSTHROUGH];
-	int n_pass;
-};
-
-#define RAW(t, p) {t, offsetof(struct raw_opts, p), 0}
-static const struct fuse_opt opt_table[] = {
-	RAW("api_key_file=%s", api_key_file),
-	RAW("password_file=%s", password_file),
-	RAW("session_file=%s", session_file),
-	RAW("username=%s", username),
-	RAW("formats=%s", formats),
-	{"format_rows", offsetof(struct raw_opts, format_rows), 1},
-	{"format_rows=true", offsetof(struct raw_opts, format_rows), 1},
-	{"format_rows=false", offsetof(struct raw_opts, format_rows), 0},
-	RAW("meta_ttl=%s", meta_ttl),
-	RAW("result_ttl=%s", result_ttl),
-	RAW("error_ttl=%s", error_ttl),
-	RAW("stat=%s", stat),
-	RAW("cache_dir=%s", cache_dir),
-	RAW("cache_max=%s", cache_max),
-	RAW("cafile=%s", cafile),
-	{"insecure", offsetof(struct raw_opts, insecure), 1},
-	RAW("connect_timeout=%s", connect_timeout),
-	RAW("stall_timeout=%s", stall_timeout),
-	RAW("max_exports=%s", max_exports),
-	RAW("retries=%s", retries),
-	RAW("uid=%s", uid),
-	RAW("gid=%s", gid),
-	RAW("umask=%s", umask),
-	RAW("log_level=%s", log_level),
-	{"test_zero_size", offsetof(struct raw_opts, test_zero_size), 1},
-	{"test_zero_size=always", offsetof(struct raw_opts, test_zero_size_always), 1},
-	{"stream", offsetof(struct raw_opts, stream), 1},
-	{"public", offsetof(struct raw_opts, public_only), 1},
-	RAW("row_cap=%s", row_cap),
-	{"password=", offsetof(struct raw_opts, secret_in_argv), 1},
-	{"api_key=", offsetof(struct raw_opts, secret_in_argv), 1},
-	{"session=", offsetof(struct raw_opts, secret_in_argv), 1},
-	FUSE_OPT_KEY("-h", KEY_HELP),
-	FUSE_OPT_KEY("--help", KEY_HELP),
-	FUSE_OPT_KEY("-V", KEY_VERSION),
-	FUSE_OPT_KEY("--version", KEY_VERSION),
-	FUSE_OPT_KEY("-f", KEY_FOREGROUND),
-	FUSE_OPT_KEY("-d", KEY_DEBUG),
-	FUSE_OPT_KEY("debug", KEY_DEBUG),
-	FUSE_OPT_KEY("-s", KEY_SINGLE),
-	FUSE_OPT_END,
-};
-
-static bool config_true(const char *v)
-{
-	return v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||
-		     strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0 ||
-		     *v == '\0');
-}
-
-/* Options not given on the command line come from the config file. */
-static void config_fill(struct raw_opts *r)
-{
-	static const struct {
-		const char *key;
-		size_t off;
-	} strs[] = {
-#define S(f) {#f, offsetof(struct raw_opts, f)}
-		/* (credentials files, username, formats, cafile and log_level
-		 * go through pick(): the environment comes before the config) */
-		S(meta_ttl), S(result_ttl), S(error_ttl), S(stat), S(cache_dir),
-		S(cache_max), S(connect_timeout), S(stall_timeout),
-		S(max_exports), S(retries),
-		S(uid), S(gid), S(umask), S(row_cap),
-#undef S
-	};
-	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
-		char **dst = (char **)((char *)r + strs[i].off);
-		const char *v = mbfs_options_config(strs[i].key, NULL);
-		if (!*dst && v && *v)
-			*dst = strdup(v);
-	}
-	static const struct {
-		const char *key;
-		size_t off;
-	} flags[] = {
-		{"format_rows", offsetof(struct raw_opts, format_rows)},
-		{"insecure", offsetof(struct raw_opts, insecure)},
-		{"stream", offsetof(struct raw_opts, stream)},
-		{"public", offsetof(struct raw_opts, public_only)},
-	};
-	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
-		int *dst = (int *)((char *)r + flags[i].off);
-		const char *v = mbfs_options_config(flags[i].key, NULL);
-		if (!*dst && v && config_true(v))
-			*dst = 1;
-	}
-}
-
-/* Options that mount(8), fstab and systemd use for themselves: accepted
- * and ignored, as sshfs does (mount.fuse3 already drops most of them). */
-static bool mount_only_option(const char *arg)
-{
-	static const char *const names[] = {
-		"_netdev", "auto", "noauto", "user", "nouser", "users", "owner",
-		"group", "nofail", "defaults", "relatime", "norelatime",
-		"strictatime", "nostrictatime", "lazytime", "nolazytime",
-		"diratime", "nodiratime", "iversion", "noiversion", "loud",
-		"silent"};
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (strcmp(arg, names[i]) == 0)
-			return true;
-	return !*arg || strncmp(arg, "x-", 2) == 0 ||
-	       strncmp(arg, "comment=", 8) == 0;
-}
-
-static int opt_proc(void *data, const char *arg, int key,
-		    struct fuse_args *outargs)
-{
-	struct raw_opts *r = data;
-	(void)outargs;
-	switch (key) {
-	case FUSE_OPT_KEY_NONOPT:
-		if (r->n_positional < 2)
-			r->positional[r->n_positional++] = strdup(arg);
-		else
-			r->too_many_positional = 1;
-		return 0;
-	case KEY_HELP:
-		r->help = 1;
-		return 0;
-	case KEY_VERSION:
-		r->version = 1;
-		return 0;
-	case KEY_FOREGROUND:
-		r->foreground = 1;
-		return 0;
-	case KEY_DEBUG:
-		r->debug = 1;
-		r->foreground = 1;
-		return 0;
-	case KEY_SINGLE:
-		r->single = 1;
-		return 0;
-	default:
-		if (mount_only_option(arg))
-			return 0;
-		if (r->n_pass < MBFS_MAX_PASSTHROUGH)
-			r->pass[r->n_pass++] = strdup(arg);
-		return 1; /* pass through to libfuse (allow_other, fsname, ...) */
-	}
-}
-
 /* Seconds in [min, max]; NaN and infinities are refused. */
 static bool parse_seconds(const char *name, const char *s, double min,
 			  double max, double *out)
 {
-	if (!s)
-		return true;
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);
@@ -430,8 +229,6 @@ static bool parse_uint(const char *name, const char *s, int base,
 		       unsigned long long min, unsigned long long max,
 		       unsigned long long *out)
 {
-	if (!s)
-		return true;
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, base);
@@ -451,10 +248,11 @@ static bool parse_uint(const char *name, const char *s, int base,
 	return true;
 }
 
-static bool parse_size(const char *s, uint64_t *out)
+/* Bytes, with an optional K, M, G or T (powers of 1024) and B or iB;
+ * at least min. */
+static bool parse_size(const char *name, const char *s, uint64_t min,
+		       uint64_t *out)
 {
-	if (!s)
-		return true;
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);
@@ -477,16 +275,17 @@ static bool parse_size(const char *s, uint64_t *out)
 	if (v * mult >= 18446744073709551615.0) /* would not fit in 64 bits */
 		goto bad;
 	uint64_t bytes = (uint64_t)(v * mult);
-	if (bytes < MBFS_CACHE_MAX_MIN) {
+	if (bytes < min) {
 		fprintf(stderr,
-			"mbfs: -o cache_max=%s: at least 1M (1 MiB) is needed to hold a result\n",
-			s);
+			"mbfs: -o %s=%s: at least 1M (1 MiB) is needed to hold a result\n",
+			name, s);
 		return false;
 	}
 	*out = bytes;
 	return true;
 bad:
-	fprintf(stderr, "mbfs: -o cache_max=%s: expected a size like 1G or 500M\n", s);
+	fprintf(stderr, "mbfs: -o %s=%s: expected a size like 1G or 500M\n",
+		name, s);
 	return false;
 }
 
@@ -499,9 +298,10 @@ static bool parse_formats(const char *s, struct mbfs_options *o)
 	     t = strtok_r(NULL, ":+", &save)) {
 		if (strcmp(t, "csv") && strcmp(t, "json") && strcmp(t, "xlsx")) {
 			char st[64];
+			mbfs_escape_text(t, st, sizeof st);
 			fprintf(stderr,
 				"mbfs: -o formats=...: unknown format '%s' (use csv, json, xlsx, separated by ':')\n",
-				shown(t, st, sizeof st));
+				st);
 			ok = false;
 			break;
 		}
@@ -524,24 +324,6 @@ bool mbfs_options_has_format(const struct mbfs_options *opts, const char *fmt)
 			return true;
 	return false;
 }
-
-static char *dup_or_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
-/* $XDG_CACHE_HOME/mbfs, else <home>/.cache/mbfs; never a shared
- * directory such as /tmp. NULL (with a message) when there is none. */
-static char *default_cache_dir(void)
-{
-	char buf[4096];
-	if (xdg_path("XDG_CACHE_HOME", ".cache", NULL, buf, sizeof buf))
-		return strdup(buf);
-	fprintf(stderr,
-		"mbfs: no cache directory: HOME and XDG_CACHE_HOME are unset (or too long) and the user has no home directory; give -o cache_dir=DIR\n");
-	return NULL;
-}
-
 /*
  * An absolute form of a path option (the daemon runs in /, so a relative
  * path would change meaning): relative paths are taken from the current
@@ -575,52 +357,468 @@ static char *absolute(const char *name, const char *p)
 	return r;
 }
 
-static void free_raw(struct raw_opts *r)
+static bool default_uid(char *buf, size_t bufsz)
 {
-	char **strs[] = {&r->api_key_file, &r->password_file, &r->session_file,
-			 &r->username, &r->formats, &r->meta_ttl,
-			 &r->result_ttl, &r->error_ttl, &r->stat, &r->cache_dir,
-			 &r->cache_max, &r->cafile, &r->connect_timeout,
-			 &r->stall_timeout, &r->max_exports, &r->retries,
-			 &r->uid, &r->gid, &r->umask, &r->log_level, &r->row_cap,
-			 &r->positional[0], &r->positional[1]};
-	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
-		free(*strs[i]);
-		*strs[i] = NULL;
-	}
-	/* pass-through options not handed over to the result (a failed
-	 * fuse_opt_parse returns before they are) */
-	for (int i = 0; i < r->n_pass; i++)
-		free(r->pass[i]);
-	r->n_pass = 0;
+	snprintf(buf, bufsz, "%u", (unsigned)getuid());
+	return true;
 }
 
-/* First non-empty of: command line, environment, config file. */
-static char *pick(const char *cli, const char *env, const char *cfg_key)
+static bool default_gid(char *buf, size_t bufsz)
 {
-	if (cli && *cli)
-		return strdup(cli);
-	const char *e = env ? getenv(env) : NULL;
-	if (e && *e)
-		return strdup(e);
-	const char *c = cfg_key ? mbfs_options_config(cfg_key, NULL) : NULL;
-	return dup_or_null(c && *c ? c : NULL);
+	snprintf(buf, bufsz, "%u", (unsigned)getgid());
+	return true;
 }
 
-/* A path option (command line, environment, config), made absolute.
- * False (with a message) when it cannot be. */
-static bool pick_path(const char *name, const char *cli, const char *env,
-		      const char *cfg_key, char **out)
+/* $XDG_CACHE_HOME/mbfs, else <home>/.cache/mbfs; never a shared
+ * directory such as /tmp. False (with a message) when there is none. */
+static bool default_cache_dir(char *buf, size_t bufsz)
 {
-	char *v = pick(cli, env, cfg_key);
-	*out = NULL;
-	if (!v)
+	if (mbfs_config_xdg_path("XDG_CACHE_HOME", ".cache", NULL, buf, bufsz))
 		return true;
-	*out = absolute(name, v);
-	free(v);
-	return *out != NULL;
+	fprintf(stderr,
+		"mbfs: no cache directory: HOME and XDG_CACHE_HOME are unset (or too long) and the user has no home directory; give -o cache_dir=DIR\n");
+	return false;
 }
 
+static void store_uint(void *field, size_t size, unsigned long long v)
+{
+	if (size == sizeof(uint32_t)) {
+		uint32_t x = (uint32_t)v;
+		memcpy(field, &x, sizeof x);
+	} else {
+		uint64_t x = v;
+		memcpy(field, &x, sizeof x);
+	}
+}
+
+/* Read value v of row d into its field; false with a message. */
+static bool set_value(const struct opt *d, const char *v,
+		      struct mbfs_options *o)
+{
+	void *field = (char *)o + d->off;
+	char **str = field;
+	unsigned long long n;
+	switch (d->kind) {
+	case K_STRING:
+		return (*str = strdup(v)) != NULL;
+	case K_PATH:
+		return (*str = absolute(d->name, v)) != NULL;
+	case K_LEVEL: {
+		enum mbfs_log_level lvl;
+		if (!mbfs_log_parse_level(v, &lvl)) {
+			fprintf(stderr, "mbfs: -o %s=%s: expected error, warn, info or debug\n",
+				d->name, v);
+			return false;
+		}
+		return (*str = strdup(v)) != NULL;
+	}
+	case K_FORMATS:
+		return parse_formats(v, o);
+	case K_CHOICE: {
+		size_t first = strcspn(d->arg, "|");
+		if (strlen(v) == first && strncmp(v, d->arg, first) == 0) {
+			*(bool *)field = false;
+			return true;
+		}
+		if (strcmp(v, d->arg + first + 1) == 0) {
+			*(bool *)field = true;
+			return true;
+		}
+		fprintf(stderr, "mbfs: -o %s=%s: expected '%.*s' (default) or '%s'\n",
+			d->name, v, (int)first, d->arg, d->arg + first + 1);
+		return false;
+	}
+	case K_SECONDS:
+		return parse_seconds(d->name, v, d->min, d->max, field);
+	case K_UINT:
+		if (!parse_uint(d->name, v, d->flags & F_OCTAL ? 8 : 10,
+				(unsigned long long)d->min,
+				(unsigned long long)d->max, &n))
+			return false;
+		store_uint(field, d->size, n);
+		return true;
+	case K_SIZE:
+		return parse_size(d->name, v, (uint64_t)d->min, field);
+	case K_FLAG:
+	case K_SECRET:
+	case K_URL:
+		break;
+	}
+	return true;
+}
+
+/* Where a value comes from, first found: the command line (cli), the
+ * environment, the config file. NULL when none gave one. */
+static const char *value_source(const struct opt *d, const char *cli)
+{
+	if (cli && (*cli || !(d->flags & F_EMPTY_UNSET)))
+		return cli;
+	const char *v = d->env ? getenv(d->env) : NULL;
+	if (v && *v)
+		return v;
+	v = d->flags & F_CLI_ONLY ? NULL : mbfs_config_get(d->name, NULL);
+	return v && *v ? v : NULL;
+}
+
+static bool config_true(const char *v)
+{
+	return v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||
+		     strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0 ||
+		     *v == '\0');
+}
+
+/* ---- the command line --------------------------------------------------- */
+
+/* What the command line said, before the other sources are looked at. */
+struct cli {
+	char *val[N_OPTS];         /* valued rows: the last value given */
+	char *positional[2];
+	int n_positional;
+	bool too_many_positional;
+	bool secret_in_argv;       /* refused, loudly */
+};
+
+static bool passthrough_add(struct mbfs_options *o, const char *arg)
+{
+	char **p = realloc(o->fuse_passthrough,
+			   ((size_t)o->n_fuse_passthrough + 1) * sizeof *p);
+	if (!p)
+		return false;
+	o->fuse_passthrough = p;
+	return (p[o->n_fuse_passthrough++] = strdup(arg)) != NULL;
+}
+
+/* Does arg name row d? *val is then what follows "name=" (valued rows),
+ * or "true" / "false" (flags). */
+static bool opt_matches(const struct opt *d, const char *arg, const char **val)
+{
+	size_t nl = strlen(d->name);
+	if (d->kind == K_URL)
+		return false;
+	if (d->kind == K_FLAG) {
+		*val = "true";
+		if (strcmp(arg, d->name) == 0 ||
+		    (d->alias && strcmp(arg, d->alias) == 0))
+			return true;
+		*val = arg + nl + 1;
+		return (d->flags & F_BOOL_VALUE) &&
+		       strncmp(arg, d->name, nl) == 0 && arg[nl] == '=' &&
+		       (strcmp(*val, "true") == 0 || strcmp(*val, "false") == 0);
+	}
+	*val = arg + nl + 1;
+	return strncmp(arg, d->name, nl) == 0 && arg[nl] == '=';
+}
+
+/* One option: an element of an -o list, or an argument starting with '-'
+ * (as libfuse's fuse_opt, both are matched against the same names). */
+static bool take_option(struct cli *c, struct mbfs_options *o,
+			const char *arg)
+{
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct opt *d = &opt_table[i];
+		const char *val;
+		if (!opt_matches(d, arg, &val))
+			continue;
+		if (d->kind == K_SECRET) {
+			c->secret_in_argv = true;
+		} else if (d->kind == K_FLAG) {
+			*(bool *)((char *)o + d->off) = strcmp(val, "true") == 0;
+		} else {
+			free(c->val[i]);
+			if (!(c->val[i] = strdup(val)))
+				return false;
+		}
+		return true;
+	}
+	return passthrough_add(o, arg); /* allow_other, fsname, ro, --x ... */
+}
+
+/* An -o list: elements split at ',', where "\," is a comma, "\\" a
+ * backslash and "\NNN" an octal byte (libfuse's rules). */
+static bool take_group(struct cli *c, struct mbfs_options *o,
+		       const char *group)
+{
+	char *buf = malloc(strlen(group) + 1), *d = buf;
+	if (!buf)
+		return false;
+	bool ok = true;
+	for (const char *s = group; ok; s++) {
+		if (*s == ',' || !*s) {
+			*d = '\0';
+			ok = take_option(c, o, buf);
+			d = buf;
+			if (!*s)
+				break;
+		} else if (s[0] == '\\' && s[1]) {
+			s++;
+			if (s[0] >= '0' && s[0] <= '3' && s[1] >= '0' &&
+			    s[1] <= '7' && s[2] >= '0' && s[2] <= '7') {
+				*d++ = (char)((s[0] - '0') * 64 +
+					      (s[1] - '0') * 8 + (s[2] - '0'));
+				s += 2;
+			} else {
+				*d++ = *s;
+			}
+		} else {
+			*d++ = *s;
+		}
+	}
+	free(buf);
+	return ok;
+}
+
+/* argv as libfuse's fuse_opt reads it: "-o LIST", "-oLIST", "--" ends
+ * the options, every other argument starting with '-' is an option. */
+static bool read_argv(int argc, char **argv, struct cli *c,
+		      struct mbfs_options *o)
+{
+	bool nonopt = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		bool ok = true;
+		if (nonopt || a[0] != '-') {
+			if (c->n_positional < 2)
+				ok = (c->positional[c->n_positional++] =
+					      strdup(a)) != NULL;
+			else
+				c->too_many_positional = true;
+		} else if (a[1] == 'o') {
+			if (!a[2] && i + 1 >= argc) {
+				fprintf(stderr, "mbfs: missing argument after `-o'\n");
+				return false;
+			}
+			ok = take_group(c, o, a[2] ? a + 2 : argv[++i]);
+		} else if (strcmp(a, "--") == 0) {
+			nonopt = true;
+		} else {
+			ok = take_option(c, o, a);
+		}
+		if (!ok) {
+			fprintf(stderr, "mbfs: out of memory\n");
+			return false;
+		}
+	}
+	/* -d implies -f; test_zero_size=always implies test_zero_size */
+	o->foreground |= o->debug;
+	o->test_zero_size |= o->test_zero_size_always;
+	return true;
+}
+
+static void cli_free(struct cli *c)
+{
+	for (size_t i = 0; i < N_OPTS; i++)
+		free(c->val[i]);
+	free(c->positional[0]);
+	free(c->positional[1]);
+}
+
+/* Every row's value from its sources, or its default, into o. */
+static bool resolve(const struct cli *c, struct mbfs_options *o)
+{
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct opt *d = &opt_table[i];
+		if (d->kind == K_SECRET || d->kind == K_URL)
+			continue;
+		if (d->kind == K_FLAG) {
+			bool *on = (bool *)((char *)o + d->off);
+			/* as before: a flag turned off on the command line
+			 * is "not given" (the config file may turn it on) */
+			if (!*on && !(d->flags & F_CLI_ONLY))
+				*on = config_true(mbfs_config_get(d->name, NULL));
+			continue;
+		}
+		char buf[4096];
+		const char *v = value_source(d, c->val[i]);
+		if (!v && d->dyn_def) {
+			if (!d->dyn_def(buf, sizeof buf))
+				return false;
+			v = buf;
+		}
+		if (!v)
+			v = d->def;
+		if (v && !set_value(d, v, o))
+			return false;
+	}
+	return true;
+}
+
+/* The positionals: [URL] MOUNTPOINT (the URL also from the environment
+ * or the config file), checked and normalized. */
+static bool resolve_positionals(const struct cli *c, struct mbfs_options *o)
+{
+	if (c->too_many_positional) {
+		fprintf(stderr, "mbfs: too many arguments; usage: mbfs [URL] MOUNTPOINT [-o opt,...]\n");
+		return false;
+	}
+	if (c->n_positional == 0) {
+		fprintf(stderr, "mbfs: no mount point given; usage: mbfs [URL] MOUNTPOINT [-o opt,...]  (mbfs --help)\n");
+		return false;
+	}
+	/* libfuse unmounts by this path after the daemon moved to / */
+	o->mountpoint = absolute("mountpoint", c->positional[c->n_positional - 1]);
+	if (!o->mountpoint)
+		return false;
+	const char *url = value_source(opt_find("url"), c->n_positional == 2
+							     ? c->positional[0]
+							     : NULL);
+	if (!url || !(o->url = strdup(url))) {
+		fprintf(stderr, "mbfs: no Metabase URL: give it as the first argument, in MBFS_URL, or as url= in the config file\n");
+		return false;
+	}
+	char why[MBFS_URL_MAX * 4 + 512];
+	if (!mbfs_options_url_check(o->url, why, sizeof why)) {
+		fprintf(stderr, "mbfs: %s\n", why);
+		return false;
+	}
+	mbfs_options_url_normalize(o->url);
+	return true;
+}
+
+enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
+					    struct mbfs_options *o)
+{
+	struct cli c;
+	memset(&c, 0, sizeof c);
+	memset(o, 0, sizeof *o);
+	enum mbfs_options_result res = MBFS_OPTIONS_ERROR;
+	if (!read_argv(argc, argv, &c, o))
+		goto out;
+	if (o->show_help) {
+		o->show_version = false; /* --help wins */
+		mbfs_options_help(stdout, argv[0]);
+		res = MBFS_OPTIONS_EXIT_OK;
+		goto out;
+	}
+	if (o->show_version) {
+		res = MBFS_OPTIONS_EXIT_OK; /* main prints the versions */
+		goto out;
+	}
+	if (c.secret_in_argv) {
+		fprintf(stderr,
+			"mbfs: secrets are not accepted on the command line (they would show in ps): use MBFS_PASSWORD / MBFS_API_KEY / MBFS_SESSION, -o password_file=, -o api_key_file=, -o session_file= or the config file\n");
+		goto out;
+	}
+	/* the config file is used whole or not at all */
+	const char *refusal = mbfs_config_refusal();
+	if (refusal) {
+		fprintf(stderr, "mbfs: %s\n", refusal);
+		goto out;
+	}
+	if (resolve_positionals(&c, o) && resolve(&c, o))
+		res = MBFS_OPTIONS_RUN;
+out:
+	cli_free(&c);
+	if (res == MBFS_OPTIONS_ERROR)
+		mbfs_options_free(o);
+	return res;
+}
+
+/* ---- --help --------------------------------------------------------------- */
+
+/* The rows of one section: "  -o name=ARG   text [default]". */
+static void help_rows(FILE *f, enum opt_section sec)
+{
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct opt *d = &opt_table[i];
+		if (d->sec != sec)
+			continue;
+		char left[64], dflt[64] = "";
+		if (d->name[0] == '-')
+			snprintf(left, sizeof left, "%s%s%s", d->name,
+				 d->alias && d->alias[0] == '-' ? ", " : "",
+				 d->alias && d->alias[0] == '-' ? d->alias : "");
+		else
+			snprintf(left, sizeof left, "-o %s%s%s", d->name,
+				 d->arg ? "=" : "", d->arg ? d->arg : "");
+		if (sec == S_CREDS)
+			snprintf(dflt, sizeof dflt, "[$%s]", d->env);
+		else if (sec == S_OPTIONS)
+			snprintf(dflt, sizeof dflt, "[%s]",
+				 d->shown ? d->shown : d->def ? d->def : "off");
+		fprintf(f, "  %-23s ", left);
+		const char *mark = strstr(d->help, "[]");
+		for (const char *s = d->help; *s; s++) {
+			if (s == mark) {
+				fputs(dflt, f);
+				s++;
+			} else {
+				fputc(*s, f);
+				if (*s == '\n')
+					fprintf(f, "%26s", "");
+			}
+		}
+		fprintf(f, "%s%s\n", !mark && *dflt ? " " : "", mark ? "" : dflt);
+	}
+}
+
+void mbfs_options_help(FILE *f, const char *prog)
+{
+	fprintf(f,
+"usage: %s [URL] MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n"
+"       %s status MOUNTPOINT [--watch] [--interval SECONDS]\n"
+"\n"
+"Mount a Metabase instance: collections, cards, dashboards and tables as files.\n"
+"Daemonizes once mounted; unmount with fusermount3 -u MOUNTPOINT.\n"
+"URL: http[s]://host[:port][/path], at most 1024 bytes, no user:password@,\n"
+"no query or fragment; ',' and other characters outside URL syntax are refused\n"
+"(percent-encode them: ',' would split the fsname= mount option). A trailing\n"
+"/api or /api/ (an API URL) names the same server.\n"
+"\n"
+"Credentials (never on the command line), first found wins:\n"
+"  MBFS_API_KEY            API key (X-Api-Key), Metabase v0.49+\n"
+"  MBFS_SESSION            an existing session token (X-Metabase-Session)\n"
+"  MBFS_USERNAME           user name (e-mail) for password login\n"
+"  MBFS_PASSWORD           password for password login\n",
+		prog, prog);
+	help_rows(f, S_CREDS);
+	fputs(
+"  (none of these, stdin a terminal: mbfs asks, the password without echo)\n"
+"  Preference: API key, then session token, then username + password.\n"
+"  Secret files must be owned by you and not readable by group or others\n"
+"  (chmod 600), else mbfs refuses to start; MBFS_API_KEY, MBFS_SESSION and\n"
+"  MBFS_PASSWORD are erased from the daemon's environment once read.\n"
+"  Sessions from logins are cached in <cache_dir>/sessions/ (0700/0600) and\n"
+"  reused by the next mount. A refused login is never repeated with the same\n"
+"  password (EACCES until the password file changes or a remount).\n"
+"\n"
+"Environment and files:\n"
+"  MBFS_URL                server URL when not given as an argument\n"
+"  MBFS_LOG_LEVEL          log level when -o log_level= is not given\n"
+"  XDG_CONFIG_HOME         config file $XDG_CONFIG_HOME/mbfs/config [~/.config]:\n"
+"                          `key = value` lines: url, username, password, api_key,\n"
+"                          session and every -o name below; refused whole\n"
+"                          unless owned by you and not writable by group or\n"
+"                          others, and (when it holds secrets) mode 0600\n"
+"  XDG_CACHE_HOME          spool and session cache $XDG_CACHE_HOME/mbfs [~/.cache]\n"
+"  Relative paths (cache_dir, cafile, *_file) are taken from the current\n"
+"  directory at mount time.\n"
+"\n"
+"Options (default in brackets):\n", f);
+	help_rows(f, S_OPTIONS);
+	fputs(
+"\n"
+"FUSE options, passed to libfuse [off unless given]:\n"
+"  -o allow_other          let other users in (non-root: user_allow_other in\n"
+"                          /etc/fuse.conf)\n"
+"  -o default_permissions  let the kernel check uid/gid/umask permissions\n"
+"  -o allow_root, -o auto_unmount, -o fsname=NAME, -o subtype=NAME,\n"
+"  -o max_read=N, -o ro, -o noatime ...   see mount.fuse3(8)\n"
+"  fstab/mount options _netdev, noauto, auto, user, users, nofail, defaults,\n"
+"  x-*, comment= and the atime options relatime, lazytime ... are accepted\n"
+"  and ignored.\n"
+"\n", f);
+	help_rows(f, S_PROCESS);
+	fputs(
+"\n"
+"fstab: URL MOUNTPOINT fuse.mbfs _netdev,noauto,api_key_file=/etc/mbfs/key 0 0\n"
+"\n"
+"status MOUNTPOINT       the mount at a glance: server, user, auth state,\n"
+"                        running exports with progress, queued ones, the\n"
+"                        last errors, cache use (read from .mbfs/)\n"
+"  --watch               redraw every --interval SECONDS (1) until Ctrl-C\n"
+"MOUNTPOINT/.mbfs/metrics holds the counters in the Prometheus text format.\n"
+"See mbfs(1).\n", f);
+}
 /* Does the URL carry credentials ("https://user:secret@host/")? */
 static bool url_has_userinfo(const char *u)
 {
@@ -654,7 +852,7 @@ bool mbfs_options_url_check(const char *u, char *why, size_t whysz)
 		return false;
 	}
 	char su[MBFS_URL_MAX * 4 + 1];
-	shown(u, su, sizeof su);
+	mbfs_escape_text(u, su, sizeof su);
 	if (url_has_userinfo(u)) {
 		/* never echo it: it holds a secret */
 		snprintf(why, whysz,
@@ -748,283 +946,6 @@ void mbfs_options_url_normalize(char *u)
 			u[--ul] = '\0';
 	}
 }
-
-enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
-					    struct mbfs_options *o,
-					    struct fuse_args *fa)
-{
-	struct raw_opts r;
-	memset(&r, 0, sizeof r);
-	memset(o, 0, sizeof *o);
-	*fa = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
-	enum mbfs_options_result res = MBFS_OPTIONS_ERROR;
-
-	if (fuse_opt_parse(fa, &r, opt_table, opt_proc) == -1)
-		goto out;
-	for (int i = 0; i < r.n_pass; i++)
-		o->fuse_passthrough[i] = r.pass[i];
-	o->n_fuse_passthrough = r.n_pass;
-	r.n_pass = 0;
-	if (r.help) {
-		mbfs_options_help(stdout, argv[0]);
-		res = MBFS_OPTIONS_EXIT_OK;
-		goto out;
-	}
-	if (r.version) {
-		res = MBFS_OPTIONS_EXIT_OK; /* main prints the versions */
-		o->show_version = true;
-		goto out;
-	}
-	if (r.secret_in_argv) {
-		fprintf(stderr,
-			"mbfs: secrets are not accepted on the command line (they would show in ps): use MBFS_PASSWORD / MBFS_API_KEY / MBFS_SESSION, -o password_file=, -o api_key_file=, -o session_file= or the config file\n");
-		goto out;
-	}
-	/* the config file is used whole or not at all */
-	const char *refusal = mbfs_options_config_refusal();
-	if (refusal) {
-		fprintf(stderr, "mbfs: %s\n", refusal);
-		goto out;
-	}
-	config_fill(&r);
-	if (r.too_many_positional) {
-		fprintf(stderr, "mbfs: too many arguments; usage: mbfs [URL] MOUNTPOINT [-o opt,...]\n");
-		goto out;
-	}
-
-	/* positionals: [URL] MOUNTPOINT */
-	const char *cli_url = NULL, *mnt;
-	if (r.n_positional == 2) {
-		cli_url = r.positional[0];
-		mnt = r.positional[1];
-	} else if (r.n_positional == 1) {
-		mnt = r.positional[0];
-	} else {
-		fprintf(stderr, "mbfs: no mount point given; usage: mbfs [URL] MOUNTPOINT [-o opt,...]  (mbfs --help)\n");
-		goto out;
-	}
-	/* libfuse unmounts by this path after the daemon moved to / */
-	o->mountpoint = absolute("mountpoint", mnt);
-	if (!o->mountpoint)
-		goto out;
-	o->url = pick(cli_url, "MBFS_URL", "url");
-	if (!o->url) {
-		fprintf(stderr, "mbfs: no Metabase URL: give it as the first argument, in MBFS_URL, or as url= in the config file\n");
-		goto out;
-	}
-	char why[MBFS_URL_MAX * 4 + 512];
-	if (!mbfs_options_url_check(o->url, why, sizeof why)) {
-		fprintf(stderr, "mbfs: %s\n", why);
-		goto out;
-	}
-	mbfs_options_url_normalize(o->url);
-
-	if (!pick_path("api_key_file", r.api_key_file, "MBFS_API_KEY_FILE",
-		       "api_key_file", &o->api_key_file) ||
-	    !pick_path("password_file", r.password_file, "MBFS_PASSWORD_FILE",
-		       "password_file", &o->password_file) ||
-	    !pick_path("session_file", r.session_file, "MBFS_SESSION_FILE",
-		       "session_file", &o->session_file) ||
-	    !pick_path("cafile", r.cafile, NULL, "cafile", &o->cafile))
-		goto out;
-	o->username = pick(r.username, "MBFS_USERNAME", "username");
-
-	char *fmts = pick(r.formats, NULL, "formats");
-	bool ok = parse_formats(fmts ? fmts : "csv:json", o);
-	free(fmts);
-	if (!ok)
-		goto out;
-	o->format_rows = r.format_rows != 0;
-	o->public_only = r.public_only != 0;
-
-	o->meta_ttl = 60;
-	o->result_ttl = 60;
-	o->error_ttl = 10;
-	o->connect_timeout = 10;
-	o->stall_timeout = 60;
-	o->cache_max = (uint64_t)1 << 30;
-	o->max_exports = 4;
-	o->retries = 3;
-	o->uid = getuid();
-	o->gid = getgid();
-	o->umask = 0022;
-
-	unsigned long long v;
-	if (!parse_seconds("meta_ttl", r.meta_ttl, 0, MBFS_TTL_MAX, &o->meta_ttl) ||
-	    !parse_seconds("result_ttl", r.result_ttl, 0, MBFS_TTL_MAX,
-			   &o->result_ttl) ||
-	    !parse_seconds("error_ttl", r.error_ttl, 0, MBFS_TTL_MAX,
-			   &o->error_ttl) ||
-	    !parse_seconds("connect_timeout", r.connect_timeout, 0.1, 3600,
-			   &o->connect_timeout) ||
-	    !parse_size(r.cache_max, &o->cache_max))
-		goto out;
-	v = (unsigned long long)o->stall_timeout;
-	if (!parse_uint("stall_timeout", r.stall_timeout, 10, 1, 86400, &v))
-		goto out;
-	o->stall_timeout = (long)v;
-	v = (unsigned long long)o->max_exports;
-	if (!parse_uint("max_exports", r.max_exports, 10, 1, 256, &v))
-		goto out;
-	o->max_exports = (int)v;
-	v = 1048575;
-	if (!parse_uint("row_cap", r.row_cap, 10, 0, 1ULL << 40, &v))
-		goto out;
-	o->row_cap = (int64_t)v;
-	o->stream = r.stream != 0;
-	v = (unsigned long long)o->retries;
-	if (!parse_uint("retries", r.retries, 10, 0, 20, &v))
-		goto out;
-	o->retries = (int)v;
-	v = o->uid;
-	if (!parse_uint("uid", r.uid, 10, 0, 0xfffffffeULL, &v))
-		goto out;
-	o->uid = (uid_t)v;
-	v = o->gid;
-	if (!parse_uint("gid", r.gid, 10, 0, 0xfffffffeULL, &v))
-		goto out;
-	o->gid = (gid_t)v;
-	v = o->umask;
-	if (!parse_uint("umask", r.umask, 8, 0, 0777, &v))
-		goto out;
-	o->umask = (mode_t)v;
-
-	if (r.stat && strcmp(r.stat, "cached") == 0)
-		o->stat_cached = true;
-	else if (r.stat && strcmp(r.stat, "export") != 0) {
-		fprintf(stderr, "mbfs: -o stat=%s: expected 'export' (default) or 'cached'\n", r.stat);
-		goto out;
-	}
-	o->cache_dir = r.cache_dir ? absolute("cache_dir", r.cache_dir)
-				   : default_cache_dir();
-	if (!o->cache_dir)
-		goto out;
-	o->insecure = r.insecure != 0;
-	o->test_zero_size = r.test_zero_size || r.test_zero_size_always;
-	o->test_zero_size_always = r.test_zero_size_always != 0;
-	o->foreground = r.foreground != 0;
-	o->debug = r.debug != 0;
-	o->singlethread = r.single != 0;
-	o->log_level = pick(r.log_level, "MBFS_LOG_LEVEL", "log_level");
-	if (o->log_level) {
-		enum mbfs_log_level lvl;
-		if (!mbfs_log_parse_level(o->log_level, &lvl)) {
-			fprintf(stderr, "mbfs: -o log_level=%s: expected error, warn, info or debug\n", o->log_level);
-			goto out;
-		}
-	}
-	res = MBFS_OPTIONS_RUN;
-out:
-	free_raw(&r);
-	if (res != MBFS_OPTIONS_RUN) {
-		fuse_opt_free_args(fa);
-		if (res == MBFS_OPTIONS_ERROR)
-			mbfs_options_free(o);
-	}
-	return res;
-}
-
-void mbfs_options_help(FILE *f, const char *prog)
-{
-	fprintf(f,
-"usage: %s [URL] MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n"
-"       %s status MOUNTPOINT [--watch] [--interval SECONDS]\n"
-"\n"
-"Mount a Metabase instance: collections, cards, dashboards and tables as files.\n"
-"Daemonizes once mounted; unmount with fusermount3 -u MOUNTPOINT.\n"
-"URL: http[s]://host[:port][/path], at most 1024 bytes, no user:password@,\n"
-"no query or fragment; ',' and other characters outside URL syntax are refused\n"
-"(percent-encode them: ',' would split the fsname= mount option). A trailing\n"
-"/api or /api/ (an API URL) names the same server.\n"
-"\n"
-"Credentials (never on the command line), first found wins:\n"
-"  MBFS_API_KEY            API key (X-Api-Key), Metabase v0.49+\n"
-"  MBFS_SESSION            an existing session token (X-Metabase-Session)\n"
-"  MBFS_USERNAME           user name (e-mail) for password login\n"
-"  MBFS_PASSWORD           password for password login\n"
-"  -o api_key_file=FILE    read the API key from FILE [$MBFS_API_KEY_FILE]\n"
-"  -o password_file=FILE   read the password from FILE [$MBFS_PASSWORD_FILE]\n"
-"  -o session_file=FILE    read a session token from FILE [$MBFS_SESSION_FILE]\n"
-"  -o username=EMAIL       user name for password login [$MBFS_USERNAME]\n"
-"  (none of these, stdin a terminal: mbfs asks, the password without echo)\n"
-"  Preference: API key, then session token, then username + password.\n"
-"  Secret files must be owned by you and not readable by group or others\n"
-"  (chmod 600), else mbfs refuses to start; MBFS_API_KEY, MBFS_SESSION and\n"
-"  MBFS_PASSWORD are erased from the daemon's environment once read.\n"
-"  Sessions from logins are cached in <cache_dir>/sessions/ (0700/0600) and\n"
-"  reused by the next mount. A refused login is never repeated with the same\n"
-"  password (EACCES until the password file changes or a remount).\n"
-"\n"
-"Environment and files:\n"
-"  MBFS_URL                server URL when not given as an argument\n"
-"  MBFS_LOG_LEVEL          log level when -o log_level= is not given\n"
-"  XDG_CONFIG_HOME         config file $XDG_CONFIG_HOME/mbfs/config [~/.config]:\n"
-"                          `key = value` lines: url, username, password, api_key,\n"
-"                          session and every -o name below; refused whole\n"
-"                          unless owned by you and not writable by group or\n"
-"                          others, and (when it holds secrets) mode 0600\n"
-"  XDG_CACHE_HOME          spool and session cache $XDG_CACHE_HOME/mbfs [~/.cache]\n"
-"  Relative paths (cache_dir, cafile, *_file) are taken from the current\n"
-"  directory at mount time.\n"
-"\n"
-"Options (default in brackets):\n"
-"  -o formats=LIST         files per card/table, ':'-separated [csv:json]\n"
-"                          (csv, json, xlsx)\n"
-"  -o format_rows          ask Metabase for UI-formatted values [off: raw]\n"
-"  -o public               public links only: no credentials are read or sent,\n"
-"                          no login; only public/ and .mbfs/ exist [off]\n"
-"  -o meta_ttl=SECONDS     how long listings and attributes are cached [60]\n"
-"  -o result_ttl=SECONDS   how long an export result stays fresh [60]\n"
-"  -o error_ttl=SECONDS    how long a failed export is remembered [10]\n"
-"                          (the three TTLs: 0 to 1e9)\n"
-"  -o stat=export|cached   whether stat of a data file runs its export [export]\n"
-"  -o cache_dir=DIR        spool and session cache [$XDG_CACHE_HOME/mbfs]\n"
-"  -o cache_max=SIZE       spool size cap, e.g. 500M, 2G; at least 1M [1G]\n"
-"  -o max_exports=N        concurrent exports per mount, 1-256 [4]\n"
-"  -o stream               open returns at once, reads wait for their bytes\n"
-"                          (direct_io; size 0 until the export ends) [off]\n"
-"  -o row_cap=N            the server's download row cap, for user.mb.truncated\n"
-"                          (0: never flag) [1048575]\n"
-"  -o retries=N            retries of transient failures, 0-20 [3]\n"
-"  -o connect_timeout=SEC  TCP/TLS connect timeout, 0.1-3600 [10]\n"
-"  -o stall_timeout=SEC    abort a transfer when no byte arrived for SEC\n"
-"                          seconds, 1-86400: a read fails with EIO, \"no data\n"
-"                          from the server for SEC s\" [60]\n"
-"  -o cafile=FILE          extra CA bundle for TLS verification [system CAs]\n"
-"  -o insecure             do not verify TLS certificates [off: verify]\n"
-"  -o uid=N                owner of every file [the mounting user]\n"
-"  -o gid=N                group of every file [the mounting user's group]\n"
-"  -o umask=OCTAL          permission bits to clear, as in sshfs [022]\n"
-"  -o log_level=LEVEL      error, warn, info or debug [info]; stderr with -f,\n"
-"                          syslog (daemon facility) when daemonized\n"
-"\n"
-"FUSE options, passed to libfuse [off unless given]:\n"
-"  -o allow_other          let other users in (non-root: user_allow_other in\n"
-"                          /etc/fuse.conf)\n"
-"  -o default_permissions  let the kernel check uid/gid/umask permissions\n"
-"  -o allow_root, -o auto_unmount, -o fsname=NAME, -o subtype=NAME,\n"
-"  -o max_read=N, -o ro, -o noatime ...   see mount.fuse3(8)\n"
-"  fstab/mount options _netdev, noauto, auto, user, users, nofail, defaults,\n"
-"  x-*, comment= and the atime options relatime, lazytime ... are accepted\n"
-"  and ignored.\n"
-"\n"
-"  -f                      stay in the foreground, log to stderr\n"
-"  -d                      FUSE debug output (implies -f and log_level=debug)\n"
-"  -s                      single-threaded\n"
-"  -h, --help              this text\n"
-"  -V, --version           versions of mbfs, libfuse, libcurl and json-c\n"
-"\n"
-"fstab: URL MOUNTPOINT fuse.mbfs _netdev,noauto,api_key_file=/etc/mbfs/key 0 0\n"
-"\n"
-"status MOUNTPOINT       the mount at a glance: server, user, auth state,\n"
-"                        running exports with progress, queued ones, the\n"
-"                        last errors, cache use (read from .mbfs/)\n"
-"  --watch               redraw every --interval SECONDS (1) until Ctrl-C\n"
-"MOUNTPOINT/.mbfs/metrics holds the counters in the Prometheus text format.\n"
-"See mbfs(1).\n",
-		prog, prog);
-}
-
 int mbfs_options_describe(const struct mbfs_options *o, char *out,
 			  size_t outsz)
 {
@@ -1054,60 +975,17 @@ int mbfs_options_describe(const struct mbfs_options *o, char *out,
 
 void mbfs_options_free(struct mbfs_options *o)
 {
-	free(o->url);
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct opt *d = &opt_table[i];
+		if (d->kind == K_STRING || d->kind == K_PATH ||
+		    d->kind == K_LEVEL || d->kind == K_URL)
+			free(*(char **)((char *)o + d->off));
+	}
 	free(o->mountpoint);
-	free(o->api_key_file);
-	free(o->password_file);
-	free(o->session_file);
-	free(o->username);
 	for (int i = 0; i < o->n_formats; i++)
 		free(o->formats[i]);
-	free(o->cache_dir);
-	free(o->cafile);
-	free(o->log_level);
 	for (int i = 0; i < o->n_fuse_passthrough; i++)
 		free(o->fuse_passthrough[i]);
+	free(o->fuse_passthrough);
 	memset(o, 0, sizeof *o);
-}
-
-static void silent_log(enum fuse_log_level level, const char *fmt, va_list ap)
-{
-	(void)level;
-	(void)fmt;
-	(void)ap;
-}
-
-bool mbfs_options_check_fuse(const struct mbfs_options *o, const char *prog)
-{
-	static const struct fuse_lowlevel_ops no_ops;
-	bool ok = true;
-	fuse_set_log_func(silent_log);
-	for (int i = 0; i < o->n_fuse_passthrough && ok; i++) {
-		const char *opt = o->fuse_passthrough[i];
-		char *argv[4] = {(char *)prog, NULL, NULL, NULL};
-		int argc = 2;
-		if (opt[0] == '-') {
-			argv[1] = (char *)opt;
-		} else {
-			argv[1] = (char *)"-o";
-			argv[2] = (char *)opt;
-			argc = 3;
-		}
-		struct fuse_args a = FUSE_ARGS_INIT(argc, argv);
-		struct fuse_session *se =
-			fuse_session_new(&a, &no_ops, sizeof no_ops, NULL);
-		fuse_opt_free_args(&a);
-		if (se) {
-			fuse_session_destroy(se);
-			continue;
-		}
-		ok = false;
-		fuse_set_log_func(NULL);
-		if (opt[0] == '-')
-			fprintf(stderr, "mbfs: unknown option '%s'; usage: mbfs [URL] MOUNTPOINT [-o opt,...] [-f] [-d] [-s]; see mbfs --help for every option\n", opt);
-		else
-			fprintf(stderr, "mbfs: unknown option '-o %s'; see mbfs --help for every option (options are comma-separated; formats= uses ':')\n", opt);
-	}
-	fuse_set_log_func(NULL);
-	return ok;
 }

@@ -2,27 +2,32 @@
  * options.h — every mount option, its default and where it comes from.
  *
  * Sources, later ones winning: built-in defaults, the config file
- * ($XDG_CONFIG_HOME/mbfs/config, `key = value` lines), the environment
+ * ($XDG_CONFIG_HOME/mbfs/config, `key = value` lines: config.h), the environment
  * (MBFS_URL ...), the command line (`mbfs [URL] MOUNTPOINT -o ...`).
  * Secrets are never taken from argv: only from the environment, from files
  * named by options, or from the config file (which must then not be group-
  * or world-readable).
  *
+ * Every option is one row of the table in options.c (name, field, kind,
+ * default, range, environment variable, config key, --help text): --help,
+ * the config file keys and the defaults all come from it. libfuse is not
+ * seen here: the options meant for it are kept as strings
+ * (fuse_passthrough) and fuse/session.c hands them over.
+ *
  * Ownership: struct mbfs_options owns every string in it; free with
  * mbfs_options_free(). Parsed once at start-up in main's thread; read-only
- * afterwards, so any thread may read it without a lock.
+ * afterwards, so any thread may read it without a lock. Nothing here
+ * blocks (the config file is a local regular file, read once).
  */
 #ifndef MBFS_OPTIONS_H
 #define MBFS_OPTIONS_H
 
-#include <fuse_lowlevel.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
 #define MBFS_MAX_FORMATS 3
-#define MBFS_MAX_PASSTHROUGH 32
 
 /* Limits, documented in --help and mbfs(1). */
 #define MBFS_URL_MAX 1024                     /* bytes of the server URL */
@@ -84,14 +89,19 @@ struct mbfs_options {
 	char *log_level;
 
 	bool show_version;         /* --version was asked for */
+	bool show_help;            /* --help was asked for (and printed) */
 
 	/* test-only: report size 0 for data files before open; with
 	 * test_zero_size=always also after open (the kernel then reads nothing) */
 	bool test_zero_size;
 	bool test_zero_size_always;
 
-	/* options passed on to libfuse (allow_other, fsname=, --x ...), as given */
-	char *fuse_passthrough[MBFS_MAX_PASSTHROUGH];
+	/* the options that are not mbfs's, for libfuse, in the order given:
+	 * an -o element as its text after the split at ',' and the '\\'
+	 * escapes (allow_other, fsname=NAME, ro, _netdev ...), any other
+	 * argument starting with '-' as given (--x). session.c drops the
+	 * fstab/mount(8) ones (_netdev, noauto, x-* ...) and checks the rest. */
+	char **fuse_passthrough;
 	int n_fuse_passthrough;
 };
 
@@ -102,34 +112,21 @@ enum mbfs_options_result {
 };
 
 /*
- * Parse argv into opts. On MBFS_OPTIONS_RUN, *fuse_args holds what libfuse
- * should see (program name and the pass-through -o options such as
- * allow_other, fsname, default_permissions); the caller frees it with
- * fuse_opt_free_args().
+ * Parse argv into opts (argv as libfuse's fuse_opt reads it: "-o a,b" and
+ * "-oa,b" with '\\' escapes, "--" ends the options). On MBFS_OPTIONS_RUN
+ * opts holds every value, checked and inside its range, and the options
+ * meant for libfuse in opts->fuse_passthrough (checked by
+ * mbfs_session_check_options). On MBFS_OPTIONS_ERROR one line was printed
+ * to stderr and opts holds nothing; on MBFS_OPTIONS_EXIT_OK --help was
+ * printed (show_help) or --version asked for (show_version). Free opts
+ * with mbfs_options_free() whatever the result.
  */
 enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
-					    struct mbfs_options *opts,
-					    struct fuse_args *fuse_args);
+					    struct mbfs_options *opts);
 
-/*
- * Check, before anything is started, that libfuse accepts every pass-through
- * option (a trial session per option, libfuse's own message silenced).
- * Prints one line naming the first unknown option, with a hint; false then.
- */
-bool mbfs_options_check_fuse(const struct mbfs_options *opts, const char *prog);
-
-/* Value of a config file key (NULL if absent); owned by the options module.
- * Secret keys (password, api_key, session) are only returned when the file
- * is private (mode & 077 == 0); *refused is set when it is not, and for
- * every key when the whole file is refused. */
-const char *mbfs_options_config(const char *key, bool *refused);
-
-/* Why the config file is refused whole (one line, without "mbfs: "), or
- * NULL when it is usable or absent. It is refused when it is not a regular
- * file owned by the user, when group or others may write it, and when it
- * holds a secret (password, api_key, session) and group or others may read
- * it; mbfs_options_parse() then fails with this line. */
-const char *mbfs_options_config_refusal(void);
+/* Is key one of the secrets (password, api_key, session: never accepted
+ * on the command line; the config file must be private to hold one)? */
+bool mbfs_options_key_is_secret(const char *key);
 
 /* Check a server URL: http[s]://host[:port][/path], at most MBFS_URL_MAX
  * bytes, no user:password@, no query or fragment, and a path of URL
@@ -143,9 +140,6 @@ bool mbfs_options_url_check(const char *url, char *why, size_t whysz);
  * trailing slashes, then one trailing "/api" and the slashes before it,
  * in place. "http://host/api" becomes "http://host". */
 void mbfs_options_url_normalize(char *url);
-
-/* The config file's path (for messages; a placeholder when unknown). */
-const char *mbfs_options_config_path(void);
 
 /* Write the --help text to f. */
 void mbfs_options_help(FILE *f, const char *prog);

@@ -41,7 +41,7 @@ enum mbfs_status {
 	MBFS_ERR_STALE,         /* the kernel inode shows another generation:
 				   re-resolve the path (ESTALE)                 */
 	MBFS_ERR_WOULD_BLOCK,   /* a try (cancel.h) would wait on the network:
-				   park the request; never reaches the kernel   */
+				   the request is queued; never reaches the kernel */
 	/* queries/<database>/ (the one writable place) */
 	MBFS_ERR_PERM,          /* not allowed here: a name that is neither
 				   *.sql nor an editor's temp file, mkdir   */

@@ -66,12 +66,16 @@ void fs_render_control(struct mbfs_fs *fs, int64_t which, char **out,
 								CONTROL_MAX - o);
 		pthread_mutex_lock(&fs->lock);
 		uint64_t aliases = fs->n_aliases, stale = fs->n_stale;
+		int (*sfn)(void *, char *, size_t) = fs->stats_fn;
+		void *sarg = fs->stats_arg;
 		pthread_mutex_unlock(&fs->lock);
 		PUT("generation_aliases %" PRIu64 "\nstale_opens %" PRIu64 "\n",
 		    aliases, stale);
 		if (o < CONTROL_MAX && e->client->ops->describe_stats)
 			o += (size_t)e->client->ops->describe_stats(
 				e->client, b + o, CONTROL_MAX - o);
+		if (o < CONTROL_MAX && sfn)
+			o += (size_t)sfn(sarg, b + o, CONTROL_MAX - o);
 	} else if (which == CTL_METRICS) {
 		if (o < CONTROL_MAX)
 			o += (size_t)mbfs_export_describe_metrics(e->export, b + o,

@@ -101,6 +101,16 @@ void mbfs_fs_set_metrics_hook(struct mbfs_fs *fs,
 	pthread_mutex_unlock(&fs->lock);
 }
 
+void mbfs_fs_set_stats_hook(struct mbfs_fs *fs,
+			    int (*fn)(void *arg, char *out, size_t outsz),
+			    void *arg)
+{
+	pthread_mutex_lock(&fs->lock);
+	fs->stats_fn = fn;
+	fs->stats_arg = arg;
+	pthread_mutex_unlock(&fs->lock);
+}
+
 void mbfs_fs_set_inval_inode_hook(struct mbfs_fs *fs,
 				  void (*fn)(void *arg, uint64_t ino),
 				  void *arg)
@@ -937,11 +947,4 @@ enum mbfs_status mbfs_fs_stream_wait(struct mbfs_fs *fs, struct mbfs_file *f,
 		return mbfs_err_set(err, MBFS_ERR_INVALID, 0, "not a stream");
 	return mbfs_export_stream_wait(fs->env.export, f->stream, off, size,
 				       avail, err);
-}
-
-void mbfs_fs_wake(void *arg)
-{
-	struct mbfs_fs *fs = arg;
-	mbfs_export_wake(fs->env.export);
-	mbfs_tree_wake(fs->env.tree);
 }

@@ -12,8 +12,8 @@
  * Thread safety: every call may come from any FUSE worker thread.
  * Blocking: lookup, getattr, opendir, open and stream waits may block on
  * the network (listing fetches, exports) — in a try scope (cancel.h) they
- * return MBFS_ERR_WOULD_BLOCK instead, which is how fuse_ops.c decides to
- * park a request; read, release, forget, xattr calls never block.
+ * queue the request where it would wait and return MBFS_ERR_WOULD_BLOCK
+ * instead (nothing to reply yet: its wake serves it again); read, release, forget, xattr calls never block.
  * Memory: mbfs_fs_open/opendir return handles owned by the caller until
  * mbfs_fs_release/mbfs_fs_releasedir.
  */
@@ -79,6 +79,10 @@ struct mbfs_fs *mbfs_fs_new(const struct mbfs_fs_env *env);
 void mbfs_fs_set_metrics_hook(struct mbfs_fs *fs,
 			      int (*fn)(void *arg, char *out, size_t outsz),
 			      void *arg);
+/* The same for .mbfs/stats (threads and their bound, requests waiting). */
+void mbfs_fs_set_stats_hook(struct mbfs_fs *fs,
+			    int (*fn)(void *arg, char *out, size_t outsz),
+			    void *arg);
 
 /* Set the inval_entry hook once the session exists (before requests are
  * served; cleared, with NULL, after the loop ended). */
@@ -164,9 +168,6 @@ bool mbfs_file_is_stream(const struct mbfs_file *f);
 enum mbfs_status mbfs_fs_stream_wait(struct mbfs_fs *fs, struct mbfs_file *f,
 				     uint64_t off, size_t size, size_t *avail,
 				     struct mbfs_err *err);
-
-/* Wake waiters so they notice a cancel token (cancel.h wake hook). */
-void mbfs_fs_wake(void *fs);
 
 /* SIGHUP: drop every listing and cached result. */
 void mbfs_fs_invalidate_all(struct mbfs_fs *fs);

@@ -60,6 +60,8 @@ struct mbfs_fs {
 	/* Metrics of the layers fs does not know (FUSE requests, threads). */
 	int (*metrics_fn)(void *arg, char *out, size_t outsz);
 	void *metrics_arg;
+	int (*stats_fn)(void *arg, char *out, size_t outsz);
+	void *stats_arg;
 	/* Handles given to the kernel and not released yet: freed at
 	 * teardown when their RELEASE never came (a lazy unmount). */
 	struct mbfs_file *files;

@@ -15,7 +15,11 @@
 #include "cancel.h"
 #include "log.h"
 #include "mb_json.h"
+#include "pool.h"
 #include "util.h"
+#include "waitq.h"
+
+struct job;
 
 struct entry {
 	enum mbfs_meta_kind kind;
@@ -28,6 +32,16 @@ struct entry {
 	bool failed;                   /* the last fetch failed and no snap */
 	struct mbfs_err error;
 	double failed_until;           /* monotonic: fail fast until then */
+	struct mbfs_waitq q;           /* requests waiting for the fetch */
+	struct job *job;               /* the fetch job in flight, or NULL */
+};
+
+/* A fetch that requests wait for without a thread, on the worker pool. */
+struct job {
+	struct mbfs_pool_item item;
+	struct mbfs_meta *m;
+	struct entry *e;
+	struct mbfs_cancel cancel;     /* fired when every waiter left */
 };
 
 struct mbfs_meta {
@@ -37,11 +51,9 @@ struct mbfs_meta {
 	double ttl, error_ttl;
 	struct mbfs_ident_table entries;   /* (kind, id) → struct entry */
 	uint64_t next_gen;
+	struct mbfs_pool *pool;            /* fetch jobs (try scope), or NULL */
+	bool stopping;                     /* unmounting: no new fetch jobs */
 };
-
-/* mbfs_meta_get (a wait site the thread-model change rewrites) keeps
- * calling the clock by this name until then. */
-#define mono_now mbfs_mono_now
 
 static struct entry *entry_find(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 				int64_t id)
@@ -92,6 +104,7 @@ static void entry_free(void *val, void *arg)
 {
 	(void)arg;
 	struct entry *e = val;
+	mbfs_waitq_destroy(&e->q);
 	if (e->snap && --e->snap->refs == 0)
 		snap_free(e->snap);
 	free(e);
@@ -108,6 +121,15 @@ void mbfs_meta_free(struct mbfs_meta *m)
 	free(m);
 }
 
+/* The last request waiting for e's fetch job was interrupted: stop the
+ * transfer. Lock held. */
+static void all_left(void *owner)
+{
+	struct entry *e = owner;
+	if (e->job)
+		mbfs_cancel_fire(&e->job->cancel);
+}
+
 /* Lock held. NULL on ENOMEM. */
 static struct entry *entry_get(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 			       int64_t id)
@@ -120,6 +142,7 @@ static struct entry *entry_get(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 		return NULL;
 	e->kind = kind;
 	e->id = id;
+	mbfs_waitq_init(&e->q, &m->lock, e, all_left, e);
 	if (!mbfs_ident_table_put(&m->entries, (uint64_t)kind, (uint64_t)id, e)) {
 		free(e);
 		return NULL;
@@ -265,6 +288,112 @@ static enum mbfs_status fetch(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 	return MBFS_OK;
 }
 
+/* A fetch of e ended (lock held): keep what it brought, remember a
+ * failure, and give every request waiting for it the outcome. OK when e
+ * now has a usable snapshot; otherwise the error, in err. */
+static enum mbfs_status fetch_done(struct mbfs_meta *m, struct entry *e,
+				   uint64_t seq, bool want, enum mbfs_status fst,
+				   struct mbfs_meta_snap *s, struct mbfs_err *ferr,
+				   struct mbfs_err *err)
+{
+	enum mbfs_status st = MBFS_OK;
+	double now = mbfs_mono_now();
+	e->busy = false;
+	pthread_cond_broadcast(&m->cond);
+	if (fst == MBFS_OK) {
+		s->gen = ++m->next_gen;
+		if (e->snap && --e->snap->refs == 0)
+			snap_free(e->snap);
+		e->snap = s;
+		e->failed = false;
+		/* an invalidation during the fetch wins: refetch next time */
+		e->fresh_until = seq == e->inval_seq ? now + m->ttl : 0;
+	} else if (fst == MBFS_ERR_INTERRUPTED) {
+		/* our reader gave up, not the server: remember nothing */
+		*err = *ferr;
+		st = fst;
+	} else {
+		bool gone = fst == MBFS_ERR_NOT_FOUND || fst == MBFS_ERR_DENIED;
+		if (gone && e->snap) {
+			/* the server's answer is authoritative: forget the copy */
+			if (--e->snap->refs == 0)
+				snap_free(e->snap);
+			e->snap = NULL;
+		}
+		if (e->snap && (!want || e->snap->array)) {
+			mbfs_warn("refreshing %s failed, serving the previous copy: %s",
+				  e->kind == MBFS_META_DASHBOARD ? "a dashboard"
+								 : "a list",
+				  ferr->msg);
+			e->fresh_until = now + m->error_ttl;
+		} else {
+			e->failed = true;
+			e->error = *ferr;
+			e->failed_until = now + m->error_ttl;
+			*err = *ferr;
+			st = fst;
+		}
+	}
+	mbfs_waitq_wake(&e->q, UINT64_MAX, st, st == MBFS_OK ? NULL : err);
+	return st;
+}
+
+/* Fetch e without the lock (held on entry and exit). */
+static enum mbfs_status fetch_entry(struct mbfs_meta *m, struct entry *e,
+				    struct mbfs_err *err)
+{
+	e->busy = true;
+	uint64_t seq = e->inval_seq;
+	bool want = e->want_array;
+	pthread_mutex_unlock(&m->lock);
+	struct mbfs_meta_snap *s = NULL;
+	struct mbfs_err ferr;
+	mbfs_err_clear(&ferr);
+	enum mbfs_status fst = fetch(m, e->kind, e->id, want, &s, &ferr);
+	pthread_mutex_lock(&m->lock);
+	return fetch_done(m, e, seq, want, fst, s, &ferr, err);
+}
+
+static void job_run(void *arg)
+{
+	struct job *j = arg;
+	struct mbfs_meta *m = j->m;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	mbfs_cancel_enter(&j->cancel);
+	pthread_mutex_lock(&m->lock);
+	fetch_entry(m, j->e, &err);
+	j->e->job = NULL;
+	pthread_mutex_unlock(&m->lock);
+	mbfs_cancel_leave();
+	free(j);
+}
+
+/* In a try scope: start e's fetch on the worker pool unless one is in
+ * flight, and queue the request on it. Lock held. */
+static enum mbfs_status wait_entry(struct mbfs_meta *m, struct entry *e,
+				   struct mbfs_err *err)
+{
+	if (!e->busy) {
+		if (m->stopping || !m->pool)
+			return mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0,
+					    "unmounting");
+		struct job *j = calloc(1, sizeof *j);
+		if (!j)
+			return mbfs_err_set(err, MBFS_ERR_NOMEM, 0,
+					    "out of memory");
+		j->m = m;
+		j->e = e;
+		atomic_init(&j->cancel.fired, false);
+		j->item.fn = job_run;
+		j->item.arg = j;
+		e->busy = true; /* before the lock is let go */
+		e->job = j;
+		mbfs_pool_submit_item(m->pool, &j->item);
+	}
+	return mbfs_wait_on(&e->q, 0, err);
+}
+
 enum mbfs_status mbfs_meta_get(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 			       int64_t id, unsigned flags,
 			       const struct mbfs_meta_snap **out,
@@ -280,18 +409,34 @@ enum mbfs_status mbfs_meta_get(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 	if ((flags & MBFS_META_WANT_ARRAY) && is_list(kind))
 		e->want_array = true;
 	enum mbfs_status st = MBFS_OK;
+	/* the retry of a request that waited for e's fetch */
+	struct mbfs_err werr;
+	enum mbfs_status wst;
+	bool waited = mbfs_waited_for(e, &wst, &werr);
 	for (;;) {
-		double now = mono_now();
+		double now = mbfs_mono_now();
 		bool usable = e->snap && (!e->want_array || e->snap->array);
 		if (usable && now < e->fresh_until && !e->busy)
 			break;
+		if (waited) {
+			/* take what the fetch we waited for brought, even when
+			 * a zero TTL made it stale at once */
+			waited = false;
+			if (wst == MBFS_OK && usable)
+				break;
+			if (wst != MBFS_OK && wst != MBFS_ERR_INTERRUPTED) {
+				*err = werr;
+				st = wst;
+				break;
+			}
+		}
 		if (!e->snap && e->failed && now < e->failed_until && !e->busy) {
 			*err = e->error;
 			st = err->status;
 			break;
 		}
 		if (!mbfs_may_wait()) {
-			st = mbfs_would_block(MBFS_WAIT_LISTING, err);
+			st = wait_entry(m, e, err);
 			break;
 		}
 		if (mbfs_cancel_fired(mbfs_cancel_current())) {
@@ -303,55 +448,7 @@ enum mbfs_status mbfs_meta_get(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 			pthread_cond_wait(&m->cond, &m->lock);
 			continue;
 		}
-		/* fetch, without the lock */
-		e->busy = true;
-		uint64_t seq = e->inval_seq;
-		bool want = e->want_array;
-		pthread_mutex_unlock(&m->lock);
-		struct mbfs_meta_snap *s = NULL;
-		struct mbfs_err ferr;
-		mbfs_err_clear(&ferr);
-		enum mbfs_status fst = fetch(m, kind, id, want, &s, &ferr);
-		pthread_mutex_lock(&m->lock);
-		e->busy = false;
-		pthread_cond_broadcast(&m->cond);
-		now = mono_now();
-		if (fst == MBFS_OK) {
-			s->gen = ++m->next_gen;
-			if (e->snap && --e->snap->refs == 0)
-				snap_free(e->snap);
-			e->snap = s;
-			e->failed = false;
-			/* an invalidation during the fetch wins: refetch next time */
-			e->fresh_until = seq == e->inval_seq ? now + m->ttl : 0;
-			break;
-		}
-		if (fst == MBFS_ERR_INTERRUPTED) {
-			/* our reader gave up, not the server: remember nothing */
-			*err = ferr;
-			st = fst;
-			break;
-		}
-		bool gone = fst == MBFS_ERR_NOT_FOUND || fst == MBFS_ERR_DENIED;
-		if (gone && e->snap) {
-			/* the server's answer is authoritative: forget the copy */
-			if (--e->snap->refs == 0)
-				snap_free(e->snap);
-			e->snap = NULL;
-		}
-		if (e->snap && (!want || e->snap->array)) {
-			mbfs_warn("refreshing %s failed, serving the previous copy: %s",
-				  kind == MBFS_META_DASHBOARD ? "a dashboard"
-							      : "a list",
-				  ferr.msg);
-			e->fresh_until = now + m->error_ttl;
-			break;
-		}
-		e->failed = true;
-		e->error = ferr;
-		e->failed_until = now + m->error_ttl;
-		*err = ferr;
-		st = fst;
+		st = fetch_entry(m, e, err);
 		break;
 	}
 	if (st == MBFS_OK) {
@@ -360,6 +457,20 @@ enum mbfs_status mbfs_meta_get(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 	}
 	pthread_mutex_unlock(&m->lock);
 	return st;
+}
+
+void mbfs_meta_set_pool(struct mbfs_meta *m, struct mbfs_pool *pool)
+{
+	pthread_mutex_lock(&m->lock);
+	m->pool = pool;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void mbfs_meta_stop(struct mbfs_meta *m)
+{
+	pthread_mutex_lock(&m->lock);
+	m->stopping = true;
+	pthread_mutex_unlock(&m->lock);
 }
 
 const struct mbfs_meta_snap *mbfs_meta_peek(struct mbfs_meta *m,

@@ -75,6 +75,7 @@ struct mbfs_meta_snap {
 };
 
 struct mbfs_meta;
+struct mbfs_pool;
 
 /* client is borrowed; ttl and error_ttl in seconds. NULL on ENOMEM. */
 struct mbfs_meta *mbfs_meta_new(struct mb_client *client, double ttl,
@@ -84,7 +85,12 @@ void mbfs_meta_free(struct mbfs_meta *m);
 /*
  * A fresh snapshot of (kind, id) (id is 0 except for DASHBOARD), fetching
  * it if needed. On MBFS_OK *out holds a reference: release it with
- * mbfs_meta_put. Blocks.
+ * mbfs_meta_put. Blocks (interruptible through the cancel scope) — except
+ * in a try scope (cancel.h), where it starts the fetch as a job on the
+ * worker pool unless one is in flight, queues the request on it and
+ * returns MBFS_ERR_WOULD_BLOCK; the fetch's end wakes it with the outcome,
+ * and when every request waiting for the job is interrupted the transfer
+ * is aborted.
  */
 enum mbfs_status mbfs_meta_get(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 			       int64_t id, unsigned flags,
@@ -106,5 +112,10 @@ void mbfs_meta_invalidate(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 void mbfs_meta_invalidate_all(struct mbfs_meta *m);
 /* Wake every waiter so an interrupted one notices (any thread). */
 void mbfs_meta_wake(struct mbfs_meta *m);
+/* The pool fetch jobs run on (borrowed; without one, a try scope gets
+ * MBFS_ERR_INTERRUPTED). */
+void mbfs_meta_set_pool(struct mbfs_meta *m, struct mbfs_pool *pool);
+/* Unmounting: start no new fetch jobs (those in flight end on their own). */
+void mbfs_meta_stop(struct mbfs_meta *m);
 
 #endif

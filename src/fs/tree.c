@@ -19,12 +19,26 @@
 #include "log.h"
 #include "name.h"
 #include "queries.h"
+#include "pool.h"
 #include "tree_int.h"
 #include "util.h"
+#include "waitq.h"
 
-/* ensure_listing (the wait site the thread-model change rewrites) keeps
- * calling the clock by this name until then. */
-#define mono_now mbfs_mono_now
+/* A directory's waiting requests (allocated on its first wait) and the
+ * fetch job they wait for. */
+struct mbfs_listing_wait {
+	struct mbfs_waitq q;
+	struct fetch_job *job;            /* in flight, or NULL (tree lock) */
+};
+
+/* A listing fetch that requests wait for without a thread, on the worker
+ * pool. */
+struct fetch_job {
+	struct mbfs_pool_item item;
+	struct mbfs_tree *t;
+	struct mbfs_node *dir;
+	struct mbfs_cancel cancel;        /* fired when every waiter left */
+};
 
 struct proto *tree_protos_add(struct protos *p)
 {
@@ -176,6 +190,10 @@ static void node_free(void *val, void *arg)
 	free(n->lookup_name);
 	free(n->order);
 	free(n->parents);
+	if (n->wait) {
+		mbfs_waitq_destroy(&n->wait->q);
+		free(n->wait);
+	}
 	free(n);
 }
 
@@ -489,8 +507,121 @@ static enum mbfs_status apply(struct mbfs_tree *t, struct mbfs_node *dir,
 static void listing_failed(struct mbfs_tree *t, const struct mbfs_node *dir,
 			   enum mbfs_status st, const struct mbfs_err *err);
 
+/* One fetch of dir's listing (listing_busy already set by the caller):
+ * built without the lock, applied with it; every request waiting for dir
+ * gets the outcome. Lock held on entry and exit. OK when dir has a
+ * listing to serve. */
+static enum mbfs_status fetch_listing(struct mbfs_tree *t,
+				      struct mbfs_node *dir,
+				      struct mbfs_err *err)
+{
+	/* a touch while we fetch sets it again: re-list next time */
+	dir->stale = false;
+	pthread_mutex_unlock(&t->lock);
+	struct protos p = {0};
+	enum mbfs_status st = build(t, dir, &p, err);
+	pthread_mutex_lock(&t->lock);
+	if (st == MBFS_OK)
+		st = apply(t, dir, &p, err);
+	protos_free(&p);
+	dir->listing_busy = false;
+	pthread_cond_broadcast(&t->cond);
+	if (st == MBFS_OK) {
+		dir->listing_ok = true;
+		dir->fetched_at = mbfs_mono_now();
+	} else if (st == MBFS_ERR_INTERRUPTED) {
+		/* our reader gave up, not the server: others waiting for this
+		 * directory fetch it themselves */
+		dir->stale = true;
+	} else {
+		listing_failed(t, dir, st, err);
+		if (dir->listing_ok) {
+			/* keep serving the last good listing; retry after
+			 * error_ttl */
+			mbfs_warn("listing %s failed, serving the previous one: %s",
+				  dir->raw_name ? dir->raw_name : "directory",
+				  err->msg);
+			dir->fetched_at = mbfs_mono_now() - t->opts->meta_ttl +
+					  t->opts->error_ttl;
+			mbfs_err_clear(err);
+			st = MBFS_OK;
+		}
+	}
+	if (dir->wait)
+		mbfs_waitq_wake(&dir->wait->q, UINT64_MAX, st,
+				st == MBFS_OK ? NULL : err);
+	return st;
+}
+
+static void fetch_job_run(void *arg)
+{
+	struct fetch_job *fj = arg;
+	struct mbfs_tree *t = fj->t;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	mbfs_cancel_enter(&fj->cancel);
+	pthread_mutex_lock(&t->lock);
+	fetch_listing(t, fj->dir, &err);
+	fj->dir->wait->job = NULL;
+	pthread_mutex_unlock(&t->lock);
+	mbfs_cancel_leave();
+	free(fj);
+}
+
+/* The last request waiting for a directory's fetch job was interrupted:
+ * stop the transfer. Tree lock held. */
+static void listing_all_left(void *owner)
+{
+	struct mbfs_node *dir = owner;
+	if (dir->wait->job)
+		mbfs_cancel_fire(&dir->wait->job->cancel);
+}
+
+/* The job's wait below (a list another fetch is getting) ends early on an
+ * interrupt. Tree lock held: meta's lock comes after it. */
+static void fetch_job_wake(void *arg)
+{
+	mbfs_meta_wake(arg);
+}
+
+/* In a try scope: start dir's fetch as a job on the worker pool unless
+ * one is in flight, and queue the request on the directory. Lock held. */
+static enum mbfs_status wait_listing(struct mbfs_tree *t, struct mbfs_node *dir,
+				     struct mbfs_err *err)
+{
+	if (!dir->wait) {
+		dir->wait = calloc(1, sizeof *dir->wait);
+		if (!dir->wait)
+			return mbfs_err_set(err, MBFS_ERR_NOMEM, 0,
+					    "out of memory");
+		mbfs_waitq_init(&dir->wait->q, &t->lock, dir, listing_all_left,
+				dir);
+	}
+	if (!dir->listing_busy) {
+		if (t->stopping || !t->pool)
+			return mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0,
+					    "unmounting");
+		struct fetch_job *fj = calloc(1, sizeof *fj);
+		if (!fj)
+			return mbfs_err_set(err, MBFS_ERR_NOMEM, 0,
+					    "out of memory");
+		fj->t = t;
+		fj->dir = dir;
+		atomic_init(&fj->cancel.fired, false);
+		fj->cancel.wake = fetch_job_wake;
+		fj->cancel.wake_arg = t->meta;
+		fj->item.fn = fetch_job_run;
+		fj->item.arg = fj;
+		dir->listing_busy = true;
+		dir->wait->job = fj;
+		mbfs_pool_submit_item(t->pool, &fj->item);
+	}
+	return mbfs_wait_on(&dir->wait->q, 0, err);
+}
+
 /* Make dir's listing fresh. Lock held on entry and exit; dropped while
- * fetching. */
+ * fetching. In a try scope the fetch is a job and the request waits for
+ * it without a thread (cancel.h). */
 static enum mbfs_status ensure_listing(struct mbfs_tree *t, struct mbfs_node *dir,
 				       struct mbfs_err *err)
 {
@@ -498,18 +629,33 @@ static enum mbfs_status ensure_listing(struct mbfs_tree *t, struct mbfs_node *di
 		return mbfs_err_set(err, MBFS_ERR_NOT_DIR, 0, "not a directory");
 	if (dir->kind == MBFS_K_QUERY_DB)
 		return local_listing(t, dir, err);
+	/* the retry of a request that waited for this directory's fetch */
+	struct mbfs_err werr;
+	enum mbfs_status wst;
+	bool waited = mbfs_waited_for(dir, &wst, &werr);
 	for (;;) {
 		/* a fetch in flight (a touch or an expiry started it): wait
 		 * for its listing rather than answer with the older one */
 		bool busy = dir->listing_busy;
-		double now = mono_now();
+		double now = mbfs_mono_now();
 		bool fresh = !busy && dir->listing_ok && !dir->stale &&
 			     (is_fixed_dir(dir->kind) ||
 			      now - dir->fetched_at < t->opts->meta_ttl);
 		if (fresh)
 			return MBFS_OK;
+		if (waited) {
+			/* the listing fetched for us, even when a zero TTL
+			 * made it stale at once; or its failure */
+			waited = false;
+			if (wst == MBFS_OK && dir->listing_ok)
+				return MBFS_OK;
+			if (wst != MBFS_OK && wst != MBFS_ERR_INTERRUPTED) {
+				*err = werr;
+				return wst;
+			}
+		}
 		if (!mbfs_may_wait())
-			return mbfs_would_block(MBFS_WAIT_LISTING, err);
+			return wait_listing(t, dir, err);
 		if (mbfs_cancel_fired(mbfs_cancel_current()))
 			return mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0,
 					    "interrupted while waiting for a listing");
@@ -518,40 +664,7 @@ static enum mbfs_status ensure_listing(struct mbfs_tree *t, struct mbfs_node *di
 			continue;
 		}
 		dir->listing_busy = true;
-		/* a touch while we fetch sets it again: re-list next time */
-		dir->stale = false;
-		pthread_mutex_unlock(&t->lock);
-		struct protos p = {0};
-		enum mbfs_status st = build(t, dir, &p, err);
-		pthread_mutex_lock(&t->lock);
-		if (st == MBFS_OK)
-			st = apply(t, dir, &p, err);
-		protos_free(&p);
-		dir->listing_busy = false;
-		pthread_cond_broadcast(&t->cond);
-		if (st == MBFS_OK) {
-			dir->listing_ok = true;
-			dir->fetched_at = mono_now();
-			return MBFS_OK;
-		}
-		if (st == MBFS_ERR_INTERRUPTED) {
-			/* our reader gave up, not the server: others waiting
-			 * for this directory fetch it themselves */
-			dir->stale = true;
-			return st;
-		}
-		listing_failed(t, dir, st, err);
-		if (dir->listing_ok) {
-			/* keep serving the last good listing; retry after error_ttl */
-			mbfs_warn("listing %s failed, serving the previous one: %s",
-				  dir->raw_name ? dir->raw_name : "directory",
-				  err->msg);
-			dir->fetched_at = mono_now() - t->opts->meta_ttl +
-					  t->opts->error_ttl;
-			mbfs_err_clear(err);
-			return MBFS_OK;
-		}
-		return st;
+		return fetch_listing(t, dir, err);
 	}
 }
 
@@ -686,12 +799,20 @@ static void stale_one(void *val, void *arg)
 	((struct mbfs_node *)val)->stale = true;
 }
 
-void mbfs_tree_wake(struct mbfs_tree *t)
+void mbfs_tree_set_pool(struct mbfs_tree *t, struct mbfs_pool *pool)
 {
 	pthread_mutex_lock(&t->lock);
-	pthread_cond_broadcast(&t->cond);
+	t->pool = pool;
 	pthread_mutex_unlock(&t->lock);
-	mbfs_meta_wake(t->meta);
+	mbfs_meta_set_pool(t->meta, pool);
+}
+
+void mbfs_tree_stop(struct mbfs_tree *t)
+{
+	pthread_mutex_lock(&t->lock);
+	t->stopping = true;
+	pthread_mutex_unlock(&t->lock);
+	mbfs_meta_stop(t->meta);
 }
 
 void mbfs_tree_invalidate_all(struct mbfs_tree *t)

@@ -47,6 +47,8 @@ struct mbfs_dirent {
 	struct mbfs_node *node;
 };
 
+struct mbfs_listing_wait;
+
 struct mbfs_node {
 	uint64_t ino;
 	enum mbfs_kind kind;
@@ -91,6 +93,8 @@ struct mbfs_node {
 	bool listing_ok;           /* a good listing exists */
 	bool listing_busy;         /* a fetch is in flight */
 	bool stale;                /* touch: refetch on next access */
+	struct mbfs_listing_wait *wait; /* requests waiting for its listing
+					   (tree.c; allocated on first wait) */
 	uint64_t local_version;    /* queries/<db>/: the query store's
 				      version the listing was built from */
 };
@@ -173,9 +177,14 @@ void mbfs_tree_names_of(struct mbfs_tree *t, const struct mbfs_node *n,
 void mbfs_tree_invalidate_dir(struct mbfs_tree *t, struct mbfs_node *dir);
 /* touch of a .sql or metadata/ file: refetch the object it shows. Lock held. */
 void mbfs_tree_invalidate_file(struct mbfs_tree *t, struct mbfs_node *n);
-/* Wake every thread waiting for a listing or shared object, so that an
- * interrupted one notices (cancel.h wake hook). Takes the locks. */
-void mbfs_tree_wake(struct mbfs_tree *t);
+
+/* The worker pool that runs listing and list fetches a try scope asks
+ * for (borrowed; set before requests are served). */
+struct mbfs_pool;
+void mbfs_tree_set_pool(struct mbfs_tree *t, struct mbfs_pool *pool);
+/* Unmounting: no new fetch jobs; a try scope that would need one gets
+ * MBFS_ERR_INTERRUPTED. Takes the locks. */
+void mbfs_tree_stop(struct mbfs_tree *t);
 
 /* SIGHUP: every listing and shared object. Takes the lock. */
 void mbfs_tree_invalidate_all(struct mbfs_tree *t);

@@ -58,6 +58,8 @@ struct mbfs_tree {
 	int64_t sid_next;
 	mbfs_tree_error_fn on_error;
 	void *error_arg;
+	struct mbfs_pool *pool;           /* fetch jobs (try scope), or NULL */
+	bool stopping;                    /* unmounting: no new fetch jobs */
 };
 
 /* One object a listing wants to show: a directory, or a file in n_fmts

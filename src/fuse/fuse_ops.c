@@ -18,6 +18,7 @@
 
 #include "cancel.h"
 #include "log.h"
+#include "waitq.h"
 
 enum op_id {
 	OP_LOOKUP,
@@ -145,22 +146,47 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_SPLICE_READ;
 	/* We decide cache invalidation ourselves (keep_cache per generation). */
 	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
+	/* Lookups and readdirs of one directory may run at once (fs.c is
+	 * thread-safe). libfuse before 3.17.1 never passes this to the
+	 * kernel (libfuse #861), so on Debian 12 the kernel still lets one
+	 * lookup per directory through at a time; from 3.17.1 on it does. */
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 }
 
-/* ---- parking -------------------------------------------------------------
- * Every request that may need the network is a task, served first on the
- * FUSE worker inside a try scope (cancel.h): whatever would wait below
- * returns MBFS_ERR_WOULD_BLOCK before waiting or fetching, nothing is
- * replied, and the task is parked on a park pool thread (park.h) — the
- * listing pool or the export pool, by what it would wait for — and served
- * again there. The decision is taken once, where the wait would happen;
- * no probe re-derives it, so no FUSE worker ever waits on the network.
- * The parked task's cancel token is fired by libfuse's interrupt callback
- * (Ctrl-C on the waiting process) and checked by the waits below fs.c. */
+/* ---- requests that wait ---------------------------------------------------
+ * Every request that may need the network is a task, served inside a try
+ * scope (cancel.h) on the FUSE worker that received it. Whatever would
+ * wait below starts what it waits for (an export run, a listing fetch job)
+ * and queues the task on that object's wait queue (waitq.h); nothing is
+ * replied and the worker goes back to the kernel. No thread holds the
+ * task while it waits. The object's end wakes it: its retry runs on the
+ * worker pool (pool.h), served again in a try scope, and answers — or
+ * waits for something else.
+ *
+ * The decision is taken once, where the wait would happen; no probe
+ * re-derives it, so no FUSE worker ever waits on the network, and the
+ * thread count does not grow with the requests waiting.
+ *
+ * Interrupts (Ctrl-C on the waiting process): libfuse's interrupt callback
+ * is installed before the task is first served and removed (unarm) before
+ * any reply but the callback's own. When the task waits in a queue the
+ * callback cancels it (WAITING → CANCELLED, exactly one of it and the
+ * waker wins) and answers EINTR; otherwise it leaves a flag that the
+ * serving thread checks once the task is queued.
+ *
+ * References on a task: the thread serving it; the armed interrupt
+ * callback; a queue while the task is in it (handed to the retry on a
+ * wake). */
 
 enum task_op { T_LOOKUP, T_GETATTR, T_OPEN, T_OPENDIR, T_READ };
 
 struct task {
+	struct mbfs_waiter w;      /* first: the waiter is the task */
+	atomic_uint refs;
+	atomic_bool interrupted;
+	bool armed;                /* the interrupt callback is installed */
+	struct mbfs_pool_item retry;
 	fuse_req_t req;
 	struct mbfs_fs_ctx *ctx;
 	enum task_op op;
@@ -170,59 +196,119 @@ struct task {
 	bool has_fi;
 	size_t size;
 	off_t off;
-	bool parked;
-	struct mbfs_cancel cancel;
 };
+
+/* Requests waiting in a queue now (.mbfs/stats; a retry may count down
+ * before its first serve counted up, hence signed). */
+static atomic_int tasks_waiting;
 
 static bool serve(struct task *t);
 
-static void on_interrupt(fuse_req_t req, void *data)
+static void task_get(struct mbfs_waiter *w)
 {
-	(void)req;
-	struct task *t = data;
-	mbfs_cancel_fire(&t->cancel);
+	atomic_fetch_add(&((struct task *)w)->refs, 1);
 }
 
-/* Called before any reply of a parked task: after this, libfuse will not
- * call on_interrupt any more (it takes the request's lock). */
-static void unpark(struct task *t)
+static void task_put(struct mbfs_waiter *w)
 {
-	if (t->parked)
-		fuse_req_interrupt_func(t->req, NULL, NULL);
-}
-
-static void park_run(void *arg)
-{
-	struct task *t = arg;
-	mbfs_cancel_enter(&t->cancel);
-	if (!serve(t)) /* cannot happen outside a try scope */
-		fuse_reply_err(t->req, EIO);
-	mbfs_cancel_leave();
-	free(t->name);
-	free(t);
-}
-
-/* Serve t here in a try scope; when something below would wait on the
- * network (MBFS_ERR_WOULD_BLOCK, nothing replied), park it on the pool of
- * what it waits for. Takes ownership of t. */
-static void dispatch(struct task *t)
-{
-	mbfs_nowait_enter();
-	bool done = serve(t);
-	enum mbfs_wait w = mbfs_nowait_leave();
-	if (done) {
+	struct task *t = (struct task *)w;
+	if (atomic_fetch_sub(&t->refs, 1) == 1) {
 		free(t->name);
 		free(t);
+	}
+}
+
+/* Called before any reply but on_interrupt's: after this libfuse will not
+ * call on_interrupt any more (it takes the request's lock, so a callback
+ * in progress has returned). */
+static void unarm(struct task *t)
+{
+	if (!t->armed)
+		return;
+	t->armed = false;
+	fuse_req_interrupt_func(t->req, NULL, NULL);
+	task_put(&t->w); /* the callback's reference */
+}
+
+static void on_interrupt(fuse_req_t req, void *data)
+{
+	struct task *t = data;
+	atomic_store(&t->interrupted, true);
+	if (mbfs_waiter_cancel(&t->w)) {
+		/* it waited in a queue: nobody else will answer it */
+		atomic_fetch_sub(&tasks_waiting, 1);
+		mbfs_debug("request interrupted while waiting");
+		fuse_reply_err(req, EINTR);
+		task_put(&t->w); /* the callback's reference */
+	}
+}
+
+static void retry_run(void *arg);
+
+/* The task's wait ended (the waker won; its queue's lock may be held):
+ * serve it again on the worker pool. */
+static void task_wake(struct mbfs_waiter *w)
+{
+	struct task *t = (struct task *)w;
+	t->retry.fn = retry_run;
+	t->retry.arg = t;
+	mbfs_pool_submit_item(t->ctx->pool, &t->retry);
+}
+
+/* Serve t in a try scope; the caller holds a reference. A retry of a
+ * task interrupted since it was woken answers EINTR at once. */
+static void serve_try(struct task *t, bool retry)
+{
+	if (retry && atomic_load(&t->interrupted)) {
+		unarm(t);
+		fuse_reply_err(t->req, EINTR);
 		return;
 	}
-	struct mbfs_park *pool = w == MBFS_WAIT_LISTING ? t->ctx->listing_pool
-						       : t->ctx->export_pool;
-	t->parked = true;
-	atomic_init(&t->cancel.fired, false);
-	t->cancel.wake = mbfs_fs_wake;
-	t->cancel.wake_arg = t->ctx->fs;
+	mbfs_try_enter(&t->w);
+	bool done = serve(t);
+	bool queued = mbfs_try_leave();
+	if (done) {
+		if (queued) /* a wait site that did not return WOULD_BLOCK */
+			mbfs_error("bug: a request answered while queued");
+		return;
+	}
+	if (!queued) {
+		/* WOULD_BLOCK without a queue: a wait site outside the
+		 * protocol; answer rather than lose the request */
+		mbfs_error("bug: a request would wait without a queue");
+		unarm(t);
+		fuse_reply_err(t->req, EIO);
+		return;
+	}
+	atomic_fetch_add(&tasks_waiting, 1);
+	/* interrupted while it was being served: the callback could not
+	 * cancel it then; whoever wins the cancel now answers */
+	if (atomic_load(&t->interrupted) && mbfs_waiter_cancel(&t->w)) {
+		atomic_fetch_sub(&tasks_waiting, 1);
+		unarm(t);
+		fuse_reply_err(t->req, EINTR);
+	}
+}
+
+static void retry_run(void *arg)
+{
+	struct task *t = arg;
+	atomic_fetch_sub(&tasks_waiting, 1);
+	atomic_store(&t->w.state, MBFS_W_RUNNING);
+	serve_try(t, true);
+	task_put(&t->w); /* the queue's reference, handed over by the wake */
+}
+
+/* Serve t on this FUSE worker. Takes ownership of t. */
+static void dispatch(struct task *t)
+{
+	/* armed before the first serve: once the task is queued, a retry
+	 * may answer (and libfuse free the request) at any moment */
+	task_get(&t->w);
+	t->armed = true;
 	fuse_req_interrupt_func(t->req, on_interrupt, t);
-	mbfs_park_submit(pool, park_run, t);
+	serve_try(t, false);
+	task_put(&t->w);
 }
 
 static struct task *task_new(fuse_req_t req, enum task_op op, fuse_ino_t ino,
@@ -231,6 +317,12 @@ static struct task *task_new(fuse_req_t req, enum task_op op, fuse_ino_t ino,
 	struct task *t = calloc(1, sizeof *t);
 	if (!t)
 		return NULL;
+	atomic_init(&t->w.state, MBFS_W_RUNNING);
+	t->w.wake = task_wake;
+	t->w.get = task_get;
+	t->w.put = task_put;
+	atomic_init(&t->refs, 1);
+	atomic_init(&t->interrupted, false);
 	t->req = req;
 	t->ctx = ctx_of(req);
 	t->op = op;
@@ -256,7 +348,7 @@ static bool serve_lookup(struct task *t)
 					     &err);
 	if (st == MBFS_ERR_WOULD_BLOCK)
 		return false;
-	unpark(t);
+	unarm(t);
 	if (st != MBFS_OK) {
 		reply_status(t->req, "lookup", &err, st);
 		return true;
@@ -277,7 +369,7 @@ static bool serve_getattr(struct task *t)
 		t->ctx->fs, t->ino, t->has_fi ? file_of(&t->fi) : NULL, &a, &err);
 	if (st == MBFS_ERR_WOULD_BLOCK)
 		return false;
-	unpark(t);
+	unarm(t);
 	if (st != MBFS_OK) {
 		reply_status(t->req, "getattr", &err, st);
 		return true;
@@ -296,7 +388,7 @@ static bool serve_opendir(struct task *t)
 	enum mbfs_status st = mbfs_fs_opendir(t->ctx->fs, t->ino, &d, &err);
 	if (st == MBFS_ERR_WOULD_BLOCK)
 		return false;
-	unpark(t);
+	unarm(t);
 	if (st != MBFS_OK) {
 		reply_status(t->req, "opendir", &err, st);
 		return true;
@@ -318,7 +410,7 @@ static bool serve_open(struct task *t)
 					   &err);
 	if (st == MBFS_ERR_WOULD_BLOCK)
 		return false;
-	unpark(t);
+	unarm(t);
 	if (st != MBFS_OK) {
 		reply_status(t->req, "open", &err, st);
 		return true;
@@ -362,7 +454,7 @@ static bool serve_read(struct task *t)
 						  t->size, &avail, &err);
 	if (st == MBFS_ERR_WOULD_BLOCK)
 		return false;
-	unpark(t);
+	unarm(t);
 	if (st != MBFS_OK)
 		reply_status(t->req, "read", &err, st);
 	else if (avail == 0)
@@ -935,7 +1027,7 @@ const struct fuse_lowlevel_ops mbfs_fuse_ops = {
 	.removexattr = op_removexattr,
 };
 
-/* Threads of this process now (every kind: FUSE workers, park pools,
+/* Threads of this process now (every kind: FUSE workers, the worker pool,
  * runners, I/O, notifier...). */
 static unsigned thread_count(void)
 {
@@ -972,21 +1064,40 @@ int mbfs_fuse_describe_metrics(void *arg, char *out, size_t outsz)
 	PUT("# HELP mbfs_threads Threads of the mbfs process.\n"
 	    "# TYPE mbfs_threads gauge\n"
 	    "mbfs_threads %u\n", thread_count());
-	PUT("# HELP mbfs_park_threads Threads of the park pools (requests waiting on the network), by pool and state.\n"
-	    "# TYPE mbfs_park_threads gauge\n");
-	struct {
-		const char *name;
-		struct mbfs_park *p;
-	} pools[] = {{"listing", c->listing_pool}, {"export", c->export_pool}};
-	for (size_t i = 0; i < 2; i++) {
-		if (!pools[i].p)
-			continue;
-		unsigned threads, idle, peak;
-		mbfs_park_counts(pools[i].p, &threads, &idle, &peak);
-		PUT("mbfs_park_threads{pool=\"%s\",state=\"busy\"} %u\n"
-		    "mbfs_park_threads{pool=\"%s\",state=\"idle\"} %u\n",
-		    pools[i].name, threads - idle, pools[i].name, idle);
-	}
+	unsigned threads, idle, peak;
+	mbfs_pool_counts(c->pool, &threads, &idle, &peak);
+	int waiting = atomic_load(&tasks_waiting);
+	PUT("# HELP mbfs_threads_max The most threads the mbfs process can have (FUSE workers, worker pool, runners, I/O, notifier, signals, main).\n"
+	    "# TYPE mbfs_threads_max gauge\n"
+	    "mbfs_threads_max %u\n"
+	    "# HELP mbfs_pool_threads Threads of the worker pool (fetch jobs and retries), by state.\n"
+	    "# TYPE mbfs_pool_threads gauge\n"
+	    "mbfs_pool_threads{state=\"busy\"} %u\n"
+	    "mbfs_pool_threads{state=\"idle\"} %u\n"
+	    "# HELP mbfs_requests_waiting FUSE requests waiting (without a thread) for a listing, an export or stream bytes.\n"
+	    "# TYPE mbfs_requests_waiting gauge\n"
+	    "mbfs_requests_waiting %d\n",
+	    c->threads_max, threads - idle, idle, waiting > 0 ? waiting : 0);
 #undef PUT
 	return (int)(o < outsz ? o : outsz - 1);
+}
+
+int mbfs_fuse_describe_stats(void *arg, char *out, size_t outsz)
+{
+	struct mbfs_fs_ctx *c = arg;
+	unsigned threads, idle, peak;
+	mbfs_pool_counts(c->pool, &threads, &idle, &peak);
+	int waiting = atomic_load(&tasks_waiting);
+	int n = snprintf(out, outsz,
+			 "threads %u\n"
+			 "threads_max %u\n"
+			 "pool_threads %u\n"
+			 "pool_threads_peak %u\n"
+			 "pool_threads_max %u\n"
+			 "requests_waiting %d\n",
+			 thread_count(), c->threads_max, threads, peak,
+			 mbfs_pool_max(c->pool), waiting > 0 ? waiting : 0);
+	if (n < 0)
+		return 0;
+	return (size_t)n < outsz ? n : (int)outsz - 1;
 }

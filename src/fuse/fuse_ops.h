@@ -10,7 +10,7 @@
 #include <fuse_lowlevel.h>
 
 #include "fs.h"
-#include "park.h"
+#include "pool.h"
 
 /* The operations table; userdata passed to fuse_session_new must be the
  * struct mbfs_fs_ctx below. */
@@ -19,12 +19,16 @@ extern const struct fuse_lowlevel_ops mbfs_fuse_ops;
 struct mbfs_fs_ctx {
 	struct mbfs_fs *fs;
 	struct fuse_session *se;   /* set after fuse_session_new */
-	struct mbfs_park *listing_pool; /* requests waiting for a listing */
-	struct mbfs_park *export_pool;  /* requests waiting for an export */
+	struct mbfs_pool *pool;    /* the worker pool: fetch jobs and the
+				      retries of requests whose wait ended */
+	unsigned threads_max;      /* the bound on the process's threads */
 };
 
-/* Prometheus text: FUSE requests by operation, threads, park pools. arg
- * is the struct mbfs_fs_ctx (fs.h's metrics hook). */
+/* Prometheus text: FUSE requests by operation, threads, the worker pool,
+ * requests waiting. arg is the struct mbfs_fs_ctx (fs.h's metrics hook). */
 int mbfs_fuse_describe_metrics(void *arg, char *out, size_t outsz);
+/* .mbfs/stats lines: threads now and their bound, the worker pool,
+ * requests waiting. arg as above (fs.h's stats hook). */
+int mbfs_fuse_describe_stats(void *arg, char *out, size_t outsz);
 
 #endif

@@ -406,7 +406,7 @@ enum mbfs_status mb_http_new(const struct mb_http_config *cfg,
 		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "curl_multi_init failed");
 	}
 	/* No per-host connection cap: concurrency is bounded by max_exports
-	 * and the park pools, and a cap would make listings queue behind
+	 * and the worker pool's fetch jobs, and a cap would make listings queue behind
 	 * stalled exports. Keep up to 64 idle connections for reuse. */
 	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
 	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, 64L);
@@ -569,6 +569,14 @@ enum mbfs_status mb_http_transport_status(const struct mb_http_req *req,
 		return mbfs_err_set(err, MBFS_ERR_NETWORK, (int)req->status,
 				    "%s", why);
 	}
+}
+
+bool mb_http_retryable(const struct mb_http_req *req)
+{
+	CURLcode c = (CURLcode)req->curl_code;
+	return c == CURLE_COULDNT_CONNECT || c == CURLE_RECV_ERROR ||
+	       c == CURLE_SEND_ERROR || c == CURLE_GOT_NOTHING ||
+	       c == CURLE_OPERATION_TIMEDOUT || c == CURLE_PARTIAL_FILE;
 }
 
 void mb_http_req_cleanup(struct mb_http_req *req)

@@ -120,6 +120,12 @@ void mb_http_cancel(struct mb_http *h, struct mb_http_req *req);
 enum mbfs_status mb_http_transport_status(const struct mb_http_req *req,
 					  struct mbfs_err *err);
 
+/* Did a finished request fail in a way a new attempt may cure: the
+ * connection refused or reset, nothing received, a timeout, a body cut
+ * short (transport outcome only: the caller decides about HTTP statuses
+ * and about bytes its sink already took). */
+bool mb_http_retryable(const struct mb_http_req *req);
+
 /* Free resp and reset the result fields so req can be submitted again. */
 void mb_http_req_cleanup(struct mb_http_req *req);
 

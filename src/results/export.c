@@ -30,14 +30,10 @@
 #include "log.h"
 #include "util.h"
 #include "verify.h"
+#include "waitq.h"
 
 #define UNCONSUMED_GRACE 30.0   /* seconds a stat-materialized result waits for its open */
 #define PROGRESS_EVERY 5.0      /* seconds between progress log lines of a long export */
-
-/* The wait sites (mbfs_export_get, wait_run, the stream wait) are being
- * rewritten by the thread-model change; they keep calling the clock by
- * this name until then. */
-#define mono_now mbfs_mono_now
 
 /* ---- job table ----------------------------------------------------------- */
 
@@ -51,6 +47,21 @@ static struct job *job_find(struct mbfs_export *ex, const char *key)
 	return job_of(mbfs_map_get(&ex->jobs, key));
 }
 
+/* The last request waiting (without a thread) for j's run was
+ * interrupted: when nobody else wants the run, stop the transfer (the
+ * next access starts a new one). ex->lock held. */
+static void job_all_left(void *owner)
+{
+	struct job *j = owner;
+	struct run *r = j->run;
+	if (r && j->waiters == 0 && r->streamers == 0) {
+		atomic_store(&r->abort, true);
+		j->run = NULL;
+		mbfs_debug("export %s: last waiter interrupted, aborting",
+			   j->key);
+	}
+}
+
 static struct job *job_get(struct mbfs_export *ex, const char *key)
 {
 	struct job *j = job_find(ex, key);
@@ -61,7 +72,9 @@ static struct job *job_get(struct mbfs_export *ex, const char *key)
 		free(j);
 		return NULL;
 	}
+	mbfs_waitq_init(&j->q, &ex->lock, j, job_all_left, j);
 	if (!mbfs_map_put(&ex->jobs, &j->item, j->key)) {
+		mbfs_waitq_destroy(&j->q);
 		free(j->key);
 		free(j);
 		return NULL;
@@ -86,7 +99,7 @@ static void progress(struct run *r)
 {
 	if (r->next_progress == 0)
 		return; /* not started by a runner (cannot happen) */
-	double now = mono_now();
+	double now = mbfs_mono_now();
 	if (now < r->next_progress)
 		return;
 	r->next_progress = now + PROGRESS_EVERY;
@@ -125,6 +138,14 @@ static bool sink_write(void *arg, const char *buf, size_t len)
 	atomic_store(&r->rows, k->scan.fmt == MBFS_FMT_CSV ? k->scan.records
 							   : k->scan.objects);
 	progress(r);
+	if (atomic_load(&r->nq)) {
+		/* requests waiting for these bytes: their retries answer */
+		uint64_t have = atomic_load(&r->bytes);
+		pthread_mutex_lock(&r->ex->wq_lock);
+		mbfs_waitq_wake(&r->q, have, MBFS_OK, NULL);
+		atomic_store(&r->nq, mbfs_waitq_len(&r->q));
+		pthread_mutex_unlock(&r->ex->wq_lock);
+	}
 	if (atomic_load(&r->pwaiters)) {
 		pthread_mutex_lock(&r->plock);
 		pthread_cond_broadcast(&r->pcond);
@@ -144,6 +165,8 @@ static struct run *run_new(struct mbfs_export *ex, struct job *j,
 		return NULL;
 	}
 	r->job = j;
+	r->ex = ex;
+	mbfs_waitq_init(&r->q, &ex->wq_lock, r, NULL, NULL);
 	r->req = *req;
 	r->format = mbfs_dup0(req->format);
 	r->parameters = mbfs_dup0(req->parameters);
@@ -181,6 +204,9 @@ static void run_unref(struct run *r)
 {
 	if (--r->refs)
 		return;
+	pthread_mutex_lock(&r->ex->wq_lock);
+	mbfs_waitq_destroy(&r->q); /* empty: complete() woke everyone */
+	pthread_mutex_unlock(&r->ex->wq_lock);
 	if (r->sink.fd >= 0)
 		close(r->sink.fd);
 	free(r->tmp);
@@ -194,11 +220,16 @@ static void run_unref(struct run *r)
 	free(r);
 }
 
+/* The run ended (done is set): wake every stream reader. */
 static void wake_streamers(struct run *r)
 {
 	pthread_mutex_lock(&r->plock);
 	pthread_cond_broadcast(&r->pcond);
 	pthread_mutex_unlock(&r->plock);
+	pthread_mutex_lock(&r->ex->wq_lock);
+	mbfs_waitq_wake(&r->q, UINT64_MAX, MBFS_OK, NULL);
+	atomic_store(&r->nq, 0);
+	pthread_mutex_unlock(&r->ex->wq_lock);
 }
 
 /* ---- executing a run (runner thread, no lock held) ----------------------- */
@@ -212,10 +243,10 @@ static enum mbfs_status execute(struct mbfs_export *ex, struct run *r,
 		return mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0,
 				    "cancelled before it started");
 	struct mb_export_result res;
-	double t0 = mono_now();
+	double t0 = mbfs_mono_now();
 	enum mbfs_status st = ex->client->ops->export_run(
 		ex->client, &r->req, sink_write, r, &res, err);
-	double dur = mono_now() - t0;
+	double dur = mbfs_mono_now() - t0;
 	if (r->sink.write_errno)
 		st = mbfs_err_set(err, MBFS_ERR_IO, 0,
 				  "cannot write the spool file: %s",
@@ -266,13 +297,14 @@ static void complete(struct mbfs_export *ex, struct run *r,
 	r->err = *err;
 	r->err.status = st;
 	atomic_store(&r->done, true);
-	if (j->run == r)
+	bool current = j->run == r; /* not detached by an abort */
+	if (current)
 		j->run = NULL;
 	j->done_seq++;
 	if (st == MBFS_OK) {
 		j->failed = false;
 		j->unconsumed = r->for_stat;
-		j->done_at = mono_now();
+		j->done_at = mbfs_mono_now();
 		j->last_size = atomic_load(&r->bytes);
 		ex->n_succeeded++;
 	} else if (st == MBFS_ERR_INTERRUPTED) {
@@ -280,12 +312,15 @@ static void complete(struct mbfs_export *ex, struct run *r,
 	} else {
 		j->failed = true;
 		j->error = r->err;
-		j->failed_at = mono_now();
+		j->failed_at = mbfs_mono_now();
 		ex->n_failed++;
 		if (st > MBFS_OK && st < MBFS_STATUS_COUNT)
 			ex->failed_by[st]++;
 		export_record_error(ex, r->label ? r->label : j->key, err);
 	}
+	/* the requests waiting without a thread: their retries take it */
+	if (current)
+		mbfs_waitq_wake(&j->q, UINT64_MAX, st, err);
 	pthread_cond_broadcast(&ex->cond);
 	wake_streamers(r);
 	run_unref(r);
@@ -305,7 +340,7 @@ static void *runner_main(void *arg)
 		if (!ex->queue_head)
 			ex->queue_tail = NULL;
 		r->started = true;
-		r->started_at = mono_now();
+		r->started_at = mbfs_mono_now();
 		r->last_size = r->job->last_size;
 		r->next_progress = r->started_at + PROGRESS_EVERY;
 		ex->running++;
@@ -370,7 +405,7 @@ static void fill_info(struct mbfs_export *ex, struct job *j, const char *key,
 		 * and lets the next access through once the password file
 		 * is fixed): they do not block a retry here. */
 		info->retry_blocked =
-			mono_now() - j->failed_at < ex->cfg.error_ttl &&
+			mbfs_mono_now() - j->failed_at < ex->cfg.error_ttl &&
 			j->error.status != MBFS_ERR_AUTH &&
 			j->error.status != MBFS_ERR_THROTTLED;
 		info->error = j->error;
@@ -387,14 +422,6 @@ static enum mbfs_status open_result(struct mbfs_export *ex, const char *key,
 	return mbfs_spool_open(ex->spool, key, fd, &info->spool, err);
 }
 
-void mbfs_export_wake(void *arg)
-{
-	struct mbfs_export *ex = arg;
-	pthread_mutex_lock(&ex->lock);
-	pthread_cond_broadcast(&ex->cond);
-	pthread_mutex_unlock(&ex->lock);
-}
-
 /* Wait (as a waiter) until j's current run ends or the caller is
  * interrupted. Lock held. Returns false when interrupted. */
 static bool wait_run(struct mbfs_export *ex, struct job *j,
@@ -408,7 +435,8 @@ static bool wait_run(struct mbfs_export *ex, struct job *j,
 	j->waiters--;
 	if (j->run == r && (mbfs_cancel_fired(cx) || ex->stopping)) {
 		/* Nobody else wants it: stop the transfer. */
-		if (j->waiters == 0 && r->streamers == 0) {
+		if (j->waiters == 0 && r->streamers == 0 &&
+		    mbfs_waitq_live(&j->q) == 0) {
 			/* detached: the next access starts a new run */
 			atomic_store(&r->abort, true);
 			j->run = NULL;
@@ -436,15 +464,19 @@ enum mbfs_status mbfs_export_get(struct mbfs_export *ex, const char *key,
 		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
 	}
 	enum mbfs_status st;
-	bool joined = false;
+	/* the retry of a request that waited for j's run: take its outcome */
+	struct mbfs_err werr;
+	bool joined = mbfs_waited_for(j, &st, &werr);
 	for (int attempts = 0;; attempts++) {
 		if (mbfs_cancel_fired(cx)) {
 			st = mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0, "interrupted");
 			break;
 		}
-		if (j->run) {
+		/* (a retry that waited takes the outcome of its run, not
+		 * the next one's) */
+		if (j->run && !joined) {
 			if (!mbfs_may_wait()) {
-				st = mbfs_would_block(MBFS_WAIT_EXPORT, err);
+				st = mbfs_wait_on(&j->q, 0, err);
 				break;
 			}
 			if (!wait_run(ex, j, cx)) {
@@ -474,7 +506,7 @@ enum mbfs_status mbfs_export_get(struct mbfs_export *ex, const char *key,
 			continue; /* interrupted run: go again */
 		}
 		bool take_unconsumed = fd && j->unconsumed && info->have &&
-				       mono_now() - j->done_at < UNCONSUMED_GRACE;
+				       mbfs_mono_now() - j->done_at < UNCONSUMED_GRACE;
 		if (info->fresh || take_unconsumed) {
 			ex->n_hits++;
 			if (fd)
@@ -489,10 +521,7 @@ enum mbfs_status mbfs_export_get(struct mbfs_export *ex, const char *key,
 			st = info->error.status;
 			break;
 		}
-		if (!mbfs_may_wait()) {
-			st = mbfs_would_block(MBFS_WAIT_EXPORT, err);
-			break;
-		}
+		/* no result to give: run it (the loop then waits for it) */
 		st = start_run(ex, j, req, fd == NULL, err);
 		if (st != MBFS_OK)
 			break;
@@ -580,13 +609,24 @@ enum mbfs_status mbfs_export_stream_wait(struct mbfs_export *ex,
 					 size_t size, size_t *avail,
 					 struct mbfs_err *err)
 {
-	(void)ex;
 	*avail = 0;
 	struct run *r = s->run;
 	uint64_t end;
-	if (r && !mbfs_may_wait() && !atomic_load(&r->done) &&
-	    atomic_load(&r->bytes) < off + size)
-		return mbfs_would_block(MBFS_WAIT_EXPORT, err);
+	if (r && !mbfs_may_wait()) {
+		/* announce, then look (sink_write adds, then looks): either
+		 * the sink sees the waiter or the waiter sees the bytes */
+		pthread_mutex_lock(&ex->wq_lock);
+		atomic_fetch_add(&r->nq, 1);
+		bool ready = atomic_load(&r->done) ||
+			     atomic_load(&r->bytes) >= off + size;
+		enum mbfs_status st = MBFS_OK;
+		if (!ready)
+			st = mbfs_wait_on(&r->q, off + size, err);
+		atomic_store(&r->nq, mbfs_waitq_len(&r->q));
+		pthread_mutex_unlock(&ex->wq_lock);
+		if (!ready)
+			return st;
+	}
 	if (r) {
 		struct mbfs_cancel *cx = mbfs_cancel_current();
 		pthread_mutex_lock(&r->plock);
@@ -645,7 +685,8 @@ void mbfs_export_stream_close(struct mbfs_export *ex, struct mbfs_stream *s)
 		struct run *r = s->run;
 		r->streamers--;
 		if (!atomic_load(&r->done) && r->streamers == 0 &&
-		    r->job->waiters == 0 && !r->for_stat) {
+		    r->job->waiters == 0 && mbfs_waitq_live(&r->job->q) == 0 &&
+		    !r->for_stat) {
 			/* head -c1 and friends: nobody wants the rest */
 			atomic_store(&r->abort, true);
 			if (r->job->run == r)
@@ -723,6 +764,7 @@ enum mbfs_status mbfs_export_new(struct mb_client *client,
 		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
 	}
 	pthread_mutex_init(&ex->lock, NULL);
+	pthread_mutex_init(&ex->wq_lock, NULL);
 	pthread_cond_init(&ex->cond, NULL);
 	pthread_cond_init(&ex->runner_cond, NULL);
 	for (int i = 0; i < ex->cfg.max_exports; i++) {
@@ -754,21 +796,31 @@ void mbfs_export_shutdown(struct mbfs_export *ex)
 	pthread_mutex_unlock(&ex->lock);
 }
 
-void mbfs_export_free(struct mbfs_export *ex)
+void mbfs_export_join(struct mbfs_export *ex)
 {
 	if (!ex)
 		return;
 	mbfs_export_shutdown(ex);
 	for (int i = 0; i < ex->n_runners; i++)
 		pthread_join(ex->runners[i], NULL);
+	ex->n_runners = 0;
+}
+
+void mbfs_export_free(struct mbfs_export *ex)
+{
+	if (!ex)
+		return;
+	mbfs_export_join(ex);
 	struct mbfs_map_iter i;
 	for (struct job *j = export_job_first(ex, &i); j; j = export_job_next(&i)) {
+		mbfs_waitq_destroy(&j->q);
 		free(j->key);
 		free(j);
 	}
 	mbfs_map_destroy(&ex->jobs);
 	pthread_cond_destroy(&ex->runner_cond);
 	pthread_cond_destroy(&ex->cond);
+	pthread_mutex_destroy(&ex->wq_lock);
 	pthread_mutex_destroy(&ex->lock);
 	free(ex);
 }

@@ -11,12 +11,14 @@
  *    results, but remembered for error_ttl seconds;
  *  - a fresh result (younger than result_ttl) is reused.
  *
- * Thread safety: every call may come from any thread; one internal mutex
- * and condition variable. mbfs_export_get() and mbfs_export_stream_wait()
- * BLOCK until the result (or the bytes) are there — except in a try scope
- * (cancel.h), where they return MBFS_ERR_WOULD_BLOCK instead of waiting or
- * starting a run. The transfer itself runs on the transport's I/O thread.
- * Everything else never blocks on the network.
+ * Thread safety: every call may come from any thread. Locks: the engine's
+ * mutex (jobs, runs), then the wait-queue mutex (the runs' byte wait
+ * queues, also taken by the I/O thread's sink). mbfs_export_get() and
+ * mbfs_export_stream_wait() BLOCK until the result (or the bytes) are
+ * there — except in a try scope (cancel.h), where they queue the request
+ * (waitq.h) and return MBFS_ERR_WOULD_BLOCK; the run's end, or the sink
+ * when the bytes arrive, wakes it. The transfer itself runs on the
+ * transport's I/O thread. Everything else never blocks on the network.
  */
 #ifndef MBFS_EXPORT_H
 #define MBFS_EXPORT_H
@@ -57,24 +59,27 @@ enum mbfs_status mbfs_export_new(struct mb_client *client,
 /* Unmounting: abort every run and make every waiter return
  * (MBFS_ERR_INTERRUPTED) without freeing anything. Non-blocking. */
 void mbfs_export_shutdown(struct mbfs_export *ex);
+/* Shut down and wait for the runners to end (each run ends, its waiters
+ * woken): after this nothing in the engine wakes a waiter. Blocks until the
+ * transfers have stopped (mb_http_stop ends them). */
+void mbfs_export_join(struct mbfs_export *ex);
 void mbfs_export_free(struct mbfs_export *ex);
 
 /*
  * Make sure key has a fresh result, running req if needed (or joining the
  * export already running). With fd != NULL, also open the result for
- * reading and pin it (release with mbfs_export_release). Blocks, as a
- * waiter: the export itself runs on the engine's runner threads (at most
- * max_exports, in FIFO order). If the thread's cancel scope (cancel.h)
- * fires, returns MBFS_ERR_INTERRUPTED at once; the transfer is aborted
- * when no other waiter remains.
+ * reading and pin it (release with mbfs_export_release). The export itself
+ * runs on the engine's runner threads (at most max_exports, in FIFO
+ * order). Outside a try scope it blocks, as a waiter: if the thread's
+ * cancel scope (cancel.h) fires, it returns MBFS_ERR_INTERRUPTED at once.
+ * In a try scope it starts the run if needed and queues the request on
+ * the job (MBFS_ERR_WOULD_BLOCK); the run's end wakes it with its outcome.
+ * Either way the transfer is aborted when no other waiter remains.
  */
 enum mbfs_status mbfs_export_get(struct mbfs_export *ex, const char *key,
 				 const struct mb_export_req *req, int *fd,
 				 struct mbfs_result_info *info,
 				 struct mbfs_err *err);
-
-/* Wake every waiter so it re-checks its cancel token (any thread). */
-void mbfs_export_wake(void *ex);
 
 /*
  * Stream mode (-o stream): start or join key's export and return at once
@@ -90,8 +95,9 @@ enum mbfs_status mbfs_export_stream_open(struct mbfs_export *ex,
 /* Wait until [off, off+size) has arrived or the export ended; *avail is
  * how many bytes at off can be read from mbfs_export_stream_fd() now
  * (0 = end of file). An export that failed after bytes were delivered
- * gives its error (EIO), never a silent EOF. Blocks; honours the cancel
- * scope. */
+ * gives its error (EIO), never a silent EOF. Blocks and honours the cancel
+ * scope; in a try scope queues the request until off+size bytes are there
+ * or the run ends. */
 enum mbfs_status mbfs_export_stream_wait(struct mbfs_export *ex,
 					 struct mbfs_stream *s, uint64_t off,
 					 size_t size, size_t *avail,

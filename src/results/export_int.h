@@ -4,10 +4,12 @@
  *                    streams, failure memory
  *   export_report.c  .mbfs/stats, .mbfs/exports, metrics, the error ring
  * Locks: ex->lock protects the job table, the queue, the counters, the
- * error ring and the run fields marked (ex->lock); a run's plock only its
- * stream readers' wait. Lock order: export, then spool (mbfs_spool_*),
- * then the spool's flock. Memory: jobs live until mbfs_export_free; a run
- * is reference counted (the job while it runs, each stream handle).
+ * error ring, the jobs' wait queues and the run fields marked (ex->lock);
+ * ex->wq_lock the runs' byte wait queues (taken after ex->lock, also by
+ * the I/O thread's sink); a run's plock only its stream readers' wait.
+ * Lock order: export, then spool (mbfs_spool_*), then the spool's flock.
+ * Memory: jobs live until mbfs_export_free; a run is reference counted
+ * (the job while it runs, each stream handle).
  */
 #ifndef MBFS_EXPORT_INT_H
 #define MBFS_EXPORT_INT_H
@@ -20,6 +22,7 @@
 #include "export.h"
 #include "util.h"
 #include "verify.h"
+#include "waitq.h"
 
 #define MAX_RUNNERS 256
 
@@ -32,6 +35,7 @@ struct job {
 	struct mbfs_map_item item; /* in ex->jobs, by key */
 	struct run *run;           /* the run in progress (queued or running) */
 	unsigned waiters;          /* threads in mbfs_export_get on this job */
+	struct mbfs_waitq q;       /* requests waiting for its run (ex->lock) */
 	uint64_t done_seq;         /* bumped when a run ends */
 	bool failed;
 	struct mbfs_err error;
@@ -56,6 +60,7 @@ struct mbfs_export {
 	struct mbfs_spool *spool;
 	struct mbfs_export_config cfg;
 	pthread_mutex_t lock;      /* protects everything below and run state */
+	pthread_mutex_t wq_lock;   /* the runs' byte wait queues (after lock) */
 	pthread_cond_t cond;       /* a run ended, or a waiter was cancelled */
 	pthread_cond_t runner_cond;/* the queue got work, or stopping */
 	struct mbfs_map jobs;      /* key → struct job */
@@ -102,10 +107,15 @@ struct run {
 	unsigned refs;             /* ex->lock */
 	unsigned streamers;        /* open stream handles (ex->lock) */
 	struct run *qnext;
-	/* stream readers wait here for bytes */
+	/* stream readers wait here for bytes: threads (outside a try scope)
+	 * on pcond, requests without a thread in q (ex->wq_lock; nq mirrors
+	 * its length for the I/O thread's lock-free check) */
 	pthread_mutex_t plock;
 	pthread_cond_t pcond;
 	atomic_uint pwaiters;
+	struct mbfs_export *ex;
+	struct mbfs_waitq q;
+	atomic_size_t nq;
 };
 
 /* Every job: for (j = export_job_first(ex, &i); j; j = export_job_next(&i)).

@@ -1,6 +1,7 @@
 /*
  * fuzz_options.c — libFuzzer target: option and config parsing
- * (mbfs_options_parse, the config file reader, mbfs_options_config).
+ * (mbfs_options_parse, the config file reader, mbfs_config_get) and the
+ * libfuse arguments built from the result (mbfs_session_fuse_args).
  *
  * Input: byte 0 picks the config file's mode (none, 0600, 0640, 0644,
  * 0666, 0620 — private and not); the bytes up to the next NUL are the
@@ -14,13 +15,13 @@
  * leaks whatever the outcome.
  */
 /*
- * options.c keeps the config file in a static, loaded once per process.
- * To read a new file for every input, this target includes options.c
+ * config.c keeps the config file in a static, loaded once per process.
+ * To read a new file for every input, this target includes config.c
  * itself (its object in mbfs_core_fuzz is then not linked: every symbol
  * it defines is already defined here) and resets that static between
  * inputs; fuzz_config_reset() is the one place to follow a rename.
  */
-#include "../../src/core/options.c"
+#include "../../src/core/config.c"
 
 #include "fuzz_options_env.h"
 
@@ -34,7 +35,7 @@ static void fuzz_config_reset(void)
 }
 
 /* Write (or remove, when text is NULL) the config file with mode, and make
- * options.c read it again on its next lookup. */
+ * config.c read it again on its next lookup. */
 static void fuzz_config_write(const char *text, size_t len, mode_t mode)
 {
 	fuzz_config_reset();
@@ -108,16 +109,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 		bool refused;
-		const char *v = mbfs_options_config(keys[i], &refused);
+		const char *v = mbfs_config_get(keys[i], &refused);
 		if (v)
 			(void)strlen(v);
 		if (refused)
 			FUZZ_ASSERT(v == NULL);
 	}
-	const char *refusal = mbfs_options_config_refusal();
+	const char *refusal = mbfs_config_refusal();
 	if (refusal)
-		FUZZ_ASSERT(mbfs_options_config("url", NULL) == NULL);
-	(void)mbfs_options_config_path();
+		FUZZ_ASSERT(mbfs_config_get("url", NULL) == NULL);
+	(void)mbfs_config_path();
 	free(args);
 	return 0;
 }

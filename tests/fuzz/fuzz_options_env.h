@@ -16,8 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fuse_lowlevel.h>
+
 #include "fuzz_util.h"
 #include "options.h"
+#include "session.h"
 
 static char fuzz_home[256];
 static char fuzz_config_path[512];
@@ -60,13 +63,13 @@ static int fuzz_abs_or_null(const char *p)
 	return !p || p[0] == '/';
 }
 
-/* Parse argv and check what a successful parse promises (options.h);
- * frees everything whatever the outcome. */
+/* Parse argv and check what a successful parse promises (options.h),
+ * then build what session.c would give libfuse from it; frees everything
+ * whatever the outcome. */
 static enum mbfs_options_result fuzz_parse(int argc, char **argv)
 {
 	struct mbfs_options o;
-	struct fuse_args fa;
-	enum mbfs_options_result r = mbfs_options_parse(argc, argv, &o, &fa);
+	enum mbfs_options_result r = mbfs_options_parse(argc, argv, &o);
 	if (r == MBFS_OPTIONS_RUN) {
 		FUZZ_ASSERT(o.url && o.mountpoint && o.cache_dir);
 		char why[2048];
@@ -89,12 +92,21 @@ static enum mbfs_options_result fuzz_parse(int argc, char **argv)
 			    o.error_ttl >= 0 && o.error_ttl <= MBFS_TTL_MAX);
 		FUZZ_ASSERT(o.connect_timeout >= 0.1 && o.connect_timeout <= 3600);
 		FUZZ_ASSERT(o.stall_timeout >= 1 && o.stall_timeout <= 86400);
-		FUZZ_ASSERT(o.n_fuse_passthrough <= MBFS_MAX_PASSTHROUGH);
+		for (int i = 0; i < o.n_fuse_passthrough; i++)
+			FUZZ_ASSERT(o.fuse_passthrough[i] != NULL);
 		char small[16], big[8192];
 		FUZZ_ASSERT(mbfs_options_describe(&o, small, sizeof small) >= 0);
 		FUZZ_ASSERT(fuzz_terminated(small, sizeof small));
 		FUZZ_ASSERT(mbfs_options_describe(&o, big, sizeof big) >= 0);
 		(void)mbfs_options_has_format(&o, "xlsx");
+		/* libfuse's arguments: the program, at most one -o list, and
+		 * never the URL or the mount point from the parser */
+		struct fuse_args fa;
+		FUZZ_ASSERT(mbfs_session_fuse_args(&o, &fa) == 0);
+		FUZZ_ASSERT(fa.argc >= 1 && strcmp(fa.argv[0], "mbfs") == 0);
+		for (int i = 1; i < fa.argc; i++)
+			FUZZ_ASSERT(fa.argv[i][0] == '-' ||
+				    strcmp(fa.argv[i - 1], "-o") == 0);
 		fuse_opt_free_args(&fa);
 	}
 	mbfs_options_free(&o);

@@ -120,14 +120,6 @@ def mount_factory():
     assert not problems, "\n".join(problems)
 
 
-@pytest.fixture
-def clean(fake):
-    """The module's fake server with no fault injected, before and after."""
-    fake.clear_faults()
-    yield fake
-    fake.clear_faults()
-
-
 def read(path):
     """The whole file at path, as bytes."""
     with open(path, "rb") as f:
@@ -143,6 +135,37 @@ def card(m, cid, fmt="csv"):
 def mnt(fake, mount_factory):
     """A default mount of the module's fake server, with fresh caches."""
     return mount_factory(fake.url)
+
+
+@pytest.fixture
+def clean(fake):
+    """The module's fake server with no faults armed, before and after."""
+    fake.clear_faults()
+    yield fake
+    fake.clear_faults()
+
+
+@pytest.fixture
+def fresh(clean):
+    """`clean`, and the fake's data and counters back to the start."""
+    clean.reset()
+    return clean
+
+
+def collection_dirs(m):
+    """The directories of mount `m` listed through the collection-items
+    endpoint: collections/ and every collection below it (not Personal/,
+    which has no object, nor dashboards)."""
+    out = [m.p("collections")]
+    for dp, dn, _ in os.walk(m.p("collections")):
+        for d in dn:
+            p = os.path.join(dp, d)
+            try:
+                if os.getxattr(p, "user.mb.model") == b"collection":
+                    out.append(p)
+            except OSError:
+                pass
+    return out
 
 
 def pytest_configure(config):

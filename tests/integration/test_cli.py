@@ -43,23 +43,31 @@ def run_mbfs(args, env=None, timeout=60):
 # ---- --help and --version ---------------------------------------------------------
 
 def own_options():
-    """Every -o name in options.c's fuse_opt table (secrets and test-only
-    switches excepted)."""
-    with open(os.path.join(ROOT, "src", "options.c"), encoding="utf-8") as f:
+    """Every -o name in options.c's option table (one row per option: the
+    secrets, the URL, the switches such as -f and the test-only rows
+    excepted)."""
+    with open(os.path.join(ROOT, "src", "core", "options.c"), encoding="utf-8") as f:
         src = f.read()
-    table = src[src.index("opt_table[] = {"):src.index("FUSE_OPT_END")]
-    names = set(re.findall(r'RAW\("([a-z_]+)=%s"', table))
-    names |= set(re.findall(r'\{"([a-z_]+)(?:=[a-z]*)?", offsetof', table))
-    return sorted(n for n in names if n not in ("password", "api_key", "session")
-                  and not n.startswith("test_"))
+    table = src[src.index("opt_table[] = {"):]
+    table = table[:table.index("\n};")]
+    names = set()
+    for row in re.split(r"\n\t\{", table)[1:]:
+        m = re.match(r'(?:\.name = "([^"]+)"|CRED\(([a-z_]+),)', row)
+        assert m, "a row of the option table without a name: %r" % row[:80]
+        name = m.group(1) or m.group(2)
+        if re.search(r"\.kind = K_(SECRET|URL)\b", row) or name.startswith(("-", "test_")):
+            continue
+        names.add(name)
+    return sorted(names)
 
 
 def env_vars():
     names = set()
-    for fn in os.listdir(os.path.join(ROOT, "src")):
-        if fn.endswith(".c"):
-            with open(os.path.join(ROOT, "src", fn), encoding="utf-8") as f:
-                names |= set(re.findall(r'"(MBFS_[A-Z_]+)"', f.read()))
+    for top, _, files in os.walk(os.path.join(ROOT, "src")):
+        for fn in files:
+            if fn.endswith(".c"):
+                with open(os.path.join(top, fn), encoding="utf-8") as f:
+                    names |= set(re.findall(r'"(MBFS_[A-Z_]+)"', f.read()))
     return sorted(names)
 
 

@@ -18,18 +18,10 @@ from conftest import card, read
 ORDERS = ("databases", "Sample Database", "PUBLIC", "ORDERS.csv")
 
 
-@pytest.fixture
-def clean(clean, fake):
-    """conftest's clean, with the request counters reset too (fake is
-    named so that its old/new parameters reach this override)."""
-    fake.reset()
-    yield fake
-
-
 # ---- nothing blocks the mount (rule 5) ----------------------------------------
 
-def test_ls_answers_while_20_exports_stall(clean, mount_factory):
-    fake = clean
+def test_ls_answers_while_20_exports_stall(fresh, mount_factory):
+    fake = fresh
     m = mount_factory(fake.url, "max_exports=4")
     os.listdir(m.p("cards"))
     os.listdir(m.p("databases"))                # warm
@@ -37,7 +29,7 @@ def test_ls_answers_while_20_exports_stall(clean, mount_factory):
     readers = [subprocess.Popen(["cat", card(m, cid)], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL) for cid in range(1, 21)]
     try:
-        time.sleep(0.5)                          # they are all parked now
+        time.sleep(0.5)                          # they are all waiting now
         t0 = time.monotonic()
         os.listdir(m.p("databases"))             # warm
         warm = time.monotonic() - t0
@@ -55,8 +47,8 @@ def test_ls_answers_while_20_exports_stall(clean, mount_factory):
             p.wait(60)
 
 
-def test_16_cards_delayed_1s_run_in_parallel(clean, mount_factory):
-    fake = clean
+def test_16_cards_delayed_1s_run_in_parallel(fresh, mount_factory):
+    fake = fresh
     m = mount_factory(fake.url, "max_exports=16")
     os.listdir(m.p("cards"))
     fake.add_fault(endpoint="POST /api/card/:id/query/:export-format", latency_ms=1000)
@@ -70,8 +62,8 @@ def test_16_cards_delayed_1s_run_in_parallel(clean, mount_factory):
     assert sum(fake.stats()["exports"].values()) == 16
 
 
-def test_max_exports_queues_the_rest(clean, mount_factory):
-    fake = clean
+def test_max_exports_queues_the_rest(fresh, mount_factory):
+    fake = fresh
     m = mount_factory(fake.url, "max_exports=2")
     os.listdir(m.p("cards"))
     fake.add_fault(endpoint="POST /api/card/:id/query/:export-format", latency_ms=600)
@@ -86,8 +78,8 @@ def test_max_exports_queues_the_rest(clean, mount_factory):
 
 # ---- the spool ------------------------------------------------------------------
 
-def test_sizes_are_remembered_across_remounts(clean, mount_factory):
-    fake = clean
+def test_sizes_are_remembered_across_remounts(fresh, mount_factory):
+    fake = fresh
     m = mount_factory(fake.url)
     want = len(read(m.p(*ORDERS)))
     cache = m.cache_home
@@ -99,8 +91,8 @@ def test_sizes_are_remembered_across_remounts(clean, mount_factory):
     assert sum(fake.stats()["exports"].values()) == 0
 
 
-def test_cache_max_evicts_least_recently_used(clean, mount_factory):
-    fake = clean
+def test_cache_max_evicts_least_recently_used(fresh, mount_factory):
+    fake = fresh
     m = mount_factory(fake.url, "cache_max=2M")
     for name in ("ORDERS.csv", "PEOPLE.csv", "ORDERS.json", "REVIEWS.csv"):
         read(m.p("databases", "Sample Database", "PUBLIC", name))
@@ -127,8 +119,8 @@ FAULTS = [
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: sorted(f)[0])
-def test_every_fault_is_an_error_never_a_short_file(clean, mount_factory, fault):
-    fake = clean
+def test_every_fault_is_an_error_never_a_short_file(fresh, mount_factory, fault):
+    fake = fresh
     m = mount_factory(fake.url, "error_ttl=0", "retries=0")
     want = fake.export("card", 1, "csv", fake.login())
     fake.add_fault(card_id=1, format="csv", **fault)
@@ -145,8 +137,8 @@ def test_every_fault_is_an_error_never_a_short_file(clean, mount_factory, fault)
     assert read(path) == want                 # nothing was cached; a retry works
 
 
-def test_malformed_json_export_is_an_error(clean, mount_factory):
-    fake = clean
+def test_malformed_json_export_is_an_error(fresh, mount_factory):
+    fake = fresh
     m = mount_factory(fake.url, "error_ttl=0")
     want = fake.export("card", 2, "json", fake.login())
     fake.add_fault(card_id=2, format="json", malformed_json=True)
@@ -157,8 +149,8 @@ def test_malformed_json_export_is_an_error(clean, mount_factory):
     assert read(card(m, 2, "json")) == want
 
 
-def test_error_is_remembered_for_error_ttl(clean, mount_factory):
-    fake = clean
+def test_error_is_remembered_for_error_ttl(fresh, mount_factory):
+    fake = fresh
     m = mount_factory(fake.url, "error_ttl=30")
     fake.add_fault(card_id=2, format="csv", status=500)
     for _ in range(3):
@@ -173,8 +165,8 @@ def test_error_is_remembered_for_error_ttl(clean, mount_factory):
 @pytest.mark.parametrize("fault", [dict(status=503, count=2), dict(status=502, count=1),
                                    dict(retry_after=1, count=1), dict(reset_after=0, count=2)],
                          ids=["503", "502", "429", "reset"])
-def test_transient_failures_are_retried(clean, mount_factory, fault):
-    fake = clean
+def test_transient_failures_are_retried(fresh, mount_factory, fault):
+    fake = fresh
     m = mount_factory(fake.url)
     want = fake.export("card", 3, "csv", fake.login())
     fake.reset()
@@ -204,8 +196,8 @@ def test_row_cap_sets_truncated():
 
 # ---- interrupts (rule 7) -----------------------------------------------------------
 
-def test_ctrl_c_aborts_the_waiting_export(clean, mount_factory):
-    fake = clean
+def test_ctrl_c_aborts_the_waiting_export(fresh, mount_factory):
+    fake = fresh
     m = mount_factory(fake.url)
     os.listdir(m.p("cards"))
     fake.add_fault(card_id=5, format="csv", latency_ms=8000)
@@ -229,8 +221,8 @@ def test_ctrl_c_aborts_the_waiting_export(clean, mount_factory):
 
 # ---- stream mode (rule 6) ----------------------------------------------------------
 
-def test_stream_mode_first_bytes_arrive_before_the_export_ends(clean, mount_factory):
-    fake = clean
+def test_stream_mode_first_bytes_arrive_before_the_export_ends(fresh, mount_factory):
+    fake = fresh
     m = mount_factory(fake.url, "stream")
     want = fake.export("card", 1, "csv", fake.login())
     fake.add_fault(card_id=1, format="csv", rate_bps=400000)   # ~3 s for 1.2 MB
@@ -243,8 +235,8 @@ def test_stream_mode_first_bytes_arrive_before_the_export_ends(clean, mount_fact
     assert read(card(m, 2)) == fake.export("card", 2, "csv", fake.login())
 
 
-def test_stream_mode_reads_whole_file_and_stat_is_zero_until_done(clean, mount_factory):
-    fake = clean
+def test_stream_mode_reads_whole_file_and_stat_is_zero_until_done(fresh, mount_factory):
+    fake = fresh
     m = mount_factory(fake.url, "stream")
     want = fake.export("dataset", 2, "csv", fake.login())
     path = m.p(*ORDERS)
@@ -252,8 +244,8 @@ def test_stream_mode_reads_whole_file_and_stat_is_zero_until_done(clean, mount_f
     assert read(path) == want
 
 
-def test_stream_mode_error_after_bytes_is_eio_not_eof(clean, mount_factory):
-    fake = clean
+def test_stream_mode_error_after_bytes_is_eio_not_eof(fresh, mount_factory):
+    fake = fresh
     m = mount_factory(fake.url, "stream", "retries=0")
     fake.add_fault(card_id=1, format="csv", cut_after=200000)
     got = 0
@@ -270,8 +262,8 @@ def test_stream_mode_error_after_bytes_is_eio_not_eof(clean, mount_factory):
 
 # ---- exact sizes with more tools (rules 2-3) ----------------------------------------
 
-def test_rsync_and_os_stat_before_open(clean, mount_factory, tmp_path):
-    fake = clean
+def test_rsync_and_os_stat_before_open(fresh, mount_factory, tmp_path):
+    fake = fresh
     m = mount_factory(fake.url)
     token = fake.login()
     want = fake.export("dataset", 3, "json", token)
@@ -286,8 +278,8 @@ def test_rsync_and_os_stat_before_open(clean, mount_factory, tmp_path):
         assert dst.read_bytes() == fake.export("dataset", 4, "csv", token)
 
 
-def test_stats_show_a_running_export_with_progress(clean, mount_factory):
-    fake = clean
+def test_stats_show_a_running_export_with_progress(fresh, mount_factory):
+    fake = fresh
     m = mount_factory(fake.url)
     fake.add_fault(card_id=1, format="csv", rate_bps=300000)
     t = threading.Thread(target=read, args=(card(m, 1),))
@@ -302,8 +294,8 @@ def test_stats_show_a_running_export_with_progress(clean, mount_factory):
 
 # ---- issue 11 point 4: .mbfs/errors names paths, and listings fail there too ------------------
 
-def test_errors_name_the_file_and_record_listing_failures(clean, mount_factory):
-    fake = clean
+def test_errors_name_the_file_and_record_listing_failures(fresh, mount_factory):
+    fake = fresh
     m = mount_factory(fake.url, "error_ttl=0", "retries=0")
     with pytest.raises(OSError):
         read(m.p("collections", "Ops ／ Finance", "Broken SQL.json"))

@@ -7,8 +7,8 @@
 #     at once, and an uncached one elsewhere is still listed;
 #   - Ctrl-C on an `ls` waiting for a stalled listing ends it at once, and
 #     the listing is fetched again by the next reader;
-#   - requests whose answer is cached are served without ever being
-#     parked (the try-then-park decision): nothing waits on a FUSE worker.
+#   - requests whose answer is cached are answered at once by the FUSE
+#     worker (the try scope): nothing waits on a FUSE worker.
 
 import os
 import signal
@@ -16,31 +16,15 @@ import subprocess
 import threading
 import time
 
-from conftest import read
+from conftest import collection_dirs, read
 
 ITEMS = "GET /api/collection/:id/items"
-
-
-def collection_dirs(fake, m):
-    """The directories of the mount listed through the collection-items
-    endpoint: the root collection and every collection (not Personal/,
-    not dashboards)."""
-    out = [m.p("collections")]
-    for dp, dn, _ in os.walk(m.p("collections")):
-        for d in dn:
-            p = os.path.join(dp, d)
-            try:
-                if os.getxattr(p, "user.mb.model") == b"collection":
-                    out.append(p)
-            except OSError:
-                pass
-    return out
 
 
 def test_cached_listing_answers_while_40_listings_stall(clean, mount_factory):
     fake = clean
     m = mount_factory(fake.url)
-    all_dirs = collection_dirs(fake, m)
+    all_dirs = collection_dirs(m)
     assert len(all_dirs) >= 8
     for d in all_dirs:
         os.utime(d)                               # touch DIR: re-list on next access
@@ -59,7 +43,7 @@ def test_cached_listing_answers_while_40_listings_stall(clean, mount_factory):
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                for i in range(40)]
     try:
-        time.sleep(1.0)                           # all of them are parked now
+        time.sleep(1.0)                           # all of them are waiting now
         worst = 0.0
         for _ in range(5):
             t0 = time.monotonic()
@@ -120,7 +104,7 @@ def test_two_waiters_one_interrupted(clean, mount_factory):
     assert "Revenue.csv" in got["b"]
 
 
-def test_cached_requests_are_never_parked(clean, mount_factory):
+def test_cached_requests_never_wait(clean, mount_factory):
     fake = clean
     m = mount_factory(fake.url)
     # warm: listings and one result

@@ -1,21 +1,35 @@
 /*
- * fake_client.h — an in-memory struct mb_client for the unit tests of the
- * export engine and the namespace (test_export.c, test_tree.c).
+ * fake_client.h — the in-memory struct mb_client of the unit tests (the
+ * export engine, the namespace and the metadata cache: test_export.c,
+ * test_tree.c, test_meta_cache.c, test_namespace.c).
  *
- * The fake serves canned Metabase objects (collection items, cards,
- * databases, schemas, tables; cards and databases also as list_get JSON)
- * from small static tables that a test edits
- * between calls, and answers export_run with a canned body fed to the sink
- * in chunks of a chosen size, with a chosen final status and content type.
- * Every op counts its calls; any op can be told to fail. export_run can be
- * gated: it then waits (on the fake's condition variable) until the test
- * hands out a permit, so tests can hold exports "in flight".
+ * A metadata op answers, in this order:
+ *  1. what the test set for the op's path with fake_set(): a JSON text,
+ *     decoded by the real mb_json decoders (a list body goes to the sink
+ *     byte by byte for 64 bytes, then the rest: the decoder must not care
+ *     where the network cuts it), or a failure status; calls are counted
+ *     per path (fake_calls). Paths: "user", "items:ID", "schemas:DB",
+ *     "tables:DB:SCHEMA", "dashboard:ID", "list:N" (fake_list_path);
+ *  2. a fake made by fake_new() answers nothing else: an unset path is a
+ *     404 ("PATH: fake failure");
+ *  3. otherwise the canned catalog (collection items, cards, databases,
+ *     schemas, tables; cards and databases also as list_get JSON) from
+ *     small static tables that a test edits between calls, with a failure
+ *     switch and a call counter per op.
+ * delay_ms makes every answer of step 1 or 2 wait first (so single flight
+ * is observable). export_run answers a canned body fed to the sink in
+ * chunks of a chosen size, with a chosen final status and content type; it
+ * can be gated: it then waits (on the fake's condition variable) until the
+ * test hands out a permit, so tests can hold exports "in flight".
  *
+ * Lifetime: fake_init()/fake_fini() on the test's own struct, or
+ * fake_new() (heap), released by its destroy op.
  * Everything is static: include it from one .c file per test program.
  */
 #ifndef MBFS_FAKE_CLIENT_H
 #define MBFS_FAKE_CLIENT_H
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -68,10 +82,25 @@ struct fake_table {
 	bool hidden;
 };
 
+/* What one path answers (fake_set). */
+struct fake_body {
+	char path[64];
+	const char *json;          /* NULL: answer `status` */
+	enum mbfs_status status;
+};
+
 struct fake_client {
 	struct mb_client base;     /* must be first */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
+	bool on_heap;              /* fake_new(): destroy frees it */
+
+	/* answers by path (fake_set) */
+	struct fake_body bodies[FAKE_MAX];
+	int n_bodies;
+	int body_calls[FAKE_MAX];
+	bool answers_only;         /* fake_new(): an unset path is a 404 */
+	unsigned delay_ms;
 
 	/* catalog */
 	struct fake_item items[FAKE_MAX];
@@ -145,6 +174,108 @@ static inline enum mbfs_status fake_not_here(struct mbfs_err *err)
 	return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 404, "not in the fake");
 }
 
+/* Set (or replace) what `path` answers: json (not copied: keep it alive),
+ * or the failure st when json is NULL. */
+static inline void fake_set(struct fake_client *f, const char *path,
+			    const char *json, enum mbfs_status st)
+{
+	fake_lock(f);
+	int i;
+	for (i = 0; i < f->n_bodies; i++)
+		if (strcmp(f->bodies[i].path, path) == 0)
+			break;
+	if (i == f->n_bodies && f->n_bodies < FAKE_MAX)
+		f->n_bodies++;
+	snprintf(f->bodies[i].path, sizeof f->bodies[i].path, "%s", path);
+	f->bodies[i].json = json;
+	f->bodies[i].status = st;
+	fake_unlock(f);
+}
+
+static inline int fake_calls(struct fake_client *f, const char *path)
+{
+	fake_lock(f);
+	int n = 0;
+	for (int i = 0; i < f->n_bodies; i++)
+		if (strcmp(f->bodies[i].path, path) == 0)
+			n = f->body_calls[i];
+	fake_unlock(f);
+	return n;
+}
+
+static inline void fake_reset_calls(struct fake_client *f)
+{
+	fake_lock(f);
+	memset(f->body_calls, 0, sizeof f->body_calls);
+	fake_unlock(f);
+}
+
+/* "list:N", the path of an mb_list. */
+static inline const char *fake_list_path(enum mb_list which)
+{
+	static char buf[8][16];
+	static int k;
+	char *p = buf[k++ & 7];
+	snprintf(p, 16, "list:%d", (int)which);
+	return p;
+}
+
+/* Steps 1 and 2: false when the catalog answers; else *json is the text
+ * to decode, or NULL with the failure in *st (and err). */
+static bool fake_answer(struct fake_client *f, const char *path,
+			const char **json, enum mbfs_status *st,
+			struct mbfs_err *err)
+{
+	if (f->delay_ms) {
+		struct timespec ts = {0, (long)f->delay_ms * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	fake_lock(f);
+	bool set = false;
+	*json = NULL;
+	*st = MBFS_ERR_NOT_FOUND;
+	for (int i = 0; i < f->n_bodies; i++) {
+		if (strcmp(f->bodies[i].path, path) != 0)
+			continue;
+		set = true;
+		f->body_calls[i]++;
+		*json = f->bodies[i].json;
+		*st = *json ? MBFS_OK : f->bodies[i].status;
+	}
+	bool answered = set || f->answers_only;
+	fake_unlock(f);
+	if (answered && *st != MBFS_OK)
+		mbfs_err_set(err, *st, *st == MBFS_ERR_DENIED ? 403 : 404,
+			     "%s: fake failure", path);
+	return answered;
+}
+
+/* Return what path answers (steps 1 and 2), decoded by decoder. */
+#define FAKE_ANSWER(f, path, decoder, out)                                    \
+	do {                                                                  \
+		const char *j_;                                               \
+		enum mbfs_status s_;                                          \
+		if (fake_answer(f, path, &j_, &s_, err))                      \
+			return j_ ? decoder(j_, strlen(j_), out, err) : s_;   \
+	} while (0)
+
+/* A list body to the sink: byte by byte for the first 64 bytes, then the
+ * rest. */
+static enum mbfs_status fake_feed(const char *text, size_t len,
+				  mb_sink_fn sink, void *sink_arg,
+				  struct mbfs_err *err)
+{
+	size_t i = 0;
+	bool ok = true;
+	for (; ok && i < len && i < 64; i++)
+		ok = sink(sink_arg, text + i, 1);
+	if (ok && i < len)
+		ok = sink(sink_arg, text + i, len - i);
+	return ok ? MBFS_OK
+		  : mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0,
+				 "sink refused the bytes");
+}
+
 static enum mbfs_status fake_properties(struct mb_client *c,
 					struct mb_properties *out,
 					struct mbfs_err *err)
@@ -162,19 +293,9 @@ static enum mbfs_status fake_current_user(struct mb_client *c,
 					  struct mb_user *out,
 					  struct mbfs_err *err)
 {
-	(void)c;
+	FAKE_ANSWER((struct fake_client *)c, "user", mb_json_user, out);
 	memset(out, 0, sizeof *out);
 	return fake_not_here(err);
-}
-
-static enum mbfs_status fake_collections(struct mb_client *c,
-					 struct mb_collection_list *out,
-					 struct mbfs_err *err)
-{
-	(void)c;
-	(void)err;
-	memset(out, 0, sizeof *out);
-	return MBFS_OK;
 }
 
 static enum mbfs_status fake_collection_items(struct mb_client *c, int64_t id,
@@ -182,6 +303,9 @@ static enum mbfs_status fake_collection_items(struct mb_client *c, int64_t id,
 					      struct mbfs_err *err)
 {
 	struct fake_client *f = (struct fake_client *)c;
+	char path[64];
+	snprintf(path, sizeof path, "items:%" PRId64, id);
+	FAKE_ANSWER(f, path, mb_json_items, out);
 	memset(out, 0, sizeof *out);
 	fake_lock(f);
 	useconds_t delay = f->items_delay_us;
@@ -213,70 +337,14 @@ static enum mbfs_status fake_collection_items(struct mb_client *c, int64_t id,
 	return MBFS_OK;
 }
 
-static enum mbfs_status fake_cards(struct mb_client *c,
-				   struct mb_card_list *out,
-				   struct mbfs_err *err)
-{
-	struct fake_client *f = (struct fake_client *)c;
-	memset(out, 0, sizeof *out);
-	fake_lock(f);
-	f->n_cards_calls++;
-	if (f->fail_cards != MBFS_OK) {
-		enum mbfs_status st = f->fail_cards;
-		fake_unlock(f);
-		return fake_fail(st, err, "cards");
-	}
-	out->v = calloc(f->n_cards ? f->n_cards : 1, sizeof *out->v);
-	for (size_t i = 0; out->v && i < f->n_cards; i++) {
-		struct mb_card *d = &out->v[out->n++];
-		d->id = f->cards[i].id;
-		d->name = fake_dup(f->cards[i].name);
-		d->model = MB_MODEL_CARD;
-		d->archived = f->cards[i].archived;
-		d->updated_at = fake_dup(f->cards[i].updated_at);
-	}
-	fake_unlock(f);
-	return MBFS_OK;
-}
-
-static enum mbfs_status fake_card(struct mb_client *c, int64_t id,
-				  struct mb_card *out, struct mbfs_err *err)
-{
-	(void)c;
-	(void)id;
-	memset(out, 0, sizeof *out);
-	return fake_not_here(err);
-}
-
-static enum mbfs_status fake_databases(struct mb_client *c,
-				       struct mb_database_list *out,
-				       struct mbfs_err *err)
-{
-	struct fake_client *f = (struct fake_client *)c;
-	memset(out, 0, sizeof *out);
-	fake_lock(f);
-	f->n_databases_calls++;
-	if (f->fail_databases != MBFS_OK) {
-		enum mbfs_status st = f->fail_databases;
-		fake_unlock(f);
-		return fake_fail(st, err, "databases");
-	}
-	out->v = calloc(f->n_dbs ? f->n_dbs : 1, sizeof *out->v);
-	for (size_t i = 0; out->v && i < f->n_dbs; i++) {
-		struct mb_database *d = &out->v[out->n++];
-		d->id = f->dbs[i].id;
-		d->name = fake_dup(f->dbs[i].name);
-		d->engine = strdup("h2");
-	}
-	fake_unlock(f);
-	return MBFS_OK;
-}
-
 static enum mbfs_status fake_schemas(struct mb_client *c, int64_t db_id,
 				     struct mb_string_list *out,
 				     struct mbfs_err *err)
 {
 	struct fake_client *f = (struct fake_client *)c;
+	char path[64];
+	snprintf(path, sizeof path, "schemas:%" PRId64, db_id);
+	FAKE_ANSWER(f, path, mb_json_string_list, out);
 	memset(out, 0, sizeof *out);
 	fake_lock(f);
 	f->n_schemas_calls++;
@@ -299,6 +367,9 @@ static enum mbfs_status fake_tables(struct mb_client *c, int64_t db_id,
 				    struct mbfs_err *err)
 {
 	struct fake_client *f = (struct fake_client *)c;
+	char path[64];
+	snprintf(path, sizeof path, "tables:%" PRId64 ":%s", db_id, schema);
+	FAKE_ANSWER(f, path, mb_json_table_list, out);
 	memset(out, 0, sizeof *out);
 	fake_lock(f);
 	f->n_tables_calls++;
@@ -325,34 +396,15 @@ static enum mbfs_status fake_tables(struct mb_client *c, int64_t db_id,
 	return MBFS_OK;
 }
 
-static enum mbfs_status fake_dashboards(struct mb_client *c,
-					struct mb_dashboard_list *out,
-					struct mbfs_err *err)
-{
-	(void)c;
-	(void)err;
-	memset(out, 0, sizeof *out);
-	return MBFS_OK;
-}
-
 static enum mbfs_status fake_dashboard(struct mb_client *c, int64_t id,
 				       struct mb_dashboard *out,
 				       struct mbfs_err *err)
 {
-	(void)c;
-	(void)id;
+	char path[64];
+	snprintf(path, sizeof path, "dashboard:%" PRId64, id);
+	FAKE_ANSWER((struct fake_client *)c, path, mb_json_dashboard, out);
 	memset(out, 0, sizeof *out);
 	return fake_not_here(err);
-}
-
-static enum mbfs_status fake_users(struct mb_client *c,
-				   struct mb_user_list *out,
-				   struct mbfs_err *err)
-{
-	(void)c;
-	(void)err;
-	memset(out, 0, sizeof *out);
-	return MBFS_OK;
 }
 
 /* A growing heap string for list_get. */
@@ -384,13 +436,18 @@ static enum mbfs_status fake_list_get(struct mb_client *c, enum mb_list which,
 				      struct mbfs_err *err)
 {
 	struct fake_client *f = (struct fake_client *)c;
+	const char *json;
+	enum mbfs_status st;
+	if (fake_answer(f, fake_list_path(which), &json, &st, err))
+		return json ? fake_feed(json, strlen(json), sink, sink_arg, err)
+			    : st;
 	char num[64];
 	char *text = NULL;
 	size_t tlen = 0;
 	char **body = &text;
 	size_t *len = &tlen;
 	fake_lock(f);
-	enum mbfs_status st = MBFS_OK;
+	st = MBFS_OK;
 	switch (which) {
 	case MB_LIST_CARDS:
 		f->n_cards_calls++;
@@ -434,15 +491,9 @@ static enum mbfs_status fake_list_get(struct mb_client *c, enum mb_list which,
 		return fake_fail(st, err, which == MB_LIST_CARDS ? "cards"
 								 : "databases");
 	}
-	/* in two pieces, as a network would */
-	size_t half = tlen / 2;
-	bool ok = sink(sink_arg, text, half) &&
-		  sink(sink_arg, text + half, tlen - half);
+	st = fake_feed(text, tlen, sink, sink_arg, err);
 	free(text);
-	if (!ok)
-		return mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0,
-				    "sink refused the bytes");
-	return MBFS_OK;
+	return st;
 }
 
 static enum mbfs_status fake_export_run(struct mb_client *c,
@@ -510,24 +561,24 @@ static int fake_describe_stats(struct mb_client *c, char *out, size_t outsz)
 	return snprintf(out, outsz, "fake 1\n");
 }
 
+static inline void fake_fini(struct fake_client *f);
+
 static void fake_destroy(struct mb_client *c)
 {
-	(void)c;
+	struct fake_client *f = (struct fake_client *)c;
+	if (f->on_heap) {
+		fake_fini(f);
+		free(f);
+	}
 }
 
 static const struct mb_client_ops fake_ops = {
 	.properties = fake_properties,
 	.current_user = fake_current_user,
-	.collections = fake_collections,
 	.collection_items = fake_collection_items,
-	.cards = fake_cards,
-	.card = fake_card,
-	.databases = fake_databases,
 	.schemas = fake_schemas,
 	.tables = fake_tables,
-	.dashboards = fake_dashboards,
 	.dashboard = fake_dashboard,
-	.users = fake_users,
 	.list_get = fake_list_get,
 	.export_run = fake_export_run,
 	.describe_stats = fake_describe_stats,
@@ -548,6 +599,18 @@ static inline void fake_fini(struct fake_client *f)
 {
 	pthread_cond_destroy(&f->cond);
 	pthread_mutex_destroy(&f->lock);
+}
+
+/* A fake on the heap that answers only what fake_set() gives it. */
+static inline struct fake_client *fake_new(void)
+{
+	struct fake_client *f = malloc(sizeof *f);
+	if (!f)
+		abort();
+	fake_init(f);
+	f->on_heap = true;
+	f->answers_only = true;
+	return f;
 }
 
 /* Set the canned export answer (body is not copied: keep it alive). */

@@ -4,6 +4,8 @@
  * request (the wait for the first byte counts), silent after a few body
  * bytes, slow but steady (not a stall), and a refused connection (not a
  * stall). The failure reads exactly "no data from the server for N s".
+ * mb_http_retryable: a refused connection is worth a retry, a complete
+ * transfer is not.
  */
 #include "check.h"
 #include "mb_http.h"
@@ -191,6 +193,7 @@ static void test_stalls(void)
 	CHECK_INT(req.status, 200);
 	CHECK_INT(body_bytes, 12);
 	CHECK(took >= 2.0);
+	CHECK(!mb_http_retryable(&req)); /* complete */
 	mb_http_req_cleanup(&req);
 	server_stop(&s);
 
@@ -206,6 +209,7 @@ static void test_stalls(void)
 	CHECK_INT(fetch(h, port, false, &req, &err, &took), MBFS_ERR_NETWORK);
 	CHECK(!req.stalled);
 	CHECK(strstr(err.msg, "no data") == NULL);
+	CHECK(mb_http_retryable(&req)); /* a refusal may pass: worth a retry */
 	mb_http_req_cleanup(&req);
 
 	mb_http_free(h);

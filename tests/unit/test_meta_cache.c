@@ -6,7 +6,7 @@
  * envelope), and mb_json_list_array itself.
  */
 #include "check.h"
-#include "json_client.h"
+#include "fake_client.h"
 #include "meta_cache.h"
 
 #include <pthread.h>

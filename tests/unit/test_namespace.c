@@ -9,7 +9,7 @@
  * admins and users, shared fetches, and the gone hook on re-listing.
  */
 #include "check.h"
-#include "json_client.h"
+#include "fake_client.h"
 #include "tree.h"
 
 #include <stdbool.h>

@@ -1,19 +1,23 @@
 /*
- * test_options.c — unit tests of options.c: argv parsing (positionals,
- * URL normalisation, -o values and their validation, defaults, refused
- * secrets, pass-through of libfuse options), the environment and the
- * config file (private vs readable, precedence).
+ * test_options.c — unit tests of options.c and config.c: argv parsing
+ * (positionals, URL normalisation, -o values and their validation,
+ * defaults, refused secrets, pass-through of libfuse options, as
+ * session.c hands them to libfuse), the environment and the config file
+ * (private vs readable, precedence), --help from the option table.
  *
  * HOME, XDG_CONFIG_HOME and XDG_CACHE_HOME point into a mkdtemp()
- * directory. options.c reads the config file once per process, so every
+ * directory. config.c reads the config file once per process, so every
  * config scenario runs in a forked child, before the parent ever parses.
  */
 #include "check.h"
+#include "config.h"
 #include "options.h"
+#include "session.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <fuse_lowlevel.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -70,7 +74,8 @@ static void quiet(bool on)
 	}
 }
 
-/* Parse a NULL-terminated list of arguments (argv[0] is added). */
+/* Parse a NULL-terminated list of arguments (argv[0] is added); when the
+ * parse says "mount", *fa is what session.c gives libfuse from them. */
 static enum mbfs_options_result parse(struct mbfs_options *o,
 				      struct fuse_args *fa, ...)
 {
@@ -84,7 +89,13 @@ static enum mbfs_options_result parse(struct mbfs_options *o,
 		argv[argc++] = (char *)a;
 	va_end(ap);
 	argv[argc] = NULL;
-	return mbfs_options_parse(argc, argv, o, fa);
+	*fa = (struct fuse_args)FUSE_ARGS_INIT(0, NULL);
+	enum mbfs_options_result r = mbfs_options_parse(argc, argv, o);
+	if (r == MBFS_OPTIONS_RUN && mbfs_session_fuse_args(o, fa) != 0) {
+		fprintf(stderr, "mbfs_session_fuse_args failed\n");
+		exit(2);
+	}
+	return r;
 }
 
 static void done(struct mbfs_options *o, struct fuse_args *fa)
@@ -113,6 +124,20 @@ static bool fuse_args_have(const struct fuse_args *fa, const char *s)
 	for (int i = 0; i < fa->argc; i++)
 		if (fa->argv[i] && strstr(fa->argv[i], s))
 			return true;
+	return false;
+}
+
+/* Is got[0..n) the NULL-terminated list want? */
+static bool same_list(char *const *got, int n, const char *const *want)
+{
+	int i = 0;
+	for (; i < n && want[i]; i++)
+		if (!got[i] || strcmp(got[i], want[i]) != 0)
+			break;
+	if (i == n && !want[i])
+		return true;
+	fprintf(stderr, "  list differs at %d: \"%s\"\n", i,
+		i < n && got[i] ? got[i] : "(end)");
 	return false;
 }
 
@@ -186,16 +211,16 @@ static void child_readable_config(void)
 {
 	setenv("XDG_CONFIG_HOME", make_config("cfg644", CONFIG_TEXT, 0644), 1);
 	bool refused = false;
-	CHECK(mbfs_options_config("password", &refused) == NULL);
+	CHECK(mbfs_config_get("password", &refused) == NULL);
 	CHECK(refused);
 	refused = false;
-	CHECK(mbfs_options_config("url", &refused) == NULL);
+	CHECK(mbfs_config_get("url", &refused) == NULL);
 	CHECK(refused);
-	const char *why = mbfs_options_config_refusal();
+	const char *why = mbfs_config_refusal();
 	CHECK(why && strstr(why, "/cfg644/mbfs/config holds a password but is readable by group or others (mode 0644): refused whole; run chmod 600 "));
 	CHECK(why && strstr(why, "run chmod 600 ") &&
 	      strcmp(strstr(why, "run chmod 600 ") + 14,
-		     mbfs_options_config_path()) == 0);
+		     mbfs_config_path()) == 0);
 	struct mbfs_options o;
 	struct fuse_args fa;
 	quiet(true);
@@ -227,15 +252,15 @@ static void child_readable_config_without_secrets(void)
 			   "this line has no equals sign\n",
 			   0644),
 	       1);
-	CHECK(mbfs_options_config_refusal() == NULL);
+	CHECK(mbfs_config_refusal() == NULL);
 	bool refused = true;
-	CHECK_STR(mbfs_options_config("username", &refused), "alice");
+	CHECK_STR(mbfs_config_get("username", &refused), "alice");
 	CHECK(!refused);
-	CHECK_STR(mbfs_options_config("url", NULL), "http://from-config:3000/");
+	CHECK_STR(mbfs_config_get("url", NULL), "http://from-config:3000/");
 	refused = true;
-	CHECK(mbfs_options_config("cafile", &refused) == NULL);
+	CHECK(mbfs_config_get("cafile", &refused) == NULL);
 	CHECK(!refused);
-	CHECK(mbfs_options_config("this line has no equals sign", NULL) == NULL);
+	CHECK(mbfs_config_get("this line has no equals sign", NULL) == NULL);
 
 	/* the URL, user name and formats come from the config */
 	struct mbfs_options o;
@@ -271,23 +296,23 @@ static void child_readable_config_without_secrets(void)
 static void child_private_config(void)
 {
 	setenv("XDG_CONFIG_HOME", make_config("cfg600", CONFIG_TEXT, 0600), 1);
-	CHECK(mbfs_options_config_refusal() == NULL);
+	CHECK(mbfs_config_refusal() == NULL);
 	bool refused = true;
-	CHECK_STR(mbfs_options_config("password", &refused), "hunter2");
+	CHECK_STR(mbfs_config_get("password", &refused), "hunter2");
 	CHECK(!refused);
-	CHECK_STR(mbfs_options_config("api_key", &refused), "mb_secretkey");
+	CHECK_STR(mbfs_config_get("api_key", &refused), "mb_secretkey");
 	CHECK(!refused);
-	CHECK_STR(mbfs_options_config("session", &refused), "abc-def");
-	CHECK_STR(mbfs_options_config("username", NULL), "alice");
+	CHECK_STR(mbfs_config_get("session", &refused), "abc-def");
+	CHECK_STR(mbfs_config_get("username", NULL), "alice");
 }
 
 static void child_group_readable_config(void)
 {
 	setenv("XDG_CONFIG_HOME", make_config("cfg640", CONFIG_TEXT, 0640), 1);
 	bool refused = false;
-	CHECK(mbfs_options_config("password", &refused) == NULL);
+	CHECK(mbfs_config_get("password", &refused) == NULL);
 	CHECK(refused);
-	const char *why = mbfs_options_config_refusal();
+	const char *why = mbfs_config_refusal();
 	CHECK(why && strstr(why, "holds a password but is readable by group or others (mode 0640)"));
 }
 
@@ -296,9 +321,9 @@ static void child_writable_config(void)
 {
 	setenv("XDG_CONFIG_HOME",
 	       make_config("cfg664", "url = http://evil.example\ninsecure\n", 0664), 1);
-	const char *why = mbfs_options_config_refusal();
+	const char *why = mbfs_config_refusal();
 	CHECK(why && strstr(why, "/cfg664/mbfs/config is writable by group or others (mode 0664): refused whole; run chmod go-w /"));
-	CHECK(mbfs_options_config("url", NULL) == NULL);
+	CHECK(mbfs_config_get("url", NULL) == NULL);
 	struct mbfs_options o;
 	struct fuse_args fa;
 	quiet(true);
@@ -309,7 +334,7 @@ static void child_writable_config(void)
 static void child_world_writable_config(void)
 {
 	setenv("XDG_CONFIG_HOME", make_config("cfg602", "url = http://evil\n", 0602), 1);
-	const char *why = mbfs_options_config_refusal();
+	const char *why = mbfs_config_refusal();
 	CHECK(why && strstr(why, "is writable by group or others (mode 0602)"));
 }
 
@@ -324,7 +349,7 @@ static void child_foreign_config(void)
 		return;
 	}
 	setenv("XDG_CONFIG_HOME", dir, 1);
-	const char *why = mbfs_options_config_refusal();
+	const char *why = mbfs_config_refusal();
 	char want[200];
 	snprintf(want, sizeof want,
 		 "is owned by uid 65534, not by you (uid %u): refused whole; run chown %u ",
@@ -343,7 +368,7 @@ static void child_config_not_a_file(void)
 	snprintf(p, sizeof p, "%s/mbfs/config", dir);
 	CHECK(mkfifo(p, 0600) == 0);
 	setenv("XDG_CONFIG_HOME", dir, 1);
-	const char *why = mbfs_options_config_refusal();
+	const char *why = mbfs_config_refusal();
 	CHECK(why && strstr(why, "is not a regular file: refused"));
 }
 
@@ -395,7 +420,7 @@ static void child_home_fallback(void)
 	write_file(p, "url=https://home-config\n", 0600);
 	setenv("HOME", home, 1);
 	unsetenv("XDG_CONFIG_HOME");
-	CHECK_STR(mbfs_options_config("url", NULL), "https://home-config");
+	CHECK_STR(mbfs_config_get("url", NULL), "https://home-config");
 	struct mbfs_options o;
 	struct fuse_args fa;
 	CHECK_INT(parse(&o, &fa, "/mnt", NULL), MBFS_OPTIONS_RUN);
@@ -857,6 +882,32 @@ static void test_passthrough_and_errors(void)
 		  MBFS_OPTIONS_RUN);
 	CHECK(fuse_args_have(&fa, "default_permissions"));
 	CHECK(fuse_args_have(&fa, "ro"));
+	done(&o, &fa);
+
+	/* the -o list as libfuse's fuse_opt reads it: "\\," is a comma and
+	 * "\\NNN" an octal byte; what goes on to libfuse is escaped again,
+	 * in one -o list before the other arguments; the fstab/mount(8)
+	 * options are dropped; "--" ends the options */
+	CHECK_INT(parse(&o, &fa, "--frob", "http://h", "-ofsname=a\\,b,_netdev",
+			"-o", "x-systemd.automount,,noauto,sub\\164ype=t",
+			"--", "/m", NULL),
+		  MBFS_OPTIONS_RUN);
+	CHECK_STR(o.mountpoint, "/m");
+	static const char *const pass[] = {
+		"--frob", "fsname=a,b", "_netdev", "x-systemd.automount", "",
+		"noauto", "subtype=t", NULL};
+	static const char *const to_fuse[] = {
+		"mbfs", "-o", "fsname=a\\,b,subtype=t", "--frob", NULL};
+	CHECK(same_list(o.fuse_passthrough, o.n_fuse_passthrough, pass));
+	CHECK(same_list(fa.argv, fa.argc, to_fuse));
+	done(&o, &fa);
+	/* our options are matched in an -o list and as arguments alike */
+	CHECK_INT(parse(&o, &fa, "http://h", "/m", "-o", "-f,debug,meta_ttl=1",
+			"-ometa_ttl=2", NULL),
+		  MBFS_OPTIONS_RUN);
+	CHECK(o.foreground && o.debug);
+	CHECK(o.meta_ttl == 2); /* the last one given */
+	CHECK_INT(fa.argc, 1);
 	done(&o, &fa);
 
 	/* a failed parse after pass-through options frees them (found by

@@ -1,8 +1,8 @@
 /*
  * mb_api.c — owns the mapping from client ops to Metabase endpoints: URLs,
  * request encodings (form-urlencoded exports, which every version reads),
- * the 401 → re-login → one retry rule, status → mbfs_status mapping, and
- * the per-endpoint request counters, and the version-dependent request
+ * the 401 → re-login → one retry rule (what a failed answer means is
+ * mb_answer.c's table), and the per-endpoint request counters, and the version-dependent request
  * spellings, which it reads from the capability table (mb_caps.h): the
  * collection-items parameter names (snake_case, kebab-case from v0.63),
  * show_dashboard_questions (v0.53+ only) and legacy-mbql=true (v0.57+
@@ -10,7 +10,6 @@
  */
 #include "mb_api.h"
 
-#include <curl/curl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <time.h>
@@ -21,6 +20,7 @@
 
 #include "cancel.h"
 #include "log.h"
+#include "mb_answer.h"
 #include "mb_json.h"
 
 #define URL_MAX 2048
@@ -111,13 +111,8 @@ static bool is_transient(const struct mb_http_req *req, enum mbfs_status st)
 		return false;
 	/* refused, or reset before the first body byte (headers may have come) */
 	if (st == MBFS_ERR_NETWORK &&
-	    (req->status == 0 || (req->status >= 200 && req->status < 300))) {
-		CURLcode c = (CURLcode)req->curl_code;
-		return c == CURLE_COULDNT_CONNECT || c == CURLE_RECV_ERROR ||
-		       c == CURLE_SEND_ERROR || c == CURLE_GOT_NOTHING ||
-		       c == CURLE_OPERATION_TIMEDOUT ||
-		       c == CURLE_PARTIAL_FILE;
-	}
+	    (req->status == 0 || (req->status >= 200 && req->status < 300)))
+		return mb_http_retryable(req);
 	if (st != MBFS_OK)
 		return false;
 	return req->status == 502 || req->status == 503 ||
@@ -161,37 +156,6 @@ static void backoff(struct api *a, const struct mb_http_req *req, int n)
 	}
 }
 
-/* Turn a non-2xx answer into a status with the server's message. */
-static enum mbfs_status http_failure(const struct mb_http_req *req,
-				     const char *what, struct mbfs_err *err)
-{
-	char msg[400] = "";
-	if (!mb_json_error_message(req->resp, req->resp_len, msg, sizeof msg)) {
-		if (req->resp && strncasecmp(req->content_type, "text/html", 9) != 0)
-			snprintf(msg, sizeof msg, "%.300s", req->resp);
-		else if (req->resp)
-			snprintf(msg, sizeof msg, "an HTML page");
-	}
-	int code = (int)req->status;
-	switch (code) {
-	case 404:
-		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, code,
-				    "%s: HTTP 404: %s", what,
-				    msg[0] ? msg : "Not found.");
-	case 403:
-		return mbfs_err_set(err, MBFS_ERR_DENIED, code,
-				    "%s: HTTP 403: %s", what,
-				    msg[0] ? msg : "You don't have permissions to do that.");
-	case 401:
-		return mbfs_err_set(err, MBFS_ERR_AUTH, code,
-				    "%s: HTTP 401: %s", what,
-				    msg[0] ? msg : "Unauthenticated");
-	default:
-		return mbfs_err_set(err, MBFS_ERR_HTTP, code, "%s: HTTP %d: %s",
-				    what, code, msg[0] ? msg : "(no message)");
-	}
-}
-
 /*
  * Send one request with the current credential; on 401 refresh once and
  * resend. `req` is prepared by the caller except for the auth header, which
@@ -206,8 +170,9 @@ static enum mbfs_status send_authed(struct api *a, struct mb_http_req *req,
 	int slot = 0;
 	while (slot < MB_HTTP_MAX_HEADERS - 1 && req->headers[slot])
 		slot++;
-	/* A listing or list fetch runs on the thread of the parked request
-	 * that waits for it: Ctrl-C on that request aborts the transfer. */
+	/* A listing or list fetch runs as a job with a cancel token, fired
+	 * when every request waiting for it is interrupted: then the
+	 * transfer is aborted. */
 	struct mbfs_cancel *cx = mbfs_cancel_current();
 	if (!req->abort && cx)
 		req->abort = &cx->fired;
@@ -247,9 +212,31 @@ static enum mbfs_status send_authed(struct api *a, struct mb_http_req *req,
 			continue;
 		}
 		if (req->status < 200 || req->status >= 300)
-			return http_failure(req, what, err);
+			return mb_answer_failure(req, MB_ANSWER_REQUEST, what, err);
 		return MBFS_OK;
 	}
+}
+
+/* Make req (zeroed) a GET of the JSON document at url. */
+static void json_request(struct mb_http_req *req, const char *url)
+{
+	memset(req, 0, sizeof *req);
+	req->method = "GET";
+	req->url = url;
+	req->headers[0] = "Accept: application/json";
+	req->max_resp = META_MAX_RESP;
+}
+
+/* st, unless the 2xx answer is an HTML page instead of the JSON asked for. */
+static enum mbfs_status not_html(const struct mb_http_req *req,
+				 enum mbfs_status st, const char *what,
+				 struct mbfs_err *err)
+{
+	if (st == MBFS_OK && strncasecmp(req->content_type, "text/html", 9) == 0)
+		return mbfs_err_set(err, MBFS_ERR_PROTOCOL, (int)req->status,
+				    "%s: the server sent an HTML page, not JSON (a proxy or login page?)",
+				    what);
+	return st;
 }
 
 /* GET a JSON document into req->resp. */
@@ -258,21 +245,14 @@ static enum mbfs_status get_json(struct api *a, const char *path,
 				 struct mbfs_err *err)
 {
 	char url[URL_MAX];
-	/* zeroed first: the caller cleans req up on every path */
-	memset(req, 0, sizeof *req);
-	if (!fits(snprintf(url, sizeof url, "%s%s", a->url, path), sizeof url))
+	int n = snprintf(url, sizeof url, "%s%s", a->url, path);
+	/* zeroed on every path: the caller cleans req up */
+	json_request(req, url);
+	if (!fits(n, sizeof url))
 		return url_too_long(err, path);
-	req->method = "GET";
-	req->url = url;
-	req->headers[0] = "Accept: application/json";
-	req->max_resp = META_MAX_RESP;
 	enum mbfs_status st = send_authed(a, req, route, path, err);
 	req->url = NULL;
-	if (st == MBFS_OK && strncasecmp(req->content_type, "text/html", 9) == 0)
-		st = mbfs_err_set(err, MBFS_ERR_PROTOCOL, (int)req->status,
-				  "%s: the server sent an HTML page, not JSON (a proxy or login page?)",
-				  path);
-	return st;
+	return not_html(req, st, path, err);
 }
 
 #define DEFINE_GET(fn, type, decoder, route)                                   \
@@ -295,18 +275,16 @@ static enum mbfs_status op_properties(struct mb_client *c,
 {
 	struct api *a = api_of(c);
 	char url[URL_MAX];
-	struct mb_http_req req = {0};
+	struct mb_http_req req;
 	if (!fits(snprintf(url, sizeof url, "%s/api/session/properties", a->url),
 		  sizeof url))
 		return url_too_long(err, "/api/session/properties");
-	req.method = "GET";
-	req.url = url;
-	req.headers[0] = "Accept: application/json";
-	req.max_resp = META_MAX_RESP;
+	json_request(&req, url);
 	enum mbfs_status st = mb_http_perform(a->http, &req, err);
 	count_route(a, "GET /api/session/properties", req.bytes, req.status);
 	if (st == MBFS_OK && req.status != 200)
-		st = http_failure(&req, "/api/session/properties", err);
+		st = mb_answer_failure(&req, MB_ANSWER_REQUEST,
+				       "/api/session/properties", err);
 	if (st == MBFS_OK)
 		st = mb_json_properties(req.resp, req.resp_len, out, err);
 	if (st == MBFS_ERR_PROTOCOL)
@@ -323,15 +301,6 @@ static enum mbfs_status op_current_user(struct mb_client *c,
 					struct mbfs_err *err)
 {
 	return get_user(api_of(c), "/api/user/current", out, err);
-}
-
-DEFINE_GET(get_collections, struct mb_collection_list, mb_json_collection_list,
-	   "GET /api/collection")
-static enum mbfs_status op_collections(struct mb_client *c,
-				       struct mb_collection_list *out,
-				       struct mbfs_err *err)
-{
-	return get_collections(api_of(c), "/api/collection", out, err);
 }
 
 DEFINE_GET(get_items, struct mb_item_list, mb_json_items,
@@ -360,36 +329,6 @@ static enum mbfs_status op_collection_items(struct mb_client *c, int64_t id,
 	if (!fits(n, sizeof path))
 		return url_too_long(err, "/api/collection/:id/items");
 	return get_items(a, path, out, err);
-}
-
-DEFINE_GET(get_cards, struct mb_card_list, mb_json_card_list, "GET /api/card")
-static enum mbfs_status op_cards(struct mb_client *c, struct mb_card_list *out,
-				 struct mbfs_err *err)
-{
-	struct api *a = api_of(c);
-	return get_cards(a, a->caps.mbql5 ? "/api/card?f=all&legacy-mbql=true"
-					  : "/api/card?f=all",
-			 out, err);
-}
-
-DEFINE_GET(get_card, struct mb_card, mb_json_card, "GET /api/card/:id")
-static enum mbfs_status op_card(struct mb_client *c, int64_t id,
-				struct mb_card *out, struct mbfs_err *err)
-{
-	struct api *a = api_of(c);
-	char path[128];
-	snprintf(path, sizeof path, "/api/card/%" PRId64 "%s", id,
-		 a->caps.mbql5 ? "?legacy-mbql=true" : "");
-	return get_card(a, path, out, err);
-}
-
-DEFINE_GET(get_databases, struct mb_database_list, mb_json_database_list,
-	   "GET /api/database")
-static enum mbfs_status op_databases(struct mb_client *c,
-				     struct mb_database_list *out,
-				     struct mbfs_err *err)
-{
-	return get_databases(api_of(c), "/api/database", out, err);
 }
 
 DEFINE_GET(get_schemas, struct mb_string_list, mb_json_string_list,
@@ -427,15 +366,6 @@ static enum mbfs_status op_tables(struct mb_client *c, int64_t db_id,
 	return st;
 }
 
-DEFINE_GET(get_dashboards, struct mb_dashboard_list, mb_json_dashboard_list,
-	   "GET /api/dashboard")
-static enum mbfs_status op_dashboards(struct mb_client *c,
-				      struct mb_dashboard_list *out,
-				      struct mbfs_err *err)
-{
-	return get_dashboards(api_of(c), "/api/dashboard?f=all", out, err);
-}
-
 DEFINE_GET(get_dashboard, struct mb_dashboard, mb_json_dashboard,
 	   "GET /api/dashboard/:id")
 static enum mbfs_status op_dashboard(struct mb_client *c, int64_t id,
@@ -447,13 +377,6 @@ static enum mbfs_status op_dashboard(struct mb_client *c, int64_t id,
 	snprintf(path, sizeof path, "/api/dashboard/%" PRId64 "%s", id,
 		 a->caps.mbql5 ? "?legacy-mbql=true" : "");
 	return get_dashboard(a, path, out, err);
-}
-
-DEFINE_GET(get_users, struct mb_user_list, mb_json_user_list, "GET /api/user")
-static enum mbfs_status op_users(struct mb_client *c, struct mb_user_list *out,
-				 struct mbfs_err *err)
-{
-	return get_users(api_of(c), "/api/user", out, err);
 }
 
 static enum mbfs_status op_list_get(struct mb_client *c, enum mb_list which,
@@ -479,19 +402,12 @@ static enum mbfs_status op_list_get(struct mb_client *c, enum mb_list which,
 		  sizeof url))
 		return url_too_long(err, lists[which].path);
 	struct mb_http_req req;
-	memset(&req, 0, sizeof req);
-	req.method = "GET";
-	req.url = url;
-	req.headers[0] = "Accept: application/json";
-	req.max_resp = META_MAX_RESP;
+	json_request(&req, url);
 	req.on_data = sink; /* a big card list is decoded as it arrives */
 	req.data_arg = sink_arg;
 	enum mbfs_status st = send_authed(a, &req, lists[which].route,
 					  lists[which].path, err);
-	if (st == MBFS_OK && strncasecmp(req.content_type, "text/html", 9) == 0)
-		st = mbfs_err_set(err, MBFS_ERR_PROTOCOL, (int)req.status,
-				  "%s: the server sent an HTML page, not JSON (a proxy or login page?)",
-				  lists[which].path);
+	st = not_html(&req, st, lists[which].path, err);
 	mb_http_req_cleanup(&req);
 	return st;
 }
@@ -587,6 +503,28 @@ static enum mbfs_status public_export_run(struct api *a,
 					  struct mb_export_result *res,
 					  struct mbfs_err *err);
 
+/* Fill res from a finished export. A 2xx body the connection cut short
+ * is an export failure; a stall keeps its own words (DESIGN §2 rule 8). */
+static enum mbfs_status export_result(const struct mb_http_req *req,
+				      enum mbfs_status st, const char *what,
+				      struct mb_export_result *res,
+				      struct mbfs_err *err)
+{
+	res->http_status = req->status;
+	snprintf(res->content_type, sizeof res->content_type, "%s",
+		 req->content_type);
+	res->close_delimited = req->close_delimited;
+	res->bytes = req->bytes;
+	res->elapsed = req->elapsed;
+	if (st == MBFS_ERR_NETWORK && req->status >= 200 && req->status < 300 &&
+	    !req->stalled)
+		return mbfs_err_set(err, MBFS_ERR_EXPORT, (int)req->status,
+				    "%s: the server cut the export after %llu bytes (%s)",
+				    what, (unsigned long long)req->bytes,
+				    req->errbuf[0] ? req->errbuf : "transfer incomplete");
+	return st;
+}
+
 static enum mbfs_status op_export_run(struct mb_client *c,
 				      const struct mb_export_req *r,
 				      mb_sink_fn sink, void *sink_arg,
@@ -619,18 +557,7 @@ static enum mbfs_status op_export_run(struct mb_client *c,
 	req.data_arg = sink_arg;
 	req.abort = r->abort;
 	enum mbfs_status st = send_authed(a, &req, route, path, err);
-	res->http_status = req.status;
-	snprintf(res->content_type, sizeof res->content_type, "%s",
-		 req.content_type);
-	res->close_delimited = req.close_delimited;
-	res->bytes = req.bytes;
-	res->elapsed = req.elapsed;
-	if (st == MBFS_ERR_NETWORK && req.status >= 200 && req.status < 300 &&
-	    !req.stalled) /* a stall keeps its own words (DESIGN §2 rule 8) */
-		st = mbfs_err_set(err, MBFS_ERR_EXPORT, (int)req.status,
-				  "%s: the server cut the export after %llu bytes (%s)",
-				  path, (unsigned long long)req.bytes,
-				  req.errbuf[0] ? req.errbuf : "transfer incomplete");
+	st = export_result(&req, st, path, res, err);
 	mb_http_req_cleanup(&req);
 	free(body);
 	return st;
@@ -659,7 +586,7 @@ static enum mbfs_status send_public(struct api *a, struct mb_http_req *req,
 		if (st != MBFS_OK)
 			return st;
 		if (req->status < 200 || req->status >= 300)
-			return http_failure(req, what, err);
+			return mb_answer_failure(req, MB_ANSWER_REQUEST, what, err);
 		return MBFS_OK;
 	}
 }
@@ -694,16 +621,10 @@ static enum mbfs_status op_public_dashboard(struct mb_client *c,
 	if (!fits(n, sizeof url))
 		return url_too_long(err, "/api/public/dashboard/:uuid");
 	struct mb_http_req req;
-	memset(&req, 0, sizeof req);
-	req.method = "GET";
-	req.url = url;
-	req.headers[0] = "Accept: application/json";
-	req.max_resp = META_MAX_RESP;
+	json_request(&req, url);
 	enum mbfs_status st = send_public(a, &req, "GET /api/public/dashboard/:uuid",
 					  "/api/public/dashboard/:uuid", err);
-	if (st == MBFS_OK && strncasecmp(req.content_type, "text/html", 9) == 0)
-		st = mbfs_err_set(err, MBFS_ERR_PROTOCOL, (int)req.status,
-				  "/api/public/dashboard/:uuid: the server sent an HTML page, not JSON (a proxy or login page?)");
+	st = not_html(&req, st, "/api/public/dashboard/:uuid", err);
 	if (st == MBFS_OK)
 		st = mb_json_dashboard(req.resp, req.resp_len, out, err);
 	mb_http_req_cleanup(&req);
@@ -773,18 +694,7 @@ static enum mbfs_status public_export_run(struct api *a,
 	req.abort = r->abort;
 	/* the message names the route, not the uuid (the link is the key) */
 	enum mbfs_status st = send_public(a, &req, route, route, err);
-	res->http_status = req.status;
-	snprintf(res->content_type, sizeof res->content_type, "%s",
-		 req.content_type);
-	res->close_delimited = req.close_delimited;
-	res->bytes = req.bytes;
-	res->elapsed = req.elapsed;
-	if (st == MBFS_ERR_NETWORK && req.status >= 200 && req.status < 300 &&
-	    !req.stalled)
-		st = mbfs_err_set(err, MBFS_ERR_EXPORT, (int)req.status,
-				  "%s: the server cut the export after %llu bytes (%s)",
-				  route, (unsigned long long)req.bytes,
-				  req.errbuf[0] ? req.errbuf : "transfer incomplete");
+	st = export_result(&req, st, route, res, err);
 	mb_http_req_cleanup(&req);
 	free(body);
 	return st;
@@ -873,16 +783,10 @@ static void op_destroy(struct mb_client *c)
 static const struct mb_client_ops api_ops = {
 	.properties = op_properties,
 	.current_user = op_current_user,
-	.collections = op_collections,
 	.collection_items = op_collection_items,
-	.cards = op_cards,
-	.card = op_card,
-	.databases = op_databases,
 	.schemas = op_schemas,
 	.tables = op_tables,
-	.dashboards = op_dashboards,
 	.dashboard = op_dashboard,
-	.users = op_users,
 	.list_get = op_list_get,
 	.export_run = op_export_run,
 	.public_list = op_public_list,

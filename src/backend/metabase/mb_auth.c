@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mb_answer.h"
 #include "mb_json.h"
 
 /* A throttled login is tried again at most this often (Metabase counts
@@ -745,26 +746,9 @@ static enum mbfs_status do_login(struct mb_http *http, const char *url,
 				st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0,
 						  "out of memory");
 		} else {
-			char msg[300] = "";
-			if (!mb_json_error_message(req.resp, req.resp_len, msg,
-						   sizeof msg))
-				snprintf(msg, sizeof msg, "%.200s",
-					 req.resp ? req.resp : "");
-			if (strstr(msg, "Too many attempts"))
-				st = mbfs_err_set(err, MBFS_ERR_THROTTLED,
-						  (int)req.status,
-						  "login as %s throttled by the server: %s",
-						  user, msg);
-			else if (req.status == 401 || req.status == 400)
-				st = mbfs_err_set(err, MBFS_ERR_AUTH,
-						  (int)req.status,
-						  "login as %s refused by the server: %s",
-						  user, msg[0] ? msg : "(no reason given)");
-			else
-				st = mbfs_err_set(err, MBFS_ERR_HTTP,
-						  (int)req.status,
-						  "login as %s: HTTP %ld: %s", user,
-						  req.status, msg);
+			char what[MB_AUTH_SECRET_MAX + 16];
+			snprintf(what, sizeof what, "login as %s", user);
+			st = mb_answer_failure(&req, MB_ANSWER_LOGIN, what, err);
 		}
 	} else if (st == MBFS_ERR_TLS) {
 		/* keep the transport's message */

@@ -93,20 +93,10 @@ struct mb_client_ops {
 	enum mbfs_status (*current_user)(struct mb_client *c,
 					 struct mb_user *out,
 					 struct mbfs_err *err);
-	enum mbfs_status (*collections)(struct mb_client *c,
-					struct mb_collection_list *out,
-					struct mbfs_err *err);
 	/* id 0 = the root collection */
 	enum mbfs_status (*collection_items)(struct mb_client *c, int64_t id,
 					     struct mb_item_list *out,
 					     struct mbfs_err *err);
-	enum mbfs_status (*cards)(struct mb_client *c, struct mb_card_list *out,
-				  struct mbfs_err *err);
-	enum mbfs_status (*card)(struct mb_client *c, int64_t id,
-				 struct mb_card *out, struct mbfs_err *err);
-	enum mbfs_status (*databases)(struct mb_client *c,
-				      struct mb_database_list *out,
-				      struct mbfs_err *err);
 	enum mbfs_status (*schemas)(struct mb_client *c, int64_t db_id,
 				    struct mb_string_list *out,
 				    struct mbfs_err *err);
@@ -114,14 +104,9 @@ struct mb_client_ops {
 	enum mbfs_status (*tables)(struct mb_client *c, int64_t db_id,
 				   const char *schema, struct mb_table_list *out,
 				   struct mbfs_err *err);
-	enum mbfs_status (*dashboards)(struct mb_client *c,
-				       struct mb_dashboard_list *out,
-				       struct mbfs_err *err);
 	enum mbfs_status (*dashboard)(struct mb_client *c, int64_t id,
 				      struct mb_dashboard *out,
 				      struct mbfs_err *err);
-	enum mbfs_status (*users)(struct mb_client *c, struct mb_user_list *out,
-				  struct mbfs_err *err);
 	/* The body of a list endpoint, undecoded, streamed into sink as it
 	 * arrives (2xx bodies only; decode it with mb_json_stream). MBFS_OK
 	 * when the whole body arrived; a sink that returns false aborts. */

@@ -1,7 +1,9 @@
 /*
  * mb_json.h — decoding of Metabase API bodies into mb_types.h structs.
  *
- * mb_json.c is the only file in mbfs that includes json-c. Every decoder
+ * Implemented by json.c (parsing, error bodies, quoting), json_entities.c
+ * (objects), json_stream.c (list bodies) and json_params.c (parameters,
+ * public links): the only files in mbfs that include json-c. Every decoder
  * takes a body that is NOT necessarily NUL-terminated (buf,len), tolerates
  * both the old and the new shapes documented in metabase-api.md (bare arrays
  * vs {data,total} envelopes, `type` vs `dataset`, MBQL 4 vs MBQL 5,
@@ -34,54 +36,27 @@ enum mbfs_status mb_json_properties(const char *buf, size_t len,
 				    struct mb_properties *out,
 				    struct mbfs_err *err);
 
-/* GET /api/user/current (one user) and GET /api/user ({data:[...]} or array). */
+/* GET /api/user/current. (The lists of GET /api/user, /api/card,
+ * /api/collection, /api/dashboard and /api/database are decoded as they
+ * arrive: mb_json_stream below.) */
 enum mbfs_status mb_json_user(const char *buf, size_t len, struct mb_user *out,
 			      struct mbfs_err *err);
-enum mbfs_status mb_json_user_list(const char *buf, size_t len,
-				   struct mb_user_list *out,
-				   struct mbfs_err *err);
 
 /* GET /api/collection/:id/items (envelope, or a bare array on odd servers). */
 enum mbfs_status mb_json_items(const char *buf, size_t len,
 			       struct mb_item_list *out, struct mbfs_err *err);
-
-/* GET /api/collection (array) and GET /api/collection/:id (object). The
- * root pseudo-collection ("id":"root") decodes with id 0. */
-enum mbfs_status mb_json_collection_list(const char *buf, size_t len,
-					 struct mb_collection_list *out,
-					 struct mbfs_err *err);
-enum mbfs_status mb_json_collection(const char *buf, size_t len,
-				    struct mb_collection *out,
-				    struct mbfs_err *err);
-
-/* GET /api/card (array) and GET /api/card/:id (object). */
-enum mbfs_status mb_json_card_list(const char *buf, size_t len,
-				   struct mb_card_list *out,
-				   struct mbfs_err *err);
-enum mbfs_status mb_json_card(const char *buf, size_t len, struct mb_card *out,
-			      struct mbfs_err *err);
-
-/* GET /api/database ({data,total} or bare array). */
-enum mbfs_status mb_json_database_list(const char *buf, size_t len,
-				       struct mb_database_list *out,
-				       struct mbfs_err *err);
 
 /* GET /api/database/:id/schemas → array of strings (null → ""). */
 enum mbfs_status mb_json_string_list(const char *buf, size_t len,
 				     struct mb_string_list *out,
 				     struct mbfs_err *err);
 
-/* GET /api/database/:id/schema/:schema (array of tables), GET /api/table/:id. */
+/* GET /api/database/:id/schema/:schema (array of tables). */
 enum mbfs_status mb_json_table_list(const char *buf, size_t len,
 				    struct mb_table_list *out,
 				    struct mbfs_err *err);
-enum mbfs_status mb_json_table(const char *buf, size_t len, struct mb_table *out,
-			       struct mbfs_err *err);
 
-/* GET /api/dashboard (array) and GET /api/dashboard/:id (full object). */
-enum mbfs_status mb_json_dashboard_list(const char *buf, size_t len,
-					struct mb_dashboard_list *out,
-					struct mbfs_err *err);
+/* GET /api/dashboard/:id and /api/public/dashboard/:uuid (full object). */
 enum mbfs_status mb_json_dashboard(const char *buf, size_t len,
 				   struct mb_dashboard *out,
 				   struct mbfs_err *err);
@@ -100,14 +75,6 @@ bool mb_json_error_message(const char *buf, size_t len, char *msg,
  * "missing-required-permissions" (a query the user may not run: native SQL
  * without native permission, reported in-band by older servers)? */
 bool mb_json_error_is_permission(const char *buf, size_t len);
-
-/*
- * Does buf[0..len) parse as one complete JSON value (with only whitespace
- * after it)? Used to validate JSON exports. *n_top receives the number of
- * elements when the value is an array (else 0). Works incrementally on
- * large inputs through json_tokener; never holds more than one copy.
- */
-bool mb_json_validate(const char *buf, size_t len, size_t *n_top);
 
 /*
  * The array of a list body, as text: a bare array is copied verbatim
@@ -152,6 +119,9 @@ void mb_json_stream_free(struct mb_json_stream *s);
 
 /* Quote s as a JSON string literal into a new heap string ("\"...\""). */
 char *mb_json_quote(const char *s);
+
+/* The version of the JSON library, for --version. */
+const char *mb_json_version(void);
 
 /* ---- parameters and public links (DESIGN.md §1) ---------------------- */
 

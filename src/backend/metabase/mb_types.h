@@ -1,8 +1,8 @@
 /*
  * mb_types.h — plain C views of the Metabase objects mbfs uses.
  *
- * Filled by mb_json.c (the only file that sees json-c) and consumed by the
- * namespace (tree.c) and the export engine. Every string is a heap copy owned
+ * Filled by the JSON decoders (json*.c, the only files that see json-c;
+ * mb_json.h) and consumed by the namespace (tree.c) and the export engine. Every string is a heap copy owned
  * by the struct that holds it, NUL-terminated, and may contain any bytes the
  * server sent (names are hostile input: escape before use as file names).
  * A NULL string means the server sent null or nothing. Free with the
@@ -67,7 +67,7 @@ struct mb_card {
 	char *entity_id;
 	/* The parameters a file name may set (DESIGN.md §1 "Card
 	 * parameters"): the card's `parameters` plus the template tags no
-	 * parameter covers, normalized by mb_json.c to a JSON array of
+	 * parameter covers, normalized by json_params.c to a JSON array of
 	 * {"id","slug","name","type"[,"default"][,"target"]}; NULL when the
 	 * card has none. */
 	char *param_defs;
@@ -226,11 +226,15 @@ struct mb_param_args {
 	size_t n;
 };
 
+/* Destructors (mb_types.c): each frees what the struct owns and zeroes
+ * it; NULL and zeroed structs are fine. */
+void mb_item_free(struct mb_item *it);
 void mb_item_list_free(struct mb_item_list *l);
 void mb_card_free(struct mb_card *c);
 void mb_card_list_free(struct mb_card_list *l);
 void mb_collection_free(struct mb_collection *c);
 void mb_collection_list_free(struct mb_collection_list *l);
+void mb_database_free(struct mb_database *db);
 void mb_database_list_free(struct mb_database_list *l);
 void mb_table_free(struct mb_table *t);
 void mb_table_list_free(struct mb_table_list *l);
@@ -238,8 +242,10 @@ void mb_string_list_free(struct mb_string_list *l);
 void mb_user_free(struct mb_user *u);
 void mb_user_list_free(struct mb_user_list *l);
 void mb_properties_free(struct mb_properties *p);
+void mb_dashcard_free(struct mb_dashcard *dc);
 void mb_dashboard_free(struct mb_dashboard *d);
 void mb_dashboard_list_free(struct mb_dashboard_list *l);
+void mb_public_item_free(struct mb_public_item *it);
 void mb_public_list_free(struct mb_public_list *l);
 void mb_param_args_free(struct mb_param_args *a);
 

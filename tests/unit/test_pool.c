@@ -1,12 +1,12 @@
 /*
- * test_park.c — unit tests of park.c: every queued task gets a thread of
+ * test_pool.c — unit tests of pool.c: every queued task gets a thread of
  * its own up to the pool's maximum (tasks that wait must not queue behind
  * each other — the bug was an idle thread counted for several tasks
  * submitted at once), tasks beyond the maximum queue in FIFO order, idle
  * threads leave, and free runs what is queued.
  */
 #include "check.h"
-#include "park.h"
+#include "pool.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -67,24 +67,24 @@ static void reset(void)
 static void test_each_task_gets_a_thread(void)
 {
 	reset();
-	struct mbfs_park *p = mbfs_park_new("t", 40);
+	struct mbfs_pool *p = mbfs_pool_new("t", 40);
 	/* one idle thread */
-	mbfs_park_submit(p, quick_task, NULL);
+	mbfs_pool_submit(p, quick_task, NULL);
 	CHECK(wait_for(&finished, 1));
 	usleep(20 * 1000);
 	unsigned threads, idle, peak;
-	mbfs_park_counts(p, &threads, &idle, &peak);
+	mbfs_pool_counts(p, &threads, &idle, &peak);
 	CHECK_INT(threads, 1);
 	/* 32 waiting tasks submitted at once: all run at the same time */
 	reset();
 	for (long i = 0; i < 32; i++)
-		mbfs_park_submit(p, blocking_task, (void *)i);
+		mbfs_pool_submit(p, blocking_task, (void *)i);
 	CHECK(wait_for(&started, 32));
 	/* beyond the maximum: FIFO */
 	for (long i = 32; i < 48; i++)
-		mbfs_park_submit(p, blocking_task, (void *)i);
+		mbfs_pool_submit(p, blocking_task, (void *)i);
 	CHECK(wait_for(&started, 40));
-	mbfs_park_counts(p, &threads, &idle, &peak);
+	mbfs_pool_counts(p, &threads, &idle, &peak);
 	CHECK_INT(threads, 40);
 	CHECK_INT(peak, 40);
 	pthread_mutex_lock(&lock);
@@ -97,16 +97,16 @@ static void test_each_task_gets_a_thread(void)
 	for (int i = 40; i < 48; i++)
 		fifo = fifo && order[i] >= 40;
 	CHECK(fifo);
-	mbfs_park_free(p);
+	mbfs_pool_free(p);
 }
 
 static void test_free_runs_the_queue(void)
 {
 	reset();
-	struct mbfs_park *p = mbfs_park_new("t", 1);
+	struct mbfs_pool *p = mbfs_pool_new("t", 1);
 	for (int i = 0; i < 5; i++)
-		mbfs_park_submit(p, quick_task, NULL);
-	mbfs_park_free(p);
+		mbfs_pool_submit(p, quick_task, NULL);
+	mbfs_pool_free(p);
 	CHECK_INT(finished, 5);
 }
 

@@ -1,9 +1,9 @@
 /*
- * park.c — owns the park pools: a FIFO of tasks and threads started on
- * demand, which leave again after IDLE_EXIT seconds without work. See
- * park.h.
+ * pool.c — owns the worker pool: a FIFO of work items and threads started
+ * on demand, which leave again after IDLE_EXIT seconds without work. See
+ * pool.h.
  */
-#include "park.h"
+#include "pool.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -16,18 +16,12 @@
 
 #define IDLE_EXIT 10 /* seconds an idle thread waits before it leaves */
 
-struct task {
-	void (*fn)(void *);
-	void *arg;
-	struct task *next;
-};
-
-struct mbfs_park {
+struct mbfs_pool {
 	pthread_mutex_t lock;      /* protects everything below */
 	pthread_cond_t cond;       /* work arrived, or stopping */
 	pthread_cond_t gone;       /* a thread left */
-	struct task *head, *tail;
-	unsigned queued;           /* tasks in the queue */
+	struct mbfs_pool_item *head, *tail;
+	unsigned queued;           /* items in the queue */
 	unsigned threads, idle, max_threads, peak;
 	bool stopping;
 	char name[16];
@@ -35,7 +29,7 @@ struct mbfs_park {
 
 static void *pool_main(void *arg)
 {
-	struct mbfs_park *p = arg;
+	struct mbfs_pool *p = arg;
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		bool timed_out = false;
@@ -48,16 +42,20 @@ static void *pool_main(void *arg)
 							   &ts) == ETIMEDOUT;
 			p->idle--;
 		}
-		struct task *t = p->head;
-		if (!t)
+		struct mbfs_pool_item *it = p->head;
+		if (!it)
 			break; /* stopping, or idle for too long */
-		p->head = t->next;
+		p->head = it->next;
 		if (!p->head)
 			p->tail = NULL;
 		p->queued--;
 		pthread_mutex_unlock(&p->lock);
-		t->fn(t->arg);
-		free(t);
+		/* fn may free an item embedded in its task */
+		bool owned = it->owned;
+		void *fn_arg = it->arg;
+		it->fn(fn_arg);
+		if (owned)
+			free(it);
 		pthread_mutex_lock(&p->lock);
 	}
 	p->threads--;
@@ -66,9 +64,9 @@ static void *pool_main(void *arg)
 	return NULL;
 }
 
-struct mbfs_park *mbfs_park_new(const char *name, unsigned max_threads)
+struct mbfs_pool *mbfs_pool_new(const char *name, unsigned max_threads)
 {
-	struct mbfs_park *p = calloc(1, sizeof *p);
+	struct mbfs_pool *p = calloc(1, sizeof *p);
 	if (!p)
 		return NULL;
 	pthread_mutex_init(&p->lock, NULL);
@@ -79,25 +77,30 @@ struct mbfs_park *mbfs_park_new(const char *name, unsigned max_threads)
 	return p;
 }
 
-void mbfs_park_submit(struct mbfs_park *p, void (*fn)(void *), void *arg)
+bool mbfs_pool_submit(struct mbfs_pool *p, void (*fn)(void *), void *arg)
 {
-	struct task *t = malloc(sizeof *t);
-	if (!t) {
-		fn(arg); /* out of memory: serve it here rather than lose it */
-		return;
-	}
-	t->fn = fn;
-	t->arg = arg;
-	t->next = NULL;
+	struct mbfs_pool_item *it = malloc(sizeof *it);
+	if (!it)
+		return false;
+	it->fn = fn;
+	it->arg = arg;
+	it->owned = true;
+	mbfs_pool_submit_item(p, it);
+	return true;
+}
+
+void mbfs_pool_submit_item(struct mbfs_pool *p, struct mbfs_pool_item *it)
+{
+	it->next = NULL;
 	pthread_mutex_lock(&p->lock);
 	if (p->tail)
-		p->tail->next = t;
+		p->tail->next = it;
 	else
-		p->head = t;
-	p->tail = t;
+		p->head = it;
+	p->tail = it;
 	p->queued++;
-	/* Every queued task needs a thread of its own: an idle thread that
-	 * was signalled but has not taken its task yet is spoken for, so
+	/* Every queued item needs a thread of its own: an idle thread that
+	 * was signalled but has not taken its item yet is spoken for, so
 	 * compare with the queue, not with "is anybody idle". */
 	if (p->queued > p->idle && p->threads < p->max_threads) {
 		pthread_attr_t attr;
@@ -109,8 +112,8 @@ void mbfs_park_submit(struct mbfs_park *p, void (*fn)(void *), void *arg)
 			p->threads++;
 			if (p->threads > p->peak)
 				p->peak = p->threads;
-		} else {
-			mbfs_warn("park pool %s: cannot start a thread", p->name);
+		} else if (p->threads == 0) {
+			mbfs_warn("worker pool %s: cannot start a thread", p->name);
 		}
 		pthread_attr_destroy(&attr);
 	}
@@ -118,7 +121,7 @@ void mbfs_park_submit(struct mbfs_park *p, void (*fn)(void *), void *arg)
 	pthread_mutex_unlock(&p->lock);
 }
 
-void mbfs_park_counts(struct mbfs_park *p, unsigned *threads, unsigned *idle,
+void mbfs_pool_counts(struct mbfs_pool *p, unsigned *threads, unsigned *idle,
 		      unsigned *peak)
 {
 	pthread_mutex_lock(&p->lock);
@@ -128,7 +131,12 @@ void mbfs_park_counts(struct mbfs_park *p, unsigned *threads, unsigned *idle,
 	pthread_mutex_unlock(&p->lock);
 }
 
-void mbfs_park_free(struct mbfs_park *p)
+unsigned mbfs_pool_max(const struct mbfs_pool *p)
+{
+	return p->max_threads; /* immutable */
+}
+
+void mbfs_pool_free(struct mbfs_pool *p)
 {
 	if (!p)
 		return;
