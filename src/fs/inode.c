@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 #define ID_BITS 48
 #define ID_MASK ((UINT64_C(1) << ID_BITS) - 1)
 
@@ -93,16 +95,13 @@ int64_t mbfs_inode_id(uint64_t ino)
 
 int64_t mbfs_inode_hash_id(int64_t parent_id, const char *name)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	/* the id's bytes, least significant first, then the name */
 	uint64_t p = (uint64_t)parent_id;
-	for (int i = 0; i < 8; i++) {
-		h ^= (p >> (i * 8)) & 0xff;
-		h *= 0x100000001b3ULL;
-	}
-	for (const unsigned char *s = (const unsigned char *)name; s && *s; s++) {
-		h ^= *s;
-		h *= 0x100000001b3ULL;
-	}
+	unsigned char b[8];
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)(p >> (i * 8));
+	uint64_t h = mbfs_fnv1a(MBFS_FNV1A_INIT, b, sizeof b);
+	h = mbfs_fnv1a_str(h, name);
 	return (int64_t)(h & (ID_MASK >> 1));
 }
 

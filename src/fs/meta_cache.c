@@ -16,6 +16,7 @@
 #include "log.h"
 #include "mb_json.h"
 #include "pool.h"
+#include "util.h"
 #include "waitq.h"
 
 struct job;
@@ -53,20 +54,6 @@ struct mbfs_meta {
 	struct mbfs_pool *pool;            /* fetch jobs (try scope), or NULL */
 	bool stopping;                     /* unmounting: no new fetch jobs */
 };
-
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double wall_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static struct entry *entry_find(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 				int64_t id)
@@ -295,7 +282,7 @@ static enum mbfs_status fetch(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 		snap_free(s);
 		return st;
 	}
-	s->fetched_at = wall_now();
+	s->fetched_at = mbfs_wall_now();
 	s->refs = 1;
 	*out = s;
 	return MBFS_OK;
@@ -310,7 +297,7 @@ static enum mbfs_status fetch_done(struct mbfs_meta *m, struct entry *e,
 				   struct mbfs_err *err)
 {
 	enum mbfs_status st = MBFS_OK;
-	double now = mono_now();
+	double now = mbfs_mono_now();
 	e->busy = false;
 	pthread_cond_broadcast(&m->cond);
 	if (fst == MBFS_OK) {
@@ -427,7 +414,7 @@ enum mbfs_status mbfs_meta_get(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 	enum mbfs_status wst;
 	bool waited = mbfs_waited_for(e, &wst, &werr);
 	for (;;) {
-		double now = mono_now();
+		double now = mbfs_mono_now();
 		bool usable = e->snap && (!e->want_array || e->snap->array);
 		if (usable && now < e->fresh_until && !e->busy)
 			break;

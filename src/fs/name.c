@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 /*
  * Length of the well-formed UTF-8 sequence starting at s (s NUL-terminated),
  * or 0 when the bytes there are not one (a lone continuation byte, an
@@ -149,65 +151,47 @@ size_t mbfs_name_build(const char *base, const char *suffix, const char *ext,
 	return len;
 }
 
-/* ---- a small open-addressing set of names -------------------------------- */
+/* ---- the set of names taken in a directory ------------------------------- */
 
 #define SET_PLAIN 1u    /* the plain name of an object earlier in the order */
 #define SET_ASSIGNED 2u /* a name given out in this directory */
 
 struct set_entry {
-	const char *s; /* NULL: empty slot */
-	uint32_t h;
-	uint32_t flags;
+	struct mbfs_map_item item; /* keyed by the name (not owned) */
+	unsigned flags;
 };
 
+/* A name is added at most twice per name of an object (its plain name and
+ * the one it is given), so the entries come from one array sized up front
+ * and the map is reserved for them: adding never allocates. */
 struct name_set {
-	struct set_entry *slots;
-	size_t mask; /* capacity - 1, capacity a power of two */
+	struct mbfs_map map;
+	struct set_entry *pool;
+	size_t used, cap;
 };
-
-static uint32_t name_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325u; /* FNV-1a, folded */
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3u;
-	}
-	return (uint32_t)(h ^ (h >> 32));
-}
-
-static struct set_entry *set_find(struct name_set *set, const char *s,
-				  uint32_t h)
-{
-	size_t i = (size_t)h & set->mask;
-
-	for (;;) {
-		struct set_entry *e = &set->slots[i];
-
-		if (!e->s || (e->h == h && strcmp(e->s, s) == 0))
-			return e;
-		i = (i + 1) & set->mask;
-	}
-}
 
 static unsigned set_flags(struct name_set *set, const char *s)
 {
-	struct set_entry *e = set_find(set, s, name_hash(s));
+	struct mbfs_map_item *it = mbfs_map_get(&set->map, s);
 
-	return e->s ? e->flags : 0;
+	return it ? MBFS_MAP_ENTRY(it, struct set_entry, item)->flags : 0;
 }
 
 /* s must stay valid as long as the set is used. */
 static void set_add(struct name_set *set, const char *s, unsigned flags)
 {
-	uint32_t h = name_hash(s);
-	struct set_entry *e = set_find(set, s, h);
+	struct mbfs_map_item *it = mbfs_map_get(&set->map, s);
 
-	if (!e->s) {
-		e->s = s;
-		e->h = h;
+	if (!it) {
+		struct set_entry *e = &set->pool[set->used];
+
+		if (set->used == set->cap ||
+		    !mbfs_map_put(&set->map, &e->item, s))
+			return; /* cannot happen: sized up front */
+		set->used++;
+		it = &e->item;
 	}
-	e->flags |= flags;
+	MBFS_MAP_ENTRY(it, struct set_entry, item)->flags |= flags;
 }
 
 /* ---- assignment ----------------------------------------------------------- */
@@ -325,9 +309,9 @@ static bool try_suffix(struct name_set *set, struct mbfs_name_obj *o,
 size_t mbfs_name_assign(struct mbfs_name_obj *objs, size_t n)
 {
 	struct item *items = NULL;
-	struct name_set set = {NULL, 0};
+	struct name_set set;
 	char *arena = NULL, *ap;
-	size_t total_names = 0, arena_len = 0, cap, i, e, named = 0;
+	size_t total_names = 0, arena_len = 0, i, e, named = 0;
 
 	if (!objs || n == 0)
 		return 0;
@@ -348,29 +332,28 @@ size_t mbfs_name_assign(struct mbfs_name_obj *objs, size_t n)
 		total_names += ne;
 	}
 
-	/* At most two entries per name (plain + disambiguated); keep the load
-	 * factor at or below 1/2. */
-	cap = 16;
-	while (cap / 4 < total_names && cap <= SIZE_MAX / 2)
-		cap *= 2;
-	if (cap / 4 >= total_names && n <= SIZE_MAX / sizeof(*items) &&
-	    cap <= SIZE_MAX / sizeof(*set.slots)) {
+	/* At most two entries per name (plain + disambiguated). */
+	memset(&set, 0, sizeof(set));
+	mbfs_map_init(&set.map);
+	if (n <= SIZE_MAX / sizeof(*items) &&
+	    total_names <= SIZE_MAX / 2 / sizeof(*set.pool)) {
+		set.cap = 2 * total_names;
 		items = malloc(n * sizeof(*items));
-		set.slots = calloc(cap, sizeof(*set.slots));
+		set.pool = calloc(set.cap ? set.cap : 1, sizeof(*set.pool));
 		arena = malloc(arena_len ? arena_len : 1);
 	}
-	if (!items || !set.slots || !arena) {
+	if (!items || !set.pool || !arena ||
+	    !mbfs_map_reserve(&set.map, set.cap)) {
 		free(items);
-		free(set.slots);
+		free(set.pool);
 		free(arena);
+		mbfs_map_destroy(&set.map);
 		for (i = 0; i < n; i++) {
 			obj_clear(&objs[i]);
 			objs[i].dropped = true;
 		}
 		return 0;
 	}
-	set.mask = cap - 1;
-
 	ap = arena;
 	for (i = 0; i < n; i++) {
 		struct item *it = &items[i];
@@ -419,7 +402,8 @@ size_t mbfs_name_assign(struct mbfs_name_obj *objs, size_t n)
 	}
 
 	free(items);
-	free(set.slots);
+	free(set.pool);
+	mbfs_map_destroy(&set.map);
 	free(arena);
 	return named;
 }

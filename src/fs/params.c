@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 const char *mbfs_params_query(const char *name)
 {
 	const char *q = name ? strchr(name, '?') : NULL;
@@ -29,17 +31,6 @@ void mb_param_args_free(struct mb_param_args *a)
 	a->n = 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decode s[0..n) into a new string. NULL when out of memory,
  * or (with *bad set) on a bad escape or one that decodes to NUL. */
 static char *decode(const char *s, size_t n, bool *bad)
@@ -53,8 +44,8 @@ static char *decode(const char *s, size_t n, bool *bad)
 			r[o++] = s[i];
 			continue;
 		}
-		int hi = i + 1 < n ? hexval(s[i + 1]) : -1;
-		int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+		int hi = i + 1 < n ? mbfs_hex_digit(s[i + 1]) : -1;
+		int lo = i + 2 < n ? mbfs_hex_digit(s[i + 2]) : -1;
 		if (hi < 0 || lo < 0 || hi * 16 + lo == 0) {
 			free(r);
 			*bad = true;

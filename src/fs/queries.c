@@ -1,76 +1,23 @@
 /*
- * queries.c — owns the query store: which names a database directory of
- * queries/ holds, the bytes of SQL and editor temp files, revisions and
- * the number reservation, and the persistent index and texts under the
- * cache directory (safety checks, atomic durable writes, crash cleanup).
- * See queries.h for the rules and the layout.
+ * queries.c — owns the query store's files: which names a database
+ * directory of queries/ holds, the bytes of SQL and editor temp files in
+ * memory, revisions, and every read and change of them (each change made
+ * durable through queries_disk.c, which owns the index and texts on disk).
+ * See queries.h for the rules and the layout, queries_int.h.
  */
 #include "queries.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
-#include "spool.h"
-
-#define RESERVE_BLOCK 1024          /* numbers reserved per index write */
-#define INDEX_MAX ((size_t)64 << 20) /* a larger index is not ours */
-#define NAME_ESC_MAX (3 * 255)
-
-/* One file: a SQL file (persisted) or an editor's temp file (memory). */
-struct qfile {
-	uint64_t id;
-	int64_t db;
-	char *name;                /* NULL once unlinked (kept while open) */
-	bool temp;
-	char *data;
-	size_t len, cap;
-	uint64_t rev;              /* SQL files: revision of data */
-	bool dirty;                /* data changed since the last persist */
-	mode_t mode;
-	struct timespec mtime;
-	unsigned opens;
-};
-
-/* One line of the index on disk. */
-struct rec {
-	int64_t db;
-	uint64_t id, rev, size;
-	unsigned mode;
-	int64_t sec;
-	long nsec;
-	char *name;
-};
-
-struct recs {
-	struct rec *v;
-	size_t n, cap;
-	uint64_t reserved;
-	char epoch[17];
-	bool have_header;
-};
-
-struct mbfs_queries {
-	pthread_mutex_t lock;      /* protects everything below */
-	char *dir;                 /* <server dir>/queries/u<id> */
-	int dirfd, lockfd;
-	char epoch[17];
-	uint64_t next, reserved;   /* numbers: [next, reserved) are ours */
-	struct qfile **v;          /* linked files and open orphans */
-	size_t n, cap;
-	uint64_t version;
-	uint64_t tmp_seq;
-};
+#include "queries_int.h"
+#include "util.h"
 
 /* ---- names ------------------------------------------------------------------ */
 
@@ -131,438 +78,6 @@ enum mbfs_status mbfs_queries_check_name(const char *name,
 			    "only NAME.sql files (and editors' temporary files) can be created here");
 }
 
-/* ---- escaping names in the index --------------------------------------------- */
-
-static bool plain_byte(unsigned char c)
-{
-	return c > 0x20 && c < 0x7f && c != '%';
-}
-
-static void name_escape(const char *name, FILE *f)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-		if (plain_byte(*p)) {
-			fputc(*p, f);
-		} else {
-			fputc('%', f);
-			fputc(hex[*p >> 4], f);
-			fputc(hex[*p & 15], f);
-		}
-	}
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decode [s, s+len) into a new string; NULL when malformed. */
-static char *name_unescape(const char *s, size_t len)
-{
-	if (len == 0 || len > NAME_ESC_MAX)
-		return NULL;
-	char *out = malloc(len + 1);
-	if (!out)
-		return NULL;
-	size_t o = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] != '%') {
-			if (!plain_byte((unsigned char)s[i]))
-				goto bad;
-			out[o++] = s[i];
-			continue;
-		}
-		if (i + 2 >= len)
-			goto bad;
-		int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
-		if (h < 0 || l < 0 || (h == 0 && l == 0))
-			goto bad;
-		out[o++] = (char)(h * 16 + l);
-		i += 2;
-	}
-	out[o] = '\0';
-	return out;
-bad:
-	free(out);
-	return NULL;
-}
-
-/* ---- the index on disk (q->lock and the flock held) ------------------------- */
-
-static void recs_free(struct recs *r)
-{
-	for (size_t i = 0; i < r->n; i++)
-		free(r->v[i].name);
-	free(r->v);
-	memset(r, 0, sizeof *r);
-}
-
-static bool recs_add(struct recs *r, const struct rec *x)
-{
-	if (r->n == r->cap) {
-		size_t nc = r->cap ? r->cap * 2 : 16;
-		struct rec *v = realloc(r->v, nc * sizeof *v);
-		if (!v)
-			return false;
-		r->v = v;
-		r->cap = nc;
-	}
-	r->v[r->n] = *x;
-	r->v[r->n].name = strdup(x->name);
-	if (!r->v[r->n].name)
-		return false;
-	r->n++;
-	return true;
-}
-
-static void recs_del(struct recs *r, size_t i)
-{
-	free(r->v[i].name);
-	r->v[i] = r->v[--r->n];
-}
-
-static bool parse_num(const char **p, const char *end, uint64_t *out,
-		      int base)
-{
-	const char *s = *p;
-	uint64_t v = 0;
-	if (s >= end || hexval(*s) < 0 || hexval(*s) >= base)
-		return false;
-	for (; s < end && *s != ' '; s++) {
-		int d = hexval(*s);
-		if (d < 0 || d >= base || v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
-			return false;
-		v = v * (uint64_t)base + (uint64_t)d;
-	}
-	if (s >= end || *s != ' ')
-		return false;
-	*out = v;
-	*p = s + 1;
-	return true;
-}
-
-static bool parse_line(const char *s, const char *end, struct rec *r)
-{
-	uint64_t db, mode, sec, nsec;
-	memset(r, 0, sizeof *r);
-	if (!parse_num(&s, end, &db, 10) || !parse_num(&s, end, &r->id, 10) ||
-	    !parse_num(&s, end, &r->rev, 10) || !parse_num(&s, end, &mode, 8) ||
-	    !parse_num(&s, end, &sec, 10) || !parse_num(&s, end, &nsec, 10) ||
-	    !parse_num(&s, end, &r->size, 10))
-		return false;
-	if (db == 0 || db > INT64_MAX || r->id == 0 || r->rev == 0 ||
-	    mode > 07777 || sec > INT64_MAX || nsec >= 1000000000)
-		return false;
-	r->db = (int64_t)db;
-	r->mode = (unsigned)mode;
-	r->sec = (int64_t)sec;
-	r->nsec = (long)nsec;
-	r->name = name_unescape(s, (size_t)(end - s));
-	return r->name != NULL;
-}
-
-/* Read the index into r (empty with no header when it does not exist).
- * Lines that do not parse are skipped (and logged). */
-static enum mbfs_status disk_load(struct mbfs_queries *q, struct recs *r,
-				  struct mbfs_err *err)
-{
-	memset(r, 0, sizeof *r);
-	int fd = openat(q->dirfd, "index", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return MBFS_OK;
-		return mbfs_err_set(err, MBFS_ERR_IO, 0, "cannot open %s/index: %s",
-				    q->dir, strerror(errno));
-	}
-	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    st.st_uid != geteuid() || (size_t)st.st_size > INDEX_MAX) {
-		close(fd);
-		return mbfs_err_set(err, MBFS_ERR_IO, 0,
-				    "%s/index is not a regular file of ours within %zu bytes: refused",
-				    q->dir, INDEX_MAX);
-	}
-	size_t cap = (size_t)st.st_size, len = 0;
-	char *buf = malloc(cap + 1);
-	while (buf && len < cap) {
-		ssize_t n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	if (!buf)
-		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
-	buf[len] = '\0';
-	char *line = buf, *eol = memchr(buf, '\n', len);
-	uint64_t reserved = 0;
-	char epoch[17] = "";
-	if (eol && sscanf(line, "mbfs-queries 1 %16[0-9a-f] %" SCNu64, epoch,
-			  &reserved) == 2 &&
-	    strlen(epoch) == 16 && reserved > 0) {
-		r->have_header = true;
-		r->reserved = reserved;
-		memcpy(r->epoch, epoch, sizeof r->epoch);
-		line = eol + 1;
-	} else {
-		mbfs_warn("queries: %s/index has no valid header: starting a new one",
-			  q->dir);
-		line = buf + len;
-	}
-	while (line < buf + len) {
-		eol = memchr(line, '\n', (size_t)(buf + len - line));
-		char *end = eol ? eol : buf + len;
-		struct rec x;
-		if (end > line && parse_line(line, end, &x)) {
-			bool ok = recs_add(r, &x);
-			free(x.name);
-			if (!ok) {
-				free(buf);
-				recs_free(r);
-				return mbfs_err_set(err, MBFS_ERR_NOMEM, 0,
-						    "out of memory");
-			}
-		} else if (end > line) {
-			mbfs_warn("queries: skipping a malformed line of %s/index",
-				  q->dir);
-		}
-		line = end + 1;
-	}
-	free(buf);
-	return MBFS_OK;
-}
-
-/* Replace the index with r (temp file, fsync, rename, fsync dir). */
-static enum mbfs_status disk_write(struct mbfs_queries *q, const struct recs *r,
-				   uint64_t reserved, struct mbfs_err *err)
-{
-	unlinkat(q->dirfd, "index.tmp", 0); /* a dead writer's */
-	int fd = openat(q->dirfd, "index.tmp",
-			O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		return mbfs_err_set(err, MBFS_ERR_IO, 0,
-				    "cannot write %s/index.tmp: %s", q->dir,
-				    strerror(e));
-	}
-	fprintf(f, "mbfs-queries 1 %s %" PRIu64 "\n", q->epoch, reserved);
-	for (size_t i = 0; i < r->n; i++) {
-		const struct rec *x = &r->v[i];
-		fprintf(f, "%" PRId64 " %" PRIu64 " %" PRIu64 " %o %" PRId64
-			   " %ld %" PRIu64 " ",
-			x->db, x->id, x->rev, x->mode, x->sec, x->nsec, x->size);
-		name_escape(x->name, f);
-		fputc('\n', f);
-	}
-	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-	int e = errno;
-	ok = fclose(f) == 0 && ok;
-	if (!ok || renameat(q->dirfd, "index.tmp", q->dirfd, "index") != 0) {
-		if (ok)
-			e = errno;
-		unlinkat(q->dirfd, "index.tmp", 0);
-		return mbfs_err_set(err, MBFS_ERR_IO, 0,
-				    "cannot update %s/index: %s", q->dir,
-				    strerror(e));
-	}
-	fsync(q->dirfd);
-	return MBFS_OK;
-}
-
-static void text_name(uint64_t rev, char out[24])
-{
-	snprintf(out, 24, "%016" PRIx64 ".sql", rev);
-}
-
-/* The directory of database db (created 0700, checked). */
-static enum mbfs_status db_dir(struct mbfs_queries *q, int64_t db, int *fd,
-			       struct mbfs_err *err)
-{
-	char name[24], path[4200];
-	snprintf(name, sizeof name, "%" PRId64, db);
-	snprintf(path, sizeof path, "%s/%s", q->dir, name);
-	return mbfs_spool_safe_dir(q->dirfd, name, path, fd, err);
-}
-
-/* Write the text of revision rev of a file of db, durably. */
-static enum mbfs_status text_write(struct mbfs_queries *q, int64_t db,
-				   uint64_t rev, const char *data, size_t len,
-				   struct mbfs_err *err)
-{
-	int dfd;
-	enum mbfs_status st = db_dir(q, db, &dfd, err);
-	if (st != MBFS_OK)
-		return st;
-	char tmp[64], final[24];
-	snprintf(tmp, sizeof tmp, "tmp-%ld-%" PRIu64, (long)getpid(),
-		 ++q->tmp_seq);
-	text_name(rev, final);
-	int fd = openat(dfd, tmp,
-			O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		st = mbfs_err_set(err, MBFS_ERR_IO, 0, "cannot create %s/%" PRId64 "/%s: %s",
-				  q->dir, db, tmp, strerror(errno));
-		close(dfd);
-		return st;
-	}
-	size_t done = 0;
-	int e = 0;
-	while (done < len) {
-		ssize_t n = write(fd, data + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			e = n < 0 ? errno : EIO;
-			break;
-		}
-		done += (size_t)n;
-	}
-	if (!e && fsync(fd) != 0)
-		e = errno;
-	if (close(fd) != 0 && !e)
-		e = errno;
-	if (!e && renameat(dfd, tmp, dfd, final) != 0)
-		e = errno;
-	if (e) {
-		unlinkat(dfd, tmp, 0);
-		st = mbfs_err_set(err, MBFS_ERR_IO, 0,
-				  "cannot write a SQL file in %s/%" PRId64 ": %s",
-				  q->dir, db, strerror(e));
-	} else {
-		fsync(dfd);
-	}
-	close(dfd);
-	return st;
-}
-
-static void text_unlink(struct mbfs_queries *q, int64_t db, uint64_t rev)
-{
-	int dfd;
-	struct mbfs_err e;
-	if (db_dir(q, db, &dfd, &e) != MBFS_OK)
-		return;
-	char name[24];
-	text_name(rev, name);
-	if (unlinkat(dfd, name, 0) != 0 && errno != ENOENT)
-		mbfs_warn("queries: cannot remove %s/%" PRId64 "/%s: %s", q->dir,
-			  db, name, strerror(errno));
-	close(dfd);
-}
-
-static void flock_retry(int fd, int op)
-{
-	while (flock(fd, op) != 0 && errno == EINTR)
-		;
-}
-
-/* The header values to write: never below what the disk or we have. */
-static uint64_t max_reserved(const struct mbfs_queries *q, const struct recs *r)
-{
-	return r->reserved > q->reserved ? r->reserved : q->reserved;
-}
-
-/*
- * The one way the disk changes: under the flock, merge into the disk's
- * index an upsert of `up` (with its text; NULL: none) and/or the removal
- * of file remove_id (0: none). An upsert also removes another entry with
- * the same name in the same database (last writer wins). The text is
- * durable before the index names it; texts no entry names any more are
- * removed after. q->lock held.
- */
-static enum mbfs_status persist(struct mbfs_queries *q, const struct rec *up,
-				const char *text, size_t len, uint64_t remove_id,
-				struct mbfs_err *err)
-{
-	struct recs r;
-	flock_retry(q->lockfd, LOCK_EX);
-	enum mbfs_status st = disk_load(q, &r, err);
-	if (st != MBFS_OK) {
-		flock_retry(q->lockfd, LOCK_UN);
-		return st;
-	}
-	bool text_there = false;
-	for (size_t i = 0; up && i < r.n; i++)
-		if (r.v[i].id == up->id && r.v[i].rev == up->rev &&
-		    r.v[i].db == up->db && r.v[i].size == up->size)
-			text_there = true;
-	if (up && !text_there)
-		st = text_write(q, up->db, up->rev, text, len, err);
-	struct recs gone = {0};
-	for (size_t i = 0; st == MBFS_OK && i < r.n;) {
-		const struct rec *x = &r.v[i];
-		bool drop = (remove_id && x->id == remove_id) ||
-			    (up && (x->id == up->id ||
-				    (x->db == up->db && strcmp(x->name, up->name) == 0)));
-		if (!drop) {
-			i++;
-			continue;
-		}
-		if (!up || x->db != up->db || x->rev != up->rev)
-			recs_add(&gone, x); /* a lost entry only leaves a file the next open sweeps */
-		recs_del(&r, i);
-	}
-	if (st == MBFS_OK && up && !recs_add(&r, up))
-		st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
-	if (st == MBFS_OK)
-		st = disk_write(q, &r, max_reserved(q, &r), err);
-	if (st == MBFS_OK) {
-		for (size_t i = 0; i < gone.n; i++)
-			text_unlink(q, gone.v[i].db, gone.v[i].rev);
-	} else if (up && !text_there) {
-		text_unlink(q, up->db, up->rev);
-	}
-	flock_retry(q->lockfd, LOCK_UN);
-	recs_free(&gone);
-	recs_free(&r);
-	return st;
-}
-
-/* Reserve the next block of numbers (q->lock held). */
-static enum mbfs_status reserve(struct mbfs_queries *q, struct mbfs_err *err)
-{
-	struct recs r;
-	flock_retry(q->lockfd, LOCK_EX);
-	enum mbfs_status st = disk_load(q, &r, err);
-	if (st == MBFS_OK) {
-		uint64_t from = max_reserved(q, &r);
-		if (from < q->next)
-			from = q->next;
-		st = disk_write(q, &r, from + RESERVE_BLOCK, err);
-		if (st == MBFS_OK) {
-			q->next = from;
-			q->reserved = from + RESERVE_BLOCK;
-		}
-	}
-	flock_retry(q->lockfd, LOCK_UN);
-	recs_free(&r);
-	return st;
-}
-
-/* A number never handed out before in this directory (q->lock held). */
-static enum mbfs_status alloc_num(struct mbfs_queries *q, uint64_t *out,
-				  struct mbfs_err *err)
-{
-	if (q->next >= q->reserved) {
-		enum mbfs_status st = reserve(q, err);
-		if (st != MBFS_OK)
-			return st;
-	}
-	*out = q->next++;
-	return MBFS_OK;
-}
-
 /* ---- files in memory (q->lock held) ----------------------------------------- */
 
 static struct qfile *by_id(struct mbfs_queries *q, uint64_t id)
@@ -583,7 +98,7 @@ static struct qfile *by_name(struct mbfs_queries *q, int64_t db,
 	return NULL;
 }
 
-static void qfile_free(struct qfile *f)
+void queries_qfile_free(struct qfile *f)
 {
 	if (!f)
 		return;
@@ -592,16 +107,12 @@ static void qfile_free(struct qfile *f)
 	free(f);
 }
 
-static bool add_file(struct mbfs_queries *q, struct qfile *f)
+bool queries_add_file(struct mbfs_queries *q, struct qfile *f)
 {
-	if (q->n == q->cap) {
-		size_t nc = q->cap ? q->cap * 2 : 16;
-		struct qfile **v = realloc(q->v, nc * sizeof *v);
-		if (!v)
-			return false;
-		q->v = v;
-		q->cap = nc;
-	}
+	struct qfile **v = mbfs_grow(q->v, &q->cap, q->n, sizeof *v, 16);
+	if (!v)
+		return false;
+	q->v = v;
 	q->v[q->n++] = f;
 	return true;
 }
@@ -614,7 +125,7 @@ static void remove_file(struct mbfs_queries *q, struct qfile *f)
 			break;
 		}
 	}
-	qfile_free(f);
+	queries_qfile_free(f);
 }
 
 /* Take f's name away: gone now, or when its last handle closes. */
@@ -664,7 +175,7 @@ static enum mbfs_status too_big(struct mbfs_err *err, bool temp)
 }
 
 /* Make f->data hold size bytes (new bytes zero). */
-static bool resize(struct qfile *f, size_t size)
+bool queries_resize(struct qfile *f, size_t size)
 {
 	if (size > f->cap) {
 		size_t nc = f->cap ? f->cap : 256;
@@ -694,7 +205,7 @@ static enum mbfs_status persist_file(struct mbfs_queries *q, struct qfile *f,
 	if (f->temp || !f->name)
 		return MBFS_OK;
 	struct rec r = rec_of(f);
-	enum mbfs_status st = persist(q, &r, f->data, f->len, 0, err);
+	enum mbfs_status st = queries_persist(q, &r, f->data, f->len, 0, err);
 	if (st == MBFS_OK)
 		f->dirty = false;
 	return st;
@@ -709,177 +220,6 @@ static unsigned temps_in(struct mbfs_queries *q, int64_t db)
 	return n;
 }
 
-/* ---- opening: load, check, sweep ------------------------------------------- */
-
-/* Read the text of r (checked: a regular file of ours of r->size bytes). */
-static bool load_text(struct mbfs_queries *q, const struct rec *r,
-		      struct qfile *f)
-{
-	int dfd;
-	struct mbfs_err e;
-	if (r->size > MBFS_QUERY_SQL_MAX || db_dir(q, r->db, &dfd, &e) != MBFS_OK)
-		return false;
-	char name[24];
-	text_name(r->rev, name);
-	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	close(dfd);
-	if (fd < 0)
-		return false;
-	struct stat st;
-	bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-		  st.st_uid == geteuid() && (uint64_t)st.st_size == r->size &&
-		  resize(f, (size_t)r->size);
-	size_t done = 0;
-	while (ok && done < r->size) {
-		ssize_t n = read(fd, f->data + done, (size_t)r->size - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			ok = false;
-		else
-			done += (size_t)n;
-	}
-	close(fd);
-	return ok;
-}
-
-static bool all_digits(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
-
-/* Is `name` in database directory db the text of a kept entry? */
-static bool named_text(const struct recs *r, int64_t db, const char *name)
-{
-	char want[24];
-	for (size_t i = 0; i < r->n; i++) {
-		if (r->v[i].db != db)
-			continue;
-		text_name(r->v[i].rev, want);
-		if (strcmp(want, name) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* Remove what no entry names from the database directories (crash
- * leftovers: temp texts, texts of dropped revisions). Flock held. */
-static void sweep(struct mbfs_queries *q, const struct recs *r)
-{
-	int fd = openat(q->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	unsigned removed = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!all_digits(de->d_name) || strlen(de->d_name) > 19)
-			continue;
-		int64_t db = strtoll(de->d_name, NULL, 10);
-		int dfd;
-		struct mbfs_err e;
-		if (db <= 0 || db_dir(q, db, &dfd, &e) != MBFS_OK)
-			continue;
-		DIR *dd = fdopendir(dfd);
-		if (!dd) {
-			close(dfd);
-			continue;
-		}
-		struct dirent *fe;
-		while ((fe = readdir(dd))) {
-			if (strcmp(fe->d_name, ".") == 0 ||
-			    strcmp(fe->d_name, "..") == 0 ||
-			    named_text(r, db, fe->d_name))
-				continue;
-			struct stat st;
-			if (fstatat(dirfd(dd), fe->d_name, &st,
-				    AT_SYMLINK_NOFOLLOW) != 0 ||
-			    S_ISDIR(st.st_mode))
-				continue;
-			if (unlinkat(dirfd(dd), fe->d_name, 0) == 0)
-				removed++;
-		}
-		closedir(dd);
-	}
-	closedir(d);
-	if (removed)
-		mbfs_info("queries: removed %u file(s) of %s no index entry named (left by a crash)",
-			  removed, q->dir);
-}
-
-/* Turn the disk's entries into files; drop the ones that do not check
- * out (bad name, duplicate id, an older entry of a name, missing text).
- * Returns whether any was dropped. Flock held. */
-static bool load_files(struct mbfs_queries *q, struct recs *r)
-{
-	bool *drop = calloc(r->n ? r->n : 1, sizeof *drop);
-	if (!drop)
-		return false;
-	for (size_t i = 0; i < r->n; i++) {
-		const struct rec *x = &r->v[i];
-		if (mbfs_queries_classify(x->name) != MBFS_QNAME_SQL)
-			drop[i] = true;
-		for (size_t j = 0; !drop[i] && j < i; j++) {
-			const struct rec *y = &r->v[j];
-			if (drop[j])
-				continue;
-			if (y->id == x->id) {
-				drop[i] = true;
-			} else if (y->db == x->db && strcmp(y->name, x->name) == 0) {
-				/* one name twice: the newer text wins */
-				if (y->rev > x->rev)
-					drop[i] = true;
-				else
-					drop[j] = true;
-			}
-		}
-	}
-	bool dropped = false;
-	size_t k = 0;
-	for (size_t i = 0; i < r->n; i++) {
-		struct rec *x = &r->v[i];
-		struct qfile *f = NULL;
-		const char *why = drop[i] ? "a bad name or a duplicate" : NULL;
-		if (!why && (!(f = calloc(1, sizeof *f)) || !load_text(q, x, f)))
-			why = "its text is missing or of another size";
-		if (!why) {
-			f->id = x->id;
-			f->db = x->db;
-			f->rev = x->rev;
-			f->mode = x->mode & 07777;
-			f->mtime.tv_sec = (time_t)x->sec;
-			f->mtime.tv_nsec = x->nsec;
-			f->name = strdup(x->name);
-			if (!f->name || !add_file(q, f))
-				why = "out of memory";
-		}
-		if (why) {
-			mbfs_warn("queries: dropping entry %" PRIu64 " of %s/index: %s",
-				  x->id, q->dir, why);
-			qfile_free(f);
-			free(x->name);
-			dropped = true;
-			continue;
-		}
-		if (x->id >= q->next)
-			q->next = x->id + 1;
-		if (x->rev >= q->next)
-			q->next = x->rev + 1;
-		r->v[k++] = *x;
-	}
-	r->n = k;
-	free(drop);
-	return dropped;
-}
-
 const char *mbfs_queries_dir(const struct mbfs_queries *q)
 {
 	return q->dir;
@@ -890,119 +230,12 @@ const char *mbfs_queries_epoch(const struct mbfs_queries *q)
 	return q->epoch;
 }
 
-static void new_epoch(char out[17])
-{
-	uint64_t v = 0;
-	if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		v = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^
-		    ((uint64_t)getpid() << 16);
-	}
-	snprintf(out, 17, "%016" PRIx64, v);
-}
-
-enum mbfs_status mbfs_queries_open(const char *server_dir, int64_t user_id,
-				   struct mbfs_queries **out,
-				   struct mbfs_err *err)
-{
-	if (!server_dir || server_dir[0] != '/')
-		return mbfs_err_set(err, MBFS_ERR_INVALID, 0,
-				    "the query store needs an absolute directory");
-	struct mbfs_queries *q = calloc(1, sizeof *q);
-	if (!q)
-		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
-	pthread_mutex_init(&q->lock, NULL);
-	q->dirfd = q->lockfd = -1;
-	int top = -1, qdir = -1;
-	enum mbfs_status st;
-	char path[4200], name[32];
-	snprintf(name, sizeof name, "u%" PRId64, user_id);
-	snprintf(path, sizeof path, "%s", server_dir);
-	top = open(server_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (top < 0) {
-		st = mbfs_err_set(err, MBFS_ERR_IO, 0, "cannot open %s: %s",
-				  server_dir, strerror(errno));
-		goto fail;
-	}
-	snprintf(path, sizeof path, "%s/queries", server_dir);
-	st = mbfs_spool_safe_dir(top, "queries", path, &qdir, err);
-	if (st != MBFS_OK)
-		goto fail;
-	snprintf(path, sizeof path, "%s/queries/%s", server_dir, name);
-	st = mbfs_spool_safe_dir(qdir, name, path, &q->dirfd, err);
-	if (st != MBFS_OK)
-		goto fail;
-	q->dir = strdup(path);
-	if (!q->dir) {
-		st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
-		goto fail;
-	}
-	q->lockfd = openat(q->dirfd, "lock",
-			   O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (q->lockfd < 0 && errno == EEXIST)
-		q->lockfd = openat(q->dirfd, "lock", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-	struct stat lst;
-	if (q->lockfd < 0 || fstat(q->lockfd, &lst) != 0 ||
-	    !S_ISREG(lst.st_mode) || lst.st_uid != geteuid()) {
-		st = mbfs_err_set(err, MBFS_ERR_IO, 0,
-				  "cannot use the lock file %s/lock (a symlink or not yours?)",
-				  q->dir);
-		goto fail;
-	}
-	struct recs r = {0};
-	pthread_mutex_lock(&q->lock);
-	flock_retry(q->lockfd, LOCK_EX);
-	st = disk_load(q, &r, err);
-	if (st == MBFS_OK) {
-		if (r.have_header)
-			memcpy(q->epoch, r.epoch, sizeof q->epoch);
-		else
-			new_epoch(q->epoch);
-		q->next = r.reserved ? r.reserved : 1;
-		/* every database directory the index uses must be safe:
-		 * refuse to start rather than read through an unsafe one */
-		for (size_t i = 0; st == MBFS_OK && i < r.n; i++) {
-			int dfd;
-			st = db_dir(q, r.v[i].db, &dfd, err);
-			if (st == MBFS_OK)
-				close(dfd);
-		}
-	}
-	if (st == MBFS_OK) {
-		load_files(q, &r);
-		sweep(q, &r);
-		uint64_t from = r.reserved > q->next ? r.reserved : q->next;
-		q->next = from;
-		q->reserved = from + RESERVE_BLOCK;
-		st = disk_write(q, &r, q->reserved, err);
-	}
-	recs_free(&r);
-	unlinkat(q->dirfd, "index.tmp", 0);
-	flock_retry(q->lockfd, LOCK_UN);
-	pthread_mutex_unlock(&q->lock);
-	if (st != MBFS_OK)
-		goto fail;
-	mbfs_debug("queries: %zu SQL file(s) in %s", q->n, q->dir);
-	close(qdir);
-	close(top);
-	*out = q;
-	return MBFS_OK;
-fail:
-	if (qdir >= 0)
-		close(qdir);
-	if (top >= 0)
-		close(top);
-	mbfs_queries_free(q);
-	return st;
-}
-
 void mbfs_queries_free(struct mbfs_queries *q)
 {
 	if (!q)
 		return;
 	for (size_t i = 0; i < q->n; i++)
-		qfile_free(q->v[i]);
+		queries_qfile_free(q->v[i]);
 	free(q->v);
 	if (q->dirfd >= 0)
 		close(q->dirfd);
@@ -1162,16 +395,16 @@ enum mbfs_status mbfs_queries_create(struct mbfs_queries *q, int64_t db,
 	f->temp = temp;
 	f->mode = mode & 07777;
 	now_ts(&f->mtime);
-	st = alloc_num(q, &f->id, err);
+	st = queries_alloc_num(q, &f->id, err);
 	if (st == MBFS_OK && !temp)
-		st = alloc_num(q, &f->rev, err);
+		st = queries_alloc_num(q, &f->rev, err);
 	if (st == MBFS_OK)
 		st = persist_file(q, f, err);
-	if (st == MBFS_OK && !add_file(q, f)) {
+	if (st == MBFS_OK && !queries_add_file(q, f)) {
 		st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
 		if (!temp) {
 			struct mbfs_err e2;
-			persist(q, NULL, NULL, 0, f->id, &e2);
+			queries_persist(q, NULL, NULL, 0, f->id, &e2);
 		}
 	}
 	if (st == MBFS_OK) {
@@ -1181,7 +414,7 @@ enum mbfs_status mbfs_queries_create(struct mbfs_queries *q, int64_t db,
 		f = NULL;
 	}
 out:
-	qfile_free(f);
+	queries_qfile_free(f);
 	pthread_mutex_unlock(&q->lock);
 	return st;
 }
@@ -1193,7 +426,7 @@ static enum mbfs_status new_rev(struct mbfs_queries *q, struct qfile *f,
 	if (f->temp)
 		return MBFS_OK;
 	uint64_t rev;
-	enum mbfs_status st = alloc_num(q, &rev, err);
+	enum mbfs_status st = queries_alloc_num(q, &rev, err);
 	if (st == MBFS_OK) {
 		f->rev = rev;
 		f->dirty = true;
@@ -1225,7 +458,7 @@ enum mbfs_status mbfs_queries_write(struct mbfs_queries *q, uint64_t id,
 	st = new_rev(q, f, err);
 	if (st != MBFS_OK)
 		goto out;
-	if (end > f->len && !resize(f, (size_t)end)) {
+	if (end > f->len && !queries_resize(f, (size_t)end)) {
 		st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
 		goto out;
 	}
@@ -1259,7 +492,7 @@ enum mbfs_status mbfs_queries_setattr(struct mbfs_queries *q, uint64_t id,
 		st = new_rev(q, f, err);
 		if (st != MBFS_OK)
 			goto out;
-		if (!resize(f, (size_t)set->size)) {
+		if (!queries_resize(f, (size_t)set->size)) {
 			st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
 			goto out;
 		}
@@ -1309,7 +542,7 @@ enum mbfs_status mbfs_queries_unlink(struct mbfs_queries *q, int64_t db,
 	}
 	stat_of(f, old);
 	if (!f->temp)
-		st = persist(q, NULL, NULL, 0, f->id, err);
+		st = queries_persist(q, NULL, NULL, 0, f->id, err);
 	if (st == MBFS_OK) {
 		unlink_file(q, f);
 		q->version++;
@@ -1365,7 +598,7 @@ enum mbfs_status mbfs_queries_rename(struct mbfs_queries *q, int64_t db,
 		goto out;
 	}
 	uint64_t rev = f->rev;
-	if (!temp && (st = alloc_num(q, &rev, err)) != MBFS_OK) {
+	if (!temp && (st = queries_alloc_num(q, &rev, err)) != MBFS_OK) {
 		free(nm);
 		goto out;
 	}
@@ -1377,9 +610,9 @@ enum mbfs_status mbfs_queries_rename(struct mbfs_queries *q, int64_t db,
 		nf.rev = rev;
 		nf.temp = false;
 		struct rec r = rec_of(&nf);
-		st = persist(q, &r, f->data, f->len, 0, err);
+		st = queries_persist(q, &r, f->data, f->len, 0, err);
 	} else if (!f->temp) {
-		st = persist(q, NULL, NULL, 0, f->id, err);
+		st = queries_persist(q, NULL, NULL, 0, f->id, err);
 	}
 	if (st != MBFS_OK) {
 		free(nm);
@@ -1418,3 +651,4 @@ void mbfs_queries_unref(struct mbfs_queries *q, uint64_t id)
 		remove_file(q, f);
 	pthread_mutex_unlock(&q->lock);
 }
+

@@ -1,9 +1,11 @@
 /*
- * tree.c — owns the node table, the directory listings and how each kind of
- * directory is built from the Metabase client and the shared meta cache
- * (root, collections, collections/Personal/, cards/, dashboards/, a
- * dashboard and its tabs, databases/, schemas, metadata/, .mbfs/), plus
- * telling the gone hook about names a re-listing dropped. See tree.h.
+ * tree.c — owns the node table and the directory listings: fetching them
+ * (single flight per directory, freshness, the last good listing kept on
+ * failure), applying what a builder returns (names, sticky names, nodes,
+ * readdir order), the local listings of queries/<db>/, paths, and telling
+ * the gone hook about names a re-listing dropped. The per-kind builders
+ * are tree_build.c; names no listing shows tree_unlisted.c (tree_int.h).
+ * See tree.h.
  */
 #include "tree.h"
 
@@ -15,42 +17,12 @@
 
 #include "cancel.h"
 #include "log.h"
-#include "mb_json.h"
 #include "name.h"
 #include "queries.h"
-#include "params.h"
 #include "pool.h"
+#include "tree_int.h"
+#include "util.h"
 #include "waitq.h"
-
-struct mbfs_tree {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;           /* a listing fetch finished */
-	struct mb_client *client;
-	const struct mbfs_options *opts;
-	struct mbfs_meta *meta;
-	struct mbfs_inode_table nodes;    /* ino → node */
-	struct mbfs_ident_table idents;   /* (kind, fmt, id) → node */
-	uint64_t next_big;                /* numbers for ids beyond 48 bits */
-	uint64_t content_seq;             /* SQL text generations */
-	/* (database, schema) → id; builders run without the tree lock, so
-	 * the registry has a lock of its own (taken alone, never nested) */
-	pthread_mutex_t schema_lock;
-	struct schema_id *schema_ids;
-	size_t n_schema_ids, cap_schema_ids;
-	enum mbfs_fmt formats[MBFS_MAX_FORMATS];
-	int n_formats;
-	mbfs_tree_gone_fn gone;
-	void *gone_arg;
-	struct mbfs_queries *queries;     /* queries/<db>/ contents, or NULL */
-	/* identities that are not Metabase integers (strid_get) */
-	struct strid **sid_buckets;
-	size_t sid_nb, sid_n;
-	int64_t sid_next;
-	mbfs_tree_error_fn on_error;
-	void *error_arg;
-	struct mbfs_pool *pool;           /* fetch jobs (try scope), or NULL */
-	bool stopping;                    /* unmounting: no new fetch jobs */
-};
 
 /* A directory's waiting requests (allocated on its first wait) and the
  * fetch job they wait for. */
@@ -68,62 +40,12 @@ struct fetch_job {
 	struct mbfs_cancel cancel;        /* fired when every waiter left */
 };
 
-/* One object a listing wants to show: a directory, or a file in n_fmts
- * formats (one node per format). */
-struct proto {
-	enum mbfs_kind kind;
-	int64_t id;
-	int64_t db_id;
-	char *schema;
-	char *raw_name;
-	enum mb_model model;
-	char *description;
-	char *updated_at;
-	char *sql;                    /* native cards: goes to the .sql node */
-	int64_t dashboard_id;
-	int64_t card_id;
-	char *params;
-	char *param_defs;
-	char *uuid;
-	enum mbfs_fmt fmts[MBFS_NAME_MAX_EXTS];
-	int n_fmts;                   /* 0: a directory */
-	const char *fixed_name;       /* names that need no escaping/collisions */
-	int rank;                     /* collection 0, dashboard 1, card 2, table 3 */
-	bool name_only;               /* takes part in naming, is not listed
-					 (queries/: so that names are those
-					 of databases/) */
-};
-
-static void strid_free_all(struct mbfs_tree *t);
-
-struct protos {
-	struct proto *v;
-	size_t n, cap;
-	bool keep_order;              /* readdir in this order, not by name */
-};
-
-static double mono_now(void)
+struct proto *tree_protos_add(struct protos *p)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static char *dup0(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
-static struct proto *protos_add(struct protos *p)
-{
-	if (p->n == p->cap) {
-		size_t nc = p->cap ? p->cap * 2 : 32;
-		struct proto *nv = realloc(p->v, nc * sizeof *nv);
-		if (!nv)
-			return NULL;
-		p->v = nv;
-		p->cap = nc;
-	}
+	struct proto *nv = mbfs_grow(p->v, &p->cap, p->n, sizeof *nv, 32);
+	if (!nv)
+		return NULL;
+	p->v = nv;
 	struct proto *r = &p->v[p->n++];
 	memset(r, 0, sizeof *r);
 	return r;
@@ -194,8 +116,8 @@ static struct mbfs_node *node_find(struct mbfs_tree *t, enum mbfs_kind kind,
 
 /* The node of an identity, created on first sight with its number: the
  * packed one, or one allocated when the id does not fit. Lock held. */
-static struct mbfs_node *node_get(struct mbfs_tree *t, enum mbfs_kind kind,
-				  enum mbfs_fmt fmt, int64_t id)
+struct mbfs_node *tree_node_get(struct mbfs_tree *t, enum mbfs_kind kind,
+				enum mbfs_fmt fmt, int64_t id)
 {
 	struct mbfs_node *n = node_find(t, kind, fmt, id);
 	if (n)
@@ -224,7 +146,7 @@ static struct mbfs_node *node_get(struct mbfs_tree *t, enum mbfs_kind kind,
 }
 
 /* Remember that dir lists n (for mbfs_tree_names_of). Lock held. */
-static void node_add_parent(struct mbfs_node *n, struct mbfs_node *dir)
+void tree_node_add_parent(struct mbfs_node *n, struct mbfs_node *dir)
 {
 	for (size_t i = 0; i < n->n_parents; i++)
 		if (n->parents[i] == dir)
@@ -237,64 +159,12 @@ static void node_add_parent(struct mbfs_node *n, struct mbfs_node *dir)
 	n->parents = v;
 }
 
-/* A schema's id: a hash of (database, name), probed past any id another
- * schema already has, so two schemas never share a node. Takes the
- * registry's own lock (builders call it without the tree lock). */
-struct schema_id {
-	int64_t db_id;
-	char *name;
-	int64_t id;
-};
-
-static int64_t schema_id_locked(struct mbfs_tree *t, int64_t db_id,
-				const char *name);
-
-static int64_t schema_id(struct mbfs_tree *t, int64_t db_id, const char *name)
-{
-	pthread_mutex_lock(&t->schema_lock);
-	int64_t id = schema_id_locked(t, db_id, name);
-	pthread_mutex_unlock(&t->schema_lock);
-	return id;
-}
-
-static int64_t schema_id_locked(struct mbfs_tree *t, int64_t db_id,
-				const char *name)
-{
-	int64_t h = mbfs_inode_hash_id(db_id, name);
-	for (;;) {
-		bool taken = false;
-		for (size_t i = 0; i < t->n_schema_ids; i++) {
-			struct schema_id *s = &t->schema_ids[i];
-			if (s->db_id == db_id && strcmp(s->name, name) == 0)
-				return s->id;
-			if (s->id == h)
-				taken = true;
-		}
-		if (!taken)
-			break;
-		h = (h + 1) & ((INT64_C(1) << 47) - 1);
-	}
-	if (t->n_schema_ids == t->cap_schema_ids) {
-		size_t nc = t->cap_schema_ids ? t->cap_schema_ids * 2 : 16;
-		struct schema_id *v = realloc(t->schema_ids, nc * sizeof *v);
-		if (!v)
-			return h;
-		t->schema_ids = v;
-		t->cap_schema_ids = nc;
-	}
-	char *nm = strdup(name);
-	if (nm)
-		t->schema_ids[t->n_schema_ids++] =
-			(struct schema_id){.db_id = db_id, .name = nm, .id = h};
-	return h;
-}
-
-static void set_str(char **dst, const char *src)
+void tree_set_str(char **dst, const char *src)
 {
 	if (*dst && src && strcmp(*dst, src) == 0)
 		return;
 	free(*dst);
-	*dst = dup0(src);
+	*dst = mbfs_dup0(src);
 }
 
 static void entries_free(struct mbfs_dirent *v, size_t n)
@@ -347,7 +217,7 @@ struct mbfs_tree *mbfs_tree_new(struct mb_client *client,
 	}
 	for (int i = 0; i < opts->n_formats && i < MBFS_MAX_FORMATS; i++)
 		t->formats[t->n_formats++] = mbfs_fmt_parse(opts->formats[i]);
-	struct mbfs_node *root = node_get(t, MBFS_K_ROOT, MBFS_FMT_NONE, 0);
+	struct mbfs_node *root = tree_node_get(t, MBFS_K_ROOT, MBFS_FMT_NONE, 0);
 	if (!root) {
 		mbfs_tree_free(t);
 		return NULL;
@@ -362,7 +232,7 @@ void mbfs_tree_free(struct mbfs_tree *t)
 	mbfs_inode_table_each(&t->nodes, node_free, NULL);
 	mbfs_inode_table_destroy(&t->nodes);
 	mbfs_ident_table_destroy(&t->idents);
-	strid_free_all(t);
+	tree_strid_free_all(t);
 	for (size_t i = 0; i < t->n_schema_ids; i++)
 		free(t->schema_ids[i].name);
 	free(t->schema_ids);
@@ -404,529 +274,13 @@ void mbfs_tree_set_gone_hook(struct mbfs_tree *t, mbfs_tree_gone_fn fn,
 
 /* ---- listing builders (no lock held; may block on the network) ----------- */
 
-static enum mbfs_status oom(struct mbfs_err *err)
+enum mbfs_status tree_oom(struct mbfs_err *err)
 {
 	return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
 }
-
-static struct proto *add_fixed_dir(struct protos *p, enum mbfs_kind kind,
-				   int64_t id, const char *name)
-{
-	struct proto *r = protos_add(p);
-	if (!r)
-		return NULL;
-	r->kind = kind;
-	r->id = id;
-	r->fixed_name = name;
-	return r;
-}
-
-static void add_file_formats(struct mbfs_tree *t, struct proto *r)
-{
-	for (int i = 0; i < t->n_formats; i++)
-		r->fmts[r->n_fmts++] = t->formats[i];
-}
-
-/* A card's files: one per format, plus .sql for native cards whose SQL
- * text is known. */
-static bool add_card_files(struct mbfs_tree *t, struct proto *r,
-			   const struct mb_card *c)
-{
-	add_file_formats(t, r);
-	if (c && c->param_defs && !(r->param_defs = strdup(c->param_defs)))
-		return false;
-	if (c && c->native && c->native_sql) {
-		r->sql = strdup(c->native_sql);
-		if (!r->sql)
-			return false;
-		r->fmts[r->n_fmts++] = MBFS_FMT_SQL;
-	}
-	return true;
-}
-
-static enum mbfs_status build_root(struct mbfs_tree *t, struct protos *p,
-				   struct mbfs_err *err)
-{
-	/* -o public: public links only (no credentials: nothing else
-	 * could be listed) */
-	if (!t->opts->public_only &&
-	    (!add_fixed_dir(p, MBFS_K_COLLECTION, 0, "collections") ||
-	     !add_fixed_dir(p, MBFS_K_CARDS_DIR, 0, "cards") ||
-	     !add_fixed_dir(p, MBFS_K_DASHBOARDS_DIR, 0, "dashboards") ||
-	     !add_fixed_dir(p, MBFS_K_DATABASES_DIR, 0, "databases") ||
-	     !add_fixed_dir(p, MBFS_K_METADATA_DIR, 0, "metadata")))
-		return oom(err);
-	if (!t->opts->public_only &&
-	    !add_fixed_dir(p, MBFS_K_QUERIES_DIR, 0, "queries"))
-		return oom(err);
-	if (!add_fixed_dir(p, MBFS_K_PUBLIC_DIR, 0, "public") ||
-	    !add_fixed_dir(p, MBFS_K_CONTROL_DIR, 0, ".mbfs"))
-		return oom(err);
-	return MBFS_OK;
-}
-
-static enum mbfs_status build_control(struct mbfs_tree *t, struct protos *p,
-				      struct mbfs_err *err)
-{
-	(void)t;
-	static const char *const names[] = {"status", "stats", "errors",
-					    "metrics", "exports"};
-	for (int i = 0; i < 5; i++) {
-		struct proto *r = protos_add(p);
-		if (!r)
-			return oom(err);
-		r->kind = MBFS_K_CONTROL_FILE;
-		r->id = i + 1;
-		r->fixed_name = names[i];
-		r->fmts[0] = MBFS_FMT_NONE;
-		r->n_fmts = 1;
-	}
-	return MBFS_OK;
-}
-
-static int card_id_cmp(const void *key, const void *el)
-{
-	int64_t a = *(const int64_t *)key, b = ((const struct mb_card *)el)->id;
-	return a < b ? -1 : a > b;
-}
-
-/* The card with this id in a card list sorted by id, or NULL. */
-static const struct mb_card *find_card(const struct mbfs_meta_snap *cards,
-				       int64_t id)
-{
-	if (!cards || !cards->u.cards.n)
-		return NULL;
-	return bsearch(&id, cards->u.cards.v, cards->u.cards.n,
-		       sizeof *cards->u.cards.v, card_id_cmp);
-}
-
-static enum mbfs_status build_collection(struct mbfs_tree *t, int64_t id,
-					 struct protos *p, struct mbfs_err *err)
-{
-	struct mb_item_list items = {0};
-	enum mbfs_status st = t->client->ops->collection_items(t->client, id,
-							       &items, err);
-	if (st != MBFS_OK)
-		return st;
-	/* Which cards are native (and their SQL): the shared card list,
-	 * fetched once per meta_ttl for every directory that needs it. */
-	const struct mbfs_meta_snap *cards = NULL;
-	for (size_t i = 0; i < items.n; i++) {
-		enum mb_model m = items.v[i].model;
-		if (m != MB_MODEL_CARD && m != MB_MODEL_DATASET &&
-		    m != MB_MODEL_METRIC)
-			continue;
-		struct mbfs_err e;
-		if (mbfs_meta_get(t->meta, MBFS_META_CARDS, 0, 0, &cards, &e) !=
-		    MBFS_OK)
-			mbfs_warn("card list unavailable, no .sql files: %s", e.msg);
-		break;
-	}
-	if (id == 0 && !add_fixed_dir(p, MBFS_K_PERSONAL_DIR, 0, "Personal"))
-		st = oom(err);
-	for (size_t i = 0; i < items.n && st == MBFS_OK; i++) {
-		const struct mb_item *it = &items.v[i];
-		if (it->archived)
-			continue;
-		struct proto *r;
-		const struct mb_card *card = NULL;
-		switch (it->model) {
-		case MB_MODEL_COLLECTION:
-			r = protos_add(p);
-			if (!r)
-				break;
-			r->kind = MBFS_K_COLLECTION;
-			r->rank = 0;
-			break;
-		case MB_MODEL_DASHBOARD:
-			r = protos_add(p);
-			if (!r)
-				break;
-			r->kind = MBFS_K_DASHBOARD;
-			r->rank = 1;
-			break;
-		case MB_MODEL_CARD:
-		case MB_MODEL_DATASET:
-		case MB_MODEL_METRIC:
-			if (it->dashboard_id)
-				continue; /* lives in its dashboard (v0.53+) */
-			r = protos_add(p);
-			if (!r)
-				break;
-			r->kind = MBFS_K_CARD_FILE;
-			r->rank = 2;
-			card = find_card(cards, it->id);
-			if (!add_card_files(t, r, card))
-				r = NULL;
-			break;
-		default:
-			continue;
-		}
-		if (!r) {
-			st = oom(err);
-			break;
-		}
-		r->id = it->id;
-		r->model = it->model;
-		r->raw_name = dup0(it->name);
-		r->description = dup0(it->description);
-		/* the card's own updated_at when known, as under cards/ (items
-		 * carry the last edit's time), so one inode has one mtime */
-		r->updated_at = dup0(card && card->updated_at ? card->updated_at
-							      : it->updated_at);
-	}
-	mbfs_meta_put(t->meta, cards);
-	mb_item_list_free(&items);
-	return st;
-}
-
-/* collections/Personal/: one directory per readable personal collection,
- * named after its owner (GET /api/user for admins, the current user
- * otherwise; the collection's own name when the owner is unknown). */
-static enum mbfs_status build_personal(struct mbfs_tree *t, struct protos *p,
-				       struct mbfs_err *err)
-{
-	const struct mbfs_meta_snap *colls = NULL, *me = NULL, *users = NULL;
-	enum mbfs_status st = mbfs_meta_get(t->meta, MBFS_META_COLLECTIONS, 0,
-					    0, &colls, err);
-	if (st != MBFS_OK)
-		return st;
-	struct mbfs_err e;
-	if (mbfs_meta_get(t->meta, MBFS_META_CURRENT_USER, 0, 0, &me, &e) != MBFS_OK)
-		mbfs_warn("current user unavailable: %s", e.msg);
-	if (me && me->u.user.is_superuser &&
-	    mbfs_meta_get(t->meta, MBFS_META_USERS, 0, 0, &users, &e) != MBFS_OK)
-		mbfs_warn("user list unavailable, personal collections keep their own names: %s",
-			  e.msg);
-	const struct mb_collection_list *cl = &colls->u.collections;
-	for (size_t i = 0; i < cl->n; i++) {
-		const struct mb_collection *c = &cl->v[i];
-		if (!c->personal_owner_id || c->archived || c->id == 0)
-			continue;
-		const char *owner = NULL;
-		if (me && me->u.user.id == c->personal_owner_id)
-			owner = me->u.user.common_name;
-		for (size_t u = 0; !owner && users && u < users->u.users.n; u++)
-			if (users->u.users.v[u].id == c->personal_owner_id)
-				owner = users->u.users.v[u].common_name;
-		struct proto *r = protos_add(p);
-		if (!r) {
-			st = oom(err);
-			break;
-		}
-		r->kind = MBFS_K_COLLECTION;
-		r->id = c->id;
-		r->rank = 0;
-		r->model = MB_MODEL_COLLECTION;
-		r->raw_name = dup0(owner && *owner ? owner : c->name);
-		r->description = dup0(c->description);
-		r->updated_at = dup0(c->updated_at);
-	}
-	mbfs_meta_put(t->meta, users);
-	mbfs_meta_put(t->meta, me);
-	mbfs_meta_put(t->meta, colls);
-	return st;
-}
-
-static enum mbfs_status build_cards(struct mbfs_tree *t, struct protos *p,
-				    struct mbfs_err *err)
-{
-	const struct mbfs_meta_snap *snap = NULL;
-	enum mbfs_status st = mbfs_meta_get(t->meta, MBFS_META_CARDS, 0, 0,
-					    &snap, err);
-	if (st != MBFS_OK)
-		return st;
-	const struct mb_card_list *cards = &snap->u.cards;
-	for (size_t i = 0; i < cards->n; i++) {
-		const struct mb_card *c = &cards->v[i];
-		if (c->archived)
-			continue;
-		struct proto *r = protos_add(p);
-		if (!r) {
-			st = oom(err);
-			break;
-		}
-		char idname[32];
-		snprintf(idname, sizeof idname, "%" PRId64, c->id);
-		r->kind = MBFS_K_CARD_FILE;
-		r->id = c->id;
-		r->rank = 2;
-		r->model = c->model;
-		r->raw_name = strdup(idname); /* cards/ names files by id */
-		r->description = dup0(c->description);
-		r->updated_at = dup0(c->updated_at);
-		if (!r->raw_name || !add_card_files(t, r, c)) {
-			st = oom(err);
-			break;
-		}
-	}
-	mbfs_meta_put(t->meta, snap);
-	return st;
-}
-
-/* dashboards/: every readable dashboard, by id. */
-static enum mbfs_status build_dashboards(struct mbfs_tree *t, struct protos *p,
-					 struct mbfs_err *err)
-{
-	const struct mbfs_meta_snap *snap = NULL;
-	enum mbfs_status st = mbfs_meta_get(t->meta, MBFS_META_DASHBOARDS, 0,
-					    0, &snap, err);
-	if (st != MBFS_OK)
-		return st;
-	const struct mb_dashboard_list *dl = &snap->u.dashboards;
-	for (size_t i = 0; i < dl->n; i++) {
-		const struct mb_dashboard *d = &dl->v[i];
-		if (d->archived)
-			continue;
-		struct proto *r = protos_add(p);
-		char idname[32];
-		snprintf(idname, sizeof idname, "%" PRId64, d->id);
-		if (r)
-			r->raw_name = strdup(idname);
-		if (!r || !r->raw_name) {
-			st = oom(err);
-			break;
-		}
-		r->kind = MBFS_K_DASHBOARD_BYID;
-		r->id = d->id;
-		r->rank = 1;
-		r->model = MB_MODEL_DASHBOARD;
-		r->description = dup0(d->description);
-		r->updated_at = dup0(d->updated_at);
-	}
-	mbfs_meta_put(t->meta, snap);
-	return st;
-}
-
-/* Is this dashcard a file? Text, heading, link and action cards have no
- * card; cards the user cannot read come as a bare {"id": N}; archived
- * cards are not shown. */
-static bool dashcard_shown(const struct mb_dashcard *dc)
-{
-	return dc->card_id != 0 && dc->card_name && !dc->card_archived;
-}
-
-static bool add_dashcard(struct mbfs_tree *t, struct protos *p,
-			 const struct mb_dashboard *d,
-			 const struct mb_dashcard *dc)
-{
-	struct proto *r = protos_add(p);
-	if (!r)
-		return false;
-	r->kind = MBFS_K_DASHCARD_FILE;
-	r->id = dc->id;
-	r->dashboard_id = d->id;
-	r->card_id = dc->card_id;
-	r->rank = 2;
-	r->model = dc->card_model;
-	r->raw_name = dup0(dc->title ? dc->title : dc->card_name);
-	r->description = dup0(dc->card_description);
-	r->updated_at = dup0(dc->updated_at ? dc->updated_at : d->updated_at);
-	r->params = dup0(d->default_parameters ? d->default_parameters : "[]");
-	r->param_defs = dup0(dc->param_defs);
-	add_file_formats(t, r);
-	return r->raw_name && r->params && (!dc->param_defs || r->param_defs);
-}
-
-static bool has_tab(const struct mb_dashboard *d, int64_t tab_id)
-{
-	for (size_t i = 0; i < d->n_tabs; i++)
-		if (d->tabs[i].id == tab_id)
-			return true;
-	return false;
-}
-
-/*
- * A dashboard directory (kind DASHBOARD or DASHBOARD_BYID, id = dashboard)
- * or one of its tabs (kind *_TAB*, id = tab, dashboard_id). With more than
- * one tab the dashboard shows one directory per tab, in tab order, and the
- * dashcards go into them; dashcards come in layout order (tab, row, col).
- */
-static enum mbfs_status build_dashboard(struct mbfs_tree *t,
-					const struct mbfs_node *dir,
-					struct protos *p, struct mbfs_err *err)
-{
-	bool is_tab = dir->kind == MBFS_K_DASHBOARD_TAB ||
-		      dir->kind == MBFS_K_DASHBOARD_TAB_BYID;
-	bool byid = dir->kind == MBFS_K_DASHBOARD_BYID ||
-		    dir->kind == MBFS_K_DASHBOARD_TAB_BYID;
-	int64_t dash_id = is_tab ? dir->dashboard_id : dir->id;
-	const struct mbfs_meta_snap *snap = NULL;
-	enum mbfs_status st = mbfs_meta_get(t->meta, MBFS_META_DASHBOARD,
-					    dash_id, 0, &snap, err);
-	if (st != MBFS_OK)
-		return st;
-	const struct mb_dashboard *d = &snap->u.dashboard;
-	bool tabbed = d->n_tabs > 1;
-	p->keep_order = true;
-	if (tabbed && !is_tab) {
-		for (size_t i = 0; i < d->n_tabs && st == MBFS_OK; i++) {
-			struct proto *r = protos_add(p);
-			if (!r) {
-				st = oom(err);
-				break;
-			}
-			r->kind = byid ? MBFS_K_DASHBOARD_TAB_BYID
-				       : MBFS_K_DASHBOARD_TAB;
-			r->id = d->tabs[i].id;
-			r->dashboard_id = d->id;
-			r->rank = 0;
-			r->model = MB_MODEL_DASHBOARD;
-			r->raw_name = dup0(d->tabs[i].name);
-			r->description = dup0(d->description);
-			r->updated_at = dup0(d->updated_at);
-		}
-	}
-	for (size_t i = 0; i < d->n_dashcards && st == MBFS_OK; i++) {
-		const struct mb_dashcard *dc = &d->dashcards[i];
-		if (!dashcard_shown(dc))
-			continue;
-		bool here = is_tab ? (tabbed && dc->tab_id == dir->id)
-				   : (!tabbed || !has_tab(d, dc->tab_id));
-		if (here && !add_dashcard(t, p, d, dc))
-			st = oom(err);
-	}
-	mbfs_meta_put(t->meta, snap);
-	return st;
-}
-
-static enum mbfs_status build_databases(struct mbfs_tree *t, struct protos *p,
-					struct mbfs_err *err)
-{
-	const struct mbfs_meta_snap *snap = NULL;
-	enum mbfs_status st = mbfs_meta_get(t->meta, MBFS_META_DATABASES, 0, 0,
-					    &snap, err);
-	if (st != MBFS_OK)
-		return st;
-	const struct mb_database_list *dbs = &snap->u.databases;
-	for (size_t i = 0; i < dbs->n; i++) {
-		struct proto *r = protos_add(p);
-		if (!r) {
-			st = oom(err);
-			break;
-		}
-		r->kind = MBFS_K_DATABASE;
-		r->id = dbs->v[i].id;
-		r->rank = 0;
-		r->model = MB_MODEL_DATABASE;
-		r->raw_name = dup0(dbs->v[i].name);
-		r->description = dup0(dbs->v[i].description);
-		r->updated_at = dup0(dbs->v[i].updated_at);
-	}
-	mbfs_meta_put(t->meta, snap);
-	return st;
-}
-
-static enum mbfs_status build_database(struct mbfs_tree *t, int64_t db_id,
-				       struct protos *p, struct mbfs_err *err)
-{
-	struct mb_string_list schemas = {0};
-	enum mbfs_status st = t->client->ops->schemas(t->client, db_id,
-						      &schemas, err);
-	if (st != MBFS_OK)
-		return st;
-	for (size_t i = 0; i < schemas.n; i++) {
-		struct proto *r = protos_add(p);
-		if (!r) {
-			st = oom(err);
-			break;
-		}
-		r->kind = MBFS_K_SCHEMA;
-		r->id = schema_id(t, db_id, schemas.v[i]);
-		r->db_id = db_id;
-		r->schema = strdup(schemas.v[i]);
-		r->raw_name = strdup(schemas.v[i]);
-	}
-	mb_string_list_free(&schemas);
-	return st;
-}
-
-static enum mbfs_status build_schema(struct mbfs_tree *t,
-				     const struct mbfs_node *dir,
-				     struct protos *p, struct mbfs_err *err)
-{
-	struct mb_table_list tables = {0};
-	enum mbfs_status st = t->client->ops->tables(t->client, dir->db_id,
-						     dir->schema, &tables, err);
-	if (st != MBFS_OK)
-		return st;
-	for (size_t i = 0; i < tables.n; i++) {
-		const struct mb_table *tb = &tables.v[i];
-		if (!tb->active || tb->hidden)
-			continue;
-		struct proto *r = protos_add(p);
-		if (!r) {
-			st = oom(err);
-			break;
-		}
-		r->kind = MBFS_K_TABLE_FILE;
-		r->id = tb->id;
-		r->db_id = tb->db_id ? tb->db_id : dir->db_id;
-		r->rank = 3;
-		r->model = MB_MODEL_TABLE;
-		r->raw_name = dup0(tb->name);
-		r->description = dup0(tb->description);
-		r->updated_at = dup0(tb->updated_at);
-		add_file_formats(t, r);
-	}
-	mb_table_list_free(&tables);
-	return st;
-}
-
-/* metadata/: one JSON array per list; users.json for admins only. The
- * listing itself never fetches the lists (sizes come from the cache). */
-static enum mbfs_status build_metadata(struct mbfs_tree *t, struct protos *p,
-				       struct mbfs_err *err)
-{
-	static const struct {
-		enum mbfs_meta_kind kind;
-		const char *name;
-	} files[] = {
-		{MBFS_META_CARDS, "cards.json"},
-		{MBFS_META_COLLECTIONS, "collections.json"},
-		{MBFS_META_DASHBOARDS, "dashboards.json"},
-		{MBFS_META_DATABASES, "databases.json"},
-		{MBFS_META_USERS, "users.json"},
-		{MBFS_META_SNIPPETS, "snippets.json"},
-	};
-	const struct mbfs_meta_snap *me = NULL;
-	struct mbfs_err e;
-	bool admin = false;
-	if (mbfs_meta_get(t->meta, MBFS_META_CURRENT_USER, 0, 0, &me, &e) == MBFS_OK)
-		admin = me->u.user.is_superuser;
-	else
-		mbfs_warn("current user unavailable, no users.json: %s", e.msg);
-	mbfs_meta_put(t->meta, me);
-	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-		if (files[i].kind == MBFS_META_USERS && !admin)
-			continue;
-		struct proto *r = protos_add(p);
-		if (!r)
-			return oom(err);
-		r->kind = MBFS_K_METADATA_FILE;
-		r->id = files[i].kind;
-		r->fixed_name = files[i].name;
-		r->fmts[0] = MBFS_FMT_NONE;
-		r->n_fmts = 1;
-	}
-	return MBFS_OK;
-}
-
-static enum mbfs_status build_queries(struct mbfs_tree *t, struct protos *p,
-				      struct mbfs_err *err);
 static enum mbfs_status local_listing(struct mbfs_tree *t,
 				      struct mbfs_node *dir,
 				      struct mbfs_err *err);
-static enum mbfs_status build_public(struct mbfs_tree *t, struct protos *p,
-				     struct mbfs_err *err);
-static enum mbfs_status build_public_list(struct mbfs_tree *t,
-					  const struct mbfs_node *dir,
-					  struct protos *p,
-					  struct mbfs_err *err);
-static enum mbfs_status build_public_dashboard(struct mbfs_tree *t,
-					       const struct mbfs_node *dir,
-					       struct protos *p,
-					       struct mbfs_err *err);
 
 /* Fetch what dir should contain. dir's identity fields are immutable, so
  * reading them without the lock is safe. */
@@ -934,25 +288,25 @@ static enum mbfs_status build(struct mbfs_tree *t, const struct mbfs_node *dir,
 			      struct protos *p, struct mbfs_err *err)
 {
 	switch (dir->kind) {
-	case MBFS_K_ROOT: return build_root(t, p, err);
-	case MBFS_K_CONTROL_DIR: return build_control(t, p, err);
-	case MBFS_K_COLLECTION: return build_collection(t, dir->id, p, err);
-	case MBFS_K_PERSONAL_DIR: return build_personal(t, p, err);
-	case MBFS_K_CARDS_DIR: return build_cards(t, p, err);
-	case MBFS_K_DASHBOARDS_DIR: return build_dashboards(t, p, err);
+	case MBFS_K_ROOT: return tree_build_root(t, p, err);
+	case MBFS_K_CONTROL_DIR: return tree_build_control(t, p, err);
+	case MBFS_K_COLLECTION: return tree_build_collection(t, dir->id, p, err);
+	case MBFS_K_PERSONAL_DIR: return tree_build_personal(t, p, err);
+	case MBFS_K_CARDS_DIR: return tree_build_cards(t, p, err);
+	case MBFS_K_DASHBOARDS_DIR: return tree_build_dashboards(t, p, err);
 	case MBFS_K_DASHBOARD:
 	case MBFS_K_DASHBOARD_BYID:
 	case MBFS_K_DASHBOARD_TAB:
-	case MBFS_K_DASHBOARD_TAB_BYID: return build_dashboard(t, dir, p, err);
-	case MBFS_K_DATABASES_DIR: return build_databases(t, p, err);
-	case MBFS_K_DATABASE: return build_database(t, dir->id, p, err);
-	case MBFS_K_SCHEMA: return build_schema(t, dir, p, err);
-	case MBFS_K_METADATA_DIR: return build_metadata(t, p, err);
-	case MBFS_K_QUERIES_DIR: return build_queries(t, p, err);
-	case MBFS_K_PUBLIC_DIR: return build_public(t, p, err);
+	case MBFS_K_DASHBOARD_TAB_BYID: return tree_build_dashboard(t, dir, p, err);
+	case MBFS_K_DATABASES_DIR: return tree_build_databases(t, p, err);
+	case MBFS_K_DATABASE: return tree_build_database(t, dir->id, p, err);
+	case MBFS_K_SCHEMA: return tree_build_schema(t, dir, p, err);
+	case MBFS_K_METADATA_DIR: return tree_build_metadata(t, p, err);
+	case MBFS_K_QUERIES_DIR: return tree_build_queries(t, p, err);
+	case MBFS_K_PUBLIC_DIR: return tree_build_public(t, p, err);
 	case MBFS_K_PUBLIC_CARDS_DIR:
-	case MBFS_K_PUBLIC_DASHBOARDS_DIR: return build_public_list(t, dir, p, err);
-	case MBFS_K_PUBLIC_DASHBOARD: return build_public_dashboard(t, dir, p, err);
+	case MBFS_K_PUBLIC_DASHBOARDS_DIR: return tree_build_public_list(t, dir, p, err);
+	case MBFS_K_PUBLIC_DASHBOARD: return tree_build_public_dashboard(t, dir, p, err);
 	default:
 		return mbfs_err_set(err, MBFS_ERR_NOT_DIR, 0, "not a directory");
 	}
@@ -972,6 +326,16 @@ static int dirent_cmp(const void *a, const void *b)
 		      ((const struct mbfs_dirent *)b)->name);
 }
 
+/* The entry called name in dir's listing (sorted by name), or NULL.
+ * Lock held. */
+struct mbfs_dirent *tree_entry_find(const struct mbfs_node *dir,
+				    const char *name)
+{
+	struct mbfs_dirent keyd = {.name = (char *)name};
+	return bsearch(&keyd, dir->entries, dir->n_entries, sizeof keyd,
+		       dirent_cmp);
+}
+
 static void update_node(struct mbfs_tree *t, struct mbfs_node *n,
 			const struct proto *r)
 {
@@ -984,15 +348,15 @@ static void update_node(struct mbfs_tree *t, struct mbfs_node *n,
 	n->model = r->model;
 	n->dashboard_id = r->dashboard_id;
 	n->card_id = r->card_id;
-	set_str(&n->schema, r->schema);
-	set_str(&n->raw_name, r->raw_name ? r->raw_name : r->fixed_name);
-	set_str(&n->description, r->description);
-	set_str(&n->updated_at, r->updated_at);
-	set_str(&n->sql, sql);
-	set_str(&n->params, r->params);
-	set_str(&n->param_defs, r->param_defs);
+	tree_set_str(&n->schema, r->schema);
+	tree_set_str(&n->raw_name, r->raw_name ? r->raw_name : r->fixed_name);
+	tree_set_str(&n->description, r->description);
+	tree_set_str(&n->updated_at, r->updated_at);
+	tree_set_str(&n->sql, sql);
+	tree_set_str(&n->params, r->params);
+	tree_set_str(&n->param_defs, r->param_defs);
 	if (r->uuid)
-		set_str(&n->uuid, r->uuid);
+		tree_set_str(&n->uuid, r->uuid);
 	n->mtime = mbfs_tree_parse_time(r->updated_at);
 }
 
@@ -1038,7 +402,7 @@ static enum mbfs_status apply(struct mbfs_tree *t, struct mbfs_node *dir,
 	size_t n = p->n;
 	struct mbfs_name_obj *objs = calloc(n ? n : 1, sizeof *objs);
 	if (!objs)
-		return oom(err);
+		return tree_oom(err);
 	/* ino → the name the previous listing gave it, for stickiness */
 	struct mbfs_inode_table old;
 	mbfs_inode_table_init(&old);
@@ -1080,7 +444,7 @@ static enum mbfs_status apply(struct mbfs_tree *t, struct mbfs_node *dir,
 	struct sortent *se = calloc(total ? total : 1, sizeof *se);
 	if (!se) {
 		free(objs);
-		return oom(err);
+		return tree_oom(err);
 	}
 	size_t k = 0;
 	enum mbfs_status st = MBFS_OK;
@@ -1095,16 +459,16 @@ static enum mbfs_status apply(struct mbfs_tree *t, struct mbfs_node *dir,
 			continue;
 		for (size_t e = 0; e < objs[i].n_exts; e++) {
 			enum mbfs_fmt f = r->n_fmts ? r->fmts[e] : MBFS_FMT_NONE;
-			struct mbfs_node *node = node_get(t, file_kind(r, f), f,
-							  r->id);
+			struct mbfs_node *node = tree_node_get(t, file_kind(r, f), f,
+							       r->id);
 			char *nm = strdup(objs[i].names[e]);
 			if (!node || !nm) {
 				free(nm);
-				st = oom(err);
+				st = tree_oom(err);
 				break;
 			}
 			update_node(t, node, r);
-			node_add_parent(node, dir);
+			tree_node_add_parent(node, dir);
 			se[k].d.name = nm;
 			se[k].d.node = node;
 			se[k].pos = k;
@@ -1115,7 +479,7 @@ static enum mbfs_status apply(struct mbfs_tree *t, struct mbfs_node *dir,
 	struct mbfs_dirent *ents = calloc(k ? k : 1, sizeof *ents);
 	size_t *order = p->keep_order && k ? malloc(k * sizeof *order) : NULL;
 	if (st == MBFS_OK && (!ents || (p->keep_order && k && !order)))
-		st = oom(err);
+		st = tree_oom(err);
 	if (st != MBFS_OK) {
 		for (size_t i = 0; i < k; i++)
 			free(se[i].d.name);
@@ -1164,7 +528,7 @@ static enum mbfs_status fetch_listing(struct mbfs_tree *t,
 	pthread_cond_broadcast(&t->cond);
 	if (st == MBFS_OK) {
 		dir->listing_ok = true;
-		dir->fetched_at = mono_now();
+		dir->fetched_at = mbfs_mono_now();
 	} else if (st == MBFS_ERR_INTERRUPTED) {
 		/* our reader gave up, not the server: others waiting for this
 		 * directory fetch it themselves */
@@ -1177,7 +541,7 @@ static enum mbfs_status fetch_listing(struct mbfs_tree *t,
 			mbfs_warn("listing %s failed, serving the previous one: %s",
 				  dir->raw_name ? dir->raw_name : "directory",
 				  err->msg);
-			dir->fetched_at = mono_now() - t->opts->meta_ttl +
+			dir->fetched_at = mbfs_mono_now() - t->opts->meta_ttl +
 					  t->opts->error_ttl;
 			mbfs_err_clear(err);
 			st = MBFS_OK;
@@ -1273,7 +637,7 @@ static enum mbfs_status ensure_listing(struct mbfs_tree *t, struct mbfs_node *di
 		/* a fetch in flight (a touch or an expiry started it): wait
 		 * for its listing rather than answer with the older one */
 		bool busy = dir->listing_busy;
-		double now = mono_now();
+		double now = mbfs_mono_now();
 		bool fresh = !busy && dir->listing_ok && !dir->stale &&
 			     (is_fixed_dir(dir->kind) ||
 			      now - dir->fetched_at < t->opts->meta_ttl);
@@ -1302,6 +666,12 @@ static enum mbfs_status ensure_listing(struct mbfs_tree *t, struct mbfs_node *di
 		dir->listing_busy = true;
 		return fetch_listing(t, dir, err);
 	}
+}
+
+enum mbfs_status tree_listing(struct mbfs_tree *t, struct mbfs_node *dir,
+			      struct mbfs_err *err)
+{
+	return ensure_listing(t, dir, err);
 }
 
 enum mbfs_status mbfs_tree_list(struct mbfs_tree *t, struct mbfs_node *dir,
@@ -1349,10 +719,7 @@ enum mbfs_status mbfs_tree_find(struct mbfs_tree *t, struct mbfs_node *dir,
 	pthread_mutex_lock(&t->lock);
 	enum mbfs_status st = ensure_listing(t, dir, err);
 	if (st == MBFS_OK) {
-		struct mbfs_dirent keyd = {.name = (char *)name};
-		struct mbfs_dirent *hit = bsearch(&keyd, dir->entries,
-						  dir->n_entries, sizeof keyd,
-						  dirent_cmp);
+		struct mbfs_dirent *hit = tree_entry_find(dir, name);
 		if (hit)
 			*out = hit->node;
 		else
@@ -1472,49 +839,18 @@ char *mbfs_tree_query_base(const char *sql_name)
 	return strndup(sql_name, strlen(sql_name) - 4);
 }
 
-/* queries/: every database goes through naming (so that a name is the
- * one databases/ gives it), the ones the user may not query natively
- * are not listed. No network of its own: the shared database list. */
-static enum mbfs_status build_queries(struct mbfs_tree *t, struct protos *p,
-				      struct mbfs_err *err)
-{
-	const struct mbfs_meta_snap *snap = NULL;
-	enum mbfs_status st = mbfs_meta_get(t->meta, MBFS_META_DATABASES, 0, 0,
-					    &snap, err);
-	if (st != MBFS_OK)
-		return st;
-	const struct mb_database_list *dbs = &snap->u.databases;
-	for (size_t i = 0; i < dbs->n; i++) {
-		struct proto *r = protos_add(p);
-		if (!r) {
-			st = oom(err);
-			break;
-		}
-		r->kind = MBFS_K_QUERY_DB;
-		r->id = dbs->v[i].id;
-		r->rank = 0;
-		r->model = MB_MODEL_DATABASE;
-		r->raw_name = dup0(dbs->v[i].name);
-		r->description = dup0(dbs->v[i].description);
-		r->updated_at = dup0(dbs->v[i].updated_at);
-		r->name_only = !dbs->v[i].native_write;
-	}
-	mbfs_meta_put(t->meta, snap);
-	return st;
-}
-
 /* One name of a local listing. Lock held. */
 static bool local_add(struct mbfs_tree *t, struct mbfs_node *dir,
 		      struct mbfs_dirent *ents, size_t *k, enum mbfs_kind kind,
 		      enum mbfs_fmt fmt, uint64_t id, char *name)
 {
-	struct mbfs_node *n = name ? node_get(t, kind, fmt, (int64_t)id) : NULL;
+	struct mbfs_node *n = name ? tree_node_get(t, kind, fmt, (int64_t)id) : NULL;
 	if (!n) {
 		free(name);
 		return false;
 	}
 	n->db_id = dir->id;
-	node_add_parent(n, dir);
+	tree_node_add_parent(n, dir);
 	ents[*k].name = name;
 	ents[*k].node = n;
 	(*k)++;
@@ -1573,7 +909,7 @@ static enum mbfs_status local_listing(struct mbfs_tree *t,
 	mbfs_queries_free_list(v, n);
 	if (!ok) {
 		entries_free(ents, k);
-		return oom(err);
+		return tree_oom(err);
 	}
 	qsort(ents, k, sizeof *ents, dirent_cmp);
 	report_gone(t, dir, dir->entries, dir->n_entries, ents, k);
@@ -1584,233 +920,8 @@ static enum mbfs_status local_listing(struct mbfs_tree *t,
 	dir->n_entries = k;
 	dir->listing_ok = true;
 	dir->local_version = ver;
-	dir->fetched_at = mono_now();
+	dir->fetched_at = mbfs_mono_now();
 	return MBFS_OK;
-}
-
-/* ---- parameters in names and public links (DESIGN.md §1) ----------------- */
-
-/*
- * Identities that are not Metabase integers — a public link's uuid, a
- * parameter set — get ids from this registry: one sequential id per
- * distinct (space, string), never reused during the mount. Collision-free
- * by construction: the hash only picks a chain, strings are compared
- * whole. Lock held.
- */
-enum strid_space { SID_PUBLIC_CARD = 1, SID_PUBLIC_DASHBOARD, SID_PARAMS };
-
-#define STRID_MAX (1 << 18)    /* distinct strings per mount */
-
-struct strid {
-	struct strid *next;
-	int space;
-	int64_t id;
-	char s[];
-};
-
-static uint64_t strid_hash(int space, const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)space;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-static void strid_free_all(struct mbfs_tree *t)
-{
-	for (size_t i = 0; i < t->sid_nb; i++) {
-		struct strid *e = t->sid_buckets[i];
-		while (e) {
-			struct strid *next = e->next;
-			free(e);
-			e = next;
-		}
-	}
-	free(t->sid_buckets);
-	t->sid_buckets = NULL;
-	t->sid_nb = t->sid_n = 0;
-}
-
-/* The id of (space, s), assigned on first sight; 0 when out of memory or
- * past STRID_MAX. */
-static int64_t strid_get(struct mbfs_tree *t, int space, const char *s)
-{
-	uint64_t h = strid_hash(space, s);
-	if (t->sid_nb) {
-		for (struct strid *e = t->sid_buckets[h & (t->sid_nb - 1)]; e;
-		     e = e->next)
-			if (e->space == space && strcmp(e->s, s) == 0)
-				return e->id;
-	}
-	if (t->sid_n >= STRID_MAX)
-		return 0;
-	if (t->sid_n >= t->sid_nb) { /* grow: load factor <= 1 */
-		size_t nb = t->sid_nb ? t->sid_nb * 2 : 64;
-		struct strid **b = calloc(nb, sizeof *b);
-		if (!b)
-			return 0;
-		for (size_t i = 0; i < t->sid_nb; i++) {
-			struct strid *e = t->sid_buckets[i];
-			while (e) {
-				struct strid *next = e->next;
-				size_t k = strid_hash(e->space, e->s) & (nb - 1);
-				e->next = b[k];
-				b[k] = e;
-				e = next;
-			}
-		}
-		free(t->sid_buckets);
-		t->sid_buckets = b;
-		t->sid_nb = nb;
-	}
-	size_t l = strlen(s);
-	struct strid *e = malloc(sizeof *e + l + 1);
-	if (!e)
-		return 0;
-	memcpy(e->s, s, l + 1);
-	e->space = space;
-	e->id = ++t->sid_next;
-	size_t k = h & (t->sid_nb - 1);
-	e->next = t->sid_buckets[k];
-	t->sid_buckets[k] = e;
-	t->sid_n++;
-	return e->id;
-}
-
-/* strid_get from a builder (no lock held). */
-static int64_t strid_locked(struct mbfs_tree *t, int space, const char *s)
-{
-	pthread_mutex_lock(&t->lock);
-	int64_t id = strid_get(t, space, s);
-	pthread_mutex_unlock(&t->lock);
-	return id;
-}
-
-/* A public link's uuid as Metabase writes it: 8-4-4-4-12 lower-case hex
- * digits (the only form the newer servers accept; it is also safe in a
- * URL path). */
-static bool is_uuid(const char *s, size_t n)
-{
-	if (n != 36)
-		return false;
-	for (size_t i = 0; i < 36; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-		char c = s[i];
-		if (dash ? c != '-'
-			 : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-			return false;
-	}
-	return true;
-}
-
-/* public/: card/ and dashboard/. */
-static enum mbfs_status build_public(struct mbfs_tree *t, struct protos *p,
-				     struct mbfs_err *err)
-{
-	(void)t;
-	if (!add_fixed_dir(p, MBFS_K_PUBLIC_CARDS_DIR, 0, "card") ||
-	    !add_fixed_dir(p, MBFS_K_PUBLIC_DASHBOARDS_DIR, 0, "dashboard"))
-		return oom(err);
-	return MBFS_OK;
-}
-
-/*
- * public/card/ and public/dashboard/: the objects shared by public link
- * that an admin can see (GET /api/card/public, /api/dashboard/public);
- * empty for other users and with -o public (no credentials). Any uuid
- * can still be looked up (mbfs_tree_find_unlisted).
- */
-static enum mbfs_status build_public_list(struct mbfs_tree *t,
-					  const struct mbfs_node *dir,
-					  struct protos *p,
-					  struct mbfs_err *err)
-{
-	bool cards = dir->kind == MBFS_K_PUBLIC_CARDS_DIR;
-	if (t->opts->public_only || !t->client->ops->public_list)
-		return MBFS_OK;
-	const struct mbfs_meta_snap *me = NULL;
-	struct mbfs_err e;
-	bool admin = false;
-	if (mbfs_meta_get(t->meta, MBFS_META_CURRENT_USER, 0, 0, &me, &e) == MBFS_OK)
-		admin = me->u.user.is_superuser;
-	else
-		mbfs_warn("current user unavailable, public/ lists nothing: %s", e.msg);
-	mbfs_meta_put(t->meta, me);
-	if (!admin)
-		return MBFS_OK;
-	struct mb_public_list l = {0};
-	enum mbfs_status st = t->client->ops->public_list(
-		t->client, cards ? MB_PUBLIC_CARDS : MB_PUBLIC_DASHBOARDS, &l, err);
-	if (st == MBFS_ERR_DENIED ||
-	    (st == MBFS_ERR_HTTP && err->http_status == 400)) {
-		/* not an admin after all, or public sharing is off: nothing
-		 * is shared */
-		mbfs_debug("no public links listed: %s", err->msg);
-		mbfs_err_clear(err);
-		return MBFS_OK;
-	}
-	for (size_t i = 0; i < l.n && st == MBFS_OK; i++) {
-		const struct mb_public_item *it = &l.v[i];
-		struct proto *r = protos_add(p);
-		if (!r) {
-			st = oom(err);
-			break;
-		}
-		r->kind = cards ? MBFS_K_PUBLIC_CARD_FILE : MBFS_K_PUBLIC_DASHBOARD;
-		r->id = strid_locked(t, cards ? SID_PUBLIC_CARD : SID_PUBLIC_DASHBOARD,
-				     it->uuid);
-		r->rank = cards ? 2 : 1;
-		r->model = cards ? MB_MODEL_CARD : MB_MODEL_DASHBOARD;
-		r->uuid = strdup(it->uuid);
-		r->raw_name = strdup(it->uuid); /* named by the link */
-		if (cards)
-			r->card_id = it->id;
-		else
-			r->dashboard_id = it->id;
-		if (cards)
-			add_file_formats(t, r);
-		if (!r->id || !r->uuid || !r->raw_name)
-			st = oom(err);
-	}
-	mb_public_list_free(&l);
-	return st;
-}
-
-/* public/dashboard/<uuid>/: its dashcards (all tabs in one directory),
- * from GET /api/public/dashboard/:uuid, sent without credentials. */
-static enum mbfs_status build_public_dashboard(struct mbfs_tree *t,
-					       const struct mbfs_node *dir,
-					       struct protos *p,
-					       struct mbfs_err *err)
-{
-	if (!t->client->ops->public_dashboard)
-		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0,
-				    "no public links in this client");
-	struct mb_dashboard d;
-	memset(&d, 0, sizeof d);
-	enum mbfs_status st = t->client->ops->public_dashboard(t->client,
-							       dir->uuid, &d, err);
-	if (st != MBFS_OK)
-		return st;
-	p->keep_order = true;
-	for (size_t i = 0; i < d.n_dashcards && st == MBFS_OK; i++) {
-		const struct mb_dashcard *dc = &d.dashcards[i];
-		if (!dashcard_shown(dc))
-			continue;
-		if (!add_dashcard(t, p, &d, dc)) {
-			st = oom(err);
-			break;
-		}
-		struct proto *r = &p->v[p->n - 1];
-		r->kind = MBFS_K_PUBLIC_DASHCARD_FILE;
-		r->uuid = strdup(dir->uuid);
-		if (!r->uuid)
-			st = oom(err);
-	}
-	mb_dashboard_free(&d);
-	return st;
 }
 
 static void listing_failed(struct mbfs_tree *t, const struct mbfs_node *dir,
@@ -1871,188 +982,3 @@ void mbfs_tree_path(struct mbfs_tree *t, const struct mbfs_node *n, char *out,
 		out[outsz - 1] = '\0';
 }
 
-/* Parameters on a file of dir: "<listed file>?<query>" (lock held). The
- * listed name may itself hold a '?': the first split whose left part is a
- * card or dashcard file of dir wins. */
-static enum mbfs_status find_param_file(struct mbfs_tree *t,
-					struct mbfs_node *dir, const char *name,
-					struct mbfs_node **out,
-					struct mbfs_err *err)
-{
-	enum mbfs_status st = ensure_listing(t, dir, err);
-	if (st != MBFS_OK)
-		return st;
-	struct mbfs_node *base = NULL;
-	const char *q = NULL;
-	for (const char *m = strchr(name, '?'); m && !base; m = strchr(m + 1, '?')) {
-		size_t blen = (size_t)(m - name);
-		char base_name[MBFS_NAME_MAX + 1];
-		if (blen == 0 || blen > MBFS_NAME_MAX)
-			continue;
-		memcpy(base_name, name, blen);
-		base_name[blen] = '\0';
-		struct mbfs_dirent keyd = {.name = base_name};
-		struct mbfs_dirent *hit = bsearch(&keyd, dir->entries,
-						  dir->n_entries, sizeof keyd,
-						  dirent_cmp);
-		if (hit && (hit->node->kind == MBFS_K_CARD_FILE ||
-			    hit->node->kind == MBFS_K_DASHCARD_FILE ||
-			    hit->node->kind == MBFS_K_PUBLIC_DASHCARD_FILE)) {
-			base = hit->node;
-			q = m + 1;
-		}
-	}
-	if (!base)
-		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0,
-				    "no card or dashcard file named like that");
-	if (!base->param_defs)
-		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0,
-				    "this file has no parameters");
-	struct mb_param_args args;
-	st = mbfs_params_parse(q, &args, err);
-	if (st != MBFS_OK)
-		return st == MBFS_ERR_INVALID ? MBFS_ERR_NOT_FOUND : st;
-	char *req = NULL;
-	st = mb_json_param_request(base->param_defs, base->params, &args,
-				   base->kind != MBFS_K_CARD_FILE, &req, err);
-	mb_param_args_free(&args);
-	if (st != MBFS_OK)
-		return st;
-	/* one node per (file, parameters sent): names that differ only in
-	 * order or escaping are the same file */
-	size_t kl = strlen(req) + 32;
-	char *key = malloc(kl);
-	if (!key) {
-		free(req);
-		return oom(err);
-	}
-	snprintf(key, kl, "%" PRIu64 "|%s", base->ino, req);
-	int64_t id = strid_get(t, SID_PARAMS, key);
-	free(key);
-	struct mbfs_node *n = id ? node_get(t, MBFS_K_PARAM_FILE, base->fmt, id)
-				 : NULL;
-	if (!n) {
-		free(req);
-		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0,
-				    "out of memory (or more than %d parameter sets in this mount)",
-				    STRID_MAX);
-	}
-	if (!n->base) {
-		n->base = base;
-		n->params = req;
-		req = NULL;
-		n->lookup_name = strdup(name);
-		node_add_parent(n, dir);
-	}
-	free(req);
-	/* what the base file says of itself now */
-	n->model = base->model;
-	n->db_id = base->db_id;
-	n->dashboard_id = base->dashboard_id;
-	n->card_id = base->card_id;
-	n->mtime = base->mtime;
-	set_str(&n->raw_name, base->raw_name);
-	set_str(&n->description, base->description);
-	set_str(&n->updated_at, base->updated_at);
-	set_str(&n->param_defs, base->param_defs);
-	if (base->uuid)
-		set_str(&n->uuid, base->uuid);
-	*out = n;
-	return MBFS_OK;
-}
-
-/* public/card/<uuid>.<fmt> (lock held). Whether the link exists shows
- * when the file is materialized (fs.c: ENOENT for a 404). */
-static enum mbfs_status find_public_card(struct mbfs_tree *t,
-					 struct mbfs_node *dir, const char *name,
-					 struct mbfs_node **out,
-					 struct mbfs_err *err)
-{
-	const char *dot = strrchr(name, '.');
-	enum mbfs_fmt fmt = dot ? mbfs_fmt_parse(dot + 1) : MBFS_FMT_NONE;
-	bool mounted = false;
-	for (int i = 0; i < t->n_formats; i++)
-		mounted = mounted || t->formats[i] == fmt;
-	if (!dot || !mounted || !is_uuid(name, (size_t)(dot - name)))
-		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0,
-				    "not <uuid>.<format>");
-	char uuid[37];
-	memcpy(uuid, name, 36);
-	uuid[36] = '\0';
-	int64_t id = strid_get(t, SID_PUBLIC_CARD, uuid);
-	struct mbfs_node *n = id ? node_get(t, MBFS_K_PUBLIC_CARD_FILE, fmt, id)
-				 : NULL;
-	if (!n || (!n->uuid && !(n->uuid = strdup(uuid))))
-		return oom(err);
-	if (!n->raw_name)
-		n->raw_name = strdup(uuid);
-	n->model = MB_MODEL_CARD;
-	if (!n->lookup_name)
-		n->lookup_name = strdup(name);
-	node_add_parent(n, dir);
-	*out = n;
-	return MBFS_OK;
-}
-
-/* public/dashboard/<uuid> (lock held): exists when its listing does. */
-static enum mbfs_status find_public_dashboard(struct mbfs_tree *t,
-					      struct mbfs_node *dir,
-					      const char *name,
-					      struct mbfs_node **out,
-					      struct mbfs_err *err)
-{
-	if (!is_uuid(name, strlen(name)))
-		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "not a uuid");
-	int64_t id = strid_get(t, SID_PUBLIC_DASHBOARD, name);
-	struct mbfs_node *n = id ? node_get(t, MBFS_K_PUBLIC_DASHBOARD,
-					    MBFS_FMT_NONE, id)
-				 : NULL;
-	if (!n || (!n->uuid && !(n->uuid = strdup(name))))
-		return oom(err);
-	if (!n->raw_name)
-		n->raw_name = strdup(name);
-	n->model = MB_MODEL_DASHBOARD;
-	if (!n->lookup_name)
-		n->lookup_name = strdup(name);
-	node_add_parent(n, dir);
-	enum mbfs_status st = ensure_listing(t, n, err);
-	if (st != MBFS_OK)
-		return st;
-	*out = n;
-	return MBFS_OK;
-}
-
-enum mbfs_status mbfs_tree_find_unlisted(struct mbfs_tree *t,
-					 struct mbfs_node *dir,
-					 const char *name,
-					 struct mbfs_node **out,
-					 struct mbfs_err *err)
-{
-	enum mbfs_status st;
-	pthread_mutex_lock(&t->lock);
-	switch (dir->kind) {
-	case MBFS_K_PUBLIC_CARDS_DIR:
-		st = find_public_card(t, dir, name, out, err);
-		break;
-	case MBFS_K_PUBLIC_DASHBOARDS_DIR:
-		st = find_public_dashboard(t, dir, name, out, err);
-		break;
-	case MBFS_K_CARDS_DIR:
-	case MBFS_K_COLLECTION:
-	case MBFS_K_DASHBOARD:
-	case MBFS_K_DASHBOARD_BYID:
-	case MBFS_K_DASHBOARD_TAB:
-	case MBFS_K_DASHBOARD_TAB_BYID:
-	case MBFS_K_PUBLIC_DASHBOARD:
-		if (mbfs_params_query(name)) {
-			st = find_param_file(t, dir, name, out, err);
-			break;
-		}
-		/* fall through */
-	default:
-		st = mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "no such file");
-		break;
-	}
-	pthread_mutex_unlock(&t->lock);
-	return st;
-}

@@ -1,10 +1,10 @@
 /*
  * export.c — owns export jobs: the key → job table, single flight, the
  * runner threads that execute exports in FIFO order (at most max_exports
- * at once), the streaming validation of export bodies (the in-band failure
- * forms of metabase-api.md §6.3), commit to the spool, failure memory,
- * cancellation of waiters, stream handles and the recent-errors ring.
- * See export.h.
+ * at once), the streaming validation of export bodies (verify.c), commit
+ * to the spool, failure memory, cancellation of waiters and stream
+ * handles. What the engine reports (.mbfs/ text, metrics, the error ring)
+ * is export_report.c. See export.h, export_int.h.
  *
  * A job is one result key. A run is one attempt at producing it: it owns
  * the temp spool file being written and the scanner state, and is shared
@@ -25,122 +25,26 @@
 #include <unistd.h>
 
 #include "cancel.h"
+#include "export_int.h"
 #include "inode.h"
 #include "log.h"
+#include "util.h"
 #include "verify.h"
 #include "waitq.h"
 
-#define ERR_RING 64
 #define UNCONSUMED_GRACE 30.0   /* seconds a stat-materialized result waits for its open */
 #define PROGRESS_EVERY 5.0      /* seconds between progress log lines of a long export */
-#define MAX_RUNNERS 256
-
-struct run;
-static unsigned run_streamers(const struct run *r);
-static void run_abort(struct run *r);
-
-struct job {
-	char *key;
-	struct job *next;          /* hash chain */
-	struct run *run;           /* the run in progress (queued or running) */
-	unsigned waiters;          /* threads in mbfs_export_get on this job */
-	struct mbfs_waitq q;       /* requests waiting for its run (ex->lock) */
-	uint64_t done_seq;         /* bumped when a run ends */
-	bool failed;
-	struct mbfs_err error;
-	double failed_at;          /* monotonic seconds */
-	/* A result materialized by a lookup/stat that no open has used yet:
-	 * the open that follows takes it even when result_ttl has passed, so
-	 * one access (lookup + open) costs one export. */
-	bool unconsumed;
-	double done_at;            /* monotonic seconds of the last success */
-	uint64_t last_size;        /* the size of its last result (progress) */
-};
-
-struct err_rec {
-	double when;               /* wall clock */
-	char key[1024];            /* what failed: "<path> (<object>)" */
-	int http;
-	char msg[MBFS_ERR_MSG_MAX];
-};
-
-struct mbfs_export {
-	struct mb_client *client;
-	struct mbfs_spool *spool;
-	struct mbfs_export_config cfg;
-	pthread_mutex_t lock;      /* protects everything below and run state */
-	pthread_mutex_t wq_lock;   /* the runs' byte wait queues (after lock) */
-	pthread_cond_t cond;       /* a run ended, or a waiter was cancelled */
-	pthread_cond_t runner_cond;/* the queue got work, or stopping */
-	struct job **buckets;
-	size_t n_buckets, n_jobs;
-	struct run *queue_head, *queue_tail; /* runs waiting for a runner */
-	pthread_t runners[MAX_RUNNERS];
-	int n_runners;
-	bool stopping;
-	int running;               /* runs being executed */
-	uint64_t n_exports, n_failed, n_hits, n_joined, n_interrupted;
-	uint64_t n_succeeded, n_misses;
-	uint64_t failed_by[MBFS_STATUS_COUNT]; /* failures by status */
-	struct err_rec errors[ERR_RING];
-	unsigned err_next, err_count;
-};
-
-static double mono_now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static double wall_now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 
 /* ---- job table ----------------------------------------------------------- */
 
-static uint64_t hash_key(const char *s)
+static struct job *job_of(struct mbfs_map_item *it)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-static void rehash(struct mbfs_export *ex)
-{
-	size_t nb = ex->n_buckets * 2;
-	struct job **b = calloc(nb, sizeof *b);
-	if (!b)
-		return;
-	for (size_t i = 0; i < ex->n_buckets; i++) {
-		struct job *j = ex->buckets[i];
-		while (j) {
-			struct job *next = j->next;
-			size_t k = hash_key(j->key) & (nb - 1);
-			j->next = b[k];
-			b[k] = j;
-			j = next;
-		}
-	}
-	free(ex->buckets);
-	ex->buckets = b;
-	ex->n_buckets = nb;
+	return it ? MBFS_MAP_ENTRY(it, struct job, item) : NULL;
 }
 
 static struct job *job_find(struct mbfs_export *ex, const char *key)
 {
-	for (struct job *j = ex->buckets[hash_key(key) & (ex->n_buckets - 1)]; j;
-	     j = j->next)
-		if (strcmp(j->key, key) == 0)
-			return j;
-	return NULL;
+	return job_of(mbfs_map_get(&ex->jobs, key));
 }
 
 /* The last request waiting (without a thread) for j's run was
@@ -150,8 +54,8 @@ static void job_all_left(void *owner)
 {
 	struct job *j = owner;
 	struct run *r = j->run;
-	if (r && j->waiters == 0 && run_streamers(r) == 0) {
-		run_abort(r);
+	if (r && j->waiters == 0 && r->streamers == 0) {
+		atomic_store(&r->abort, true);
 		j->run = NULL;
 		mbfs_debug("export %s: last waiter interrupted, aborting",
 			   j->key);
@@ -169,65 +73,24 @@ static struct job *job_get(struct mbfs_export *ex, const char *key)
 		return NULL;
 	}
 	mbfs_waitq_init(&j->q, &ex->lock, j, job_all_left, j);
-	if (ex->n_jobs + 1 > ex->n_buckets)
-		rehash(ex);
-	size_t k = hash_key(key) & (ex->n_buckets - 1);
-	j->next = ex->buckets[k];
-	ex->buckets[k] = j;
-	ex->n_jobs++;
+	if (!mbfs_map_put(&ex->jobs, &j->item, j->key)) {
+		mbfs_waitq_destroy(&j->q);
+		free(j->key);
+		free(j);
+		return NULL;
+	}
 	return j;
 }
 
-
-/* ---- runs ----------------------------------------------------------------- */
-
-struct sink {
-	int fd;
-	int write_errno;
-	struct mbfs_verify scan;
-};
-
-struct run {
-	struct job *job;
-	struct mb_export_req req;  /* deep copy; strings below */
-	char *format, *parameters, *sql, *label, *uuid;
-	char *tmp;                 /* temp spool file */
-	struct sink sink;
-	atomic_uint_fast64_t bytes;
-	atomic_uint_fast64_t rows;   /* records (CSV) / objects (JSON) so far */
-	uint64_t expected;           /* the previous result's size (0: unknown) */
-	uint64_t last_size;          /* the job's last_size when it started */
-	double next_progress;        /* monotonic time of the next progress line
-					(I/O thread only) */
-	atomic_bool abort;
-	atomic_bool done;
-	bool for_stat;             /* started by a lookup/stat (no open yet) */
-	bool started;              /* a runner picked it up (ex->lock) */
-	double started_at;
-	enum mbfs_status status;   /* valid once done */
-	struct mbfs_err err;
-	unsigned refs;             /* ex->lock */
-	unsigned streamers;        /* open stream handles (ex->lock) */
-	struct run *qnext;
-	/* stream readers wait here for bytes: threads (outside a try scope)
-	 * on pcond, requests without a thread in q (ex->wq_lock; nq mirrors
-	 * its length for the I/O thread's lock-free check) */
-	pthread_mutex_t plock;
-	pthread_cond_t pcond;
-	atomic_uint pwaiters;
-	struct mbfs_export *ex;
-	struct mbfs_waitq q;
-	atomic_size_t nq;
-};
-
-static unsigned run_streamers(const struct run *r)
+/* Every job: for (j = export_job_first(ex, &i); j; j = export_job_next(&i)). */
+struct job *export_job_first(struct mbfs_export *ex, struct mbfs_map_iter *i)
 {
-	return r->streamers;
+	return job_of(mbfs_map_first(&ex->jobs, i));
 }
 
-static void run_abort(struct run *r)
+struct job *export_job_next(struct mbfs_map_iter *i)
 {
-	atomic_store(&r->abort, true);
+	return job_of(mbfs_map_next(i));
 }
 
 /* A long export tells the log how it goes, every PROGRESS_EVERY seconds
@@ -236,7 +99,7 @@ static void progress(struct run *r)
 {
 	if (r->next_progress == 0)
 		return; /* not started by a runner (cannot happen) */
-	double now = mono_now();
+	double now = mbfs_mono_now();
 	if (now < r->next_progress)
 		return;
 	r->next_progress = now + PROGRESS_EVERY;
@@ -291,11 +154,6 @@ static bool sink_write(void *arg, const char *buf, size_t len)
 	return true;
 }
 
-static char *dup0(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
 /* Create a run for job j (lock held). */
 static struct run *run_new(struct mbfs_export *ex, struct job *j,
 			   const struct mb_export_req *req, bool for_stat,
@@ -310,11 +168,11 @@ static struct run *run_new(struct mbfs_export *ex, struct job *j,
 	r->ex = ex;
 	mbfs_waitq_init(&r->q, &ex->wq_lock, r, NULL, NULL);
 	r->req = *req;
-	r->format = dup0(req->format);
-	r->parameters = dup0(req->parameters);
-	r->sql = dup0(req->sql);
-	r->label = dup0(req->label ? req->label : j->key);
-	r->uuid = dup0(req->uuid);
+	r->format = mbfs_dup0(req->format);
+	r->parameters = mbfs_dup0(req->parameters);
+	r->sql = mbfs_dup0(req->sql);
+	r->label = mbfs_dup0(req->label ? req->label : j->key);
+	r->uuid = mbfs_dup0(req->uuid);
 	r->req.uuid = r->uuid;
 	r->req.format = r->format;
 	r->req.parameters = r->parameters;
@@ -374,7 +232,6 @@ static void wake_streamers(struct run *r)
 	pthread_mutex_unlock(&r->ex->wq_lock);
 }
 
-
 /* ---- executing a run (runner thread, no lock held) ----------------------- */
 
 static enum mbfs_status execute(struct mbfs_export *ex, struct run *r,
@@ -386,10 +243,10 @@ static enum mbfs_status execute(struct mbfs_export *ex, struct run *r,
 		return mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0,
 				    "cancelled before it started");
 	struct mb_export_result res;
-	double t0 = mono_now();
+	double t0 = mbfs_mono_now();
 	enum mbfs_status st = ex->client->ops->export_run(
 		ex->client, &r->req, sink_write, r, &res, err);
-	double dur = mono_now() - t0;
+	double dur = mbfs_mono_now() - t0;
 	if (r->sink.write_errno)
 		st = mbfs_err_set(err, MBFS_ERR_IO, 0,
 				  "cannot write the spool file: %s",
@@ -406,7 +263,7 @@ static enum mbfs_status execute(struct mbfs_export *ex, struct run *r,
 		memset(meta, 0, sizeof *meta);
 		meta->size = r->sink.scan.off;
 		meta->rows = rows;
-		meta->fetched_at = wall_now();
+		meta->fetched_at = mbfs_wall_now();
 		meta->duration = dur;
 		meta->truncated = ex->cfg.row_cap > 0 && rows == ex->cfg.row_cap;
 		st = mbfs_spool_commit(ex->spool, key, r->tmp, meta, meta, err);
@@ -431,9 +288,6 @@ static enum mbfs_status execute(struct mbfs_export *ex, struct run *r,
 	return st;
 }
 
-static void record_error(struct mbfs_export *ex, const char *key,
-			 const struct mbfs_err *err);
-
 /* A run ended: publish its outcome (lock held). */
 static void complete(struct mbfs_export *ex, struct run *r,
 		     enum mbfs_status st, const struct mbfs_err *err)
@@ -450,7 +304,7 @@ static void complete(struct mbfs_export *ex, struct run *r,
 	if (st == MBFS_OK) {
 		j->failed = false;
 		j->unconsumed = r->for_stat;
-		j->done_at = mono_now();
+		j->done_at = mbfs_mono_now();
 		j->last_size = atomic_load(&r->bytes);
 		ex->n_succeeded++;
 	} else if (st == MBFS_ERR_INTERRUPTED) {
@@ -458,11 +312,11 @@ static void complete(struct mbfs_export *ex, struct run *r,
 	} else {
 		j->failed = true;
 		j->error = r->err;
-		j->failed_at = mono_now();
+		j->failed_at = mbfs_mono_now();
 		ex->n_failed++;
 		if (st > MBFS_OK && st < MBFS_STATUS_COUNT)
 			ex->failed_by[st]++;
-		record_error(ex, r->label ? r->label : j->key, err);
+		export_record_error(ex, r->label ? r->label : j->key, err);
 	}
 	/* the requests waiting without a thread: their retries take it */
 	if (current)
@@ -486,7 +340,7 @@ static void *runner_main(void *arg)
 		if (!ex->queue_head)
 			ex->queue_tail = NULL;
 		r->started = true;
-		r->started_at = mono_now();
+		r->started_at = mbfs_mono_now();
 		r->last_size = r->job->last_size;
 		r->next_progress = r->started_at + PROGRESS_EVERY;
 		ex->running++;
@@ -543,7 +397,7 @@ static void fill_info(struct mbfs_export *ex, struct job *j, const char *key,
 	memset(info, 0, sizeof *info);
 	info->have = mbfs_spool_get(ex->spool, key, &info->spool);
 	info->fresh = info->have &&
-		      wall_now() - info->spool.fetched_at < ex->cfg.result_ttl;
+		      mbfs_wall_now() - info->spool.fetched_at < ex->cfg.result_ttl;
 	if (j && j->failed) {
 		info->failed = true;
 		/* Credential failures are remembered by mb_auth (which
@@ -551,7 +405,7 @@ static void fill_info(struct mbfs_export *ex, struct job *j, const char *key,
 		 * and lets the next access through once the password file
 		 * is fixed): they do not block a retry here. */
 		info->retry_blocked =
-			mono_now() - j->failed_at < ex->cfg.error_ttl &&
+			mbfs_mono_now() - j->failed_at < ex->cfg.error_ttl &&
 			j->error.status != MBFS_ERR_AUTH &&
 			j->error.status != MBFS_ERR_THROTTLED;
 		info->error = j->error;
@@ -652,7 +506,7 @@ enum mbfs_status mbfs_export_get(struct mbfs_export *ex, const char *key,
 			continue; /* interrupted run: go again */
 		}
 		bool take_unconsumed = fd && j->unconsumed && info->have &&
-				       mono_now() - j->done_at < UNCONSUMED_GRACE;
+				       mbfs_mono_now() - j->done_at < UNCONSUMED_GRACE;
 		if (info->fresh || take_unconsumed) {
 			ex->n_hits++;
 			if (fd)
@@ -878,191 +732,16 @@ void mbfs_export_invalidate_all(struct mbfs_export *ex, const char *prefix)
 {
 	pthread_mutex_lock(&ex->lock);
 	size_t pl = strlen(prefix);
-	for (size_t i = 0; i < ex->n_buckets; i++)
-		for (struct job *j = ex->buckets[i]; j; j = j->next) {
-			if (strncmp(j->key, prefix, pl) != 0)
-				continue;
-			j->failed = false;
-			j->unconsumed = false;
-		}
+	struct mbfs_map_iter i;
+	for (struct job *j = export_job_first(ex, &i); j; j = export_job_next(&i)) {
+		if (strncmp(j->key, prefix, pl) != 0)
+			continue;
+		j->failed = false;
+		j->unconsumed = false;
+	}
 	pthread_mutex_unlock(&ex->lock);
 	mbfs_spool_drop_prefix(ex->spool, prefix);
 }
-
-int mbfs_export_describe_stats(struct mbfs_export *ex, char *out, size_t outsz)
-{
-	size_t o = 0;
-	pthread_mutex_lock(&ex->lock);
-	int queued = 0;
-	for (struct run *r = ex->queue_head; r; r = r->qnext)
-		queued++;
-	int n = snprintf(out, outsz,
-			 "exports_started %" PRIu64 "\nexports_failed %" PRIu64
-			 "\nexports_interrupted %" PRIu64
-			 "\nexports_joined %" PRIu64 "\ncache_hits %" PRIu64
-			 "\nexports_running %d\nexports_queued %d\n",
-			 ex->n_exports, ex->n_failed, ex->n_interrupted,
-			 ex->n_joined, ex->n_hits, ex->running, queued);
-	o = n > 0 ? (size_t)n : 0;
-	double now = mono_now();
-	for (size_t i = 0; i < ex->n_buckets && o < outsz; i++) {
-		for (struct job *j = ex->buckets[i]; j && o < outsz; j = j->next) {
-			struct run *r = j->run;
-			if (!r)
-				continue;
-			n = snprintf(out + o, outsz - o,
-				     "%s %s %" PRIu64 " bytes %.1f s\n",
-				     r->started ? "running" : "queued",
-				     r->label ? r->label : j->key,
-				     (uint64_t)atomic_load(&r->bytes),
-				     r->started ? now - r->started_at : 0.0);
-			if (n > 0)
-				o += (size_t)n;
-		}
-	}
-	pthread_mutex_unlock(&ex->lock);
-	if (o < outsz) {
-		n = mbfs_spool_describe(ex->spool, out + o, outsz - o);
-		if (n > 0)
-			o += (size_t)n;
-	}
-	return (int)(o < outsz ? o : outsz - 1);
-}
-
-
-int mbfs_export_describe_exports(struct mbfs_export *ex, char *out,
-				 size_t outsz)
-{
-	size_t o = 0;
-	out[0] = '\0';
-	pthread_mutex_lock(&ex->lock);
-	double now = mono_now();
-	for (size_t i = 0; i < ex->n_buckets && o < outsz; i++) {
-		for (struct job *j = ex->buckets[i]; j && o < outsz; j = j->next) {
-			struct run *r = j->run;
-			if (!r)
-				continue;
-			int n;
-			if (r->started)
-				n = snprintf(out + o, outsz - o,
-					     "running\t%" PRIu64 "\t%" PRIu64 "\t%.3f\t%" PRIu64 "\t%s\n",
-					     (uint64_t)atomic_load(&r->bytes),
-					     (uint64_t)atomic_load(&r->rows),
-					     now - r->started_at, r->expected,
-					     r->label ? r->label : j->key);
-			else
-				n = snprintf(out + o, outsz - o,
-					     "queued\t0\t0\t0\t0\t%s\n",
-					     r->label ? r->label : j->key);
-			if (n > 0)
-				o += (size_t)n;
-		}
-	}
-	pthread_mutex_unlock(&ex->lock);
-	return (int)(o < outsz ? o : outsz - 1);
-}
-
-int mbfs_export_describe_metrics(struct mbfs_export *ex, char *out,
-				 size_t outsz)
-{
-	size_t o = 0;
-	out[0] = '\0';
-#define PUT(...)                                                             \
-	do {                                                                 \
-		if (o < outsz) {                                             \
-			int n_ = snprintf(out + o, outsz - o, __VA_ARGS__);  \
-			if (n_ > 0)                                          \
-				o += (size_t)n_;                             \
-		}                                                            \
-	} while (0)
-	pthread_mutex_lock(&ex->lock);
-	int queued = 0;
-	for (struct run *r = ex->queue_head; r; r = r->qnext)
-		queued++;
-	PUT("# HELP mbfs_exports_started_total Exports sent to the server.\n"
-	    "# TYPE mbfs_exports_started_total counter\n"
-	    "mbfs_exports_started_total %" PRIu64 "\n", ex->n_exports);
-	PUT("# HELP mbfs_exports_succeeded_total Exports verified and cached.\n"
-	    "# TYPE mbfs_exports_succeeded_total counter\n"
-	    "mbfs_exports_succeeded_total %" PRIu64 "\n", ex->n_succeeded);
-	PUT("# HELP mbfs_exports_failed_total Exports that failed, by reason.\n"
-	    "# TYPE mbfs_exports_failed_total counter\n");
-	for (int st = 1; st < MBFS_STATUS_COUNT; st++)
-		if (ex->failed_by[st])
-			PUT("mbfs_exports_failed_total{reason=\"%s\"} %" PRIu64 "\n",
-			    mbfs_status_name((enum mbfs_status)st), ex->failed_by[st]);
-	PUT("mbfs_exports_failed_total{reason=\"interrupted\"} %" PRIu64 "\n",
-	    ex->n_interrupted);
-	PUT("# HELP mbfs_cache_hits_total Reads answered from a cached result.\n"
-	    "# TYPE mbfs_cache_hits_total counter\n"
-	    "mbfs_cache_hits_total %" PRIu64 "\n", ex->n_hits);
-	PUT("# HELP mbfs_cache_misses_total Reads that needed an export.\n"
-	    "# TYPE mbfs_cache_misses_total counter\n"
-	    "mbfs_cache_misses_total %" PRIu64 "\n", ex->n_misses);
-	PUT("# HELP mbfs_exports_joined_total Readers that joined an export already running.\n"
-	    "# TYPE mbfs_exports_joined_total counter\n"
-	    "mbfs_exports_joined_total %" PRIu64 "\n", ex->n_joined);
-	PUT("# HELP mbfs_exports_running Exports transferring now.\n"
-	    "# TYPE mbfs_exports_running gauge\n"
-	    "mbfs_exports_running %d\n", ex->running);
-	PUT("# HELP mbfs_exports_queued Exports waiting for a runner (max_exports).\n"
-	    "# TYPE mbfs_exports_queued gauge\n"
-	    "mbfs_exports_queued %d\n", queued);
-	pthread_mutex_unlock(&ex->lock);
-	if (o < outsz) {
-		int n = mbfs_spool_describe_metrics(ex->spool, out + o, outsz - o);
-		if (n > 0)
-			o += (size_t)n;
-	}
-#undef PUT
-	return (int)(o < outsz ? o : outsz - 1);
-}
-
-static void record_error(struct mbfs_export *ex, const char *key,
-			 const struct mbfs_err *err)
-{
-	struct err_rec *r = &ex->errors[ex->err_next];
-	ex->err_next = (ex->err_next + 1) % ERR_RING;
-	if (ex->err_count < ERR_RING)
-		ex->err_count++;
-	r->when = wall_now();
-	snprintf(r->key, sizeof r->key, "%s", key);
-	r->http = err->http_status;
-	snprintf(r->msg, sizeof r->msg, "%s", err->msg);
-}
-
-
-void mbfs_export_note_error(struct mbfs_export *ex, const char *what,
-			    const struct mbfs_err *err)
-{
-	pthread_mutex_lock(&ex->lock);
-	record_error(ex, what, err);
-	pthread_mutex_unlock(&ex->lock);
-}
-
-int mbfs_export_describe_errors(struct mbfs_export *ex, char *out, size_t outsz)
-{
-	size_t o = 0;
-	out[0] = '\0';
-	pthread_mutex_lock(&ex->lock);
-	unsigned start = (ex->err_next + ERR_RING - ex->err_count) % ERR_RING;
-	for (unsigned i = 0; i < ex->err_count && o < outsz; i++) {
-		const struct err_rec *r = &ex->errors[(start + i) % ERR_RING];
-		time_t t = (time_t)r->when;
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		int n = snprintf(out + o, outsz - o,
-				 "%04d-%02d-%02dT%02d:%02d:%02dZ %s http=%d %s\n",
-				 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-				 tm.tm_hour, tm.tm_min, tm.tm_sec, r->key,
-				 r->http, r->msg);
-		if (n > 0)
-			o += (size_t)n;
-	}
-	pthread_mutex_unlock(&ex->lock);
-	return (int)(o < outsz ? o : outsz - 1);
-}
-
 
 enum mbfs_status mbfs_export_new(struct mb_client *client,
 				 struct mbfs_spool *spool,
@@ -1079,9 +758,8 @@ enum mbfs_status mbfs_export_new(struct mb_client *client,
 		ex->cfg.max_exports = 1;
 	if (ex->cfg.max_exports > MAX_RUNNERS)
 		ex->cfg.max_exports = MAX_RUNNERS;
-	ex->n_buckets = 64;
-	ex->buckets = calloc(ex->n_buckets, sizeof *ex->buckets);
-	if (!ex->buckets) {
+	mbfs_map_init(&ex->jobs);
+	if (!mbfs_map_reserve(&ex->jobs, 64)) {
 		free(ex);
 		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
 	}
@@ -1109,10 +787,10 @@ void mbfs_export_shutdown(struct mbfs_export *ex)
 		return;
 	pthread_mutex_lock(&ex->lock);
 	ex->stopping = true;
-	for (size_t i = 0; i < ex->n_buckets; i++)
-		for (struct job *j = ex->buckets[i]; j; j = j->next)
-			if (j->run)
-				atomic_store(&j->run->abort, true);
+	struct mbfs_map_iter i;
+	for (struct job *j = export_job_first(ex, &i); j; j = export_job_next(&i))
+		if (j->run)
+			atomic_store(&j->run->abort, true);
 	pthread_cond_broadcast(&ex->runner_cond);
 	pthread_cond_broadcast(&ex->cond);
 	pthread_mutex_unlock(&ex->lock);
@@ -1133,20 +811,17 @@ void mbfs_export_free(struct mbfs_export *ex)
 	if (!ex)
 		return;
 	mbfs_export_join(ex);
-	for (size_t i = 0; i < ex->n_buckets; i++) {
-		struct job *j = ex->buckets[i];
-		while (j) {
-			struct job *next = j->next;
-			mbfs_waitq_destroy(&j->q);
-			free(j->key);
-			free(j);
-			j = next;
-		}
+	struct mbfs_map_iter i;
+	for (struct job *j = export_job_first(ex, &i); j; j = export_job_next(&i)) {
+		mbfs_waitq_destroy(&j->q);
+		free(j->key);
+		free(j);
 	}
-	free(ex->buckets);
+	mbfs_map_destroy(&ex->jobs);
 	pthread_cond_destroy(&ex->runner_cond);
 	pthread_cond_destroy(&ex->cond);
 	pthread_mutex_destroy(&ex->wq_lock);
 	pthread_mutex_destroy(&ex->lock);
 	free(ex);
 }
+

@@ -28,6 +28,8 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "store.h"
+#include "util.h"
 
 #define INDEX_MAX ((size_t)256 << 20)   /* a larger index is not ours */
 #define REFRESH_EVERY 0.1               /* seconds between disk checks */
@@ -40,7 +42,7 @@ struct entry {
 	double last_use;       /* wall clock of the last open or commit */
 	unsigned pins;         /* this mount's open handles on info.gen */
 	bool seen;             /* merge mark */
-	struct entry *next;
+	struct mbfs_map_item item; /* in sp->entries, by key */
 };
 
 struct index_id {
@@ -59,72 +61,33 @@ struct mbfs_spool {
 	uint64_t total;
 	uint64_t next_gen;     /* the next generation to hand out */
 	uint64_t tmp_seq;
-	struct entry **buckets;
-	size_t n_buckets;
-	size_t n;
+	struct mbfs_map entries; /* key → struct entry */
 	struct index_id idx;   /* the index file our copy reflects */
 	uint64_t evictions;    /* results this mount evicted to the cap */
 	double checked_at;     /* monotonic time of the last disk check */
 };
 
-static double wall_now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static double mono_now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 /* ---- the in-memory table -------------------------------------------------- */
 
-static struct entry **bucket(struct mbfs_spool *sp, const char *key)
+static struct entry *entry_of(struct mbfs_map_item *it)
 {
-	return &sp->buckets[hash_str(key) & (sp->n_buckets - 1)];
+	return it ? MBFS_MAP_ENTRY(it, struct entry, item) : NULL;
 }
 
 static struct entry *find(struct mbfs_spool *sp, const char *key)
 {
-	for (struct entry *e = *bucket(sp, key); e; e = e->next)
-		if (strcmp(e->key, key) == 0)
-			return e;
-	return NULL;
+	return entry_of(mbfs_map_get(&sp->entries, key));
 }
 
-static void rehash(struct mbfs_spool *sp)
+/* Every entry (the one returned last may be removed during the walk). */
+static struct entry *first(struct mbfs_spool *sp, struct mbfs_map_iter *i)
 {
-	size_t nb = sp->n_buckets * 2;
-	struct entry **b = calloc(nb, sizeof *b);
-	if (!b)
-		return;
-	for (size_t i = 0; i < sp->n_buckets; i++) {
-		struct entry *e = sp->buckets[i];
-		while (e) {
-			struct entry *next = e->next;
-			size_t j = hash_str(e->key) & (nb - 1);
-			e->next = b[j];
-			b[j] = e;
-			e = next;
-		}
-	}
-	free(sp->buckets);
-	sp->buckets = b;
-	sp->n_buckets = nb;
+	return entry_of(mbfs_map_first(&sp->entries, i));
+}
+
+static struct entry *next(struct mbfs_map_iter *i)
+{
+	return entry_of(mbfs_map_next(i));
 }
 
 static struct entry *insert(struct mbfs_spool *sp, const char *key)
@@ -134,12 +97,11 @@ static struct entry *insert(struct mbfs_spool *sp, const char *key)
 		free(e);
 		return NULL;
 	}
-	if (sp->n + 1 > sp->n_buckets)
-		rehash(sp);
-	struct entry **b = bucket(sp, key);
-	e->next = *b;
-	*b = e;
-	sp->n++;
+	if (!mbfs_map_put(&sp->entries, &e->item, e->key)) {
+		free(e->key);
+		free(e);
+		return NULL;
+	}
 	return e;
 }
 
@@ -147,13 +109,7 @@ static struct entry *insert(struct mbfs_spool *sp, const char *key)
 static void forget(struct mbfs_spool *sp, struct entry *e)
 {
 	sp->total -= e->info.size;
-	for (struct entry **pp = bucket(sp, e->key); *pp; pp = &(*pp)->next) {
-		if (*pp == e) {
-			*pp = e->next;
-			break;
-		}
-	}
-	sp->n--;
+	mbfs_map_del(&sp->entries, &e->item);
 	free(e->key);
 	free(e);
 }
@@ -172,71 +128,6 @@ static void remove_entry(struct mbfs_spool *sp, struct entry *e)
 		mbfs_warn("spool: cannot remove %s/spool/%s: %s", sp->dir, name,
 			  strerror(errno));
 	forget(sp, e);
-}
-
-/* ---- keys in the index ------------------------------------------------------ */
-
-static bool key_byte_plain(unsigned char c)
-{
-	return c > 0x20 && c < 0x7f && c != '%';
-}
-
-static void key_escape(const char *key, FILE *f)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
-		if (key_byte_plain(*p)) {
-			fputc(*p, f);
-		} else {
-			fputc('%', f);
-			fputc(hex[*p >> 4], f);
-			fputc(hex[*p & 15], f);
-		}
-	}
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decode [s, s+len) into a new string; NULL when malformed or too long. */
-static char *key_unescape(const char *s, size_t len)
-{
-	if (len == 0 || len > 3 * (size_t)MBFS_SPOOL_KEY_MAX)
-		return NULL;
-	char *out = malloc(len + 1);
-	if (!out)
-		return NULL;
-	size_t o = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] != '%') {
-			if (!key_byte_plain((unsigned char)s[i]))
-				goto bad;
-			out[o++] = s[i];
-			continue;
-		}
-		if (i + 2 >= len)
-			goto bad;
-		int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
-		if (h < 0 || l < 0 || (h == 0 && l == 0))
-			goto bad;
-		out[o++] = (char)(h * 16 + l);
-		i += 2;
-	}
-	out[o] = '\0';
-	if (o > MBFS_SPOOL_KEY_MAX)
-		goto bad;
-	return out;
-bad:
-	free(out);
-	return NULL;
 }
 
 /* ---- the index file ------------------------------------------------------------ */
@@ -263,38 +154,16 @@ static bool same_identity(const struct index_id *a, const struct index_id *b)
 	       a->mtime.tv_nsec == b->mtime.tv_nsec;
 }
 
-/* Read the whole index file into a heap buffer (NULL when absent or not
- * a safe regular file of ours). */
+/* The index file (NULL when absent or not a safe regular file of ours). */
 static char *read_index(struct mbfs_spool *sp, size_t *len)
 {
-	int fd = openat(sp->dirfd, "index", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	struct stat st;
-	char *buf = NULL;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    st.st_uid != geteuid() || (size_t)st.st_size > INDEX_MAX) {
-		mbfs_warn("spool: ignoring %s/index: not a regular file of ours within %zu bytes",
-			  sp->dir, INDEX_MAX);
-		close(fd);
-		return NULL;
-	}
-	size_t cap = (size_t)st.st_size;
-	buf = malloc(cap + 1);
-	size_t n = 0;
-	while (buf && n < cap) {
-		ssize_t r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	if (buf)
-		buf[n] = '\0';
-	*len = n;
-	return buf;
+	char *buf;
+	struct mbfs_err e;
+	enum mbfs_status st = mbfs_store_read(sp->dirfd, sp->dir, "index",
+					      INDEX_MAX, &buf, len, &e);
+	if (st != MBFS_OK && st != MBFS_ERR_NOT_FOUND)
+		mbfs_warn("spool: ignoring the index: %s", e.msg);
+	return st == MBFS_OK ? buf : NULL;
 }
 
 static bool parse_u64(const char **p, uint64_t *out)
@@ -359,7 +228,12 @@ bool mbfs_spool_parse_record(const char *line, size_t len,
 		return false;
 	}
 	info->truncated = trunc == 1;
-	*key = key_unescape(p, (size_t)(end - p));
+	*key = mbfs_store_unescape(p, (size_t)(end - p),
+				   3 * (size_t)MBFS_SPOOL_KEY_MAX);
+	if (*key && strlen(*key) > MBFS_SPOOL_KEY_MAX) {
+		free(*key);
+		*key = NULL;
+	}
 	free(copy);
 	return *key != NULL;
 }
@@ -378,9 +252,9 @@ static bool reload(struct mbfs_spool *sp, bool check_files)
 	size_t len = 0;
 	index_identity(sp, &sp->idx);
 	char *buf = sp->idx.valid ? read_index(sp, &len) : NULL;
-	for (size_t i = 0; i < sp->n_buckets; i++)
-		for (struct entry *e = sp->buckets[i]; e; e = e->next)
-			e->seen = false;
+	struct mbfs_map_iter it;
+	for (struct entry *e = first(sp, &it); e; e = next(&it))
+		e->seen = false;
 	const char *p = buf, *end = buf ? buf + len : NULL;
 	const char *nl = p ? memchr(p, '\n', len) : NULL;
 	uint64_t disk_next = 0;
@@ -444,21 +318,9 @@ static bool reload(struct mbfs_spool *sp, bool check_files)
 		p = nl ? nl + 1 : end;
 	}
 	free(buf);
-	for (size_t i = 0; i < sp->n_buckets; i++) {
-		struct entry **pp = &sp->buckets[i];
-		while (*pp) {
-			struct entry *e = *pp;
-			if (e->seen) {
-				pp = &e->next;
-				continue;
-			}
-			*pp = e->next;
-			sp->total -= e->info.size;
-			sp->n--;
-			free(e->key);
-			free(e);
-		}
-	}
+	for (struct entry *e = first(sp, &it); e; e = next(&it))
+		if (!e->seen)
+			forget(sp, e);
 	if (disk_next > sp->next_gen)
 		sp->next_gen = disk_next;
 	if (sp->next_gen == 0)
@@ -466,61 +328,47 @@ static bool reload(struct mbfs_spool *sp, bool check_files)
 	return dirty;
 }
 
+static bool write_records(FILE *f, void *arg)
+{
+	struct mbfs_spool *sp = arg;
+	fprintf(f, "mbfs-spool 2 %" PRIu64 "\n", sp->next_gen);
+	struct mbfs_map_iter it;
+	for (struct entry *e = first(sp, &it); e; e = next(&it)) {
+		fprintf(f, "%" PRIu64 " %" PRIu64 " %" PRId64 " %.3f %.3f %d %.3f ",
+			e->info.gen, e->info.size, e->info.rows,
+			e->info.fetched_at, e->info.duration,
+			e->info.truncated ? 1 : 0, e->last_use);
+		mbfs_store_escape(f, e->key);
+		fputc('\n', f);
+	}
+	return true;
+}
+
 /* Rewrite the index atomically and durably (lock and flock held). */
 static bool write_index(struct mbfs_spool *sp)
 {
-	unlinkat(sp->dirfd, "index.tmp", 0); /* a dead writer's */
-	int fd = openat(sp->dirfd, "index.tmp",
-			O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f) {
-		mbfs_warn("spool: cannot write %s/index.tmp: %s", sp->dir,
-			  strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	struct mbfs_err e;
+	if (mbfs_store_replace(sp->dirfd, sp->dir, "index", write_records, sp,
+			       &e) != MBFS_OK) {
+		mbfs_warn("spool: %s", e.msg);
 		return false;
 	}
-	fprintf(f, "mbfs-spool 2 %" PRIu64 "\n", sp->next_gen);
-	for (size_t i = 0; i < sp->n_buckets; i++)
-		for (struct entry *e = sp->buckets[i]; e; e = e->next) {
-			fprintf(f, "%" PRIu64 " %" PRIu64 " %" PRId64 " %.3f %.3f %d %.3f ",
-				e->info.gen, e->info.size, e->info.rows,
-				e->info.fetched_at, e->info.duration,
-				e->info.truncated ? 1 : 0, e->last_use);
-			key_escape(e->key, f);
-			fputc('\n', f);
-		}
-	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-	ok = fclose(f) == 0 && ok;
-	if (!ok || renameat(sp->dirfd, "index.tmp", sp->dirfd, "index") != 0) {
-		unlinkat(sp->dirfd, "index.tmp", 0);
-		mbfs_warn("spool: cannot update %s/index: %s", sp->dir,
-			  strerror(errno));
-		return false;
-	}
-	fsync(sp->dirfd);
 	index_identity(sp, &sp->idx);
 	return true;
 }
 
 /* ---- the cross-mount lock ------------------------------------------------------ */
 
-static void flock_retry(int fd, int op)
-{
-	while (flock(fd, op) != 0 && errno == EINTR)
-		;
-}
-
 /* Take the directory's flock and bring the table up to the disk's state.
  * sp->lock held. */
 static void begin(struct mbfs_spool *sp)
 {
-	flock_retry(sp->lockfd, LOCK_EX);
+	mbfs_store_flock(sp->lockfd, LOCK_EX);
 	struct index_id now;
 	index_identity(sp, &now);
 	if (!same_identity(&now, &sp->idx))
 		reload(sp, false);
-	sp->checked_at = mono_now();
+	sp->checked_at = mbfs_mono_now();
 }
 
 /* Write the index if dirty and release the flock. sp->lock held. */
@@ -528,7 +376,7 @@ static void end(struct mbfs_spool *sp, bool dirty)
 {
 	if (dirty)
 		write_index(sp);
-	flock_retry(sp->lockfd, LOCK_UN);
+	mbfs_store_flock(sp->lockfd, LOCK_UN);
 }
 
 /* Without the flock: pick up another mount's changes when the index file
@@ -536,7 +384,7 @@ static void end(struct mbfs_spool *sp, bool dirty)
  * limited. sp->lock held. */
 static void refresh(struct mbfs_spool *sp, bool now)
 {
-	double t = mono_now();
+	double t = mbfs_mono_now();
 	if (!now && t - sp->checked_at < REFRESH_EVERY)
 		return;
 	sp->checked_at = t;
@@ -555,11 +403,11 @@ static bool evict(struct mbfs_spool *sp, const struct entry *keep)
 	bool any = false;
 	while (sp->total > sp->cap) {
 		struct entry *victim = NULL;
-		for (size_t i = 0; i < sp->n_buckets; i++)
-			for (struct entry *e = sp->buckets[i]; e; e = e->next)
-				if (e != keep && !e->pins &&
-				    (!victim || e->last_use < victim->last_use))
-					victim = e;
+		struct mbfs_map_iter it;
+		for (struct entry *e = first(sp, &it); e; e = next(&it))
+			if (e != keep && !e->pins &&
+			    (!victim || e->last_use < victim->last_use))
+				victim = e;
 		if (!victim)
 			break;
 		mbfs_debug("spool: evicting %s (%" PRIu64 " bytes)", victim->key,
@@ -572,51 +420,6 @@ static bool evict(struct mbfs_spool *sp, const struct entry *keep)
 }
 
 /* ---- directories ------------------------------------------------------------------ */
-
-/* Is the open directory fd safe: ours, not writable by group or others? */
-static enum mbfs_status check_dir(int fd, const char *path, struct mbfs_err *err)
-{
-	struct stat st;
-	if (fstat(fd, &st) != 0)
-		return mbfs_err_set(err, MBFS_ERR_IO, 0, "cannot stat %s: %s",
-				    path, strerror(errno));
-	if (st.st_uid != geteuid())
-		return mbfs_err_set(err, MBFS_ERR_IO, 0,
-				    "the cache directory %s is not owned by you (uid %u): refused; use another -o cache_dir or remove it",
-				    path, (unsigned)st.st_uid);
-	if (st.st_mode & 022)
-		return mbfs_err_set(err, MBFS_ERR_IO, 0,
-				    "the cache directory %s is writable by group or others: refused; run chmod 700 %s",
-				    path, path);
-	return MBFS_OK;
-}
-
-/* Open (creating 0700) the directory name under parent (AT_FDCWD with an
- * absolute name for the top), never through a symlink, and check it. */
-static enum mbfs_status open_dir_at(int parent, const char *name,
-				    const char *path, int *out,
-				    struct mbfs_err *err)
-{
-	if (mkdirat(parent, name, 0700) != 0 && errno != EEXIST)
-		return mbfs_err_set(err, MBFS_ERR_IO, 0,
-				    "cannot create the cache directory %s: %s",
-				    path, strerror(errno));
-	int fd = openat(parent, name,
-			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return mbfs_err_set(err, MBFS_ERR_IO, 0,
-				    errno == ELOOP || errno == ENOTDIR
-					    ? "the cache directory %s is a symlink or not a directory: refused"
-					    : "cannot open the cache directory %s",
-				    path);
-	enum mbfs_status st = check_dir(fd, path, err);
-	if (st != MBFS_OK) {
-		close(fd);
-		return st;
-	}
-	*out = fd;
-	return MBFS_OK;
-}
 
 /* Create the missing parents of an absolute path (0700); existing ones
  * are left as they are (the user's home, /var/cache ...). */
@@ -690,10 +493,11 @@ static unsigned sweep(struct mbfs_spool *sp)
 			char name[24];
 			file_name(gen, name);
 			drop = strcmp(name, nm) != 0;
-			for (size_t i = 0; !drop && i < sp->n_buckets; i++)
-				for (struct entry *e = sp->buckets[i]; e; e = e->next)
-					if (e->info.gen == gen)
-						goto keep;
+			struct mbfs_map_iter it;
+			for (struct entry *e = drop ? NULL : first(sp, &it); e;
+			     e = next(&it))
+				if (e->info.gen == gen)
+					goto keep;
 			drop = true;
 		} else if (sscanf(nm, "tmp-%ld-", &pid) == 1 && S_ISREG(st.st_mode)) {
 			/* its writer holds a flock on it while writing */
@@ -727,30 +531,29 @@ enum mbfs_status mbfs_spool_new(const char *cache_dir, const char *server_url,
 		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
 	sp->dirfd = sp->spoolfd = sp->lockfd = -1;
 	sp->cap = cache_max;
-	sp->n_buckets = 64;
-	sp->buckets = calloc(sp->n_buckets, sizeof *sp->buckets);
+	mbfs_map_init(&sp->entries);
 	pthread_mutex_init(&sp->lock, NULL);
 	enum mbfs_status st = MBFS_OK;
 	int top = -1;
-	if (!sp->buckets) {
+	if (!mbfs_map_reserve(&sp->entries, 64)) {
 		st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
 		goto fail;
 	}
 	make_parents(cache_dir);
-	st = open_dir_at(AT_FDCWD, cache_dir, cache_dir, &top, err);
+	st = mbfs_store_dir(AT_FDCWD, cache_dir, cache_dir, &top, err);
 	if (st != MBFS_OK)
 		goto fail;
 	char buf[4200];
 	for (int i = 0; i < HASH_DIRS && sp->dirfd < 0; i++) {
 		char name[40];
 		if (i == 0)
-			snprintf(name, sizeof name, "%016" PRIx64, hash_str(server_url));
+			snprintf(name, sizeof name, "%016" PRIx64, mbfs_fnv1a_str(MBFS_FNV1A_INIT, server_url));
 		else
 			snprintf(name, sizeof name, "%016" PRIx64 "-%d",
-				 hash_str(server_url), i);
+				 mbfs_fnv1a_str(MBFS_FNV1A_INIT, server_url), i);
 		snprintf(buf, sizeof buf, "%s/%s", cache_dir, name);
 		int fd;
-		st = open_dir_at(top, name, buf, &fd, err);
+		st = mbfs_store_dir(top, name, buf, &fd, err);
 		if (st != MBFS_OK)
 			goto fail;
 		if (server_matches(fd, server_url)) {
@@ -767,24 +570,14 @@ enum mbfs_status mbfs_spool_new(const char *cache_dir, const char *server_url,
 		goto fail;
 	}
 	snprintf(buf, sizeof buf, "%s/spool", sp->dir ? sp->dir : "");
-	st = open_dir_at(sp->dirfd, "spool", buf, &sp->spoolfd, err);
+	st = mbfs_store_dir(sp->dirfd, "spool", buf, &sp->spoolfd, err);
 	if (st != MBFS_OK)
 		goto fail;
-	sp->lockfd = openat(sp->dirfd, "lock",
-			    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (sp->lockfd < 0 && errno == EEXIST)
-		sp->lockfd = openat(sp->dirfd, "lock",
-				    O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-	struct stat lst;
-	if (sp->lockfd < 0 || fstat(sp->lockfd, &lst) != 0 ||
-	    !S_ISREG(lst.st_mode) || lst.st_uid != geteuid()) {
-		st = mbfs_err_set(err, MBFS_ERR_IO, 0,
-				  "cannot use the lock file %s/lock (a symlink or not yours?)",
-				  sp->dir);
+	st = mbfs_store_lock_file(sp->dirfd, sp->dir, &sp->lockfd, err);
+	if (st != MBFS_OK)
 		goto fail;
-	}
 	pthread_mutex_lock(&sp->lock);
-	flock_retry(sp->lockfd, LOCK_EX);
+	mbfs_store_flock(sp->lockfd, LOCK_EX);
 	bool dirty = reload(sp, true);
 	unsigned removed = sweep(sp);
 	if (removed)
@@ -794,7 +587,7 @@ enum mbfs_status mbfs_spool_new(const char *cache_dir, const char *server_url,
 	if (unlinkat(sp->dirfd, "index.tmp", 0) == 0)
 		dirty = true;
 	end(sp, dirty);
-	sp->checked_at = mono_now();
+	sp->checked_at = mbfs_mono_now();
 	pthread_mutex_unlock(&sp->lock);
 	close(top);
 	*out = sp;
@@ -810,16 +603,12 @@ void mbfs_spool_free(struct mbfs_spool *sp)
 {
 	if (!sp)
 		return;
-	for (size_t i = 0; sp->buckets && i < sp->n_buckets; i++) {
-		struct entry *e = sp->buckets[i];
-		while (e) {
-			struct entry *next = e->next;
-			free(e->key);
-			free(e);
-			e = next;
-		}
+	struct mbfs_map_iter it;
+	for (struct entry *e = first(sp, &it); e; e = next(&it)) {
+		free(e->key);
+		free(e);
 	}
-	free(sp->buckets);
+	mbfs_map_destroy(&sp->entries);
 	pthread_mutex_destroy(&sp->lock);
 	if (sp->dirfd >= 0)
 		close(sp->dirfd);
@@ -863,7 +652,7 @@ enum mbfs_status mbfs_spool_create(struct mbfs_spool *sp, int *fd,
 				    "cannot create a spool file in %s/spool: %s",
 				    sp->dir, strerror(errno));
 	/* the sweep of another mount spares a temp file while this lock holds */
-	flock_retry(f, LOCK_EX);
+	mbfs_store_flock(f, LOCK_EX);
 	*tmp_path = strdup(name);
 	if (!*tmp_path) {
 		unlinkat(sp->spoolfd, name, 0);
@@ -926,7 +715,7 @@ enum mbfs_status mbfs_spool_commit(struct mbfs_spool *sp, const char *key,
 	e->pins = 0; /* older pins refer to the older generation */
 	e->info = *meta;
 	e->info.gen = gen;
-	e->last_use = wall_now();
+	e->last_use = mbfs_wall_now();
 	sp->total += e->info.size;
 	evict(sp, e);
 	end(sp, true);
@@ -984,7 +773,7 @@ enum mbfs_status mbfs_spool_open(struct mbfs_spool *sp, const char *key, int *fd
 	} else {
 		*fd = f;
 		e->pins++;
-		e->last_use = wall_now();
+		e->last_use = mbfs_wall_now();
 		if (out)
 			*out = e->info;
 	}
@@ -1022,15 +811,11 @@ void mbfs_spool_drop_prefix(struct mbfs_spool *sp, const char *prefix)
 	bool any = false;
 	pthread_mutex_lock(&sp->lock);
 	begin(sp);
-	for (size_t i = 0; i < sp->n_buckets; i++) {
-		struct entry *e = sp->buckets[i];
-		while (e) {
-			struct entry *next = e->next;
-			if (strncmp(e->key, prefix, pl) == 0) {
-				remove_entry(sp, e);
-				any = true;
-			}
-			e = next;
+	struct mbfs_map_iter it;
+	for (struct entry *e = first(sp, &it); e; e = next(&it)) {
+		if (strncmp(e->key, prefix, pl) == 0) {
+			remove_entry(sp, e);
+			any = true;
 		}
 	}
 	end(sp, any);
@@ -1043,7 +828,7 @@ int mbfs_spool_describe(struct mbfs_spool *sp, char *out, size_t outsz)
 	refresh(sp, false);
 	int n = snprintf(out, outsz,
 			 "spool_results %zu\nspool_bytes %" PRIu64 "\nspool_cap %" PRIu64 "\n",
-			 sp->n, sp->total, sp->cap);
+			 mbfs_map_count(&sp->entries), sp->total, sp->cap);
 	pthread_mutex_unlock(&sp->lock);
 	return n;
 }
@@ -1065,16 +850,8 @@ int mbfs_spool_describe_metrics(struct mbfs_spool *sp, char *out, size_t outsz)
 			 "# HELP mbfs_cache_evictions_total Results this mount evicted to the cap.\n"
 			 "# TYPE mbfs_cache_evictions_total counter\n"
 			 "mbfs_cache_evictions_total %" PRIu64 "\n",
-			 sp->n, sp->total, sp->cap, sp->evictions);
+			 mbfs_map_count(&sp->entries), sp->total, sp->cap, sp->evictions);
 	pthread_mutex_unlock(&sp->lock);
 	return n;
 }
 
-/* ---- directories for other stores ------------------------------------------- */
-
-enum mbfs_status mbfs_spool_safe_dir(int parent, const char *name,
-				     const char *path, int *out,
-				     struct mbfs_err *err)
-{
-	return open_dir_at(parent, name, path, out, err);
-}

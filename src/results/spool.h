@@ -120,15 +120,6 @@ bool mbfs_spool_parse_record(const char *line, size_t len,
 
 /* Prometheus text of the cache gauges and the eviction counter. */
 int mbfs_spool_describe_metrics(struct mbfs_spool *sp, char *out, size_t outsz);
-/* Open (creating it 0700) the directory name under the open directory
- * parent, never through a symlink, and refuse it, like every directory of
- * the cache, unless it is ours and not writable by group or others. path
- * names it in messages. For other stores under mbfs_spool_dir() (the
- * query store, queries.h). */
-enum mbfs_status mbfs_spool_safe_dir(int parent, const char *name,
-				     const char *path, int *out,
-				     struct mbfs_err *err);
-
 /* "spool_results N\nspool_bytes B\nspool_cap C\n" for .mbfs/stats. */
 int mbfs_spool_describe(struct mbfs_spool *sp, char *out, size_t outsz);
 

@@ -5,7 +5,9 @@
 # `mount_factory` mounts the real mbfs binary on a temporary directory in
 # the foreground (-f), waits until the mount answers, and always unmounts
 # with fusermount3 -u and reaps the process. The binary comes from
-# $MBFS_BIN (ctest sets it) or build/mbfs.
+# $MBFS_BIN (ctest sets it) or build/mbfs. `clean` is the fake server
+# with no fault injected; read() and card() are the helpers most test
+# files use (from conftest import card, read).
 #
 # Standard library + Debian's pytest only.
 
@@ -116,6 +118,17 @@ def mount_factory():
                 problems.append("sanitizer report in the mbfs log:\n%s" % log[-8000:])
                 break
     assert not problems, "\n".join(problems)
+
+
+def read(path):
+    """The whole file at path, as bytes."""
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def card(m, cid, fmt="csv"):
+    """The path of card cid's file under cards/ of the mount m."""
+    return m.p("cards", "%d.%s" % (cid, fmt))
 
 
 @pytest.fixture

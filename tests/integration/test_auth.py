@@ -36,7 +36,7 @@ import uuid
 
 import pytest
 
-from conftest import mbfs_binary
+from conftest import mbfs_binary, read
 from fakeserver import ADMIN, ANALYST, FakeServer
 
 WRONG = "not-the-password"
@@ -47,11 +47,6 @@ def server(request):
     s = FakeServer(behaviour=request.param)
     yield s
     s.stop()
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
 
 
 def logins(server):

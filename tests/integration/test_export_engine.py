@@ -13,17 +13,9 @@ import time
 import pytest
 
 from fakeserver import FakeServer
+from conftest import card, read
 
 ORDERS = ("databases", "Sample Database", "PUBLIC", "ORDERS.csv")
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def card(mnt, cid, fmt="csv"):
-    return mnt.p("cards", "%d.%s" % (cid, fmt))
 
 
 # ---- nothing blocks the mount (rule 5) ----------------------------------------

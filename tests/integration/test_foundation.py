@@ -13,6 +13,7 @@ import tarfile
 import threading
 
 import pytest
+from conftest import read
 
 CSV_JSON = ("csv", "json")
 
@@ -40,11 +41,6 @@ def is_failed_export(res, fmt):
     if fmt == "json":
         return not body.startswith(b"[")
     return False
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
 
 
 # ---- the tree ---------------------------------------------------------------

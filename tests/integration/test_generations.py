@@ -32,17 +32,9 @@ import time
 import urllib.parse
 
 import pytest
+from conftest import card, read
 
 CSV_CT = "text/csv"
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def card(m, cid, fmt="csv"):
-    return m.p("cards", "%d.%s" % (cid, fmt))
 
 
 def body_of(letter, size):

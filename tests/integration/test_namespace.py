@@ -31,6 +31,7 @@ import zipfile
 import pytest
 
 from fakeserver import ADMIN, ANALYST, FakeServer
+from conftest import read
 
 CSV_JSON = ("csv", "json")
 ANALYST_ENV = {"MBFS_USERNAME": ANALYST[0], "MBFS_PASSWORD": ANALYST[1]}
@@ -44,11 +45,6 @@ SALES_OVERVIEW = {  # file base name -> (dashcard id, card id)
     "Catalogue ／ filtered": (6, 7),         # title override with a '/'
     "Campaign leads": (8, 19),              # unreadable for the analyst
 }
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
 
 
 def names_of(bases, fmts=CSV_JSON):

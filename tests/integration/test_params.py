@@ -20,17 +20,13 @@ import os
 import subprocess
 
 import pytest
+from conftest import read
 
 FILTERS = ("collections", "Filters")
 DASH = ("dashboards", "6")                   # "Filtered orders", three filters
 CAT_TAG = ["variable", ["template-tag", "category"]]
 CREATED_TAG = ["dimension", ["template-tag", "created_at"]]
 PRICE_TAG = ["variable", ["template-tag", "max_price"]]
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
 
 
 def exports(fake, key):

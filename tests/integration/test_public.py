@@ -20,14 +20,10 @@ import os
 import pytest
 
 from fakeserver import ANALYST
+from conftest import read
 
 ANALYST_ENV = {"MBFS_USERNAME": ANALYST[0], "MBFS_PASSWORD": ANALYST[1]}
 MISSING = "00000000-0000-4000-8000-000000000000"
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ import time
 import pytest
 
 from fakeserver import ADMIN, ANALYST
+from conftest import read
 
 ANALYST_ENV = {"MBFS_USERNAME": ANALYST[0], "MBFS_PASSWORD": ANALYST[1]}
 SAMPLE = "Sample Database"
@@ -33,11 +34,6 @@ MiB = 1 << 20
 
 SQL_A = "SELECT ID, TITLE, PRICE FROM PUBLIC.PRODUCTS ORDER BY ID LIMIT 5"
 SQL_B = "SELECT ID, EMAIL FROM PUBLIC.PEOPLE WHERE ID < 4 ORDER BY ID"
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
 
 
 def gone(path, timeout=2.0):

@@ -38,7 +38,7 @@ import uuid
 
 import pytest
 
-from conftest import mbfs_binary
+from conftest import mbfs_binary, read
 from fakeserver import ADMIN, FakeServer
 
 NOBODY = 65534
@@ -51,11 +51,6 @@ def fake():
     server = FakeServer(behaviour="new")
     yield server
     server.stop()
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
 
 
 def total_requests(server):

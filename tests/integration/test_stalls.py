@@ -16,16 +16,9 @@ import subprocess
 import threading
 import time
 
-import pytest
-
-from conftest import collection_dirs  # noqa: E402
+from conftest import collection_dirs, read
 
 ITEMS = "GET /api/collection/:id/items"
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
 
 
 def test_cached_listing_answers_while_40_listings_stall(clean, mount_factory):

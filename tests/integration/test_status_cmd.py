@@ -23,16 +23,7 @@ import time
 
 import pytest
 
-from conftest import mbfs_binary
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def card(m, cid, fmt="csv"):
-    return m.p("cards", "%d.%s" % (cid, fmt))
+from conftest import card, mbfs_binary, read
 
 
 def status(m, *args):

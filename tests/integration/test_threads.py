@@ -17,17 +17,10 @@ import signal
 import subprocess
 import time
 
-import pytest
-
-from conftest import collection_dirs  # noqa: E402
+from conftest import card, collection_dirs, read
 
 EXPORT = "POST /api/card/:id/query/:export-format"
 ITEMS = "GET /api/collection/:id/items"
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
 
 
 def stats(m):
@@ -49,10 +42,6 @@ def wait_for(pred, timeout=10.0):
             return True
         time.sleep(0.05)
     return pred()
-
-
-def card(m, cid):
-    return m.p("cards", "%d.csv" % cid)
 
 
 def test_stats_print_threads_and_their_bound(fresh, mount_factory):

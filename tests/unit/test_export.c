@@ -7,6 +7,7 @@
  * max_exports queue, result freshness and the download row cap.
  */
 #include "check.h"
+#include "testlib.h"
 #include "export.h"
 #include "fake_client.h"
 #include "log.h"
@@ -33,26 +34,11 @@ struct env {
 	struct mbfs_export *ex;
 };
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
 static void env_up(struct env *e, double result_ttl, double error_ttl,
 		   int max_exports, int64_t row_cap)
 {
 	memset(e, 0, sizeof *e);
-	char tmpl[] = "/tmp/mbfs-test-export-XXXXXX";
-	if (!mkdtemp(tmpl)) {
-		perror("mkdtemp");
-		exit(2);
-	}
-	e->dir = strdup(tmpl);
+	e->dir = make_tmpdir("export");
 	struct mbfs_err err;
 	mbfs_err_clear(&err);
 	if (mbfs_spool_new(e->dir, "http://mb.test", 1 << 24, &e->sp, &err) !=
@@ -78,7 +64,7 @@ static void env_down(struct env *e)
 	mbfs_export_free(e->ex);
 	mbfs_spool_free(e->sp);
 	fake_fini(&e->fc);
-	nftw(e->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	rm_rf(e->dir);
 	free(e->dir);
 }
 

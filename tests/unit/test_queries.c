@@ -9,6 +9,7 @@
  * under /tmp, removed at the end.
  */
 #include "check.h"
+#include "testlib.h"
 #include "queries.h"
 
 #include <errno.h>
@@ -23,32 +24,6 @@
 #include <unistd.h>
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void rm_rf(const char *dir)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *make_tmpdir(void)
-{
-	char tmpl[] = "/tmp/mbfs-test-queries-XXXXXX";
-	char *d = mkdtemp(tmpl);
-	if (!d) {
-		perror("mkdtemp");
-		exit(2);
-	}
-	return strdup(d);
-}
 
 static struct mbfs_queries *open_store(const char *dir, int64_t user)
 {
@@ -199,7 +174,7 @@ static void test_names(void)
 
 static void test_create_write_read(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = make_tmpdir("queries");
 	struct mbfs_queries *q = open_store(dir, 1);
 	struct mbfs_err err;
 	uint64_t v0 = mbfs_queries_version(q);
@@ -308,7 +283,7 @@ static void test_create_write_read(void)
 
 static void test_caps(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = make_tmpdir("queries");
 	struct mbfs_queries *q = open_store(dir, 1);
 	struct mbfs_err err;
 	struct mbfs_qstat st, old;
@@ -361,7 +336,7 @@ static void test_caps(void)
 
 static void test_rename(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = make_tmpdir("queries");
 	struct mbfs_queries *q = open_store(dir, 1);
 	struct mbfs_err err;
 	struct mbfs_qstat st, moved, rep;
@@ -435,7 +410,7 @@ static void test_rename(void)
 
 static void test_unlink_while_open(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = make_tmpdir("queries");
 	struct mbfs_queries *q = open_store(dir, 1);
 	struct mbfs_err err;
 	struct mbfs_qstat st, old;
@@ -476,7 +451,7 @@ static void test_unlink_while_open(void)
 
 static void test_persistence(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = make_tmpdir("queries");
 	struct mbfs_queries *q = open_store(dir, 7);
 	struct mbfs_err err;
 	struct mbfs_qstat st, old;
@@ -547,7 +522,7 @@ static void test_persistence(void)
 
 static void test_users_are_separate(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = make_tmpdir("queries");
 	struct mbfs_queries *q1 = open_store(dir, 1);
 	struct mbfs_queries *q2 = open_store(dir, 2);
 	uint64_t a = create(q1, 1, "mine.sql", NULL);
@@ -571,7 +546,7 @@ static void test_users_are_separate(void)
  * index without losing the other's. */
 static void test_two_stores_one_directory(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = make_tmpdir("queries");
 	struct mbfs_queries *q1 = open_store(dir, 1);
 	struct mbfs_queries *q2 = open_store(dir, 1);
 	struct mbfs_qstat s1, s2;
@@ -646,7 +621,7 @@ static char *read_file(const char *path)
  * text is missing or of another size are dropped, the rest loads. */
 static void test_crash_leftovers(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = make_tmpdir("queries");
 	struct mbfs_queries *q = open_store(dir, 1);
 	uint64_t a = create(q, 1, "a.sql", NULL);
 	put(q, a, "SELECT 'a'");
@@ -715,7 +690,7 @@ static void test_crash_leftovers(void)
 
 static void test_unsafe_directories(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = make_tmpdir("queries");
 	struct mbfs_queries *q = NULL;
 	struct mbfs_err err;
 	char path[4200];

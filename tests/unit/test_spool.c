@@ -8,6 +8,7 @@
  * directory under /tmp, removed at the end.
  */
 #include "check.h"
+#include "testlib.h"
 #include "spool.h"
 
 #include <dirent.h>
@@ -28,32 +29,6 @@
 static const char *URL = "http://metabase.test:3000";
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void rm_rf(const char *dir)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *make_tmpdir(void)
-{
-	char tmpl[] = "/tmp/mbfs-test-spool-XXXXXX";
-	char *d = mkdtemp(tmpl);
-	if (!d) {
-		perror("mkdtemp");
-		exit(2);
-	}
-	return strdup(d);
-}
 
 static struct mbfs_spool *spool_open_at(const char *dir, uint64_t cap)
 {
@@ -175,7 +150,7 @@ static uint64_t gen_of(struct mbfs_spool *sp, const char *key)
 
 static void test_commit_open(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = make_tmpdir("spool");
 	struct mbfs_spool *sp = spool_open_at(dir, 1 << 20);
 	struct mbfs_spool_info info, got;
 
@@ -276,7 +251,7 @@ static void test_commit_open(void)
 
 static void test_index_persists(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = make_tmpdir("spool");
 	struct mbfs_spool *sp = spool_open_at(dir, 1 << 20);
 	struct mbfs_spool_info got;
 	char sdir[4096];
@@ -361,7 +336,7 @@ static void test_index_persists(void)
 
 static void test_vanished_while_mounted(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = make_tmpdir("spool");
 	struct mbfs_spool *sp = spool_open_at(dir, 1 << 20);
 	CHECK_INT(put(sp, "card:5:csv", "a\n", 0, NULL), MBFS_OK);
 	char p[4096];
@@ -387,7 +362,7 @@ static const char *S30 = "012345678901234567890123456789";
 
 static void test_eviction(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = make_tmpdir("spool");
 	struct mbfs_spool *sp = spool_open_at(dir, 100);
 	struct mbfs_spool_info a;
 	int fd = -1;
@@ -481,7 +456,7 @@ static void test_eviction(void)
 
 static void test_drop(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = make_tmpdir("spool");
 	struct mbfs_spool *sp = spool_open_at(dir, 1000);
 	char d[256];
 
@@ -562,7 +537,7 @@ static void test_drop(void)
  * byte total is right. */
 static void test_commit_rename_failure(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = make_tmpdir("spool");
 	struct mbfs_spool *sp = spool_open_at(dir, 1000);
 	char d[256];
 
@@ -604,7 +579,7 @@ static void test_bad_cache_dir(void)
 	struct mbfs_err err;
 	mbfs_err_clear(&err);
 	/* a regular file where the cache dir should be */
-	char *dir = make_tmpdir();
+	char *dir = make_tmpdir("spool");
 	char file[4200];
 	snprintf(file, sizeof file, "%s/file", dir);
 	FILE *f = fopen(file, "w");
@@ -622,7 +597,7 @@ static void test_bad_cache_dir(void)
  * parameters; they survive the index round trip unchanged. */
 static void test_arbitrary_keys(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = make_tmpdir("spool");
 	struct mbfs_spool *sp = spool_open_at(dir, 1 << 20);
 	char longkey[300];
 	memset(longkey, 'p', sizeof longkey - 1);
@@ -660,7 +635,7 @@ static void test_arbitrary_keys(void)
  * still moves past every generation seen, the bad lines are dropped. */
 static void test_tampered_index(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = make_tmpdir("spool");
 	struct mbfs_spool *sp = spool_open_at(dir, 1 << 20);
 	CHECK_INT(put(sp, "A", "a\n", 0, NULL), MBFS_OK);
 	char sdir[4096], ip[4200], rp[4300];
@@ -700,7 +675,7 @@ static void test_tampered_index(void)
  * and open descriptors keep their generation. */
 static void test_two_mounts(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = make_tmpdir("spool");
 	struct mbfs_spool *a = spool_open_at(dir, 1 << 20);
 	struct mbfs_spool *b = spool_open_at(dir, 1 << 20);
 	CHECK_STR(mbfs_spool_dir(a), mbfs_spool_dir(b));
@@ -775,7 +750,7 @@ static void test_two_mounts(void)
  * what the index names and the live writer's temp. */
 static void test_crash_leftovers(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = make_tmpdir("spool");
 	struct mbfs_spool *sp = spool_open_at(dir, 1 << 20);
 	CHECK_INT(put(sp, "kept", "kept\n", 0, NULL), MBFS_OK);
 	char sdir[4096], p[4300];
@@ -826,7 +801,7 @@ static void test_unsafe_dirs(void)
 {
 	struct mbfs_spool *sp = NULL;
 	struct mbfs_err err;
-	char *dir = make_tmpdir();
+	char *dir = make_tmpdir("spool");
 	char p[4200], q[4200];
 
 	/* relative */
@@ -911,7 +886,7 @@ static void test_unsafe_dirs(void)
  * index does not name) and the total within the cap. */
 static void test_kill9(void)
 {
-	char *dir = make_tmpdir();
+	char *dir = make_tmpdir("spool");
 	const uint64_t cap = 4000;
 	int nonempty = 0;
 	srand(7);

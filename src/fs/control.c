@@ -1,0 +1,116 @@
+/*
+ * control.c — owns the generated files of .mbfs/: status, stats, errors,
+ * metrics and exports, rendered whole at open (and for a size at lookup)
+ * from what the layers below report. Never blocks on the network.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs_int.h"
+#include "util.h"
+
+#define CONTROL_MAX (256 * 1024)
+
+enum control_id {
+	CTL_STATUS = 1,   /* server, user, auth, options (key value lines) */
+	CTL_STATS = 2,    /* counters and running exports, for people */
+	CTL_ERRORS = 3,   /* recent failures */
+	CTL_METRICS = 4,  /* Prometheus text exposition format */
+	CTL_EXPORTS = 5,  /* running and queued exports, one tab-separated
+			     line each (export.h), for `mbfs status` */
+};
+
+void fs_render_control(struct mbfs_fs *fs, int64_t which, char **out,
+		       size_t *len)
+{
+	char *b = malloc(CONTROL_MAX);
+	size_t o = 0;
+	if (!b) {
+		*out = NULL;
+		*len = 0;
+		return;
+	}
+	b[0] = '\0';
+#define PUT(...) mbfs_putf(b, CONTROL_MAX, &o, __VA_ARGS__)
+	const struct mbfs_fs_env *e = &fs->env;
+	if (which == CTL_STATUS) {
+		char opts[1024];
+		mbfs_options_describe(e->opts, opts, sizeof opts);
+		char ts[32];
+		fs_iso_time((double)fs->mounted_at, ts, sizeof ts);
+		PUT("server %s\n", e->opts->url);
+		PUT("version %s\n", e->version_tag ? e->version_tag : "unknown");
+		if (e->opts->public_only) {
+			/* -o public: no credentials, no login, ever */
+			PUT("user none\n");
+			PUT("auth none (-o public: public links only; no credentials are read or sent, no login)\n");
+		} else {
+			PUT("user %s\n", e->user_email ? e->user_email : "unknown");
+		}
+		if (e->auth) {
+			char auth[1024];
+			mb_auth_describe(e->auth, auth, sizeof auth);
+			PUT("%s", auth);
+		}
+		PUT("mounted_at %s\n", ts);
+		PUT("mountpoint %s\n", e->opts->mountpoint);
+		PUT("options %s", opts);
+		if (e->caps_text)
+			PUT("%s", e->caps_text);
+	} else if (which == CTL_STATS) {
+		if (o < CONTROL_MAX)
+			o += (size_t)mbfs_export_describe_stats(e->export, b + o,
+								CONTROL_MAX - o);
+		pthread_mutex_lock(&fs->lock);
+		uint64_t aliases = fs->n_aliases, stale = fs->n_stale;
+		int (*sfn)(void *, char *, size_t) = fs->stats_fn;
+		void *sarg = fs->stats_arg;
+		pthread_mutex_unlock(&fs->lock);
+		PUT("generation_aliases %" PRIu64 "\nstale_opens %" PRIu64 "\n",
+		    aliases, stale);
+		if (o < CONTROL_MAX && e->client->ops->describe_stats)
+			o += (size_t)e->client->ops->describe_stats(
+				e->client, b + o, CONTROL_MAX - o);
+		if (o < CONTROL_MAX && sfn)
+			o += (size_t)sfn(sarg, b + o, CONTROL_MAX - o);
+	} else if (which == CTL_METRICS) {
+		if (o < CONTROL_MAX)
+			o += (size_t)mbfs_export_describe_metrics(e->export, b + o,
+								  CONTROL_MAX - o);
+		if (o < CONTROL_MAX && e->client->ops->describe_metrics)
+			o += (size_t)e->client->ops->describe_metrics(
+				e->client, b + o, CONTROL_MAX - o);
+		if (o < CONTROL_MAX && e->auth)
+			o += (size_t)mb_auth_describe_metrics(e->auth, b + o,
+							      CONTROL_MAX - o);
+		pthread_mutex_lock(&fs->lock);
+		uint64_t aliases = fs->n_aliases, stale = fs->n_stale;
+		int (*fn)(void *, char *, size_t) = fs->metrics_fn;
+		void *arg = fs->metrics_arg;
+		pthread_mutex_unlock(&fs->lock);
+		PUT("# HELP mbfs_generation_aliases_total Newer generations shown under a new inode while an older one was open.\n"
+		    "# TYPE mbfs_generation_aliases_total counter\n"
+		    "mbfs_generation_aliases_total %" PRIu64 "\n"
+		    "# HELP mbfs_stale_opens_total Opens answered ESTALE (re-resolved by the kernel).\n"
+		    "# TYPE mbfs_stale_opens_total counter\n"
+		    "mbfs_stale_opens_total %" PRIu64 "\n",
+		    aliases, stale);
+		if (o < CONTROL_MAX && fn)
+			o += (size_t)fn(arg, b + o, CONTROL_MAX - o);
+	} else if (which == CTL_EXPORTS) {
+		if (o < CONTROL_MAX)
+			o += (size_t)mbfs_export_describe_exports(e->export, b + o,
+								  CONTROL_MAX - o);
+	} else if (which == CTL_ERRORS) {
+		o += (size_t)mbfs_export_describe_errors(e->export, b + o,
+							 CONTROL_MAX - o);
+	}
+#undef PUT
+	if (o >= CONTROL_MAX)
+		o = CONTROL_MAX - 1;
+	*out = b;
+	*len = strlen(b);
+}

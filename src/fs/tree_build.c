@@ -1,0 +1,691 @@
+/*
+ * tree_build.c — owns how each kind of directory is built: one builder per
+ * kind (root, collections, collections/Personal/, cards/, dashboards/, a
+ * dashboard and its tabs, databases/, a database's schemas, a schema's
+ * tables, metadata/, queries/, .mbfs/, public/ and the public links) turns
+ * what the client and the shared meta cache say into protos (tree_int.h),
+ * and the schema id registry. Builders run without the tree lock and may
+ * BLOCK on the network; tree.c applies what they return.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "tree_int.h"
+#include "util.h"
+
+static struct proto *add_fixed_dir(struct protos *p, enum mbfs_kind kind,
+				   int64_t id, const char *name)
+{
+	struct proto *r = tree_protos_add(p);
+	if (!r)
+		return NULL;
+	r->kind = kind;
+	r->id = id;
+	r->fixed_name = name;
+	return r;
+}
+
+static void add_file_formats(struct mbfs_tree *t, struct proto *r)
+{
+	for (int i = 0; i < t->n_formats; i++)
+		r->fmts[r->n_fmts++] = t->formats[i];
+}
+
+/* A card's files: one per format, plus .sql for native cards whose SQL
+ * text is known. */
+static bool add_card_files(struct mbfs_tree *t, struct proto *r,
+			   const struct mb_card *c)
+{
+	add_file_formats(t, r);
+	if (c && c->param_defs && !(r->param_defs = strdup(c->param_defs)))
+		return false;
+	if (c && c->native && c->native_sql) {
+		r->sql = strdup(c->native_sql);
+		if (!r->sql)
+			return false;
+		r->fmts[r->n_fmts++] = MBFS_FMT_SQL;
+	}
+	return true;
+}
+
+enum mbfs_status tree_build_root(struct mbfs_tree *t, struct protos *p,
+				 struct mbfs_err *err)
+{
+	/* -o public: public links only (no credentials: nothing else
+	 * could be listed) */
+	if (!t->opts->public_only &&
+	    (!add_fixed_dir(p, MBFS_K_COLLECTION, 0, "collections") ||
+	     !add_fixed_dir(p, MBFS_K_CARDS_DIR, 0, "cards") ||
+	     !add_fixed_dir(p, MBFS_K_DASHBOARDS_DIR, 0, "dashboards") ||
+	     !add_fixed_dir(p, MBFS_K_DATABASES_DIR, 0, "databases") ||
+	     !add_fixed_dir(p, MBFS_K_METADATA_DIR, 0, "metadata")))
+		return tree_oom(err);
+	if (!t->opts->public_only &&
+	    !add_fixed_dir(p, MBFS_K_QUERIES_DIR, 0, "queries"))
+		return tree_oom(err);
+	if (!add_fixed_dir(p, MBFS_K_PUBLIC_DIR, 0, "public") ||
+	    !add_fixed_dir(p, MBFS_K_CONTROL_DIR, 0, ".mbfs"))
+		return tree_oom(err);
+	return MBFS_OK;
+}
+
+enum mbfs_status tree_build_control(struct mbfs_tree *t, struct protos *p,
+				    struct mbfs_err *err)
+{
+	(void)t;
+	static const char *const names[] = {"status", "stats", "errors",
+					    "metrics", "exports"};
+	for (int i = 0; i < 5; i++) {
+		struct proto *r = tree_protos_add(p);
+		if (!r)
+			return tree_oom(err);
+		r->kind = MBFS_K_CONTROL_FILE;
+		r->id = i + 1;
+		r->fixed_name = names[i];
+		r->fmts[0] = MBFS_FMT_NONE;
+		r->n_fmts = 1;
+	}
+	return MBFS_OK;
+}
+
+static int card_id_cmp(const void *key, const void *el)
+{
+	int64_t a = *(const int64_t *)key, b = ((const struct mb_card *)el)->id;
+	return a < b ? -1 : a > b;
+}
+
+/* The card with this id in a card list sorted by id, or NULL. */
+static const struct mb_card *find_card(const struct mbfs_meta_snap *cards,
+				       int64_t id)
+{
+	if (!cards || !cards->u.cards.n)
+		return NULL;
+	return bsearch(&id, cards->u.cards.v, cards->u.cards.n,
+		       sizeof *cards->u.cards.v, card_id_cmp);
+}
+
+enum mbfs_status tree_build_collection(struct mbfs_tree *t, int64_t id,
+				       struct protos *p, struct mbfs_err *err)
+{
+	struct mb_item_list items = {0};
+	enum mbfs_status st = t->client->ops->collection_items(t->client, id,
+							       &items, err);
+	if (st != MBFS_OK)
+		return st;
+	/* Which cards are native (and their SQL): the shared card list,
+	 * fetched once per meta_ttl for every directory that needs it. */
+	const struct mbfs_meta_snap *cards = NULL;
+	for (size_t i = 0; i < items.n; i++) {
+		enum mb_model m = items.v[i].model;
+		if (m != MB_MODEL_CARD && m != MB_MODEL_DATASET &&
+		    m != MB_MODEL_METRIC)
+			continue;
+		struct mbfs_err e;
+		if (mbfs_meta_get(t->meta, MBFS_META_CARDS, 0, 0, &cards, &e) !=
+		    MBFS_OK)
+			mbfs_warn("card list unavailable, no .sql files: %s", e.msg);
+		break;
+	}
+	if (id == 0 && !add_fixed_dir(p, MBFS_K_PERSONAL_DIR, 0, "Personal"))
+		st = tree_oom(err);
+	for (size_t i = 0; i < items.n && st == MBFS_OK; i++) {
+		const struct mb_item *it = &items.v[i];
+		if (it->archived)
+			continue;
+		struct proto *r;
+		const struct mb_card *card = NULL;
+		switch (it->model) {
+		case MB_MODEL_COLLECTION:
+			r = tree_protos_add(p);
+			if (!r)
+				break;
+			r->kind = MBFS_K_COLLECTION;
+			r->rank = 0;
+			break;
+		case MB_MODEL_DASHBOARD:
+			r = tree_protos_add(p);
+			if (!r)
+				break;
+			r->kind = MBFS_K_DASHBOARD;
+			r->rank = 1;
+			break;
+		case MB_MODEL_CARD:
+		case MB_MODEL_DATASET:
+		case MB_MODEL_METRIC:
+			if (it->dashboard_id)
+				continue; /* lives in its dashboard (v0.53+) */
+			r = tree_protos_add(p);
+			if (!r)
+				break;
+			r->kind = MBFS_K_CARD_FILE;
+			r->rank = 2;
+			card = find_card(cards, it->id);
+			if (!add_card_files(t, r, card))
+				r = NULL;
+			break;
+		default:
+			continue;
+		}
+		if (!r) {
+			st = tree_oom(err);
+			break;
+		}
+		r->id = it->id;
+		r->model = it->model;
+		r->raw_name = mbfs_dup0(it->name);
+		r->description = mbfs_dup0(it->description);
+		/* the card's own updated_at when known, as under cards/ (items
+		 * carry the last edit's time), so one inode has one mtime */
+		r->updated_at = mbfs_dup0(card && card->updated_at ? card->updated_at
+							      : it->updated_at);
+	}
+	mbfs_meta_put(t->meta, cards);
+	mb_item_list_free(&items);
+	return st;
+}
+
+/* collections/Personal/: one directory per readable personal collection,
+ * named after its owner (GET /api/user for admins, the current user
+ * otherwise; the collection's own name when the owner is unknown). */
+enum mbfs_status tree_build_personal(struct mbfs_tree *t, struct protos *p,
+				     struct mbfs_err *err)
+{
+	const struct mbfs_meta_snap *colls = NULL, *me = NULL, *users = NULL;
+	enum mbfs_status st = mbfs_meta_get(t->meta, MBFS_META_COLLECTIONS, 0,
+					    0, &colls, err);
+	if (st != MBFS_OK)
+		return st;
+	struct mbfs_err e;
+	if (mbfs_meta_get(t->meta, MBFS_META_CURRENT_USER, 0, 0, &me, &e) != MBFS_OK)
+		mbfs_warn("current user unavailable: %s", e.msg);
+	if (me && me->u.user.is_superuser &&
+	    mbfs_meta_get(t->meta, MBFS_META_USERS, 0, 0, &users, &e) != MBFS_OK)
+		mbfs_warn("user list unavailable, personal collections keep their own names: %s",
+			  e.msg);
+	const struct mb_collection_list *cl = &colls->u.collections;
+	for (size_t i = 0; i < cl->n; i++) {
+		const struct mb_collection *c = &cl->v[i];
+		if (!c->personal_owner_id || c->archived || c->id == 0)
+			continue;
+		const char *owner = NULL;
+		if (me && me->u.user.id == c->personal_owner_id)
+			owner = me->u.user.common_name;
+		for (size_t u = 0; !owner && users && u < users->u.users.n; u++)
+			if (users->u.users.v[u].id == c->personal_owner_id)
+				owner = users->u.users.v[u].common_name;
+		struct proto *r = tree_protos_add(p);
+		if (!r) {
+			st = tree_oom(err);
+			break;
+		}
+		r->kind = MBFS_K_COLLECTION;
+		r->id = c->id;
+		r->rank = 0;
+		r->model = MB_MODEL_COLLECTION;
+		r->raw_name = mbfs_dup0(owner && *owner ? owner : c->name);
+		r->description = mbfs_dup0(c->description);
+		r->updated_at = mbfs_dup0(c->updated_at);
+	}
+	mbfs_meta_put(t->meta, users);
+	mbfs_meta_put(t->meta, me);
+	mbfs_meta_put(t->meta, colls);
+	return st;
+}
+
+enum mbfs_status tree_build_cards(struct mbfs_tree *t, struct protos *p,
+				  struct mbfs_err *err)
+{
+	const struct mbfs_meta_snap *snap = NULL;
+	enum mbfs_status st = mbfs_meta_get(t->meta, MBFS_META_CARDS, 0, 0,
+					    &snap, err);
+	if (st != MBFS_OK)
+		return st;
+	const struct mb_card_list *cards = &snap->u.cards;
+	for (size_t i = 0; i < cards->n; i++) {
+		const struct mb_card *c = &cards->v[i];
+		if (c->archived)
+			continue;
+		struct proto *r = tree_protos_add(p);
+		if (!r) {
+			st = tree_oom(err);
+			break;
+		}
+		char idname[32];
+		snprintf(idname, sizeof idname, "%" PRId64, c->id);
+		r->kind = MBFS_K_CARD_FILE;
+		r->id = c->id;
+		r->rank = 2;
+		r->model = c->model;
+		r->raw_name = strdup(idname); /* cards/ names files by id */
+		r->description = mbfs_dup0(c->description);
+		r->updated_at = mbfs_dup0(c->updated_at);
+		if (!r->raw_name || !add_card_files(t, r, c)) {
+			st = tree_oom(err);
+			break;
+		}
+	}
+	mbfs_meta_put(t->meta, snap);
+	return st;
+}
+
+/* dashboards/: every readable dashboard, by id. */
+enum mbfs_status tree_build_dashboards(struct mbfs_tree *t, struct protos *p,
+				       struct mbfs_err *err)
+{
+	const struct mbfs_meta_snap *snap = NULL;
+	enum mbfs_status st = mbfs_meta_get(t->meta, MBFS_META_DASHBOARDS, 0,
+					    0, &snap, err);
+	if (st != MBFS_OK)
+		return st;
+	const struct mb_dashboard_list *dl = &snap->u.dashboards;
+	for (size_t i = 0; i < dl->n; i++) {
+		const struct mb_dashboard *d = &dl->v[i];
+		if (d->archived)
+			continue;
+		struct proto *r = tree_protos_add(p);
+		char idname[32];
+		snprintf(idname, sizeof idname, "%" PRId64, d->id);
+		if (r)
+			r->raw_name = strdup(idname);
+		if (!r || !r->raw_name) {
+			st = tree_oom(err);
+			break;
+		}
+		r->kind = MBFS_K_DASHBOARD_BYID;
+		r->id = d->id;
+		r->rank = 1;
+		r->model = MB_MODEL_DASHBOARD;
+		r->description = mbfs_dup0(d->description);
+		r->updated_at = mbfs_dup0(d->updated_at);
+	}
+	mbfs_meta_put(t->meta, snap);
+	return st;
+}
+
+/* Is this dashcard a file? Text, heading, link and action cards have no
+ * card; cards the user cannot read come as a bare {"id": N}; archived
+ * cards are not shown. */
+static bool dashcard_shown(const struct mb_dashcard *dc)
+{
+	return dc->card_id != 0 && dc->card_name && !dc->card_archived;
+}
+
+static bool add_dashcard(struct mbfs_tree *t, struct protos *p,
+			 const struct mb_dashboard *d,
+			 const struct mb_dashcard *dc)
+{
+	struct proto *r = tree_protos_add(p);
+	if (!r)
+		return false;
+	r->kind = MBFS_K_DASHCARD_FILE;
+	r->id = dc->id;
+	r->dashboard_id = d->id;
+	r->card_id = dc->card_id;
+	r->rank = 2;
+	r->model = dc->card_model;
+	r->raw_name = mbfs_dup0(dc->title ? dc->title : dc->card_name);
+	r->description = mbfs_dup0(dc->card_description);
+	r->updated_at = mbfs_dup0(dc->updated_at ? dc->updated_at : d->updated_at);
+	r->params = mbfs_dup0(d->default_parameters ? d->default_parameters : "[]");
+	r->param_defs = mbfs_dup0(dc->param_defs);
+	add_file_formats(t, r);
+	return r->raw_name && r->params && (!dc->param_defs || r->param_defs);
+}
+
+static bool has_tab(const struct mb_dashboard *d, int64_t tab_id)
+{
+	for (size_t i = 0; i < d->n_tabs; i++)
+		if (d->tabs[i].id == tab_id)
+			return true;
+	return false;
+}
+
+/*
+ * A dashboard directory (kind DASHBOARD or DASHBOARD_BYID, id = dashboard)
+ * or one of its tabs (kind *_TAB*, id = tab, dashboard_id). With more than
+ * one tab the dashboard shows one directory per tab, in tab order, and the
+ * dashcards go into them; dashcards come in layout order (tab, row, col).
+ */
+enum mbfs_status tree_build_dashboard(struct mbfs_tree *t,
+				      const struct mbfs_node *dir,
+				      struct protos *p, struct mbfs_err *err)
+{
+	bool is_tab = dir->kind == MBFS_K_DASHBOARD_TAB ||
+		      dir->kind == MBFS_K_DASHBOARD_TAB_BYID;
+	bool byid = dir->kind == MBFS_K_DASHBOARD_BYID ||
+		    dir->kind == MBFS_K_DASHBOARD_TAB_BYID;
+	int64_t dash_id = is_tab ? dir->dashboard_id : dir->id;
+	const struct mbfs_meta_snap *snap = NULL;
+	enum mbfs_status st = mbfs_meta_get(t->meta, MBFS_META_DASHBOARD,
+					    dash_id, 0, &snap, err);
+	if (st != MBFS_OK)
+		return st;
+	const struct mb_dashboard *d = &snap->u.dashboard;
+	bool tabbed = d->n_tabs > 1;
+	p->keep_order = true;
+	if (tabbed && !is_tab) {
+		for (size_t i = 0; i < d->n_tabs && st == MBFS_OK; i++) {
+			struct proto *r = tree_protos_add(p);
+			if (!r) {
+				st = tree_oom(err);
+				break;
+			}
+			r->kind = byid ? MBFS_K_DASHBOARD_TAB_BYID
+				       : MBFS_K_DASHBOARD_TAB;
+			r->id = d->tabs[i].id;
+			r->dashboard_id = d->id;
+			r->rank = 0;
+			r->model = MB_MODEL_DASHBOARD;
+			r->raw_name = mbfs_dup0(d->tabs[i].name);
+			r->description = mbfs_dup0(d->description);
+			r->updated_at = mbfs_dup0(d->updated_at);
+		}
+	}
+	for (size_t i = 0; i < d->n_dashcards && st == MBFS_OK; i++) {
+		const struct mb_dashcard *dc = &d->dashcards[i];
+		if (!dashcard_shown(dc))
+			continue;
+		bool here = is_tab ? (tabbed && dc->tab_id == dir->id)
+				   : (!tabbed || !has_tab(d, dc->tab_id));
+		if (here && !add_dashcard(t, p, d, dc))
+			st = tree_oom(err);
+	}
+	mbfs_meta_put(t->meta, snap);
+	return st;
+}
+
+/* One directory per database of the shared list: databases/ (kind
+ * DATABASE), or queries/ (kind QUERY_DB), where every database goes
+ * through naming (so that a name is the one databases/ gives it) and the
+ * ones the user may not query natively are not listed. */
+static enum mbfs_status add_databases(struct mbfs_tree *t, struct protos *p,
+				      enum mbfs_kind kind,
+				      struct mbfs_err *err)
+{
+	const struct mbfs_meta_snap *snap = NULL;
+	enum mbfs_status st = mbfs_meta_get(t->meta, MBFS_META_DATABASES, 0, 0,
+					    &snap, err);
+	if (st != MBFS_OK)
+		return st;
+	const struct mb_database_list *dbs = &snap->u.databases;
+	for (size_t i = 0; i < dbs->n; i++) {
+		struct proto *r = tree_protos_add(p);
+		if (!r) {
+			st = tree_oom(err);
+			break;
+		}
+		r->kind = kind;
+		r->id = dbs->v[i].id;
+		r->rank = 0;
+		r->model = MB_MODEL_DATABASE;
+		r->raw_name = mbfs_dup0(dbs->v[i].name);
+		r->description = mbfs_dup0(dbs->v[i].description);
+		r->updated_at = mbfs_dup0(dbs->v[i].updated_at);
+		r->name_only = kind == MBFS_K_QUERY_DB && !dbs->v[i].native_write;
+	}
+	mbfs_meta_put(t->meta, snap);
+	return st;
+}
+
+enum mbfs_status tree_build_databases(struct mbfs_tree *t, struct protos *p,
+				      struct mbfs_err *err)
+{
+	return add_databases(t, p, MBFS_K_DATABASE, err);
+}
+
+/* A schema's id: a hash of (database, name), probed past any id another
+ * schema already has, so two schemas never share a node. Takes the
+ * registry's own lock (builders call it without the tree lock). */
+static int64_t schema_id_locked(struct mbfs_tree *t, int64_t db_id,
+				const char *name);
+
+static int64_t schema_id(struct mbfs_tree *t, int64_t db_id, const char *name)
+{
+	pthread_mutex_lock(&t->schema_lock);
+	int64_t id = schema_id_locked(t, db_id, name);
+	pthread_mutex_unlock(&t->schema_lock);
+	return id;
+}
+
+static int64_t schema_id_locked(struct mbfs_tree *t, int64_t db_id,
+				const char *name)
+{
+	int64_t h = mbfs_inode_hash_id(db_id, name);
+	for (;;) {
+		bool taken = false;
+		for (size_t i = 0; i < t->n_schema_ids; i++) {
+			struct schema_id *s = &t->schema_ids[i];
+			if (s->db_id == db_id && strcmp(s->name, name) == 0)
+				return s->id;
+			if (s->id == h)
+				taken = true;
+		}
+		if (!taken)
+			break;
+		h = (h + 1) & ((INT64_C(1) << 47) - 1);
+	}
+	struct schema_id *v = mbfs_grow(t->schema_ids, &t->cap_schema_ids,
+					 t->n_schema_ids, sizeof *v, 16);
+	if (!v)
+		return h;
+	t->schema_ids = v;
+	char *nm = strdup(name);
+	if (nm)
+		t->schema_ids[t->n_schema_ids++] =
+			(struct schema_id){.db_id = db_id, .name = nm, .id = h};
+	return h;
+}
+
+enum mbfs_status tree_build_database(struct mbfs_tree *t, int64_t db_id,
+				     struct protos *p, struct mbfs_err *err)
+{
+	struct mb_string_list schemas = {0};
+	enum mbfs_status st = t->client->ops->schemas(t->client, db_id,
+						      &schemas, err);
+	if (st != MBFS_OK)
+		return st;
+	for (size_t i = 0; i < schemas.n; i++) {
+		struct proto *r = tree_protos_add(p);
+		if (!r) {
+			st = tree_oom(err);
+			break;
+		}
+		r->kind = MBFS_K_SCHEMA;
+		r->id = schema_id(t, db_id, schemas.v[i]);
+		r->db_id = db_id;
+		r->schema = strdup(schemas.v[i]);
+		r->raw_name = strdup(schemas.v[i]);
+	}
+	mb_string_list_free(&schemas);
+	return st;
+}
+
+enum mbfs_status tree_build_schema(struct mbfs_tree *t,
+				   const struct mbfs_node *dir,
+				   struct protos *p, struct mbfs_err *err)
+{
+	struct mb_table_list tables = {0};
+	enum mbfs_status st = t->client->ops->tables(t->client, dir->db_id,
+						     dir->schema, &tables, err);
+	if (st != MBFS_OK)
+		return st;
+	for (size_t i = 0; i < tables.n; i++) {
+		const struct mb_table *tb = &tables.v[i];
+		if (!tb->active || tb->hidden)
+			continue;
+		struct proto *r = tree_protos_add(p);
+		if (!r) {
+			st = tree_oom(err);
+			break;
+		}
+		r->kind = MBFS_K_TABLE_FILE;
+		r->id = tb->id;
+		r->db_id = tb->db_id ? tb->db_id : dir->db_id;
+		r->rank = 3;
+		r->model = MB_MODEL_TABLE;
+		r->raw_name = mbfs_dup0(tb->name);
+		r->description = mbfs_dup0(tb->description);
+		r->updated_at = mbfs_dup0(tb->updated_at);
+		add_file_formats(t, r);
+	}
+	mb_table_list_free(&tables);
+	return st;
+}
+
+/* metadata/: one JSON array per list; users.json for admins only. The
+ * listing itself never fetches the lists (sizes come from the cache). */
+enum mbfs_status tree_build_metadata(struct mbfs_tree *t, struct protos *p,
+				     struct mbfs_err *err)
+{
+	static const struct {
+		enum mbfs_meta_kind kind;
+		const char *name;
+	} files[] = {
+		{MBFS_META_CARDS, "cards.json"},
+		{MBFS_META_COLLECTIONS, "collections.json"},
+		{MBFS_META_DASHBOARDS, "dashboards.json"},
+		{MBFS_META_DATABASES, "databases.json"},
+		{MBFS_META_USERS, "users.json"},
+		{MBFS_META_SNIPPETS, "snippets.json"},
+	};
+	const struct mbfs_meta_snap *me = NULL;
+	struct mbfs_err e;
+	bool admin = false;
+	if (mbfs_meta_get(t->meta, MBFS_META_CURRENT_USER, 0, 0, &me, &e) == MBFS_OK)
+		admin = me->u.user.is_superuser;
+	else
+		mbfs_warn("current user unavailable, no users.json: %s", e.msg);
+	mbfs_meta_put(t->meta, me);
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		if (files[i].kind == MBFS_META_USERS && !admin)
+			continue;
+		struct proto *r = tree_protos_add(p);
+		if (!r)
+			return tree_oom(err);
+		r->kind = MBFS_K_METADATA_FILE;
+		r->id = files[i].kind;
+		r->fixed_name = files[i].name;
+		r->fmts[0] = MBFS_FMT_NONE;
+		r->n_fmts = 1;
+	}
+	return MBFS_OK;
+}
+
+/* queries/: no network of its own, the shared database list. */
+enum mbfs_status tree_build_queries(struct mbfs_tree *t, struct protos *p,
+				    struct mbfs_err *err)
+{
+	return add_databases(t, p, MBFS_K_QUERY_DB, err);
+}
+
+/* public/: card/ and dashboard/. */
+enum mbfs_status tree_build_public(struct mbfs_tree *t, struct protos *p,
+				   struct mbfs_err *err)
+{
+	(void)t;
+	if (!add_fixed_dir(p, MBFS_K_PUBLIC_CARDS_DIR, 0, "card") ||
+	    !add_fixed_dir(p, MBFS_K_PUBLIC_DASHBOARDS_DIR, 0, "dashboard"))
+		return tree_oom(err);
+	return MBFS_OK;
+}
+
+/*
+ * public/card/ and public/dashboard/: the objects shared by public link
+ * that an admin can see (GET /api/card/public, /api/dashboard/public);
+ * empty for other users and with -o public (no credentials). Any uuid
+ * can still be looked up (mbfs_tree_find_unlisted).
+ */
+enum mbfs_status tree_build_public_list(struct mbfs_tree *t,
+					const struct mbfs_node *dir,
+					struct protos *p,
+					struct mbfs_err *err)
+{
+	bool cards = dir->kind == MBFS_K_PUBLIC_CARDS_DIR;
+	if (t->opts->public_only || !t->client->ops->public_list)
+		return MBFS_OK;
+	const struct mbfs_meta_snap *me = NULL;
+	struct mbfs_err e;
+	bool admin = false;
+	if (mbfs_meta_get(t->meta, MBFS_META_CURRENT_USER, 0, 0, &me, &e) == MBFS_OK)
+		admin = me->u.user.is_superuser;
+	else
+		mbfs_warn("current user unavailable, public/ lists nothing: %s", e.msg);
+	mbfs_meta_put(t->meta, me);
+	if (!admin)
+		return MBFS_OK;
+	struct mb_public_list l = {0};
+	enum mbfs_status st = t->client->ops->public_list(
+		t->client, cards ? MB_PUBLIC_CARDS : MB_PUBLIC_DASHBOARDS, &l, err);
+	if (st == MBFS_ERR_DENIED ||
+	    (st == MBFS_ERR_HTTP && err->http_status == 400)) {
+		/* not an admin after all, or public sharing is off: nothing
+		 * is shared */
+		mbfs_debug("no public links listed: %s", err->msg);
+		mbfs_err_clear(err);
+		return MBFS_OK;
+	}
+	for (size_t i = 0; i < l.n && st == MBFS_OK; i++) {
+		const struct mb_public_item *it = &l.v[i];
+		struct proto *r = tree_protos_add(p);
+		if (!r) {
+			st = tree_oom(err);
+			break;
+		}
+		r->kind = cards ? MBFS_K_PUBLIC_CARD_FILE : MBFS_K_PUBLIC_DASHBOARD;
+		r->id = tree_strid_locked(t, cards ? SID_PUBLIC_CARD : SID_PUBLIC_DASHBOARD,
+					  it->uuid);
+		r->rank = cards ? 2 : 1;
+		r->model = cards ? MB_MODEL_CARD : MB_MODEL_DASHBOARD;
+		r->uuid = strdup(it->uuid);
+		r->raw_name = strdup(it->uuid); /* named by the link */
+		if (cards)
+			r->card_id = it->id;
+		else
+			r->dashboard_id = it->id;
+		if (cards)
+			add_file_formats(t, r);
+		if (!r->id || !r->uuid || !r->raw_name)
+			st = tree_oom(err);
+	}
+	mb_public_list_free(&l);
+	return st;
+}
+
+/* public/dashboard/<uuid>/: its dashcards (all tabs in one directory),
+ * from GET /api/public/dashboard/:uuid, sent without credentials. */
+enum mbfs_status tree_build_public_dashboard(struct mbfs_tree *t,
+					     const struct mbfs_node *dir,
+					     struct protos *p,
+					     struct mbfs_err *err)
+{
+	if (!t->client->ops->public_dashboard)
+		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0,
+				    "no public links in this client");
+	struct mb_dashboard d;
+	memset(&d, 0, sizeof d);
+	enum mbfs_status st = t->client->ops->public_dashboard(t->client,
+							       dir->uuid, &d, err);
+	if (st != MBFS_OK)
+		return st;
+	p->keep_order = true;
+	for (size_t i = 0; i < d.n_dashcards && st == MBFS_OK; i++) {
+		const struct mb_dashcard *dc = &d.dashcards[i];
+		if (!dashcard_shown(dc))
+			continue;
+		if (!add_dashcard(t, p, &d, dc)) {
+			st = tree_oom(err);
+			break;
+		}
+		struct proto *r = &p->v[p->n - 1];
+		r->kind = MBFS_K_PUBLIC_DASHCARD_FILE;
+		r->uuid = strdup(dir->uuid);
+		if (!r->uuid)
+			st = tree_oom(err);
+	}
+	mb_dashboard_free(&d);
+	return st;
+}
