@@ -5,6 +5,8 @@
  */
 #include "waitq.h"
 
+#include "util.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,14 +34,10 @@ void mbfs_waitq_destroy(struct mbfs_waitq *q)
 bool mbfs_waitq_add(struct mbfs_waitq *q, struct mbfs_waiter *w,
 		    uint64_t threshold)
 {
-	if (q->n == q->cap) {
-		size_t nc = q->cap ? q->cap * 2 : 4;
-		struct mbfs_waitq_ent *v = realloc(q->v, nc * sizeof *v);
-		if (!v)
-			return false;
-		q->v = v;
-		q->cap = nc;
-	}
+	struct mbfs_waitq_ent *v = mbfs_grow(q->v, &q->cap, q->n, sizeof *v, 4);
+	if (!v)
+		return false;
+	q->v = v;
 	w->get(w);
 	w->on = q;
 	atomic_store(&w->lock, q->lock);

@@ -20,6 +20,7 @@
 
 #include "cancel.h"
 #include "log.h"
+#include "util.h"
 #include "fuse_int.h"
 #include "waitq.h"
 
@@ -783,37 +784,28 @@ int mbfs_fuse_describe_metrics(void *arg, char *out, size_t outsz)
 	struct mbfs_fs_ctx *c = arg;
 	size_t o = 0;
 	out[0] = '\0';
-#define PUT(...)                                                             \
-	do {                                                                 \
-		if (o < outsz) {                                             \
-			int n_ = snprintf(out + o, outsz - o, __VA_ARGS__);  \
-			if (n_ > 0)                                          \
-				o += (size_t)n_;                             \
-		}                                                            \
-	} while (0)
-	PUT("# HELP mbfs_fuse_requests_total FUSE requests received, by operation.\n"
-	    "# TYPE mbfs_fuse_requests_total counter\n");
+	mbfs_putf(out, outsz, &o, "# HELP mbfs_fuse_requests_total FUSE requests received, by operation.\n"
+		  "# TYPE mbfs_fuse_requests_total counter\n");
 	for (int i = 0; i < MBFS_OP_COUNT; i++)
-		PUT("mbfs_fuse_requests_total{op=\"%s\"} %llu\n", op_names[i],
-		    (unsigned long long)atomic_load(&mbfs_fuse_op_count[i]));
-	PUT("# HELP mbfs_threads Threads of the mbfs process.\n"
-	    "# TYPE mbfs_threads gauge\n"
-	    "mbfs_threads %u\n", thread_count());
+		mbfs_putf(out, outsz, &o, "mbfs_fuse_requests_total{op=\"%s\"} %llu\n", op_names[i],
+			  (unsigned long long)atomic_load(&mbfs_fuse_op_count[i]));
+	mbfs_putf(out, outsz, &o, "# HELP mbfs_threads Threads of the mbfs process.\n"
+		  "# TYPE mbfs_threads gauge\n"
+		  "mbfs_threads %u\n", thread_count());
 	unsigned threads, idle, peak;
 	mbfs_pool_counts(c->pool, &threads, &idle, &peak);
 	int waiting = atomic_load(&tasks_waiting);
-	PUT("# HELP mbfs_threads_max The most threads the mbfs process can have (FUSE workers, worker pool, runners, I/O, notifier, signals, main).\n"
-	    "# TYPE mbfs_threads_max gauge\n"
-	    "mbfs_threads_max %u\n"
-	    "# HELP mbfs_pool_threads Threads of the worker pool (fetch jobs and retries), by state.\n"
-	    "# TYPE mbfs_pool_threads gauge\n"
-	    "mbfs_pool_threads{state=\"busy\"} %u\n"
-	    "mbfs_pool_threads{state=\"idle\"} %u\n"
-	    "# HELP mbfs_requests_waiting FUSE requests waiting (without a thread) for a listing, an export or stream bytes.\n"
-	    "# TYPE mbfs_requests_waiting gauge\n"
-	    "mbfs_requests_waiting %d\n",
-	    c->threads_max, threads - idle, idle, waiting > 0 ? waiting : 0);
-#undef PUT
+	mbfs_putf(out, outsz, &o, "# HELP mbfs_threads_max The most threads the mbfs process can have (FUSE workers, worker pool, runners, I/O, notifier, signals, main).\n"
+		  "# TYPE mbfs_threads_max gauge\n"
+		  "mbfs_threads_max %u\n"
+		  "# HELP mbfs_pool_threads Threads of the worker pool (fetch jobs and retries), by state.\n"
+		  "# TYPE mbfs_pool_threads gauge\n"
+		  "mbfs_pool_threads{state=\"busy\"} %u\n"
+		  "mbfs_pool_threads{state=\"idle\"} %u\n"
+		  "# HELP mbfs_requests_waiting FUSE requests waiting (without a thread) for a listing, an export or stream bytes.\n"
+		  "# TYPE mbfs_requests_waiting gauge\n"
+		  "mbfs_requests_waiting %d\n",
+		  c->threads_max, threads - idle, idle, waiting > 0 ? waiting : 0);
 	return (int)(o < outsz ? o : outsz - 1);
 }
 

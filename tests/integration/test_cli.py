@@ -18,7 +18,7 @@ import time
 import pytest
 
 from conftest import ROOT, mbfs_binary
-from fakeserver import ADMIN, API_KEY, FakeServer
+from fakeserver import ADMIN, FakeServer
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@
 # open, and a session that expires on the server mid-run.
 
 import errno
-import io
 import mmap
 import os
 import subprocess

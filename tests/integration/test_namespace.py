@@ -30,7 +30,7 @@ import zipfile
 
 import pytest
 
-from fakeserver import ADMIN, ANALYST, FakeServer
+from fakeserver import ANALYST, FakeServer
 from conftest import read
 
 CSV_JSON = ("csv", "json")

@@ -14,7 +14,6 @@
 #     public/ and .mbfs/, .mbfs/status says so.
 
 import errno
-import json
 import os
 
 import pytest
