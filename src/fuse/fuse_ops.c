@@ -281,12 +281,19 @@ static void dispatch(struct task *t)
 	task_put(&t->w);
 }
 
-static struct task *task_new(fuse_req_t req, enum task_op op, fuse_ino_t ino,
-			     struct fuse_file_info *fi)
+/* A request that may wait becomes a task and is served (now, or when
+ * what it waits for is there). name: LOOKUP's name (copied); size and
+ * off: READ's. Replies ENOMEM when out of memory. */
+static void task_start(fuse_req_t req, enum task_op op, fuse_ino_t ino,
+		       struct fuse_file_info *fi, const char *name,
+		       size_t size, off_t off)
 {
 	struct task *t = calloc(1, sizeof *t);
-	if (!t)
-		return NULL;
+	if (!t || (name && !(t->name = strdup(name)))) {
+		free(t);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
 	atomic_init(&t->w.state, MBFS_W_RUNNING);
 	t->w.wake = task_wake;
 	t->w.get = task_get;
@@ -301,7 +308,9 @@ static struct task *task_new(fuse_req_t req, enum task_op op, fuse_ino_t ino,
 		t->fi = *fi;
 		t->has_fi = true;
 	}
-	return t;
+	t->size = size;
+	t->off = off;
+	dispatch(t);
 }
 
 struct mbfs_file *mbfs_fuse_file(struct fuse_file_info *fi)
@@ -450,13 +459,7 @@ static bool serve(struct task *t)
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	mbfs_fuse_count(MBFS_OP_LOOKUP);
-	struct task *t = task_new(req, T_LOOKUP, parent, NULL);
-	if (!t || !(t->name = strdup(name))) {
-		free(t);
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	dispatch(t);
+	task_start(req, T_LOOKUP, parent, NULL, name, 0, 0);
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -480,12 +483,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	mbfs_fuse_count(MBFS_OP_GETATTR);
-	struct task *t = task_new(req, T_GETATTR, ino, fi);
-	if (!t) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	dispatch(t);
+	task_start(req, T_GETATTR, ino, fi, NULL, 0, 0);
 }
 
 
@@ -527,12 +525,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	mbfs_fuse_count(MBFS_OP_OPENDIR);
-	struct task *t = task_new(req, T_OPENDIR, ino, fi);
-	if (!t) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	dispatch(t);
+	task_start(req, T_OPENDIR, ino, fi, NULL, 0, 0);
 }
 
 static void do_readdir(fuse_req_t req, size_t size, off_t off,
@@ -604,12 +597,7 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	mbfs_fuse_count(MBFS_OP_OPEN);
-	struct task *t = task_new(req, T_OPEN, ino, fi);
-	if (!t) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	dispatch(t);
+	task_start(req, T_OPEN, ino, fi, NULL, 0, 0);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -619,14 +607,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	(void)ino;
 	struct mbfs_file *f = mbfs_fuse_file(fi);
 	if (mbfs_file_is_stream(f)) {
-		struct task *t = task_new(req, T_READ, ino, fi);
-		if (!t) {
-			fuse_reply_err(req, ENOMEM);
-			return;
-		}
-		t->size = size;
-		t->off = off;
-		dispatch(t);
+		task_start(req, T_READ, ino, fi, NULL, size, off);
 		return;
 	}
 	int fd = mbfs_file_fd(f);

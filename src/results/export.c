@@ -154,6 +154,25 @@ static bool sink_write(void *arg, const char *buf, size_t len)
 	return true;
 }
 
+/* Free a run that nobody references (lock held; takes wq_lock). */
+static void run_free(struct run *r)
+{
+	pthread_mutex_lock(&r->ex->wq_lock);
+	mbfs_waitq_destroy(&r->q); /* empty: complete() woke everyone */
+	pthread_mutex_unlock(&r->ex->wq_lock);
+	if (r->sink.fd >= 0)
+		close(r->sink.fd);
+	free(r->tmp);
+	free(r->format);
+	free(r->parameters);
+	free(r->sql);
+	free(r->label);
+	free(r->uuid);
+	pthread_mutex_destroy(&r->plock);
+	pthread_cond_destroy(&r->pcond);
+	free(r);
+}
+
 /* Create a run for job j (lock held). */
 static struct run *run_new(struct mbfs_export *ex, struct job *j,
 			   const struct mb_export_req *req, bool for_stat,
@@ -186,14 +205,7 @@ static struct run *run_new(struct mbfs_export *ex, struct job *j,
 	pthread_mutex_init(&r->plock, NULL);
 	pthread_cond_init(&r->pcond, NULL);
 	if (mbfs_spool_create(ex->spool, &r->sink.fd, &r->tmp, err) != MBFS_OK) {
-		free(r->format);
-		free(r->parameters);
-		free(r->sql);
-		free(r->label);
-		free(r->uuid);
-		pthread_mutex_destroy(&r->plock);
-		pthread_cond_destroy(&r->pcond);
-		free(r);
+		run_free(r);
 		return NULL;
 	}
 	return r;
@@ -204,20 +216,7 @@ static void run_unref(struct run *r)
 {
 	if (--r->refs)
 		return;
-	pthread_mutex_lock(&r->ex->wq_lock);
-	mbfs_waitq_destroy(&r->q); /* empty: complete() woke everyone */
-	pthread_mutex_unlock(&r->ex->wq_lock);
-	if (r->sink.fd >= 0)
-		close(r->sink.fd);
-	free(r->tmp);
-	free(r->format);
-	free(r->parameters);
-	free(r->sql);
-	free(r->label);
-	free(r->uuid);
-	pthread_mutex_destroy(&r->plock);
-	pthread_cond_destroy(&r->pcond);
-	free(r);
+	run_free(r);
 }
 
 /* The run ended (done is set): wake every stream reader. */
