@@ -51,6 +51,51 @@ void mbfs_putf(char *out, size_t outsz, size_t *o, const char *fmt, ...)
  *   if (!nv) return false; a->v = nv; */
 void *mbfs_grow(void *v, size_t *cap, size_t n, size_t elem, size_t min);
 
+/* ---- JSON structure, byte by byte --------------------------------------
+ * The one scanner of JSON's structure that the streaming list decoder
+ * (json_stream.c) and export verification (verify.c) both run: it knows
+ * strings, their escapes and bracket nesting, nothing else (json-c parses
+ * the values). Caller-owned state, no allocation, no lock. */
+
+struct mbfs_jscan {
+	int depth;                 /* open brackets outside strings */
+	bool in_str, esc;          /* inside a string; after its backslash */
+};
+
+enum mbfs_jscan_ev {
+	MBFS_JSCAN_NONE,           /* string content or a non-bracket byte */
+	MBFS_JSCAN_OPEN,           /* '{' or '[' (depth already raised) */
+	MBFS_JSCAN_CLOSE,          /* '}' or ']' (depth already lowered) */
+};
+
+static inline enum mbfs_jscan_ev mbfs_jscan_step(struct mbfs_jscan *s, char c)
+{
+	if (s->in_str) {
+		if (s->esc)
+			s->esc = false;
+		else if (c == '\\')
+			s->esc = true;
+		else if (c == '"')
+			s->in_str = false;
+		return MBFS_JSCAN_NONE;
+	}
+	switch (c) {
+	case '"':
+		s->in_str = true;
+		return MBFS_JSCAN_NONE;
+	case '{':
+	case '[':
+		s->depth++;
+		return MBFS_JSCAN_OPEN;
+	case '}':
+	case ']':
+		s->depth--;
+		return MBFS_JSCAN_CLOSE;
+	default:
+		return MBFS_JSCAN_NONE;
+	}
+}
+
 /* ---- the string-keyed hash map ----------------------------------------- */
 
 struct mbfs_map_item {

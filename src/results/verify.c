@@ -70,34 +70,18 @@ static void scan_json(struct mbfs_verify *s, const char *buf, size_t len)
 				s->trailing = true;
 			continue;
 		}
-		if (s->in_str) {
-			if (s->esc)
-				s->esc = false;
-			else if (c == '\\')
-				s->esc = true;
-			else if (c == '"')
-				s->in_str = false;
-			continue;
-		}
-		switch (c) {
-		case '"':
-			s->in_str = true;
-			break;
-		case '[':
-		case '{':
-			if (c == '{' && s->depth == 1 && s->first == '[')
+		switch (mbfs_jscan_step(&s->js, c)) {
+		case MBFS_JSCAN_OPEN:
+			if (c == '{' && s->js.depth == 2 && s->first == '[')
 				s->objects++;
-			s->depth++;
 			break;
-		case ']':
-		case '}':
-			s->depth--;
-			if (s->depth <= 0) {
+		case MBFS_JSCAN_CLOSE:
+			if (s->js.depth <= 0) {
 				s->closed = true;
 				s->closed_off = s->off + i + 1;
 			}
 			break;
-		default:
+		case MBFS_JSCAN_NONE:
 			break;
 		}
 	}

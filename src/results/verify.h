@@ -27,6 +27,7 @@
 
 #include "inode.h"
 #include "status.h"
+#include "util.h"
 
 struct mbfs_verify {
 	enum mbfs_fmt fmt;
@@ -38,8 +39,7 @@ struct mbfs_verify {
 	uint64_t records;          /* '\n' outside quotes */
 	uint64_t line_start;       /* offset after the last record end */
 	/* json */
-	int depth;
-	bool in_str, esc;
+	struct mbfs_jscan js;      /* strings and nesting */
 	bool closed;               /* the top-level value ended */
 	uint64_t closed_off;
 	bool trailing;             /* non-whitespace after the top value */

@@ -34,8 +34,9 @@ static void same_state(const struct mbfs_verify *a, const struct mbfs_verify *b)
 	FUZZ_ASSERT(a->seen_nonws == b->seen_nonws && a->first == b->first);
 	FUZZ_ASSERT(a->quoted == b->quoted && a->records == b->records &&
 		    a->line_start == b->line_start);
-	FUZZ_ASSERT(a->depth == b->depth && a->in_str == b->in_str &&
-		    a->esc == b->esc && a->closed == b->closed &&
+	FUZZ_ASSERT(a->js.depth == b->js.depth &&
+		    a->js.in_str == b->js.in_str && a->js.esc == b->js.esc &&
+		    a->closed == b->closed &&
 		    a->closed_off == b->closed_off &&
 		    a->trailing == b->trailing && a->objects == b->objects);
 }

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 enum mbfs_status mb_json_list_array(const char *buf, size_t len, char **out,
 				    size_t *outlen, size_t *count,
 				    struct mbfs_err *err)
@@ -74,8 +76,8 @@ struct mb_json_stream {
 	enum mb_json_list_kind kind;
 	bool keep_text;
 	enum stream_state state;
-	int depth;                 /* nesting inside the top-level array */
-	bool in_str, esc;
+	struct mbfs_jscan js;      /* nesting (1: inside the top-level
+				      array) and strings */
 	bool after_comma;          /* the last separator was a comma */
 	char *elem;                /* the element being scanned */
 	size_t elem_len, elem_cap;
@@ -183,7 +185,7 @@ bool mb_json_stream_feed(struct mb_json_stream *s, const char *buf, size_t len)
 		if (i < len) {
 			if (buf[i] == '[') {
 				s->state = ST_ARRAY;
-				s->depth = 1;
+				s->js.depth = 1;
 				start = i + 1; /* scan after the opening bracket */
 			} else if (buf[i] == '{') {
 				s->state = ST_ENVELOPE;
@@ -210,7 +212,7 @@ bool mb_json_stream_feed(struct mb_json_stream *s, const char *buf, size_t len)
 						   "trailing data after the array");
 			continue;
 		}
-		if (s->depth == 1 && !s->in_str && (c == ',' || c == ']')) {
+		if (s->js.depth == 1 && !s->js.in_str && (c == ',' || c == ']')) {
 			bool blank = mbj_skip_ws(s->elem, s->elem_len, 0) == s->elem_len;
 			if (!blank && !stream_element(s))
 				return false;
@@ -220,7 +222,7 @@ bool mb_json_stream_feed(struct mb_json_stream *s, const char *buf, size_t len)
 			s->after_comma = c == ',';
 			s->elem_len = 0;
 			if (c == ']') {
-				s->depth = 0;
+				s->js.depth = 0;
 				s->state = ST_AFTER;
 			}
 			continue;
@@ -228,22 +230,10 @@ bool mb_json_stream_feed(struct mb_json_stream *s, const char *buf, size_t len)
 		if (!grow(&s->elem, &s->elem_cap, s->elem_len + 1))
 			return stream_fail(s, MBFS_ERR_NOMEM, "out of memory");
 		s->elem[s->elem_len++] = c;
-		if (s->in_str) {
-			if (s->esc)
-				s->esc = false;
-			else if (c == '\\')
-				s->esc = true;
-			else if (c == '"')
-				s->in_str = false;
-		} else if (c == '"') {
-			s->in_str = true;
-		} else if (c == '{' || c == '[') {
-			s->depth++;
-		} else if (c == '}' || c == ']') {
-			if (--s->depth < 1)
-				return stream_fail(s, MBFS_ERR_PROTOCOL,
-						   "unbalanced brackets");
-		}
+		if (mbfs_jscan_step(&s->js, c) == MBFS_JSCAN_CLOSE &&
+		    s->js.depth < 1)
+			return stream_fail(s, MBFS_ERR_PROTOCOL,
+					   "unbalanced brackets");
 	}
 	return true;
 }
