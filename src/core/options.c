@@ -2,8 +2,8 @@
  * options.c — owns the option table (one row per option: its name, the
  * field of struct mbfs_options it fills, how its value is read, its
  * default and range, its environment variable, whether the config file
- * may set it, and its --help text), the argv reader, the config file
- * reader and the server URL rules. --help, the config file keys and the
+ * may set it, and its --help text), the argv reader, the reading of the
+ * config file's keys through config.c, and the server URL rules. --help, the config file keys and the
  * defaults all come from the table: adding an option is one row (plus its
  * use). No libfuse here: the options meant for it are kept as strings and
  * fuse/session.c hands them over. See options.h.

@@ -59,7 +59,7 @@ char *fs_key_compose(const struct mbfs_fs *fs, const char *obj,
  * What a data node exports: the object its results are keyed by (obj)
  * and the export request (*r, its strings borrowed from the node: valid
  * while the tree lock is held). A query data file's request is made from
- * the SQL file's text (query_req_key): here only its object. False when
+ * the SQL file's text (in fs_req_key_of): here only its object. False when
  * n has no result (not a data file, or a query whose SQL file is gone).
  * Tree lock held.
  */
@@ -160,7 +160,7 @@ void fs_req_key_free(struct fs_req_key *rk)
 /* The export request of a data node and the key of its result, consistent
  * with each other (taken under one hold of the tree lock; for a query
  * data file, the SQL text and the revision it is keyed by are taken
- * together from the store). Free with req_key_free, also on failure. */
+ * together from the store). Free with fs_req_key_free, also on failure. */
 enum mbfs_status fs_req_key_of(struct mbfs_fs *fs, const struct mbfs_node *n,
 			       struct fs_req_key *rk, struct mbfs_err *err)
 {

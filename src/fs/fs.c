@@ -524,7 +524,7 @@ enum mbfs_status mbfs_fs_getattr(struct mbfs_fs *fs, uint64_t ino,
 	 * fstat rule) — decided and answered under one hold of the lock: if
 	 * the handles closed between a check and the answer, the answer
 	 * would carry no result (size 0) to a kernel inode whose pages may
-	 * be kept. Otherwise name-fs_materialize (rule 2), then answer from that
+	 * be kept. Otherwise materialize (fs_materialize, rule 2), then answer from that
 	 * result (or from handles opened meanwhile). */
 	pthread_mutex_lock(&fs->lock);
 	struct kino *k = kino_get(fs, n, ino);

@@ -22,9 +22,11 @@
  * ask with MBFS_META_WANT_ARRAY; from then on every refresh of that entry
  * keeps it.
  *
- * Locking: one internal mutex, never held across a fetch nor while calling
- * out. Lock order: tree → meta (tree.c calls in with its lock held only for
- * the non-blocking calls: peek, put, invalidate).
+ * Locking: one internal mutex, never held across a fetch. Held while a
+ * fetch job is submitted to the pool and while waiters are woken (their
+ * retries run on the pool, never inline). Lock order: tree → meta → pool
+ * (tree.c calls in with its lock held for the non-blocking calls: peek,
+ * put, invalidate, wake).
  * Blocking: mbfs_meta_get blocks on the network; everything else never does.
  */
 #ifndef MBFS_META_CACHE_H

@@ -48,8 +48,8 @@
  * lock (for one name, the last writer wins); another mount's changes are
  * seen at the next mount.
  *
- * Thread safety: one internal mutex, a leaf lock (nothing else is taken
- * while it is held). Blocking: local file I/O only (fsync); never the
+ * Thread safety: one internal mutex; nothing but the query directory's
+ * flock (another mount's writer) is taken while it is held. Blocking: local file I/O only (fsync); never the
  * network. Memory: lists and texts returned are the caller's.
  */
 #ifndef MBFS_QUERIES_H

@@ -2,8 +2,9 @@
  * mb_types.h — plain C views of the Metabase objects mbfs uses.
  *
  * Filled by the JSON decoders (json*.c, the only files that see json-c;
- * mb_json.h) and consumed by the namespace (tree.c) and the export engine. Every string is a heap copy owned
- * by the struct that holds it, NUL-terminated, and may contain any bytes the
+ * mb_json.h) and consumed by the namespace (tree_build.c, tree_unlisted.c)
+ * and the export engine. Every string is a heap copy owned by the struct
+ * that holds it, NUL-terminated, and may contain any bytes the
  * server sent (names are hostile input: escape before use as file names).
  * A NULL string means the server sent null or nothing. Free with the
  * matching *_free() below (they accept NULL and zeroed structs).
