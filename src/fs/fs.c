@@ -2,8 +2,8 @@
  * fs.c — owns filesystem semantics: turning nodes into attributes, the
  * materialize-on-name rule, the kernel inodes of files and their result
  * generations (which number a lookup hands out, keep_cache, what fstat
- * sees), open file handles, directory snapshots and touch. Where bytes
- * come from is content.c; extended attributes xattr.c; .mbfs/ control.c;
+ * sees), open file handles and touch. Directory handles are dirs.c; bytes
+ * come from content.c; extended attributes xattr.c; .mbfs/ control.c;
  * the writable files of queries/ query_files.c (fs_int.h). See fs.h.
  *
  * Generations and kernel inodes (DESIGN.md §2 rule 3). The kernel caches
@@ -43,14 +43,6 @@
 #include "queries.h"
 #include "util.h"
 
-/* A directory snapshot given to the kernel (opendir → releasedir). */
-struct mbfs_dir {
-	struct mbfs_dir *prev, *next;  /* fs->dirs (fs->lock) */
-	uint64_t ino;
-	struct mbfs_dirent *ents;
-	size_t n;
-};
-
 /* The tree's error hook: a failed listing goes to .mbfs/errors too. */
 static void listing_error(void *arg, const char *what,
 			  const struct mbfs_err *err)
@@ -75,6 +67,7 @@ struct mbfs_fs *mbfs_fs_new(const struct mbfs_fs_env *env)
 	pthread_cond_init(&fs->inval_cond, NULL);
 	mbfs_inode_table_init(&fs->kinos);
 	mbfs_inode_table_init(&fs->current);
+	mbfs_inode_table_init(&fs->kdirs);
 	if (env->tree && env->export)
 		mbfs_tree_set_error_hook(env->tree, listing_error, fs);
 	return fs;
@@ -128,8 +121,6 @@ static void kino_free(void *val, void *arg)
 }
 
 static void file_free(struct mbfs_fs *fs, struct mbfs_file *f);
-static void dir_free(struct mbfs_dir *d);
-
 void mbfs_fs_free(struct mbfs_fs *fs)
 {
 	if (!fs)
@@ -140,11 +131,7 @@ void mbfs_fs_free(struct mbfs_fs *fs)
 		f->nodeid = 0; /* its kino goes below */
 		file_free(fs, f);
 	}
-	while (fs->dirs) {
-		struct mbfs_dir *d = fs->dirs;
-		fs->dirs = d->next;
-		dir_free(d);
-	}
+	fs_dirs_teardown(fs);
 	if (fs->env.tree && fs->env.export)
 		mbfs_tree_set_error_hook(fs->env.tree, NULL, NULL);
 	mbfs_inode_table_each(&fs->kinos, kino_free, NULL);
@@ -589,85 +576,6 @@ enum mbfs_status mbfs_fs_touch(struct mbfs_fs *fs, uint64_t ino,
 	}
 	out->ino = ino;
 	return MBFS_OK;
-}
-
-/* ---- directories --------------------------------------------------------- */
-
-enum mbfs_status mbfs_fs_opendir(struct mbfs_fs *fs, uint64_t ino,
-				 struct mbfs_dir **out, struct mbfs_err *err)
-{
-	struct mbfs_node *n = fs_node_of(fs, ino);
-	if (!n)
-		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "stale inode");
-	if (!mbfs_kind_is_dir(n->kind))
-		return mbfs_err_set(err, MBFS_ERR_NOT_DIR, 0, "not a directory");
-	struct mbfs_dir *d = calloc(1, sizeof *d);
-	if (!d)
-		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
-	d->ino = ino;
-	enum mbfs_status st = mbfs_tree_list(fs->env.tree, n, &d->ents, &d->n,
-					     err);
-	if (st != MBFS_OK) {
-		free(d);
-		return st;
-	}
-	pthread_mutex_lock(&fs->lock);
-	d->next = fs->dirs;
-	if (fs->dirs)
-		fs->dirs->prev = d;
-	fs->dirs = d;
-	pthread_mutex_unlock(&fs->lock);
-	*out = d;
-	return MBFS_OK;
-}
-
-size_t mbfs_dir_count(const struct mbfs_dir *d)
-{
-	return d->n + 2;
-}
-
-bool mbfs_dir_entry(struct mbfs_fs *fs, struct mbfs_dir *d, size_t i,
-		    const char **name, struct mbfs_attr *attr, bool *is_dot)
-{
-	if (i >= d->n + 2)
-		return false;
-	if (i < 2) {
-		*name = i == 0 ? "." : "..";
-		*is_dot = true;
-		memset(attr, 0, sizeof *attr);
-		attr->ino = i == 0 ? d->ino : 1;
-		attr->mode = S_IFDIR;
-		return true;
-	}
-	*is_dot = false;
-	struct mbfs_node *n = d->ents[i - 2].node;
-	*name = d->ents[i - 2].name;
-	struct mbfs_result_info info;
-	memset(&info, 0, sizeof info);
-	fs_peek_node(fs, n, &info);
-	fs_entry_attr(fs, n, &info, false, attr);
-	return true;
-}
-
-static void dir_free(struct mbfs_dir *d)
-{
-	mbfs_tree_free_snapshot(d->ents, d->n);
-	free(d);
-}
-
-void mbfs_fs_releasedir(struct mbfs_fs *fs, struct mbfs_dir *d)
-{
-	if (!d)
-		return;
-	pthread_mutex_lock(&fs->lock);
-	if (d->prev)
-		d->prev->next = d->next;
-	else
-		fs->dirs = d->next;
-	if (d->next)
-		d->next->prev = d->prev;
-	pthread_mutex_unlock(&fs->lock);
-	dir_free(d);
 }
 
 /* ---- files --------------------------------------------------------------- */

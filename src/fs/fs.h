@@ -116,10 +116,15 @@ enum mbfs_status mbfs_fs_getattr(struct mbfs_fs *fs, uint64_t ino,
 enum mbfs_status mbfs_fs_touch(struct mbfs_fs *fs, uint64_t ino,
 			       struct mbfs_attr *out, struct mbfs_err *err);
 
-/* Directory snapshot for readdir. */
+struct mbfs_open_info;
+/* Directory snapshot for readdir. oi: cache_dir (the kernel may cache
+ * the entries it reads through this handle, FOPEN_CACHE_DIR) and
+ * keep_cache (what it cached before is this listing's: keep it). */
 struct mbfs_dir;
 enum mbfs_status mbfs_fs_opendir(struct mbfs_fs *fs, uint64_t ino,
-				 struct mbfs_dir **out, struct mbfs_err *err);
+				 struct mbfs_dir **out,
+				 struct mbfs_open_info *oi,
+				 struct mbfs_err *err);
 /* Number of entries including "." and "..". */
 size_t mbfs_dir_count(const struct mbfs_dir *d);
 /* Entry i: name and attributes (no export is run). Returns false past the
@@ -133,6 +138,8 @@ void mbfs_fs_releasedir(struct mbfs_fs *fs, struct mbfs_dir *d);
 struct mbfs_open_info {
 	bool keep_cache;           /* the kernel may keep its page cache */
 	bool direct_io;            /* generated files: bypass the page cache */
+	bool cache_dir;            /* directories: the kernel may cache the
+				      entries read through this handle */
 	/* The first handle of its kernel inode: the shim must make the
 	 * kernel drop the inode's attributes (they may be a listing's "no
 	 * result yet") and then call mbfs_fs_open_done(), both before the

@@ -3,6 +3,7 @@
  * sees: struct mbfs_fs, the kernel inodes of files (struct kino), open
  * handles, and the helpers one file of fs/ offers the others:
  *   fs.c           semantics, kernel inodes and generations, open handles
+ *   dirs.c         directory handles and the kernel's readdir cache rule
  *   content.c      what a file's bytes come from: export request and key,
  *                  materialize, metadata/ lists, peek
  *   xattr.c        user.mb.* attributes
@@ -55,6 +56,7 @@ struct mbfs_fs {
 	struct mbfs_inode_table kinos;   /* node id → struct kino */
 	struct mbfs_inode_table current; /* node ino → kino handed out, when
 					    it is not the base */
+	struct mbfs_inode_table kdirs;   /* dir ino → struct kdir (fs.c) */
 	uint64_t next_alias;
 	uint64_t n_aliases, n_stale;     /* counters for .mbfs/stats */
 	/* Metrics of the layers fs does not know (FUSE requests, threads). */
@@ -105,6 +107,12 @@ static inline bool fs_is_qfile(const struct mbfs_node *n)
 {
 	return n->kind == MBFS_K_QUERY_SQL || n->kind == MBFS_K_QUERY_TEMP;
 }
+
+/* ---- dirs.c -------------------------------------------------------------- */
+
+/* Free the directory handles the kernel never released and what fs
+ * remembers of the kernel's readdir caches (fs teardown, no lock). */
+void fs_dirs_teardown(struct mbfs_fs *fs);
 
 /* ---- fs.c ---------------------------------------------------------------- */
 

@@ -67,43 +67,6 @@ static void protos_free(struct protos *p)
 	memset(p, 0, sizeof *p);
 }
 
-/* ---- time parsing ------------------------------------------------------- */
-
-time_t mbfs_tree_parse_time(const char *s)
-{
-	if (!s)
-		return 0;
-	int y, mo, d, h = 0, mi = 0, sec = 0;
-	int consumed = 0;
-	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &consumed) != 3)
-		return 0;
-	const char *p = s + consumed;
-	if (*p == 'T' || *p == ' ') {
-		int c2 = 0;
-		if (sscanf(p + 1, "%2d:%2d:%2d%n", &h, &mi, &sec, &c2) != 3)
-			return 0;
-		p += 1 + c2;
-		if (*p == '.')
-			for (p++; *p >= '0' && *p <= '9'; p++)
-				;
-	}
-	long off = 0;
-	if (*p == '+' || *p == '-') {
-		int oh = 0, om = 0;
-		if (sscanf(p + 1, "%2d:%2d", &oh, &om) >= 1)
-			off = (oh * 3600L + om * 60L) * (*p == '-' ? -1 : 1);
-	}
-	struct tm tm = {0};
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	time_t t = timegm(&tm);
-	return t == (time_t)-1 ? 0 : t - off;
-}
-
 /* ---- nodes -------------------------------------------------------------- */
 
 /* The node of an identity, if one exists. Lock held. */
@@ -396,6 +359,37 @@ static int sortent_cmp(const void *a, const void *b)
 		      ((const struct sortent *)b)->d.name);
 }
 
+/* The same listing: names, nodes and readdir order. */
+static bool same_listing(const struct mbfs_node *dir,
+			 const struct mbfs_dirent *ents, size_t k,
+			 const size_t *order)
+{
+	if (dir->n_entries != k || (dir->order == NULL) != (order == NULL))
+		return false;
+	for (size_t i = 0; i < k; i++)
+		if (dir->entries[i].node != ents[i].node ||
+		    strcmp(dir->entries[i].name, ents[i].name) != 0 ||
+		    (order && dir->order[i] != order[i]))
+			return false;
+	return true;
+}
+
+/* dir's listing becomes ents (k entries, order or NULL; all taken over):
+ * names it no longer shows go to the gone hook, and list_gen changes
+ * unless the listing is the same as before. Lock held. */
+static void set_entries(struct mbfs_tree *t, struct mbfs_node *dir,
+			struct mbfs_dirent *ents, size_t k, size_t *order)
+{
+	if (!dir->list_gen || !same_listing(dir, ents, k, order))
+		dir->list_gen = ++t->list_seq;
+	report_gone(t, dir, dir->entries, dir->n_entries, ents, k);
+	entries_free(dir->entries, dir->n_entries);
+	free(dir->order);
+	dir->entries = ents;
+	dir->n_entries = k;
+	dir->order = order;
+}
+
 static enum mbfs_status apply(struct mbfs_tree *t, struct mbfs_node *dir,
 			      struct protos *p, struct mbfs_err *err)
 {
@@ -495,12 +489,7 @@ static enum mbfs_status apply(struct mbfs_tree *t, struct mbfs_node *dir,
 			order[se[j].pos] = j;
 	}
 	free(se);
-	report_gone(t, dir, dir->entries, dir->n_entries, ents, k);
-	entries_free(dir->entries, dir->n_entries);
-	free(dir->order);
-	dir->entries = ents;
-	dir->n_entries = k;
-	dir->order = order;
+	set_entries(t, dir, ents, k, order);
 	return MBFS_OK;
 }
 
@@ -676,7 +665,7 @@ enum mbfs_status tree_listing(struct mbfs_tree *t, struct mbfs_node *dir,
 
 enum mbfs_status mbfs_tree_list(struct mbfs_tree *t, struct mbfs_node *dir,
 				struct mbfs_dirent **out, size_t *n,
-				struct mbfs_err *err)
+				uint64_t *gen, struct mbfs_err *err)
 {
 	pthread_mutex_lock(&t->lock);
 	enum mbfs_status st = ensure_listing(t, dir, err);
@@ -701,6 +690,8 @@ enum mbfs_status mbfs_tree_list(struct mbfs_tree *t, struct mbfs_node *dir,
 			}
 			*out = v;
 			*n = v ? dir->n_entries : 0;
+			if (gen)
+				*gen = dir->list_gen;
 		}
 	}
 	pthread_mutex_unlock(&t->lock);
@@ -912,12 +903,7 @@ static enum mbfs_status local_listing(struct mbfs_tree *t,
 		return tree_oom(err);
 	}
 	qsort(ents, k, sizeof *ents, dirent_cmp);
-	report_gone(t, dir, dir->entries, dir->n_entries, ents, k);
-	entries_free(dir->entries, dir->n_entries);
-	free(dir->order);
-	dir->order = NULL;
-	dir->entries = ents;
-	dir->n_entries = k;
+	set_entries(t, dir, ents, k, NULL);
 	dir->listing_ok = true;
 	dir->local_version = ver;
 	dir->fetched_at = mbfs_mono_now();

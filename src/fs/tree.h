@@ -97,6 +97,9 @@ struct mbfs_node {
 					   (tree.c; allocated on first wait) */
 	uint64_t local_version;    /* queries/<db>/: the query store's
 				      version the listing was built from */
+	uint64_t list_gen;         /* the listing's identity: a tree-wide
+				      number, new whenever its names,
+				      nodes or order change (0: none yet) */
 };
 
 struct mbfs_tree;
@@ -126,12 +129,14 @@ struct mbfs_node *mbfs_tree_node(struct mbfs_tree *t, uint64_t ino);
  * Make sure dir's listing is fresh and return a snapshot: a heap array of
  * (name, node) with heap names, in readdir order (by name, except inside
  * dashboards: tabs in tab order, then dashcards in layout order); free
- * with mbfs_tree_free_snapshot. Blocks.
+ * with mbfs_tree_free_snapshot. *gen (when not NULL): the snapshot's
+ * list_gen — two snapshots with one gen hold the same names, nodes and
+ * order. Blocks (WOULD_BLOCK inside a try scope).
  * Takes the lock itself (caller must NOT hold it).
  */
 enum mbfs_status mbfs_tree_list(struct mbfs_tree *t, struct mbfs_node *dir,
 				struct mbfs_dirent **out, size_t *n,
-				struct mbfs_err *err);
+				uint64_t *gen, struct mbfs_err *err);
 void mbfs_tree_free_snapshot(struct mbfs_dirent *v, size_t n);
 
 /* Find name in dir (fetching the listing if needed). Blocks; takes the

@@ -4,7 +4,7 @@
  * dashboard and its tabs, databases/, a database's schemas, a schema's
  * tables, metadata/, queries/, .mbfs/, public/ and the public links) turns
  * what the client and the shared meta cache say into protos (tree_int.h),
- * and the schema id registry. Builders run without the tree lock and may
+ * the schema id registry, and the parsing of the server's timestamps. Builders run without the tree lock and may
  * BLOCK on the network; tree.c applies what they return.
  */
 #include <inttypes.h>
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "tree_int.h"
@@ -688,4 +689,41 @@ enum mbfs_status tree_build_public_dashboard(struct mbfs_tree *t,
 	}
 	mb_dashboard_free(&d);
 	return st;
+}
+
+/* ---- time parsing ------------------------------------------------------- */
+
+time_t mbfs_tree_parse_time(const char *s)
+{
+	if (!s)
+		return 0;
+	int y, mo, d, h = 0, mi = 0, sec = 0;
+	int consumed = 0;
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &consumed) != 3)
+		return 0;
+	const char *p = s + consumed;
+	if (*p == 'T' || *p == ' ') {
+		int c2 = 0;
+		if (sscanf(p + 1, "%2d:%2d:%2d%n", &h, &mi, &sec, &c2) != 3)
+			return 0;
+		p += 1 + c2;
+		if (*p == '.')
+			for (p++; *p >= '0' && *p <= '9'; p++)
+				;
+	}
+	long off = 0;
+	if (*p == '+' || *p == '-') {
+		int oh = 0, om = 0;
+		if (sscanf(p + 1, "%2d:%2d", &oh, &om) >= 1)
+			off = (oh * 3600L + om * 60L) * (*p == '-' ? -1 : 1);
+	}
+	struct tm tm = {0};
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	time_t t = timegm(&tm);
+	return t == (time_t)-1 ? 0 : t - off;
 }

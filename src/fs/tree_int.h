@@ -42,6 +42,7 @@ struct mbfs_tree {
 	struct mbfs_ident_table idents;   /* (kind, fmt, id) → node */
 	uint64_t next_big;                /* numbers for ids beyond 48 bits */
 	uint64_t content_seq;             /* SQL text generations */
+	uint64_t list_seq;                /* listing generations (list_gen) */
 	/* (database, schema) → id; builders run without the tree lock, so
 	 * the registry has a lock of its own (taken alone, never nested) */
 	pthread_mutex_t schema_lock;

@@ -362,9 +362,10 @@ static bool serve_getattr(struct task *t)
 static bool serve_opendir(struct task *t)
 {
 	struct mbfs_dir *d = NULL;
+	struct mbfs_open_info oi;
 	struct mbfs_err err;
 	mbfs_err_clear(&err);
-	enum mbfs_status st = mbfs_fs_opendir(t->ctx->fs, t->ino, &d, &err);
+	enum mbfs_status st = mbfs_fs_opendir(t->ctx->fs, t->ino, &d, &oi, &err);
 	if (st == MBFS_ERR_WOULD_BLOCK)
 		return false;
 	unarm(t);
@@ -373,6 +374,8 @@ static bool serve_opendir(struct task *t)
 		return true;
 	}
 	t->fi.fh = (uint64_t)(uintptr_t)d;
+	t->fi.cache_readdir = oi.cache_dir;
+	t->fi.keep_cache = oi.keep_cache;
 	if (fuse_reply_open(t->req, &t->fi) != 0)
 		mbfs_fs_releasedir(t->ctx->fs, d);
 	return true;

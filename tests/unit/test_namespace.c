@@ -119,7 +119,7 @@ static char *listing(struct mbfs_tree *t, struct mbfs_node *dir)
 	struct mbfs_err err;
 	static char out[4096];
 	out[0] = '\0';
-	if (mbfs_tree_list(t, dir, &v, &n, &err) != MBFS_OK) {
+	if (mbfs_tree_list(t, dir, &v, &n, NULL, &err) != MBFS_OK) {
 		snprintf(out, sizeof out, "ERROR %s", err.msg);
 		return out;
 	}

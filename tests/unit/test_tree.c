@@ -51,7 +51,7 @@ static const char *names_of(struct mbfs_tree *t, struct mbfs_node *dir,
 	struct mbfs_err err;
 	mbfs_err_clear(&err);
 	buf[0] = '\0';
-	enum mbfs_status st = mbfs_tree_list(t, dir, &v, &n, &err);
+	enum mbfs_status st = mbfs_tree_list(t, dir, &v, &n, NULL, &err);
 	if (st_out)
 		*st_out = st;
 	if (st != MBFS_OK)
@@ -180,7 +180,7 @@ static void test_root(void)
 		size_t n = 0;
 		struct mbfs_err err;
 		if (s)
-			CHECK_INT(mbfs_tree_list(t, s, &v, &n, &err),
+			CHECK_INT(mbfs_tree_list(t, s, &v, &n, NULL, &err),
 				  MBFS_ERR_NOT_DIR);
 	}
 	/* the fixed directories never ask the server */
@@ -221,14 +221,21 @@ static void check_file(struct mbfs_tree *t, struct mbfs_node *dir,
 		CHECK_STR(n->raw_name, raw);
 }
 
+/* A tree over the fake's catalog (csv and json); f and o are the caller's. */
+static struct mbfs_tree *catalog_tree(struct fake_client *f,
+				      struct mbfs_options *o)
+{
+	fake_init(f);
+	setup_catalog(f);
+	opts_init(o, 2, CSV_JSON);
+	return mbfs_tree_new(&f->base, o);
+}
+
 static void test_collections(void)
 {
 	struct fake_client f;
-	fake_init(&f);
-	setup_catalog(&f);
 	struct mbfs_options o;
-	opts_init(&o, 2, CSV_JSON);
-	struct mbfs_tree *t = mbfs_tree_new(&f.base, &o);
+	struct mbfs_tree *t = catalog_tree(&f, &o);
 	struct mbfs_node *root = root_of(t);
 	struct mbfs_node *coll = find(t, root, "collections");
 	CHECK(coll != NULL);
@@ -345,7 +352,7 @@ static void test_collections(void)
 	size_t n = 0;
 	struct mbfs_err err;
 	mbfs_err_clear(&err);
-	CHECK_INT(mbfs_tree_list(t, coll, &v, &n, &err), MBFS_OK);
+	CHECK_INT(mbfs_tree_list(t, coll, &v, &n, NULL, &err), MBFS_OK);
 	CHECK_INT(err.status, MBFS_OK);
 	CHECK(n > 0);
 	mbfs_tree_free_snapshot(v, n);
@@ -380,7 +387,7 @@ static void test_collections(void)
 		mbfs_err_clear(&err);
 		v = NULL;
 		n = 0;
-		CHECK_INT(mbfs_tree_list(t, coll, &v, &n, &err), MBFS_ERR_DENIED);
+		CHECK_INT(mbfs_tree_list(t, coll, &v, &n, NULL, &err), MBFS_ERR_DENIED);
 		CHECK_INT(err.status, MBFS_ERR_DENIED);
 		struct mbfs_node *x = NULL;
 		CHECK_INT(mbfs_tree_find(t, coll, "Revenue.csv", &x, &err),
@@ -392,6 +399,64 @@ static void test_collections(void)
 		CHECK_INT(st, MBFS_OK);
 		CHECK(find(t, coll, "Revenue.csv") != NULL);
 	}
+	mbfs_tree_free(t);
+	fake_fini(&f);
+}
+
+/* The listing's identity (list_gen): the same after a re-list that found
+ * the same listing, new after a change that keeps the number of entries,
+ * unchanged by a failed refresh, never reused. */
+static uint64_t gen_of(struct mbfs_tree *t, struct mbfs_node *dir)
+{
+	struct mbfs_dirent *v = NULL;
+	size_t n = 0;
+	uint64_t gen = 0;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	CHECK_INT(mbfs_tree_list(t, dir, &v, &n, &gen, &err), MBFS_OK);
+	mbfs_tree_free_snapshot(v, n);
+	return gen;
+}
+
+static void test_list_gen(void)
+{
+	struct fake_client f;
+	struct mbfs_options o;
+	struct mbfs_tree *t = catalog_tree(&f, &o);
+	struct mbfs_node *coll = find(t, root_of(t), "collections");
+	CHECK(coll != NULL);
+	if (!coll) {
+		mbfs_tree_free(t);
+		fake_fini(&f);
+		return;
+	}
+	uint64_t g1 = gen_of(t, coll);
+	CHECK(g1 != 0);
+	CHECK(gen_of(t, coll) == g1);         /* cached */
+	invalidate(t, coll);
+	CHECK(gen_of(t, coll) == g1);         /* re-listed, the same */
+	CHECK_INT(items_calls(&f), 2);
+	/* a rename that keeps the count (and the length of the name) */
+	fake_lock(&f);
+	f.items[2].name = "a/c";
+	fake_unlock(&f);
+	invalidate(t, coll);
+	uint64_t g2 = gen_of(t, coll);
+	CHECK(g2 != g1 && g2 != 0);
+	CHECK(find(t, coll, "a\xef\xbc\x8f" "c.csv") != NULL);
+	/* a failed refresh keeps the listing and its identity */
+	fake_lock(&f);
+	f.fail_items = MBFS_ERR_NETWORK;
+	fake_unlock(&f);
+	invalidate(t, coll);
+	CHECK(gen_of(t, coll) == g2);
+	fake_lock(&f);
+	f.fail_items = MBFS_OK;
+	f.items[2].name = "a/b";              /* back to the first names ... */
+	fake_unlock(&f);
+	mbfs_tree_invalidate_all(t);
+	uint64_t g3 = gen_of(t, coll);
+	CHECK(g3 != g1 && g3 != g2);          /* ... under a new identity */
 	mbfs_tree_free(t);
 	fake_fini(&f);
 }
@@ -605,7 +670,7 @@ static void *lister_main(void *arg)
 	struct lister *l = arg;
 	struct mbfs_dirent *v = NULL;
 	struct mbfs_err err;
-	l->st = mbfs_tree_list(l->t, l->dir, &v, &l->n, &err);
+	l->st = mbfs_tree_list(l->t, l->dir, &v, &l->n, NULL, &err);
 	if (l->st == MBFS_OK)
 		mbfs_tree_free_snapshot(v, l->n);
 	return NULL;
@@ -665,6 +730,7 @@ int main(void)
 	mbfs_log_set_level(MBFS_LOG_ERROR);
 	test_root();
 	test_collections();
+	test_list_gen();
 	test_formats();
 	test_cards_dir();
 	test_databases();

@@ -1,0 +1,161 @@
+# test_dircache.py — the kernel keeps a directory's listing while it is
+# unchanged (cache_readdir + keep_cache on opendir), and never serves a
+# changed one from its cache, through a real mount, both server behaviours:
+#
+#   - a second `ls` of an unchanged directory makes no READDIR/READDIRPLUS
+#     upcall (the kernel's readdir cache answers it);
+#   - a rename on the server that keeps the number of entries is seen
+#     after `touch DIR`, after SIGHUP and after meta_ttl, with the whole
+#     listing compared, not only its length;
+#   - a directory handle opened before the change and read after a newer
+#     listing was handed out (it may fill the kernel's cache with the old
+#     names) does not make a later `ls` show the old names;
+#   - a directory that did not change keeps its cache across `touch DIR`
+#     (the re-fetch found the same listing).
+
+import os
+import re
+import signal
+import time
+
+import pytest
+
+from conftest import read
+
+SALT = "Qx"   # keeps a renamed card's name the same length
+
+
+def upcalls(m, op):
+    text = read(m.p(".mbfs", "metrics")).decode()
+    hit = re.search(r'^mbfs_fuse_requests_total\{op="%s"\} (\d+)$' % op, text, re.M)
+    assert hit, text[:2000]
+    return int(hit.group(1))
+
+
+def readdirs(m):
+    return upcalls(m, "readdir") + upcalls(m, "readdirplus")
+
+
+def a_card_in_a_collection(fake, m):
+    """(collection directory, card id, card name) of a card the mount
+    lists in a collection directory of its own."""
+    cat = fake.catalog()
+    cards = cat["cards"] if isinstance(cat, dict) else cat
+    for c in sorted(cards.values() if isinstance(cards, dict) else cards,
+                    key=lambda c: c["id"]):
+        if c.get("archived") or not c.get("collection_id"):
+            continue
+        for dp, dn, fn in os.walk(m.p("collections")):
+            try:
+                if os.getxattr(dp, "user.mb.id") != str(c["collection_id"]).encode():
+                    continue
+                if os.getxattr(dp, "user.mb.model") != b"collection":
+                    continue
+            except OSError:
+                continue
+            mine = [f for f in fn if f.startswith(c["name"])]
+            if c["name"] + ".csv" in mine and all(
+                    f.rsplit(".", 1)[0] == c["name"] for f in mine):
+                return dp, c["id"], c["name"]   # its names, no [id] suffix
+    raise AssertionError("no card in a collection")
+
+
+def renamed(name):
+    return name[:-len(SALT)] + SALT if len(name) > len(SALT) else name + SALT
+
+
+def expected(names, old, new):
+    """names with the card's files (old.csv, old.json...) renamed."""
+    return sorted(new + f[len(old):] if f.rsplit(".", 1)[0] == old else f
+                  for f in names)
+
+
+def test_unchanged_listing_is_served_by_the_kernel(clean, mount_factory):
+    m = mount_factory(clean.url)
+    d, _, _ = a_card_in_a_collection(clean, m)
+    first = sorted(os.listdir(d))
+    before = readdirs(m)
+    for _ in range(3):
+        assert sorted(os.listdir(d)) == first
+    assert readdirs(m) == before, "the kernel's readdir cache did not answer"
+    # touch re-fetches; the same listing keeps the cache
+    os.utime(d)
+    assert sorted(os.listdir(d)) == first
+    after_touch = readdirs(m)
+    assert sorted(os.listdir(d)) == first
+    assert readdirs(m) == after_touch
+
+
+def _rename_and_check(fake, m, d, cid, old, refresh):
+    new = renamed(old)
+    want_before = sorted(os.listdir(d))
+    assert old + ".csv" in want_before
+    fake.edit(kind="card", id=cid, op="rename", name=new)
+    try:
+        refresh()
+        got = sorted(os.listdir(d))
+        want = expected(want_before, old, new)
+        assert want != want_before
+        assert len(got) == len(want_before)
+        assert got == want, (got, want)
+        # and again, now from the kernel's cache
+        assert sorted(os.listdir(d)) == want
+    finally:
+        fake.edit(kind="card", id=cid, op="rename", name=old)
+
+
+def test_same_size_rename_seen_after_touch_sighup_and_ttl(clean, mount_factory):
+    fake = clean
+    m = mount_factory(fake.url, "meta_ttl=2")
+    d, cid, name = a_card_in_a_collection(fake, m)
+    os.listdir(d)
+    _rename_and_check(fake, m, d, cid, name, lambda: os.utime(d))
+    os.utime(d)
+    os.listdir(d)                     # back to the old name, cached
+    os.listdir(d)
+
+    def sighup():
+        os.kill(m.proc.pid, signal.SIGHUP)
+        time.sleep(0.5)
+    _rename_and_check(fake, m, d, cid, name, sighup)
+    os.utime(d)
+    os.listdir(d)
+    os.listdir(d)
+    _rename_and_check(fake, m, d, cid, name, lambda: time.sleep(2.5))
+
+
+@pytest.mark.parametrize("newer_reads", [False, True])
+def test_old_handle_read_after_a_newer_listing_does_not_poison_the_cache(
+        clean, mount_factory, newer_reads):
+    """The old handle (old listing) reads after a handle of the newer
+    listing was opened: with newer_reads False the newer handle reads
+    nothing, so the old one is the first to fill the kernel's cache after
+    its reset — with the old names."""
+    fake = clean
+    m = mount_factory(fake.url)
+    d, cid, name = a_card_in_a_collection(fake, m)
+    old_names = sorted(os.listdir(d))
+    sorted(os.listdir(d))                         # the kernel caches it
+    old_fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    new = renamed(name)
+    fake.edit(kind="card", id=cid, op="rename", name=new)
+    try:
+        os.utime(d)
+        want = expected(old_names, name, new)
+        assert want != old_names
+        if newer_reads:
+            assert sorted(os.listdir(d)) == want
+        else:
+            os.close(os.open(d, os.O_RDONLY | os.O_DIRECTORY))
+        # the old handle reads now: its snapshot is the old listing
+        with os.scandir(old_fd) as it:
+            seen = sorted(e.name for e in it)
+        assert seen in (old_names, want)
+        os.close(old_fd)
+        old_fd = -1
+        for _ in range(3):
+            assert sorted(os.listdir(d)) == want
+    finally:
+        if old_fd >= 0:
+            os.close(old_fd)
+        fake.edit(kind="card", id=cid, op="rename", name=name)
