@@ -765,17 +765,6 @@ void mbfs_fs_open_done(struct mbfs_fs *fs, struct mbfs_file *f)
 	pthread_mutex_unlock(&fs->lock);
 }
 
-int mbfs_file_fd(const struct mbfs_file *f)
-{
-	return f->stream ? mbfs_export_stream_fd(f->stream) : f->fd;
-}
-
-const char *mbfs_file_mem(const struct mbfs_file *f, size_t *len)
-{
-	*len = f->mem_len;
-	return f->mem;
-}
-
 /* Add f to the handles given out (fs->lock not held). */
 void fs_file_register(struct mbfs_fs *fs, struct mbfs_file *f)
 {
@@ -840,19 +829,66 @@ void mbfs_fs_invalidate_all(struct mbfs_fs *fs)
 	mbfs_info("SIGHUP: dropped every listing and cached result");
 }
 
-/* ---- stream reads --------------------------------------------------------- */
+/* ---- reads ---------------------------------------------------------------- */
 
-bool mbfs_file_is_stream(const struct mbfs_file *f)
+/* A heap copy of up to size bytes of buf (len bytes) at off: the answer
+ * must not point into a handle that a RELEASE on another worker may free
+ * once the kernel has the reply. */
+static enum mbfs_status read_copy(const char *buf, size_t len, uint64_t off,
+				  size_t size, struct mbfs_read *out,
+				  struct mbfs_err *err)
 {
-	return f->stream != NULL;
+	if (!buf || off >= len)
+		return MBFS_OK;
+	size_t n = len - (size_t)off < size ? len - (size_t)off : size;
+	out->buf = malloc(n);
+	if (!out->buf)
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	memcpy(out->buf, buf + off, n);
+	out->len = n;
+	return MBFS_OK;
 }
 
-enum mbfs_status mbfs_fs_stream_wait(struct mbfs_fs *fs, struct mbfs_file *f,
-				     uint64_t off, size_t size, size_t *avail,
-				     struct mbfs_err *err)
+enum mbfs_status mbfs_fs_read(struct mbfs_fs *fs, struct mbfs_file *f,
+			      uint64_t off, size_t size, struct mbfs_read *out,
+			      struct mbfs_err *err)
 {
-	if (!f->stream)
-		return mbfs_err_set(err, MBFS_ERR_INVALID, 0, "not a stream");
-	return mbfs_export_stream_wait(fs->env.export, f->stream, off, size,
-				       avail, err);
+	memset(out, 0, sizeof *out);
+	out->fd = -1;
+	out->off = off;
+	if (f->stream) {
+		/* -o stream: the bytes at off, once the export has them
+		 * (WOULD_BLOCK inside a try scope) */
+		size_t avail = 0;
+		enum mbfs_status st = mbfs_export_stream_wait(
+			fs->env.export, f->stream, off, size, &avail, err);
+		if (st == MBFS_OK && avail) {
+			out->fd = mbfs_export_stream_fd(f->stream);
+			out->len = avail;
+		}
+		return st;
+	}
+	if (f->fd >= 0) {
+		/* a spooled generation: the kernel reads it (short at EOF) */
+		out->fd = f->fd;
+		out->len = size;
+		return MBFS_OK;
+	}
+	if (f->qid) {
+		/* a queries/ SQL file or temp file: its text in the store */
+		out->buf = malloc(size ? size : 1);
+		if (!out->buf)
+			return mbfs_err_set(err, MBFS_ERR_NOMEM, 0,
+					    "out of memory");
+		enum mbfs_status st = mbfs_fs_read_query(fs, f, out->buf, size,
+							 off, &out->len, err);
+		if (st != MBFS_OK) {
+			free(out->buf);
+			out->buf = NULL;
+			out->len = 0;
+		}
+		return st;
+	}
+	/* generated in memory (.mbfs/ files) */
+	return read_copy(f->mem, f->mem_len, off, size, out, err);
 }

@@ -155,10 +155,30 @@ enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
 			      struct mbfs_err *err);
 /* The shim has invalidated the attributes of f's inode (inval_attrs). */
 void mbfs_fs_open_done(struct mbfs_fs *fs, struct mbfs_file *f);
-/* A file is backed either by a spool fd (>= 0) or by memory. */
-int mbfs_file_fd(const struct mbfs_file *f);
-const char *mbfs_file_mem(const struct mbfs_file *f, size_t *len);
 void mbfs_fs_release(struct mbfs_fs *fs, struct mbfs_file *f);
+
+/* What a READ answers: len bytes of fd at off (fd >= 0: the shim splices
+ * them; for a spooled result len is the size asked, the kernel stops at
+ * the end of the file), or buf (heap, the caller frees it), or nothing
+ * (len 0: end of file). */
+struct mbfs_read {
+	int fd;
+	uint64_t off;
+	size_t len;
+	char *buf;
+};
+
+/*
+ * READ of size bytes at off through handle f: the one place that says
+ * where a file's bytes come from (a spooled generation, a stream still
+ * being received, a SQL file of queries/, a generated .mbfs/ file).
+ * A stream's bytes may not be there yet: blocks until they are or the
+ * export ended (WOULD_BLOCK inside a try scope; an export that failed
+ * after delivering bytes: IO). Other files never block.
+ */
+enum mbfs_status mbfs_fs_read(struct mbfs_fs *fs, struct mbfs_file *f,
+			      uint64_t off, size_t size, struct mbfs_read *out,
+			      struct mbfs_err *err);
 
 /* Extended attributes. getxattr with size 0 reports the needed length. */
 enum mbfs_status mbfs_fs_getxattr(struct mbfs_fs *fs, uint64_t ino,
@@ -167,14 +187,6 @@ enum mbfs_status mbfs_fs_getxattr(struct mbfs_fs *fs, uint64_t ino,
 enum mbfs_status mbfs_fs_listxattr(struct mbfs_fs *fs, uint64_t ino,
 				   char *buf, size_t size, size_t *len,
 				   struct mbfs_err *err);
-
-/* Stream handles (-o stream): reads go through mbfs_fs_stream_wait. */
-bool mbfs_file_is_stream(const struct mbfs_file *f);
-/* Blocks until [off, off+size) is there or the export ended; *avail bytes
- * at off can then be read from mbfs_file_fd(f) (0 = end of file). */
-enum mbfs_status mbfs_fs_stream_wait(struct mbfs_fs *fs, struct mbfs_file *f,
-				     uint64_t off, size_t size, size_t *avail,
-				     struct mbfs_err *err);
 
 /* SIGHUP: drop every listing and cached result. */
 void mbfs_fs_invalidate_all(struct mbfs_fs *fs);
@@ -210,11 +222,8 @@ enum mbfs_status mbfs_fs_write(struct mbfs_fs *fs, struct mbfs_file *f,
 /* close(2) (flush) and fsync(2): a written SQL file reaches the disk. */
 enum mbfs_status mbfs_fs_flush(struct mbfs_fs *fs, struct mbfs_file *f,
 			       struct mbfs_err *err);
-/* Is f a query file handle (reads through mbfs_fs_read_query)? */
+/* Is f a query file handle? */
 bool mbfs_file_is_query(const struct mbfs_file *f);
-enum mbfs_status mbfs_fs_read_query(struct mbfs_fs *fs, struct mbfs_file *f,
-				    char *buf, size_t size, uint64_t off,
-				    size_t *n, struct mbfs_err *err);
 
 /* What a setattr of a query file asks for (each part when its flag is
  * set). uid/gid may only be the owner's. */

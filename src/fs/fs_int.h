@@ -108,6 +108,13 @@ static inline bool fs_is_qfile(const struct mbfs_node *n)
 	return n->kind == MBFS_K_QUERY_SQL || n->kind == MBFS_K_QUERY_TEMP;
 }
 
+/* ---- query_files.c ------------------------------------------------------- */
+
+/* Up to size bytes of a queries/ file's text at off (*n: how many). */
+enum mbfs_status mbfs_fs_read_query(struct mbfs_fs *fs, struct mbfs_file *f,
+				    char *buf, size_t size, uint64_t off,
+				    size_t *n, struct mbfs_err *err);
+
 /* ---- dirs.c -------------------------------------------------------------- */
 
 /* Free the directory handles the kernel never released and what fs

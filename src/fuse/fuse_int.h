@@ -68,8 +68,7 @@ void mbfs_fuse_to_stat(const struct mbfs_attr *a, struct stat *st);
 void mbfs_fuse_to_entry(const struct mbfs_attr *a, struct fuse_entry_param *e);
 
 /* fuse_write.c: the handlers of the operations that change queries/ (EROFS
- * elsewhere), a read of a queries/ SQL file (from memory) and a setattr
- * there. Each replies exactly once; none touches the network. */
+ * elsewhere) and a setattr there. Each replies exactly once; none touches the network. */
 void mbfs_fuse_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 			 mode_t mode, struct fuse_file_info *fi);
 void mbfs_fuse_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -93,8 +92,6 @@ void mbfs_fuse_op_link(fuse_req_t req, fuse_ino_t i, fuse_ino_t p,
 void mbfs_fuse_op_setxattr(fuse_req_t req, fuse_ino_t i, const char *n,
 			   const char *v, size_t s, int f);
 void mbfs_fuse_op_removexattr(fuse_req_t req, fuse_ino_t i, const char *n);
-void mbfs_fuse_read_query(fuse_req_t req, struct mbfs_file *f, size_t size,
-			  off_t off);
 void mbfs_fuse_setattr_query(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			     int to_set);
 

@@ -428,21 +428,21 @@ static void reply_from_fd(fuse_req_t req, int fd, size_t size, off_t off)
 
 static bool serve_read(struct task *t)
 {
-	struct mbfs_file *f = mbfs_fuse_file(&t->fi);
-	size_t avail = 0;
+	struct mbfs_read r;
 	struct mbfs_err err;
 	mbfs_err_clear(&err);
-	enum mbfs_status st = mbfs_fs_stream_wait(t->ctx->fs, f, (uint64_t)t->off,
-						  t->size, &avail, &err);
+	enum mbfs_status st = mbfs_fs_read(t->ctx->fs, mbfs_fuse_file(&t->fi),
+					   (uint64_t)t->off, t->size, &r, &err);
 	if (st == MBFS_ERR_WOULD_BLOCK)
 		return false;
 	unarm(t);
 	if (st != MBFS_OK)
 		mbfs_fuse_reply_status(t->req, "read", &err, st);
-	else if (avail == 0)
-		fuse_reply_buf(t->req, NULL, 0);
+	else if (r.fd >= 0)
+		reply_from_fd(t->req, r.fd, r.len, (off_t)r.off);
 	else
-		reply_from_fd(t->req, mbfs_file_fd(f), avail, t->off);
+		fuse_reply_buf(t->req, r.buf, r.len);
+	free(r.buf);
 	return true;
 }
 
@@ -607,43 +607,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	mbfs_fuse_count(MBFS_OP_READ);
-	(void)ino;
-	struct mbfs_file *f = mbfs_fuse_file(fi);
-	if (mbfs_file_is_stream(f)) {
-		task_start(req, T_READ, ino, fi, NULL, size, off);
-		return;
-	}
-	int fd = mbfs_file_fd(f);
-	if (fd >= 0) {
-		reply_from_fd(req, fd, size, off);
-		return;
-	}
-	if (mbfs_file_is_query(f)) {
-		mbfs_fuse_read_query(req, f, size, off);
-		return;
-	}
-	size_t len;
-	const char *mem = mbfs_file_mem(f, &len);
-	if (!mem || (size_t)off >= len) {
-		fuse_reply_buf(req, NULL, 0);
-		return;
-	}
-	size_t n = len - (size_t)off;
-	if (n > size)
-		n = size;
-	/* Reply from a copy: once the kernel has the reply, the reader may
-	 * close the file and a RELEASE on another worker frees the handle's
-	 * buffer while this thread is still inside fuse_reply_buf() (ASan's
-	 * writev interceptor reads the iovec after the call). Control files
-	 * are small. */
-	char *copy = malloc(n);
-	if (!copy) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	memcpy(copy, mem + off, n);
-	fuse_reply_buf(req, copy, n);
-	free(copy);
+	task_start(req, T_READ, ino, fi, NULL, size, off);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino,

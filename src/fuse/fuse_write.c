@@ -1,7 +1,7 @@
 /*
  * fuse_write.c — owns the shim of the operations that change the mount:
  * creating, writing, flushing, renaming and removing the SQL files of
- * queries/<database>/, and reading them back. Everything else is
+ * queries/<database>/ (reads go through mbfs_fs_read). Everything else is
  * read-only (EROFS); in queries/ fs decides (EPERM for names that are not
  * allowed, mkdir, the data files). These never touch the network: served
  * at once on the FUSE worker, each replying exactly once. See fuse_int.h.
@@ -83,26 +83,6 @@ void mbfs_fuse_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		mbfs_fuse_reply_status(req, "write", &err, st);
 	else
 		fuse_reply_write(req, size);
-}
-
-void mbfs_fuse_read_query(fuse_req_t req, struct mbfs_file *f, size_t size,
-		       off_t off)
-{
-	char *buf = malloc(size ? size : 1);
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	size_t n = 0;
-	struct mbfs_err err;
-	mbfs_err_clear(&err);
-	enum mbfs_status st = mbfs_fs_read_query(mbfs_fuse_ctx(req)->fs, f, buf, size,
-						 (uint64_t)off, &n, &err);
-	if (st != MBFS_OK)
-		mbfs_fuse_reply_status(req, "read", &err, st);
-	else
-		fuse_reply_buf(req, buf, n);
-	free(buf);
 }
 
 void mbfs_fuse_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
