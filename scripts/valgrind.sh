@@ -11,6 +11,7 @@
 #   MBFS_CMAKE_ARGS  extra configure arguments for a fresh build directory
 #   MBFS_VALGRIND_JOBS  programs run at once (default: number of CPUs)
 #   MBFS_VALGRIND_ARGS  more valgrind options (e.g. --track-origins=yes)
+#   MBFS_VALGRIND_TIMEOUT  seconds one program may run (default 600)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B="${MBFS_BUILD_DIR:-build}"
@@ -37,11 +38,13 @@ fi
 
 mkdir -p "$B/valgrind"
 export MBFS_TEST_DATA="$ROOT/tests/data"
-export MBFS_SAMPLES="$ROOT/../shared/metabase-samples"
+export MBFS_SAMPLES="$ROOT/tests/data/metabase-samples"
 
 run_one() {
     local t="$1" log="$B/valgrind/$1.log" t0 rc=0
     t0=$(date +%s)
+    # a program that hangs under valgrind fails here instead of holding CI
+    timeout -k 10 "${MBFS_VALGRIND_TIMEOUT:-600}" \
     valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite,indirect \
         --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
         --num-callers=30 ${MBFS_VALGRIND_ARGS:-} \
@@ -50,6 +53,10 @@ run_one() {
     local dt=$(( $(date +%s) - t0 ))
     if [ "$rc" -eq 0 ]; then
         printf 'valgrind %-22s ok     %4ss\n' "$t" "$dt"
+    elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+        printf 'valgrind %-22s TIMEOUT %4ss  (killed after %ss; %s)\n' \
+            "$t" "$dt" "${MBFS_VALGRIND_TIMEOUT:-600}" "$log"
+        return 1
     elif [ "$rc" -eq 99 ] || grep -q 'ERROR SUMMARY: [1-9]' "$log"; then
         printf 'valgrind %-22s ERRORS %4ss  %s\n' "$t" "$dt" \
             "$(grep -m1 'ERROR SUMMARY' "$log" | sed 's/^==[0-9]*== //')"
