@@ -12,6 +12,7 @@
 # Standard library + Debian's pytest only.
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -84,6 +85,12 @@ class Mount:
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
+    def remove(self):
+        """Delete the temporary directory (mount point, cache, log) once
+        unmounted; MBFS_KEEP_TMP=1 keeps it for a post-mortem."""
+        if os.environ.get("MBFS_KEEP_TMP") != "1" and not os.path.ismount(self.path):
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
     def unmount(self):
         if os.path.ismount(self.path):
             subprocess.run(["fusermount3", "-u", self.path], check=False)
@@ -117,6 +124,7 @@ def mount_factory():
             if marker in log:
                 problems.append("sanitizer report in the mbfs log:\n%s" % log[-8000:])
                 break
+        m.remove()
     assert not problems, "\n".join(problems)
 
 

@@ -8,6 +8,7 @@
 
 import http.server
 import os
+import shutil
 import re
 import socket
 import subprocess
@@ -28,13 +29,20 @@ def fake():
     server.stop()
 
 
-def run_mbfs(args, env=None, timeout=60):
+def run_mbfs(args, env=None, timeout=60, daemon=False):
+    """mbfs with fresh config and cache homes, removed when it has exited
+    (daemon=True: a mount left running keeps them; they are p.homes)."""
     e = {k: v for k, v in os.environ.items() if not k.startswith("MBFS_")}
-    e["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="mbfs-cli-cfg-")
-    e["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="mbfs-cli-cache-")
+    homes = [tempfile.mkdtemp(prefix="mbfs-cli-cfg-"), tempfile.mkdtemp(prefix="mbfs-cli-cache-")]
+    e["XDG_CONFIG_HOME"], e["XDG_CACHE_HOME"] = homes
     e.update(env or {})
-    p = subprocess.run([mbfs_binary()] + list(args), env=e, stdin=subprocess.DEVNULL,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    try:
+        p = subprocess.run([mbfs_binary()] + list(args), env=e, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    finally:
+        for h in ([] if daemon else homes):
+            shutil.rmtree(h, ignore_errors=True)
+    p.homes = homes
     p.out = p.stdout.decode("utf-8", "replace")
     p.err = p.stderr.decode("utf-8", "replace")
     return p
@@ -113,6 +121,8 @@ def mountpoint():
     yield mp
     if os.path.ismount(mp):
         subprocess.run(["fusermount3", "-u", mp], check=False)
+    if not os.path.ismount(mp):
+        shutil.rmtree(d, ignore_errors=True)
 
 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT[\d:.]+Z mbfs (error|warn|info|debug): ")
@@ -234,7 +244,7 @@ def test_daemonizes_only_once_mounted(fake, mountpoint):
     """Without -f, mbfs returns 0 only when the mount answers, and prints
     nothing (its log goes to syslog)."""
     p = run_mbfs([fake.url, mountpoint],
-                 env={"MBFS_USERNAME": ADMIN[0], "MBFS_PASSWORD": ADMIN[1]})
+                 env={"MBFS_USERNAME": ADMIN[0], "MBFS_PASSWORD": ADMIN[1]}, daemon=True)
     try:
         assert p.returncode == 0, p.err
         assert os.path.ismount(mountpoint)               # at the moment mbfs returned
@@ -242,6 +252,8 @@ def test_daemonizes_only_once_mounted(fake, mountpoint):
         assert "collections" in os.listdir(mountpoint)
     finally:
         subprocess.run(["fusermount3", "-u", mountpoint], check=False)
+        for h in p.homes:
+            shutil.rmtree(h, ignore_errors=True)
 
 
 # ---- logs ----------------------------------------------------------------------------
@@ -287,7 +299,7 @@ def test_syslog_when_daemonized(fake, mountpoint):
         pytest.skip("cannot bind /dev/log: %s" % e)
     try:
         p = run_mbfs([fake.url, mountpoint, "-o", "log_level=info"],
-                     env={"MBFS_USERNAME": ADMIN[0], "MBFS_PASSWORD": ADMIN[1]})
+                     env={"MBFS_USERNAME": ADMIN[0], "MBFS_PASSWORD": ADMIN[1]}, daemon=True)
         assert p.returncode == 0 and p.err == "", p.err
         with open(os.path.join(mountpoint, "collections", "Ops ／ Finance", "Edge cases.csv"), "rb") as f:
             f.read()
@@ -309,3 +321,7 @@ def test_syslog_when_daemonized(fake, mountpoint):
     finally:
         sock.close()
         os.unlink("/dev/log")
+        if os.path.ismount(mountpoint):
+            subprocess.run(["fusermount3", "-u", mountpoint], check=False)
+        for h in getattr(locals().get("p"), "homes", []):
+            shutil.rmtree(h, ignore_errors=True)

@@ -191,7 +191,9 @@ def test_row_cap_sets_truncated():
             assert "download row cap" in m.log_text()
             assert os.getxattr(card(m, 2), "user.mb.truncated") == b"0"
         finally:
-            assert m.unmount() == 0
+            rc = m.unmount()
+            m.remove()
+            assert rc == 0
 
 
 # ---- interrupts (rule 7) -----------------------------------------------------------

@@ -23,6 +23,7 @@
 import errno
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -349,6 +350,8 @@ def run_and_end(server, expected, how, seconds):
         s.counts, d.log_text()[-4000:])
     c = s.counts
     print("stress (%s, %.0f s): %s" % (how, seconds, c))
+    if os.environ.get("MBFS_KEEP_TMP") != "1":
+        shutil.rmtree(d.tmp, ignore_errors=True)
     # the load really ran
     assert c["read"] + c["pread"] + c["cmp"] >= 20, c
     return c
