@@ -115,9 +115,9 @@ static void progress(struct run *r)
 			  r->label, b, el, rate / 1e6);
 }
 
-static bool sink_write(void *arg, const char *buf, size_t len)
+/* Write, scan and publish one piece of body bytes. */
+static bool sink_piece(struct run *r, const char *buf, size_t len)
 {
-	struct run *r = arg;
 	struct sink *k = &r->sink;
 	if (atomic_load(&r->abort))
 		return false;
@@ -151,6 +151,29 @@ static bool sink_write(void *arg, const char *buf, size_t len)
 		pthread_cond_broadcast(&r->pcond);
 		pthread_mutex_unlock(&r->plock);
 	}
+	return true;
+}
+
+/*
+ * The transport hands over up to MB_HTTP_STREAM_BUFFER bytes at once
+ * (large writes keep the spool in large page-cache folios). Stream
+ * readers waiting for bytes get them in pieces of SINK_PIECE, so the
+ * first bytes reach them before the whole buffer is written.
+ */
+#define SINK_PIECE ((size_t)64 << 10)
+
+static bool sink_write(void *arg, const char *buf, size_t len)
+{
+	struct run *r = arg;
+	bool waiting = atomic_load(&r->nq) || atomic_load(&r->pwaiters);
+	size_t piece = waiting ? SINK_PIECE : len;
+	do {
+		size_t n = len < piece ? len : piece;
+		if (!sink_piece(r, buf, n))
+			return false;
+		buf += n;
+		len -= n;
+	} while (len > 0);
 	return true;
 }
 
