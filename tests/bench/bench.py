@@ -14,7 +14,7 @@
 import argparse
 import os
 import shutil
-import statistics
+import socket
 import subprocess
 import sys
 import tempfile
@@ -84,7 +84,8 @@ def table():
     for what, measure, value, ref, ratio, target, ok, unit in ROWS:
         lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
             what, measure, fmt_val(value, unit), fmt_val(ref, unit),
-            "%.2f×" % ratio if ratio is not None else "—", target, "yes" if ok else "**no**"))
+            "%.2f×" % ratio if ratio is not None else "—", target,
+            "n/a" if ok is None else "yes" if ok else "**no**"))
     return "\n".join(lines)
 
 
@@ -117,6 +118,14 @@ def bench_exports(fake, token, size_mb, stream_mb):
         cold_t = timed(cold, repeat=5)
         add("cold export read", "cat of a %d MB card export vs curl" % size_mb, cold_t, curl_t,
             "≤ 1.5×", cold_t <= 1.5 * curl_t)
+
+        def first_read():
+            os.utime(path_of(m))
+            os.stat(path_of(m))                  # materialize, untimed
+            t0 = time.perf_counter()
+            run("cat", path_of(m))
+            return time.perf_counter() - t0
+        first_t = min(first_read() for _ in range(5))
         run("cat", path_of(m))
         warm_t = timed(lambda: run("cat", path_of(m)))
         sp = spool_file(m)
@@ -138,7 +147,138 @@ def bench_exports(fake, token, size_mb, stream_mb):
     finally:
         m.unmount()
         shutil.rmtree(m.tmp, ignore_errors=True)
+    bench_peers(fake, token, size_mb, cold_t, first_t)
     return curl_t
+
+
+# ---- peers (issue 14 point 7): what a script, rclone and a bare FUSE fs do ----
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_mount(path, proc, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.ismount(path):
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.05)
+    return False
+
+
+def end_mount(path, proc):
+    if os.path.ismount(path):
+        subprocess.run(["fusermount3", "-u", path], check=False)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        subprocess.run(["fusermount3", "-uz", path], check=False)
+        proc.kill()
+        proc.wait()
+
+
+def first_cat(cmd, mnt, path, repeat=3, env=None):
+    """Best of repeat cold reads of path: a fresh mount of cmd each time
+    (so no page cache survives). None if the mount does not come up."""
+    best = None
+    for _ in range(repeat):
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        try:
+            if not wait_mount(mnt, proc):
+                return None, (proc.stderr.read(2000).decode("utf-8", "replace").strip()
+                              if proc.poll() is not None else "did not mount")
+            t0 = time.perf_counter()
+            run("cat", path)
+            dt = time.perf_counter() - t0
+            best = dt if best is None else min(best, dt)
+        finally:
+            end_mount(mnt, proc)
+    return best, None
+
+
+def floorfs_binary():
+    env = os.environ.get("MBFS_FLOORFS")
+    if env:
+        return env
+    return os.path.join(os.path.dirname(os.path.dirname(HERE)), "build", "tests", "floorfs")
+
+
+def bench_peers(fake, token, size_mb, cold_t, first_t):
+    tmp = tempfile.mkdtemp(prefix="mbfs-bench-peers-")
+    try:
+        static = os.path.join(tmp, "static")
+        os.mkdir(static)
+        copy = os.path.join(static, "%d.csv" % BIG_CARD)
+
+        def script():
+            curl_export(fake, token, BIG_CARD, out=copy)
+            run("cat", copy)
+        script_t = timed(script, repeat=5)
+        add("cold export read, script", "cat vs `curl -o f && cat f` (%d MB)" % size_mb,
+            cold_t, script_t, "≤ 1.2×", cold_t <= 1.2 * script_t)
+
+        # the userspace-read floor: the same bytes through a minimal FUSE fs
+        mnt = os.path.join(tmp, "floor")
+        os.mkdir(mnt)
+        floorfs = floorfs_binary()
+        target = os.path.join(mnt, os.path.basename(copy))
+        if os.access(floorfs, os.X_OK):
+            floor_t, why = first_cat([floorfs, copy, mnt], mnt, target)
+            add("first read, floor", "first cat of a new result vs the same file through "
+                "floorfs (minimal FUSE fs, no passthrough)", first_t, floor_t, "(info)", None)
+            pt_t, why = first_cat([floorfs, copy, mnt, "-o", "passthrough"], mnt, target)
+            if pt_t is None:
+                add("first read, floor", "floorfs with kernel passthrough: unavailable (%s)"
+                    % (why or "?").splitlines()[-1].replace("|", "/")[:120],
+                    first_t, None, "(info)", None)
+            else:
+                add("first read, floor", "vs floorfs with kernel passthrough",
+                    first_t, pt_t, "(info)", None)
+        else:
+            add("first read, floor", "floorfs not built (%s)" % floorfs, first_t, None,
+                "(info)", None)
+
+        # rclone mount of an HTTP remote serving the same bytes
+        if shutil.which("rclone") is None:
+            add("cold export read, rclone", "rclone is not installed (scripts/deps-tools.sh)",
+                cold_t, None, "≤ 0.7×", None)
+            return
+        port = free_port()
+        srv = subprocess.Popen(["/usr/bin/python3", "-m", "http.server", str(port), "--bind",
+                                "127.0.0.1", "--directory", static],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            url = "http://127.0.0.1:%d/" % port
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", port), 0.2).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            its_curl = timed(lambda: run("curl", "-s", "-o", "/dev/null", url + os.path.basename(copy)))
+            rmnt = os.path.join(tmp, "rclone")
+            os.mkdir(rmnt)
+            cmd = ["rclone", "mount", ":http:", rmnt, "--http-url", url, "--read-only"]
+            rc_t, why = first_cat(cmd, rmnt, os.path.join(rmnt, os.path.basename(copy)),
+                                  env=dict(os.environ, RCLONE_CONFIG="/dev/null"))
+            if rc_t is None:
+                add("cold export read, rclone", "rclone mount failed (%s)"
+                    % (why or "?").splitlines()[-1].replace("|", "/")[:120],
+                    cold_t, None, "≤ 0.7×", None)
+            else:
+                add("cold export read, rclone", "cat vs cat through rclone mount of an HTTP "
+                    "remote serving the same bytes (its curl: %.3f s)" % its_curl,
+                    cold_t, rc_t, "≤ 0.7×", cold_t <= 0.7 * rc_t)
+        finally:
+            srv.terminate()
+            srv.wait()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def bench_first_byte(fake, token, size_mb):
