@@ -704,7 +704,7 @@ enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
 		oi->direct_io = true;
 		oi->size = f->mem_len;
 		fs_file_register(fs, f);
-	*out = f;
+		*out = f;
 		return MBFS_OK;
 	}
 	if (n->kind == MBFS_K_SQL_FILE || n->kind == MBFS_K_METADATA_FILE)
@@ -727,7 +727,7 @@ enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
 		}
 		oi->direct_io = true;
 		fs_file_register(fs, f);
-	*out = f;
+		*out = f;
 		return MBFS_OK;
 	}
 	struct mbfs_result_info info;
