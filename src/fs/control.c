@@ -69,8 +69,9 @@ void fs_render_control(struct mbfs_fs *fs, int64_t which, char **out,
 		int (*sfn)(void *, char *, size_t) = fs->stats_fn;
 		void *sarg = fs->stats_arg;
 		pthread_mutex_unlock(&fs->lock);
-		PUT("generation_aliases %" PRIu64 "\nstale_opens %" PRIu64 "\n",
-		    aliases, stale);
+		PUT("generation_aliases %" PRIu64 "\nstale_opens %" PRIu64
+		    "\nresult_reads %" PRIu64 "\n",
+		    aliases, stale, atomic_load(&fs->n_result_reads));
 		if (o < CONTROL_MAX && e->client->ops->describe_stats)
 			o += (size_t)e->client->ops->describe_stats(
 				e->client, b + o, CONTROL_MAX - o);
@@ -96,8 +97,11 @@ void fs_render_control(struct mbfs_fs *fs, int64_t which, char **out,
 		    "mbfs_generation_aliases_total %" PRIu64 "\n"
 		    "# HELP mbfs_stale_opens_total Opens answered ESTALE (re-resolved by the kernel).\n"
 		    "# TYPE mbfs_stale_opens_total counter\n"
-		    "mbfs_stale_opens_total %" PRIu64 "\n",
-		    aliases, stale);
+		    "mbfs_stale_opens_total %" PRIu64 "\n"
+		    "# HELP mbfs_result_reads_total READ requests of result files answered in userspace (page-cache hits make none).\n"
+		    "# TYPE mbfs_result_reads_total counter\n"
+		    "mbfs_result_reads_total %" PRIu64 "\n",
+		    aliases, stale, atomic_load(&fs->n_result_reads));
 		if (o < CONTROL_MAX && fn)
 			o += (size_t)fn(arg, b + o, CONTROL_MAX - o);
 	} else if (which == CTL_EXPORTS) {

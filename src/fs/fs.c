@@ -866,10 +866,13 @@ enum mbfs_status mbfs_fs_read(struct mbfs_fs *fs, struct mbfs_file *f,
 			out->fd = mbfs_export_stream_fd(f->stream);
 			out->len = avail;
 		}
+		if (st != MBFS_ERR_WOULD_BLOCK)
+			atomic_fetch_add(&fs->n_result_reads, 1);
 		return st;
 	}
 	if (f->fd >= 0) {
 		/* a spooled generation: the kernel reads it (short at EOF) */
+		atomic_fetch_add(&fs->n_result_reads, 1);
 		out->fd = f->fd;
 		out->len = size;
 		return MBFS_OK;

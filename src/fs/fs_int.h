@@ -21,6 +21,7 @@
 #define MBFS_FS_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -59,6 +60,10 @@ struct mbfs_fs {
 	struct mbfs_inode_table kdirs;   /* dir ino → struct kdir (fs.c) */
 	uint64_t next_alias;
 	uint64_t n_aliases, n_stale;     /* counters for .mbfs/stats */
+	/* READ requests of result files answered in userspace (a spooled
+	 * generation or a stream; not .mbfs/ or queries/ text): a re-read
+	 * the kernel serves from its page cache adds none. No lock. */
+	_Atomic uint64_t n_result_reads;
 	/* Metrics of the layers fs does not know (FUSE requests, threads). */
 	int (*metrics_fn)(void *arg, char *out, size_t outsz);
 	void *metrics_arg;

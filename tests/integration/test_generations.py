@@ -102,6 +102,49 @@ def test_same_size_change_seen_after_touch_and_sighup(clean, mount_factory):
     assert read(path) == bodies[3]
 
 
+def result_reads(m):
+    stats = read(m.p(".mbfs", "stats")).decode()
+    return int(stats.split("\nresult_reads ")[1].split()[0])
+
+
+@pytest.mark.parametrize("how", ["touch", "result_ttl"])
+def test_page_cache_kept_for_a_generation_and_dropped_for_the_next(clean, mount_factory, how):
+    """keep_cache, seen from the kernel's side: re-reading one generation
+    makes no READ reach mbfs (the page cache answers; .mbfs/stats
+    result_reads stays put); a new generation of the same size must be
+    read from mbfs again. After result_ttl nothing else tells the kernel
+    (the size is the same): keep_cache granted to the new generation
+    would leave the old pages in place, and this test fails."""
+    fake = clean
+    m = mount_factory(fake.url, "result_ttl=2")
+    size = 256 * 1024
+    path = card(m, 1)
+    a, b = body_of(b"A", size), body_of(b"B", size)
+    serve(fake, 1, a)
+    n0 = result_reads(m)
+    assert read(path) == a
+    n1 = result_reads(m)
+    assert n1 > n0                             # the first read came to mbfs
+    for _ in range(2):
+        assert read(path) == a                 # the kernel's pages, no READ
+    with open(path, "rb") as f:
+        with mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) as mm:
+            assert mm[:] == a
+    assert result_reads(m) == n1
+
+    serve(fake, 1, b)
+    if how == "touch":
+        os.utime(path)                         # drop the result
+    else:
+        time.sleep(2.5)                        # the result expires
+    assert os.stat(path).st_size == size
+    assert read(path) == b
+    n2 = result_reads(m)
+    assert n2 > n1                             # its pages came from mbfs
+    assert read(path) == b
+    assert result_reads(m) == n2
+
+
 def test_same_size_change_seen_after_result_ttl(clean, mount_factory):
     fake = clean
     m = mount_factory(fake.url, "result_ttl=1")
