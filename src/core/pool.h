@@ -2,10 +2,11 @@
  * pool.h — the worker pool: the one pool of threads that runs work that
  * may take a while off the FUSE workers (DESIGN.md §5).
  *
- * Two kinds of work run here: a fetch job (a directory listing or a list
+ * Three kinds of work run here: a fetch job (a directory listing or a list
  * that requests wait for — one job per thing fetched, however many
- * requests wait for it), and the retry of a request whose wait ended (it is
- * served again in a try scope and answers at once, cancel.h). No request
+ * requests wait for it), the retry of a request whose wait ended (it is
+ * served again in a try scope and answers at once, cancel.h), and the
+ * removal of a dropped result's spool file (spool.h). No request
  * waits on a pool thread: a waiting request sits in a wait queue (waitq.h)
  * without a thread, so the pool's size follows the fetches in flight, never
  * the requests waiting.

@@ -231,6 +231,13 @@ static void on_stopping(void *arg)
 	mbfs_export_join(h->m->export);
 }
 
+/* The worker pool also removes the files of dropped results. */
+static void on_pool(void *arg, struct mbfs_pool *pool)
+{
+	struct run_hooks *h = arg;
+	mbfs_spool_set_pool(h->m->spool, pool);
+}
+
 int mbfs_run(const struct mbfs_options *o, struct mbfs_creds *c,
 	     void (*mounted)(void *arg), void *arg)
 {
@@ -243,6 +250,7 @@ int mbfs_run(const struct mbfs_options *o, struct mbfs_creds *c,
 		struct run_hooks rh = {.m = &m, .mounted = mounted, .arg = arg};
 		struct mbfs_session_hooks sh = {.mounted = on_mounted,
 						.stopping = on_stopping,
+						.pool = on_pool,
 						.arg = &rh};
 		rc = mbfs_session_run(o, m.fs, m.tree, &sh);
 	}

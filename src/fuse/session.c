@@ -196,6 +196,8 @@ int mbfs_session_run(const struct mbfs_options *o, struct mbfs_fs *fs,
 	ctx.threads_max = THREADS_FIXED + FUSE_WORKERS_MAX + POOL_MAX +
 			  (unsigned)o->max_exports;
 	mbfs_tree_set_pool(tree, ctx.pool);
+	if (hooks->pool)
+		hooks->pool(hooks->arg, ctx.pool);
 	se = fuse_session_new(&fargs, &mbfs_fuse_ops, sizeof mbfs_fuse_ops, &ctx);
 	if (!se) {
 		fprintf(stderr, "mbfs: bad FUSE options (see mbfs --help)\n");
@@ -260,6 +262,8 @@ int mbfs_session_run(const struct mbfs_options *o, struct mbfs_fs *fs,
 	mbfs_tree_stop(tree);
 	if (hooks->stopping)
 		hooks->stopping(hooks->arg);
+	if (hooks->pool)
+		hooks->pool(hooks->arg, NULL);
 	mbfs_pool_free(ctx.pool);
 	ctx.pool = NULL;
 	if (notify) {
@@ -287,6 +291,8 @@ out:
 	}
 	if (se)
 		fuse_session_destroy(se);
+	if (ctx.pool && hooks->pool)
+		hooks->pool(hooks->arg, NULL);
 	mbfs_pool_free(ctx.pool);
 	/* ctx ends with this call: no metrics or stats from the shim any more */
 	mbfs_fs_set_metrics_hook(fs, NULL, NULL);

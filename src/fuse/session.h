@@ -39,13 +39,18 @@ int mbfs_session_fuse_args(const struct mbfs_options *o, struct fuse_args *fa);
 /* The libfuse version, for --version (static storage). */
 const char *mbfs_session_fuse_version(void);
 
-/* What the caller does at two moments of the session (arg is its own). */
+struct mbfs_pool;
+
+/* What the caller does at moments of the session (arg is its own). */
 struct mbfs_session_hooks {
 	/* the mount exists, requests are about to be served */
 	void (*mounted)(void *arg);
 	/* the loop ended, listings are stopped: end every export and
 	 * transfer and join their threads, before the worker pool drains */
 	void (*stopping)(void *arg);
+	/* the worker pool exists (pool), or is about to drain and go (NULL,
+	 * after stopping): for background work of the caller's modules */
+	void (*pool)(void *arg, struct mbfs_pool *pool);
 	void *arg;
 };
 

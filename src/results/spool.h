@@ -106,6 +106,15 @@ enum mbfs_status mbfs_spool_open(struct mbfs_spool *sp, const char *key, int *fd
 /* Undo one pin taken by mbfs_spool_open for (key, gen). */
 void mbfs_spool_unpin(struct mbfs_spool *sp, const char *key, uint64_t gen);
 
+/* Remove the files of dropped results on pool (borrowed; set before
+ * requests are served) instead of inline: unlinking a large file that the
+ * page cache holds takes tens of milliseconds, which a touch or a commit
+ * should not wait for (nor the lock). NULL again before the pool is freed
+ * (removals already queued still run; mbfs_spool_free waits for them).
+ * Until a removal ran, .mbfs/stats counts it in spool_removals_pending. */
+struct mbfs_pool;
+void mbfs_spool_set_pool(struct mbfs_spool *sp, struct mbfs_pool *pool);
+
 /* Forget key's result (the file goes; open handles keep reading theirs). */
 void mbfs_spool_drop(struct mbfs_spool *sp, const char *key);
 /* Forget every result whose key starts with prefix ("" = all). */
@@ -120,7 +129,8 @@ bool mbfs_spool_parse_record(const char *line, size_t len,
 
 /* Prometheus text of the cache gauges and the eviction counter. */
 int mbfs_spool_describe_metrics(struct mbfs_spool *sp, char *out, size_t outsz);
-/* "spool_results N\nspool_bytes B\nspool_cap C\n" for .mbfs/stats. */
+/* "spool_results N\nspool_bytes B\nspool_cap C\nspool_removals_pending R\n"
+ * for .mbfs/stats. */
 int mbfs_spool_describe(struct mbfs_spool *sp, char *out, size_t outsz);
 
 #endif

@@ -134,6 +134,18 @@ def read(path):
         return f.read()
 
 
+def settle_spool(m, timeout=10.0):
+    """Wait until the files of dropped results are gone (they are removed
+    in the background: .mbfs/stats spool_removals_pending)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        stats = read(m.p(".mbfs", "stats")).decode()
+        if "\nspool_removals_pending 0\n" in stats:
+            return
+        assert time.monotonic() < deadline, stats
+        time.sleep(0.02)
+
+
 def card(m, cid, fmt="csv"):
     """The path of card cid's file under cards/ of the mount m."""
     return m.p("cards", "%d.%s" % (cid, fmt))

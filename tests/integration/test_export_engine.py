@@ -13,7 +13,7 @@ import time
 import pytest
 
 from fakeserver import FakeServer
-from conftest import card, read
+from conftest import card, read, settle_spool
 
 ORDERS = ("databases", "Sample Database", "PUBLIC", "ORDERS.csv")
 
@@ -96,6 +96,7 @@ def test_cache_max_evicts_least_recently_used(fresh, mount_factory):
     m = mount_factory(fake.url, "cache_max=2M")
     for name in ("ORDERS.csv", "PEOPLE.csv", "ORDERS.json", "REVIEWS.csv"):
         read(m.p("databases", "Sample Database", "PUBLIC", name))
+    settle_spool(m)                                  # evicted files are gone
     spool = [os.path.join(dp, f) for dp, _, fs in os.walk(m.cache_home) for f in fs
              if "/spool/" in os.path.join(dp, f)]
     total = sum(os.path.getsize(p) for p in spool)

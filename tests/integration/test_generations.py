@@ -32,7 +32,7 @@ import time
 import urllib.parse
 
 import pytest
-from conftest import card, read
+from conftest import card, read, settle_spool
 
 CSV_CT = "text/csv"
 
@@ -370,6 +370,38 @@ def spool_state(cache):
     return files, records
 
 
+def spool_names(cache):
+    base = os.path.join(cache, "mbfs")
+    return sorted(f for d in os.listdir(base) if os.path.isdir(os.path.join(base, d, "spool"))
+                  for f in os.listdir(os.path.join(base, d, "spool")))
+
+
+def test_dropped_result_file_is_removed_in_the_background(clean, mount_factory, tmp_path):
+    """A dropped generation's file is removed off the touch's path (on the
+    worker pool): soon after, no orphan is left, and a reader that had it
+    open still reads it whole."""
+    fake = clean
+    cache = str(tmp_path / "cache")
+    m = mount_factory(fake.url, cache_dir=cache)
+    size = 512 * 1024
+    a, b = body_of(b"A", size), body_of(b"B", size)
+    path = card(m, 1)
+    serve(fake, 1, a)
+    assert read(path) == a
+    before = spool_names(cache)
+    assert len(before) == 1
+    with open(path, "rb") as old:
+        serve(fake, 1, b)
+        os.utime(path)                         # drop A: its file is doomed
+        assert read(path) == b
+        settle_spool(m)
+        after = spool_names(cache)
+        assert before[0] not in after          # A's file is gone ...
+        assert old.read() == a                 # ... and its reader reads it whole
+    files, records = spool_state(cache)
+    assert files == records == 1, (files, records)
+
+
 def test_kill9_during_exports_leaves_a_consistent_cache(clean, mount_factory, tmp_path):
     fake = clean
     cache = str(tmp_path / "cache")
@@ -394,6 +426,7 @@ def test_kill9_during_exports_leaves_a_consistent_cache(clean, mount_factory, tm
     m = mount_factory(fake.url, "cache_max=1M", cache_dir=cache)
     for c in cards:
         assert read(card(m, c)) == want[c], c
+    settle_spool(m)                            # evicted files are gone
     stats = read(m.p(".mbfs", "stats")).decode()
     spool_bytes = int(stats.split("spool_bytes ")[1].split()[0])
     assert spool_bytes <= cap

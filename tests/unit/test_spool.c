@@ -9,9 +9,11 @@
  */
 #include "check.h"
 #include "testlib.h"
+#include "pool.h"
 #include "spool.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -299,7 +301,7 @@ static void test_index_persists(void)
 	CHECK(!mbfs_spool_get(sp, "card:4:csv", NULL));
 	char d[256];
 	mbfs_spool_describe(sp, d, sizeof d);
-	CHECK_STR(d, "spool_results 3\nspool_bytes 44\nspool_cap 1048576\n");
+	CHECK_STR(d, "spool_results 3\nspool_bytes 44\nspool_cap 1048576\nspool_removals_pending 0\n");
 
 	/* a further commit continues the counter past every generation the
 	 * directory ever handed out (6 commits so far), dropped ones included */
@@ -351,7 +353,7 @@ static void test_vanished_while_mounted(void)
 	CHECK(!mbfs_spool_get(sp, "card:5:csv", NULL)); /* forgotten */
 	char d[256];
 	mbfs_spool_describe(sp, d, sizeof d);
-	CHECK_STR(d, "spool_results 0\nspool_bytes 0\nspool_cap 1048576\n");
+	CHECK_STR(d, "spool_results 0\nspool_bytes 0\nspool_cap 1048576\nspool_removals_pending 0\n");
 	mbfs_spool_free(sp);
 	rm_rf(dir);
 	free(dir);
@@ -386,7 +388,7 @@ static void test_eviction(void)
 	close(fd);
 	mbfs_spool_unpin(sp, "A", a.gen);
 	mbfs_spool_describe(sp, d, sizeof d);
-	CHECK_STR(d, "spool_results 2\nspool_bytes 80\nspool_cap 100\n");
+	CHECK_STR(d, "spool_results 2\nspool_bytes 80\nspool_cap 100\nspool_removals_pending 0\n");
 	mbfs_spool_drop_prefix(sp, "");
 	CHECK_INT(count_files(sp, NULL), 0);
 
@@ -426,14 +428,14 @@ static void test_eviction(void)
 	CHECK(mbfs_spool_get(sp, "A", NULL));
 	CHECK(mbfs_spool_get(sp, "B", NULL));
 	mbfs_spool_describe(sp, d, sizeof d);
-	CHECK_STR(d, "spool_results 2\nspool_bytes 80\nspool_cap 50\n");
+	CHECK_STR(d, "spool_results 2\nspool_bytes 80\nspool_cap 50\nspool_removals_pending 0\n");
 	mbfs_spool_unpin(sp, "A", a.gen);
 	CHECK(!mbfs_spool_get(sp, "A", NULL));
 	CHECK(mbfs_spool_get(sp, "B", NULL));
 	CHECK_STR(slurp(fd), S40); /* the evicted file lives on in the fd */
 	close(fd);
 	mbfs_spool_describe(sp, d, sizeof d);
-	CHECK_STR(d, "spool_results 1\nspool_bytes 40\nspool_cap 50\n");
+	CHECK_STR(d, "spool_results 1\nspool_bytes 40\nspool_cap 50\nspool_removals_pending 0\n");
 
 	/* two pins need two unpins */
 	int fd1 = -1, fd2 = -1;
@@ -445,7 +447,7 @@ static void test_eviction(void)
 	CHECK(mbfs_spool_get(sp, "B", NULL)); /* still pinned once */
 	mbfs_spool_unpin(sp, "B", b2.gen);
 	mbfs_spool_describe(sp, d, sizeof d);
-	CHECK_STR(d, "spool_results 1\nspool_bytes 40\nspool_cap 50\n");
+	CHECK_STR(d, "spool_results 1\nspool_bytes 40\nspool_cap 50\nspool_removals_pending 0\n");
 	close(fd1);
 	close(fd2);
 
@@ -464,7 +466,7 @@ static void test_drop(void)
 	CHECK_INT(put(sp, "card:2:csv", "two!\n", 0, NULL), MBFS_OK);
 	CHECK_INT(put(sp, "card:3:csv", "three\n", 0, NULL), MBFS_OK);
 	mbfs_spool_describe(sp, d, sizeof d);
-	CHECK_STR(d, "spool_results 3\nspool_bytes 15\nspool_cap 1000\n");
+	CHECK_STR(d, "spool_results 3\nspool_bytes 15\nspool_cap 1000\nspool_removals_pending 0\n");
 
 	int fd = -1;
 	struct mbfs_spool_info i1;
@@ -478,7 +480,7 @@ static void test_drop(void)
 	mbfs_spool_drop(sp, "never-seen");
 	CHECK_INT(count_files(sp, NULL), 2);
 	mbfs_spool_describe(sp, d, sizeof d);
-	CHECK_STR(d, "spool_results 2\nspool_bytes 11\nspool_cap 1000\n");
+	CHECK_STR(d, "spool_results 2\nspool_bytes 11\nspool_cap 1000\nspool_removals_pending 0\n");
 
 	/* a dropped key never gets its old generation back */
 	struct mbfs_spool_info info;
@@ -498,7 +500,7 @@ static void test_drop(void)
 	CHECK(!mbfs_spool_get(sp, "card:3:csv", NULL));
 	CHECK_INT(count_files(sp, NULL), 0);
 	mbfs_spool_describe(sp, d, sizeof d);
-	CHECK_STR(d, "spool_results 0\nspool_bytes 0\nspool_cap 1000\n");
+	CHECK_STR(d, "spool_results 0\nspool_bytes 0\nspool_cap 1000\nspool_removals_pending 0\n");
 	/* the drops are persisted */
 	mbfs_spool_free(sp);
 	sp = spool_open_at(dir, 1000);
@@ -526,8 +528,89 @@ static void test_drop(void)
 	}
 	CHECK(all);
 	mbfs_spool_describe(sp, d, sizeof d);
-	CHECK_STR(d, "spool_results 300\nspool_bytes 300\nspool_cap 1000\n");
+	CHECK_STR(d, "spool_results 300\nspool_bytes 300\nspool_cap 1000\nspool_removals_pending 0\n");
 	mbfs_spool_free(sp);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* With a pool, dropped results' files go off the caller's path: queued
+ * (spool_removals_pending), still on disk until the pool runs them, gone
+ * after; mbfs_spool_free waits for them; without a pool, inline again. */
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static bool gate_open;
+
+static void gate_job(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&gate_lock);
+	while (!gate_open)
+		pthread_cond_wait(&gate_cond, &gate_lock);
+	pthread_mutex_unlock(&gate_lock);
+}
+
+static void test_removals_on_pool(void)
+{
+	char *dir = make_tmpdir("spool");
+	struct mbfs_spool *sp = spool_open_at(dir, 1000);
+	struct mbfs_pool *pool = mbfs_pool_new("test", 1);
+	CHECK(pool != NULL);
+	if (!pool)
+		return;
+	gate_open = false;
+	CHECK(mbfs_pool_submit(pool, gate_job, NULL)); /* holds the one thread */
+	mbfs_spool_set_pool(sp, pool);
+	char d[256];
+
+	CHECK_INT(put(sp, "card:1:csv", "one\n", 0, NULL), MBFS_OK);
+	CHECK_INT(put(sp, "card:1:csv", "uno\n", 0, NULL), MBFS_OK); /* replaces */
+	CHECK_INT(put(sp, "card:2:csv", "two\n", 0, NULL), MBFS_OK);
+	mbfs_spool_drop(sp, "card:2:csv");
+	/* the index is already right; two files wait for the pool */
+	mbfs_spool_describe(sp, d, sizeof d);
+	CHECK_STR(d, "spool_results 1\nspool_bytes 4\nspool_cap 1000\nspool_removals_pending 2\n");
+	CHECK_INT(count_files(sp, "r-"), 3);
+	CHECK_STR(read_key(sp, "card:1:csv"), "uno\n");
+
+	pthread_mutex_lock(&gate_lock);
+	gate_open = true;
+	pthread_cond_broadcast(&gate_cond);
+	pthread_mutex_unlock(&gate_lock);
+	for (int i = 0; i < 500; i++) {
+		mbfs_spool_describe(sp, d, sizeof d);
+		if (strstr(d, "spool_removals_pending 0\n"))
+			break;
+		usleep(2000);
+	}
+	CHECK_STR(d, "spool_results 1\nspool_bytes 4\nspool_cap 1000\nspool_removals_pending 0\n");
+	CHECK_INT(count_files(sp, "r-"), 1);
+
+	/* queued at free: mbfs_spool_free waits for it */
+	gate_open = false;
+	CHECK(mbfs_pool_submit(pool, gate_job, NULL));
+	mbfs_spool_drop(sp, "card:1:csv");
+	mbfs_spool_set_pool(sp, NULL);
+	CHECK_INT(put(sp, "card:3:csv", "three\n", 0, NULL), MBFS_OK);
+	mbfs_spool_drop(sp, "card:3:csv");           /* no pool: inline */
+	CHECK_INT(count_files(sp, "r-"), 1);           /* card:1's, queued */
+	char spooldir[4096];
+	snprintf(spooldir, sizeof spooldir, "%s/spool", mbfs_spool_dir(sp));
+	pthread_mutex_lock(&gate_lock);
+	gate_open = true;
+	pthread_cond_broadcast(&gate_cond);
+	pthread_mutex_unlock(&gate_lock);
+	mbfs_spool_free(sp);
+	DIR *dd = opendir(spooldir);
+	int left = 0;
+	struct dirent *de;
+	while (dd && (de = readdir(dd)))
+		if (de->d_name[0] != '.')
+			left++;
+	if (dd)
+		closedir(dd);
+	CHECK_INT(left, 0);
+	mbfs_pool_free(pool);
 	rm_rf(dir);
 	free(dir);
 }
@@ -553,7 +636,7 @@ static void test_commit_rename_failure(void)
 		  MBFS_ERR_IO);
 	CHECK(!mbfs_spool_get(sp, "N", NULL));
 	mbfs_spool_describe(sp, d, sizeof d);
-	CHECK_STR(d, "spool_results 2\nspool_bytes 50\nspool_cap 1000\n");
+	CHECK_STR(d, "spool_results 2\nspool_bytes 50\nspool_cap 1000\nspool_removals_pending 0\n");
 
 	/* an existing key whose new temp vanished */
 	meta.size = 7;
@@ -562,7 +645,7 @@ static void test_commit_rename_failure(void)
 	CHECK(mbfs_spool_get(sp, "B", NULL));
 	CHECK(mbfs_spool_get(sp, "A", NULL));
 	mbfs_spool_describe(sp, d, sizeof d);
-	CHECK_STR(d, "spool_results 2\nspool_bytes 50\nspool_cap 1000\n");
+	CHECK_STR(d, "spool_results 2\nspool_bytes 50\nspool_cap 1000\nspool_removals_pending 0\n");
 	/* and the next commit must not evict B because of a bad total */
 	CHECK_INT(put(sp, "C", "x", 0, NULL), MBFS_OK);
 	CHECK(mbfs_spool_get(sp, "B", NULL));
@@ -955,6 +1038,7 @@ int main(void)
 	test_vanished_while_mounted();
 	test_eviction();
 	test_drop();
+	test_removals_on_pool();
 	test_commit_rename_failure();
 	test_bad_cache_dir();
 	test_arbitrary_keys();
