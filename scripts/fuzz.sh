@@ -56,8 +56,12 @@ for t in $targets; do
     mkdir -p "$work" "$art"
     t0=$(date +%s)
     rc=0
-    "$bin" -max_total_time="$SECS" -timeout=20 -rss_limit_mb=2048 -max_len=65536 \
+    # the options target makes its own HOME under TMPDIR: keep it here
+    scratch="$(cd "$B" && pwd)/fuzz-tmp/$t"
+    rm -rf "$scratch" && mkdir -p "$scratch"
+    TMPDIR="$scratch" "$bin" -max_total_time="$SECS" -timeout=20 -rss_limit_mb=2048 -max_len=65536 \
         -print_final_stats=1 -artifact_prefix="$art/" "$work" "${seeds[@]}" >"$log" 2>&1 || rc=$?
+    rm -rf "$scratch"
     dt=$(( $(date +%s) - t0 ))
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1 || true)
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
