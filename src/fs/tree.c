@@ -245,8 +245,9 @@ static enum mbfs_status local_listing(struct mbfs_tree *t,
 				      struct mbfs_node *dir,
 				      struct mbfs_err *err);
 
-/* Fetch what dir should contain. dir's identity fields are immutable, so
- * reading them without the lock is safe. */
+/* Fetch what dir should contain. Runs without the lock, on a snapshot of
+ * dir (fetch_listing): a re-listing of dir's parent may rewrite dir's
+ * fields meanwhile (update_node: db_id, schema, uuid ...). */
 static enum mbfs_status build(struct mbfs_tree *t, const struct mbfs_node *dir,
 			      struct protos *p, struct mbfs_err *err)
 {
@@ -506,9 +507,21 @@ static enum mbfs_status fetch_listing(struct mbfs_tree *t,
 {
 	/* a touch while we fetch sets it again: re-list next time */
 	dir->stale = false;
+	/* what build() reads of dir, copied under the lock (the strings too:
+	 * update_node frees and replaces them) */
+	struct mbfs_node snap = {.ino = dir->ino, .kind = dir->kind,
+				 .fmt = dir->fmt, .id = dir->id,
+				 .db_id = dir->db_id,
+				 .dashboard_id = dir->dashboard_id,
+				 .card_id = dir->card_id,
+				 .schema = mbfs_dup0(dir->schema),
+				 .uuid = mbfs_dup0(dir->uuid)};
+	bool oom = (dir->schema && !snap.schema) || (dir->uuid && !snap.uuid);
 	pthread_mutex_unlock(&t->lock);
 	struct protos p = {0};
-	enum mbfs_status st = build(t, dir, &p, err);
+	enum mbfs_status st = oom ? tree_oom(err) : build(t, &snap, &p, err);
+	free(snap.schema);
+	free(snap.uuid);
 	pthread_mutex_lock(&t->lock);
 	if (st == MBFS_OK)
 		st = apply(t, dir, &p, err);
