@@ -108,6 +108,14 @@ static bool data_object(const struct mbfs_fs *fs, const struct mbfs_node *n,
 		r->kind = MB_EXPORT_DASHCARD;
 		r->parameters = n->params;
 		break;
+	case MBFS_K_OBJ_FILE:
+		/* a backend described by objects: its key says it all */
+		if (!b->key)
+			return false;
+		snprintf(obj, objsz, "obj:%s:%s", b->key, fmt);
+		r->kind = MB_EXPORT_OBJECT;
+		r->object = b->key;
+		return true;
 	case MBFS_K_QUERY_FILE: {
 		struct mbfs_qstat qs;
 		if (!fs->env.queries ||
@@ -153,6 +161,7 @@ void fs_req_key_free(struct fs_req_key *rk)
 {
 	free(rk->params);
 	free(rk->uuid);
+	free(rk->object);
 	free(rk->sql);
 	free(rk->key);
 }
@@ -193,11 +202,14 @@ enum mbfs_status fs_req_key_of(struct mbfs_fs *fs, const struct mbfs_node *n,
 			 * dropped: the request keeps copies */
 			rk->params = mbfs_dup0(rk->req.parameters);
 			rk->uuid = mbfs_dup0(rk->req.uuid);
+			rk->object = mbfs_dup0(rk->req.object);
+			ok = (!rk->req.parameters || rk->params) &&
+			     (!rk->req.uuid || rk->uuid) &&
+			     (!rk->req.object || rk->object);
 			rk->req.parameters = rk->params;
 			rk->req.uuid = rk->uuid;
+			rk->req.object = rk->object;
 			rk->key = fs_key_compose(fs, obj, rk->params);
-			ok = (!rk->req.parameters || rk->params) &&
-			     (!rk->req.uuid || rk->uuid);
 		}
 	}
 	mbfs_tree_path(fs->env.tree, n, path, sizeof path);

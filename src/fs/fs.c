@@ -247,7 +247,7 @@ struct kino *fs_current_for(struct mbfs_fs *fs, struct mbfs_node *n,
 static uint64_t gen_now(struct mbfs_fs *fs, const struct mbfs_node *n,
 			const struct mbfs_result_info *info)
 {
-	if (n->kind == MBFS_K_SQL_FILE) {
+	if (mbfs_kind_is_text(n->kind)) {
 		mbfs_tree_lock(fs->env.tree);
 		uint64_t g = n->content_gen;
 		mbfs_tree_unlock(fs->env.tree);
@@ -295,7 +295,7 @@ static void attr_of(struct mbfs_fs *fs, const struct mbfs_node *n,
 		if (fs_is_qfile(n))
 			return;
 	}
-	if (n->kind == MBFS_K_SQL_FILE && n->sql)
+	if (mbfs_kind_is_text(n->kind) && n->sql)
 		a->size = strlen(n->sql);
 	if (info && info->have) {
 		a->size = info->spool.size;
@@ -707,7 +707,7 @@ enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
 		*out = f;
 		return MBFS_OK;
 	}
-	if (n->kind == MBFS_K_SQL_FILE || n->kind == MBFS_K_METADATA_FILE)
+	if (mbfs_kind_is_text(n->kind) || n->kind == MBFS_K_METADATA_FILE)
 		return open_mem(fs, n, ino, f, out, oi, err);
 	if (!fs_is_data(n)) {
 		free(f);

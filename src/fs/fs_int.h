@@ -153,6 +153,7 @@ struct fs_req_key {
 	struct mb_export_req req;
 	char *params;              /* the strings req points to */
 	char *uuid;
+	char *object;
 	char *sql;
 	char *key;
 	char label[1024];          /* "<path> (<object>)" */

@@ -59,7 +59,12 @@ bool mbfs_kind_is_data(enum mbfs_kind k)
 	return k == MBFS_K_CARD_FILE || k == MBFS_K_TABLE_FILE ||
 	       k == MBFS_K_DASHCARD_FILE || k == MBFS_K_QUERY_FILE ||
 	       k == MBFS_K_PUBLIC_CARD_FILE || k == MBFS_K_PUBLIC_DASHCARD_FILE ||
-	       k == MBFS_K_PARAM_FILE;
+	       k == MBFS_K_PARAM_FILE || k == MBFS_K_OBJ_FILE;
+}
+
+bool mbfs_kind_is_text(enum mbfs_kind k)
+{
+	return k == MBFS_K_SQL_FILE || k == MBFS_K_OBJ_TEXT;
 }
 
 uint64_t mbfs_inode_number(enum mbfs_kind kind, enum mbfs_fmt fmt, int64_t id)

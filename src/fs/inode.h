@@ -52,6 +52,9 @@ enum mbfs_kind {
 	MBFS_K_QUERY_DB = 24,        /* queries/<database>/ (id = database) */
 	/* public/dashboard/<uuid>/ (id from the tree's uuid registry) */
 	MBFS_K_PUBLIC_DASHBOARD = 25,
+	/* A directory of a backend described by objects (objects.h; id from
+	 * the tree's key registry, node->key the backend's key) */
+	MBFS_K_OBJ_DIR = 26,
 	MBFS_K_CARD_FILE = 32,       /* <card>.csv|json|xlsx */
 	MBFS_K_TABLE_FILE = 33,      /* <table>.csv|json|xlsx */
 	MBFS_K_DASHCARD_FILE = 34,   /* keyed by dashcard id */
@@ -66,6 +69,10 @@ enum mbfs_kind {
 	/* a card or dashcard file read with parameters in its name
 	 * ("27.csv?category=Gizmo"; id from the parameter-set registry) */
 	MBFS_K_PARAM_FILE = 41,
+	/* objects.h: a data file (its read runs export_run with node->key)
+	 * and a file whose bytes came with the listing (node->sql) */
+	MBFS_K_OBJ_FILE = 42,
+	MBFS_K_OBJ_TEXT = 43,
 	MBFS_K_CONTROL_FILE = 48,    /* .mbfs/status, stats, errors (id = which) */
 	MBFS_K_METADATA_FILE = 49,   /* metadata/cards.json ... (id = which) */
 };
@@ -85,6 +92,8 @@ enum mbfs_fmt mbfs_fmt_parse(const char *name); /* NONE if unknown */
 
 bool mbfs_kind_is_dir(enum mbfs_kind k);
 bool mbfs_kind_is_data(enum mbfs_kind k);     /* a file whose read runs an export */
+/* A file whose bytes the listing gave (node->sql): SQL_FILE, OBJ_TEXT */
+bool mbfs_kind_is_text(enum mbfs_kind k);
 
 /* Numbers the tree allocates for objects whose id does not fit 48 bits
  * (kinds are below 0xFE, so no packed number is in this range). */

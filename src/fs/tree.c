@@ -2,9 +2,10 @@
  * tree.c — owns the node table and the directory listings: fetching them
  * (single flight per directory, freshness, the last good listing kept on
  * failure), applying what a builder returns (names, sticky names, nodes,
- * readdir order), the local listings of queries/<db>/, paths, and telling
- * the gone hook about names a re-listing dropped. The per-kind builders
- * are tree_build.c; names no listing shows tree_unlisted.c (tree_int.h).
+ * readdir order), paths, and telling the gone hook about names a
+ * re-listing dropped. The per-kind builders are tree_build.c (Metabase)
+ * and tree_objects.c (a backend described by objects); queries/<db>/ is
+ * tree_local.c; names no listing shows tree_unlisted.c (tree_int.h).
  * See tree.h.
  */
 #include "tree.h"
@@ -18,7 +19,6 @@
 #include "cancel.h"
 #include "log.h"
 #include "name.h"
-#include "queries.h"
 #include "pool.h"
 #include "tree_int.h"
 #include "util.h"
@@ -62,6 +62,8 @@ static void protos_free(struct protos *p)
 		free(p->v[i].params);
 		free(p->v[i].param_defs);
 		free(p->v[i].uuid);
+		free(p->v[i].key);
+		free(p->v[i].xattrs);
 	}
 	free(p->v);
 	memset(p, 0, sizeof *p);
@@ -130,7 +132,7 @@ void tree_set_str(char **dst, const char *src)
 	*dst = mbfs_dup0(src);
 }
 
-static void entries_free(struct mbfs_dirent *v, size_t n)
+void tree_entries_free(struct mbfs_dirent *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(v[i].name);
@@ -141,7 +143,7 @@ static void node_free(void *val, void *arg)
 {
 	(void)arg;
 	struct mbfs_node *n = val;
-	entries_free(n->entries, n->n_entries);
+	tree_entries_free(n->entries, n->n_entries);
 	free(n->schema);
 	free(n->raw_name);
 	free(n->description);
@@ -150,6 +152,8 @@ static void node_free(void *val, void *arg)
 	free(n->params);
 	free(n->param_defs);
 	free(n->uuid);
+	free(n->key);
+	free(n->xattrs);
 	free(n->lookup_name);
 	free(n->order);
 	free(n->parents);
@@ -241,9 +245,6 @@ enum mbfs_status tree_oom(struct mbfs_err *err)
 {
 	return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
 }
-static enum mbfs_status local_listing(struct mbfs_tree *t,
-				      struct mbfs_node *dir,
-				      struct mbfs_err *err);
 
 /* Fetch what dir should contain. Runs without the lock, on a snapshot of
  * dir (fetch_listing): a re-listing of dir's parent may rewrite dir's
@@ -251,6 +252,11 @@ static enum mbfs_status local_listing(struct mbfs_tree *t,
 static enum mbfs_status build(struct mbfs_tree *t, const struct mbfs_node *dir,
 			      struct protos *p, struct mbfs_err *err)
 {
+	if (tree_by_objects(t) && dir->kind != MBFS_K_CONTROL_DIR)
+		return dir->kind == MBFS_K_ROOT || dir->kind == MBFS_K_OBJ_DIR
+			       ? tree_build_objects(t, dir->key, p, err)
+			       : mbfs_err_set(err, MBFS_ERR_NOT_DIR, 0,
+					      "not a directory");
 	switch (dir->kind) {
 	case MBFS_K_ROOT: return tree_build_root(t, p, err);
 	case MBFS_K_CONTROL_DIR: return tree_build_control(t, p, err);
@@ -284,7 +290,7 @@ static bool is_fixed_dir(enum mbfs_kind k)
 
 /* ---- applying a listing (lock held) ------------------------------------- */
 
-static int dirent_cmp(const void *a, const void *b)
+int tree_dirent_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct mbfs_dirent *)a)->name,
 		      ((const struct mbfs_dirent *)b)->name);
@@ -297,14 +303,15 @@ struct mbfs_dirent *tree_entry_find(const struct mbfs_node *dir,
 {
 	struct mbfs_dirent keyd = {.name = (char *)name};
 	return bsearch(&keyd, dir->entries, dir->n_entries, sizeof keyd,
-		       dirent_cmp);
+		       tree_dirent_cmp);
 }
 
 static void update_node(struct mbfs_tree *t, struct mbfs_node *n,
 			const struct proto *r)
 {
-	const char *sql = n->kind == MBFS_K_SQL_FILE ? r->sql : NULL;
-	if (n->kind == MBFS_K_SQL_FILE &&
+	bool text = mbfs_kind_is_text(n->kind);
+	const char *sql = text ? r->sql : NULL;
+	if (text &&
 	    (!n->content_gen || !n->sql != !sql ||
 	     (sql && n->sql && strcmp(sql, n->sql) != 0)))
 		n->content_gen = ++t->content_seq;
@@ -321,13 +328,19 @@ static void update_node(struct mbfs_tree *t, struct mbfs_node *n,
 	tree_set_str(&n->param_defs, r->param_defs);
 	if (r->uuid)
 		tree_set_str(&n->uuid, r->uuid);
+	if (r->key)
+		tree_set_str(&n->key, r->key);
+	tree_set_str(&n->xattrs, r->xattrs);
 	n->mtime = mbfs_tree_parse_time(r->updated_at);
 }
 
 /* The node kind of one of a proto's files. */
 static enum mbfs_kind file_kind(const struct proto *r, enum mbfs_fmt f)
 {
-	return f == MBFS_FMT_SQL ? MBFS_K_SQL_FILE : r->kind;
+	if (f == MBFS_FMT_SQL)
+		return r->kind == MBFS_K_OBJ_FILE ? MBFS_K_OBJ_TEXT
+						  : MBFS_K_SQL_FILE;
+	return r->kind;
 }
 
 /* Tell the gone hook about every (name → node) of the old listing that the
@@ -378,13 +391,13 @@ static bool same_listing(const struct mbfs_node *dir,
 /* dir's listing becomes ents (k entries, order or NULL; all taken over):
  * names it no longer shows go to the gone hook, and list_gen changes
  * unless the listing is the same as before. Lock held. */
-static void set_entries(struct mbfs_tree *t, struct mbfs_node *dir,
+void tree_set_entries(struct mbfs_tree *t, struct mbfs_node *dir,
 			struct mbfs_dirent *ents, size_t k, size_t *order)
 {
 	if (!dir->list_gen || !same_listing(dir, ents, k, order))
 		dir->list_gen = ++t->list_seq;
 	report_gone(t, dir, dir->entries, dir->n_entries, ents, k);
-	entries_free(dir->entries, dir->n_entries);
+	tree_entries_free(dir->entries, dir->n_entries);
 	free(dir->order);
 	dir->entries = ents;
 	dir->n_entries = k;
@@ -409,7 +422,7 @@ static enum mbfs_status apply(struct mbfs_tree *t, struct mbfs_node *dir,
 		struct proto *r = &p->v[i];
 		struct mbfs_name_obj *o = &objs[i];
 		o->raw = r->fixed_name ? r->fixed_name : r->raw_name;
-		o->id = r->id;
+		o->id = r->name_id ? r->name_id : r->id;
 		o->kind_rank = r->rank;
 		if (r->n_fmts == 0) {
 			o->exts[0] = "";
@@ -490,7 +503,7 @@ static enum mbfs_status apply(struct mbfs_tree *t, struct mbfs_node *dir,
 			order[se[j].pos] = j;
 	}
 	free(se);
-	set_entries(t, dir, ents, k, order);
+	tree_set_entries(t, dir, ents, k, order);
 	return MBFS_OK;
 }
 
@@ -515,13 +528,16 @@ static enum mbfs_status fetch_listing(struct mbfs_tree *t,
 				 .dashboard_id = dir->dashboard_id,
 				 .card_id = dir->card_id,
 				 .schema = mbfs_dup0(dir->schema),
-				 .uuid = mbfs_dup0(dir->uuid)};
-	bool oom = (dir->schema && !snap.schema) || (dir->uuid && !snap.uuid);
+				 .uuid = mbfs_dup0(dir->uuid),
+				 .key = mbfs_dup0(dir->key)};
+	bool oom = (dir->schema && !snap.schema) || (dir->uuid && !snap.uuid) ||
+		   (dir->key && !snap.key);
 	pthread_mutex_unlock(&t->lock);
 	struct protos p = {0};
 	enum mbfs_status st = oom ? tree_oom(err) : build(t, &snap, &p, err);
 	free(snap.schema);
 	free(snap.uuid);
+	free(snap.key);
 	pthread_mutex_lock(&t->lock);
 	if (st == MBFS_OK)
 		st = apply(t, dir, &p, err);
@@ -630,7 +646,7 @@ static enum mbfs_status ensure_listing(struct mbfs_tree *t, struct mbfs_node *di
 	if (!mbfs_kind_is_dir(dir->kind))
 		return mbfs_err_set(err, MBFS_ERR_NOT_DIR, 0, "not a directory");
 	if (dir->kind == MBFS_K_QUERY_DB)
-		return local_listing(t, dir, err);
+		return tree_local_listing(t, dir, err);
 	/* the retry of a request that waited for this directory's fetch */
 	struct mbfs_err werr;
 	enum mbfs_status wst;
@@ -713,7 +729,7 @@ enum mbfs_status mbfs_tree_list(struct mbfs_tree *t, struct mbfs_node *dir,
 
 void mbfs_tree_free_snapshot(struct mbfs_dirent *v, size_t n)
 {
-	entries_free(v, n);
+	tree_entries_free(v, n);
 }
 
 enum mbfs_status mbfs_tree_find(struct mbfs_tree *t, struct mbfs_node *dir,
@@ -793,6 +809,9 @@ void mbfs_tree_invalidate_file(struct mbfs_tree *t, struct mbfs_node *n)
 {
 	if (n->kind == MBFS_K_SQL_FILE)
 		mbfs_meta_invalidate(t->meta, MBFS_META_CARDS, 0);
+	else if (n->kind == MBFS_K_OBJ_TEXT) /* its bytes come with a listing */
+		for (size_t i = 0; i < n->n_parents; i++)
+			n->parents[i]->stale = true;
 	else if (n->kind == MBFS_K_METADATA_FILE)
 		mbfs_meta_invalidate(t->meta, (enum mbfs_meta_kind)n->id, 0);
 }
@@ -825,102 +844,6 @@ void mbfs_tree_invalidate_all(struct mbfs_tree *t)
 	mbfs_inode_table_each(&t->nodes, stale_one, NULL);
 	mbfs_meta_invalidate_all(t->meta);
 	pthread_mutex_unlock(&t->lock);
-}
-
-/* ---- queries/ ------------------------------------------------------------ */
-
-void mbfs_tree_set_queries(struct mbfs_tree *t, struct mbfs_queries *q)
-{
-	pthread_mutex_lock(&t->lock);
-	t->queries = q;
-	pthread_mutex_unlock(&t->lock);
-}
-
-char *mbfs_tree_query_base(const char *sql_name)
-{
-	if (mbfs_queries_classify(sql_name) != MBFS_QNAME_SQL)
-		return NULL;
-	return strndup(sql_name, strlen(sql_name) - 4);
-}
-
-/* One name of a local listing. Lock held. */
-static bool local_add(struct mbfs_tree *t, struct mbfs_node *dir,
-		      struct mbfs_dirent *ents, size_t *k, enum mbfs_kind kind,
-		      enum mbfs_fmt fmt, uint64_t id, char *name)
-{
-	struct mbfs_node *n = name ? tree_node_get(t, kind, fmt, (int64_t)id) : NULL;
-	if (!n) {
-		free(name);
-		return false;
-	}
-	n->db_id = dir->id;
-	tree_node_add_parent(n, dir);
-	ents[*k].name = name;
-	ents[*k].node = n;
-	(*k)++;
-	return true;
-}
-
-static char *cat2(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	char *s = malloc(la + lb + 1);
-	if (s) {
-		memcpy(s, a, la);
-		memcpy(s + la, b, lb + 1);
-	}
-	return s;
-}
-
-/* queries/<db>/: the store's names, rebuilt when its version changed.
- * Local: never waits. Lock held. */
-static enum mbfs_status local_listing(struct mbfs_tree *t,
-				      struct mbfs_node *dir,
-				      struct mbfs_err *err)
-{
-	uint64_t ver = t->queries ? mbfs_queries_version(t->queries) : 0;
-	if (dir->listing_ok && dir->local_version == ver)
-		return MBFS_OK;
-	struct mbfs_qent *v = NULL;
-	size_t n = 0;
-	if (t->queries) {
-		enum mbfs_status st = mbfs_queries_list(t->queries, dir->id, &v,
-							&n, err);
-		if (st != MBFS_OK)
-			return st;
-	}
-	size_t per = 1 + (size_t)t->n_formats;
-	struct mbfs_dirent *ents = calloc(n * per + 1, sizeof *ents);
-	size_t k = 0;
-	bool ok = ents != NULL;
-	for (size_t i = 0; ok && i < n; i++) {
-		const struct mbfs_qstat *q = &v[i].st;
-		if (q->temp) {
-			ok = local_add(t, dir, ents, &k, MBFS_K_QUERY_TEMP,
-				       MBFS_FMT_NONE, q->id, strdup(v[i].name));
-			continue;
-		}
-		ok = local_add(t, dir, ents, &k, MBFS_K_QUERY_SQL, MBFS_FMT_SQL,
-			       q->id, strdup(v[i].name));
-		char *base = ok ? mbfs_tree_query_base(v[i].name) : NULL;
-		ok = ok && base;
-		for (int f = 0; ok && f < t->n_formats; f++)
-			ok = local_add(t, dir, ents, &k, MBFS_K_QUERY_FILE,
-				       t->formats[f], q->id,
-				       cat2(base, mbfs_fmt_ext(t->formats[f])));
-		free(base);
-	}
-	mbfs_queries_free_list(v, n);
-	if (!ok) {
-		entries_free(ents, k);
-		return tree_oom(err);
-	}
-	qsort(ents, k, sizeof *ents, dirent_cmp);
-	set_entries(t, dir, ents, k, NULL);
-	dir->listing_ok = true;
-	dir->local_version = ver;
-	dir->fetched_at = mbfs_mono_now();
-	return MBFS_OK;
 }
 
 static void listing_failed(struct mbfs_tree *t, const struct mbfs_node *dir,

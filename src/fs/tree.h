@@ -80,6 +80,9 @@ struct mbfs_node {
 	struct mbfs_node *base;    /* PARAM_FILE: the listed file it reads
 				      with parameters (params = the export's
 				      `parameters`) */
+	char *key;                 /* OBJ_* nodes: the backend's key */
+	char *xattrs;              /* OBJ_* nodes: the backend's extended
+				      attributes, "name\tvalue\n" lines */
 	char *lookup_name;         /* nodes reached by the lookup of a name no
 				      listing shows: the first such name */
 	struct mbfs_node **parents;/* directories whose listing showed it */

@@ -18,15 +18,23 @@
 #include "tree_int.h"
 #include "util.h"
 
+struct proto *tree_build_fixed_dir(struct protos *p, enum mbfs_kind kind,
+				   const char *name)
+{
+	struct proto *r = tree_protos_add(p);
+	if (r) {
+		r->kind = kind;
+		r->fixed_name = name;
+	}
+	return r;
+}
+
 static struct proto *add_fixed_dir(struct protos *p, enum mbfs_kind kind,
 				   int64_t id, const char *name)
 {
-	struct proto *r = tree_protos_add(p);
-	if (!r)
-		return NULL;
-	r->kind = kind;
-	r->id = id;
-	r->fixed_name = name;
+	struct proto *r = tree_build_fixed_dir(p, kind, name);
+	if (r)
+		r->id = id;
 	return r;
 }
 

@@ -1,9 +1,12 @@
 /*
  * tree_int.h — what the files of the tree share and nobody else sees:
  *   tree.c           the node table, listings (fetch, apply, freshness,
- *                    single flight), queries/ local listings, paths, hooks
+ *                    single flight), paths, hooks
  *   tree_build.c     one builder per kind of directory (no lock held; may
  *                    BLOCK on the network), the schema id registry
+ *   tree_objects.c   the builder of a backend described by objects
+ *                    (objects.h: Mode), for the root and its directories
+ *   tree_local.c     queries/<db>/ listings from the query store
  *   tree_unlisted.c  names no listing shows (parameters, public links)
  *                    and the string-id registry
  *
@@ -23,7 +26,12 @@
 #include "util.h"
 
 /* Spaces of the string-id registry (tree_unlisted.c). */
-enum strid_space { SID_PUBLIC_CARD = 1, SID_PUBLIC_DASHBOARD, SID_PARAMS };
+enum strid_space {
+	SID_PUBLIC_CARD = 1,
+	SID_PUBLIC_DASHBOARD,
+	SID_PARAMS,
+	SID_OBJECT,                   /* a backend's object keys (objects.h) */
+};
 
 /* One entry of the schema id registry (tree_build.c). */
 struct schema_id {
@@ -54,7 +62,7 @@ struct mbfs_tree {
 	void *gone_arg;
 	struct mbfs_queries *queries;     /* queries/<db>/ contents, or NULL */
 	/* identities that are not Metabase integers (strid_get) */
-	struct mbfs_map sids[4];          /* per enum strid_space: string → id */
+	struct mbfs_map sids[5];          /* per enum strid_space: string → id */
 	size_t sid_n;
 	int64_t sid_next;
 	mbfs_tree_error_fn on_error;
@@ -80,6 +88,10 @@ struct proto {
 	char *params;
 	char *param_defs;
 	char *uuid;
+	char *key;                    /* OBJ_*: the backend's key */
+	char *xattrs;                 /* OBJ_*: "name\tvalue\n" lines */
+	int64_t name_id;              /* the collision suffix's number when
+					 not id (OBJ_*: the server's id) */
 	enum mbfs_fmt fmts[MBFS_NAME_MAX_EXTS];
 	int n_fmts;                   /* 0: a directory */
 	const char *fixed_name;       /* names that need no escaping/collisions */
@@ -110,6 +122,17 @@ void tree_set_str(char **dst, const char *src);
 /* The entry called name in dir's listing, or NULL. Lock held. */
 struct mbfs_dirent *tree_entry_find(const struct mbfs_node *dir,
 				    const char *name);
+/* The listing machinery tree_local.c shares (lock held where it
+ * touches nodes). */
+void tree_entries_free(struct mbfs_dirent *v, size_t n);
+int tree_dirent_cmp(const void *a, const void *b);
+/* dir's listing becomes ents (k, order or NULL; all taken over). */
+void tree_set_entries(struct mbfs_tree *t, struct mbfs_node *dir,
+		      struct mbfs_dirent *ents, size_t k, size_t *order);
+/* queries/<db>/ from the query store (tree_local.c). Lock held. */
+enum mbfs_status tree_local_listing(struct mbfs_tree *t,
+				    struct mbfs_node *dir,
+				    struct mbfs_err *err);
 /* Make dir's listing fresh (tree.c ensure_listing). Lock held on entry
  * and exit, dropped while fetching: BLOCKS (WOULD_BLOCK in a try scope). */
 enum mbfs_status tree_listing(struct mbfs_tree *t, struct mbfs_node *dir,
@@ -117,6 +140,9 @@ enum mbfs_status tree_listing(struct mbfs_tree *t, struct mbfs_node *dir,
 
 /* ---- tree_build.c: fill p with what dir should contain ------------------- */
 
+/* A directory of the core's own (".mbfs"), id 0 (NULL: out of memory). */
+struct proto *tree_build_fixed_dir(struct protos *p, enum mbfs_kind kind,
+				   const char *name);
 enum mbfs_status tree_build_root(struct mbfs_tree *t, struct protos *p,
 				 struct mbfs_err *err);
 enum mbfs_status tree_build_control(struct mbfs_tree *t, struct protos *p,
@@ -152,6 +178,15 @@ enum mbfs_status tree_build_public_dashboard(struct mbfs_tree *t,
 					     const struct mbfs_node *dir,
 					     struct protos *p,
 					     struct mbfs_err *err);
+
+/* ---- tree_objects.c: a backend described by objects (objects.h) -------- */
+
+/* The root (key NULL) or an OBJ_DIR's contents, from the client's
+ * `objects` op. No lock held; BLOCKS on the network. */
+enum mbfs_status tree_build_objects(struct mbfs_tree *t, const char *key,
+				    struct protos *p, struct mbfs_err *err);
+/* True when the client describes its tree by objects. */
+bool tree_by_objects(const struct mbfs_tree *t);
 
 /* ---- tree_unlisted.c ----------------------------------------------------- */
 

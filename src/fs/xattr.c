@@ -22,6 +22,7 @@
 struct xattrs {
 	const char *names[XATTRS_MAX];
 	char *values[XATTRS_MAX];
+	char *owned[XATTRS_MAX];   /* names copied from a node (backend's) */
 	int n;
 };
 
@@ -55,8 +56,34 @@ static void xa_add(struct xattrs *x, const char *name, const char *fmt, ...)
 
 static void xa_free(struct xattrs *x)
 {
-	for (int i = 0; i < x->n; i++)
+	for (int i = 0; i < x->n; i++) {
 		free(x->values[i]);
+		free(x->owned[i]);
+	}
+}
+
+/* A backend's own attributes ("name\tvalue\n" lines, objects.h): names
+ * outside user.* and malformed lines are skipped. */
+static void add_backend_xattrs(struct xattrs *x, const char *lines)
+{
+	for (const char *p = lines; p && *p && x->n < XATTRS_MAX;) {
+		const char *tab = strchr(p, '\t'), *nl = strchr(p, '\n');
+		if (!nl)
+			break;
+		if (tab && tab < nl && tab - p > 5 && strncmp(p, "user.", 5) == 0) {
+			char *name = strndup(p, (size_t)(tab - p));
+			char *val = strndup(tab + 1, (size_t)(nl - tab - 1));
+			int before = x->n;
+			if (name && val)
+				xa_add(x, name, "%s", val);
+			if (x->n > before)
+				x->owned[before] = name;
+			else
+				free(name);
+			free(val);
+		}
+		p = nl + 1;
+	}
 }
 
 void fs_iso_time(double t, char *out, size_t outsz)
@@ -273,6 +300,8 @@ static void collect_xattrs(struct mbfs_fs *fs, struct mbfs_node *n,
 			xa_add(x, "user.mb.revision", "%" PRIu64, qs.rev);
 		}
 	}
+	if (n->xattrs)
+		add_backend_xattrs(x, n->xattrs);
 	if (n->description && *n->description)
 		xa_add(x, "user.mb.description", "%s", n->description);
 	if (n->mtime) {
@@ -303,8 +332,8 @@ enum mbfs_status mbfs_fs_getxattr(struct mbfs_fs *fs, uint64_t ino,
 				  size_t *len, struct mbfs_err *err)
 {
 	/* ls -l asks every file for security.* and system.* attributes:
-	 * answer those at once, without building the user.mb.* set. */
-	if (strncmp(name, "user.mb.", 8) != 0)
+	 * answer those at once, without building the user.* set. */
+	if (strncmp(name, "user.", 5) != 0)
 		return mbfs_err_set(err, MBFS_ERR_NO_ATTR, 0, "no such attribute");
 	struct mbfs_node *n = fs_node_of(fs, ino);
 	if (!n)

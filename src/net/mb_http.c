@@ -251,8 +251,14 @@ static struct xfer *xfer_start(struct mb_http *h, struct mb_http_req *req)
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	if (req->on_data)
 		curl_easy_setopt(e, CURLOPT_BUFFERSIZE, MB_HTTP_STREAM_BUFFER);
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION,
+			 req->follow_redirects ? 1L : 0L);
+	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+	curl_easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 0L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING,
+			 req->decode_content ? "" : NULL);
 	curl_easy_setopt(e, CURLOPT_VERBOSE, 0L);
 	/* The progress callback (about once a second, and with every
 	 * chunk) polls req->abort and the stall clock; curl's own low-speed

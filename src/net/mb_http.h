@@ -61,6 +61,11 @@ struct mb_http_req {
 	/* Optional: abandon the transfer once *abort is true (polled at
 	 * least once a second, even before the first byte). */
 	const atomic_bool *abort;
+	/* Follow up to 5 redirects (http/https only; a custom Authorization
+	 * header is never sent to another host: libcurl's rule). */
+	bool follow_redirects;
+	/* Ask for gzip/deflate and hand on the decoded bytes. */
+	bool decode_content;
 
 	/* ---- results, valid in on_done ---- */
 	long status;               /* HTTP status, 0 if no answer */

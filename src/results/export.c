@@ -191,6 +191,7 @@ static void run_free(struct run *r)
 	free(r->sql);
 	free(r->label);
 	free(r->uuid);
+	free(r->object);
 	pthread_mutex_destroy(&r->plock);
 	pthread_cond_destroy(&r->pcond);
 	free(r);
@@ -216,6 +217,8 @@ static struct run *run_new(struct mbfs_export *ex, struct job *j,
 	r->label = mbfs_dup0(req->label ? req->label : j->key);
 	r->uuid = mbfs_dup0(req->uuid);
 	r->req.uuid = r->uuid;
+	r->object = mbfs_dup0(req->object);
+	r->req.object = r->object;
 	r->req.format = r->format;
 	r->req.parameters = r->parameters;
 	r->req.sql = r->sql;

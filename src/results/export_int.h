@@ -88,7 +88,7 @@ struct sink {
 struct run {
 	struct job *job;
 	struct mb_export_req req;  /* deep copy; strings below */
-	char *format, *parameters, *sql, *label, *uuid;
+	char *format, *parameters, *sql, *label, *uuid, *object;
 	char *tmp;                 /* temp spool file */
 	struct sink sink;
 	atomic_uint_fast64_t bytes;

@@ -470,6 +470,8 @@ static char *export_form(const struct mb_export_req *r, char *path,
 	case MB_EXPORT_PUBLIC_CARD:
 	case MB_EXPORT_PUBLIC_DASHCARD:
 		break; /* public_export_run */
+	case MB_EXPORT_OBJECT:
+		break; /* not Metabase's: no path, refused below */
 	case MB_EXPORT_NATIVE: {
 		snprintf(path, pathsz, "/api/dataset/%s", r->format);
 		*route = "POST /api/dataset/:fmt";

@@ -1,6 +1,9 @@
 /*
- * mb_client.h — the Metabase client as the filesystem sees it: an ops
- * struct, so tests can swap the real HTTP client (mb_api.c) for a fake.
+ * mb_client.h — a backend as the filesystem sees it: an ops struct, so
+ * tests can swap the real HTTP client (mb_api.c) for a fake, and a second
+ * backend (backend/mode/) can stand where Metabase stands. The Metabase
+ * ops are Metabase-shaped; a backend that is not Metabase sets `objects`
+ * instead (objects.h) and the core builds its tree from that alone.
  *
  * Every call returns an enum mbfs_status and fills err on failure with the
  * server's message (404 → NOT_FOUND, 403 → DENIED, refused credentials →
@@ -21,6 +24,7 @@
 #include <stdint.h>
 
 #include "mb_types.h"
+#include "objects.h"
 #include "status.h"
 
 enum mb_export_kind {
@@ -32,6 +36,9 @@ enum mb_export_kind {
 	MB_EXPORT_PUBLIC_CARD, /* GET /api/public/card/:uuid/query/:fmt */
 	/* POST /api/public/dashboard/:uuid/dashcard/:dc/card/:c/:fmt */
 	MB_EXPORT_PUBLIC_DASHCARD,
+	/* A backend described by objects (objects.h): `object` is the data
+	 * file's key, `format` one of the formats it listed. */
+	MB_EXPORT_OBJECT,
 };
 
 /* List endpoints whose bodies mbfs also shows as they are (metadata/). */
@@ -60,6 +67,7 @@ struct mb_export_req {
 	const char *parameters;    /* JSON array text, or NULL for none */
 	const char *sql;           /* NATIVE */
 	const char *uuid;          /* PUBLIC_*: the public link's uuid */
+	const char *object;        /* OBJECT: the backend's key */
 	/* How logs, .mbfs/stats and .mbfs/errors name this result (not sent;
 	 * NULL: the result key). */
 	const char *label;
@@ -132,6 +140,14 @@ struct mb_client_ops {
 					     const char *uuid,
 					     struct mb_dashboard *out,
 					     struct mbfs_err *err);
+	/* A backend that describes its tree by objects (objects.h; Mode)
+	 * sets this: what the root (key NULL) or the directory with key
+	 * contains. Then the core asks for nothing Metabase-shaped: the ops
+	 * above may be NULL, except export_run (MB_EXPORT_OBJECT requests),
+	 * describe_stats and destroy. Blocks. */
+	enum mbfs_status (*objects)(struct mb_client *c, const char *key,
+				    struct mbfs_object_list *out,
+				    struct mbfs_err *err);
 	/* Counters for .mbfs/stats, as text (no secrets). */
 	int (*describe_stats)(struct mb_client *c, char *out, size_t outsz);
 	/* The same in the Prometheus text format (may be NULL). */
