@@ -159,8 +159,54 @@ void mbfs_creds_free(struct mbfs_creds *c)
 	wipe(c->api_key);
 	wipe(c->session);
 	wipe(c->password);
+	wipe(c->mode_token);
+	wipe(c->mode_secret);
 	free(c->username);
 	memset(c, 0, sizeof *c);
+}
+
+/* Secret files named by options: every one is checked, also one that an
+ * environment variable makes unnecessary (its mode is wrong all the
+ * same). False, with one line on stderr, at the first refusal. */
+struct secret_file {
+	const char *path, *what;
+};
+
+static bool files_ok(const struct secret_file *files, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct mbfs_err err;
+		if (files[i].path &&
+		    mb_auth_check_secret_file(files[i].path, files[i].what,
+					      &err) != MBFS_OK) {
+			fprintf(stderr, "mbfs: %s\n", err.msg);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* A Mode mount: the API token and secret, both, from the same sources
+ * as Metabase's secrets; no prompt (they are made in Mode's settings, not
+ * typed). */
+static int gather_mode(const struct mbfs_options *o, struct mbfs_creds *c)
+{
+	const struct secret_file files[] = {
+		{o->mode_token_file, "Mode API token"},
+		{o->mode_secret_file, "Mode API secret"}};
+	if (!files_ok(files, sizeof files / sizeof files[0]))
+		return 1;
+	if (!secret_from("MBFS_MODE_TOKEN", o->mode_token_file, "mode_token",
+			 "Mode API token", &c->mode_token) ||
+	    !secret_from("MBFS_MODE_SECRET", o->mode_secret_file, "mode_secret",
+			 "Mode API secret", &c->mode_secret))
+		return 1;
+	if (!c->mode_token || !c->mode_secret) {
+		fprintf(stderr,
+			"mbfs: a Mode mount needs an API token and secret: MBFS_MODE_TOKEN and MBFS_MODE_SECRET, -o mode_token_file= and -o mode_secret_file=, or mode_token and mode_secret in the config file\n");
+		return 1;
+	}
+	return 0;
 }
 
 int mbfs_creds_gather(const struct mbfs_options *o, struct mbfs_creds *c)
@@ -169,22 +215,13 @@ int mbfs_creds_gather(const struct mbfs_options *o, struct mbfs_creds *c)
 	/* -o public reads no credential from anywhere (and never prompts) */
 	if (o->public_only)
 		return 0;
-	/* every secret file named is checked, also one that an environment
-	 * variable makes unnecessary (its mode is wrong all the same) */
-	const struct {
-		const char *path, *what;
-	} files[] = {{o->api_key_file, "API key"},
-		     {o->session_file, "session token"},
-		     {o->password_file, "password"}};
-	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-		struct mbfs_err err;
-		if (files[i].path &&
-		    mb_auth_check_secret_file(files[i].path, files[i].what,
-					      &err) != MBFS_OK) {
-			fprintf(stderr, "mbfs: %s\n", err.msg);
-			return 1;
-		}
-	}
+	if (o->mode)
+		return gather_mode(o, c);
+	const struct secret_file files[] = {{o->api_key_file, "API key"},
+					    {o->session_file, "session token"},
+					    {o->password_file, "password"}};
+	if (!files_ok(files, sizeof files / sizeof files[0]))
+		return 1;
 	if (!secret_from("MBFS_API_KEY", o->api_key_file, "api_key", "API key",
 			 &c->api_key) ||
 	    !secret_from("MBFS_SESSION", o->session_file, "session",
@@ -231,7 +268,8 @@ int mbfs_creds_gather(const struct mbfs_options *o, struct mbfs_creds *c)
 void mbfs_creds_scrub_environment(void)
 {
 	static const char *const names[] = {"MBFS_PASSWORD", "MBFS_API_KEY",
-					    "MBFS_SESSION"};
+					    "MBFS_SESSION", "MBFS_MODE_TOKEN",
+					    "MBFS_MODE_SECRET"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		size_t nl = strlen(names[i]);
 		char *found[16];

@@ -22,6 +22,8 @@ struct mbfs_creds {
 	char *session;
 	char *password;            /* NULL when password_file is used */
 	char *username;            /* prompted for; else o->username is used */
+	char *mode_token;          /* -o backend=mode: the API token ... */
+	char *mode_secret;         /* ... and secret (HTTP Basic) */
 };
 
 /*
@@ -29,6 +31,9 @@ struct mbfs_creds {
  *   API key:  MBFS_API_KEY, -o api_key_file=, api_key in the config file
  *   session:  MBFS_SESSION, -o session_file=, session in the config file
  *   password: MBFS_PASSWORD, -o password_file=, password in the config file
+ *   Mode (-o backend=mode), both required, never prompted for:
+ *     token:  MBFS_MODE_TOKEN, -o mode_token_file=, mode_token in the config
+ *     secret: MBFS_MODE_SECRET, -o mode_secret_file=, mode_secret in the config
  * When none of the three was given and stdin is a terminal, ask for the
  * username (unless known) and the password, without echo. With -o public
  * nothing is read from anywhere (c stays empty). Every secret file named
@@ -38,7 +43,8 @@ struct mbfs_creds {
 int mbfs_creds_gather(const struct mbfs_options *o, struct mbfs_creds *c);
 
 /*
- * Remove the secret variables (MBFS_PASSWORD, MBFS_API_KEY, MBFS_SESSION)
+ * Remove the secret variables (MBFS_PASSWORD, MBFS_API_KEY, MBFS_SESSION,
+ * MBFS_MODE_TOKEN, MBFS_MODE_SECRET)
  * from the environment, everywhere it can be seen: unsetenv() takes them
  * out of what children (fusermount3) inherit, but /proc/PID/environ shows
  * the original block on the stack, so the bytes of every "NAME=value"

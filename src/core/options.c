@@ -98,6 +98,10 @@ static const struct opt opt_table[] = {
 	      "read a session token from FILE"), .kind = K_PATH},
 	{CRED(username, "MBFS_USERNAME", "EMAIL",
 	      "user name for password login"), .kind = K_STRING},
+	{CRED(mode_token_file, "MBFS_MODE_TOKEN_FILE", "FILE",
+	      "Mode: read the API token from FILE"), .kind = K_PATH},
+	{CRED(mode_secret_file, "MBFS_MODE_SECRET_FILE", "FILE",
+	      "Mode: read the API secret from FILE"), .kind = K_PATH},
 	/* options */
 	{.name = "formats", .kind = K_FORMATS, FIELD(formats), .def = "csv:json",
 	 .flags = F_EMPTY_UNSET, .arg = "LIST",
@@ -108,6 +112,17 @@ static const struct opt opt_table[] = {
 	{.name = "public", .kind = K_FLAG, FIELD(public_only),
 	 .help = "public links only: no credentials are read or sent,\n"
 		 "no login; only public/ and .mbfs/ exist"},
+	{.name = "backend", .kind = K_CHOICE, FIELD(mode), .def = "metabase",
+	 .arg = "metabase|mode",
+	 .help = "what the URL serves: a Metabase instance, or Mode\n"
+		 "(https://app.mode.com, with -o workspace=)"},
+	{.name = "workspace", .kind = K_STRING, FIELD(workspace),
+	 .shown = "none", .flags = F_EMPTY_UNSET, .arg = "NAME",
+	 .help = "Mode: the workspace's username (backend=mode)"},
+	{.name = "mode_run", .kind = K_CHOICE, FIELD(mode_run_new),
+	 .def = "latest", .arg = "latest|new",
+	 .help = "Mode: serve the latest successful run's results,\n"
+		 "or start a new report run for every result"},
 	{.name = "meta_ttl", .kind = K_SECONDS, FIELD(meta_ttl), .def = "60",
 	 .max = MBFS_TTL_MAX, .arg = "SECONDS",
 	 .help = "how long listings and attributes are cached"},
@@ -187,6 +202,8 @@ static const struct opt opt_table[] = {
 	{.name = "password", .kind = K_SECRET, .sec = S_HIDDEN},
 	{.name = "api_key", .kind = K_SECRET, .sec = S_HIDDEN},
 	{.name = "session", .kind = K_SECRET, .sec = S_HIDDEN},
+	{.name = "mode_token", .kind = K_SECRET, .sec = S_HIDDEN},
+	{.name = "mode_secret", .kind = K_SECRET, .sec = S_HIDDEN},
 	{.name = "url", .kind = K_URL, FIELD(url), .env = "MBFS_URL",
 	 .flags = F_EMPTY_UNSET, .sec = S_HIDDEN},
 };
@@ -642,6 +659,33 @@ static bool resolve(const struct cli *c, struct mbfs_options *o)
 	return true;
 }
 
+/* The options of one backend make sense together. */
+static bool backend_check(const struct mbfs_options *o)
+{
+	if (!o->mode) {
+		if (o->workspace || o->mode_run_new) {
+			fprintf(stderr, "mbfs: -o %s is for Mode mounts: add -o backend=mode\n",
+				o->workspace ? "workspace" : "mode_run");
+			return false;
+		}
+		return true;
+	}
+	if (!o->workspace) {
+		fprintf(stderr, "mbfs: a Mode mount needs its workspace: -o workspace=NAME (the workspace's username in app.mode.com/NAME)\n");
+		return false;
+	}
+	for (const char *s = o->workspace; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("-_.", *s)) {
+			fprintf(stderr, "mbfs: -o workspace= takes a workspace username (letters, digits, '-', '_', '.')\n");
+			return false;
+		}
+	if (o->public_only) {
+		fprintf(stderr, "mbfs: -o public is for Metabase's public links; Mode mounts need a token and secret\n");
+		return false;
+	}
+	return true;
+}
+
 /* The positionals: [URL] MOUNTPOINT (the URL also from the environment
  * or the config file), checked and normalized. */
 static bool resolve_positionals(const struct cli *c, struct mbfs_options *o)
@@ -695,7 +739,7 @@ enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
 	}
 	if (c.secret_in_argv) {
 		fprintf(stderr,
-			"mbfs: secrets are not accepted on the command line (they would show in ps): use MBFS_PASSWORD / MBFS_API_KEY / MBFS_SESSION, -o password_file=, -o api_key_file=, -o session_file= or the config file\n");
+			"mbfs: secrets are not accepted on the command line (they would show in ps): use MBFS_PASSWORD / MBFS_API_KEY / MBFS_SESSION / MBFS_MODE_TOKEN / MBFS_MODE_SECRET, -o password_file=, -o api_key_file=, -o session_file=, -o mode_token_file=, -o mode_secret_file= or the config file\n");
 		goto out;
 	}
 	/* the config file is used whole or not at all */
@@ -704,7 +748,7 @@ enum mbfs_options_result mbfs_options_parse(int argc, char **argv,
 		fprintf(stderr, "mbfs: %s\n", refusal);
 		goto out;
 	}
-	if (resolve_positionals(&c, o) && resolve(&c, o))
+	if (resolve_positionals(&c, o) && resolve(&c, o) && backend_check(o))
 		res = MBFS_OPTIONS_RUN;
 out:
 	cli_free(&c);
@@ -735,7 +779,10 @@ static void help_rows(FILE *f, enum opt_section sec)
 		else if (sec == S_OPTIONS)
 			snprintf(dflt, sizeof dflt, "[%s]",
 				 d->shown ? d->shown : d->def ? d->def : "off");
-		fprintf(f, "  %-23s ", left);
+		if (strlen(left) > 23) /* its own line, the text below */
+			fprintf(f, "  %s\n%26s", left, "");
+		else
+			fprintf(f, "  %-23s ", left);
 		const char *mark = strstr(d->help, "[]");
 		for (const char *s = d->help; *s; s++) {
 			if (s == mark) {
@@ -757,7 +804,9 @@ void mbfs_options_help(FILE *f, const char *prog)
 "usage: %s [URL] MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n"
 "       %s status MOUNTPOINT [--watch] [--interval SECONDS]\n"
 "\n"
-"Mount a Metabase instance: collections, cards, dashboards and tables as files.\n"
+"Mount a Metabase instance: collections, cards, dashboards and tables as files;\n"
+"or, with -o backend=mode,workspace=NAME, a Mode workspace (https://app.mode.com):\n"
+"data sources, collections, reports and their queries' results as files.\n"
 "Daemonizes once mounted; unmount with fusermount3 -u MOUNTPOINT.\n"
 "URL: http[s]://host[:port][/path], at most 1024 bytes, no user:password@,\n"
 "no query or fragment; ',' and other characters outside URL syntax are refused\n"
@@ -768,15 +817,19 @@ void mbfs_options_help(FILE *f, const char *prog)
 "  MBFS_API_KEY            API key (X-Api-Key), Metabase v0.49+\n"
 "  MBFS_SESSION            an existing session token (X-Metabase-Session)\n"
 "  MBFS_USERNAME           user name (e-mail) for password login\n"
-"  MBFS_PASSWORD           password for password login\n",
+"  MBFS_PASSWORD           password for password login\n"
+"  MBFS_MODE_TOKEN         Mode: API token (HTTP Basic user), backend=mode\n"
+"  MBFS_MODE_SECRET        Mode: API secret (HTTP Basic password)\n",
 		prog, prog);
 	help_rows(f, S_CREDS);
 	fputs(
 "  (none of these, stdin a terminal: mbfs asks, the password without echo)\n"
 "  Preference: API key, then session token, then username + password.\n"
 "  Secret files must be owned by you and not readable by group or others\n"
-"  (chmod 600), else mbfs refuses to start; MBFS_API_KEY, MBFS_SESSION and\n"
-"  MBFS_PASSWORD are erased from the daemon's environment once read.\n"
+"  (chmod 600), else mbfs refuses to start; MBFS_API_KEY, MBFS_SESSION,\n"
+"  MBFS_PASSWORD, MBFS_MODE_TOKEN and MBFS_MODE_SECRET are erased from the\n"
+"  daemon's environment once read. Mode needs both its token and secret\n"
+"  (never prompted for); a 401 is EACCES, asked again after error_ttl.\n"
 "  Sessions from logins are cached in <cache_dir>/sessions/ (0700/0600) and\n"
 "  reused by the next mount. A refused login is never repeated with the same\n"
 "  password (EACCES until the password file changes or a remount).\n"
@@ -786,7 +839,8 @@ void mbfs_options_help(FILE *f, const char *prog)
 "  MBFS_LOG_LEVEL          log level when -o log_level= is not given\n"
 "  XDG_CONFIG_HOME         config file $XDG_CONFIG_HOME/mbfs/config [~/.config]:\n"
 "                          `key = value` lines: url, username, password, api_key,\n"
-"                          session and every -o name below; refused whole\n"
+"                          session, mode_token, mode_secret and every -o name\n"
+"                          below; refused whole\n"
 "                          unless owned by you and not writable by group or\n"
 "                          others, and (when it holds secrets) mode 0600\n"
 "  XDG_CACHE_HOME          spool and session cache $XDG_CACHE_HOME/mbfs [~/.cache]\n"
@@ -819,133 +873,6 @@ void mbfs_options_help(FILE *f, const char *prog)
 "MOUNTPOINT/.mbfs/metrics holds the counters in the Prometheus text format.\n"
 "See mbfs(1).\n", f);
 }
-/* Does the URL carry credentials ("https://user:secret@host/")? */
-static bool url_has_userinfo(const char *u)
-{
-	const char *host = strstr(u, "://");
-	if (!host)
-		return false;
-	host += 3;
-	size_t len = strcspn(host, "/?#");
-	const char *at = memchr(host, '@', len);
-	return at != NULL;
-}
-
-/* Characters a base URL's path may hold: RFC 3986 unreserved, '%' (as
- * %XX), and the sub-delimiters and ':' '@' '/', except ',' (libfuse
- * splits -o fsname=URL at it: allow_other could be injected) and the
- * query and fragment starters ('?' '#': the API paths are appended). */
-static bool path_char_ok(char c)
-{
-	return isalnum((unsigned char)c) || strchr("-._~!$&'()*+;=:@/", c);
-}
-
-bool mbfs_options_url_check(const char *u, char *why, size_t whysz)
-{
-	static const char *const form =
-		"expected http[s]://host[:port][/path], without user:password@";
-	size_t len = strlen(u);
-	if (len > MBFS_URL_MAX) {
-		snprintf(why, whysz,
-			 "the server URL is %zu bytes long; at most %d are accepted",
-			 len, MBFS_URL_MAX);
-		return false;
-	}
-	char su[MBFS_URL_MAX * 4 + 1];
-	mbfs_escape_text(u, su, sizeof su);
-	if (url_has_userinfo(u)) {
-		/* never echo it: it holds a secret */
-		snprintf(why, whysz,
-			 "credentials in the URL are not accepted (they would show in ps and in logs); use MBFS_USERNAME and MBFS_PASSWORD, -o password_file=, or the config file");
-		return false;
-	}
-	const char *p;
-	if (strncmp(u, "http://", 7) == 0)
-		p = u + 7;
-	else if (strncmp(u, "https://", 8) == 0)
-		p = u + 8;
-	else
-		goto bad;
-	size_t auth = strcspn(p, "/?#");
-	size_t host = 0;
-	if (auth && p[0] == '[') {
-		const char *close = memchr(p, ']', auth);
-		if (!close || close == p + 1)
-			goto bad;
-		for (const char *c = p + 1; c < close; c++)
-			if (!strchr("0123456789abcdefABCDEF:.", *c))
-				goto bad;
-		host = (size_t)(close - p) + 1;
-	} else {
-		while (host < auth && (isalnum((unsigned char)p[host]) ||
-				       p[host] == '.' || p[host] == '-' ||
-				       p[host] == '_'))
-			host++;
-		if (host == 0)
-			goto bad;
-	}
-	if (host < auth) {
-		if (p[host] != ':' || host + 1 == auth || auth - host - 1 > 5)
-			goto bad;
-		unsigned long port = 0;
-		for (size_t i = host + 1; i < auth; i++) {
-			if (!isdigit((unsigned char)p[i]))
-				goto bad;
-			port = port * 10 + (unsigned long)(p[i] - '0');
-		}
-		if (port == 0 || port > 65535)
-			goto bad;
-	}
-	for (const char *c = p + auth; *c; c++) {
-		if (*c == '%' && isxdigit((unsigned char)c[1]) &&
-		    isxdigit((unsigned char)c[2])) {
-			c += 2;
-			continue;
-		}
-		if (path_char_ok(*c))
-			continue;
-		if (*c == ',') {
-			snprintf(why, whysz,
-				 "'%s' is not a server URL: ',' is not accepted in it (mbfs passes the URL to FUSE as fsname=, where ',' separates mount options); write it as %%2C",
-				 su);
-		} else if (*c == '?' || *c == '#') {
-			snprintf(why, whysz,
-				 "'%s' is not a server URL: a base URL has no query ('?') or fragment ('#')",
-				 su);
-		} else if ((unsigned char)*c > ' ' && (unsigned char)*c < 0x7f) {
-			snprintf(why, whysz,
-				 "'%s' is not a server URL: '%c' is not accepted in it (percent-encode it as %%%02X)",
-				 su, *c, (unsigned)(unsigned char)*c);
-		} else {
-			snprintf(why, whysz,
-				 "'%s' is not a server URL: spaces, control characters and non-ASCII bytes are not accepted in it (percent-encode them)",
-				 su);
-		}
-		return false;
-	}
-	return true;
-bad:
-	snprintf(why, whysz, "'%s' is not a server URL: %s", su, form);
-	return false;
-}
-
-void mbfs_options_url_normalize(char *u)
-{
-	size_t ul = strlen(u);
-	while (ul > 0 && u[ul - 1] == '/')
-		u[--ul] = '\0';
-	/* "/api" as the whole last path segment (not "host/myapi", and
-	 * not the host of "http://api") */
-	const char *path = strstr(u, "://");
-	size_t path_at = path ? (size_t)(path - u) + 3 : 0;
-	path_at += strcspn(u + path_at, "/");
-	if (ul >= path_at + 4 && strcmp(u + ul - 4, "/api") == 0) {
-		ul -= 4;
-		u[ul] = '\0';
-		while (ul > path_at && u[ul - 1] == '/')
-			u[--ul] = '\0';
-	}
-}
 int mbfs_options_describe(const struct mbfs_options *o, char *out,
 			  size_t outsz)
 {
@@ -959,7 +886,7 @@ int mbfs_options_describe(const struct mbfs_options *o, char *out,
 			"formats=%s format_rows=%s meta_ttl=%g result_ttl=%g "
 			"error_ttl=%g stat=%s cache_dir=%s cache_max=%llu "
 			"max_exports=%d retries=%d row_cap=%lld uid=%u gid=%u umask=%03o "
-			"connect_timeout=%g stall_timeout=%ld%s%s%s%s\n",
+			"connect_timeout=%g stall_timeout=%ld%s%s%s%s%s%s\n",
 			fm, o->format_rows ? "true" : "false", o->meta_ttl,
 			o->result_ttl, o->error_ttl,
 			o->stat_cached ? "cached" : "export", o->cache_dir,
@@ -970,7 +897,9 @@ int mbfs_options_describe(const struct mbfs_options *o, char *out,
 			o->stream ? " stream" : "",
 			o->insecure ? " insecure" : "",
 			o->cafile ? " cafile" : "",
-			o->public_only ? " public" : "");
+			o->public_only ? " public" : "",
+			o->mode ? " backend=mode" : "",
+			o->mode_run_new ? " mode_run=new" : "");
 }
 
 void mbfs_options_free(struct mbfs_options *o)

@@ -55,6 +55,14 @@ struct mbfs_options {
 	 * links) and .mbfs/ exist, and no login is ever attempted */
 	bool public_only;
 
+	/* the backend (DESIGN.md §10): -o backend=mode mounts a Mode
+	 * workspace (-o workspace=NAME) instead of a Metabase instance */
+	bool mode;
+	char *workspace;
+	bool mode_run_new;         /* -o mode_run=new: a new run per result */
+	char *mode_token_file;     /* secret files for Mode's credentials */
+	char *mode_secret_file;
+
 	/* freshness, seconds */
 	double meta_ttl;
 	double result_ttl;

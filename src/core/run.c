@@ -19,11 +19,13 @@
 #include "mb_caps.h"
 #include "mb_http.h"
 #include "mb_json.h"
+#include "mode.h"
 #include "options.h"
 #include "queries.h"
 #include "session.h"
 #include "spool.h"
 #include "tree.h"
+#include "util.h"
 
 struct mount_state {
 	struct mb_http *http;
@@ -56,6 +58,52 @@ static void state_free(struct mount_state *m)
 	mb_user_free(&m->user);
 }
 
+/* A Mode workspace (DESIGN.md §10): the client, and one request that
+ * proves the credentials and the workspace before anything is mounted. */
+static int connect_mode(const struct mbfs_options *o,
+			const struct mbfs_creds *c, struct mount_state *m)
+{
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	struct mode_config mc = {.url = o->url,
+				 .workspace = o->workspace,
+				 .token = c->mode_token,
+				 .secret = c->mode_secret,
+				 .run_new = o->mode_run_new,
+				 .retries = o->retries,
+				 .refusal_ttl = o->error_ttl};
+	m->client = mode_client_new(&mc, m->http);
+	if (!m->client) {
+		fprintf(stderr, "mbfs: out of memory\n");
+		return 1;
+	}
+	enum mbfs_status st = mode_client_check(m->client, &err);
+	if (st == MBFS_ERR_AUTH)
+		fprintf(stderr,
+			"mbfs: Mode refused the API token and secret for workspace %s (mbfs did not retry: HTTP Basic has no session to renew)\n",
+			o->workspace);
+	else if (st == MBFS_ERR_NOT_FOUND)
+		fprintf(stderr, "mbfs: %s has no Mode workspace %s: %s\n", o->url,
+			o->workspace, err.msg);
+	else if (st != MBFS_OK)
+		fprintf(stderr, "mbfs: cannot reach Mode at %s: %s\n", o->url,
+			err.msg);
+	if (st != MBFS_OK)
+		return 1;
+	/* results are keyed by the workspace and the token (who sees what;
+	 * hashed: no credential on disk) and the run policy */
+	uint64_t who = mbfs_fnv1a_str(MBFS_FNV1A_INIT, o->workspace);
+	who = mbfs_fnv1a(who, "", 1);
+	who = mbfs_fnv1a_str(who, c->mode_token);
+	snprintf(m->scope, sizeof m->scope, "mode:%016llx|run%d|",
+		 (unsigned long long)who, o->mode_run_new ? 1 : 0);
+	snprintf(m->caps_text, sizeof m->caps_text,
+		 "backend: Mode, workspace %s, results of %s\n", o->workspace,
+		 o->mode_run_new ? "a new run each" : "the latest successful run");
+	mbfs_info("connected to Mode at %s, workspace %s", o->url, o->workspace);
+	return 0;
+}
+
 /* Everything that needs the network before mounting. */
 static int connect_server(const struct mbfs_options *o,
 			  const struct mbfs_creds *c,
@@ -72,6 +120,8 @@ static int connect_server(const struct mbfs_options *o,
 		mbfs_warn("TLS certificate verification is off (-o insecure)");
 	if (mb_http_new(&hc, &m->http, &err) != MBFS_OK)
 		goto fail;
+	if (o->mode)
+		return connect_mode(o, c, m);
 	struct mb_auth_config ac = {.url = o->url,
 				    .api_key = c->api_key,
 				    .session = c->session,
@@ -171,14 +221,16 @@ static int build_fs(const struct mbfs_options *o, struct mount_state *m)
 	}
 	/* queries/: this Metabase user's SQL files, beside the spool (not
 	 * with -o public: no user, no queries/) */
-	if (!o->public_only &&
+	if (!o->public_only && !o->mode &&
 	    mbfs_queries_open(mbfs_spool_dir(m->spool), m->user.id,
 			      &m->queries, &err) != MBFS_OK)
 		goto fail;
 	mbfs_tree_set_queries(m->tree, m->queries);
 	/* Everything that changes the bytes of a result besides the object:
 	 * the Metabase user (permissions, sandboxing) and format_rows. */
-	if (o->public_only) /* no user: public links only */
+	if (o->mode) /* connect_mode chose it */
+		;
+	else if (o->public_only) /* no user: public links only */
 		snprintf(m->scope, sizeof m->scope, "pub|fr%d|",
 			 o->format_rows ? 1 : 0);
 	else
@@ -190,8 +242,8 @@ static int build_fs(const struct mbfs_options *o, struct mount_state *m)
 				  .auth = m->auth,
 				  .tree = m->tree,
 				  .export = m->export,
-				  .version_tag = m->caps.version,
-				  .user_email = m->user.email,
+				  .version_tag = o->mode ? "Mode" : m->caps.version,
+				  .user_email = o->mode ? "the API token" : m->user.email,
 				  .caps_text = m->caps_text,
 				  .queries = m->queries};
 	m->fs = mbfs_fs_new(&env);

@@ -106,6 +106,7 @@ class App:
         self.per_page = per_page
         self.gzip_enabled = gzip_enabled
         self.redirect_content = redirect_content
+        self.redirect_host = None      # another host name for the redirect target
         self.base_url = None           # http://host:port, set once listening
         self.credentials = {TOKEN: (SECRET, ADMIN), MEMBER_TOKEN: (MEMBER_SECRET, MEMBER)}
         self.revoked = set()
@@ -393,7 +394,12 @@ class App:
         if self.redirect_content:
             key = hashlib.sha1(("%s:%s:%s" % (qr.run.token, qr.token, fmt)).encode()).hexdigest()[:24]
             self.redirects[key] = (qr, fmt)
-            loc = "%s/__content/%s/content.%s?signature=%s" % (self.base_url or "", key, fmt, key[:8])
+            base = self.base_url or ""
+            if self.redirect_host and base:
+                # the same server under another name: a client must not
+                # send the credential there
+                base = "http://%s:%s" % (self.redirect_host, base.rsplit(":", 1)[1])
+            loc = "%s/__content/%s/content.%s?signature=%s" % (base, key, fmt, key[:8])
             return Response(302, b"", None, [("Location", loc)])
         return self._content_response(req, qr, fmt)
 

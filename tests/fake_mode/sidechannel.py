@@ -14,7 +14,8 @@
 #   POST /__fake/revoke         {"token": "..."} -> 401 from now on;
 #                               {"token": "...", "restore": true} undoes it
 #   GET  /__fake/config         {"per_page","run_polls","redirect_content","gzip","workspace"}
-#   POST /__fake/config         change per_page, run_polls or redirect_content at run time
+#   POST /__fake/config         change per_page, run_polls, redirect_content or
+#                               redirect_host (the redirect target's host name) at run time
 
 import json
 
@@ -89,7 +90,7 @@ class SideChannel:
         for k in ("per_page", "run_polls"):
             if k in body and (not isinstance(body[k], int) or body[k] < (1 if k == "per_page" else 0)):
                 raise ValueError("%s must be an integer (per_page >= 1, run_polls >= 0)" % k)
-        unknown = set(body) - {"per_page", "run_polls", "redirect_content"}
+        unknown = set(body) - {"per_page", "run_polls", "redirect_content", "redirect_host"}
         if unknown:
             raise ValueError("unknown config keys: %s" % ", ".join(sorted(unknown)))
         if "per_page" in body:
@@ -98,4 +99,6 @@ class SideChannel:
             self.m.run_polls = body["run_polls"]
         if "redirect_content" in body:
             self.app.redirect_content = bool(body["redirect_content"])
+        if "redirect_host" in body:
+            self.app.redirect_host = body["redirect_host"] or None
         return jresp(self.config())
