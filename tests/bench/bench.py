@@ -7,7 +7,9 @@
 #
 # It starts the fake Metabase with cheap, pre-rendered large results
 # (--big-export-mb) and a bulk catalogue, mounts build/mbfs (or $MBFS_BIN),
-# and measures. Not a test: CI only checks that it still runs (--quick).
+# and measures; one row reads a big result of the fake Mode
+# (tests/fake_mode, --big-result-mb) through a Mode mount. Not a test: CI
+# only checks that it still runs (--quick).
 # Standard library only (it borrows the Mount helper of the integration
 # tests, which needs Debian's python3-pytest importable).
 
@@ -25,6 +27,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 
 from conftest import Mount  # noqa: E402
+from fakemode import SECRET as MODE_SECRET, TOKEN as MODE_TOKEN, WORKSPACE as MODE_WORKSPACE  # noqa: E402
+from fakemode import FakeMode  # noqa: E402
 from fakeserver import FakeServer  # noqa: E402
 
 BIG_CARD = 1000
@@ -149,6 +153,48 @@ def bench_exports(fake, token, size_mb, stream_mb):
         shutil.rmtree(m.tmp, ignore_errors=True)
     bench_peers(fake, token, size_mb, cold_t, first_t)
     return curl_t
+
+
+# ---- Mode (-o backend=mode): a big query result, cold, vs curl -------------
+
+def bench_mode(size_mb):
+    """Cold read of the fake Mode's big result (report "Big", query "Rows")
+    through a Mode mount, vs curl of the content endpoint of the latest
+    successful run's query run (what mbfs downloads, gzip negotiated and
+    decoded by both). Cold: each repetition is a fresh mount with a fresh
+    cache dir; the report directory is listed untimed (listing never
+    exports), then `cat FILE > /dev/null` is timed: it looks up the run and
+    its query runs, downloads the result and reads it."""
+    with FakeMode(big_result_mb=size_mb) as fm:
+        rep = fm.report("big")
+        q = fm.query("big", "rows")
+        run_token = fm.get_json(fm.path("reports", rep["token"]))["last_successful_run_token"]
+        qr = fm.query_run_for(rep["token"], run_token, q["token"])
+        url = fm.url + fm.content_path(rep["token"], run_token, qr["token"], "csv")
+        curl_t = timed(lambda: run("curl", "-s", "-f", "-o", "/dev/null", "-u",
+                                   "%s:%s" % (MODE_TOKEN, MODE_SECRET), "--compressed", url),
+                       repeat=5)
+        env = {"MBFS_MODE_TOKEN": MODE_TOKEN, "MBFS_MODE_SECRET": MODE_SECRET}
+        best = None
+        for _ in range(5):
+            m = Mount(fm.url, ["backend=mode", "workspace=" + MODE_WORKSPACE, "log_level=warn"],
+                      env=env)
+            try:
+                d = m.p("collections", "Bench", "Big")
+                os.listdir(d)
+                path = os.path.join(d, "Rows.csv")
+                t0 = time.perf_counter()
+                run("cat", path)
+                dt = time.perf_counter() - t0
+                best = dt if best is None else min(best, dt)
+                if os.stat(path).st_size < size_mb * 1024 * 1024 * 0.99:
+                    raise RuntimeError("Mode result is %d bytes" % os.stat(path).st_size)
+            finally:
+                m.unmount()
+                shutil.rmtree(m.tmp, ignore_errors=True)
+        add("Mode cold read", "cat of a %d MB Mode result (fresh mount and cache) vs "
+            "`curl -u --compressed` of its content.csv" % size_mb, best, curl_t,
+            "≤ 1.5×", best <= 1.5 * curl_t)
 
 
 # ---- peers (issue 14 point 7): what a script, rclone and a bare FUSE fs do ----
@@ -482,6 +528,7 @@ def main():
     with FakeServer(behaviour="new", bulk_collections=colls, bulk_cards=cards,
                     bulk_dashboards=dashes) as fake:
         bench_listing(fake, cards)
+    bench_mode(size_mb)
 
     out = table()
     print(out)
