@@ -1,7 +1,8 @@
 /*
  * fake_client.h — the in-memory struct mb_client of the unit tests (the
- * export engine, the namespace and the metadata cache: test_export.c,
- * test_tree.c, test_meta_cache.c, test_namespace.c).
+ * export engine, the namespace, the metadata cache and the filesystem
+ * core: test_export.c, test_tree.c, test_meta_cache.c, test_namespace.c,
+ * test_fs.c).
  *
  * A metadata op answers, in this order:
  *  1. what the test set for the op's path with fake_set(): a JSON text,
@@ -13,11 +14,21 @@
  *  2. a fake made by fake_new() answers nothing else: an unset path is a
  *     404 ("PATH: fake failure");
  *  3. otherwise the canned catalog (collection items, cards, databases,
- *     schemas, tables; cards and databases also as list_get JSON) from
- *     small static tables that a test edits between calls, with a failure
- *     switch and a call counter per op.
- * delay_ms makes every answer of step 1 or 2 wait first (so single flight
- * is observable). export_run answers a canned body fed to the sink in
+ *     schemas, tables) from small static tables that a test edits between
+ *     calls, with a failure switch and a call counter per op. The bulk
+ *     lists the namespace builds collection directories from are made
+ *     from the catalog as list_get JSON, as the server would send them
+ *     (fake_list_get): GET /api/collection from the collection items
+ *     (location from the chain of parents), GET /api/dashboard?f=all from
+ *     the dashboard items, GET /api/card?f=all from the card, dataset and
+ *     metric items merged by id with cards[] (cards[] gives the name,
+ *     archived flag and updated_at when it has them; a cards[] entry no
+ *     item places is in the root collection); databases too. Each list's
+ *     fetches are counted whichever step answered them (fake_list_calls,
+ *     fake_bulk_calls); n_items_calls counts every collection_items call
+ *     (the filesystem no longer makes any).
+ * delay_ms makes every answer of step 1 or 2 wait first, list_delay_us
+ * every list of step 3 (so single flight is observable). export_run answers a canned body fed to the sink in
  * chunks of a chosen size, with a chosen final status and content type; it
  * can be gated: it then waits (on the fake's condition variable) until the
  * test hands out a permit, so tests can hold exports "in flight".
@@ -54,6 +65,7 @@ struct fake_item {
 	int64_t dashboard_id;
 	bool archived;
 	const char *updated_at;
+	int64_t personal_owner_id; /* collections: 0 unless personal */
 };
 
 struct fake_card {
@@ -115,13 +127,17 @@ struct fake_client {
 	size_t n_tables;
 
 	/* failure switches (MBFS_OK = answer normally) */
-	enum mbfs_status fail_items, fail_cards, fail_databases, fail_schemas,
-		fail_tables;
+	enum mbfs_status fail_items, fail_cards, fail_collections,
+		fail_dashboards, fail_databases, fail_schemas, fail_tables;
 
 	useconds_t items_delay_us; /* collection_items sleeps this long first */
+	useconds_t list_delay_us;  /* a catalog list_get sleeps this long first */
 
-	/* call counters */
-	int n_items_calls, n_cards_calls, n_databases_calls, n_schemas_calls,
+	/* call counters: n_items_calls counts every collection_items call
+	 * (whatever answers it); the list counters the lists the catalog
+	 * answered (fake_list_calls adds those answered by path) */
+	int n_items_calls, n_cards_calls, n_collections_calls,
+		n_dashboards_calls, n_databases_calls, n_schemas_calls,
 		n_tables_calls;
 
 	/* export behaviour */
@@ -305,6 +321,9 @@ static enum mbfs_status fake_collection_items(struct mb_client *c, int64_t id,
 	struct fake_client *f = (struct fake_client *)c;
 	char path[64];
 	snprintf(path, sizeof path, "items:%" PRId64, id);
+	fake_lock(f);
+	f->n_items_calls++;
+	fake_unlock(f);
 	FAKE_ANSWER(f, path, mb_json_items, out);
 	memset(out, 0, sizeof *out);
 	fake_lock(f);
@@ -313,7 +332,6 @@ static enum mbfs_status fake_collection_items(struct mb_client *c, int64_t id,
 	if (delay)
 		usleep(delay);
 	fake_lock(f);
-	f->n_items_calls++;
 	if (f->fail_items != MBFS_OK) {
 		enum mbfs_status st = f->fail_items;
 		fake_unlock(f);
@@ -428,9 +446,211 @@ static inline void fake_cat_str(char **buf, size_t *len, const char *s)
 	free(q);
 }
 
-/* The canned cards and databases as the JSON the server would send (the
- * namespace reads them through list_get and the meta cache); the other
- * lists are empty. */
+static inline bool fake_is_card(enum mb_model m)
+{
+	return m == MB_MODEL_CARD || m == MB_MODEL_DATASET ||
+	       m == MB_MODEL_METRIC;
+}
+
+/* `,"key":N`, or `,"key":null` for 0. */
+static inline void fake_cat_id(char **buf, size_t *len, const char *key,
+			       int64_t id)
+{
+	char num[64];
+	if (id)
+		snprintf(num, sizeof num, ",\"%s\":%lld", key, (long long)id);
+	else
+		snprintf(num, sizeof num, ",\"%s\":null", key);
+	fake_cat(buf, len, num);
+}
+
+/* An object's common head, left open: `{"id":N,"archived":B,"name":S,
+ * "updated_at":S` (after a comma unless first). */
+static inline void fake_cat_head(char **buf, size_t *len, bool first,
+				 int64_t id, const char *name, bool archived,
+				 const char *updated_at)
+{
+	char num[96];
+	snprintf(num, sizeof num, "%s{\"id\":%lld,\"archived\":%s,\"name\":",
+		 first ? "" : ",", (long long)id, archived ? "true" : "false");
+	fake_cat(buf, len, num);
+	fake_cat_str(buf, len, name);
+	fake_cat(buf, len, ",\"updated_at\":");
+	fake_cat_str(buf, len, updated_at);
+}
+
+/* The catalog item (model, id), or NULL. Lock held. */
+static inline const struct fake_item *fake_find_item(const struct fake_client *f,
+						     enum mb_model model,
+						     int64_t id)
+{
+	for (size_t i = 0; i < f->n_items; i++)
+		if (f->items[i].id == id &&
+		    (f->items[i].model == model ||
+		     (fake_is_card(model) && fake_is_card(f->items[i].model))))
+			return &f->items[i];
+	return NULL;
+}
+
+/* `,"location":"/a/b/"`: the chain of parents of an object in collection
+ * `parent`, as far as the catalog knows it (a parent it does not hold
+ * ends the chain: a collection the user cannot read). Lock held. */
+static inline void fake_cat_location(const struct fake_client *f, char **buf,
+				     size_t *len, int64_t parent)
+{
+	int64_t chain[FAKE_MAX];
+	size_t n = 0;
+	while (parent && n < FAKE_MAX) {
+		chain[n++] = parent;
+		const struct fake_item *p =
+			fake_find_item(f, MB_MODEL_COLLECTION, parent);
+		parent = p ? p->collection_id : 0;
+	}
+	fake_cat(buf, len, ",\"location\":\"/");
+	char num[32];
+	while (n--) {
+		snprintf(num, sizeof num, "%lld/", (long long)chain[n]);
+		fake_cat(buf, len, num);
+	}
+	fake_cat(buf, len, "\"");
+}
+
+/* GET /api/card?f=all: the card items merged with cards[] by id. Lock
+ * held. */
+static inline void fake_cat_cards(const struct fake_client *f, char **buf,
+				  size_t *len)
+{
+	static const char *const types[] = {
+		[MB_MODEL_CARD] = "question", [MB_MODEL_DATASET] = "model",
+		[MB_MODEL_METRIC] = "metric"};
+	bool first = true;
+	for (size_t i = 0; i < f->n_items; i++) {
+		const struct fake_item *it = &f->items[i];
+		if (!fake_is_card(it->model))
+			continue;
+		const struct fake_card *c = NULL;
+		for (size_t j = 0; !c && j < f->n_cards; j++)
+			if (f->cards[j].id == it->id)
+				c = &f->cards[j];
+		fake_cat_head(buf, len, first, it->id,
+			      c && c->name ? c->name : it->name,
+			      it->archived || (c && c->archived),
+			      c && c->updated_at ? c->updated_at : it->updated_at);
+		first = false;
+		fake_cat_id(buf, len, "collection_id", it->collection_id);
+		fake_cat_id(buf, len, "dashboard_id", it->dashboard_id);
+		fake_cat(buf, len, ",\"type\":");
+		fake_cat_str(buf, len, types[it->model]);
+		fake_cat(buf, len, "}");
+	}
+	for (size_t j = 0; j < f->n_cards; j++) {
+		const struct fake_card *c = &f->cards[j];
+		if (fake_find_item(f, MB_MODEL_CARD, c->id))
+			continue;
+		fake_cat_head(buf, len, first, c->id, c->name, c->archived,
+			      c->updated_at);
+		first = false;
+		fake_cat(buf, len, ",\"collection_id\":null,\"type\":\"question\"}");
+	}
+}
+
+/* GET /api/collection (with the root entry) or /api/dashboard?f=all: the
+ * catalog items of that model. Lock held. */
+static inline void fake_cat_model(const struct fake_client *f, char **buf,
+				  size_t *len, enum mb_model model)
+{
+	bool first = model != MB_MODEL_COLLECTION;
+	if (!first)
+		fake_cat(buf, len, "{\"id\":\"root\",\"name\":\"Our analytics\"}");
+	for (size_t i = 0; i < f->n_items; i++) {
+		const struct fake_item *it = &f->items[i];
+		if (it->model != model)
+			continue;
+		fake_cat_head(buf, len, first, it->id, it->name, it->archived,
+			      it->updated_at);
+		first = false;
+		if (model == MB_MODEL_COLLECTION) {
+			fake_cat_location(f, buf, len, it->collection_id);
+			fake_cat_id(buf, len, "personal_owner_id",
+				    it->personal_owner_id);
+		} else {
+			fake_cat_id(buf, len, "collection_id", it->collection_id);
+		}
+		fake_cat(buf, len, "}");
+	}
+}
+
+/* The catalog's call counter, failure switch and name of list `which`;
+ * false for a list that has none. */
+static inline bool fake_list_slot(struct fake_client *f, enum mb_list which,
+				  int **calls, enum mbfs_status **fail,
+				  const char **what)
+{
+	switch (which) {
+	case MB_LIST_CARDS:
+		*calls = &f->n_cards_calls, *fail = &f->fail_cards;
+		*what = "cards";
+		return true;
+	case MB_LIST_COLLECTIONS:
+		*calls = &f->n_collections_calls, *fail = &f->fail_collections;
+		*what = "collections";
+		return true;
+	case MB_LIST_DASHBOARDS:
+		*calls = &f->n_dashboards_calls, *fail = &f->fail_dashboards;
+		*what = "dashboards";
+		return true;
+	case MB_LIST_DATABASES:
+		*calls = &f->n_databases_calls, *fail = &f->fail_databases;
+		*what = "databases";
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The catalog's list `which` as JSON text onto *buf. Lock held. */
+static inline void fake_cat_list(const struct fake_client *f,
+				 enum mb_list which, char **buf, size_t *len)
+{
+	char num[64];
+	switch (which) {
+	case MB_LIST_CARDS:
+		fake_cat(buf, len, "[");
+		fake_cat_cards(f, buf, len);
+		fake_cat(buf, len, "]");
+		break;
+	case MB_LIST_COLLECTIONS:
+	case MB_LIST_DASHBOARDS:
+		fake_cat(buf, len, "[");
+		fake_cat_model(f, buf, len,
+			       which == MB_LIST_COLLECTIONS ? MB_MODEL_COLLECTION
+							    : MB_MODEL_DASHBOARD);
+		fake_cat(buf, len, "]");
+		break;
+	case MB_LIST_DATABASES:
+		fake_cat(buf, len, "{\"data\":[");
+		for (size_t i = 0; i < f->n_dbs; i++) {
+			snprintf(num, sizeof num, "%s{\"id\":%lld,\"engine\":\"h2\",\"name\":",
+				 i ? "," : "", (long long)f->dbs[i].id);
+			fake_cat(buf, len, num);
+			fake_cat_str(buf, len, f->dbs[i].name);
+			fake_cat(buf, len, "}");
+		}
+		fake_cat(buf, len, "]}");
+		break;
+	case MB_LIST_USERS:
+		fake_cat(buf, len, "{\"data\":[]}");
+		break;
+	default:
+		fake_cat(buf, len, "[]");
+		break;
+	}
+}
+
+/* Every list as the JSON the server would send (the namespace reads them
+ * through list_get and the meta cache): cards, collections and dashboards
+ * from the catalog (see the top), databases from dbs[]; the others empty.
+ * A body set for the list's path (fake_set) wins. */
 static enum mbfs_status fake_list_get(struct mb_client *c, enum mb_list which,
 				      mb_sink_fn sink, void *sink_arg,
 				      struct mbfs_err *err)
@@ -441,59 +661,56 @@ static enum mbfs_status fake_list_get(struct mb_client *c, enum mb_list which,
 	if (fake_answer(f, fake_list_path(which), &json, &st, err))
 		return json ? fake_feed(json, strlen(json), sink, sink_arg, err)
 			    : st;
-	char num[64];
+	fake_lock(f);
+	useconds_t delay = f->list_delay_us;
+	fake_unlock(f);
+	if (delay)
+		usleep(delay);
 	char *text = NULL;
 	size_t tlen = 0;
-	char **body = &text;
-	size_t *len = &tlen;
+	int *calls;
+	enum mbfs_status *fail;
+	const char *what = "list";
 	fake_lock(f);
 	st = MBFS_OK;
-	switch (which) {
-	case MB_LIST_CARDS:
-		f->n_cards_calls++;
-		st = f->fail_cards;
-		fake_cat(body, len, "[");
-		for (size_t i = 0; st == MBFS_OK && i < f->n_cards; i++) {
-			snprintf(num, sizeof num, "%s{\"id\":%lld,\"archived\":%s,\"name\":",
-				 i ? "," : "", (long long)f->cards[i].id,
-				 f->cards[i].archived ? "true" : "false");
-			fake_cat(body, len, num);
-			fake_cat_str(body, len, f->cards[i].name);
-			fake_cat(body, len, ",\"updated_at\":");
-			fake_cat_str(body, len, f->cards[i].updated_at);
-			fake_cat(body, len, "}");
-		}
-		fake_cat(body, len, "]");
-		break;
-	case MB_LIST_DATABASES:
-		f->n_databases_calls++;
-		st = f->fail_databases;
-		fake_cat(body, len, "{\"data\":[");
-		for (size_t i = 0; st == MBFS_OK && i < f->n_dbs; i++) {
-			snprintf(num, sizeof num, "%s{\"id\":%lld,\"engine\":\"h2\",\"name\":",
-				 i ? "," : "", (long long)f->dbs[i].id);
-			fake_cat(body, len, num);
-			fake_cat_str(body, len, f->dbs[i].name);
-			fake_cat(body, len, "}");
-		}
-		fake_cat(body, len, "]}");
-		break;
-	case MB_LIST_USERS:
-		fake_cat(body, len, "{\"data\":[]}");
-		break;
-	default:
-		fake_cat(body, len, "[]");
-		break;
+	if (fake_list_slot(f, which, &calls, &fail, &what)) {
+		(*calls)++;
+		st = *fail;
 	}
+	if (st == MBFS_OK)
+		fake_cat_list(f, which, &text, &tlen);
 	fake_unlock(f);
-	if (st != MBFS_OK) {
-		free(text);
-		return fake_fail(st, err, which == MB_LIST_CARDS ? "cards"
-								 : "databases");
-	}
+	if (st != MBFS_OK)
+		return fake_fail(st, err, what);
 	st = fake_feed(text, tlen, sink, sink_arg, err);
 	free(text);
 	return st;
+}
+
+/* How often list `which` was fetched: answered by path or by the
+ * catalog. */
+static inline int fake_list_calls(struct fake_client *f, enum mb_list which)
+{
+	int n = fake_calls(f, fake_list_path(which));
+	int *calls;
+	enum mbfs_status *fail;
+	const char *what;
+	fake_lock(f);
+	if (fake_list_slot(f, which, &calls, &fail, &what))
+		n += *calls;
+	fake_unlock(f);
+	return n;
+}
+
+/* How often each of the three lists collection directories are built
+ * from (collections, dashboards, cards) was fetched, when that is the
+ * same number for all three; else -1. */
+static inline int fake_bulk_calls(struct fake_client *f)
+{
+	int a = fake_list_calls(f, MB_LIST_COLLECTIONS);
+	int b = fake_list_calls(f, MB_LIST_DASHBOARDS);
+	int k = fake_list_calls(f, MB_LIST_CARDS);
+	return a == b && b == k ? a : -1;
 }
 
 static enum mbfs_status fake_export_run(struct mb_client *c,

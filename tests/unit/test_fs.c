@@ -39,7 +39,7 @@ static void env_up(struct env *e)
 	memset(e, 0, sizeof *e);
 	e->dir = make_tmpdir("fs");
 	fake_init(&e->fc);
-	/* one card in the root collection */
+	/* one card in the root collection (the fake's card list) */
 	e->fc.items[0] = (struct fake_item){.collection_id = 0,
 					    .model = MB_MODEL_CARD,
 					    .id = 7,
@@ -207,6 +207,10 @@ static void test_lookup_stat_read(void)
 	if (d)
 		mbfs_fs_releasedir(e.fs, d);
 	CHECK_INT(fake_get_int(&e.fc, &e.fc.export_calls), 0);
+	/* built from one fetch of each bulk list (GET /api/collection,
+	 * /api/dashboard, /api/card), not from the collection's items */
+	CHECK_INT(fake_bulk_calls(&e.fc), 1);
+	CHECK_INT(fake_get_int(&e.fc, &e.fc.n_items_calls), 0);
 
 	/* a lookup materializes: the exact size */
 	CHECK_INT(look(&e, coll.ino, "Orders.csv", &file), MBFS_OK);

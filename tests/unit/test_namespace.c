@@ -7,42 +7,35 @@
  * skipped text/unreadable/archived dashcards, the collision rule keyed by
  * dashcard id, dashcard export keys and parameters, cards/, metadata/ for
  * admins and users, shared fetches, and the gone hook on re-listing.
+ * Collections come from the bulk lists (never GET /api/collection/:id/items).
  */
 #include "check.h"
 #include "fake_client.h"
 #include "tree.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *ROOT_ITEMS =
-	"{\"total\": 6, \"data\": ["
-	"{\"id\": 3, \"name\": \"Sales\", \"model\": \"collection\"},"
-	"{\"id\": 7, \"name\": \"Personal\", \"model\": \"collection\"},"
-	"{\"id\": 1, \"name\": \"Orders\", \"model\": \"card\"},"
-	"{\"id\": 2, \"name\": \"KPIs\", \"model\": \"dashboard\"},"
-	"{\"id\": 36, \"name\": \"In a dashboard\", \"model\": \"card\", \"dashboard_id\": 2},"
-	"{\"id\": 31, \"name\": \"Old\", \"model\": \"card\", \"archived\": true}]}";
-static const char *SALES_ITEMS =
-	"{\"total\": 3, \"data\": ["
-	"{\"id\": 3, \"name\": \"Revenue\", \"model\": \"card\","
-	" \"last-edit-info\": {\"timestamp\": \"2020-01-01T00:00:00Z\"}},"
-	"{\"id\": 4, \"name\": \"Revenue\", \"model\": \"dataset\"},"
-	"{\"id\": 1, \"name\": \"Sales overview\", \"model\": \"dashboard\"}]}";
-static const char *SALES_ITEMS_RENAMED =
-	"{\"total\": 3, \"data\": ["
-	"{\"id\": 3, \"name\": \"Revenue\", \"model\": \"card\"},"
-	"{\"id\": 4, \"name\": \"Cost\", \"model\": \"dataset\"},"
-	"{\"id\": 1, \"name\": \"Sales overview\", \"model\": \"dashboard\"}]}";
-static const char *CARDS =
-	"[{\"id\": 3, \"name\": \"Revenue\", \"query_type\": \"native\", \"updated_at\": \"2025-03-07T12:00:00Z\","
-	"  \"dataset_query\": {\"type\": \"native\", \"native\": {\"query\": \"SELECT 1\"}}},"
-	" {\"id\": 1, \"name\": \"Orders\", \"query_type\": \"query\"},"
-	" {\"id\": 4, \"name\": \"Revenue\", \"type\": \"model\"},"
-	" {\"id\": 36, \"name\": \"In a dashboard\", \"dashboard_id\": 2,"
-	"  \"dataset_query\": {\"lib/type\": \"mbql/query\", \"stages\": [{\"lib/type\": \"mbql.stage/native\","
-	"   \"native\": \"SELECT 36\"}]}}]";
+/* Collection directories are built from the three bulk lists (CARDS,
+ * DASHBOARDS, COLLECTIONS), as the server sends them: the root holds Sales
+ * (3), a collection named Personal (7), the card Orders (1), the
+ * dashboard KPIs (2), a dashboard question (36) and an archived card (31);
+ * Sales holds the cards Revenue (3, native) and Revenue (4, a model) and
+ * the dashboard Sales overview (1). CARDS_WITH(name of card 4). */
+#define CARDS_WITH(name4)                                                     \
+	"[{\"id\": 3, \"name\": \"Revenue\", \"collection_id\": 3, \"type\": \"question\","   \
+	"  \"query_type\": \"native\", \"updated_at\": \"2025-03-07T12:00:00Z\","             \
+	"  \"dataset_query\": {\"type\": \"native\", \"native\": {\"query\": \"SELECT 1\"}}},"  \
+	" {\"id\": 1, \"name\": \"Orders\", \"collection_id\": null, \"query_type\": \"query\"},"   \
+	" {\"id\": 4, \"name\": \"" name4 "\", \"collection_id\": 3, \"type\": \"model\"},"      \
+	" {\"id\": 31, \"name\": \"Old\", \"collection_id\": null, \"archived\": true},"         \
+	" {\"id\": 36, \"name\": \"In a dashboard\", \"collection_id\": null, \"dashboard_id\": 2," \
+	"  \"dataset_query\": {\"lib/type\": \"mbql/query\", \"stages\": [{\"lib/type\": \"mbql.stage/native\"," \
+	"   \"native\": \"SELECT 36\"}]}}]"
+static const char *CARDS = CARDS_WITH("Revenue");
+static const char *CARDS_RENAMED = CARDS_WITH("Cost");
 static const char *DASH1 =
 	"{\"id\": 1, \"name\": \"Sales overview\", \"updated_at\": \"2025-04-01T00:00:00Z\","
 	" \"parameters\": [{\"id\": \"p_cat\", \"type\": \"category\", \"default\": \"Gizmo\"}, {\"id\": \"p2\"}],"
@@ -62,16 +55,24 @@ static const char *DASH2 =
 	" \"dashcards\": ["
 	"  {\"id\": 21, \"card_id\": 36, \"dashboard_tab_id\": 6, \"card\": {\"id\": 36, \"name\": \"In a dashboard\"}},"
 	"  {\"id\": 20, \"card_id\": 1, \"dashboard_tab_id\": 5, \"card\": {\"id\": 1, \"name\": \"Orders\"}}]}";
-static const char *DASHBOARDS =
-	"[{\"id\": 1, \"name\": \"Sales overview\"}, {\"id\": 2, \"name\": \"KPIs\"},"
-	" {\"id\": 5, \"name\": \"Retired\", \"archived\": true}]";
+/* DASHBOARDS_WITH(collection of dashboard 1) */
+#define DASHBOARDS_WITH(coll1)                                                \
+	"[{\"id\": 1, \"name\": \"Sales overview\", \"collection_id\": " coll1 "},"      \
+	" {\"id\": 2, \"name\": \"KPIs\", \"collection_id\": null},"                     \
+	" {\"id\": 5, \"name\": \"Retired\", \"collection_id\": 3, \"archived\": true}]"
+static const char *DASHBOARDS = DASHBOARDS_WITH("3");
+/* the root collection, personal collections (one with a child, 11), the
+ * Trash and a collection of another namespace (neither listed) */
 static const char *COLLECTIONS =
 	"[{\"id\": \"root\", \"name\": \"Our analytics\"},"
 	" {\"id\": 1, \"name\": \"Bobby Tables's Personal Collection\", \"personal_owner_id\": 1, \"location\": \"/\"},"
 	" {\"id\": 2, \"name\": \"Ada Analyst's Personal Collection\", \"personal_owner_id\": 2, \"location\": \"/\"},"
 	" {\"id\": 9, \"name\": \"Nobody's Personal Collection\", \"personal_owner_id\": 99, \"location\": \"/\"},"
 	" {\"id\": 11, \"name\": \"Scratch\", \"personal_owner_id\": null, \"location\": \"/1/\"},"
-	" {\"id\": 3, \"name\": \"Sales\", \"location\": \"/\"}]";
+	" {\"id\": 3, \"name\": \"Sales\", \"location\": \"/\"},"
+	" {\"id\": 7, \"name\": \"Personal\", \"location\": \"/\"},"
+	" {\"id\": 12, \"name\": \"Trash\", \"type\": \"trash\", \"location\": \"/\"},"
+	" {\"id\": 13, \"name\": \"Snippet folder\", \"namespace\": \"snippets\", \"location\": \"/\"}]";
 static const char *ADMIN =
 	"{\"id\": 1, \"email\": \"a@x\", \"first_name\": \"Bobby\", \"last_name\": \"Tables\", \"is_superuser\": true}";
 static const char *USER =
@@ -97,9 +98,6 @@ static void setup_options(void)
 static struct fake_client *server(const char *me)
 {
 	struct fake_client *f = fake_new();
-	fake_set(f, "items:0", ROOT_ITEMS, MBFS_OK);
-	fake_set(f, "items:3", SALES_ITEMS, MBFS_OK);
-	fake_set(f, "items:7", "{\"data\": [], \"total\": 0}", MBFS_OK);
 	fake_set(f, "dashboard:1", DASH1, MBFS_OK);
 	fake_set(f, "dashboard:2", DASH2, MBFS_OK);
 	fake_set(f, "user", me, MBFS_OK);
@@ -142,6 +140,21 @@ static struct mbfs_node *find(struct mbfs_tree *t, struct mbfs_node *dir,
 	return n;
 }
 
+/* find() for a test that reads the node's fields: a missing name is a
+ * failed check (and an empty node, not a crash). */
+static struct mbfs_node *found(struct mbfs_tree *t, struct mbfs_node *dir,
+			       const char *name)
+{
+	static struct mbfs_node none;
+	struct mbfs_node *n = find(t, dir, name);
+	if (!n) {
+		fprintf(stderr, "  %s not found\n", name);
+		CHECK(n != NULL);
+		memset(&none, 0, sizeof none);
+	}
+	return n ? n : &none;
+}
+
 static struct mbfs_node *root_of(struct mbfs_tree *t)
 {
 	mbfs_tree_lock(t);
@@ -174,37 +187,39 @@ static void test_admin_tree(void)
 
 	struct mbfs_node *colls = find(t, root, "collections");
 	/* the fixed Personal/ keeps its name; dashboard questions and
-	 * archived cards are not in the collection; no .sql for MBQL cards */
+	 * archived cards are not in the collection; no .sql for MBQL cards;
+	 * personal collections (and their children), the Trash and other
+	 * namespaces are not listed */
 	CHECK_STR(listing(t, colls),
 		  "KPIs|Orders.csv|Orders.json|Personal|Personal [7]|Sales");
-	CHECK(find(t, colls, "Personal")->kind == MBFS_K_PERSONAL_DIR);
-	CHECK(find(t, colls, "Personal [7]")->kind == MBFS_K_COLLECTION);
+	CHECK(found(t, colls, "Personal")->kind == MBFS_K_PERSONAL_DIR);
+	CHECK(found(t, colls, "Personal [7]")->kind == MBFS_K_COLLECTION);
 
 	struct mbfs_node *sales = find(t, colls, "Sales");
 	CHECK_STR(listing(t, sales),
 		  "Revenue [4].csv|Revenue [4].json|Revenue.csv|Revenue.json|Revenue.sql|Sales overview");
-	struct mbfs_node *sql = find(t, sales, "Revenue.sql");
+	struct mbfs_node *sql = found(t, sales, "Revenue.sql");
 	CHECK(sql && sql->kind == MBFS_K_SQL_FILE && sql->id == 3);
 	CHECK_STR(sql->sql, "SELECT 1");
-	struct mbfs_node *csv = find(t, sales, "Revenue.csv");
+	struct mbfs_node *csv = found(t, sales, "Revenue.csv");
 	CHECK(csv && csv->sql == NULL);
 	CHECK(csv->kind == MBFS_K_CARD_FILE && csv->id == 3 &&
 	      csv->fmt == MBFS_FMT_CSV);
-	/* the card's own updated_at, not the item's last edit */
+	/* the card's updated_at */
 	CHECK_INT(csv->mtime, mbfs_tree_parse_time("2025-03-07T12:00:00Z"));
-	CHECK_INT(find(t, sales, "Revenue [4].csv")->model, MB_MODEL_DATASET);
+	CHECK_INT(found(t, sales, "Revenue [4].csv")->model, MB_MODEL_DATASET);
 
 	/* a dashboard: layout order, text/unreadable/archived skipped, the
 	 * same card twice keyed by dashcard id, title override escaped */
-	struct mbfs_node *d1 = find(t, sales, "Sales overview");
+	struct mbfs_node *d1 = found(t, sales, "Sales overview");
 	CHECK(d1 && d1->kind == MBFS_K_DASHBOARD);
 	CHECK_STR(listing(t, d1),
 		  "Revenue.csv|Revenue.json|Revenue [12].csv|Revenue [12].json|A／B.csv|A／B.json");
-	struct mbfs_node *dc = find(t, d1, "Revenue [12].csv");
+	struct mbfs_node *dc = found(t, d1, "Revenue [12].csv");
 	CHECK(dc && dc->kind == MBFS_K_DASHCARD_FILE && dc->id == 12 &&
 	      dc->card_id == 3 && dc->dashboard_id == 1);
 	CHECK_STR(dc->params, "[{\"id\":\"p_cat\",\"type\":\"category\",\"value\":\"Gizmo\"}]");
-	CHECK_INT(find(t, d1, "A／B.json")->model, MB_MODEL_DATASET);
+	CHECK_INT(found(t, d1, "A／B.json")->model, MB_MODEL_DATASET);
 
 	/* dashboards/: by id, archived ones absent; another directory inode,
 	 * the same file inodes */
@@ -234,22 +249,26 @@ static void test_admin_tree(void)
 	struct mbfs_node *pers = find(t, colls, "Personal");
 	CHECK_STR(listing(t, pers),
 		  "Ada Analyst|Bobby Tables|Nobody's Personal Collection");
-	CHECK_INT(find(t, pers, "Ada Analyst")->id, 2);
+	CHECK_INT(found(t, pers, "Ada Analyst")->id, 2);
 
 	/* cards/: dashboard questions included, .sql for native ones (MBQL 5 too) */
 	struct mbfs_node *cards = find(t, root, "cards");
 	CHECK_STR(listing(t, cards),
 		  "1.csv|1.json|3.csv|3.json|3.sql|36.csv|36.json|36.sql|4.csv|4.json");
-	CHECK_STR(find(t, cards, "36.sql")->sql, "SELECT 36");
+	CHECK_STR(found(t, cards, "36.sql")->sql, "SELECT 36");
 	CHECK(find(t, cards, "3.sql") == sql);           /* one inode per card file */
 	CHECK_INT(fake_calls(f, "list:0"), 1);           /* one card list for all */
+	/* every directory so far from one fetch of each bulk list, and no
+	 * per-collection request */
+	CHECK_INT(fake_bulk_calls(f), 1);
+	CHECK_INT(fake_get_int(f, &f->n_items_calls), 0);
 
 	/* metadata/ for an admin: six files, nothing fetched by the listing */
 	struct mbfs_node *md = find(t, root, "metadata");
 	CHECK_STR(listing(t, md),
 		  "cards.json|collections.json|dashboards.json|databases.json|snippets.json|users.json");
-	CHECK_INT(find(t, md, "snippets.json")->id, MBFS_META_SNIPPETS);
-	CHECK_INT(find(t, md, "users.json")->id, MBFS_META_USERS);
+	CHECK_INT(found(t, md, "snippets.json")->id, MBFS_META_SNIPPETS);
+	CHECK_INT(found(t, md, "users.json")->id, MBFS_META_USERS);
 	CHECK_INT(fake_calls(f, "list:3"), 0);
 	mbfs_tree_free(t);
 	f->base.ops->destroy(&f->base);
@@ -287,16 +306,16 @@ static void test_relisting(void)
 	fake_reset_calls(f);
 	/* within meta_ttl: no new request */
 	listing(t, sales);
-	CHECK_INT(fake_calls(f, "items:3"), 0);
+	listing(t, find(t, root, "collections"));
+	CHECK_INT(fake_bulk_calls(f), 0);
 	/* renamed on the server, then touch DIR */
-	fake_set(f, "items:3", SALES_ITEMS_RENAMED, MBFS_OK);
+	fake_set(f, fake_list_path(MB_LIST_CARDS), CARDS_RENAMED, MBFS_OK);
 	mbfs_tree_lock(t);
 	mbfs_tree_invalidate_dir(t, sales);
 	mbfs_tree_unlock(t);
 	CHECK_STR(listing(t, sales),
 		  "Cost.csv|Cost.json|Revenue.csv|Revenue.json|Revenue.sql|Sales overview");
-	CHECK_INT(fake_calls(f, "items:3"), 1);
-	CHECK_INT(fake_calls(f, "list:0"), 1);           /* touch refetches the card list too */
+	CHECK_INT(fake_bulk_calls(f), 1);                /* touch refetches the three lists */
 	CHECK(find(t, sales, "Cost.json") == card4 && card4->ino == ino4);
 	CHECK_INT(g.n, 2);
 	CHECK_STR(g.names[0], "Revenue [4].csv");
@@ -307,17 +326,19 @@ static void test_relisting(void)
 	mbfs_tree_invalidate_all(t);
 	listing(t, sales);
 	listing(t, find(t, root, "cards"));
-	CHECK_INT(fake_calls(f, "items:3"), 2);
-	CHECK_INT(fake_calls(f, "list:0"), 2);
+	CHECK_INT(fake_bulk_calls(f), 2);
 	CHECK_INT(g.n, 0);
-	/* a dashboard dropped from its collection */
-	fake_set(f, "items:3", "{\"data\": [{\"id\": 3, \"name\": \"Revenue\", \"model\": \"card\"}]}", MBFS_OK);
+	/* a dashboard moved out of its collection (to the root) */
+	fake_set(f, fake_list_path(MB_LIST_DASHBOARDS), DASHBOARDS_WITH("null"), MBFS_OK);
 	mbfs_tree_invalidate_all(t);
 	listing(t, sales);
 	bool saw = false;
 	for (int i = 0; i < g.n; i++)
 		saw |= strcmp(g.names[i], "Sales overview") == 0;
 	CHECK(saw);
+	CHECK_STR(listing(t, sales),
+		  "Cost.csv|Cost.json|Revenue.csv|Revenue.json|Revenue.sql");
+	CHECK_INT(fake_get_int(f, &f->n_items_calls), 0);
 	mbfs_tree_free(t);
 	f->base.ops->destroy(&f->base);
 }
@@ -367,7 +388,7 @@ static void test_unlisted_names(void)
 	struct mbfs_node *zeta = find(t, b2, "Zeta");
 	struct mbfs_node *base = find(t, zeta, "Orders.csv");
 	CHECK(base && base->param_defs != NULL);
-	CHECK(find(t, find(t, b2, "Alpha"), "In a dashboard.csv")->param_defs == NULL);
+	CHECK(found(t, find(t, b2, "Alpha"), "In a dashboard.csv")->param_defs == NULL);
 	enum mbfs_status st;
 	struct mbfs_node *p = unlisted(t, zeta, "Orders.csv?x=b&x=c", &st);
 	CHECK_INT(st, MBFS_OK);

@@ -4,6 +4,12 @@
  * collisions, sticky names, inode numbers, node fields), the listing cache,
  * failed refreshes, single flight per directory, cards/, databases/<db>/
  * <schema>/ and the timestamp parser.
+ *
+ * Collection directories are built from the three bulk lists (GET
+ * /api/collection, /api/dashboard?f=all, /api/card?f=all), which the fake
+ * makes from its catalog; every directory shares them, so request counts
+ * are counted per list (fake_bulk_calls), and the per-collection items
+ * endpoint (collection_items) is never called.
  */
 #include "check.h"
 #include "fake_client.h"
@@ -101,9 +107,19 @@ static void add_item(struct fake_client *f, int64_t coll, enum mb_model m,
 	fake_unlock(f);
 }
 
+/* collection_items calls: none since collections are built from the bulk
+ * lists */
 static int items_calls(struct fake_client *f)
 {
 	return fake_get_int(f, &f->n_items_calls);
+}
+
+/* Make the three bulk lists fail with st (MBFS_OK: answer again). */
+static void fail_bulk(struct fake_client *f, enum mbfs_status st)
+{
+	fake_lock(f);
+	f->fail_collections = f->fail_dashboards = f->fail_cards = st;
+	fake_unlock(f);
 }
 
 static const char *const CSV_JSON[] = {"csv", "json"};
@@ -146,6 +162,7 @@ static void test_root(void)
 		  ".mbfs|cards|collections|dashboards|databases|metadata|public|queries");
 	CHECK_INT(st, MBFS_OK);
 	CHECK_INT(items_calls(&f), 0);
+	CHECK_INT(fake_bulk_calls(&f), 0);
 
 	struct mbfs_node *coll = find(t, root, "collections");
 	CHECK(coll != NULL);
@@ -185,7 +202,8 @@ static void test_root(void)
 	}
 	/* the fixed directories never ask the server */
 	CHECK_INT(items_calls(&f), 0);
-	CHECK_INT(f.n_cards_calls + f.n_databases_calls, 0);
+	CHECK_INT(fake_bulk_calls(&f), 0);
+	CHECK_INT(f.n_databases_calls, 0);
 	/* the root listing is always fresh */
 	names_of(t, root, &st);
 	CHECK_INT(st, MBFS_OK);
@@ -221,14 +239,21 @@ static void check_file(struct mbfs_tree *t, struct mbfs_node *dir,
 		CHECK_STR(n->raw_name, raw);
 }
 
+/* A tree over f (csv and json); o is the caller's. */
+static struct mbfs_tree *csv_json_tree(struct fake_client *f,
+				       struct mbfs_options *o)
+{
+	opts_init(o, 2, CSV_JSON);
+	return mbfs_tree_new(&f->base, o);
+}
+
 /* A tree over the fake's catalog (csv and json); f and o are the caller's. */
 static struct mbfs_tree *catalog_tree(struct fake_client *f,
 				      struct mbfs_options *o)
 {
 	fake_init(f);
 	setup_catalog(f);
-	opts_init(o, 2, CSV_JSON);
-	return mbfs_tree_new(&f->base, o);
+	return csv_json_tree(f, o);
 }
 
 static void test_collections(void)
@@ -244,7 +269,9 @@ static void test_collections(void)
 	enum mbfs_status st;
 	CHECK_STR(names_of(t, coll, &st), FIRST);
 	CHECK_INT(st, MBFS_OK);
-	CHECK_INT(items_calls(&f), 1);
+	/* one request per bulk list, none per collection */
+	CHECK_INT(fake_bulk_calls(&f), 1);
+	CHECK_INT(items_calls(&f), 0);
 
 	check_file(t, coll, "Revenue.csv", MBFS_FMT_CSV, 3, "Revenue");
 	check_file(t, coll, "Revenue.json", MBFS_FMT_JSON, 3, "Revenue");
@@ -281,14 +308,15 @@ static void test_collections(void)
 	CHECK(find(t, coll, "Weekly.csv") == NULL);
 	CHECK(find(t, coll, "Archived coll") == NULL);
 	/* cached: none of the above asked the server again */
-	CHECK_INT(items_calls(&f), 1);
+	CHECK_INT(fake_bulk_calls(&f), 1);
 	names_of(t, coll, &st);
-	CHECK_INT(items_calls(&f), 1);
+	CHECK_INT(fake_bulk_calls(&f), 1);
 
-	/* a sub-collection: its own listing; ".." is not a usable name */
+	/* a sub-collection: its own listing, from the same lists (within
+	 * meta_ttl: no request); ".." is not a usable name */
 	if (sub) {
 		CHECK_STR(names_of(t, sub, &st), ".. [22]|Inner.csv|Inner.json");
-		CHECK_INT(items_calls(&f), 2);
+		CHECK_INT(fake_bulk_calls(&f), 1);
 		check_file(t, sub, "Inner.csv", MBFS_FMT_CSV, 21, "Inner");
 		struct mbfs_node *dd = find(t, sub, ".. [22]");
 		CHECK(dd && dd->kind == MBFS_K_COLLECTION && dd->id == 22);
@@ -296,17 +324,18 @@ static void test_collections(void)
 
 	/* a new "Revenue" with a lower id: the cached listing does not move */
 	add_item(&f, 0, MB_MODEL_CARD, 1, "Revenue", 0, false, NULL);
-	int before = items_calls(&f);
+	int before = fake_bulk_calls(&f);
 	CHECK_STR(names_of(t, coll, &st), FIRST);
-	CHECK_INT(items_calls(&f), before);
-	/* touch: re-listed, and "Revenue.csv" stays on card 3 (sticky) */
+	CHECK_INT(fake_bulk_calls(&f), before);
+	/* touch: the three lists fetched again, re-listed, and "Revenue.csv"
+	 * stays on card 3 (sticky) */
 	invalidate(t, coll);
 	CHECK_STR(names_of(t, coll, &st),
 		  "Metric.csv|Metric.json|Model.csv|Model.json|Personal|"
 		  "Revenue [1].csv|Revenue [1].json|"
 		  "Revenue [7].csv|Revenue [7].json|Revenue.csv|Revenue.json|Sub|"
 		  "a\xef\xbc\x8f" "b.csv|a\xef\xbc\x8f" "b.json");
-	CHECK_INT(items_calls(&f), before + 1);
+	CHECK_INT(fake_bulk_calls(&f), before + 1);
 	check_file(t, coll, "Revenue.csv", MBFS_FMT_CSV, 3, "Revenue");
 	check_file(t, coll, "Revenue.json", MBFS_FMT_JSON, 3, "Revenue");
 	check_file(t, coll, "Revenue [1].csv", MBFS_FMT_CSV, 1, "Revenue");
@@ -339,14 +368,13 @@ static void test_collections(void)
 	check_file(t, coll, "Revenue [7].csv", MBFS_FMT_CSV, 7, "Revenue");
 	CHECK(find(t, coll, "Income.csv") == rev);
 
-	/* a failing refresh keeps the previous listing ... */
+	/* a failing refresh (the server unreachable: every list fails) keeps
+	 * the previous listing ... */
 	const char *good = names_of(t, coll, &st);
 	char saved[4096];
 	snprintf(saved, sizeof saved, "%s", good);
-	fake_lock(&f);
-	f.fail_items = MBFS_ERR_NETWORK;
-	fake_unlock(&f);
-	before = items_calls(&f);
+	fail_bulk(&f, MBFS_ERR_NETWORK);
+	before = fake_bulk_calls(&f);
 	invalidate(t, coll);
 	struct mbfs_dirent *v = NULL;
 	size_t n = 0;
@@ -356,50 +384,67 @@ static void test_collections(void)
 	CHECK_INT(err.status, MBFS_OK);
 	CHECK(n > 0);
 	mbfs_tree_free_snapshot(v, n);
-	CHECK_INT(items_calls(&f), before + 1);
+	CHECK_INT(fake_bulk_calls(&f), before + 1);
 	CHECK_STR(names_of(t, coll, &st), saved);
 	CHECK_INT(st, MBFS_OK);
 	/* ... and does not hammer the server (retry after error_ttl) */
-	CHECK_INT(items_calls(&f), before + 1);
+	CHECK_INT(fake_bulk_calls(&f), before + 1);
 	CHECK(find(t, coll, "Income.csv") == rev);
-	CHECK_INT(items_calls(&f), before + 1);
+	if (sub)
+		names_of(t, sub, &st);
+	CHECK_INT(fake_bulk_calls(&f), before + 1);
 	/* the server is back: SIGHUP re-lists everything */
+	fail_bulk(&f, MBFS_OK);
 	fake_lock(&f);
-	f.fail_items = MBFS_OK;
 	f.items[0].name = "Revenue";
 	fake_unlock(&f);
 	mbfs_tree_invalidate_all(t);
 	names_of(t, coll, &st);
-	CHECK_INT(items_calls(&f), before + 2);
+	CHECK_INT(fake_bulk_calls(&f), before + 2);
 	check_file(t, coll, "Revenue.csv", MBFS_FMT_CSV, 1, "Revenue");
 	check_file(t, coll, "Revenue [3].csv", MBFS_FMT_CSV, 3, "Revenue");
 
 	mbfs_tree_free(t);
 
-	/* the very first listing fails: the error comes back */
-	fake_lock(&f);
-	f.fail_items = MBFS_ERR_DENIED;
-	fake_unlock(&f);
-	t = mbfs_tree_new(&f.base, &o);
-	coll = find(t, root_of(t), "collections");
-	CHECK(coll != NULL);
-	if (coll) {
-		mbfs_err_clear(&err);
-		v = NULL;
-		n = 0;
-		CHECK_INT(mbfs_tree_list(t, coll, &v, &n, NULL, &err), MBFS_ERR_DENIED);
-		CHECK_INT(err.status, MBFS_ERR_DENIED);
-		struct mbfs_node *x = NULL;
-		CHECK_INT(mbfs_tree_find(t, coll, "Revenue.csv", &x, &err),
-			  MBFS_ERR_DENIED);
+	/* the very first listing fails: the error comes back — whichever of
+	 * the three lists fails, a listing needs all of them */
+	enum mbfs_status *fails[] = {&f.fail_collections, &f.fail_dashboards,
+				     &f.fail_cards};
+	for (size_t i = 0; i < sizeof fails / sizeof fails[0]; i++) {
 		fake_lock(&f);
-		f.fail_items = MBFS_OK;
+		*fails[i] = MBFS_ERR_DENIED;
 		fake_unlock(&f);
-		names_of(t, coll, &st);
-		CHECK_INT(st, MBFS_OK);
-		CHECK(find(t, coll, "Revenue.csv") != NULL);
+		t = mbfs_tree_new(&f.base, &o);
+		coll = find(t, root_of(t), "collections");
+		CHECK(coll != NULL);
+		if (coll) {
+			mbfs_err_clear(&err);
+			v = NULL;
+			n = 0;
+			CHECK_INT(mbfs_tree_list(t, coll, &v, &n, NULL, &err),
+				  MBFS_ERR_DENIED);
+			CHECK_INT(err.status, MBFS_ERR_DENIED);
+			struct mbfs_node *x = NULL;
+			CHECK_INT(mbfs_tree_find(t, coll, "Revenue.csv", &x, &err),
+				  MBFS_ERR_DENIED);
+			/* the server is back: the lists' failure is remembered
+			 * for error_ttl (the meta cache, as for cards/), not
+			 * asked again; a touch forgets it */
+			fake_lock(&f);
+			*fails[i] = MBFS_OK;
+			fake_unlock(&f);
+			int calls = fake_list_calls(&f, MB_LIST_COLLECTIONS);
+			names_of(t, coll, &st);
+			CHECK_INT(st, MBFS_ERR_DENIED);
+			CHECK_INT(fake_list_calls(&f, MB_LIST_COLLECTIONS), calls);
+			invalidate(t, coll);
+			names_of(t, coll, &st);
+			CHECK_INT(st, MBFS_OK);
+			CHECK(find(t, coll, "Revenue.csv") != NULL);
+		}
+		mbfs_tree_free(t);
 	}
-	mbfs_tree_free(t);
+	CHECK_INT(items_calls(&f), 0);
 	fake_fini(&f);
 }
 
@@ -435,7 +480,7 @@ static void test_list_gen(void)
 	CHECK(gen_of(t, coll) == g1);         /* cached */
 	invalidate(t, coll);
 	CHECK(gen_of(t, coll) == g1);         /* re-listed, the same */
-	CHECK_INT(items_calls(&f), 2);
+	CHECK_INT(fake_bulk_calls(&f), 2);
 	/* a rename that keeps the count (and the length of the name) */
 	fake_lock(&f);
 	f.items[2].name = "a/c";
@@ -444,14 +489,18 @@ static void test_list_gen(void)
 	uint64_t g2 = gen_of(t, coll);
 	CHECK(g2 != g1 && g2 != 0);
 	CHECK(find(t, coll, "a\xef\xbc\x8f" "c.csv") != NULL);
-	/* a failed refresh keeps the listing and its identity */
+	/* a failed refresh keeps the listing and its identity (a rename the
+	 * failed lists would have brought is not seen) */
+	fail_bulk(&f, MBFS_ERR_NETWORK);
 	fake_lock(&f);
-	f.fail_items = MBFS_ERR_NETWORK;
+	f.items[2].name = "a/d";
 	fake_unlock(&f);
 	invalidate(t, coll);
 	CHECK(gen_of(t, coll) == g2);
+	CHECK_INT(fake_bulk_calls(&f), 4);
+	CHECK(find(t, coll, "a\xef\xbc\x8f" "c.csv") != NULL);
+	fail_bulk(&f, MBFS_OK);
 	fake_lock(&f);
-	f.fail_items = MBFS_OK;
 	f.items[2].name = "a/b";              /* back to the first names ... */
 	fake_unlock(&f);
 	mbfs_tree_invalidate_all(t);
@@ -495,6 +544,54 @@ static void test_formats(void)
 	fake_fini(&f);
 }
 
+/* Which objects a collection directory shows, from the bulk lists: child
+ * collections by their nearest readable ancestor (else the root), never
+ * personal ones; dashboards and cards by collection, not archived, not
+ * dashboard questions. */
+static void test_bulk_placement(void)
+{
+	struct fake_client f;
+	fake_init(&f);
+	add_item(&f, 0, MB_MODEL_COLLECTION, 30, "Team", 0, false, NULL);
+	/* 50 is not in the list (unreadable): 31 shows at the root */
+	add_item(&f, 50, MB_MODEL_COLLECTION, 31, "Orphan", 0, false, NULL);
+	add_item(&f, 31, MB_MODEL_COLLECTION, 32, "Deep", 0, false, NULL);
+	add_item(&f, 0, MB_MODEL_COLLECTION, 40, "Ada's Personal Collection",
+		 0, false, NULL);
+	f.items[f.n_items - 1].personal_owner_id = 2;
+	add_item(&f, 40, MB_MODEL_COLLECTION, 41, "In personal", 0, false, NULL);
+	add_item(&f, 30, MB_MODEL_DASHBOARD, 60, "Board", 0, false, NULL);
+	add_item(&f, 30, MB_MODEL_DASHBOARD, 61, "Old board", 0, true, NULL);
+	add_item(&f, 30, MB_MODEL_CARD, 70, "In board", 60, false, NULL);
+	add_item(&f, 30, MB_MODEL_CARD, 71, "Q", 0, false, NULL);
+	add_item(&f, 41, MB_MODEL_METRIC, 72, "M", 0, false, NULL);
+	struct mbfs_options o;
+	struct mbfs_tree *t = csv_json_tree(&f, &o);
+	struct mbfs_node *coll = find(t, root_of(t), "collections");
+	CHECK(coll != NULL);
+	if (coll) {
+		enum mbfs_status st;
+		CHECK_STR(names_of(t, coll, &st), "Orphan|Personal|Team");
+		struct mbfs_node *team = find(t, coll, "Team");
+		CHECK_STR(team ? names_of(t, team, &st) : "", "Board|Q.csv|Q.json");
+		struct mbfs_node *board = team ? find(t, team, "Board") : NULL;
+		CHECK(board && board->kind == MBFS_K_DASHBOARD && board->id == 60);
+		struct mbfs_node *orphan = find(t, coll, "Orphan");
+		CHECK_STR(orphan ? names_of(t, orphan, &st) : "", "Deep");
+		/* four directories, one request per list */
+		CHECK_INT(fake_bulk_calls(&f), 1);
+		/* touch of one collection refetches the three lists */
+		if (team) {
+			invalidate(t, team);
+			CHECK_STR(names_of(t, team, &st), "Board|Q.csv|Q.json");
+			CHECK_INT(fake_bulk_calls(&f), 2);
+		}
+	}
+	CHECK_INT(items_calls(&f), 0);
+	mbfs_tree_free(t);
+	fake_fini(&f);
+}
+
 static void test_cards_dir(void)
 {
 	struct fake_client f;
@@ -515,8 +612,12 @@ static void test_cards_dir(void)
 	CHECK(cards && coll);
 	if (!cards || !coll)
 		return;
+	/* one card list for cards/ and the collections: every card of the
+	 * catalog but the archived one (12), dashboard questions (13) too */
 	CHECK_STR(names_of(t, cards, &st),
-		  "100.csv|100.json|3.csv|3.json|7.csv|7.json");
+		  "100.csv|100.json|11.csv|11.json|13.csv|13.json|"
+		  "15.csv|15.json|16.csv|16.json|21.csv|21.json|"
+		  "3.csv|3.json|7.csv|7.json");
 	CHECK_INT(f.n_cards_calls, 1);
 	struct mbfs_node *c3 = find(t, cards, "3.csv");
 	CHECK(c3 && c3->ino == mbfs_inode_number(MBFS_K_CARD_FILE,
@@ -530,6 +631,9 @@ static void test_cards_dir(void)
 	names_of(t, coll, &st);
 	CHECK(find(t, coll, "Revenue.csv") == c3);
 	CHECK(find(t, coll, "Revenue [7].json") == c7);
+	/* card 100, in the root collection: the same name as card 11 */
+	struct mbfs_node *c100 = find(t, cards, "100.csv");
+	CHECK(c100 && find(t, coll, "a\xef\xbc\x8f" "b [100].csv") == c100);
 	CHECK_INT(f.n_cards_calls, 1);
 
 	/* 64-bit ids: two cards whose ids agree in their low 48 bits (the
@@ -676,13 +780,27 @@ static void *lister_main(void *arg)
 	return NULL;
 }
 
+/* N listers of dirs[i % n_dirs], all started before any ends; their
+ * results in l. */
+static void run_listers(struct mbfs_tree *t, struct mbfs_node *const *dirs,
+			int n_dirs, struct lister *l, int n)
+{
+	for (int i = 0; i < n; i++) {
+		l[i].t = t;
+		l[i].dir = dirs[i % n_dirs];
+		pthread_create(&l[i].th, NULL, lister_main, &l[i]);
+	}
+	for (int i = 0; i < n; i++)
+		pthread_join(l[i].th, NULL);
+}
+
 static void test_single_flight(void)
 {
 	enum { N = 6 };
 	struct fake_client f;
 	fake_init(&f);
 	setup_catalog(&f);
-	f.items_delay_us = 100000;
+	f.list_delay_us = 100000;
 	struct mbfs_options o;
 	opts_init(&o, 2, CSV_JSON);
 	struct mbfs_tree *t = mbfs_tree_new(&f.base, &o);
@@ -690,18 +808,28 @@ static void test_single_flight(void)
 	if (!coll)
 		return;
 	struct lister l[N];
-	for (int i = 0; i < N; i++) {
-		l[i].t = t;
-		l[i].dir = coll;
-		pthread_create(&l[i].th, NULL, lister_main, &l[i]);
-	}
-	for (int i = 0; i < N; i++)
-		pthread_join(l[i].th, NULL);
-	CHECK_INT(items_calls(&f), 1);
+	run_listers(t, &coll, 1, l, N);
+	/* one fetch of each list */
+	CHECK_INT(fake_bulk_calls(&f), 1);
+	CHECK_INT(items_calls(&f), 0);
 	for (int i = 0; i < N; i++) {
 		CHECK_INT(l[i].st, MBFS_OK);
 		CHECK_INT(l[i].n, 12);   /* with collections/Personal */
 	}
+	/* two directories re-listed at once (after SIGHUP): they share one
+	 * fetch of each list too */
+	struct mbfs_node *two[2] = {coll, find(t, coll, "Sub")};
+	CHECK(two[1] != NULL);
+	if (two[1]) {
+		mbfs_tree_invalidate_all(t);
+		run_listers(t, two, 2, l, N);
+		CHECK_INT(fake_bulk_calls(&f), 2);
+		for (int i = 0; i < N; i++) {
+			CHECK_INT(l[i].st, MBFS_OK);
+			CHECK_INT(l[i].n, i % 2 ? 3 : 12);
+		}
+	}
+	CHECK_INT(items_calls(&f), 0);
 	mbfs_tree_free(t);
 	fake_fini(&f);
 }
@@ -732,6 +860,7 @@ int main(void)
 	test_collections();
 	test_list_gen();
 	test_formats();
+	test_bulk_placement();
 	test_cards_dir();
 	test_databases();
 	test_single_flight();
