@@ -7,6 +7,7 @@
 #include "meta_cache.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -53,7 +54,38 @@ struct mbfs_meta {
 	uint64_t next_gen;
 	struct mbfs_pool *pool;            /* fetch jobs (try scope), or NULL */
 	bool stopping;                     /* unmounting: no new fetch jobs */
+	/* told (lock held) of a refresh that failed while the previous copy
+	 * is served, so that .mbfs/errors shows it */
+	void (*on_error)(void *arg, const char *what, const struct mbfs_err *err);
+	void *error_arg;
 };
+
+void mbfs_meta_set_error_hook(struct mbfs_meta *m,
+			      void (*fn)(void *arg, const char *what,
+					 const struct mbfs_err *err),
+			      void *arg)
+{
+	pthread_mutex_lock(&m->lock);
+	m->on_error = fn;
+	m->error_arg = arg;
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* The request behind a kind, for messages. */
+static const char *endpoint_of(enum mbfs_meta_kind k)
+{
+	switch (k) {
+	case MBFS_META_CARDS: return "GET /api/card";
+	case MBFS_META_COLLECTIONS: return "GET /api/collection";
+	case MBFS_META_DASHBOARDS: return "GET /api/dashboard";
+	case MBFS_META_DATABASES: return "GET /api/database";
+	case MBFS_META_USERS: return "GET /api/user";
+	case MBFS_META_CURRENT_USER: return "GET /api/user/current";
+	case MBFS_META_DASHBOARD: return "GET /api/dashboard/:id";
+	case MBFS_META_SNIPPETS: return "GET /api/native-query-snippet";
+	}
+	return "a list";
+}
 
 static struct entry *entry_find(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 				int64_t id)
@@ -322,9 +354,14 @@ static enum mbfs_status fetch_done(struct mbfs_meta *m, struct entry *e,
 		}
 		if (e->snap && (!want || e->snap->array)) {
 			mbfs_warn("refreshing %s failed, serving the previous copy: %s",
-				  e->kind == MBFS_META_DASHBOARD ? "a dashboard"
-								 : "a list",
-				  ferr->msg);
+				  endpoint_of(e->kind), ferr->msg);
+			if (m->on_error) {
+				char what[96];
+				snprintf(what, sizeof what,
+					 "%s (refresh failed, previous copy served)",
+					 endpoint_of(e->kind));
+				m->on_error(m->error_arg, what, ferr);
+			}
 			e->fresh_until = now + m->error_ttl;
 		} else {
 			e->failed = true;

@@ -110,6 +110,12 @@ void mbfs_meta_put(struct mbfs_meta *m, const struct mbfs_meta_snap *s);
 /* Refetch (kind, id) on its next use (touch); forget its failure. */
 void mbfs_meta_invalidate(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 			  int64_t id);
+/* Told (with the cache's lock held: it must only record, taking at most
+ * a leaf lock) when a refresh fails and the previous copy is served. */
+void mbfs_meta_set_error_hook(struct mbfs_meta *m,
+			      void (*fn)(void *arg, const char *what,
+					 const struct mbfs_err *err),
+			      void *arg);
 /* Every entry (SIGHUP). */
 void mbfs_meta_invalidate_all(struct mbfs_meta *m);
 /* Wake every waiter so an interrupted one notices (any thread). */

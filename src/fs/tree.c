@@ -770,7 +770,11 @@ void mbfs_tree_invalidate_dir(struct mbfs_tree *t, struct mbfs_node *dir)
 	dir->stale = true;
 	/* the shared objects this listing is built from */
 	switch (dir->kind) {
-	case MBFS_K_COLLECTION:
+	case MBFS_K_COLLECTION: /* built from the three bulk lists */
+		mbfs_meta_invalidate(t->meta, MBFS_META_COLLECTIONS, 0);
+		mbfs_meta_invalidate(t->meta, MBFS_META_DASHBOARDS, 0);
+		mbfs_meta_invalidate(t->meta, MBFS_META_CARDS, 0);
+		break;
 	case MBFS_K_CARDS_DIR:
 		mbfs_meta_invalidate(t->meta, MBFS_META_CARDS, 0);
 		break;
@@ -866,6 +870,9 @@ void mbfs_tree_set_error_hook(struct mbfs_tree *t, mbfs_tree_error_fn fn,
 	t->on_error = fn;
 	t->error_arg = arg;
 	pthread_mutex_unlock(&t->lock);
+	/* the shared lists behind the listings: a refresh that failed while
+	 * the previous copy is served is recorded the same way */
+	mbfs_meta_set_error_hook(t->meta, fn, arg);
 }
 
 void mbfs_tree_path(struct mbfs_tree *t, const struct mbfs_node *n, char *out,

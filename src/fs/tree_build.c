@@ -101,99 +101,143 @@ enum mbfs_status tree_build_control(struct mbfs_tree *t, struct protos *p,
 	return MBFS_OK;
 }
 
-static int card_id_cmp(const void *key, const void *el)
+/* ---- a collection from the three bulk lists ------------------------------
+ * GET /api/collection, /api/card?f=all and /api/dashboard?f=all hold every
+ * object a collection listing shows, for every collection at once (each
+ * already filtered by the user's permissions and without archived
+ * objects), and the meta cache fetches each once per meta_ttl: a cold
+ * `find` of any number of collections costs three requests, not one per
+ * directory (GET /api/collection/:id/items). What the items endpoint shows
+ * is rebuilt here: child collections by their effective parent (the
+ * nearest ancestor the user can read, else the root), never personal
+ * collections (they are under Personal/) nor other namespaces or the
+ * Trash; dashboards and cards by collection_id, not archived, cards saved
+ * in a dashboard left to it. */
+
+static int i64_cmp(const void *a, const void *b)
 {
-	int64_t a = *(const int64_t *)key, b = ((const struct mb_card *)el)->id;
-	return a < b ? -1 : a > b;
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
 }
 
-/* The card with this id in a card list sorted by id, or NULL. */
-static const struct mb_card *find_card(const struct mbfs_meta_snap *cards,
-				       int64_t id)
+/* The ids of the collections a listing may show (sorted), for the
+ * effective parents. NULL when out of memory. */
+static int64_t *readable_ids(const struct mb_collection_list *cl, size_t *n)
 {
-	if (!cards || !cards->u.cards.n)
+	int64_t *v = malloc((cl->n ? cl->n : 1) * sizeof *v);
+	if (!v)
 		return NULL;
-	return bsearch(&id, cards->u.cards.v, cards->u.cards.n,
-		       sizeof *cards->u.cards.v, card_id_cmp);
+	size_t k = 0;
+	for (size_t i = 0; i < cl->n; i++)
+		if (cl->v[i].id > 0 && !cl->v[i].archived)
+			v[k++] = cl->v[i].id;
+	qsort(v, k, sizeof *v, i64_cmp);
+	*n = k;
+	return v;
+}
+
+/* The nearest readable ancestor in location ("/9/10/"), else 0 (root). */
+static int64_t effective_parent(const char *location, const int64_t *ids,
+				size_t n)
+{
+	int64_t best = 0;
+	for (const char *s = location; s && *s;) {
+		while (*s == '/')
+			s++;
+		char *end;
+		long long v = strtoll(s, &end, 10);
+		if (end == s)
+			break;
+		int64_t id = (int64_t)v;
+		if (bsearch(&id, ids, n, sizeof *ids, i64_cmp))
+			best = id;
+		s = end;
+	}
+	return best;
+}
+
+static bool listed_collection(const struct mb_collection *c)
+{
+	return c->id > 0 && !c->archived && !c->personal_owner_id &&
+	       !c->namespace_ && !(c->type && strcmp(c->type, "trash") == 0);
+}
+
+static struct proto *add_object(struct protos *p, enum mbfs_kind kind,
+				int rank, int64_t id, enum mb_model model,
+				const char *name, const char *description,
+				const char *updated_at)
+{
+	struct proto *r = tree_protos_add(p);
+	if (!r)
+		return NULL;
+	r->kind = kind;
+	r->rank = rank;
+	r->id = id;
+	r->model = model;
+	r->raw_name = mbfs_dup0(name);
+	r->description = mbfs_dup0(description);
+	r->updated_at = mbfs_dup0(updated_at);
+	return r;
+}
+
+static enum mbfs_status collection_bulk(struct mbfs_tree *t, int64_t id,
+					const struct mbfs_meta_snap *colls,
+					const struct mbfs_meta_snap *dashes,
+					const struct mbfs_meta_snap *cards,
+					struct protos *p, struct mbfs_err *err)
+{
+	const struct mb_collection_list *cl = &colls->u.collections;
+	size_t n_ids = 0;
+	int64_t *ids = readable_ids(cl, &n_ids);
+	if (!ids)
+		return tree_oom(err);
+	bool ok = id != 0 || add_fixed_dir(p, MBFS_K_PERSONAL_DIR, 0, "Personal");
+	for (size_t i = 0; ok && i < cl->n; i++) {
+		const struct mb_collection *c = &cl->v[i];
+		if (listed_collection(c) &&
+		    effective_parent(c->location, ids, n_ids) == id)
+			ok = add_object(p, MBFS_K_COLLECTION, 0, c->id,
+					MB_MODEL_COLLECTION, c->name,
+					c->description, c->updated_at) != NULL;
+	}
+	free(ids);
+	const struct mb_dashboard_list *dl = &dashes->u.dashboards;
+	for (size_t i = 0; ok && i < dl->n; i++) {
+		const struct mb_dashboard *d = &dl->v[i];
+		if (!d->archived && d->collection_id == id)
+			ok = add_object(p, MBFS_K_DASHBOARD, 1, d->id,
+					MB_MODEL_DASHBOARD, d->name,
+					d->description, d->updated_at) != NULL;
+	}
+	const struct mb_card_list *kl = &cards->u.cards;
+	for (size_t i = 0; ok && i < kl->n; i++) {
+		const struct mb_card *c = &kl->v[i];
+		if (c->archived || c->collection_id != id || c->dashboard_id)
+			continue;
+		struct proto *r = add_object(p, MBFS_K_CARD_FILE, 2, c->id,
+					     c->model, c->name, c->description,
+					     c->updated_at);
+		ok = r && add_card_files(t, r, c);
+	}
+	return ok ? MBFS_OK : tree_oom(err);
 }
 
 enum mbfs_status tree_build_collection(struct mbfs_tree *t, int64_t id,
 				       struct protos *p, struct mbfs_err *err)
 {
-	struct mb_item_list items = {0};
-	enum mbfs_status st = t->client->ops->collection_items(t->client, id,
-							       &items, err);
-	if (st != MBFS_OK)
-		return st;
-	/* Which cards are native (and their SQL): the shared card list,
-	 * fetched once per meta_ttl for every directory that needs it. */
-	const struct mbfs_meta_snap *cards = NULL;
-	for (size_t i = 0; i < items.n; i++) {
-		enum mb_model m = items.v[i].model;
-		if (m != MB_MODEL_CARD && m != MB_MODEL_DATASET &&
-		    m != MB_MODEL_METRIC)
-			continue;
-		struct mbfs_err e;
-		if (mbfs_meta_get(t->meta, MBFS_META_CARDS, 0, 0, &cards, &e) !=
-		    MBFS_OK)
-			mbfs_warn("card list unavailable, no .sql files: %s", e.msg);
-		break;
-	}
-	if (id == 0 && !add_fixed_dir(p, MBFS_K_PERSONAL_DIR, 0, "Personal"))
-		st = tree_oom(err);
-	for (size_t i = 0; i < items.n && st == MBFS_OK; i++) {
-		const struct mb_item *it = &items.v[i];
-		if (it->archived)
-			continue;
-		struct proto *r;
-		const struct mb_card *card = NULL;
-		switch (it->model) {
-		case MB_MODEL_COLLECTION:
-			r = tree_protos_add(p);
-			if (!r)
-				break;
-			r->kind = MBFS_K_COLLECTION;
-			r->rank = 0;
-			break;
-		case MB_MODEL_DASHBOARD:
-			r = tree_protos_add(p);
-			if (!r)
-				break;
-			r->kind = MBFS_K_DASHBOARD;
-			r->rank = 1;
-			break;
-		case MB_MODEL_CARD:
-		case MB_MODEL_DATASET:
-		case MB_MODEL_METRIC:
-			if (it->dashboard_id)
-				continue; /* lives in its dashboard (v0.53+) */
-			r = tree_protos_add(p);
-			if (!r)
-				break;
-			r->kind = MBFS_K_CARD_FILE;
-			r->rank = 2;
-			card = find_card(cards, it->id);
-			if (!add_card_files(t, r, card))
-				r = NULL;
-			break;
-		default:
-			continue;
-		}
-		if (!r) {
-			st = tree_oom(err);
-			break;
-		}
-		r->id = it->id;
-		r->model = it->model;
-		r->raw_name = mbfs_dup0(it->name);
-		r->description = mbfs_dup0(it->description);
-		/* the card's own updated_at when known, as under cards/ (items
-		 * carry the last edit's time), so one inode has one mtime */
-		r->updated_at = mbfs_dup0(card && card->updated_at ? card->updated_at
-							      : it->updated_at);
-	}
+	const struct mbfs_meta_snap *colls = NULL, *dashes = NULL, *cards = NULL;
+	enum mbfs_status st = mbfs_meta_get(t->meta, MBFS_META_COLLECTIONS, 0,
+					    0, &colls, err);
+	if (st == MBFS_OK)
+		st = mbfs_meta_get(t->meta, MBFS_META_DASHBOARDS, 0, 0, &dashes,
+				   err);
+	if (st == MBFS_OK)
+		st = mbfs_meta_get(t->meta, MBFS_META_CARDS, 0, 0, &cards, err);
+	if (st == MBFS_OK)
+		st = collection_bulk(t, id, colls, dashes, cards, p, err);
 	mbfs_meta_put(t->meta, cards);
-	mb_item_list_free(&items);
+	mbfs_meta_put(t->meta, dashes);
+	mbfs_meta_put(t->meta, colls);
 	return st;
 }
 

@@ -372,18 +372,20 @@ def bench_listing(fake, n_cards):
     local = tempfile.mkdtemp(prefix="mbfs-bench-tree-")
     try:
         root = m.p("collections", "Bulk")
+        before = dict(fake.stats()["requests"])  # the mount's own (login …)
         t0 = time.perf_counter()
         run("find", root)
         run("ls", "-lR", root)
         cold = time.perf_counter() - t0
         stats = fake.stats()
         n_dirs = sum(len(d) for _, d, _ in os.walk(root)) + 1
-        reqs = stats["requests"].get("GET /api/collection/:id/items", 0)
+        reqs = sum(n - before.get(r, 0) for r, n in stats["requests"].items()
+                   if r != "GET /api/dashboard/:id")
         exports = sum(stats["exports"].values())
         add("listing, cold", "find + ls -lR, %d dirs / %d cards: exports" % (n_dirs, n_cards),
             exports, None, "0 exports", exports == 0, unit="")
-        add("listing, cold", "collection-items requests per directory", reqs / n_dirs, None,
-            "≤ 1", reqs <= n_dirs, unit="")
+        add("listing, cold", "requests for it all (dashboard bodies aside)", reqs, None,
+            "≤ 10", reqs <= 10, unit="")
         add("listing, cold", "find + ls -lR time", cold, None, "(info)", True)
         warm = timed(lambda: (run("find", root), run("ls", "-lR", root)))
         mirror_tree(root, local)
