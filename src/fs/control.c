@@ -60,6 +60,14 @@ void fs_render_control(struct mbfs_fs *fs, int64_t which, char **out,
 		PUT("options %s", opts);
 		if (e->caps_text)
 			PUT("%s", e->caps_text);
+		pthread_mutex_lock(&fs->lock);
+		int (*stfn)(void *, char *, size_t) = fs->status_fn;
+		void *starg = fs->status_arg;
+		pthread_mutex_unlock(&fs->lock);
+		if (stfn && o < CONTROL_MAX)
+			o += (size_t)stfn(starg, b + o, CONTROL_MAX - o);
+		else if (!stfn)
+			PUT("passthrough off (no FUSE session)\n");
 	} else if (which == CTL_STATS) {
 		if (o < CONTROL_MAX)
 			o += (size_t)mbfs_export_describe_stats(e->export, b + o,

@@ -104,6 +104,16 @@ void mbfs_fs_set_stats_hook(struct mbfs_fs *fs,
 	pthread_mutex_unlock(&fs->lock);
 }
 
+void mbfs_fs_set_status_hook(struct mbfs_fs *fs,
+			     int (*fn)(void *arg, char *out, size_t outsz),
+			     void *arg)
+{
+	pthread_mutex_lock(&fs->lock);
+	fs->status_fn = fn;
+	fs->status_arg = arg;
+	pthread_mutex_unlock(&fs->lock);
+}
+
 void mbfs_fs_set_inval_inode_hook(struct mbfs_fs *fs,
 				  void (*fn)(void *arg, uint64_t ino),
 				  void *arg)
@@ -750,6 +760,11 @@ enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
 	fs_file_register(fs, f);
 	*out = f;
 	return MBFS_OK;
+}
+
+int mbfs_file_backing_fd(const struct mbfs_file *f)
+{
+	return f && !f->stream && !f->qid && f->key ? f->fd : -1;
 }
 
 void mbfs_fs_open_done(struct mbfs_fs *fs, struct mbfs_file *f)

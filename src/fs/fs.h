@@ -84,6 +84,12 @@ void mbfs_fs_set_stats_hook(struct mbfs_fs *fs,
 			    int (*fn)(void *arg, char *out, size_t outsz),
 			    void *arg);
 
+/* The same for .mbfs/status (how reads are served: kernel passthrough
+ * or not, and why). */
+void mbfs_fs_set_status_hook(struct mbfs_fs *fs,
+			     int (*fn)(void *arg, char *out, size_t outsz),
+			     void *arg);
+
 /* Set the inval_entry hook once the session exists (before requests are
  * served; cleared, with NULL, after the loop ended). */
 void mbfs_fs_set_inval_hook(struct mbfs_fs *fs,
@@ -153,6 +159,11 @@ struct mbfs_open_info {
 enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
 			      struct mbfs_file **out, struct mbfs_open_info *oi,
 			      struct mbfs_err *err);
+/* The descriptor of the file whose bytes f reads, when the kernel could
+ * read them itself (kernel passthrough): a spooled generation's spool
+ * file, for as long as f is open; -1 for everything else (a stream, a
+ * generated file, queries/ text, .sql and metadata/ files). */
+int mbfs_file_backing_fd(const struct mbfs_file *f);
 /* The shim has invalidated the attributes of f's inode (inval_attrs). */
 void mbfs_fs_open_done(struct mbfs_fs *fs, struct mbfs_file *f);
 void mbfs_fs_release(struct mbfs_fs *fs, struct mbfs_file *f);

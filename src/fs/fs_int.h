@@ -69,6 +69,8 @@ struct mbfs_fs {
 	void *metrics_arg;
 	int (*stats_fn)(void *arg, char *out, size_t outsz);
 	void *stats_arg;
+	int (*status_fn)(void *arg, char *out, size_t outsz);
+	void *status_arg;
 	/* Handles given to the kernel and not released yet: freed at
 	 * teardown when their RELEASE never came (a lazy unmount). */
 	struct mbfs_file *files;

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "util.h"
 #include "fuse_int.h"
+#include "passthrough.h"
 #include "waitq.h"
 
 /* FUSE requests received, by operation (.mbfs/metrics). */
@@ -122,6 +123,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * lookup per directory through at a time; from 3.17.1 on it does. */
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	/* Spooled results read by the kernel itself where it may
+	 * (passthrough.h); else every READ comes here. */
+	mbfs_pt_init(conn);
 }
 
 /* ---- requests that wait ---------------------------------------------------
@@ -400,6 +404,11 @@ static bool serve_open(struct task *t)
 	t->fi.fh = (uint64_t)(uintptr_t)f;
 	t->fi.keep_cache = oi.keep_cache;
 	t->fi.direct_io = oi.direct_io;
+	/* A spooled generation: its own spool file may back the handle
+	 * (kernel passthrough; never with direct_io). */
+	int backing = oi.direct_io ? -1 : mbfs_file_backing_fd(f);
+	if (backing >= 0)
+		mbfs_pt_open(t->req, t->ino, backing, &t->fi);
 	/* Rule 3: the kernel must drop attributes it got from an older
 	 * listing BEFORE the opener can fstat or read; a notification after
 	 * the reply would race. Once per first handle of an inode (fs.h
@@ -411,8 +420,11 @@ static bool serve_open(struct task *t)
 			fuse_lowlevel_notify_inval_inode(c->se, t->ino, -1, 0);
 		mbfs_fs_open_done(c->fs, f);
 	}
-	if (fuse_reply_open(t->req, &t->fi) != 0)
+	if (fuse_reply_open(t->req, &t->fi) != 0) {
+		if (backing >= 0)
+			mbfs_pt_release(NULL, t->ino);
 		mbfs_fs_release(c->fs, f);
+	}
 	return true;
 }
 
@@ -614,8 +626,10 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	mbfs_fuse_count(MBFS_OP_RELEASE);
-	(void)ino;
-	mbfs_fs_release(mbfs_fuse_ctx(req)->fs, mbfs_fuse_file(fi));
+	struct mbfs_file *f = mbfs_fuse_file(fi);
+	if (mbfs_file_backing_fd(f) >= 0)
+		mbfs_pt_release(req, ino);
+	mbfs_fs_release(mbfs_fuse_ctx(req)->fs, f);
 	fuse_reply_err(req, 0);
 }
 
@@ -774,5 +788,7 @@ int mbfs_fuse_describe_stats(void *arg, char *out, size_t outsz)
 			 mbfs_pool_max(c->pool), waiting > 0 ? waiting : 0);
 	if (n < 0)
 		return 0;
-	return (size_t)n < outsz ? n : (int)outsz - 1;
+	if ((size_t)n >= outsz)
+		return (int)outsz - 1;
+	return n + mbfs_pt_describe_stats(out + n, outsz - (size_t)n);
 }

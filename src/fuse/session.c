@@ -22,6 +22,7 @@
 #include "log.h"
 #include "notify.h"
 #include "options.h"
+#include "passthrough.h"
 #include "pool.h"
 #include "tree.h"
 
@@ -212,6 +213,7 @@ int mbfs_session_run(const struct mbfs_options *o, struct mbfs_fs *fs,
 	}
 	mbfs_fs_set_metrics_hook(fs, mbfs_fuse_describe_metrics, &ctx);
 	mbfs_fs_set_stats_hook(fs, mbfs_fuse_describe_stats, &ctx);
+	mbfs_fs_set_status_hook(fs, mbfs_pt_describe_status, NULL);
 	/* a query's data file whose SQL changed: its attributes go at once */
 	mbfs_fs_set_inval_inode_hook(fs, inval_inode_now, se);
 	if (fuse_set_signal_handlers(se) != 0)
@@ -297,6 +299,7 @@ out:
 	/* ctx ends with this call: no metrics or stats from the shim any more */
 	mbfs_fs_set_metrics_hook(fs, NULL, NULL);
 	mbfs_fs_set_stats_hook(fs, NULL, NULL);
+	mbfs_fs_set_status_hook(fs, NULL, NULL);
 	fuse_opt_free_args(&fargs);
 	return rc;
 }
