@@ -38,7 +38,7 @@ MBFS_BIN=/usr/bin/mbfs MBFS_SYSTEM_MOUNT_REQUIRED=1 /usr/bin/python3 -m pytest -
     tests/integration/test_mount.py -k "fstab"
 
 echo "== systemd unit"
-UNIT=/lib/systemd/system/mbfs@.service
+UNIT=/usr/lib/systemd/system/mbfs@.service
 test -f "$UNIT"
 if command -v systemd-analyze >/dev/null; then
     # an instance name, and no man lookup (the check runs without a manual db)
