@@ -1,6 +1,6 @@
 /*
  * fuzz_mb_json.c — libFuzzer target: every whole-body decoder of mb_json.h
- * on the same body (items, dashboard, schemas, tables, user, properties,
+ * on the same body (dashboard, schemas, tables, user, properties,
  * session id, error messages, the list array), plus mb_caps_from_version
  * on the decoded version tag and mb_json_quote on the body as a C string.
  * (The lists of cards, collections, dashboards, databases and users are
@@ -60,19 +60,6 @@ static int all_zero(const void *p, size_t n)
 			FUZZ_ASSERT(all_zero(&(out), sizeof(out)));          \
 		}                                                            \
 	} while (0)
-
-static void items(const char *b, size_t n)
-{
-	struct mb_item_list l;
-	struct mbfs_err err;
-	enum mbfs_status st = mb_json_items(b, n, &l, &err);
-	CHECK_FAIL(st, l, err);
-	for (size_t i = 0; i < l.n; i++)
-		touch(l.v[i].name), touch(l.v[i].description),
-			touch(l.v[i].updated_at),
-			touch(mb_model_name(l.v[i].model));
-	mb_item_list_free(&l);
-}
 
 static void dashboard(const char *b, size_t n)
 {
@@ -199,7 +186,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *b = fuzz_dup(data, size);
 
-	items(b, size);
 	dashboard(b, size);
 	schemas(b, size);
 	tables(b, size);

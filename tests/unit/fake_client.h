@@ -9,7 +9,7 @@
  *     decoded by the real mb_json decoders (a list body goes to the sink
  *     byte by byte for 64 bytes, then the rest: the decoder must not care
  *     where the network cuts it), or a failure status; calls are counted
- *     per path (fake_calls). Paths: "user", "items:ID", "schemas:DB",
+ *     per path (fake_calls). Paths: "user", "schemas:DB",
  *     "tables:DB:SCHEMA", "dashboard:ID", "list:N" (fake_list_path);
  *  2. a fake made by fake_new() answers nothing else: an unset path is a
  *     404 ("PATH: fake failure");
@@ -25,8 +25,7 @@
  *     archived flag and updated_at when it has them; a cards[] entry no
  *     item places is in the root collection); databases too. Each list's
  *     fetches are counted whichever step answered them (fake_list_calls,
- *     fake_bulk_calls); n_items_calls counts every collection_items call
- *     (the filesystem no longer makes any).
+ *     fake_bulk_calls).
  * delay_ms makes every answer of step 1 or 2 wait first, list_delay_us
  * every list of step 3 (so single flight is observable). export_run answers a canned body fed to the sink in
  * chunks of a chosen size, with a chosen final status and content type; it
@@ -127,16 +126,14 @@ struct fake_client {
 	size_t n_tables;
 
 	/* failure switches (MBFS_OK = answer normally) */
-	enum mbfs_status fail_items, fail_cards, fail_collections,
+	enum mbfs_status fail_cards, fail_collections,
 		fail_dashboards, fail_databases, fail_schemas, fail_tables;
 
-	useconds_t items_delay_us; /* collection_items sleeps this long first */
 	useconds_t list_delay_us;  /* a catalog list_get sleeps this long first */
 
-	/* call counters: n_items_calls counts every collection_items call
-	 * (whatever answers it); the list counters the lists the catalog
-	 * answered (fake_list_calls adds those answered by path) */
-	int n_items_calls, n_cards_calls, n_collections_calls,
+	/* call counters: the lists the catalog answered (fake_list_calls
+	 * adds those answered by path) */
+	int n_cards_calls, n_collections_calls,
 		n_dashboards_calls, n_databases_calls, n_schemas_calls,
 		n_tables_calls;
 
@@ -312,47 +309,6 @@ static enum mbfs_status fake_current_user(struct mb_client *c,
 	FAKE_ANSWER((struct fake_client *)c, "user", mb_json_user, out);
 	memset(out, 0, sizeof *out);
 	return fake_not_here(err);
-}
-
-static enum mbfs_status fake_collection_items(struct mb_client *c, int64_t id,
-					      struct mb_item_list *out,
-					      struct mbfs_err *err)
-{
-	struct fake_client *f = (struct fake_client *)c;
-	char path[64];
-	snprintf(path, sizeof path, "items:%" PRId64, id);
-	fake_lock(f);
-	f->n_items_calls++;
-	fake_unlock(f);
-	FAKE_ANSWER(f, path, mb_json_items, out);
-	memset(out, 0, sizeof *out);
-	fake_lock(f);
-	useconds_t delay = f->items_delay_us;
-	fake_unlock(f);
-	if (delay)
-		usleep(delay);
-	fake_lock(f);
-	if (f->fail_items != MBFS_OK) {
-		enum mbfs_status st = f->fail_items;
-		fake_unlock(f);
-		return fake_fail(st, err, "collection items");
-	}
-	out->v = calloc(f->n_items ? f->n_items : 1, sizeof *out->v);
-	for (size_t i = 0; out->v && i < f->n_items; i++) {
-		const struct fake_item *s = &f->items[i];
-		if (s->collection_id != id)
-			continue;
-		struct mb_item *d = &out->v[out->n++];
-		d->model = s->model;
-		d->id = s->id;
-		d->name = fake_dup(s->name);
-		d->updated_at = fake_dup(s->updated_at);
-		d->dashboard_id = s->dashboard_id;
-		d->archived = s->archived;
-	}
-	out->total = (int64_t)out->n;
-	fake_unlock(f);
-	return MBFS_OK;
 }
 
 static enum mbfs_status fake_schemas(struct mb_client *c, int64_t db_id,
@@ -792,7 +748,6 @@ static void fake_destroy(struct mb_client *c)
 static const struct mb_client_ops fake_ops = {
 	.properties = fake_properties,
 	.current_user = fake_current_user,
-	.collection_items = fake_collection_items,
 	.schemas = fake_schemas,
 	.tables = fake_tables,
 	.dashboard = fake_dashboard,

@@ -49,19 +49,16 @@ static void test_long_urls(void)
 
 	struct mb_properties props;
 	struct mb_user user;
-	struct mb_item_list items;
 	struct mb_string_list schemas;
 	struct mb_table_list tables;
 	struct mb_dashboard dash;
 	memset(&props, 0, sizeof props);
 	memset(&user, 0, sizeof user);
-	memset(&items, 0, sizeof items);
 	memset(&schemas, 0, sizeof schemas);
 	memset(&tables, 0, sizeof tables);
 	memset(&dash, 0, sizeof dash);
 	CHECK(too_long(c->ops->properties(c, &props, &err), &err));
 	CHECK(too_long(c->ops->current_user(c, &user, &err), &err));
-	CHECK(too_long(c->ops->collection_items(c, 7, &items, &err), &err));
 	CHECK(too_long(c->ops->schemas(c, 1, &schemas, &err), &err));
 	CHECK(too_long(c->ops->tables(c, 1, "PUBLIC", &tables, &err), &err));
 	CHECK(too_long(c->ops->dashboard(c, 2, &dash, &err), &err));

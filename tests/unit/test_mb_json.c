@@ -508,76 +508,6 @@ static void test_cards(void)
 	body_free(&b);
 }
 
-static void test_items(void)
-{
-	struct mbfs_err err;
-	struct mb_item_list l;
-	struct body b = fixture("items_envelope_mixed.json");
-	CHECK_INT(mb_json_items(b.buf, b.len, &l, &err), MBFS_OK);
-	CHECK_INT(l.total, 9);
-	CHECK_INT(l.n, 9);
-	if (l.n == 9) {
-		CHECK_INT(l.v[0].model, MB_MODEL_COLLECTION);
-		CHECK_INT(l.v[0].id, 9);
-		CHECK_STR(l.v[0].name, "First collection");
-		CHECK_NULL(l.v[0].updated_at);
-		CHECK_INT(l.v[1].model, MB_MODEL_DASHBOARD);
-		CHECK_STR(l.v[1].updated_at, "2023-06-19T04:25:35.940058-07:00");
-		CHECK_NULL(l.v[1].description);
-		CHECK_INT(l.v[2].model, MB_MODEL_CARD);
-		CHECK_INT(l.v[2].id, 1);
-		CHECK_STR(l.v[2].updated_at, "2023-06-19T04:25:35.899208-07:00");
-		CHECK_INT(l.v[3].model, MB_MODEL_DATASET);
-		CHECK_STR(l.v[3].description, "Cleaned orders");
-		CHECK_STR(l.v[3].updated_at, "2024-03-01T12:00:00Z");
-		CHECK_INT(l.v[4].model, MB_MODEL_METRIC);
-		CHECK_STR(l.v[4].updated_at, "2024-07-02T11:30:00Z");
-		CHECK_INT(l.v[5].dashboard_id, 7);
-		CHECK_STR(l.v[5].updated_at, "2026-01-15T17:40:12.950Z");
-		CHECK(!l.v[5].archived);
-		CHECK_INT(l.v[4].dashboard_id, 0);
-		CHECK_INT(l.v[6].model, MB_MODEL_OTHER);
-		CHECK_INT(l.v[7].model, MB_MODEL_OTHER);
-		CHECK_INT(l.v[8].model, MB_MODEL_OTHER);
-		CHECK_STR(l.v[8].name, "Releases");
-	}
-	mb_item_list_free(&l);
-	CHECK(all_zero(&l, sizeof l));
-	body_free(&b);
-
-	/* bare array; total = n; archived items; dashboard id from dashboard{} */
-	b = body_str("[{\"id\":3,\"model\":\"dataset\",\"name\":\"M\",\"archived\":true,"
-		     "\"dashboard\":{\"id\":44}},{\"id\":\"root\",\"model\":\"collection\"},"
-		     "{\"id\":\"x1\",\"model\":\"card\"},{\"id\":5}]");
-	CHECK_INT(mb_json_items(b.buf, b.len, &l, &err), MBFS_OK);
-	CHECK_INT(l.n, 3);
-	CHECK_INT(l.total, 3);
-	if (l.n == 3) {
-		CHECK(l.v[0].archived);
-		CHECK_INT(l.v[0].dashboard_id, 44);
-		CHECK_INT(l.v[1].id, 0);
-		CHECK_INT(l.v[2].model, MB_MODEL_UNKNOWN);
-	}
-	mb_item_list_free(&l);
-	body_free(&b);
-
-	/* paged envelope: total counts all items, not this page */
-	b = body_str("{\"total\":120,\"data\":[{\"id\":1,\"model\":\"card\"}],\"limit\":1,\"offset\":0}");
-	CHECK_INT(mb_json_items(b.buf, b.len, &l, &err), MBFS_OK);
-	CHECK_INT(l.total, 120);
-	CHECK_INT(l.n, 1);
-	mb_item_list_free(&l);
-	body_free(&b);
-
-	/* empty envelope */
-	b = body_str("{\"total\":0,\"data\":[],\"models\":[]}");
-	CHECK_INT(mb_json_items(b.buf, b.len, &l, &err), MBFS_OK);
-	CHECK_INT(l.n, 0);
-	CHECK_NULL(l.v);
-	mb_item_list_free(&l);
-	body_free(&b);
-}
-
 static void test_collections(void)
 {
 	struct mbfs_err err;
@@ -1056,11 +986,11 @@ static void test_error_bodies(void)
 
 	/* list decoders given an error body report the server's words */
 	struct mbfs_err err;
-	struct mb_item_list il;
+	struct mb_table_list tl;
 	b = fixture("error_qp_failed.json");
-	CHECK_INT(mb_json_items(b.buf, b.len, &il, &err), MBFS_ERR_PROTOCOL);
+	CHECK_INT(mb_json_table_list(b.buf, b.len, &tl, &err), MBFS_ERR_PROTOCOL);
 	CHECK(strstr(err.msg, "column") != NULL);
-	CHECK(all_zero(&il, sizeof il));
+	CHECK(all_zero(&tl, sizeof tl));
 	body_free(&b);
 }
 
@@ -1089,8 +1019,6 @@ static void run_all(const char *buf, size_t len)
 	RUN(mb_json_user(buf, len, &u, &err), u, mb_user_free);
 	struct mb_user_list ul;
 	RUN(user_list(buf, len, &ul, &err), ul, mb_user_list_free);
-	struct mb_item_list il;
-	RUN(mb_json_items(buf, len, &il, &err), il, mb_item_list_free);
 	struct mb_collection_list cll;
 	RUN(collection_list(buf, len, &cll, &err), cll,
 	    mb_collection_list_free);
@@ -1152,13 +1080,13 @@ static void test_fixtures_valid_and_truncated(void)
 			struct body t = body_of(b.buf, cut);
 			struct mb_user u;
 			struct mb_dashboard d;
-			struct mb_item_list il;
+			struct mb_table_list tl;
 			CHECK_INT(mb_json_user(t.buf, t.len, &u, &err),
 				  MBFS_ERR_PROTOCOL);
 			CHECK(all_zero(&u, sizeof u));
 			CHECK_INT(mb_json_dashboard(t.buf, t.len, &d, &err),
 				  MBFS_ERR_PROTOCOL);
-			CHECK_INT(mb_json_items(t.buf, t.len, &il, &err),
+			CHECK_INT(mb_json_table_list(t.buf, t.len, &tl, &err),
 				  MBFS_ERR_PROTOCOL);
 			CHECK(!mb_json_error_message(t.buf, t.len, NULL, 0));
 			body_free(&t);
@@ -1305,19 +1233,6 @@ static void test_wrong_types(void)
 	b = body_str("{\"id\":1}");
 	CHECK_INT(card_list(b.buf, b.len, &cl, &err), MBFS_ERR_PROTOCOL);
 	CHECK(strstr(err.msg, "expected") != NULL);
-	body_free(&b);
-
-	/* envelope total as a string, and a nonsense total */
-	struct mb_item_list il;
-	b = body_str("{\"total\":\"17\",\"data\":[{\"id\":1,\"model\":\"card\"}]}");
-	CHECK_INT(mb_json_items(b.buf, b.len, &il, &err), MBFS_OK);
-	CHECK_INT(il.total, 17);
-	mb_item_list_free(&il);
-	body_free(&b);
-	b = body_str("{\"total\":{\"x\":1},\"data\":[{\"id\":1,\"model\":\"card\"}]}");
-	CHECK_INT(mb_json_items(b.buf, b.len, &il, &err), MBFS_OK);
-	CHECK_INT(il.total, 1);
-	mb_item_list_free(&il);
 	body_free(&b);
 }
 
@@ -1503,7 +1418,6 @@ static void test_models_and_free(void)
 	CHECK(mb_model_name(MB_MODEL_UNKNOWN) != NULL);
 	CHECK(mb_model_name((enum mb_model)1234) != NULL);
 
-	mb_item_list_free(NULL);
 	mb_card_free(NULL);
 	mb_card_list_free(NULL);
 	mb_collection_free(NULL);
@@ -1518,7 +1432,6 @@ static void test_models_and_free(void)
 	mb_dashboard_free(NULL);
 	mb_dashboard_list_free(NULL);
 
-	struct mb_item_list a = {0};
 	struct mb_card b = {0};
 	struct mb_card_list c = {0};
 	struct mb_collection d = {0};
@@ -1532,7 +1445,6 @@ static void test_models_and_free(void)
 	struct mb_properties l = {0};
 	struct mb_dashboard m = {0};
 	struct mb_dashboard_list n = {0};
-	mb_item_list_free(&a);
 	mb_card_free(&b);
 	mb_card_list_free(&c);
 	mb_collection_free(&d);
@@ -1757,7 +1669,6 @@ int main(void)
 		 sizeof samples_dir);
 	test_samples();
 	test_cards();
-	test_items();
 	test_collections();
 	test_databases_tables();
 	test_users_props_session();

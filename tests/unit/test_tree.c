@@ -8,8 +8,7 @@
  * Collection directories are built from the three bulk lists (GET
  * /api/collection, /api/dashboard?f=all, /api/card?f=all), which the fake
  * makes from its catalog; every directory shares them, so request counts
- * are counted per list (fake_bulk_calls), and the per-collection items
- * endpoint (collection_items) is never called.
+ * are counted per list (fake_bulk_calls).
  */
 #include "check.h"
 #include "fake_client.h"
@@ -107,13 +106,6 @@ static void add_item(struct fake_client *f, int64_t coll, enum mb_model m,
 	fake_unlock(f);
 }
 
-/* collection_items calls: none since collections are built from the bulk
- * lists */
-static int items_calls(struct fake_client *f)
-{
-	return fake_get_int(f, &f->n_items_calls);
-}
-
 /* Make the three bulk lists fail with st (MBFS_OK: answer again). */
 static void fail_bulk(struct fake_client *f, enum mbfs_status st)
 {
@@ -161,7 +153,6 @@ static void test_root(void)
 	CHECK_STR(names_of(t, root, &st),
 		  ".mbfs|cards|collections|dashboards|databases|metadata|public|queries");
 	CHECK_INT(st, MBFS_OK);
-	CHECK_INT(items_calls(&f), 0);
 	CHECK_INT(fake_bulk_calls(&f), 0);
 
 	struct mbfs_node *coll = find(t, root, "collections");
@@ -201,7 +192,6 @@ static void test_root(void)
 				  MBFS_ERR_NOT_DIR);
 	}
 	/* the fixed directories never ask the server */
-	CHECK_INT(items_calls(&f), 0);
 	CHECK_INT(fake_bulk_calls(&f), 0);
 	CHECK_INT(f.n_databases_calls, 0);
 	/* the root listing is always fresh */
@@ -269,9 +259,8 @@ static void test_collections(void)
 	enum mbfs_status st;
 	CHECK_STR(names_of(t, coll, &st), FIRST);
 	CHECK_INT(st, MBFS_OK);
-	/* one request per bulk list, none per collection */
+	/* one request per bulk list */
 	CHECK_INT(fake_bulk_calls(&f), 1);
-	CHECK_INT(items_calls(&f), 0);
 
 	check_file(t, coll, "Revenue.csv", MBFS_FMT_CSV, 3, "Revenue");
 	check_file(t, coll, "Revenue.json", MBFS_FMT_JSON, 3, "Revenue");
@@ -444,7 +433,6 @@ static void test_collections(void)
 		}
 		mbfs_tree_free(t);
 	}
-	CHECK_INT(items_calls(&f), 0);
 	fake_fini(&f);
 }
 
@@ -587,7 +575,6 @@ static void test_bulk_placement(void)
 			CHECK_INT(fake_bulk_calls(&f), 2);
 		}
 	}
-	CHECK_INT(items_calls(&f), 0);
 	mbfs_tree_free(t);
 	fake_fini(&f);
 }
@@ -811,7 +798,6 @@ static void test_single_flight(void)
 	run_listers(t, &coll, 1, l, N);
 	/* one fetch of each list */
 	CHECK_INT(fake_bulk_calls(&f), 1);
-	CHECK_INT(items_calls(&f), 0);
 	for (int i = 0; i < N; i++) {
 		CHECK_INT(l[i].st, MBFS_OK);
 		CHECK_INT(l[i].n, 12);   /* with collections/Personal */
@@ -829,7 +815,6 @@ static void test_single_flight(void)
 			CHECK_INT(l[i].n, i % 2 ? 3 : 12);
 		}
 	}
-	CHECK_INT(items_calls(&f), 0);
 	mbfs_tree_free(t);
 	fake_fini(&f);
 }

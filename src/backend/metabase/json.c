@@ -560,20 +560,17 @@ enum mbfs_status mbj_decode_one(const char *buf, size_t len,
 
 /*
  * Shared skeleton of list decoders (bare array or {data:[...]}); stores
- * the array and count through v/n and the envelope's total (or the count)
- * through total when given.
+ * the array and count through v/n.
  */
 enum mbfs_status mbj_decode_many(const char *buf, size_t len,
 				 const char *what, size_t elsz, mbj_elem_fn fn,
 				 mbj_clear_fn clear, void **v, size_t *n,
-				 int64_t *total, struct mbfs_err *err)
+				 struct mbfs_err *err)
 {
 	struct json_object *root;
 	struct mbj_dec d = {false};
 	*v = NULL;
 	*n = 0;
-	if (total)
-		*total = 0;
 	enum mbfs_status st = mbj_parse(buf, len, what, true, &root, err);
 	if (st != MBFS_OK)
 		return st;
@@ -584,10 +581,6 @@ enum mbfs_status mbj_decode_many(const char *buf, size_t len,
 		*v = decode_list(&d, arr, elsz, fn, clear, n);
 		if (d.oom)
 			st = mbj_nomem(what, err);
-		else if (total)
-			*total = arr == root ? (int64_t)*n
-					     : mbj_int(mbj_get(root, "total"),
-						       (int64_t)*n);
 	}
 	json_object_put(root);
 	return st;

@@ -1,6 +1,6 @@
 /*
  * json_entities.c — owns the decoding of Metabase objects into the plain
- * structs of mb_types.h: items, cards, collections, databases, tables,
+ * structs of mb_types.h: cards, collections, databases, tables,
  * users, dashboards (with tabs and dashcards), session properties and the
  * session id, and the descriptors the list stream decodes elements with.
  * See mb_json.h for the contract and json.c for the helpers.
@@ -24,7 +24,6 @@
 	{                                                                     \
 		destructor((type *)p);                                        \
 	}
-CLEAR_FN(item_clear, struct mb_item, mb_item_free)
 CLEAR_FN(card_clear, struct mb_card, mb_card_free)
 CLEAR_FN(collection_clear, struct mb_collection, mb_collection_free)
 CLEAR_FN(database_clear, struct mb_database, mb_database_free)
@@ -33,46 +32,7 @@ CLEAR_FN(user_clear, struct mb_user, mb_user_free)
 CLEAR_FN(dashboard_clear, struct mb_dashboard, mb_dashboard_free)
 CLEAR_FN(properties_clear, struct mb_properties, mb_properties_free)
 
-static enum mb_model model_from_string(struct json_object *v)
-{
-	static const struct {
-		const char *name;
-		enum mb_model m;
-	} tab[] = {
-		{"card", MB_MODEL_CARD},	   {"dataset", MB_MODEL_DATASET},
-		{"model", MB_MODEL_DATASET},	   {"metric", MB_MODEL_METRIC},
-		{"dashboard", MB_MODEL_DASHBOARD}, {"collection", MB_MODEL_COLLECTION},
-		{"table", MB_MODEL_TABLE},	   {"database", MB_MODEL_DATABASE},
-	};
-	if (!mbj_is(v, json_type_string))
-		return MB_MODEL_UNKNOWN;
-	for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
-		if (mbj_str_eq(v, tab[i].name))
-			return tab[i].m;
-	return MB_MODEL_OTHER;
-}
-
-static const char *const ts_item[] = {"updated_at", "last_edited_at", NULL};
 static const char *const ts_object[] = {"updated_at", "created_at", NULL};
-
-static bool dec_item(struct mbj_dec *d, struct json_object *o, void *p)
-{
-	struct mb_item *it = p;
-	if (!mbj_object_id(o, &it->id))
-		return false;
-	it->model = model_from_string(mbj_get(o, "model"));
-	it->name = mbj_str(d, mbj_get(o, "name"));
-	it->description = mbj_str(d, mbj_get(o, "description"));
-	struct json_object *ts = mbj_get(mbj_get(o, "last-edit-info"), "timestamp");
-	if (mbj_is(ts, json_type_string))
-		it->updated_at = mbj_tstr(d, ts);
-	else
-		it->updated_at = mbj_first_tstr(d, o, ts_item);
-	if (!mbj_id(mbj_get(o, "dashboard_id"), &it->dashboard_id))
-		it->dashboard_id = mbj_id0(mbj_get(mbj_get(o, "dashboard"), "id"));
-	it->archived = mbj_bool(mbj_get(o, "archived"), false);
-	return true;
-}
 
 /*
  * Native-ness and SQL text of a card object: query_type, then the legacy
@@ -513,18 +473,6 @@ enum mbfs_status mb_json_user(const char *buf, size_t len, struct mb_user *out,
 			      sizeof *out, err);
 }
 
-enum mbfs_status mb_json_items(const char *buf, size_t len,
-			       struct mb_item_list *out, struct mbfs_err *err)
-{
-	void *v;
-	memset(out, 0, sizeof *out);
-	enum mbfs_status st = mbj_decode_many(buf, len, "collection items",
-					      sizeof *out->v, dec_item, item_clear,
-					      &v, &out->n, &out->total, err);
-	out->v = v;
-	return st;
-}
-
 static bool dec_string(struct mbj_dec *d, struct json_object *o, void *p)
 {
 	char **s = p;
@@ -551,7 +499,7 @@ enum mbfs_status mb_json_string_list(const char *buf, size_t len,
 	memset(out, 0, sizeof *out);
 	enum mbfs_status st = mbj_decode_many(buf, len, "string list",
 					      sizeof *out->v, dec_string,
-					      string_clear, &v, &out->n, NULL, err);
+					      string_clear, &v, &out->n, err);
 	out->v = v;
 	return st;
 }
@@ -564,7 +512,7 @@ enum mbfs_status mb_json_table_list(const char *buf, size_t len,
 	memset(out, 0, sizeof *out);
 	enum mbfs_status st = mbj_decode_many(buf, len, "table list",
 					      sizeof *out->v, dec_table,
-					      table_clear, &v, &out->n, NULL, err);
+					      table_clear, &v, &out->n, err);
 	out->v = v;
 	return st;
 }

@@ -106,13 +106,11 @@ enum mbfs_status mbj_decode_one(const char *buf, size_t len, const char *what,
 				mbj_elem_fn fn, mbj_clear_fn clear, void *out,
 				size_t outsz, struct mbfs_err *err);
 /* A list body (bare array or {data:[...]}) into a new array *v of *n
- * elsz-byte elements; the envelope's total (or the count) into *total
- * when given. */
+ * elsz-byte elements. */
 enum mbfs_status mbj_decode_many(const char *buf, size_t len,
 				 const char *what, size_t elsz,
 				 mbj_elem_fn fn, mbj_clear_fn clear, void **v,
-				 size_t *n, int64_t *total,
-				 struct mbfs_err *err);
+				 size_t *n, struct mbfs_err *err);
 
 /* ---- json_entities.c ---------------------------------------------------- */
 

@@ -496,8 +496,7 @@ enum mbfs_status mb_json_public_list(const char *buf, size_t len,
 	void *v = NULL;
 	enum mbfs_status st = mbj_decode_many(buf, len, "public link list",
 					      sizeof *out->v, dec_public_item,
-					      public_item_clear, &v, &out->n, NULL,
-					      err);
+					      public_item_clear, &v, &out->n, err);
 	out->v = v;
 	return st;
 }

@@ -264,7 +264,7 @@ static enum mbfs_status stream_envelope(struct mb_json_stream *s, void *out,
 	void *v;
 	enum mbfs_status st = mbj_decode_many(s->text, s->text_len, s->desc->what,
 					      s->desc->elsz, s->desc->fn,
-					      s->desc->clear, &v, &s->n, NULL, err);
+					      s->desc->clear, &v, &s->n, err);
 	free(s->v);
 	s->v = v;
 	stream_hand_over(s, out);

@@ -3,10 +3,8 @@
  * request encodings (form-urlencoded exports, which every version reads),
  * the 401 → re-login → one retry rule (what a failed answer means is
  * mb_answer.c's table), and the per-endpoint request counters, and the version-dependent request
- * spellings, which it reads from the capability table (mb_caps.h): the
- * collection-items parameter names (snake_case, kebab-case from v0.63),
- * show_dashboard_questions (v0.53+ only) and legacy-mbql=true (v0.57+
- * only). See mb_api.h and mb_client.h.
+ * spellings, which it reads from the capability table (mb_caps.h):
+ * legacy-mbql=true (v0.57+ only). See mb_api.h and mb_client.h.
  */
 #include "mb_api.h"
 
@@ -301,34 +299,6 @@ static enum mbfs_status op_current_user(struct mb_client *c,
 					struct mbfs_err *err)
 {
 	return get_user(api_of(c), "/api/user/current", out, err);
-}
-
-DEFINE_GET(get_items, struct mb_item_list, mb_json_items,
-	   "GET /api/collection/:id/items")
-static enum mbfs_status op_collection_items(struct mb_client *c, int64_t id,
-					    struct mb_item_list *out,
-					    struct mbfs_err *err)
-{
-	struct api *a = api_of(c);
-	char path[192], coll[32];
-	if (id == 0)
-		snprintf(coll, sizeof coll, "root");
-	else
-		snprintf(coll, sizeof coll, "%" PRId64, id);
-	/* Cards saved inside a dashboard (v0.53+) are listed in their
-	 * dashboard, not in the collection: say so explicitly, in the
-	 * parameter spelling of the server's version. */
-	int n;
-	if (a->caps.dashboard_questions)
-		n = snprintf(path, sizeof path,
-			     "/api/collection/%s/items?%s=false", coll,
-			     a->caps.kebab_params ? "show-dashboard-questions"
-						  : "show_dashboard_questions");
-	else
-		n = snprintf(path, sizeof path, "/api/collection/%s/items", coll);
-	if (!fits(n, sizeof path))
-		return url_too_long(err, "/api/collection/:id/items");
-	return get_items(a, path, out, err);
 }
 
 DEFINE_GET(get_schemas, struct mb_string_list, mb_json_string_list,
@@ -785,7 +755,6 @@ static void op_destroy(struct mb_client *c)
 static const struct mb_client_ops api_ops = {
 	.properties = op_properties,
 	.current_user = op_current_user,
-	.collection_items = op_collection_items,
 	.schemas = op_schemas,
 	.tables = op_tables,
 	.dashboard = op_dashboard,

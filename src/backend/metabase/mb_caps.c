@@ -35,8 +35,9 @@ void mb_caps_from_version(const char *tag, struct mb_caps *c)
 int mb_caps_describe(const struct mb_caps *c, char *out, size_t outsz)
 {
 	/* What the server does, and how mbfs asks (docs/versions.md says
-	 * which code reads each flag). items_params and card_query are the
-	 * request spellings mb_api.c chooses from this table. */
+	 * which code reads each flag). card_query is the request spelling
+	 * mb_api.c chooses from this table; dashboard_questions and
+	 * items_params are only shown (no request reads them). */
 	return snprintf(out, outsz,
 			"caps dashboard_cards_key=%s card_kind_field=%s api_keys=%s "
 			"trash=%s dashboard_questions=%s export_body=%s "

@@ -101,10 +101,6 @@ struct mb_client_ops {
 	enum mbfs_status (*current_user)(struct mb_client *c,
 					 struct mb_user *out,
 					 struct mbfs_err *err);
-	/* id 0 = the root collection */
-	enum mbfs_status (*collection_items)(struct mb_client *c, int64_t id,
-					     struct mb_item_list *out,
-					     struct mbfs_err *err);
 	enum mbfs_status (*schemas)(struct mb_client *c, int64_t db_id,
 				    struct mb_string_list *out,
 				    struct mbfs_err *err);

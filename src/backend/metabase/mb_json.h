@@ -42,10 +42,6 @@ enum mbfs_status mb_json_properties(const char *buf, size_t len,
 enum mbfs_status mb_json_user(const char *buf, size_t len, struct mb_user *out,
 			      struct mbfs_err *err);
 
-/* GET /api/collection/:id/items (envelope, or a bare array on odd servers). */
-enum mbfs_status mb_json_items(const char *buf, size_t len,
-			       struct mb_item_list *out, struct mbfs_err *err);
-
 /* GET /api/database/:id/schemas → array of strings (null → ""). */
 enum mbfs_status mb_json_string_list(const char *buf, size_t len,
 				     struct mb_string_list *out,

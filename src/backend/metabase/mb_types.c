@@ -37,16 +37,6 @@ const char *mb_model_name(enum mb_model m)
 /* ------------------------------------------------------------------ */
 /* Elements                                                             */
 
-void mb_item_free(struct mb_item *it)
-{
-	if (!it)
-		return;
-	free(it->name);
-	free(it->description);
-	free(it->updated_at);
-	memset(it, 0, sizeof *it);
-}
-
 void mb_card_free(struct mb_card *c)
 {
 	if (!c)
@@ -172,7 +162,6 @@ static void string_free(char **s)
 		memset(l, 0, sizeof *l);                                      \
 	}
 
-LIST_FREE(mb_item_list_free, struct mb_item_list, mb_item_free)
 LIST_FREE(mb_card_list_free, struct mb_card_list, mb_card_free)
 LIST_FREE(mb_collection_list_free, struct mb_collection_list, mb_collection_free)
 LIST_FREE(mb_database_list_free, struct mb_database_list, mb_database_free)

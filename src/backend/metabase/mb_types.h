@@ -34,23 +34,6 @@ enum mb_model {
 /* "card", "dataset", ... as the API spells them; never NULL. */
 const char *mb_model_name(enum mb_model m);
 
-/* One row of GET /api/collection/:id/items. */
-struct mb_item {
-	enum mb_model model;
-	int64_t id;
-	char *name;
-	char *description;
-	char *updated_at;      /* last-edit-info.timestamp, else updated_at   */
-	int64_t dashboard_id;  /* cards saved inside a dashboard (v0.53+), else 0 */
-	bool archived;
-};
-
-struct mb_item_list {
-	struct mb_item *v;
-	size_t n;
-	int64_t total;         /* the envelope's total (or n for bare arrays) */
-};
-
 /* A card (question, model or metric), from GET /api/card or /api/card/:id. */
 struct mb_card {
 	int64_t id;
@@ -229,8 +212,6 @@ struct mb_param_args {
 
 /* Destructors (mb_types.c): each frees what the struct owns and zeroes
  * it; NULL and zeroed structs are fine. */
-void mb_item_free(struct mb_item *it);
-void mb_item_list_free(struct mb_item_list *l);
 void mb_card_free(struct mb_card *c);
 void mb_card_list_free(struct mb_card_list *l);
 void mb_collection_free(struct mb_collection *c);
