@@ -56,8 +56,12 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_SPLICE_READ;
 	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
 #ifdef FUSE_CAP_PASSTHROUGH
-	if (want_passthrough && (conn->capable & FUSE_CAP_PASSTHROUGH))
+	if (want_passthrough && (conn->capable & FUSE_CAP_PASSTHROUGH)) {
 		conn->want |= FUSE_CAP_PASSTHROUGH;
+		/* the file may live on a stacked filesystem (overlayfs in a
+		 * container): without this the kernel fails every read */
+		conn->max_backing_stack_depth = FUSE_BACKING_STACKED_OVER;
+	}
 #endif
 }
 
@@ -105,6 +109,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		int id = fuse_passthrough_open(req, file_fd);
 		if (id > 0) {
 			fi->backing_id = id;
+			fi->fh = (uint64_t)id; /* release gets fh, not backing_id */
 			fi->keep_cache = 1;
 		}
 	}
@@ -117,8 +122,8 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 {
 	(void)ino;
 #ifdef FUSE_CAP_PASSTHROUGH
-	if (fi->backing_id)
-		fuse_passthrough_close(req, fi->backing_id);
+	if (fi->fh)
+		fuse_passthrough_close(req, (int)fi->fh);
 #else
 	(void)fi;
 #endif

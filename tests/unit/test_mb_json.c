@@ -1482,6 +1482,12 @@ static void test_strict_json(void)
 		"[\"\", \"PUBLIC\", ]\n", /* the fuzzer's input */
 		"[1,]", "[{\"id\":1,}]", "['a']", "[01]", "/*c*/[1]",
 		"[1]//x", "[tRue]", "[nan]", "{\"data\":[{\"id\":1}],}",
+		/* what json-c 0.16's strict mode still let through */
+		"[{'id':1}]", "[{id:1}]",
+		/* numbers, literals, escapes, structure */
+		"[-]", "[1.]", "[1e]", "[.5]", "[+1]", "[0x1]", "[truex]",
+		"[\"\\x\"]", "[\"\\u12\"]", "[1 2]", "[", "[1", "{\"a\"}",
+		"{\"a\":}", "[,1]", "[1,,2]", "{\"a\":1,,}",
 	};
 	for (size_t i = 0; i < sizeof lenient / sizeof lenient[0]; i++) {
 		struct body b = body_str(lenient[i]);
@@ -1498,6 +1504,24 @@ static void test_strict_json(void)
 		CHECK(strncmp(err.msg, "card list: ", 11) == 0);
 		CHECK(all_zero(&cl, sizeof cl));
 		body_free(&b);
+	}
+	/* JSON itself still passes: non-ASCII text (which json-c 0.18's
+	 * strict mode refused: Debian 13), every number form, escapes */
+	static const char *const good[] = {
+		"[\"caf\xc3\xa9 \xe6\x9d\xb1\xe4\xba\xac\"]",
+		"[0, -0, 1.5, -2e10, 3E+2, 4e-1, 10]",
+		"[\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\"]",
+		"[{}, [], {\"a\": [true, false, null]}]",
+	};
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		struct body g = body_str(good[i]);
+		struct mbfs_err e;
+		char *o;
+		size_t ol, oc;
+		CHECK_INT(mb_json_list_array(g.buf, g.len, &o, &ol, &oc, &e),
+			  MBFS_OK);
+		free(o);
+		body_free(&g);
 	}
 	/* JSON itself still passes, verbatim */
 	struct body b = body_str(" [\"\", \"PUBLIC\"]\n");

@@ -409,6 +409,166 @@ bool mbj_error_object(struct json_object *o, char *msg, size_t msgsz)
 /* Parsing                                                              */
 
 /*
+ * RFC 8259, nothing more: is buf[0..len) exactly one JSON value with
+ * whitespace around it? NULL if so, else what is wrong, with *at the
+ * byte offset. json-c's own JSON_TOKENER_STRICT cannot be the judge: it
+ * lets a single-quoted first key through (0.16) and, in 0.18, refuses
+ * every non-ASCII byte inside a string (json-c issues #875, #892 — what
+ * Debian 13 ships), so bodies are checked here and json-c then parses
+ * what passed with its default flags. Strings are not checked for UTF-8
+ * validity, and raw control bytes in them are let through as json-c 0.16
+ * let them (server text is escaped where it is shown).
+ */
+static const char *strict_scan(const char *buf, size_t len, size_t *at)
+{
+	char stack[MBJ_DEPTH];     /* '[' or '{' of each open container */
+	size_t depth = 0, p = mbj_skip_ws(buf, len, 0);
+	const char *bad = NULL;
+	bool want_key = false;     /* in an object, after '{' or ',' */
+	for (;;) {
+		/* a value (or, after '{' / ',' in an object, a key) at p */
+		if (p >= len) {
+			bad = "end of input where a value was expected";
+			break;
+		}
+		unsigned char c = (unsigned char)buf[p];
+		if (want_key && c != '"') {
+			bad = "an object key that is not a string";
+			break;
+		}
+		if (c == '{' || c == '[') {
+			if (depth == MBJ_DEPTH) {
+				bad = "nesting too deep";
+				break;
+			}
+			stack[depth++] = (char)c;
+			p = mbj_skip_ws(buf, len, p + 1);
+			if (p < len && buf[p] == (c == '{' ? '}' : ']')) {
+				depth--;
+				p++; /* empty container: a complete value */
+			} else {
+				want_key = c == '{';
+				continue;
+			}
+		} else if (c == '"') {
+			for (p++; p < len && buf[p] != '"'; p++) {
+				/* raw control bytes are taken as json-c
+				 * 0.16 took them (hostile names are copied
+				 * as they are and escaped where shown); a NUL
+				 * is not */
+				unsigned char s = (unsigned char)buf[p];
+				if (s == 0)
+					break;
+				if (s != '\\')
+					continue;
+				if (++p >= len)
+					break;
+				if (buf[p] == 'u') {
+					size_t h = 0;
+					while (h < 4 && p + 1 + h < len &&
+					       strchr("0123456789abcdefABCDEF",
+						      buf[p + 1 + h]) &&
+					       buf[p + 1 + h])
+						h++;
+					if (h < 4)
+						break;
+					p += 4;
+				} else if (!strchr("\"\\/bfnrt", buf[p]) || !buf[p]) {
+					break;
+				}
+			}
+			if (p >= len || buf[p] != '"') {
+				bad = "an invalid string";
+				break;
+			}
+			p++;
+			if (want_key) { /* "key" : value */
+				p = mbj_skip_ws(buf, len, p);
+				if (p >= len || buf[p] != ':') {
+					bad = "a key without ':'";
+					break;
+				}
+				p = mbj_skip_ws(buf, len, p + 1);
+				want_key = false;
+				continue;
+			}
+		} else if (c == '-' || (c >= '0' && c <= '9')) {
+			size_t q = p + (c == '-');
+			if (q < len && buf[q] == '0')
+				q++;
+			else if (q < len && buf[q] >= '1' && buf[q] <= '9')
+				while (q < len && buf[q] >= '0' && buf[q] <= '9')
+					q++;
+			else {
+				bad = "an invalid number";
+				break;
+			}
+			if (q < len && buf[q] == '.') {
+				size_t d = ++q;
+				while (q < len && buf[q] >= '0' && buf[q] <= '9')
+					q++;
+				if (q == d) {
+					bad = "an invalid number";
+					break;
+				}
+			}
+			if (q < len && (buf[q] == 'e' || buf[q] == 'E')) {
+				q++;
+				if (q < len && (buf[q] == '+' || buf[q] == '-'))
+					q++;
+				size_t d = q;
+				while (q < len && buf[q] >= '0' && buf[q] <= '9')
+					q++;
+				if (q == d) {
+					bad = "an invalid number";
+					break;
+				}
+			}
+			p = q;
+		} else {
+			static const char *const lit[] = {"true", "false", "null"};
+			size_t l = 0;
+			for (size_t i = 0; i < 3 && !l; i++) {
+				size_t n = strlen(lit[i]);
+				if (len - p >= n && memcmp(buf + p, lit[i], n) == 0)
+					l = n;
+			}
+			if (!l) {
+				bad = "not a JSON value";
+				break;
+			}
+			p += l;
+		}
+		/* a value ended at p: what may follow it */
+		for (;;) {
+			p = mbj_skip_ws(buf, len, p);
+			if (!depth) {
+				if (p != len)
+					bad = "trailing data after the JSON value";
+				*at = p;
+				return bad;
+			}
+			char open = stack[depth - 1];
+			if (p < len && buf[p] == ',') {
+				p = mbj_skip_ws(buf, len, p + 1);
+				want_key = open == '{';
+				break;
+			}
+			if (p < len && buf[p] == (open == '{' ? '}' : ']')) {
+				depth--;
+				p++;
+				continue;
+			}
+			bad = open == '{' ? "expected ',' or '}'" : "expected ',' or ']'";
+			*at = p;
+			return bad;
+		}
+	}
+	*at = p;
+	return bad;
+}
+
+/*
  * Parse exactly one JSON value from buf[0..len) (whitespace around it
  * allowed) into *out (which may be NULL for a JSON null). what names the
  * request in messages; echo allows a bounded prefix of the body in err.
@@ -426,31 +586,33 @@ enum mbfs_status mbj_parse(const char *buf, size_t len,
 		return mbfs_err_set(err, MBFS_ERR_PROTOCOL, 0,
 				    "%s: empty body where JSON was expected", what);
 
-	struct json_tokener *tok = json_tokener_new_ex(MBJ_DEPTH);
-	if (!tok)
-		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "%s: out of memory",
-				    what);
-	/* strict: list bodies are kept verbatim for metadata/ files, which
-	 * must be JSON (json-c alone accepts trailing commas, comments,
-	 * single quotes, leading zeros) */
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-				    JSON_TOKENER_ALLOW_TRAILING_CHARS);
-	struct json_object *obj = json_tokener_parse_ex(tok, buf, (int)len);
-	enum json_tokener_error jerr = json_tokener_get_error(tok);
-	size_t end = json_tokener_get_parse_end(tok);
-	if (jerr == json_tokener_continue) {
-		/* end of input: the terminating NUL completes bare numbers */
-		obj = json_tokener_parse_ex(tok, "", 1);
-		jerr = json_tokener_get_error(tok);
-		end = len;
-	}
-	json_tokener_free(tok);
-
-	const char *problem = NULL;
-	if (jerr != json_tokener_success) {
-		problem = json_tokener_error_desc(jerr);
-	} else if (mbj_skip_ws(buf, len, end) != len) {
-		problem = "trailing data after the JSON value";
+	/* strictly JSON: list bodies are kept verbatim for metadata/ files
+	 * (json-c alone accepts trailing commas, comments, single quotes,
+	 * leading zeros) */
+	size_t end = 0;
+	const char *problem = strict_scan(buf, len, &end);
+	struct json_object *obj = NULL;
+	if (!problem) {
+		struct json_tokener *tok = json_tokener_new_ex(MBJ_DEPTH);
+		if (!tok)
+			return mbfs_err_set(err, MBFS_ERR_NOMEM, 0,
+					    "%s: out of memory", what);
+		json_tokener_set_flags(tok, JSON_TOKENER_ALLOW_TRAILING_CHARS);
+		obj = json_tokener_parse_ex(tok, buf, (int)len);
+		enum json_tokener_error jerr = json_tokener_get_error(tok);
+		end = json_tokener_get_parse_end(tok);
+		if (jerr == json_tokener_continue) {
+			/* end of input: the terminating NUL completes bare
+			 * numbers */
+			obj = json_tokener_parse_ex(tok, "", 1);
+			jerr = json_tokener_get_error(tok);
+			end = len;
+		}
+		json_tokener_free(tok);
+		if (jerr != json_tokener_success)
+			problem = json_tokener_error_desc(jerr);
+		else if (mbj_skip_ws(buf, len, end) != len)
+			problem = "trailing data after the JSON value";
 	}
 	if (!problem) {
 		*out = obj;
