@@ -110,7 +110,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if (id > 0) {
 			fi->backing_id = id;
 			fi->fh = (uint64_t)id; /* release gets fh, not backing_id */
-			fi->keep_cache = 1;
+			/* no keep_cache: the kernel refuses a passthrough
+			 * open with any flag outside FOPEN_PASSTHROUGH_MASK
+			 * (open fails with EIO) */
 		}
 	}
 #endif
