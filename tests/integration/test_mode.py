@@ -381,3 +381,26 @@ def test_mode_files_are_read_only(fresh_mode, mount_factory):
     with pytest.raises(OSError) as e:
         open(path, "wb")
     assert e.value.errno in (errno.EROFS, errno.EACCES)
+
+
+def test_credentials_from_the_config_file(fresh_mode, mount_factory, tmp_path):
+    """mode_token and mode_secret in the config file: used when the
+    environment has none, refused (one line naming the chmod) when others
+    can read the file."""
+    cfg_home = tmp_path / "xdg"
+    (cfg_home / "mbfs").mkdir(parents=True)
+    cfg = cfg_home / "mbfs" / "config"
+    cfg.write_text("# mbfs\nmode_token = %s\nmode_secret = %s\n" % (TOKEN, SECRET))
+    os.chmod(cfg, 0o644)
+    env = {"XDG_CONFIG_HOME": str(cfg_home)}
+    m = mount_mode(mount_factory, fresh_mode, env=env, wait=False)
+    m.expect_failure = True
+    assert m.proc.wait(20) != 0 and not os.path.ismount(m.path)
+    assert "chmod 600" in m.log_text() and SECRET not in m.log_text()
+    assert fresh_mode.stats()["requests"] == 0
+    os.chmod(cfg, 0o600)
+    m2 = mount_mode(mount_factory, fresh_mode, env=env)
+    rep = fresh_mode.report("retention")
+    q = fresh_mode.query("retention", "cohorts")
+    assert read(m2.p("reports", rep["token"], "Cohorts.csv")) == \
+        fresh_mode.content(rep["token"], q["token"], "csv", gzip_ok=True).body
