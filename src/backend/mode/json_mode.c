@@ -139,6 +139,12 @@ enum mbfs_status mode_json_page(const char *body, size_t len,
 				o, JSON_C_TO_STRING_PLAIN |
 					   JSON_C_TO_STRING_NOSLASHESCAPE,
 				&tl);
+			if (t && out->json_len + tl >= MODE_JSON_TEXT_MAX) {
+				json_object_put(root);
+				return mbfs_err_set(err, MBFS_ERR_TOO_BIG, 0,
+						    "Mode's %s list is over %u bytes",
+						    embedded, MODE_JSON_TEXT_MAX);
+			}
 			if (!t || !json_append(out, t, tl))
 				d.oom = true;
 		}

@@ -18,8 +18,10 @@
 
 #include "status.h"
 
-/* Items per list the decoder accepts in total (all pages). */
+/* Items per list the decoder accepts in total (all pages), and the
+ * bytes of their kept JSON text. */
 #define MODE_ITEMS_MAX 100000
+#define MODE_JSON_TEXT_MAX (64u << 20)
 
 /* The fields mbfs reads of any Mode resource (absent: NULL / 0 / -1). */
 struct mode_item {
