@@ -143,6 +143,14 @@ def test_data_sources_are_their_get_bytes(fresh_mode, mount_factory):
         assert url.startswith(fresh_mode.url + "/") and ds["token"] in url
         for a in ("user.mode.host", "user.mode.database", "user.mode.token"):
             assert a in os.listxattr(path)
+    # one that vanished between the list and its GET is left out; the
+    # others stay
+    gone = fresh_mode.data_source("sleepy")["token"]
+    fresh_mode.add_fault(match="/data_sources/" + gone, status=404,
+                         body='{"id":"not_found","message":"`DataSource` not found"}')
+    os.utime(m.p("data_sources"))
+    names = sorted(os.listdir(m.p("data_sources")))
+    assert names == sorted(["Warehouse.json", "Events\uff0fRaw.json", "Finance DB.json"])
 
 
 def test_metadata_files(fresh_mode, mount_factory):

@@ -123,6 +123,13 @@ static enum mbfs_status data_sources(struct mode *m,
 		struct mb_http_req req = {0};
 		st = mode_send(m, &req, "GET", path, "GET /data_sources/{token}",
 			       err);
+		if (st == MBFS_ERR_NOT_FOUND || st == MBFS_ERR_DENIED) {
+			/* gone (or hidden) since the list: not shown */
+			mbfs_warn("data source %s: %s", it->token, err->msg);
+			mb_http_req_cleanup(&req);
+			st = MBFS_OK;
+			continue;
+		}
 		struct mode_item full = {0};
 		if (st == MBFS_OK)
 			st = mode_json_object(req.resp, req.resp_len,
