@@ -412,3 +412,15 @@ def test_credentials_from_the_config_file(fresh_mode, mount_factory, tmp_path):
     q = fresh_mode.query("retention", "cohorts")
     assert read(m2.p("reports", rep["token"], "Cohorts.csv")) == \
         fresh_mode.content(rep["token"], q["token"], "csv", gzip_ok=True).body
+
+
+def test_reports_dir_skips_a_collection_that_vanished(fresh_mode, mount_factory):
+    m = mount_mode(mount_factory, fresh_mode)
+    gone = fresh_mode.space("growth2")
+    fresh_mode.add_fault(match="/spaces/%s/reports" % gone["token"], status=404,
+                         body='{"id":"not_found","message":"`Space` not found"}')
+    listed = set(os.listdir(m.p("reports")))
+    assert listed, listed
+    assert set(gone["reports"]).isdisjoint(listed)
+    assert fresh_mode.report("weekly")["token"] in listed
+    assert "collection %s" % gone["token"] in m.log_text()

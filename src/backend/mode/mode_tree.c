@@ -212,15 +212,34 @@ static enum mbfs_status add_reports(const struct mode_page *p,
 	return MBFS_OK;
 }
 
-/* Every report of every collection the token sees (reports/, metadata/). */
+/* The reports of every collection in sp into out; a collection that is
+ * gone or hidden since the list (404/403) is skipped. */
+static enum mbfs_status reports_of_all(struct mode *m,
+				       const struct mode_page *sp,
+				       struct mode_page *out, bool keep_json,
+				       struct mbfs_err *err)
+{
+	enum mbfs_status st = MBFS_OK;
+	for (size_t i = 0; st == MBFS_OK && i < sp->n; i++) {
+		if (!mode_token_ok(sp->v[i].token))
+			continue;
+		st = reports_of(m, sp->v[i].token, out, keep_json, err);
+		if (st == MBFS_ERR_NOT_FOUND || st == MBFS_ERR_DENIED) {
+			mbfs_warn("collection %s: %s", sp->v[i].token, err->msg);
+			st = MBFS_OK;
+		}
+	}
+	return st;
+}
+
+/* Every report of every collection the token sees (reports/). */
 static enum mbfs_status all_reports(struct mode *m, struct mode_page *out,
-				    bool keep_json, struct mbfs_err *err)
+				    struct mbfs_err *err)
 {
 	struct mode_page sp = {0};
 	enum mbfs_status st = mode_list(m, "/spaces", "spaces", false, &sp, err);
-	for (size_t i = 0; st == MBFS_OK && i < sp.n; i++)
-		if (mode_token_ok(sp.v[i].token))
-			st = reports_of(m, sp.v[i].token, out, keep_json, err);
+	if (st == MBFS_OK)
+		st = reports_of_all(m, &sp, out, false, err);
 	mode_page_free(&sp);
 	return st;
 }
@@ -279,9 +298,8 @@ static enum mbfs_status metadata(struct mode *m, struct mbfs_object_list *out,
 					true, &ds, err);
 	if (st == MBFS_OK)
 		st = mode_list(m, "/spaces", "spaces", true, &sp, err);
-	for (size_t i = 0; st == MBFS_OK && i < sp.n; i++)
-		if (mode_token_ok(sp.v[i].token))
-			st = reports_of(m, sp.v[i].token, &rp, true, err);
+	if (st == MBFS_OK)
+		st = reports_of_all(m, &sp, &rp, true, err);
 	if (st == MBFS_OK)
 		st = add_array(out, "data_sources", &ds, err);
 	if (st == MBFS_OK)
@@ -310,7 +328,7 @@ enum mbfs_status mode_objects(struct mb_client *c, const char *key,
 		st = metadata(m, out, err);
 	else if (strcmp(key, "R") == 0) {
 		struct mode_page p = {0};
-		st = all_reports(m, &p, false, err);
+		st = all_reports(m, &p, err);
 		if (st == MBFS_OK)
 			st = add_reports(&p, "R:", true, out, err);
 		mode_page_free(&p);
