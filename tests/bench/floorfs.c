@@ -11,7 +11,7 @@
  * file descriptor (fuse_reply_data), the kernel may read ahead and cache,
  * every open drops the kernel's pages (keep_cache off), so each first read
  * after an open makes its READ round trips. With -o passthrough and
- * libfuse >= 3.16 (and CAP_SYS_ADMIN), opens hand the kernel a backing
+ * libfuse >= 3.17 (and CAP_SYS_ADMIN), opens hand the kernel a backing
  * file instead and reads never reach this process; built against an older
  * libfuse the option is refused.
  *
@@ -163,7 +163,7 @@ int main(int argc, char **argv)
 	want_passthrough = argc == 5;
 #ifndef FUSE_CAP_PASSTHROUGH
 	if (want_passthrough) {
-		fprintf(stderr, "floorfs: -o passthrough needs libfuse >= 3.16 (built against 3.%d)\n",
+		fprintf(stderr, "floorfs: -o passthrough needs libfuse >= 3.17 (built against 3.%d)\n",
 			FUSE_MINOR_VERSION);
 		return 3;
 	}
