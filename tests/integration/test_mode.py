@@ -103,6 +103,13 @@ def test_results_are_the_api_bytes_with_exact_sizes(fresh_mode, mount_factory):
     q = fresh_mode.query("weekly", "signups")
     want = fresh_mode.content(rep["token"], q["token"], "json", gzip_ok=True).body
     assert os.stat(m.p("collections", "Growth", "Weekly signups", "Signups.json")).st_size == len(want)
+    # and byte for byte what curl gets from the same endpoint
+    qr = fresh_mode.query_run_for(rep["token"], rep["last_successful_run_token"], q["token"])
+    url = fresh_mode.url + fresh_mode.content_path(rep["token"], rep["last_successful_run_token"],
+                                                    qr["token"], "json")
+    curl = subprocess.run(["curl", "-sSf", "--compressed", "-u", "%s:%s" % (TOKEN, SECRET), url],
+                          capture_output=True, check=True).stdout
+    assert read(m.p("collections", "Growth", "Weekly signups", "Signups.json")) == curl == want
     for key in ("weekly", "partly", "retention", "uptime", "revenue"):
         rep = fresh_mode.report(key)
         d = m.p("reports", rep["token"])
