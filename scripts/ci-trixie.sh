@@ -62,6 +62,10 @@ else
     ROOT="$(mktemp -d /var/tmp/mbfs-trixie.XXXXXX)"
 fi
 ROOT="$(cd "$ROOT" && pwd -P)"
+# it becomes the chroot's /: mktemp made it 0700, and the tests that run
+# as another user (setpriv --reuid, the allow_other checks) must reach
+# /usr and the build directory through it
+chmod 0755 "$ROOT"
 
 # Mount points at or below $ROOT, deepest first (from /proc/self/mountinfo;
 # octal escapes such as \040 decoded).
