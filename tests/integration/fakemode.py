@@ -15,16 +15,12 @@ import gzip
 import http.client
 import json
 import os
-import select
-import signal
-import subprocess
-import sys
-import time
 import urllib.parse
+
+from fakeproc import FakeProcess
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.path.join(os.path.dirname(HERE), "fake_mode", "fake_mode.py")
-PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 
 TOKEN, SECRET = "mode_demo_token", "mode_demo_secret"
 MEMBER_TOKEN, MEMBER_SECRET = "mode_member_token", "mode_member_secret"
@@ -61,66 +57,14 @@ def basic(auth):
     return "Basic " + base64.b64encode(("%s:%s" % auth).encode("utf-8")).decode("ascii")
 
 
-class FakeMode:
+class FakeMode(FakeProcess):
+    what = "fake Mode"
+
     def __init__(self, start_timeout=30.0, workspace=WORKSPACE, **flags):
         self.workspace = workspace
-        cmd = [PYTHON, SERVER, "--port", "0", "--workspace", workspace]
-        for k, v in flags.items():
-            opt = "--" + k.replace("_", "-")
-            if v is True:
-                cmd.append(opt)
-            elif v is False or v is None:
-                continue
-            else:
-                cmd += [opt, str(v)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        self.url = self._wait_listening(start_timeout)
-        parts = urllib.parse.urlsplit(self.url)
-        self.host, self.port = parts.hostname, parts.port
+        super().__init__(SERVER, ["--workspace", workspace], flags, start_timeout)
         self.api = "/api/" + workspace
         self._catalog = None
-
-    def _wait_listening(self, timeout):
-        deadline = time.monotonic() + timeout
-        buf = b""
-        fd = self.proc.stdout.fileno()
-        while time.monotonic() < deadline:
-            r, _, _ = select.select([fd], [], [], 0.1)
-            if r:
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    break
-                buf += chunk
-                if b"\n" in buf:
-                    line = buf.split(b"\n", 1)[0].decode()
-                    if line.startswith("LISTENING "):
-                        return line.split(" ", 1)[1].strip()
-                    self.stop()
-                    raise RuntimeError("unexpected first line from fake Mode: %r" % line)
-            if self.proc.poll() is not None:
-                break
-        self.stop()
-        raise RuntimeError("fake Mode did not start (output so far: %r)" % buf)
-
-    # -- lifecycle ---------------------------------------------------------------------
-    def stop(self, timeout=10.0):
-        """SIGTERM by PID, then wait; returns the exit status."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc.stdout:
-            self.proc.stdout.close()
-        return self.proc.returncode
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
     # -- HTTP ----------------------------------------------------------------------------
     def request(self, method, path, auth=ADMIN_AUTH, headers=None, body=None, json_body=None, gzip_ok=False,

@@ -11,16 +11,12 @@
 import http.client
 import json
 import os
-import select
-import signal
-import subprocess
-import sys
-import time
 import urllib.parse
+
+from fakeproc import FakeProcess
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.path.join(os.path.dirname(HERE), "fake_metabase", "fake_metabase.py")
-PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 
 ADMIN = ("admin@example.com", "mbfs-demo-pass")
 ANALYST = ("analyst@example.com", "analyst-pass")
@@ -50,64 +46,13 @@ class HTTPResult:
         return self.body.decode("utf-8")
 
 
-class FakeServer:
+class FakeServer(FakeProcess):
+    what = "fake Metabase"
+
     def __init__(self, behaviour="new", start_timeout=30.0, **flags):
         self.behaviour = behaviour
-        cmd = [PYTHON, SERVER, "--port", "0", "--behaviour", behaviour]
-        for k, v in flags.items():
-            opt = "--" + k.replace("_", "-")
-            if v is True:
-                cmd.append(opt)
-            elif v is False or v is None:
-                continue
-            else:
-                cmd += [opt, str(v)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        self.url = self._wait_listening(start_timeout)
-        parts = urllib.parse.urlsplit(self.url)
-        self.host, self.port = parts.hostname, parts.port
+        super().__init__(SERVER, ["--behaviour", behaviour], flags, start_timeout)
         self._catalog = None
-
-    def _wait_listening(self, timeout):
-        deadline = time.monotonic() + timeout
-        buf = b""
-        fd = self.proc.stdout.fileno()
-        while time.monotonic() < deadline:
-            r, _, _ = select.select([fd], [], [], 0.1)
-            if r:
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    break
-                buf += chunk
-                if b"\n" in buf:
-                    line = buf.split(b"\n", 1)[0].decode()
-                    if line.startswith("LISTENING "):
-                        return line.split(" ", 1)[1].strip()
-                    raise RuntimeError("unexpected first line from fake server: %r" % line)
-            if self.proc.poll() is not None:
-                break
-        self.stop()
-        raise RuntimeError("fake Metabase did not start (output so far: %r)" % buf)
-
-    # -- lifecycle -------------------------------------------------------------
-    def stop(self, timeout=10.0):
-        """SIGTERM by PID, then wait; returns the exit status."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc.stdout:
-            self.proc.stdout.close()
-        return self.proc.returncode
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
     # -- HTTP ---------------------------------------------------------------------
     def request(self, method, path, body=None, headers=None, token=None, api_key=None, json_body=None,
