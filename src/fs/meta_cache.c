@@ -71,20 +71,19 @@ void mbfs_meta_set_error_hook(struct mbfs_meta *m,
 	pthread_mutex_unlock(&m->lock);
 }
 
-/* The request behind a kind, for messages. */
-static const char *endpoint_of(enum mbfs_meta_kind k)
+const char *mbfs_meta_endpoint(enum mbfs_meta_kind k)
 {
 	switch (k) {
-	case MBFS_META_CARDS: return "GET /api/card";
-	case MBFS_META_COLLECTIONS: return "GET /api/collection";
-	case MBFS_META_DASHBOARDS: return "GET /api/dashboard";
-	case MBFS_META_DATABASES: return "GET /api/database";
-	case MBFS_META_USERS: return "GET /api/user";
-	case MBFS_META_CURRENT_USER: return "GET /api/user/current";
-	case MBFS_META_DASHBOARD: return "GET /api/dashboard/:id";
-	case MBFS_META_SNIPPETS: return "GET /api/native-query-snippet";
+	case MBFS_META_CARDS: return "api/card";
+	case MBFS_META_COLLECTIONS: return "api/collection";
+	case MBFS_META_DASHBOARDS: return "api/dashboard";
+	case MBFS_META_DATABASES: return "api/database";
+	case MBFS_META_USERS: return "api/user";
+	case MBFS_META_CURRENT_USER: return "api/user/current";
+	case MBFS_META_DASHBOARD: return "api/dashboard/:id";
+	case MBFS_META_SNIPPETS: return "api/native-query-snippet";
 	}
-	return "a list";
+	return "";
 }
 
 static struct entry *entry_find(struct mbfs_meta *m, enum mbfs_meta_kind kind,
@@ -353,13 +352,13 @@ static enum mbfs_status fetch_done(struct mbfs_meta *m, struct entry *e,
 			e->snap = NULL;
 		}
 		if (e->snap && (!want || e->snap->array)) {
-			mbfs_warn("refreshing %s failed, serving the previous copy: %s",
-				  endpoint_of(e->kind), ferr->msg);
+			mbfs_warn("refreshing GET /%s failed, serving the previous copy: %s",
+				  mbfs_meta_endpoint(e->kind), ferr->msg);
 			if (m->on_error) {
 				char what[96];
 				snprintf(what, sizeof what,
-					 "%s (refresh failed, previous copy served)",
-					 endpoint_of(e->kind));
+					 "GET /%s (refresh failed, previous copy served)",
+					 mbfs_meta_endpoint(e->kind));
 				m->on_error(m->error_arg, what, ferr);
 			}
 			e->fresh_until = now + m->error_ttl;

@@ -110,6 +110,10 @@ void mbfs_meta_put(struct mbfs_meta *m, const struct mbfs_meta_snap *s);
 /* Refetch (kind, id) on its next use (touch); forget its failure. */
 void mbfs_meta_invalidate(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 			  int64_t id);
+/* The endpoint behind a kind, without the leading '/' ("api/card"):
+ * messages, and user.mb.url of metadata/ files. Never NULL. */
+const char *mbfs_meta_endpoint(enum mbfs_meta_kind k);
+
 /* Told (with the cache's lock held: it must only record, taking at most
  * a leaf lock) when a refresh fails and the previous copy is served. */
 void mbfs_meta_set_error_hook(struct mbfs_meta *m,

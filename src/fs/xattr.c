@@ -153,19 +153,6 @@ static void url_escape(const char *s, char *out, size_t outsz)
 	out[o] = '\0';
 }
 
-static const char *metadata_endpoint(int64_t which)
-{
-	switch ((enum mbfs_meta_kind)which) {
-	case MBFS_META_CARDS: return "api/card";
-	case MBFS_META_COLLECTIONS: return "api/collection";
-	case MBFS_META_DASHBOARDS: return "api/dashboard";
-	case MBFS_META_DATABASES: return "api/database";
-	case MBFS_META_USERS: return "api/user";
-	case MBFS_META_SNIPPETS: return "api/native-query-snippet";
-	default: return "";
-	}
-}
-
 /* user.mb.url: the page of the object in Metabase (the API endpoint for
  * metadata/ files). Lock held. */
 static void add_url(struct xattrs *x, const char *url, const struct mbfs_node *n)
@@ -226,7 +213,8 @@ static void add_url(struct xattrs *x, const char *url, const struct mbfs_node *n
 		       n->db_id, n->id);
 		break;
 	case MBFS_K_METADATA_FILE:
-		xa_add(x, "user.mb.url", "%s/%s", url, metadata_endpoint(n->id));
+		xa_add(x, "user.mb.url", "%s/%s", url,
+		       mbfs_meta_endpoint((enum mbfs_meta_kind)n->id));
 		break;
 	case MBFS_K_PUBLIC_CARD_FILE:
 		xa_add(x, "user.mb.url", "%s/public/question/%s", url,
