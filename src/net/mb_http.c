@@ -599,6 +599,41 @@ bool mb_http_retryable(const struct mb_http_req *req)
 	       c == CURLE_OPERATION_TIMEDOUT || c == CURLE_PARTIAL_FILE;
 }
 
+bool mb_http_transient(const struct mb_http_req *req, enum mbfs_status st)
+{
+	/* a server that stalled had its stall_timeout: trying again would
+	 * multiply the wait (and re-run the query) */
+	if (req->aborted || req->bytes_streamed || req->stalled)
+		return false;
+	/* refused, or reset before the first body byte (headers may have come) */
+	if (st == MBFS_ERR_NETWORK &&
+	    (req->status == 0 || (req->status >= 200 && req->status < 300)))
+		return mb_http_retryable(req);
+	if (st != MBFS_OK)
+		return false;
+	return req->status == 502 || req->status == 503 ||
+	       req->status == 504 || req->status == 429;
+}
+
+double mb_http_retry_delay(const struct mb_http_req *req, int n,
+			   double jitter)
+{
+	if (req->retry_after >= 0)
+		return req->retry_after > 120 ? 120.0 : (double)req->retry_after;
+	double d = 0.5 * (double)(1u << (n < 6 ? n : 6)) * (0.5 + jitter);
+	return d > 30 ? 30.0 : d;
+}
+
+void mb_http_pause(const atomic_bool *abort, double seconds)
+{
+	struct timespec step = {0, 50 * 1000 * 1000};
+	for (double slept = 0; slept < seconds; slept += 0.05) {
+		if (abort && atomic_load(abort))
+			return;
+		nanosleep(&step, NULL);
+	}
+}
+
 void mb_http_req_cleanup(struct mb_http_req *req)
 {
 	free(req->resp);

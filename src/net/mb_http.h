@@ -131,6 +131,20 @@ enum mbfs_status mb_http_transport_status(const struct mb_http_req *req,
  * and about bytes its sink already took). */
 bool mb_http_retryable(const struct mb_http_req *req);
 
+/* The retry policy every client shares. Worth another try: no body byte
+ * reached the caller, not aborted or stalled, and either the connection
+ * failed in a retryable way (before or with 2xx headers) or the server
+ * answered 429, 502, 503 or 504. Pure. */
+bool mb_http_transient(const struct mb_http_req *req, enum mbfs_status st);
+/* Seconds to wait before retry n (0-based): the server's Retry-After (at
+ * most 120 s), else 0.5 s × 2^n scaled by 0.5 + jitter (jitter in [0, 1):
+ * ±50 %), at most 30 s. Pure. */
+double mb_http_retry_delay(const struct mb_http_req *req, int n,
+			   double jitter);
+/* Sleep seconds in 50 ms steps, returning early once *abort is true
+ * (abort may be NULL). Blocks the calling thread. */
+void mb_http_pause(const atomic_bool *abort, double seconds);
+
 /* Free resp and reset the result fields so req can be submitted again. */
 void mb_http_req_cleanup(struct mb_http_req *req);
 

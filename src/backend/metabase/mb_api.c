@@ -100,23 +100,6 @@ static bool is_unauthenticated(const struct mb_http_req *req)
 	return req->status == 401;
 }
 
-/* Worth another try? Only when no body byte reached the caller. */
-static bool is_transient(const struct mb_http_req *req, enum mbfs_status st)
-{
-	/* a server that stalled had its stall_timeout: trying again would
-	 * multiply the wait (and re-run the query) */
-	if (req->aborted || req->bytes_streamed || req->stalled)
-		return false;
-	/* refused, or reset before the first body byte (headers may have come) */
-	if (st == MBFS_ERR_NETWORK &&
-	    (req->status == 0 || (req->status >= 200 && req->status < 300)))
-		return mb_http_retryable(req);
-	if (st != MBFS_OK)
-		return false;
-	return req->status == 502 || req->status == 503 ||
-	       req->status == 504 || req->status == 429;
-}
-
 static uint64_t next_rand(struct api *a)
 {
 	pthread_mutex_lock(&a->lock);
@@ -128,30 +111,15 @@ static uint64_t next_rand(struct api *a)
 	return r;
 }
 
-/* Sleep before retry n (0-based): 0.5 s × 2^n, ±50 % jitter, at most 30 s,
- * or the server's Retry-After (at most 120 s). Wakes early on abort. */
+/* Sleep before retry n (0-based), as mb_http_retry_delay says, with this
+ * client's jitter. Wakes early on abort. */
 static void backoff(struct api *a, const struct mb_http_req *req, int n)
 {
-	double d;
-	if (req->retry_after >= 0) {
-		d = (double)req->retry_after;
-		if (d > 120)
-			d = 120;
-	} else {
-		d = 0.5 * (double)(1u << (n < 6 ? n : 6));
-		double jitter = (double)(next_rand(a) % 1000) / 1000.0; /* 0..1 */
-		d = d * (0.5 + jitter);
-		if (d > 30)
-			d = 30;
-	}
+	double jitter = (double)(next_rand(a) % 1000) / 1000.0; /* 0..1 */
+	double d = mb_http_retry_delay(req, n, jitter);
 	mbfs_info("%s: transient failure (%s), retry %d in %.2f s", req->url,
 		  req->status ? "HTTP status" : "connection", n + 1, d);
-	struct timespec step = {0, 50 * 1000 * 1000};
-	for (double slept = 0; slept < d; slept += 0.05) {
-		if (req->abort && atomic_load(req->abort))
-			return;
-		nanosleep(&step, NULL);
-	}
+	mb_http_pause(req->abort, d);
 }
 
 /*
@@ -195,7 +163,7 @@ static enum mbfs_status send_authed(struct api *a, struct mb_http_req *req,
 		req->headers[slot] = NULL;
 		memset(auth_hdr, 0, sizeof auth_hdr);
 		count_route(a, route, req->bytes, req->status);
-		if (is_transient(req, st) && transient < a->retries) {
+		if (mb_http_transient(req, st) && transient < a->retries) {
 			backoff(a, req, transient++);
 			attempt--; /* a transient failure does not use up the 401 retry */
 			continue;
@@ -551,7 +519,7 @@ static enum mbfs_status send_public(struct api *a, struct mb_http_req *req,
 	for (int transient = 0;; transient++) {
 		enum mbfs_status st = mb_http_perform(a->http, req, err);
 		count_route(a, route, req->bytes, req->status);
-		if (is_transient(req, st) && transient < a->retries) {
+		if (mb_http_transient(req, st) && transient < a->retries) {
 			backoff(a, req, transient);
 			continue;
 		}

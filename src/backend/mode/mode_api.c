@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "log.h"
 #include "util.h"
@@ -110,30 +109,6 @@ static enum mbfs_status failure(struct mode *m, const struct mb_http_req *req,
 	}
 }
 
-static bool transient(const struct mb_http_req *req, enum mbfs_status st)
-{
-	if (req->aborted || req->bytes_streamed || req->stalled)
-		return false;
-	if (st == MBFS_ERR_NETWORK)
-		return req->status == 0 && mb_http_retryable(req);
-	return st == MBFS_OK && (req->status == 429 || req->status == 502 ||
-				 req->status == 503 || req->status == 504);
-}
-
-static void pause_for(const struct mb_http_req *req, int n)
-{
-	double d = req->retry_after >= 0 ? (double)req->retry_after
-					  : 0.25 * (double)(1u << (n < 6 ? n : 6));
-	if (d > 60)
-		d = 60;
-	struct timespec step = {0, 50 * 1000 * 1000};
-	for (double slept = 0; slept < d; slept += 0.05) {
-		if (req->abort && atomic_load(req->abort))
-			return;
-		nanosleep(&step, NULL);
-	}
-}
-
 /* The URL of path: relative to the API root, or a link's href (a path on
  * this server, or an absolute URL of this server: never another host). */
 static bool url_of(const struct mode *m, const char *path, char *out,
@@ -179,12 +154,13 @@ enum mbfs_status mode_send(struct mode *m, struct mb_http_req *req,
 		atomic_fetch_add(&m->requests, 1);
 		atomic_fetch_add(&m->bytes, req->bytes);
 		/* a POST is never resent: it would start a second run */
-		if (transient(req, st) && attempt < m->retries &&
+		if (mb_http_transient(req, st) && attempt < m->retries &&
 		    strcmp(method, "POST") != 0) {
-			mbfs_info("%s: transient failure (%s), retry %d", what,
-				  req->status ? "HTTP status" : "connection",
-				  attempt + 1);
-			pause_for(req, attempt);
+			double d = mb_http_retry_delay(req, attempt, 0.5);
+			mbfs_info("%s: transient failure (%s), retry %d in %.2f s",
+				  what, req->status ? "HTTP status" : "connection",
+				  attempt + 1, d);
+			mb_http_pause(req->abort, d);
 			mb_http_req_cleanup(req);
 			req->url = url;
 			continue;

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "log.h"
 #include "mode_int.h"
@@ -65,12 +64,7 @@ static bool aborted(const struct mb_export_req *r)
 /* Sleep d seconds, waking early when the export is abandoned. */
 static bool nap(const struct mb_export_req *r, double d)
 {
-	struct timespec step = {0, 50 * 1000 * 1000};
-	for (double slept = 0; slept < d; slept += 0.05) {
-		if (aborted(r))
-			return false;
-		nanosleep(&step, NULL);
-	}
+	mb_http_pause(r->abort, d);
 	return !aborted(r);
 }
 
