@@ -443,28 +443,6 @@ static enum mbfs_status public_export_run(struct api *a,
 					  struct mb_export_result *res,
 					  struct mbfs_err *err);
 
-/* Fill res from a finished export. A 2xx body the connection cut short
- * is an export failure; a stall keeps its own words (DESIGN §2 rule 8). */
-static enum mbfs_status export_result(const struct mb_http_req *req,
-				      enum mbfs_status st, const char *what,
-				      struct mb_export_result *res,
-				      struct mbfs_err *err)
-{
-	res->http_status = req->status;
-	snprintf(res->content_type, sizeof res->content_type, "%s",
-		 req->content_type);
-	res->close_delimited = req->close_delimited;
-	res->bytes = req->bytes;
-	res->elapsed = req->elapsed;
-	if (st == MBFS_ERR_NETWORK && req->status >= 200 && req->status < 300 &&
-	    !req->stalled)
-		return mbfs_err_set(err, MBFS_ERR_EXPORT, (int)req->status,
-				    "%s: the server cut the export after %llu bytes (%s)",
-				    what, (unsigned long long)req->bytes,
-				    req->errbuf[0] ? req->errbuf : "transfer incomplete");
-	return st;
-}
-
 static enum mbfs_status op_export_run(struct mb_client *c,
 				      const struct mb_export_req *r,
 				      mb_sink_fn sink, void *sink_arg,
@@ -497,7 +475,7 @@ static enum mbfs_status op_export_run(struct mb_client *c,
 	req.data_arg = sink_arg;
 	req.abort = r->abort;
 	enum mbfs_status st = send_authed(a, &req, route, path, err);
-	st = export_result(&req, st, path, res, err);
+	st = mb_client_export_done(&req, st, path, res, err);
 	mb_http_req_cleanup(&req);
 	free(body);
 	return st;
@@ -634,7 +612,7 @@ static enum mbfs_status public_export_run(struct api *a,
 	req.abort = r->abort;
 	/* the message names the route, not the uuid (the link is the key) */
 	enum mbfs_status st = send_public(a, &req, route, route, err);
-	st = export_result(&req, st, route, res, err);
+	st = mb_client_export_done(&req, st, route, res, err);
 	mb_http_req_cleanup(&req);
 	free(body);
 	return st;

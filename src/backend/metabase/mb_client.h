@@ -155,4 +155,14 @@ struct mb_client {
 	const struct mb_client_ops *ops;
 };
 
+/* For export_run implementations (client.c): fill res from a finished
+ * transfer and say what it means. A 2xx body the connection cut short is
+ * MBFS_ERR_EXPORT ("WHAT: the server cut the export after N bytes"); a
+ * stall keeps its own words (DESIGN §2 rule 8); anything else is st. */
+struct mb_http_req;
+enum mbfs_status mb_client_export_done(const struct mb_http_req *req,
+				       enum mbfs_status st, const char *what,
+				       struct mb_export_result *res,
+				       struct mbfs_err *err);
+
 #endif

@@ -223,19 +223,8 @@ enum mbfs_status mode_export_run(struct mb_client *c,
 		req.follow_redirects = true;
 		req.decode_content = true;
 		st = mode_send(m, &req, "GET", path, "GET …/results/content", err);
-		res->http_status = req.status;
-		snprintf(res->content_type, sizeof res->content_type, "%s",
-			 req.content_type);
-		res->close_delimited = req.close_delimited;
-		res->bytes = req.bytes;
-		res->elapsed = req.elapsed;
-		if (st == MBFS_ERR_NETWORK && req.status >= 200 &&
-		    req.status < 300 && !req.stalled)
-			st = mbfs_err_set(err, MBFS_ERR_EXPORT, (int)req.status,
-					  "Mode cut the result after %llu bytes (%s)",
-					  (unsigned long long)req.bytes,
-					  req.errbuf[0] ? req.errbuf
-							: "transfer incomplete");
+		st = mb_client_export_done(&req, st, "GET …/results/content",
+					   res, err);
 		mb_http_req_cleanup(&req);
 	}
 	free(run);
