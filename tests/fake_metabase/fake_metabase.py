@@ -22,6 +22,8 @@ import tempfile
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# what the fakes share (tests/fakelib/)
+sys.path.insert(1, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fakelib"))
 
 import api  # noqa: E402
 import auth  # noqa: E402

@@ -19,6 +19,8 @@ import struct
 import sys
 import time
 import urllib.parse
+
+from httpbody import read_body
 import zlib
 
 MAX_BODY = 64 * 1024 * 1024
@@ -189,27 +191,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self._dispatch()
 
     def _read_body(self):
-        te = (self.headers.get("Transfer-Encoding") or "").lower()
-        if "chunked" in te:
-            parts = []
-            total = 0
-            while True:
-                line = self.rfile.readline(65537)
-                size = int(line.split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                total += size
-                if total > MAX_BODY:
-                    raise ValueError("body too large")
-                parts.append(self.rfile.read(size))
-                self.rfile.readline(65537)
-            return b"".join(parts)
-        n = int(self.headers.get("Content-Length") or 0)
-        if n > MAX_BODY:
-            raise ValueError("body too large")
-        return self.rfile.read(n) if n > 0 else b""
+        return read_body(self.rfile, self.headers, MAX_BODY)
 
     def _dispatch(self):
         try:

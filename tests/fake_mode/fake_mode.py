@@ -19,6 +19,8 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# what the fakes share (tests/fakelib/)
+sys.path.insert(1, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fakelib"))
 
 import api  # noqa: E402
 import faults  # noqa: E402

@@ -14,6 +14,8 @@ import sys
 import time
 import urllib.parse
 
+from httpbody import read_body
+
 MAX_BODY = 16 * 1024 * 1024
 
 
@@ -70,23 +72,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
 
     def _read_body(self):
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            parts, total = [], 0
-            while True:
-                size = int(self.rfile.readline(65537).split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(parts)
-                total += size
-                if total > MAX_BODY:
-                    raise ValueError("body too large")
-                parts.append(self.rfile.read(size))
-                self.rfile.readline(65537)
-        n = int(self.headers.get("Content-Length") or 0)
-        if n > MAX_BODY:
-            raise ValueError("body too large")
-        return self.rfile.read(n) if n > 0 else b""
+        return read_body(self.rfile, self.headers, MAX_BODY)
 
     def _dispatch(self):
         try:
