@@ -17,7 +17,7 @@ import json
 import os
 import urllib.parse
 
-from fakeproc import FakeProcess
+from fakeproc import FakeHTTPError, FakeProcess, HTTPResult
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.path.join(os.path.dirname(HERE), "fake_mode", "fake_mode.py")
@@ -29,27 +29,8 @@ ADMIN_AUTH = (TOKEN, SECRET)
 MEMBER_AUTH = (MEMBER_TOKEN, MEMBER_SECRET)
 
 
-class FakeModeError(Exception):
-    def __init__(self, status, body, headers=None):
-        super().__init__("HTTP %s: %r" % (status, body[:300]))
-        self.status = status
-        self.body = body
-        self.headers = headers or {}
-
-
-class HTTPResult:
-    def __init__(self, status, headers, body, raw_body):
-        self.status = status
-        self.headers = headers          # lower-cased name -> value
-        self.body = body                # decoded when the answer was gzip and decode=True
-        self.raw_body = raw_body        # as received on the wire
-
-    def json(self):
-        return json.loads(self.body.decode("utf-8"))
-
-    @property
-    def text(self):
-        return self.body.decode("utf-8")
+class FakeModeError(FakeHTTPError):
+    pass
 
 
 def basic(auth):

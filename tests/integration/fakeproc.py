@@ -5,6 +5,7 @@
 # "LISTENING <url>" line, and stop it by its PID (SIGTERM, then SIGKILL).
 # Standard library only.
 
+import json
 import os
 import select
 import signal
@@ -14,6 +15,36 @@ import time
 import urllib.parse
 
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+
+class FakeHTTPError(Exception):
+    """An answer a helper did not expect: status, body, headers."""
+
+    def __init__(self, status, body, headers=None):
+        super().__init__("HTTP %s: %r" % (status, body[:300]))
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+class HTTPResult:
+    """One answer: status, headers (lower-cased name -> value, the last one
+    wins), body (decoded when the helper decodes), raw_body (as received),
+    header_list ([(name, value)] as sent, when the helper keeps it)."""
+
+    def __init__(self, status, headers, body, raw_body=None):
+        self.status = status
+        self.headers = headers
+        self.header_list = []
+        self.body = body
+        self.raw_body = body if raw_body is None else raw_body
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8")
 
 
 def flag_args(flags):

@@ -13,7 +13,7 @@ import json
 import os
 import urllib.parse
 
-from fakeproc import FakeProcess
+from fakeproc import FakeHTTPError, FakeProcess, HTTPResult
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.path.join(os.path.dirname(HERE), "fake_metabase", "fake_metabase.py")
@@ -23,27 +23,8 @@ ANALYST = ("analyst@example.com", "analyst-pass")
 API_KEY = "mb_demo_api_key_0123456789abcdef"
 
 
-class FakeServerError(Exception):
-    def __init__(self, status, body, headers=None):
-        super().__init__("HTTP %s: %r" % (status, body[:300]))
-        self.status = status
-        self.body = body
-        self.headers = headers or {}
-
-
-class HTTPResult:
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers          # lower-cased name -> value (last one wins)
-        self.header_list = []           # [(name, value)] as sent
-        self.body = body
-
-    def json(self):
-        return json.loads(self.body.decode("utf-8"))
-
-    @property
-    def text(self):
-        return self.body.decode("utf-8")
+class FakeServerError(FakeHTTPError):
+    pass
 
 
 class FakeServer(FakeProcess):
