@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "mode.h"
 #include "log.h"
 #include "status.h"
 
@@ -674,11 +675,10 @@ static bool backend_check(const struct mbfs_options *o)
 		fprintf(stderr, "mbfs: a Mode mount needs its workspace: -o workspace=NAME (the workspace's username in app.mode.com/NAME)\n");
 		return false;
 	}
-	for (const char *s = o->workspace; *s; s++)
-		if (!isalnum((unsigned char)*s) && !strchr("-_.", *s)) {
-			fprintf(stderr, "mbfs: -o workspace= takes a workspace username (letters, digits, '-', '_', '.')\n");
-			return false;
-		}
+	if (!mode_workspace_ok(o->workspace)) {
+		fprintf(stderr, "mbfs: -o workspace= takes a workspace username (letters, digits, '-', '_', '.'; at most 128)\n");
+		return false;
+	}
 	if (o->public_only) {
 		fprintf(stderr, "mbfs: -o public is for Metabase's public links; Mode mounts need a token and secret\n");
 		return false;
