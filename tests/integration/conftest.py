@@ -146,6 +146,22 @@ def settle_spool(m, timeout=10.0):
         time.sleep(0.02)
 
 
+def spool_state(cache):
+    """(files in every spool dir, {spool dir: index record count})."""
+    files, records = 0, 0
+    base = os.path.join(cache, "mbfs")
+    for d in os.listdir(base):
+        sp = os.path.join(base, d, "spool")
+        if not os.path.isdir(sp):
+            continue
+        files += len(os.listdir(sp))
+        with open(os.path.join(base, d, "index")) as f:
+            lines = f.read().splitlines()
+        assert lines[0].startswith("mbfs-spool 2 ")
+        records += len(lines) - 1
+    return files, records
+
+
 def card(m, cid, fmt="csv"):
     """The path of card cid's file under cards/ of the mount m."""
     return m.p("cards", "%d.%s" % (cid, fmt))

@@ -32,7 +32,7 @@ import time
 import urllib.parse
 
 import pytest
-from conftest import card, read, settle_spool
+from conftest import card, read, settle_spool, spool_state
 
 CSV_CT = "text/csv"
 
@@ -357,22 +357,6 @@ def test_two_users_on_one_cache_never_see_each_others_results(clean, mount_facto
 
 
 # ---- 4: kill -9 ------------------------------------------------------------------------
-
-def spool_state(cache):
-    """(files in every spool dir, {spool dir: index record count})."""
-    files, records = 0, 0
-    base = os.path.join(cache, "mbfs")
-    for d in os.listdir(base):
-        sp = os.path.join(base, d, "spool")
-        if not os.path.isdir(sp):
-            continue
-        files += len(os.listdir(sp))
-        with open(os.path.join(base, d, "index")) as f:
-            lines = f.read().splitlines()
-        assert lines[0].startswith("mbfs-spool 2 ")
-        records += len(lines) - 1
-    return files, records
-
 
 def spool_names(cache):
     base = os.path.join(cache, "mbfs")

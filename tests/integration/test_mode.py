@@ -7,13 +7,15 @@
 import errno
 import json
 import os
+import signal
 import stat
 import subprocess
 import threading
+import time
 
 import pytest
 
-from conftest import read
+from conftest import read, spool_state
 from fakemode import MEMBER_AUTH, SECRET, TOKEN, WORKSPACE, FakeMode
 
 
@@ -431,3 +433,62 @@ def test_reports_dir_skips_a_collection_that_vanished(fresh_mode, mount_factory)
     assert set(gone["reports"]).isdisjoint(listed)
     assert fresh_mode.report("weekly")["token"] in listed
     assert "collection %s" % gone["token"] in m.log_text()
+
+
+def test_two_mounts_share_a_cache_and_keep_their_generations(fresh_mode, mount_factory, tmp_path):
+    """Two mounts of one workspace on one cache directory: a finished result
+    is shared (one download); a same-size change reached through one mount
+    leaves a reader open on the other with its bytes; a member's mount on
+    the same cache never serves the admin's result (its own download)."""
+    cache = str(tmp_path / "cache")
+    a = mount_mode(mount_factory, fresh_mode, "result_ttl=3600", cache_dir=cache)
+    b = mount_mode(mount_factory, fresh_mode, "result_ttl=3600", cache_dir=cache)
+    rep = fresh_mode.report("retention")
+    q = fresh_mode.query("retention", "cohorts")
+    key = "content:%s:%s:csv" % (rep["token"], q["token"])
+    path_a = a.p("reports", rep["token"], "Cohorts.csv")
+    path_b = b.p("reports", rep["token"], "Cohorts.csv")
+    before = read(path_a)
+    time.sleep(0.5)                                # as test_generations' sharing test
+    assert read(path_b) == before
+    assert fresh_mode.stats()["downloads"] == {key: 1}
+    f = open(path_a, "rb")
+    fresh_mode.edit(report=rep["token"], query=q["token"], same_size=True)
+    fresh_mode.edit(report=rep["token"], new_run=True)
+    os.utime(path_b)
+    after = read(path_b)
+    assert len(after) == len(before) and after != before
+    assert after == fresh_mode.content(rep["token"], q["token"], "csv", gzip_ok=True).body
+    assert f.read() == before                      # its generation, not b's
+    f.close()
+    os.utime(path_a)
+    assert read(path_a) == after
+    member = mount_mode(mount_factory, fresh_mode, cache_dir=cache, env=mode_env(*MEMBER_AUTH))
+    n = fresh_mode.stats()["downloads"][key]
+    assert read(member.p("reports", rep["token"], "Cohorts.csv")) == after
+    assert fresh_mode.stats()["downloads"][key] == n + 1
+
+
+def test_kill9_during_a_stalled_download_leaves_a_consistent_cache(fresh_mode, mount_factory, tmp_path):
+    cache = str(tmp_path / "cache")
+    rep = fresh_mode.report("weekly")
+    q = fresh_mode.query("weekly", "signups")
+    want = fresh_mode.content(rep["token"], q["token"], "csv", gzip_ok=True).body
+    fresh_mode.add_fault(match="/results/content", stall=30)
+    m = mount_mode(mount_factory, fresh_mode, cache_dir=cache)
+    reader = subprocess.Popen(["cat", m.p("reports", rep["token"], "Signups.csv")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not fresh_mode.stats()["downloads"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)                                 # half the body is in the spool's temp file
+    m.proc.send_signal(signal.SIGKILL)
+    m.proc.wait()
+    reader.wait(30)
+    subprocess.run(["fusermount3", "-uz", m.path], check=False)
+    m.expect_failure = True
+    fresh_mode.clear_faults()
+    m2 = mount_mode(mount_factory, fresh_mode, cache_dir=cache)
+    assert read(m2.p("reports", rep["token"], "Signups.csv")) == want
+    files, records = spool_state(cache)
+    assert files == records, (files, records)       # the cut temp file is gone
