@@ -1,5 +1,5 @@
 /*
- * test_export.c — unit tests of export.c with a fake client (fake_client.h):
+ * test_export.c — unit tests of export.c with a fake client (src/backend/fake/fake.h):
  * validation of export bodies (valid CSV / JSON / XLSX, and every in-band
  * failure form of Metabase: error objects in place of or after the rows,
  * wrong content types, cut streams, HTML pages, broken zips, transport
@@ -9,7 +9,7 @@
 #include "check.h"
 #include "testlib.h"
 #include "export.h"
-#include "fake_client.h"
+#include "fake.h"
 #include "log.h"
 #include "spool.h"
 

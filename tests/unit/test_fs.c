@@ -1,7 +1,7 @@
 /*
  * test_fs.c — the filesystem core without a kernel: fs.c, content.c,
  * xattr.c, control.c and dirs.c over the real tree, export engine and
- * spool, with the in-memory client of fake_client.h in place of Metabase
+ * spool, with the in-memory client of fake.h in place of Metabase
  * and direct calls in place of libfuse (issue 12: "a test that drives the
  * whole core without a kernel"). What the kernel would do — look a name
  * up, stat it, open, read at offsets, release — is done here call by call,
@@ -16,7 +16,7 @@
 
 #include "check.h"
 #include "export.h"
-#include "fake_client.h"
+#include "fake.h"
 #include "fs.h"
 #include "spool.h"
 #include "testlib.h"

@@ -6,10 +6,13 @@
  * envelope), and mb_json_list_array itself.
  */
 #include "check.h"
-#include "fake_client.h"
+#include "fake.h"
+#include "mb_json.h"
 #include "meta_cache.h"
 
 #include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static const char *CARDS1 =

@@ -10,7 +10,7 @@
  * Collections come from the bulk lists (never GET /api/collection/:id/items).
  */
 #include "check.h"
-#include "fake_client.h"
+#include "fake.h"
 #include "tree.h"
 
 #include <stdbool.h>

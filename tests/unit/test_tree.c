@@ -1,5 +1,5 @@
 /*
- * test_tree.c — unit tests of tree.c with a fake client (fake_client.h):
+ * test_tree.c — unit tests of tree.c with a fake client (src/backend/fake/fake.h):
  * the fixed directories, collection listings (what is listed, names,
  * collisions, sticky names, inode numbers, node fields), the listing cache,
  * failed refreshes, single flight per directory, cards/, databases/<db>/
@@ -11,7 +11,7 @@
  * are counted per list (fake_bulk_calls).
  */
 #include "check.h"
-#include "fake_client.h"
+#include "fake.h"
 #include "inode.h"
 #include "log.h"
 #include "options.h"

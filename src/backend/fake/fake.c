@@ -1,196 +1,50 @@
 /*
- * fake_client.h — the in-memory struct mb_client of the unit tests (the
- * export engine, the namespace, the metadata cache and the filesystem
- * core: test_export.c, test_tree.c, test_meta_cache.c, test_namespace.c,
- * test_fs.c).
- *
- * A metadata op answers, in this order:
- *  1. what the test set for the op's path with fake_set(): a JSON text,
- *     decoded by the real mb_json decoders (a list body goes to the sink
- *     byte by byte for 64 bytes, then the rest: the decoder must not care
- *     where the network cuts it), or a failure status; calls are counted
- *     per path (fake_calls). Paths: "user", "schemas:DB",
- *     "tables:DB:SCHEMA", "dashboard:ID", "list:N" (fake_list_path);
- *  2. a fake made by fake_new() answers nothing else: an unset path is a
- *     404 ("PATH: fake failure");
- *  3. otherwise the canned catalog (collection items, cards, databases,
- *     schemas, tables) from small static tables that a test edits between
- *     calls, with a failure switch and a call counter per op. The bulk
- *     lists the namespace builds collection directories from are made
- *     from the catalog as list_get JSON, as the server would send them
- *     (fake_list_get): GET /api/collection from the collection items
- *     (location from the chain of parents), GET /api/dashboard?f=all from
- *     the dashboard items, GET /api/card?f=all from the card, dataset and
- *     metric items merged by id with cards[] (cards[] gives the name,
- *     archived flag and updated_at when it has them; a cards[] entry no
- *     item places is in the root collection); databases too. Each list's
- *     fetches are counted whichever step answered them (fake_list_calls,
- *     fake_bulk_calls).
- * delay_ms makes every answer of step 1 or 2 wait first, list_delay_us
- * every list of step 3 (so single flight is observable). export_run answers a canned body fed to the sink in
- * chunks of a chosen size, with a chosen final status and content type; it
- * can be gated: it then waits (on the fake's condition variable) until the
- * test hands out a permit, so tests can hold exports "in flight".
- *
- * Lifetime: fake_init()/fake_fini() on the test's own struct, or
- * fake_new() (heap), released by its destroy op.
- * Everything is static: include it from one .c file per test program.
+ * fake.c — the fake backend (fake.h): catalog, answers by path, the bulk
+ * lists rendered as the server's JSON, canned exports with a gate, and
+ * the fault switches; everything under the fake's own lock.
  */
-#ifndef MBFS_FAKE_CLIENT_H
-#define MBFS_FAKE_CLIENT_H
+#include "fake.h"
 
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "mb_client.h"
 #include "mb_json.h"
-#include "mb_types.h"
-#include "status.h"
 
-#define FAKE_MAX 64
-
-struct fake_item {
-	int64_t collection_id;     /* which collection lists it (0 = root) */
-	enum mb_model model;
-	int64_t id;
-	const char *name;
-	int64_t dashboard_id;
-	bool archived;
-	const char *updated_at;
-	int64_t personal_owner_id; /* collections: 0 unless personal */
-};
-
-struct fake_card {
-	int64_t id;
-	const char *name;
-	bool archived;
-	const char *updated_at;
-};
-
-struct fake_db {
-	int64_t id;
-	const char *name;
-};
-
-struct fake_schema {
-	int64_t db_id;
-	const char *name;
-};
-
-struct fake_table {
-	int64_t id;
-	int64_t db_id;
-	const char *schema;
-	const char *name;
-	bool active;
-	bool hidden;
-};
-
-/* What one path answers (fake_set). */
-struct fake_body {
-	char path[64];
-	const char *json;          /* NULL: answer `status` */
-	enum mbfs_status status;
-};
-
-struct fake_client {
-	struct mb_client base;     /* must be first */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool on_heap;              /* fake_new(): destroy frees it */
-
-	/* answers by path (fake_set) */
-	struct fake_body bodies[FAKE_MAX];
-	int n_bodies;
-	int body_calls[FAKE_MAX];
-	bool answers_only;         /* fake_new(): an unset path is a 404 */
-	unsigned delay_ms;
-
-	/* catalog */
-	struct fake_item items[FAKE_MAX];
-	size_t n_items;
-	struct fake_card cards[FAKE_MAX];
-	size_t n_cards;
-	struct fake_db dbs[FAKE_MAX];
-	size_t n_dbs;
-	struct fake_schema schemas[FAKE_MAX];
-	size_t n_schemas;
-	struct fake_table tables[FAKE_MAX];
-	size_t n_tables;
-
-	/* failure switches (MBFS_OK = answer normally) */
-	enum mbfs_status fail_cards, fail_collections,
-		fail_dashboards, fail_databases, fail_schemas, fail_tables;
-
-	useconds_t list_delay_us;  /* a catalog list_get sleeps this long first */
-
-	/* call counters: the lists the catalog answered (fake_list_calls
-	 * adds those answered by path) */
-	int n_cards_calls, n_collections_calls,
-		n_dashboards_calls, n_databases_calls, n_schemas_calls,
-		n_tables_calls;
-
-	/* export behaviour */
-	const char *body;
-	size_t body_len;
-	size_t chunk;              /* 0: the whole body in one sink call */
-	const char *content_type;
-	long http_status;
-	enum mbfs_status export_status; /* returned after feeding the body */
-	const char *export_msg;
-	useconds_t export_delay_us;     /* sleep before answering */
-
-	/* export gate */
-	bool gated;
-	int permits;
-	int waiting;               /* exports blocked at the gate */
-
-	/* export statistics */
-	int export_calls;
-	int running;
-	int max_running;
-	char last_format[16];
-	int64_t last_id;
-};
-
-static inline void fake_lock(struct fake_client *f)
+void fake_lock(struct fake_client *f)
 {
 	pthread_mutex_lock(&f->lock);
 }
 
-static inline void fake_unlock(struct fake_client *f)
+void fake_unlock(struct fake_client *f)
 {
 	pthread_mutex_unlock(&f->lock);
 }
 
-static inline char *fake_dup(const char *s)
+static char *fake_dup(const char *s)
 {
 	return s ? strdup(s) : NULL;
 }
 
-static inline enum mbfs_status fake_fail(enum mbfs_status st, struct mbfs_err *err,
+static enum mbfs_status fake_fail(enum mbfs_status st, struct mbfs_err *err,
 				  const char *what)
 {
 	return mbfs_err_set(err, st, st == MBFS_ERR_HTTP ? 500 : 0,
 			    "fake %s failure", what);
 }
 
-static inline enum mbfs_status fake_not_here(struct mbfs_err *err)
+static enum mbfs_status fake_not_here(struct mbfs_err *err)
 {
 	return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 404, "not in the fake");
 }
 
 /* Set (or replace) what `path` answers: json (not copied: keep it alive),
  * or the failure st when json is NULL. */
-static inline void fake_set(struct fake_client *f, const char *path,
-			    const char *json, enum mbfs_status st)
+void fake_set(struct fake_client *f, const char *path,
+	      const char *json, enum mbfs_status st)
 {
 	fake_lock(f);
 	int i;
@@ -205,7 +59,7 @@ static inline void fake_set(struct fake_client *f, const char *path,
 	fake_unlock(f);
 }
 
-static inline int fake_calls(struct fake_client *f, const char *path)
+int fake_calls(struct fake_client *f, const char *path)
 {
 	fake_lock(f);
 	int n = 0;
@@ -216,21 +70,21 @@ static inline int fake_calls(struct fake_client *f, const char *path)
 	return n;
 }
 
-static inline void fake_reset_calls(struct fake_client *f)
+void fake_reset_calls(struct fake_client *f)
 {
 	fake_lock(f);
 	memset(f->body_calls, 0, sizeof f->body_calls);
 	fake_unlock(f);
 }
 
-/* "list:N", the path of an mb_list. */
-static inline const char *fake_list_path(enum mb_list which)
+/* "list:N", the path of an mb_list (a constant string). */
+const char *fake_list_path(enum mb_list which)
 {
-	static char buf[8][16];
-	static int k;
-	char *p = buf[k++ & 7];
-	snprintf(p, 16, "list:%d", (int)which);
-	return p;
+	static const char *const paths[] = {"list:0", "list:1", "list:2",
+					     "list:3", "list:4", "list:5",
+					     "list:6", "list:7"};
+	unsigned i = (unsigned)which;
+	return i < sizeof paths / sizeof *paths ? paths[i] : "list:?";
 }
 
 /* Steps 1 and 2: false when the catalog answers; else *json is the text
@@ -382,7 +236,7 @@ static enum mbfs_status fake_dashboard(struct mb_client *c, int64_t id,
 }
 
 /* A growing heap string for list_get. */
-static inline void fake_cat(char **buf, size_t *len, const char *s)
+static void fake_cat(char **buf, size_t *len, const char *s)
 {
 	size_t n = strlen(s);
 	char *nb = realloc(*buf, *len + n + 1);
@@ -393,7 +247,7 @@ static inline void fake_cat(char **buf, size_t *len, const char *s)
 	*len += n;
 }
 
-static inline void fake_cat_str(char **buf, size_t *len, const char *s)
+static void fake_cat_str(char **buf, size_t *len, const char *s)
 {
 	char *q = mb_json_quote(s); /* "null" for NULL */
 	if (!q)
@@ -402,15 +256,15 @@ static inline void fake_cat_str(char **buf, size_t *len, const char *s)
 	free(q);
 }
 
-static inline bool fake_is_card(enum mb_model m)
+static bool fake_is_card(enum mb_model m)
 {
 	return m == MB_MODEL_CARD || m == MB_MODEL_DATASET ||
 	       m == MB_MODEL_METRIC;
 }
 
 /* `,"key":N`, or `,"key":null` for 0. */
-static inline void fake_cat_id(char **buf, size_t *len, const char *key,
-			       int64_t id)
+static void fake_cat_id(char **buf, size_t *len, const char *key,
+			int64_t id)
 {
 	char num[64];
 	if (id)
@@ -422,9 +276,9 @@ static inline void fake_cat_id(char **buf, size_t *len, const char *key,
 
 /* An object's common head, left open: `{"id":N,"archived":B,"name":S,
  * "updated_at":S` (after a comma unless first). */
-static inline void fake_cat_head(char **buf, size_t *len, bool first,
-				 int64_t id, const char *name, bool archived,
-				 const char *updated_at)
+static void fake_cat_head(char **buf, size_t *len, bool first,
+			  int64_t id, const char *name, bool archived,
+			  const char *updated_at)
 {
 	char num[96];
 	snprintf(num, sizeof num, "%s{\"id\":%lld,\"archived\":%s,\"name\":",
@@ -436,9 +290,9 @@ static inline void fake_cat_head(char **buf, size_t *len, bool first,
 }
 
 /* The catalog item (model, id), or NULL. Lock held. */
-static inline const struct fake_item *fake_find_item(const struct fake_client *f,
-						     enum mb_model model,
-						     int64_t id)
+static const struct fake_item *fake_find_item(const struct fake_client *f,
+					      enum mb_model model,
+					      int64_t id)
 {
 	for (size_t i = 0; i < f->n_items; i++)
 		if (f->items[i].id == id &&
@@ -451,8 +305,8 @@ static inline const struct fake_item *fake_find_item(const struct fake_client *f
 /* `,"location":"/a/b/"`: the chain of parents of an object in collection
  * `parent`, as far as the catalog knows it (a parent it does not hold
  * ends the chain: a collection the user cannot read). Lock held. */
-static inline void fake_cat_location(const struct fake_client *f, char **buf,
-				     size_t *len, int64_t parent)
+static void fake_cat_location(const struct fake_client *f, char **buf,
+			      size_t *len, int64_t parent)
 {
 	int64_t chain[FAKE_MAX];
 	size_t n = 0;
@@ -473,8 +327,8 @@ static inline void fake_cat_location(const struct fake_client *f, char **buf,
 
 /* GET /api/card?f=all: the card items merged with cards[] by id. Lock
  * held. */
-static inline void fake_cat_cards(const struct fake_client *f, char **buf,
-				  size_t *len)
+static void fake_cat_cards(const struct fake_client *f, char **buf,
+			   size_t *len)
 {
 	static const char *const types[] = {
 		[MB_MODEL_CARD] = "question", [MB_MODEL_DATASET] = "model",
@@ -512,8 +366,8 @@ static inline void fake_cat_cards(const struct fake_client *f, char **buf,
 
 /* GET /api/collection (with the root entry) or /api/dashboard?f=all: the
  * catalog items of that model. Lock held. */
-static inline void fake_cat_model(const struct fake_client *f, char **buf,
-				  size_t *len, enum mb_model model)
+static void fake_cat_model(const struct fake_client *f, char **buf,
+			   size_t *len, enum mb_model model)
 {
 	bool first = model != MB_MODEL_COLLECTION;
 	if (!first)
@@ -538,9 +392,9 @@ static inline void fake_cat_model(const struct fake_client *f, char **buf,
 
 /* The catalog's call counter, failure switch and name of list `which`;
  * false for a list that has none. */
-static inline bool fake_list_slot(struct fake_client *f, enum mb_list which,
-				  int **calls, enum mbfs_status **fail,
-				  const char **what)
+static bool fake_list_slot(struct fake_client *f, enum mb_list which,
+			   int **calls, enum mbfs_status **fail,
+			   const char **what)
 {
 	switch (which) {
 	case MB_LIST_CARDS:
@@ -565,8 +419,8 @@ static inline bool fake_list_slot(struct fake_client *f, enum mb_list which,
 }
 
 /* The catalog's list `which` as JSON text onto *buf. Lock held. */
-static inline void fake_cat_list(const struct fake_client *f,
-				 enum mb_list which, char **buf, size_t *len)
+static void fake_cat_list(const struct fake_client *f,
+			  enum mb_list which, char **buf, size_t *len)
 {
 	char num[64];
 	switch (which) {
@@ -645,7 +499,7 @@ static enum mbfs_status fake_list_get(struct mb_client *c, enum mb_list which,
 
 /* How often list `which` was fetched: answered by path or by the
  * catalog. */
-static inline int fake_list_calls(struct fake_client *f, enum mb_list which)
+int fake_list_calls(struct fake_client *f, enum mb_list which)
 {
 	int n = fake_calls(f, fake_list_path(which));
 	int *calls;
@@ -661,7 +515,7 @@ static inline int fake_list_calls(struct fake_client *f, enum mb_list which)
 /* How often each of the three lists collection directories are built
  * from (collections, dashboards, cards) was fetched, when that is the
  * same number for all three; else -1. */
-static inline int fake_bulk_calls(struct fake_client *f)
+int fake_bulk_calls(struct fake_client *f)
 {
 	int a = fake_list_calls(f, MB_LIST_COLLECTIONS);
 	int b = fake_list_calls(f, MB_LIST_DASHBOARDS);
@@ -734,8 +588,6 @@ static int fake_describe_stats(struct mb_client *c, char *out, size_t outsz)
 	return snprintf(out, outsz, "fake 1\n");
 }
 
-static inline void fake_fini(struct fake_client *f);
-
 static void fake_destroy(struct mb_client *c)
 {
 	struct fake_client *f = (struct fake_client *)c;
@@ -757,7 +609,7 @@ static const struct mb_client_ops fake_ops = {
 	.destroy = fake_destroy,
 };
 
-static inline void fake_init(struct fake_client *f)
+void fake_init(struct fake_client *f)
 {
 	memset(f, 0, sizeof *f);
 	f->base.ops = &fake_ops;
@@ -767,14 +619,14 @@ static inline void fake_init(struct fake_client *f)
 	f->http_status = 200;
 }
 
-static inline void fake_fini(struct fake_client *f)
+void fake_fini(struct fake_client *f)
 {
 	pthread_cond_destroy(&f->cond);
 	pthread_mutex_destroy(&f->lock);
 }
 
 /* A fake on the heap that answers only what fake_set() gives it. */
-static inline struct fake_client *fake_new(void)
+struct fake_client *fake_new(void)
 {
 	struct fake_client *f = malloc(sizeof *f);
 	if (!f)
@@ -786,9 +638,9 @@ static inline struct fake_client *fake_new(void)
 }
 
 /* Set the canned export answer (body is not copied: keep it alive). */
-static inline void fake_set_export(struct fake_client *f, const char *body,
-			    size_t len, size_t chunk, const char *ctype,
-			    enum mbfs_status st, const char *msg)
+void fake_set_export(struct fake_client *f, const char *body, size_t len,
+		     size_t chunk, const char *ctype, enum mbfs_status st,
+		     const char *msg)
 {
 	fake_lock(f);
 	f->body = body;
@@ -801,7 +653,7 @@ static inline void fake_set_export(struct fake_client *f, const char *body,
 }
 
 /* Let n gated exports through. */
-static inline void fake_release(struct fake_client *f, int n)
+void fake_release(struct fake_client *f, int n)
 {
 	fake_lock(f);
 	f->permits += n;
@@ -809,7 +661,7 @@ static inline void fake_release(struct fake_client *f, int n)
 	fake_unlock(f);
 }
 
-static inline int fake_get_int(struct fake_client *f, const int *field)
+int fake_get_int(struct fake_client *f, const int *field)
 {
 	fake_lock(f);
 	int v = *field;
@@ -818,8 +670,8 @@ static inline int fake_get_int(struct fake_client *f, const int *field)
 }
 
 /* Wait (at most timeout_ms) until *field >= want; true on success. */
-static inline bool fake_wait_for(struct fake_client *f, const int *field, int want,
-			  int timeout_ms)
+bool fake_wait_for(struct fake_client *f, const int *field, int want,
+		   int timeout_ms)
 {
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
@@ -841,4 +693,3 @@ static inline bool fake_wait_for(struct fake_client *f, const int *field, int wa
 	return ok;
 }
 
-#endif
