@@ -20,7 +20,6 @@ static void check_all(const struct mb_caps *c, bool want)
 	CHECK(c->mbql5 == want);
 	CHECK(c->export_error_status == want);
 	CHECK(c->export_abort_midstream == want);
-	CHECK(c->kebab_params == want);
 }
 
 static void test_v046(void)
@@ -75,7 +74,6 @@ static void test_v050(void)
 	CHECK(!c.mbql5);
 	CHECK(!c.export_error_status);
 	CHECK(!c.export_abort_midstream);
-	CHECK(!c.kebab_params);
 	char d[512];
 	mb_caps_describe(&c, d, sizeof d);
 	CHECK(strstr(d, "dashboard_cards_key=dashcards") != NULL);
@@ -100,7 +98,6 @@ static void test_v153_enterprise(void)
 	CHECK(!c.mbql5);
 	CHECK(!c.export_error_status);
 	CHECK(!c.export_abort_midstream);
-	CHECK(!c.kebab_params);
 	char d[512];
 	mb_caps_describe(&c, d, sizeof d);
 	CHECK(strstr(d, "dashboard_questions=yes") != NULL);
@@ -116,7 +113,7 @@ static void test_later(void)
 	CHECK(!c.export_error_status);
 	mb_caps_from_version("v0.60.4", &c);
 	CHECK(c.mbql5 && c.export_error_status);
-	CHECK(!c.export_abort_midstream && !c.kebab_params);
+	CHECK(!c.export_abort_midstream);
 	char d[512];
 	mb_caps_describe(&c, d, sizeof d);
 	CHECK(strstr(d, "export_failure=status-then-appended-json") != NULL);

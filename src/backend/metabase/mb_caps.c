@@ -28,7 +28,6 @@ void mb_caps_from_version(const char *tag, struct mb_caps *c)
 	c->mbql5 = major >= 57;
 	c->export_error_status = major >= 60;
 	c->export_abort_midstream = major >= 63;
-	c->kebab_params = major >= 63;
 	c->public_dashcard_export = major >= 50;
 }
 
@@ -36,12 +35,12 @@ int mb_caps_describe(const struct mb_caps *c, char *out, size_t outsz)
 {
 	/* What the server does, and how mbfs asks (docs/versions.md says
 	 * which code reads each flag). card_query is the request spelling
-	 * mb_api.c chooses from this table; dashboard_questions and
-	 * items_params are only shown (no request reads them). */
+	 * mb_api.c chooses from this table; dashboard_questions is only
+	 * shown (no request reads it). */
 	return snprintf(out, outsz,
 			"caps dashboard_cards_key=%s card_kind_field=%s api_keys=%s "
 			"trash=%s dashboard_questions=%s export_body=%s "
-			"dataset_query=%s items_params=%s card_query=%s "
+			"dataset_query=%s card_query=%s "
 			"export_failure=%s public_dashcard_export=%s\n",
 			c->dashcards_key ? "dashcards" : "ordered_cards",
 			c->card_type_field ? "type" : "dataset",
@@ -49,7 +48,6 @@ int mb_caps_describe(const struct mb_caps *c, char *out, size_t outsz)
 			c->dashboard_questions ? "yes" : "no",
 			c->export_json_body ? "form-or-json" : "form",
 			c->mbql5 ? "mbql5" : "mbql4",
-			c->kebab_params ? "kebab-case" : "snake_case",
 			c->mbql5 ? "legacy-mbql" : "as-is",
 			c->export_abort_midstream ? "status-then-abort"
 			: c->export_error_status  ? "status-then-appended-json"

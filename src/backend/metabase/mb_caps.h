@@ -23,7 +23,6 @@ struct mb_caps {
 	bool mbql5;                /* v0.57+: dataset_query is MBQL 5 */
 	bool export_error_status;  /* v0.60+: early export failures get a real status */
 	bool export_abort_midstream; /* v0.63+: late failures cut the connection */
-	bool kebab_params;         /* v0.63+: kebab-case query parameters (shown only) */
 	/* v0.50+ (assumed; v0.46-v0.49 have no such route): POST
 	 * /api/public/dashboard/:uuid/dashcard/:dc/card/:c/:fmt */
 	bool public_dashcard_export;
