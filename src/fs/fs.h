@@ -191,7 +191,9 @@ enum mbfs_status mbfs_fs_read(struct mbfs_fs *fs, struct mbfs_file *f,
 			      uint64_t off, size_t size, struct mbfs_read *out,
 			      struct mbfs_err *err);
 
-/* Extended attributes. getxattr with size 0 reports the needed length. */
+/* Extended attributes. getxattr with size 0 reports the needed length;
+ * an absent user.* name is MBFS_ERR_NO_ATTR (ENODATA), a name outside
+ * user.* MBFS_ERR_NOT_SUPPORTED (EOPNOTSUPP), answered without the tree. */
 enum mbfs_status mbfs_fs_getxattr(struct mbfs_fs *fs, uint64_t ino,
 				  const char *name, char *buf, size_t size,
 				  size_t *len, struct mbfs_err *err);

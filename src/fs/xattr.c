@@ -319,10 +319,17 @@ enum mbfs_status mbfs_fs_getxattr(struct mbfs_fs *fs, uint64_t ino,
 				  const char *name, char *buf, size_t size,
 				  size_t *len, struct mbfs_err *err)
 {
-	/* ls -l asks every file for security.* and system.* attributes:
-	 * answer those at once, without building the user.* set. */
+	/* ls -l asks every file for security.selinux and
+	 * system.posix_acl_* (and the kernel sends each one here: nothing
+	 * caches an xattr answer). The mount serves user.* only, so any
+	 * other namespace is "not supported", at once and without the tree:
+	 * coreutils' ls then stops asking for the rest of the mount's files
+	 * (it remembers an unsupported device), where ENODATA made it ask
+	 * every file again. Not ENOSYS: the kernel would then refuse every
+	 * getxattr of the mount, user.* too. */
 	if (strncmp(name, "user.", 5) != 0)
-		return mbfs_err_set(err, MBFS_ERR_NO_ATTR, 0, "no such attribute");
+		return mbfs_err_set(err, MBFS_ERR_NOT_SUPPORTED, 0,
+				    "only user.* attributes");
 	struct mbfs_node *n = fs_node_of(fs, ino);
 	if (!n)
 		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0, "stale inode");

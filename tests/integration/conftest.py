@@ -12,6 +12,7 @@
 # Standard library + Debian's pytest only.
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -78,6 +79,14 @@ class Mount:
 
     def p(self, *parts):
         return os.path.join(self.path, *parts)
+
+    def fuse_requests(self):
+        """{op: FUSE requests this mount received so far}, from one read
+        of .mbfs/metrics (which makes a few requests of its own)."""
+        with open(self.p(".mbfs", "metrics")) as f:
+            text = f.read()
+        return {op: int(n) for op, n in re.findall(
+            r'^mbfs_fuse_requests_total\{op="(\w+)"\} (\d+)$', text, re.M)}
 
     def log_text(self):
         if not self.log.closed:

@@ -11,29 +11,32 @@
 #     listing was handed out (it may fill the kernel's cache with the old
 #     names) does not make a later `ls` show the old names;
 #   - a directory that did not change keeps its cache across `touch DIR`
-#     (the re-fetch found the same listing).
+#     (the re-fetch found the same listing);
+#   - a warm `ls -lR` reaches mbfs with a handful of GETXATTR upcalls, not
+#     two per file (security.* and system.* are "not supported", which ls
+#     remembers for the whole mount), and no LOOKUP or GETATTR.
 
+import errno
 import os
-import re
 import signal
+import subprocess
 import time
 
 import pytest
-
-from conftest import read
 
 SALT = "Qx"   # keeps a renamed card's name the same length
 
 
 def upcalls(m, op):
-    text = read(m.p(".mbfs", "metrics")).decode()
-    hit = re.search(r'^mbfs_fuse_requests_total\{op="%s"\} (\d+)$' % op, text, re.M)
-    assert hit, text[:2000]
-    return int(hit.group(1))
+    return m.fuse_requests()[op]
 
 
 def readdirs(m):
     return upcalls(m, "readdir") + upcalls(m, "readdirplus")
+
+
+def delta(a, b, *ops):
+    return sum(b[op] - a[op] for op in ops)
 
 
 def a_card_in_a_collection(fake, m):
@@ -159,3 +162,40 @@ def test_old_handle_read_after_a_newer_listing_does_not_poison_the_cache(
         if old_fd >= 0:
             os.close(old_fd)
         fake.edit(kind="card", id=cid, op="rename", name=name)
+
+
+def test_warm_ls_l_makes_no_upcall_per_file(clean, mount_factory):
+    """ls -l asks every file for security.selinux and
+    system.posix_acl_access (directories also _default). Answered
+    ENODATA, each one was a GETXATTR upcall (two per file, ~90 % of a
+    warm `ls -lR`); answered EOPNOTSUPP, ls stops asking after the first
+    file. Counted, not timed. The attributes mbfs serves still answer."""
+    m = mount_factory(clean.url, "meta_ttl=600")
+    top = m.p("collections")
+    entries = sum(len(d) + len(f) for _, d, f in os.walk(top))
+    assert entries >= 20, entries
+    subprocess.run(["ls", "-lR", top], check=True, stdout=subprocess.DEVNULL)
+    # what one read of .mbfs/metrics costs by itself (its own lookups)
+    c0 = m.fuse_requests()
+    overhead = delta(c0, m.fuse_requests(), "lookup", "getattr")
+    c1 = m.fuse_requests()
+    subprocess.run(["ls", "-lR", top], check=True, stdout=subprocess.DEVNULL)
+    c2 = m.fuse_requests()
+    n = delta(c1, c2, "getxattr")
+    assert n <= 3, "%d GETXATTR upcalls for %d entries" % (n, entries)
+    assert delta(c1, c2, "listxattr") == 0
+    assert delta(c1, c2, "lookup", "getattr") <= overhead, c2
+    assert delta(c1, c2, "readdir", "readdirplus") == 0
+    # user.* is served as before; other namespaces are not supported
+    d, _, name = a_card_in_a_collection(clean, m)
+    f = os.path.join(d, name + ".csv")
+    assert os.getxattr(f, "user.mb.model") in (b"card", b"dataset", b"metric")
+    assert "user.mb.id" in os.listxattr(f)
+    # (not security.selinux itself: an SELinux host answers it without us)
+    for path, attr, want in ((f, "user.mb.nonexistent", errno.ENODATA),
+                             (f, "security.mbfs-test", errno.EOPNOTSUPP),
+                             (f, "system.posix_acl_access", errno.EOPNOTSUPP),
+                             (d, "system.posix_acl_default", errno.EOPNOTSUPP)):
+        with pytest.raises(OSError) as e:
+            os.getxattr(path, attr)
+        assert e.value.errno == want, (path, attr)
