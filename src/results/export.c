@@ -132,6 +132,7 @@ static bool sink_piece(struct run *r, const char *buf, size_t len)
 			return false;
 		}
 		done += (size_t)n;
+		atomic_fetch_add(&r->ex->n_spool_writes, 1);
 	}
 	mbfs_verify_feed(&k->scan, buf, len);
 	atomic_fetch_add(&r->bytes, (uint64_t)len);
@@ -155,16 +156,73 @@ static bool sink_piece(struct run *r, const char *buf, size_t len)
 }
 
 /*
- * The transport hands over up to MB_HTTP_STREAM_BUFFER bytes at once
- * (large writes keep the spool in large page-cache folios). Stream
- * readers waiting for bytes get them in pieces of SINK_PIECE, so the
+ * The spool is written in pieces of up to SINK_HOLD bytes: large writes
+ * keep it in large page-cache folios, which makes writing it and reading
+ * it back several times cheaper than 16 KiB writes (docs/benchmarks.md).
+ * The transport hands over up to 512 KiB at once, but only what the
+ * socket had: a new connection (a small TCP window) or a decoded body
+ * (curl inflates in 16 KiB pieces) arrives in 16 KiB pieces. So, while no
+ * stream handle has joined the run, bytes are held and written SINK_HOLD
+ * at a time, or when the oldest held byte has waited SINK_HOLD_S (a slow
+ * transfer still shows its progress in .mbfs/stats and the log); the
+ * runner writes what is left when the transfer ends, before the body is
+ * checked. Once a stream handle joins, nothing is held
+ * and readers waiting for bytes get them in pieces of SINK_PIECE, so the
  * first bytes reach them before the whole buffer is written.
  */
+#define SINK_HOLD ((size_t)512 << 10)
+#define SINK_HOLD_S 0.05
 #define SINK_PIECE ((size_t)64 << 10)
+
+/* Write what is held (I/O thread, or the runner once the transfer is
+ * over). */
+static bool sink_flush(struct run *r)
+{
+	struct sink *k = &r->sink;
+	size_t n = k->held;
+	k->held = 0;
+	return n == 0 || sink_piece(r, k->hold, n);
+}
+
+/* Hold buf while no stream handle reads the run; false when it must be
+ * written now (the caller writes it after flushing what is held). */
+static bool sink_hold(struct run *r, const char *buf, size_t len, bool *ok)
+{
+	struct sink *k = &r->sink;
+	if (atomic_load(&r->streamed) || (k->held == 0 && len >= SINK_HOLD))
+		return false;
+	if (!k->hold && !(k->hold = malloc(SINK_HOLD)))
+		return false;
+	double now = mbfs_mono_now();
+	if (k->held == 0)
+		k->held_since = now;
+	*ok = true;
+	while (*ok && len > 0) {
+		size_t n = SINK_HOLD - k->held < len ? SINK_HOLD - k->held : len;
+		memcpy(k->hold + k->held, buf, n);
+		k->held += n;
+		buf += n;
+		len -= n;
+		if (k->held == SINK_HOLD)
+			*ok = sink_flush(r);
+		if (k->held == 0)
+			k->held_since = now;
+	}
+	if (*ok && k->held && now - k->held_since >= SINK_HOLD_S)
+		*ok = sink_flush(r);
+	return true;
+}
 
 static bool sink_write(void *arg, const char *buf, size_t len)
 {
 	struct run *r = arg;
+	if (atomic_load(&r->abort))
+		return false;
+	bool ok;
+	if (sink_hold(r, buf, len, &ok))
+		return ok;
+	if (!sink_flush(r))
+		return false;
 	bool waiting = atomic_load(&r->nq) || atomic_load(&r->pwaiters);
 	size_t piece = waiting ? SINK_PIECE : len;
 	do {
@@ -185,6 +243,7 @@ static void run_free(struct run *r)
 	pthread_mutex_unlock(&r->ex->wq_lock);
 	if (r->sink.fd >= 0)
 		close(r->sink.fd);
+	free(r->sink.hold);
 	free(r->tmp);
 	free(r->format);
 	free(r->parameters);
@@ -271,6 +330,10 @@ static enum mbfs_status execute(struct mbfs_export *ex, struct run *r,
 	double t0 = mbfs_mono_now();
 	enum mbfs_status st = ex->client->ops->export_run(
 		ex->client, &r->req, sink_write, r, &res, err);
+	/* the transport is done with the sink: write what it held */
+	if (!sink_flush(r) && st == MBFS_OK && !r->sink.write_errno)
+		st = mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0,
+				  "sink refused the bytes");
 	double dur = mbfs_mono_now() - t0;
 	if (r->sink.write_errno)
 		st = mbfs_err_set(err, MBFS_ERR_IO, 0,
@@ -615,6 +678,7 @@ enum mbfs_status mbfs_export_stream_open(struct mbfs_export *ex,
 	}
 	s->run->refs++;
 	s->run->streamers++;
+	atomic_store(&s->run->streamed, true);
 	ex->n_joined++;
 out:
 	pthread_mutex_unlock(&ex->lock);

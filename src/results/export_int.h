@@ -59,6 +59,7 @@ struct mbfs_export {
 	struct mb_client *client;
 	struct mbfs_spool *spool;
 	struct mbfs_export_config cfg;
+	atomic_uint_fast64_t n_spool_writes; /* write calls into spool files */
 	pthread_mutex_t lock;      /* protects everything below and run state */
 	pthread_mutex_t wq_lock;   /* the runs' byte wait queues (after lock) */
 	pthread_cond_t cond;       /* a run ended, or a waiter was cancelled */
@@ -83,6 +84,11 @@ struct sink {
 	int fd;
 	int write_errno;
 	struct mbfs_verify scan;
+	/* bytes received but not yet written (export.c sink_write): I/O
+	 * thread while the transfer runs, then the runner that flushes */
+	char *hold;                /* NULL until first needed; SINK_HOLD bytes */
+	size_t held;
+	double held_since;         /* monotonic time of the oldest held byte */
 };
 
 struct run {
@@ -106,6 +112,7 @@ struct run {
 	struct mbfs_err err;
 	unsigned refs;             /* ex->lock */
 	unsigned streamers;        /* open stream handles (ex->lock) */
+	atomic_bool streamed;      /* a stream handle ever joined: no holding */
 	struct run *qnext;
 	/* stream readers wait here for bytes: threads (outside a try scope)
 	 * on pcond, requests without a thread in q (ex->wq_lock; nq mirrors

@@ -59,9 +59,11 @@ int mbfs_export_describe_stats(struct mbfs_export *ex, char *out, size_t outsz)
 		  "exports_started %" PRIu64 "\nexports_failed %" PRIu64
 		  "\nexports_interrupted %" PRIu64
 		  "\nexports_joined %" PRIu64 "\ncache_hits %" PRIu64
-		  "\nexports_running %d\nexports_queued %d\n",
+		  "\nexports_running %d\nexports_queued %d\nspool_writes %" PRIu64
+		  "\n",
 		  ex->n_exports, ex->n_failed, ex->n_interrupted, ex->n_joined,
-		  ex->n_hits, ex->running, queued);
+		  ex->n_hits, ex->running, queued,
+		  (uint64_t)atomic_load(&ex->n_spool_writes));
 	t.now = mbfs_mono_now();
 	each_run(ex, &t, stats_line);
 	pthread_mutex_unlock(&ex->lock);
@@ -139,6 +141,9 @@ int mbfs_export_describe_metrics(struct mbfs_export *ex, char *out,
 	       "Reads that needed an export.", ex->n_misses);
 	metric(out, outsz, &o, "mbfs_exports_joined_total", "counter",
 	       "Readers that joined an export already running.", ex->n_joined);
+	metric(out, outsz, &o, "mbfs_spool_writes_total", "counter",
+	       "Write calls that put received bytes into spool files.",
+	       (uint64_t)atomic_load(&ex->n_spool_writes));
 	metric(out, outsz, &o, "mbfs_exports_running", "gauge",
 	       "Exports transferring now.", (uint64_t)ex->running);
 	metric(out, outsz, &o, "mbfs_exports_queued", "gauge",

@@ -143,6 +143,15 @@ def read(path):
         return f.read()
 
 
+def stats_value(m, name):
+    """The integer of line `name N` in .mbfs/stats."""
+    for line in read(m.p(".mbfs", "stats")).decode().splitlines():
+        key, _, value = line.partition(" ")
+        if key == name:
+            return int(value)
+    raise KeyError(name)
+
+
 def settle_spool(m, timeout=10.0):
     """Wait until the files of dropped results are gone (they are removed
     in the background: .mbfs/stats spool_removals_pending)."""

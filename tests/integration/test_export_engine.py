@@ -13,7 +13,7 @@ import time
 import pytest
 
 from fakeserver import FakeServer
-from conftest import card, read, settle_spool
+from conftest import card, read, settle_spool, stats_value
 
 ORDERS = ("databases", "Sample Database", "PUBLIC", "ORDERS.csv")
 
@@ -339,3 +339,24 @@ def test_errors_name_the_file_and_record_listing_failures(fresh, mount_factory):
     errors = read(m2.p(".mbfs", "errors")).decode()
     assert any(ln.split(" ", 1)[1].startswith("GET /api/collection (refresh failed, previous copy served) http=503 ")
                and "maintenance" in ln for ln in errors.splitlines()), errors
+
+
+def test_received_bytes_reach_the_spool_in_large_pieces(mount_factory):
+    """A big export (8 MB) cold and after a touch: the spool is written in
+    pieces of up to 512 KiB whatever sizes the socket hands over (a new
+    connection starts with a small window: 16 KiB pieces), and the bytes
+    are the server's."""
+    with FakeServer(behaviour="new", big_export_mb=8) as fake:
+        want = fake.export("card", 1000, "csv", fake.login())
+        m = mount_factory(fake.url)
+        path = m.p("cards", "1000.csv")
+        for touch in (False, True):
+            if touch:
+                os.utime(path)
+            before = stats_value(m, "spool_writes")
+            t0 = time.monotonic()
+            got = read(path)
+            took = time.monotonic() - t0
+            writes = stats_value(m, "spool_writes") - before
+            assert got == want
+            assert writes <= len(got) // (512 << 10) + int(took / 0.05) + 2, (touch, writes, took)
