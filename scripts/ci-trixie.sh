@@ -17,6 +17,7 @@
 #                       absent; kept afterwards) instead of a fresh one
 #   MBFS_TRIXIE_MIRROR  the archive to use instead of the apt sources'
 #   MBFS_TRIXIE_CTEST   ctest arguments (default: -LE clients)
+#   MBFS_TRIXIE_BENCH   bench.py arguments (default: --quick --only exports)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC="$(pwd)"
@@ -162,6 +163,14 @@ say "build (warnings as errors) and ctest ${MBFS_TRIXIE_CTEST:--LE clients}"
 # shellcheck disable=SC2086
 inside /bin/sh -c "cd /src/mbfs && MBFS_BUILD_DIR=build-trixie MBFS_CMAKE_ARGS=-DMBFS_WERROR=ON \
     scripts/test.sh ${MBFS_TRIXIE_CTEST:--LE clients}"
+
+# The export rows of the benchmark harness where kernel passthrough is
+# on (a root daemon, libfuse 3.17): printed for the log, never a gate.
+say "benchmark, export rows (bench.py ${MBFS_TRIXIE_BENCH:---quick --only exports})"
+# shellcheck disable=SC2086
+inside /bin/sh -c "cd /src/mbfs && MBFS_BIN=build-trixie/mbfs MBFS_FLOORFS=build-trixie/tests/floorfs \
+    /usr/bin/python3 tests/bench/bench.py ${MBFS_TRIXIE_BENCH:---quick --only exports}" || \
+    say "benchmark failed (not a gate)"
 
 say "Debian package: build and lintian"
 inside /bin/sh -c 'cd /src/mbfs && MBFS_DEB_DIR=/src/deb scripts/build-deb.sh'
