@@ -405,29 +405,55 @@ static void job_run(void *arg)
 	free(j);
 }
 
+/* Start e's fetch as a job on the worker pool (e is not busy). Lock
+ * held. */
+static enum mbfs_status start_job(struct mbfs_meta *m, struct entry *e,
+				  struct mbfs_err *err)
+{
+	if (m->stopping || !m->pool)
+		return mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0, "unmounting");
+	struct job *j = calloc(1, sizeof *j);
+	if (!j)
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	j->m = m;
+	j->e = e;
+	atomic_init(&j->cancel.fired, false);
+	j->item.fn = job_run;
+	j->item.arg = j;
+	e->busy = true; /* before the lock is let go */
+	e->job = j;
+	mbfs_pool_submit_item(m->pool, &j->item);
+	return MBFS_OK;
+}
+
 /* In a try scope: start e's fetch on the worker pool unless one is in
  * flight, and queue the request on it. Lock held. */
 static enum mbfs_status wait_entry(struct mbfs_meta *m, struct entry *e,
 				   struct mbfs_err *err)
 {
 	if (!e->busy) {
-		if (m->stopping || !m->pool)
-			return mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0,
-					    "unmounting");
-		struct job *j = calloc(1, sizeof *j);
-		if (!j)
-			return mbfs_err_set(err, MBFS_ERR_NOMEM, 0,
-					    "out of memory");
-		j->m = m;
-		j->e = e;
-		atomic_init(&j->cancel.fired, false);
-		j->item.fn = job_run;
-		j->item.arg = j;
-		e->busy = true; /* before the lock is let go */
-		e->job = j;
-		mbfs_pool_submit_item(m->pool, &j->item);
+		enum mbfs_status st = start_job(m, e, err);
+		if (st != MBFS_OK)
+			return st;
 	}
 	return mbfs_wait_on(&e->q, 0, err);
+}
+
+void mbfs_meta_prefetch(struct mbfs_meta *m, enum mbfs_meta_kind kind,
+			int64_t id)
+{
+	pthread_mutex_lock(&m->lock);
+	struct entry *e = entry_get(m, kind, id);
+	double now = mbfs_mono_now();
+	if (e && !e->busy && !(e->snap && now < e->fresh_until) &&
+	    !(!e->snap && e->failed && now < e->failed_until)) {
+		struct mbfs_err err;
+		mbfs_err_clear(&err);
+		/* not started (unmounting, no memory): the get that follows
+		 * fetches or says why */
+		(void)start_job(m, e, &err);
+	}
+	pthread_mutex_unlock(&m->lock);
 }
 
 enum mbfs_status mbfs_meta_get(struct mbfs_meta *m, enum mbfs_meta_kind kind,

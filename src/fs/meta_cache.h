@@ -99,6 +99,13 @@ enum mbfs_status mbfs_meta_get(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 			       const struct mbfs_meta_snap **out,
 			       struct mbfs_err *err);
 
+/* Start fetching (kind, id) on the worker pool unless it is fresh, being
+ * fetched, or failed within error_ttl; nobody waits for it (a get that
+ * follows joins the fetch). For lists a caller will want next: they
+ * arrive side by side instead of one after another. Never blocks. */
+void mbfs_meta_prefetch(struct mbfs_meta *m, enum mbfs_meta_kind kind,
+			int64_t id);
+
 /* The current snapshot, fresh or not, without fetching (NULL if none).
  * A reference, as above. Never blocks. */
 const struct mbfs_meta_snap *mbfs_meta_peek(struct mbfs_meta *m,

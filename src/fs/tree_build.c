@@ -226,6 +226,9 @@ enum mbfs_status tree_build_collection(struct mbfs_tree *t, int64_t id,
 				       struct protos *p, struct mbfs_err *err)
 {
 	const struct mbfs_meta_snap *colls = NULL, *dashes = NULL, *cards = NULL;
+	/* the three lists travel side by side, not one after another */
+	mbfs_meta_prefetch(t->meta, MBFS_META_DASHBOARDS, 0);
+	mbfs_meta_prefetch(t->meta, MBFS_META_CARDS, 0);
 	enum mbfs_status st = mbfs_meta_get(t->meta, MBFS_META_COLLECTIONS, 0,
 					    0, &colls, err);
 	if (st == MBFS_OK)

@@ -8,7 +8,10 @@
 #   - Ctrl-C on an `ls` waiting for a stalled listing ends it at once, and
 #     the listing is fetched again by the next reader;
 #   - requests whose answer is cached are answered at once by the FUSE
-#     worker (the try scope): nothing waits on a FUSE worker.
+#     worker (the try scope): nothing waits on a FUSE worker;
+#   - the three bulk lists a collection directory is built from are asked
+#     for side by side: with the collection list stalled, the card and
+#     dashboard lists are already requested.
 
 import os
 import signal
@@ -123,3 +126,29 @@ def test_cached_requests_never_wait(clean, mount_factory):
         assert read(m.p("cards", "1.csv")) == body
     assert time.monotonic() - t0 < 1.0
     fake.clear_faults()
+
+
+def test_bulk_lists_are_fetched_side_by_side(clean, mount_factory):
+    fake = clean
+    m = mount_factory(fake.url)
+    fake.add_fault(endpoint=ITEMS, latency_ms=8000, count=1)
+    before = fake.stats()["requests"]
+    names = []
+    t = threading.Thread(target=lambda: names.extend(os.listdir(m.p("collections", "Sales"))))
+    t.start()
+    try:
+        deadline = time.monotonic() + 6
+        asked = {}
+        while time.monotonic() < deadline:
+            now = fake.stats()["requests"]
+            asked = {k: now.get(k, 0) - before.get(k, 0)
+                     for k in (ITEMS, "GET /api/card", "GET /api/dashboard")}
+            if all(asked.values()):
+                break
+            time.sleep(0.05)
+        # all three asked while the collection list is still on its way
+        assert all(asked.values()), asked
+        assert t.is_alive()
+    finally:
+        t.join(30)
+    assert names and all(v == 1 for v in asked.values()), (names, asked)
