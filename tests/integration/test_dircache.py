@@ -18,6 +18,7 @@
 
 import errno
 import os
+import re
 import signal
 import subprocess
 import time
@@ -164,12 +165,19 @@ def test_old_handle_read_after_a_newer_listing_does_not_poison_the_cache(
         fake.edit(kind="card", id=cid, op="rename", name=name)
 
 
+def ls_version():
+    out = subprocess.run(["ls", "--version"], check=True, capture_output=True, text=True).stdout
+    m = re.search(r"(\d+)\.(\d+)", out.splitlines()[0])
+    return (int(m.group(1)), int(m.group(2)))
+
+
 def test_warm_ls_l_makes_no_upcall_per_file(clean, mount_factory):
     """ls -l asks every file for security.selinux and
     system.posix_acl_access (directories also _default). Answered
     ENODATA, each one was a GETXATTR upcall (two per file, ~90 % of a
     warm `ls -lR`); answered EOPNOTSUPP, ls stops asking after the first
-    file. Counted, not timed. The attributes mbfs serves still answer."""
+    file. (Newer coreutils ask listxattr per file instead: bounded below.)
+    Counted, not timed. The attributes mbfs serves still answer."""
     m = mount_factory(clean.url, "meta_ttl=600")
     top = m.p("collections")
     entries = sum(len(d) + len(f) for _, d, f in os.walk(top))
@@ -183,7 +191,14 @@ def test_warm_ls_l_makes_no_upcall_per_file(clean, mount_factory):
     c2 = m.fuse_requests()
     n = delta(c1, c2, "getxattr")
     assert n <= 3, "%d GETXATTR upcalls for %d entries" % (n, entries)
-    assert delta(c1, c2, "listxattr") == 0
+    # coreutils up to 9.1 (Debian 12) asks getxattr only; newer ls (9.7 on
+    # Debian 13) first asks listxattr, once per file: mbfs must answer it
+    # (getfattr -d lists user.mb.* with it), and nothing caches it
+    lx = delta(c1, c2, "listxattr")
+    if ls_version() <= (9, 1):
+        assert lx == 0, lx
+    else:
+        assert lx <= entries + 4, "%d LISTXATTR upcalls for %d entries" % (lx, entries)
     assert delta(c1, c2, "lookup", "getattr") <= overhead, c2
     assert delta(c1, c2, "readdir", "readdirplus") == 0
     # user.* is served as before; other namespaces are not supported
