@@ -166,9 +166,10 @@ static bool sink_piece(struct run *r, const char *buf, size_t len)
  * at a time, or when the oldest held byte has waited SINK_HOLD_S (a slow
  * transfer still shows its progress in .mbfs/stats and the log); the
  * runner writes what is left when the transfer ends, before the body is
- * checked. Once a stream handle joins, nothing is held
- * and readers waiting for bytes get them in pieces of SINK_PIECE, so the
- * first bytes reach them before the whole buffer is written.
+ * checked. Once a stream handle joins, nothing more is held (what was is
+ * written with the next bytes) and readers waiting for bytes get them in
+ * pieces of SINK_PIECE, so the first bytes reach them before the whole
+ * buffer is written.
  */
 #define SINK_HOLD ((size_t)512 << 10)
 #define SINK_HOLD_S 0.05
