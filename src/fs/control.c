@@ -23,6 +23,20 @@ enum control_id {
 			     line each (export.h), for `mbfs status` */
 };
 
+/* Append what the shim's report hook `which` writes to b at *o; false
+ * when no hook is set (no FUSE session). */
+static bool report_hook(struct mbfs_fs *fs, enum mbfs_fs_report which,
+			char *b, size_t *o)
+{
+	pthread_mutex_lock(&fs->lock);
+	int (*fn)(void *, char *, size_t) = fs->report[which].fn;
+	void *arg = fs->report[which].arg;
+	pthread_mutex_unlock(&fs->lock);
+	if (fn && *o < CONTROL_MAX)
+		*o += (size_t)fn(arg, b + *o, CONTROL_MAX - *o);
+	return fn != NULL;
+}
+
 void fs_render_control(struct mbfs_fs *fs, int64_t which, char **out,
 		       size_t *len)
 {
@@ -60,13 +74,7 @@ void fs_render_control(struct mbfs_fs *fs, int64_t which, char **out,
 		PUT("options %s", opts);
 		if (e->caps_text)
 			PUT("%s", e->caps_text);
-		pthread_mutex_lock(&fs->lock);
-		int (*stfn)(void *, char *, size_t) = fs->status_fn;
-		void *starg = fs->status_arg;
-		pthread_mutex_unlock(&fs->lock);
-		if (stfn && o < CONTROL_MAX)
-			o += (size_t)stfn(starg, b + o, CONTROL_MAX - o);
-		else if (!stfn)
+		if (!report_hook(fs, MBFS_REPORT_STATUS, b, &o))
 			PUT("passthrough off (no FUSE session)\n");
 	} else if (which == CTL_STATS) {
 		if (o < CONTROL_MAX)
@@ -74,8 +82,6 @@ void fs_render_control(struct mbfs_fs *fs, int64_t which, char **out,
 								CONTROL_MAX - o);
 		pthread_mutex_lock(&fs->lock);
 		uint64_t aliases = fs->n_aliases, stale = fs->n_stale;
-		int (*sfn)(void *, char *, size_t) = fs->stats_fn;
-		void *sarg = fs->stats_arg;
 		pthread_mutex_unlock(&fs->lock);
 		PUT("generation_aliases %" PRIu64 "\nstale_opens %" PRIu64
 		    "\nresult_reads %" PRIu64 "\n",
@@ -83,8 +89,7 @@ void fs_render_control(struct mbfs_fs *fs, int64_t which, char **out,
 		if (o < CONTROL_MAX && e->client->ops->describe_stats)
 			o += (size_t)e->client->ops->describe_stats(
 				e->client, b + o, CONTROL_MAX - o);
-		if (o < CONTROL_MAX && sfn)
-			o += (size_t)sfn(sarg, b + o, CONTROL_MAX - o);
+		report_hook(fs, MBFS_REPORT_STATS, b, &o);
 	} else if (which == CTL_METRICS) {
 		if (o < CONTROL_MAX)
 			o += (size_t)mbfs_export_describe_metrics(e->export, b + o,
@@ -97,8 +102,6 @@ void fs_render_control(struct mbfs_fs *fs, int64_t which, char **out,
 							      CONTROL_MAX - o);
 		pthread_mutex_lock(&fs->lock);
 		uint64_t aliases = fs->n_aliases, stale = fs->n_stale;
-		int (*fn)(void *, char *, size_t) = fs->metrics_fn;
-		void *arg = fs->metrics_arg;
 		pthread_mutex_unlock(&fs->lock);
 		PUT("# HELP mbfs_generation_aliases_total Newer generations shown under a new inode while an older one was open.\n"
 		    "# TYPE mbfs_generation_aliases_total counter\n"
@@ -110,8 +113,7 @@ void fs_render_control(struct mbfs_fs *fs, int64_t which, char **out,
 		    "# TYPE mbfs_result_reads_total counter\n"
 		    "mbfs_result_reads_total %" PRIu64 "\n",
 		    aliases, stale, atomic_load(&fs->n_result_reads));
-		if (o < CONTROL_MAX && fn)
-			o += (size_t)fn(arg, b + o, CONTROL_MAX - o);
+		report_hook(fs, MBFS_REPORT_METRICS, b, &o);
 	} else if (which == CTL_EXPORTS) {
 		if (o < CONTROL_MAX)
 			o += (size_t)mbfs_export_describe_exports(e->export, b + o,

@@ -84,33 +84,13 @@ void mbfs_fs_set_inval_hook(struct mbfs_fs *fs,
 	pthread_mutex_unlock(&fs->lock);
 }
 
-void mbfs_fs_set_metrics_hook(struct mbfs_fs *fs,
-			      int (*fn)(void *arg, char *out, size_t outsz),
-			      void *arg)
-{
-	pthread_mutex_lock(&fs->lock);
-	fs->metrics_fn = fn;
-	fs->metrics_arg = arg;
-	pthread_mutex_unlock(&fs->lock);
-}
-
-void mbfs_fs_set_stats_hook(struct mbfs_fs *fs,
-			    int (*fn)(void *arg, char *out, size_t outsz),
-			    void *arg)
-{
-	pthread_mutex_lock(&fs->lock);
-	fs->stats_fn = fn;
-	fs->stats_arg = arg;
-	pthread_mutex_unlock(&fs->lock);
-}
-
-void mbfs_fs_set_status_hook(struct mbfs_fs *fs,
+void mbfs_fs_set_report_hook(struct mbfs_fs *fs, enum mbfs_fs_report which,
 			     int (*fn)(void *arg, char *out, size_t outsz),
 			     void *arg)
 {
 	pthread_mutex_lock(&fs->lock);
-	fs->status_fn = fn;
-	fs->status_arg = arg;
+	fs->report[which].fn = fn;
+	fs->report[which].arg = arg;
 	pthread_mutex_unlock(&fs->lock);
 }
 

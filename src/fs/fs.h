@@ -74,19 +74,19 @@ struct mbfs_fs_env {
 };
 
 struct mbfs_fs *mbfs_fs_new(const struct mbfs_fs_env *env);
-/* Metrics of the layers below the shim (FUSE requests by op, threads),
- * appended to .mbfs/metrics; set before requests are served. */
-void mbfs_fs_set_metrics_hook(struct mbfs_fs *fs,
-			      int (*fn)(void *arg, char *out, size_t outsz),
-			      void *arg);
-/* The same for .mbfs/stats (threads and their bound, requests waiting). */
-void mbfs_fs_set_stats_hook(struct mbfs_fs *fs,
-			    int (*fn)(void *arg, char *out, size_t outsz),
-			    void *arg);
-
-/* The same for .mbfs/status (how reads are served: kernel passthrough
- * or not, and why). */
-void mbfs_fs_set_status_hook(struct mbfs_fs *fs,
+/* What the layers below the shim add to the .mbfs/ reports: status
+ * (how reads are served: kernel passthrough or not, and why), stats
+ * (threads and their bound, requests waiting, passthrough opens) and
+ * metrics (FUSE requests by op, threads). fn writes at most outsz bytes
+ * and returns how many; set before requests are served, cleared with
+ * NULL after the loop ended. */
+enum mbfs_fs_report {
+	MBFS_REPORT_STATUS,
+	MBFS_REPORT_STATS,
+	MBFS_REPORT_METRICS,
+	MBFS_REPORT_COUNT
+};
+void mbfs_fs_set_report_hook(struct mbfs_fs *fs, enum mbfs_fs_report which,
 			     int (*fn)(void *arg, char *out, size_t outsz),
 			     void *arg);
 

@@ -65,12 +65,10 @@ struct mbfs_fs {
 	 * the kernel serves from its page cache adds none. No lock. */
 	_Atomic uint64_t n_result_reads;
 	/* Metrics of the layers fs does not know (FUSE requests, threads). */
-	int (*metrics_fn)(void *arg, char *out, size_t outsz);
-	void *metrics_arg;
-	int (*stats_fn)(void *arg, char *out, size_t outsz);
-	void *stats_arg;
-	int (*status_fn)(void *arg, char *out, size_t outsz);
-	void *status_arg;
+	struct {                   /* mbfs_fs_set_report_hook */
+		int (*fn)(void *arg, char *out, size_t outsz);
+		void *arg;
+	} report[MBFS_REPORT_COUNT];
 	/* Handles given to the kernel and not released yet: freed at
 	 * teardown when their RELEASE never came (a lazy unmount). */
 	struct mbfs_file *files;

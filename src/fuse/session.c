@@ -211,9 +211,12 @@ int mbfs_session_run(const struct mbfs_options *o, struct mbfs_fs *fs,
 		mbfs_tree_set_gone_hook(tree, mbfs_notify_gone, notify);
 		mbfs_fs_set_inval_hook(fs, mbfs_notify_gone, notify);
 	}
-	mbfs_fs_set_metrics_hook(fs, mbfs_fuse_describe_metrics, &ctx);
-	mbfs_fs_set_stats_hook(fs, mbfs_fuse_describe_stats, &ctx);
-	mbfs_fs_set_status_hook(fs, mbfs_pt_describe_status, NULL);
+	mbfs_fs_set_report_hook(fs, MBFS_REPORT_METRICS,
+				mbfs_fuse_describe_metrics, &ctx);
+	mbfs_fs_set_report_hook(fs, MBFS_REPORT_STATS, mbfs_fuse_describe_stats,
+				&ctx);
+	mbfs_fs_set_report_hook(fs, MBFS_REPORT_STATUS, mbfs_pt_describe_status,
+				NULL);
 	/* a query's data file whose SQL changed: its attributes go at once */
 	mbfs_fs_set_inval_inode_hook(fs, inval_inode_now, se);
 	if (fuse_set_signal_handlers(se) != 0)
@@ -297,9 +300,8 @@ out:
 		hooks->pool(hooks->arg, NULL);
 	mbfs_pool_free(ctx.pool);
 	/* ctx ends with this call: no metrics or stats from the shim any more */
-	mbfs_fs_set_metrics_hook(fs, NULL, NULL);
-	mbfs_fs_set_stats_hook(fs, NULL, NULL);
-	mbfs_fs_set_status_hook(fs, NULL, NULL);
+	for (int r = 0; r < MBFS_REPORT_COUNT; r++)
+		mbfs_fs_set_report_hook(fs, (enum mbfs_fs_report)r, NULL, NULL);
 	fuse_opt_free_args(&fargs);
 	return rc;
 }
