@@ -181,22 +181,20 @@ void mbfs_pt_release(fuse_req_t req, uint64_t ino)
 int mbfs_pt_describe_status(void *arg, char *out, size_t outsz)
 {
 	(void)arg;
+	size_t o = 0;
 	pthread_mutex_lock(&pt.lock);
-	int n = snprintf(out, outsz, "passthrough %s (%s)\n",
-			 pt.on ? "on" : "off", pt.why);
+	mbfs_putf(out, outsz, &o, "passthrough %s (%s)\n",
+		  pt.on ? "on" : "off", pt.why);
 	pthread_mutex_unlock(&pt.lock);
-	if (n < 0)
-		return 0;
-	return (size_t)n < outsz ? n : (int)outsz - 1;
+	return (int)(o < outsz ? o : outsz - 1);
 }
 
 int mbfs_pt_describe_stats(char *out, size_t outsz)
 {
+	size_t o = 0;
 	pthread_mutex_lock(&pt.lock);
-	int n = snprintf(out, outsz, "passthrough_opens %" PRIu64 "\n"
-			 "backing_inodes %zu\n", pt.opens, pt.inodes.n);
+	mbfs_putf(out, outsz, &o, "passthrough_opens %" PRIu64 "\n"
+		  "backing_inodes %zu\n", pt.opens, pt.inodes.n);
 	pthread_mutex_unlock(&pt.lock);
-	if (n < 0)
-		return 0;
-	return (size_t)n < outsz ? n : (int)outsz - 1;
+	return (int)(o < outsz ? o : outsz - 1);
 }
