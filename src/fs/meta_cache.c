@@ -405,6 +405,29 @@ static void job_run(void *arg)
 	free(j);
 }
 
+/* The snapshot a get would take (it has the array when one is wanted).
+ * Lock held. */
+static bool entry_usable(const struct entry *e)
+{
+	return e->snap && (!e->want_array || e->snap->array);
+}
+
+/* No snapshot, and the last fetch failed within error_ttl: a get answers
+ * that failure. Lock held. */
+static bool entry_failed_recently(const struct entry *e, double now)
+{
+	return !e->snap && e->failed && now < e->failed_until;
+}
+
+/* Whether a get now answers from e without a fetch (once no fetch is in
+ * flight): a usable snapshot within meta_ttl, or a recent failure. Lock
+ * held. */
+static bool entry_settled(const struct entry *e, double now)
+{
+	return (entry_usable(e) && now < e->fresh_until) ||
+	       entry_failed_recently(e, now);
+}
+
 /* Start e's fetch as a job on the worker pool (e is not busy). Lock
  * held. */
 static enum mbfs_status start_job(struct mbfs_meta *m, struct entry *e,
@@ -444,9 +467,7 @@ void mbfs_meta_prefetch(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 {
 	pthread_mutex_lock(&m->lock);
 	struct entry *e = entry_get(m, kind, id);
-	double now = mbfs_mono_now();
-	if (e && !e->busy && !(e->snap && now < e->fresh_until) &&
-	    !(!e->snap && e->failed && now < e->failed_until)) {
+	if (e && !e->busy && !entry_settled(e, mbfs_mono_now())) {
 		struct mbfs_err err;
 		mbfs_err_clear(&err);
 		/* not started (unmounting, no memory): the get that follows
@@ -477,7 +498,7 @@ enum mbfs_status mbfs_meta_get(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 	bool waited = mbfs_waited_for(e, &wst, &werr);
 	for (;;) {
 		double now = mbfs_mono_now();
-		bool usable = e->snap && (!e->want_array || e->snap->array);
+		bool usable = entry_usable(e);
 		if (usable && now < e->fresh_until && !e->busy)
 			break;
 		if (waited) {
@@ -492,7 +513,7 @@ enum mbfs_status mbfs_meta_get(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 				break;
 			}
 		}
-		if (!e->snap && e->failed && now < e->failed_until && !e->busy) {
+		if (entry_failed_recently(e, now) && !e->busy) {
 			*err = e->error;
 			st = err->status;
 			break;
