@@ -32,6 +32,7 @@ static const struct {
 	[MBFS_ERR_READONLY] = {"read-only", EROFS},
 	[MBFS_ERR_INVALID] = {"invalid", EINVAL},
 	[MBFS_ERR_INTERRUPTED] = {"interrupted", EINTR},
+	[MBFS_ERR_UNMOUNTING] = {"unmounting", ENOTCONN},
 	[MBFS_ERR_NOT_DIR] = {"not-dir", ENOTDIR},
 	[MBFS_ERR_IS_DIR] = {"is-dir", EISDIR},
 	[MBFS_ERR_NO_ATTR] = {"no-attr", ENODATA},

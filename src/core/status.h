@@ -34,6 +34,10 @@ enum mbfs_status {
 	MBFS_ERR_READONLY,      /* write attempt on a read-only object            */
 	MBFS_ERR_INVALID,       /* bad argument, bad option                       */
 	MBFS_ERR_INTERRUPTED,   /* the waiting request was interrupted            */
+	MBFS_ERR_UNMOUNTING,    /* the mount is ending: what the request waited
+				   for will not come (ENOTCONN, what the kernel
+				   answers once the connection is gone — never
+				   EINTR, which claims a signal nobody sent) */
 	MBFS_ERR_NOT_DIR,
 	MBFS_ERR_IS_DIR,
 	MBFS_ERR_NO_ATTR,       /* extended attribute absent                      */
@@ -64,6 +68,14 @@ struct mbfs_err {
 
 /* errno for a status (MBFS_OK → 0). The one table of the project. */
 int mbfs_status_errno(enum mbfs_status st);
+
+/* The request gave up (interrupted) or the mount is ending: nothing was
+ * learned about the server, so an outcome with this status is never
+ * remembered as the object's failure. */
+static inline bool mbfs_status_abandoned(enum mbfs_status st)
+{
+	return st == MBFS_ERR_INTERRUPTED || st == MBFS_ERR_UNMOUNTING;
+}
 
 /* Short stable name, e.g. "not-found". Never NULL. */
 const char *mbfs_status_name(enum mbfs_status st);

@@ -210,7 +210,7 @@ static enum mbfs_status fetch_list(struct mbfs_meta *m, struct mbfs_meta_snap *s
 	enum mbfs_status jst = mb_json_stream_finish(
 		js, &s->u, want_array ? &s->array : NULL, &s->array_len,
 		&s->count, &jerr);
-	if (jst != MBFS_OK && (st == MBFS_OK || st == MBFS_ERR_INTERRUPTED)) {
+	if (jst != MBFS_OK && (st == MBFS_OK || mbfs_status_abandoned(st))) {
 		*err = jerr;
 		st = jst;
 	}
@@ -339,7 +339,7 @@ static enum mbfs_status fetch_done(struct mbfs_meta *m, struct entry *e,
 		e->failed = false;
 		/* an invalidation during the fetch wins: refetch next time */
 		e->fresh_until = seq == e->inval_seq ? now + m->ttl : 0;
-	} else if (fst == MBFS_ERR_INTERRUPTED) {
+	} else if (mbfs_status_abandoned(fst)) {
 		/* our reader gave up, not the server: remember nothing */
 		*err = *ferr;
 		st = fst;
@@ -434,7 +434,7 @@ static enum mbfs_status start_job(struct mbfs_meta *m, struct entry *e,
 				  struct mbfs_err *err)
 {
 	if (m->stopping || !m->pool)
-		return mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0, "unmounting");
+		return mbfs_err_set(err, MBFS_ERR_UNMOUNTING, 0, "unmounting");
 	struct job *j = calloc(1, sizeof *j);
 	if (!j)
 		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");

@@ -132,7 +132,7 @@ void mbfs_meta_invalidate_all(struct mbfs_meta *m);
 /* Wake every waiter so an interrupted one notices (any thread). */
 void mbfs_meta_wake(struct mbfs_meta *m);
 /* The pool fetch jobs run on (borrowed; without one, a try scope gets
- * MBFS_ERR_INTERRUPTED). */
+ * MBFS_ERR_UNMOUNTING). */
 void mbfs_meta_set_pool(struct mbfs_meta *m, struct mbfs_pool *pool);
 /* Unmounting: start no new fetch jobs (those in flight end on their own). */
 void mbfs_meta_stop(struct mbfs_meta *m);

@@ -547,7 +547,7 @@ static enum mbfs_status fetch_listing(struct mbfs_tree *t,
 	if (st == MBFS_OK) {
 		dir->listing_ok = true;
 		dir->fetched_at = mbfs_mono_now();
-	} else if (st == MBFS_ERR_INTERRUPTED) {
+	} else if (mbfs_status_abandoned(st)) {
 		/* our reader gave up, not the server: others waiting for this
 		 * directory fetch it themselves */
 		dir->stale = true;
@@ -617,7 +617,7 @@ static enum mbfs_status wait_listing(struct mbfs_tree *t, struct mbfs_node *dir,
 	}
 	if (!dir->listing_busy) {
 		if (t->stopping || !t->pool)
-			return mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0,
+			return mbfs_err_set(err, MBFS_ERR_UNMOUNTING, 0,
 					    "unmounting");
 		struct fetch_job *fj = calloc(1, sizeof *fj);
 		if (!fj)

@@ -191,7 +191,7 @@ void mbfs_tree_invalidate_file(struct mbfs_tree *t, struct mbfs_node *n);
 struct mbfs_pool;
 void mbfs_tree_set_pool(struct mbfs_tree *t, struct mbfs_pool *pool);
 /* Unmounting: no new fetch jobs; a try scope that would need one gets
- * MBFS_ERR_INTERRUPTED. Takes the locks. */
+ * MBFS_ERR_UNMOUNTING. Takes the locks. */
 void mbfs_tree_stop(struct mbfs_tree *t);
 
 /* SIGHUP: every listing and shared object. Takes the lock. */

@@ -368,7 +368,7 @@ static enum mbfs_status execute(struct mbfs_export *ex, struct run *r,
 	}
 	if (st != MBFS_OK) {
 		mbfs_spool_discard(ex->spool, r->tmp);
-		if (st == MBFS_ERR_INTERRUPTED)
+		if (mbfs_status_abandoned(st))
 			mbfs_info("export %s cancelled after %.3f s", label, dur);
 		else
 			mbfs_warn("export %s failed after %.3f s: %s", label,
@@ -396,7 +396,7 @@ static void complete(struct mbfs_export *ex, struct run *r,
 		j->done_at = mbfs_mono_now();
 		j->last_size = atomic_load(&r->bytes);
 		ex->n_succeeded++;
-	} else if (st == MBFS_ERR_INTERRUPTED) {
+	} else if (mbfs_status_abandoned(st)) {
 		ex->n_interrupted++; /* not a failure of the result: not remembered */
 	} else {
 		j->failed = true;
@@ -462,7 +462,7 @@ static enum mbfs_status start_run(struct mbfs_export *ex, struct job *j,
 				  struct mbfs_err *err)
 {
 	if (ex->stopping)
-		return mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0, "unmounting");
+		return mbfs_err_set(err, MBFS_ERR_UNMOUNTING, 0, "unmounting");
 	struct run *r = run_new(ex, j, req, for_stat, err);
 	if (!r)
 		return err->status ? err->status : MBFS_ERR_IO;
@@ -740,7 +740,7 @@ enum mbfs_status mbfs_export_stream_wait(struct mbfs_export *ex,
 		if (done && r->status != MBFS_OK) {
 			*err = r->err;
 			/* an export that did not complete is never an EOF */
-			if (r->status == MBFS_ERR_INTERRUPTED)
+			if (mbfs_status_abandoned(r->status))
 				err->status = MBFS_ERR_EXPORT;
 			return err->status;
 		}

@@ -57,7 +57,7 @@ enum mbfs_status mbfs_export_new(struct mb_client *client,
 				 const struct mbfs_export_config *cfg,
 				 struct mbfs_export **out, struct mbfs_err *err);
 /* Unmounting: abort every run and make every waiter return
- * (MBFS_ERR_INTERRUPTED) without freeing anything. Non-blocking. */
+ * (MBFS_ERR_UNMOUNTING) without freeing anything. Non-blocking. */
 void mbfs_export_shutdown(struct mbfs_export *ex);
 /* Shut down and wait for the runners to end (each run ends, its waiters
  * woken): after this nothing in the engine wakes a waiter. Blocks until the

@@ -11,8 +11,10 @@
 #     worker (the try scope): nothing waits on a FUSE worker;
 #   - the three bulk lists a collection directory is built from are asked
 #     for side by side: with the collection list stalled, the card and
-#     dashboard lists are already requested.
+#     dashboard lists are already requested;
+#   - SIGTERM ends requests waiting on stalls with ENOTCONN, never EINTR.
 
+import errno
 import os
 import signal
 import subprocess
@@ -152,3 +154,48 @@ def test_bulk_lists_are_fetched_side_by_side(clean, mount_factory):
     finally:
         t.join(30)
     assert names and all(v == 1 for v in asked.values()), (names, asked)
+
+
+def test_sigterm_answers_waiting_requests_with_enotconn(clean, mount_factory):
+    """SIGTERM while requests wait for a stalled listing and a stalled
+    export: each ends at once with ENOTCONN — mbfs's answer while the
+    mount ends — or ECONNABORTED — the kernel's, when the connection went
+    first —, never EINTR, which would claim a signal that nobody sent to
+    the waiting process (`os.utime` fails with InterruptedError; the
+    stress test once saw that after a lazy unmount). Which of the two
+    depends on timing: test_fs.c pins mbfs's own answer."""
+    fake = clean
+    m = mount_factory(fake.url)
+    os.listdir(m.p("collections"))
+    os.listdir(m.p("cards"))
+    target = m.p("collections", "Sales")
+    os.utime(target)                            # its listing must be fetched
+    fake.add_fault(endpoint=ITEMS, latency_ms=8000, count=1)
+    fake.add_fault(endpoint="POST /api/card/:id/query/:export-format", latency_ms=8000)
+    got = {}
+
+    def attempt(name, fn):
+        try:
+            fn()
+            got[name] = "ok"
+        except OSError as e:
+            got[name] = e.errno
+
+    work = {"listdir": lambda: os.listdir(target),
+            "read": lambda: read(m.p("cards", "5.csv"))}
+    threads = [threading.Thread(target=attempt, args=(k, fn)) for k, fn in work.items()]
+    for t in threads:
+        t.start()
+    time.sleep(0.8)                             # they all wait now
+    t0 = time.monotonic()
+    m.proc.send_signal(signal.SIGTERM)
+    for t in threads:
+        t.join(10)
+    assert time.monotonic() - t0 < 5.0          # not the 8 s of the stalls
+    # libfuse 3.14's loop returns the signal number: exit status 1
+    m.expect_failure = True
+    assert m.proc.wait(20) in (0, 1)
+    names = {k: errno.errorcode.get(v, v) for k, v in got.items()}
+    assert set(got) == set(work), names
+    assert all(v in (errno.ENOTCONN, errno.ECONNABORTED) for v in got.values()), (
+        names, m.log_text()[-3000:])

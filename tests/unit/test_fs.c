@@ -362,11 +362,44 @@ static void test_result_reads_counted(void)
 	env_down(&e);
 }
 
+/* The mount is ending: an open that needs an export is answered
+ * MBFS_ERR_UNMOUNTING — ENOTCONN, never EINTR (no signal was sent) — and
+ * nothing is remembered as the card's failure. */
+static void test_open_while_unmounting(void)
+{
+	struct env e;
+	env_up(&e);
+	fake_set_export(&e.fc, BODY_A, strlen(BODY_A), 0, "text/csv", MBFS_OK,
+			NULL);
+	struct mbfs_attr coll, file;
+	CHECK_INT(look(&e, 1, "collections", &coll), MBFS_OK);
+	CHECK_INT(look(&e, coll.ino, "Orders.csv", &file), MBFS_OK);
+	CHECK_INT(fake_get_int(&e.fc, &e.fc.export_calls), 1); /* its size */
+	struct mbfs_attr touched;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	CHECK_INT(mbfs_fs_touch(e.fs, file.ino, &touched, &err), MBFS_OK);
+	mbfs_export_shutdown(e.ex);
+	size_t len = 0;
+	enum mbfs_status st;
+	char *got = read_all(&e, file.ino, 4096, &len, &st);
+	CHECK(got == NULL);
+	CHECK_INT(st, MBFS_ERR_UNMOUNTING);
+	CHECK_INT(mbfs_status_errno(st), ENOTCONN);
+	CHECK_INT(fake_get_int(&e.fc, &e.fc.export_calls), 1);
+	/* not remembered as the card's failure */
+	CHECK(xattr(&e, file.ino, "user.mb.error") == NULL);
+	free(got);
+	mbfs_fs_forget(e.fs, file.ino, 1);
+	env_down(&e);
+}
+
 int main(void)
 {
 	test_lookup_stat_read();
 	test_same_size_refresh_and_open_handle();
 	test_failed_export();
 	test_result_reads_counted();
+	test_open_while_unmounting();
 	return check_done();
 }
