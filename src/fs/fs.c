@@ -858,8 +858,20 @@ enum mbfs_status mbfs_fs_read(struct mbfs_fs *fs, struct mbfs_file *f,
 		enum mbfs_status st = mbfs_export_stream_wait(
 			fs->env.export, f->stream, off, size, &avail, err);
 		if (st == MBFS_OK && avail) {
-			out->fd = mbfs_export_stream_fd(f->stream);
-			out->len = avail;
+			/* received bytes, some perhaps still in the sink's
+			 * buffer: a copy, not the spool fd */
+			out->buf = malloc(avail);
+			st = out->buf ? mbfs_export_stream_read(f->stream, off,
+								 out->buf, avail,
+								 err)
+				      : mbfs_err_set(err, MBFS_ERR_NOMEM, 0,
+						     "out of memory");
+			if (st == MBFS_OK) {
+				out->len = avail;
+			} else {
+				free(out->buf);
+				out->buf = NULL;
+			}
 		}
 		if (st != MBFS_ERR_WOULD_BLOCK)
 			atomic_fetch_add(&fs->n_result_reads, 1);

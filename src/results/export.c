@@ -104,7 +104,7 @@ static void progress(struct run *r)
 		return;
 	r->next_progress = now + PROGRESS_EVERY;
 	double el = now - r->started_at;
-	uint64_t b = atomic_load(&r->bytes);
+	uint64_t b = atomic_load(&r->visible);
 	double rate = el > 0 ? (double)b / el : 0;
 	if (r->expected)
 		mbfs_info("export %s: %" PRIu64 " bytes so far (%.0f%% of the last result), %.1f s, %.2f MB/s",
@@ -115,7 +115,7 @@ static void progress(struct run *r)
 			  r->label, b, el, rate / 1e6);
 }
 
-/* Write, scan and publish one piece of body bytes. */
+/* Write and scan one piece of body bytes (hold_lock held). */
 static bool sink_piece(struct run *r, const char *buf, size_t len)
 {
 	struct sink *k = &r->sink;
@@ -138,10 +138,17 @@ static bool sink_piece(struct run *r, const char *buf, size_t len)
 	atomic_fetch_add(&r->bytes, (uint64_t)len);
 	atomic_store(&r->rows, k->scan.fmt == MBFS_FMT_CSV ? k->scan.records
 							   : k->scan.objects);
+	return true;
+}
+
+/* len more bytes were received: make them visible to stream readers and
+ * wake those they cover (I/O thread, hold_lock held). */
+static void sink_publish(struct run *r, size_t len)
+{
+	uint64_t have = atomic_fetch_add(&r->visible, (uint64_t)len) + len;
 	progress(r);
 	if (atomic_load(&r->nq)) {
 		/* requests waiting for these bytes: their retries answer */
-		uint64_t have = atomic_load(&r->bytes);
 		pthread_mutex_lock(&r->ex->wq_lock);
 		mbfs_waitq_wake(&r->q, have, MBFS_OK, NULL);
 		atomic_store(&r->nq, mbfs_waitq_len(&r->q));
@@ -152,7 +159,6 @@ static bool sink_piece(struct run *r, const char *buf, size_t len)
 		pthread_cond_broadcast(&r->pcond);
 		pthread_mutex_unlock(&r->plock);
 	}
-	return true;
 }
 
 /*
@@ -161,22 +167,22 @@ static bool sink_piece(struct run *r, const char *buf, size_t len)
  * it back several times cheaper than 16 KiB writes (docs/benchmarks.md).
  * The transport hands over up to 512 KiB at once, but only what the
  * socket had: a new connection (a small TCP window) or a decoded body
- * (curl inflates in 16 KiB pieces) arrives in 16 KiB pieces. So, while no
- * stream handle has joined the run, bytes are held and written SINK_HOLD
- * at a time, or when the oldest held byte has waited SINK_HOLD_S (a slow
- * transfer still shows its progress in .mbfs/stats and the log); the
- * runner writes what is left when the transfer ends, before the body is
- * checked. Once a stream handle joins, nothing more is held (what was is
- * written with the next bytes) and readers waiting for bytes get them in
- * pieces of SINK_PIECE, so the first bytes reach them before the whole
- * buffer is written.
+ * (curl inflates in 16 KiB pieces) arrives in 16 KiB pieces. So bytes
+ * are held and written SINK_HOLD at a time, or when the oldest held byte
+ * has waited SINK_HOLD_S; the runner writes what is left when the
+ * transfer ends, before the body is checked.
+ *
+ * Held bytes are not hidden: a byte is visible to stream readers as soon
+ * as it is received (run->visible), and a reader copies what it needs
+ * from the spool file and, past its end, from the hold buffer
+ * (mbfs_export_stream_read). So a stream handle neither waits for a
+ * buffer to fill nor makes the sink write in small pieces, and a server
+ * that stalls cannot keep received bytes from a reader.
  */
 #define SINK_HOLD ((size_t)512 << 10)
 #define SINK_HOLD_S 0.05
-#define SINK_PIECE ((size_t)64 << 10)
 
-/* Write what is held (I/O thread, or the runner once the transfer is
- * over). */
+/* Write what is held (hold_lock held). */
 static bool sink_flush(struct run *r)
 {
 	struct sink *k = &r->sink;
@@ -185,12 +191,12 @@ static bool sink_flush(struct run *r)
 	return n == 0 || sink_piece(r, k->hold, n);
 }
 
-/* Hold buf while no stream handle reads the run; false when it must be
- * written now (the caller writes it after flushing what is held). */
+/* Hold buf; false when it must be written now (the caller writes it
+ * after flushing what is held). hold_lock held. */
 static bool sink_hold(struct run *r, const char *buf, size_t len, bool *ok)
 {
 	struct sink *k = &r->sink;
-	if (atomic_load(&r->streamed) || (k->held == 0 && len >= SINK_HOLD))
+	if (k->held == 0 && len >= SINK_HOLD)
 		return false;
 	if (!k->hold && !(k->hold = malloc(SINK_HOLD)))
 		return false;
@@ -214,26 +220,25 @@ static bool sink_hold(struct run *r, const char *buf, size_t len, bool *ok)
 	return true;
 }
 
+static bool sink_write_locked(struct run *r, const char *buf, size_t len)
+{
+	bool ok;
+	if (!sink_hold(r, buf, len, &ok))
+		ok = sink_flush(r) && sink_piece(r, buf, len);
+	if (ok)
+		sink_publish(r, len);
+	return ok;
+}
+
 static bool sink_write(void *arg, const char *buf, size_t len)
 {
 	struct run *r = arg;
 	if (atomic_load(&r->abort))
 		return false;
-	bool ok;
-	if (sink_hold(r, buf, len, &ok))
-		return ok;
-	if (!sink_flush(r))
-		return false;
-	bool waiting = atomic_load(&r->nq) || atomic_load(&r->pwaiters);
-	size_t piece = waiting ? SINK_PIECE : len;
-	do {
-		size_t n = len < piece ? len : piece;
-		if (!sink_piece(r, buf, n))
-			return false;
-		buf += n;
-		len -= n;
-	} while (len > 0);
-	return true;
+	pthread_mutex_lock(&r->hold_lock);
+	bool ok = sink_write_locked(r, buf, len);
+	pthread_mutex_unlock(&r->hold_lock);
+	return ok;
 }
 
 /* Free a run that nobody references (lock held; takes wq_lock). */
@@ -253,6 +258,7 @@ static void run_free(struct run *r)
 	free(r->uuid);
 	free(r->object);
 	pthread_mutex_destroy(&r->plock);
+	pthread_mutex_destroy(&r->hold_lock);
 	pthread_cond_destroy(&r->pcond);
 	free(r);
 }
@@ -289,6 +295,7 @@ static struct run *run_new(struct mbfs_export *ex, struct job *j,
 	r->sink.fd = -1;
 	mbfs_verify_init(&r->sink.scan, mbfs_fmt_parse(req->format));
 	pthread_mutex_init(&r->plock, NULL);
+	pthread_mutex_init(&r->hold_lock, NULL);
 	pthread_cond_init(&r->pcond, NULL);
 	if (mbfs_spool_create(ex->spool, &r->sink.fd, &r->tmp, err) != MBFS_OK) {
 		run_free(r);
@@ -332,7 +339,10 @@ static enum mbfs_status execute(struct mbfs_export *ex, struct run *r,
 	enum mbfs_status st = ex->client->ops->export_run(
 		ex->client, &r->req, sink_write, r, &res, err);
 	/* the transport is done with the sink: write what it held */
-	if (!sink_flush(r) && st == MBFS_OK && !r->sink.write_errno)
+	pthread_mutex_lock(&r->hold_lock);
+	bool flushed = sink_flush(r);
+	pthread_mutex_unlock(&r->hold_lock);
+	if (!flushed && st == MBFS_OK && !r->sink.write_errno)
 		st = mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0,
 				  "sink refused the bytes");
 	double dur = mbfs_mono_now() - t0;
@@ -679,7 +689,6 @@ enum mbfs_status mbfs_export_stream_open(struct mbfs_export *ex,
 	}
 	s->run->refs++;
 	s->run->streamers++;
-	atomic_store(&s->run->streamed, true);
 	ex->n_joined++;
 out:
 	pthread_mutex_unlock(&ex->lock);
@@ -708,7 +717,7 @@ enum mbfs_status mbfs_export_stream_wait(struct mbfs_export *ex,
 		pthread_mutex_lock(&ex->wq_lock);
 		atomic_fetch_add(&r->nq, 1);
 		bool ready = atomic_load(&r->done) ||
-			     atomic_load(&r->bytes) >= off + size;
+			     atomic_load(&r->visible) >= off + size;
 		enum mbfs_status st = MBFS_OK;
 		if (!ready)
 			st = mbfs_wait_on(&r->q, off + size, err);
@@ -722,7 +731,7 @@ enum mbfs_status mbfs_export_stream_wait(struct mbfs_export *ex,
 		pthread_mutex_lock(&r->plock);
 		atomic_fetch_add(&r->pwaiters, 1);
 		while (!atomic_load(&r->done) &&
-		       atomic_load(&r->bytes) < off + size &&
+		       atomic_load(&r->visible) < off + size &&
 		       !mbfs_cancel_fired(cx)) {
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
@@ -736,7 +745,7 @@ enum mbfs_status mbfs_export_stream_wait(struct mbfs_export *ex,
 		atomic_fetch_sub(&r->pwaiters, 1);
 		pthread_mutex_unlock(&r->plock);
 		bool done = atomic_load(&r->done);
-		end = atomic_load(&r->bytes);
+		end = atomic_load(&r->visible);
 		if (done && r->status != MBFS_OK) {
 			*err = r->err;
 			/* an export that did not complete is never an EOF */
@@ -759,9 +768,65 @@ enum mbfs_status mbfs_export_stream_wait(struct mbfs_export *ex,
 	return MBFS_OK;
 }
 
-int mbfs_export_stream_fd(const struct mbfs_stream *s)
+/* pread all of [off, off + len) from fd. */
+static enum mbfs_status pread_all(int fd, char *buf, size_t len, uint64_t off,
+				  struct mbfs_err *err)
 {
-	return s->fd;
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return mbfs_err_set(err, MBFS_ERR_IO, 0,
+					    "cannot read the spool file: %s",
+					    n < 0 ? strerror(errno) : "short");
+		got += (size_t)n;
+	}
+	return MBFS_OK;
+}
+
+enum mbfs_status mbfs_export_stream_read(struct mbfs_stream *s, uint64_t off,
+					 char *buf, size_t len,
+					 struct mbfs_err *err)
+{
+	struct run *r = s->run;
+	if (!r)
+		return pread_all(s->fd, buf, len, off, err);
+	size_t got = 0;
+	for (;;) {
+		/* what is written never changes: read it without the lock */
+		uint64_t w = atomic_load(&r->bytes);
+		if (off + got < w) {
+			size_t n = w - (off + got) < len - got
+					   ? (size_t)(w - (off + got))
+					   : len - got;
+			enum mbfs_status st =
+				pread_all(s->fd, buf + got, n, off + got, err);
+			if (st != MBFS_OK)
+				return st;
+			got += n;
+			if (got == len)
+				return MBFS_OK;
+			continue;
+		}
+		/* the rest is held: copy it unless a flush wrote it first */
+		pthread_mutex_lock(&r->hold_lock);
+		uint64_t b = atomic_load(&r->bytes);
+		if (off + got < b) {
+			pthread_mutex_unlock(&r->hold_lock);
+			continue;
+		}
+		bool have = off + len <= b + r->sink.held;
+		if (have)
+			memcpy(buf + got, r->sink.hold + (off + got - b),
+			       len - got);
+		pthread_mutex_unlock(&r->hold_lock);
+		if (!have) /* the sink refused them: the run fails */
+			return mbfs_err_set(err, MBFS_ERR_EXPORT, 0,
+					    "the export ended before these bytes were kept");
+		return MBFS_OK;
+	}
 }
 
 void mbfs_export_stream_close(struct mbfs_export *ex, struct mbfs_stream *s)

@@ -93,8 +93,8 @@ enum mbfs_status mbfs_export_stream_open(struct mbfs_export *ex,
 					 struct mbfs_stream **out,
 					 struct mbfs_err *err);
 /* Wait until [off, off+size) has arrived or the export ended; *avail is
- * how many bytes at off can be read from mbfs_export_stream_fd() now
- * (0 = end of file). An export that failed after bytes were delivered
+ * how many bytes at off mbfs_export_stream_read() can give now (0 = end
+ * of file). Received bytes count, written to the spool or not yet. An export that failed after bytes were delivered
  * gives its error (EIO), never a silent EOF. Blocks and honours the cancel
  * scope; in a try scope queues the request until off+size bytes are there
  * or the run ends. */
@@ -102,8 +102,15 @@ enum mbfs_status mbfs_export_stream_wait(struct mbfs_export *ex,
 					 struct mbfs_stream *s, uint64_t off,
 					 size_t size, size_t *avail,
 					 struct mbfs_err *err);
-/* The file the stream reads from (valid until close). */
-int mbfs_export_stream_fd(const struct mbfs_stream *s);
+/* Copy [off, off+len) — bytes mbfs_export_stream_wait() said are there —
+ * into buf (the caller's, len bytes): from the spool file, and what the
+ * sink still holds from its buffer (under the run's hold_lock, briefly;
+ * the I/O thread takes it for each piece it receives). EXPORT when the
+ * run failed before keeping them, IO on a spool read error. Does not
+ * block on the network. */
+enum mbfs_status mbfs_export_stream_read(struct mbfs_stream *s, uint64_t off,
+					 char *buf, size_t len,
+					 struct mbfs_err *err);
 void mbfs_export_stream_close(struct mbfs_export *ex, struct mbfs_stream *s);
 
 /* What is known about key, without running anything. */

@@ -84,8 +84,8 @@ struct sink {
 	int fd;
 	int write_errno;
 	struct mbfs_verify scan;
-	/* bytes received but not yet written (export.c sink_write): I/O
-	 * thread while the transfer runs, then the runner that flushes */
+	/* bytes received but not yet written (export.c sink_write), the
+	 * bytes right after the run's `bytes`; run->hold_lock */
 	char *hold;                /* NULL until first needed; SINK_HOLD bytes */
 	size_t held;
 	double held_since;         /* monotonic time of the oldest held byte */
@@ -97,7 +97,14 @@ struct run {
 	char *format, *parameters, *sql, *label, *uuid, *object;
 	char *tmp;                 /* temp spool file */
 	struct sink sink;
-	atomic_uint_fast64_t bytes;
+	/* Every write of the sink (the I/O thread's, the runner's last
+	 * flush) and every copy out of its hold buffer (a stream reader)
+	 * runs under hold_lock. Order: hold_lock, then ex->wq_lock or
+	 * plock; nothing is held when it is taken. */
+	pthread_mutex_t hold_lock;
+	atomic_uint_fast64_t bytes;  /* written to the spool file (scanned) */
+	atomic_uint_fast64_t visible; /* received: bytes + held; stream
+					 readers may read up to here */
 	atomic_uint_fast64_t rows;   /* records (CSV) / objects (JSON) so far */
 	uint64_t expected;           /* the previous result's size (0: unknown) */
 	uint64_t last_size;          /* the job's last_size when it started */
@@ -112,11 +119,10 @@ struct run {
 	struct mbfs_err err;
 	unsigned refs;             /* ex->lock */
 	unsigned streamers;        /* open stream handles (ex->lock) */
-	atomic_bool streamed;      /* a stream handle ever joined: no holding */
 	struct run *qnext;
-	/* stream readers wait here for bytes: threads (outside a try scope)
-	 * on pcond, requests without a thread in q (ex->wq_lock; nq mirrors
-	 * its length for the I/O thread's lock-free check) */
+	/* stream readers wait here for `visible` bytes: threads (outside a
+	 * try scope) on pcond, requests without a thread in q (ex->wq_lock;
+	 * nq mirrors its length for the I/O thread's lock-free check) */
 	pthread_mutex_t plock;
 	pthread_cond_t pcond;
 	atomic_uint pwaiters;

@@ -43,7 +43,7 @@ static void stats_line(struct text *t, const struct job *j, const struct run *r)
 {
 	mbfs_putf(t->out, t->outsz, &t->o, "%s %s %" PRIu64 " bytes %.1f s\n",
 		  r->started ? "running" : "queued", label_of(j, r),
-		  (uint64_t)atomic_load(&r->bytes),
+		  (uint64_t)atomic_load(&r->visible),
 		  r->started ? t->now - r->started_at : 0.0);
 }
 
@@ -81,7 +81,7 @@ static void exports_line(struct text *t, const struct job *j,
 	if (r->started)
 		mbfs_putf(t->out, t->outsz, &t->o,
 			  "running\t%" PRIu64 "\t%" PRIu64 "\t%.3f\t%" PRIu64 "\t%s\n",
-			  (uint64_t)atomic_load(&r->bytes),
+			  (uint64_t)atomic_load(&r->visible),
 			  (uint64_t)atomic_load(&r->rows), t->now - r->started_at,
 			  r->expected, label_of(j, r));
 	else

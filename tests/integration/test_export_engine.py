@@ -247,6 +247,68 @@ def test_stream_mode_reads_whole_file_and_stat_is_zero_until_done(fresh, mount_f
     assert read(path) == want
 
 
+def test_stream_reader_gets_received_bytes_while_the_server_stalls(fresh, mount_factory):
+    """The sink holds received bytes to write the spool in large pieces;
+    a stream reader must still get every byte received, at once, while
+    the server sends nothing more (the fake then closes the connection:
+    EIO, never an EOF)."""
+    fake = fresh
+    m = mount_factory(fake.url, "stream", "retries=0")
+    want = fake.export("card", 1, "csv", fake.login())
+    assert len(want) > 600000
+    fake.add_fault(card_id=1, format="csv", stall_after=300000, stall_ms=3000, count=1)
+    got = b""
+    t0 = time.monotonic()
+    with open(card(m, 1), "rb", buffering=0) as f:
+        while len(got) < 300000:
+            # a READ waits for all its bytes (or the end): ask for no
+            # more than the server sent before it stalled
+            b = f.read(min(65536, 300000 - len(got)))
+            assert b, "EOF inside the stall"
+            got += b
+        early = time.monotonic() - t0
+        with pytest.raises(OSError) as e:
+            f.read(65536)
+    assert early < 2.0, early                  # not the 3 s of the stall
+    assert got == want[:300000]
+    assert e.value.errno == errno.EIO
+    # the failure is remembered for error_ttl; after a touch the next
+    # reader gets the whole result
+    os.utime(card(m, 1))
+    assert read(card(m, 1)) == want
+
+
+def test_stream_handles_with_different_read_sizes_share_one_export(fresh, mount_factory):
+    """Two stream handles read one running export (4 KiB and 128 KiB
+    reads, from bytes in the spool file and bytes still held): both get
+    exactly the server's bytes, from one export."""
+    fake = fresh
+    m = mount_factory(fake.url, "stream")
+    want = fake.export("card", 1, "csv", fake.login())
+    before = fake.stats()["exports"].get("card:1:csv", 0)
+    fake.add_fault(card_id=1, format="csv", rate_bps=1500000, count=1)
+    got = {}
+
+    def reader(step):
+        out = bytearray()
+        with open(card(m, 1), "rb", buffering=0) as f:
+            while True:
+                b = f.read(step)
+                if not b:
+                    break
+                out += b
+        got[step] = bytes(out)
+
+    threads = [threading.Thread(target=reader, args=(step,)) for step in (4096, 131072)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert got[4096] == want
+    assert got[131072] == want
+    assert fake.stats()["exports"].get("card:1:csv", 0) == before + 1
+
+
 def test_stream_mode_error_after_bytes_is_eio_not_eof(fresh, mount_factory):
     fake = fresh
     m = mount_factory(fake.url, "stream", "retries=0")

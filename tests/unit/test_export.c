@@ -921,6 +921,88 @@ static void test_row_cap(void)
 	env_down(&e);
 }
 
+/* ---- stream readers ---------------------------------------------------- */
+
+struct sreader {
+	struct env *e;
+	const char *want;
+	size_t want_len;
+	size_t step;
+	size_t got;
+	bool same;
+	enum mbfs_status st;
+};
+
+static void *sreader_main(void *arg)
+{
+	struct sreader *sr = arg;
+	struct mb_export_req rq = req_for(9, "csv");
+	struct mbfs_stream *s = NULL;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	sr->same = true;
+	sr->st = mbfs_export_stream_open(sr->e->ex, "card:9:csv", &rq, &s, &err);
+	if (sr->st != MBFS_OK)
+		return NULL;
+	char *buf = malloc(sr->step);
+	for (;;) {
+		size_t avail = 0;
+		sr->st = mbfs_export_stream_wait(sr->e->ex, s, sr->got, sr->step,
+						 &avail, &err);
+		if (sr->st != MBFS_OK || avail == 0)
+			break;
+		sr->st = mbfs_export_stream_read(s, sr->got, buf, avail, &err);
+		if (sr->st != MBFS_OK)
+			break;
+		if (sr->got + avail > sr->want_len ||
+		    memcmp(buf, sr->want + sr->got, avail) != 0)
+			sr->same = false;
+		sr->got += avail;
+	}
+	free(buf);
+	mbfs_export_stream_close(sr->e->ex, s);
+	return NULL;
+}
+
+/* Three stream readers of one running export, reading 4 KiB, 100,003 and
+ * 128 KiB at a time while the body arrives in 16 KiB pieces: bytes come
+ * from the spool file and from the sink's hold buffer (held until 512
+ * KiB), and each reader gets exactly the body, from one export. */
+static void test_stream_readers(void)
+{
+	struct env e;
+	env_up(&e, 60, 60, 2, 1048575);
+	size_t cap = (size_t)3 << 20, o = 0;
+	char *csv = malloc(cap);
+	o += (size_t)snprintf(csv + o, cap - o, "id,name\n");
+	for (int i = 1; o + 64 < cap; i++)
+		o += (size_t)snprintf(csv + o, cap - o, "%d,row %d\n", i, i);
+	fake_set_export(&e.fc, csv, o, 16384, "text/csv", MBFS_OK, NULL);
+	fake_lock(&e.fc);
+	e.fc.gated = true;
+	fake_unlock(&e.fc);
+	const size_t steps[] = {4096, 100003, 131072};
+	struct sreader sr[3];
+	pthread_t t[3];
+	for (int i = 0; i < 3; i++) {
+		sr[i] = (struct sreader){.e = &e, .want = csv, .want_len = o,
+					 .step = steps[i]};
+		pthread_create(&t[i], NULL, sreader_main, &sr[i]);
+	}
+	CHECK(fake_wait_for(&e.fc, &e.fc.waiting, 1, 5000));
+	usleep(50 * 1000); /* the readers join the run and wait for bytes */
+	fake_release(&e.fc, 1);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(t[i], NULL);
+		CHECK_INT(sr[i].st, MBFS_OK);
+		CHECK_INT(sr[i].got, o);
+		CHECK(sr[i].same);
+	}
+	CHECK_INT(fake_get_int(&e.fc, &e.fc.export_calls), 1);
+	free(csv);
+	env_down(&e);
+}
+
 int main(void)
 {
 	mbfs_log_set_level(MBFS_LOG_ERROR); /* failures are expected here */
@@ -934,5 +1016,6 @@ int main(void)
 	test_max_exports();
 	test_freshness();
 	test_row_cap();
+	test_stream_readers();
 	return check_done();
 }
