@@ -151,6 +151,7 @@ enum mbfs_status mbfs_err_set(struct mbfs_err *err, enum mbfs_status st,
 		return st;
 	err->status = st;
 	err->http_status = http_status;
+	err->logged = false;
 	/* the whole text first: redaction and escaping before any cut */
 	char stack[2 * MBFS_ERR_MSG_MAX];
 	va_list ap;
@@ -170,5 +171,6 @@ void mbfs_err_clear(struct mbfs_err *err)
 		return;
 	err->status = MBFS_OK;
 	err->http_status = 0;
+	err->logged = false;
 	err->msg[0] = '\0';
 }

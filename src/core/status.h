@@ -63,6 +63,11 @@ enum mbfs_status {
 struct mbfs_err {
 	enum mbfs_status status;
 	int http_status;                /* 0 when no HTTP answer was involved */
+	bool logged;                    /* already logged where it happened (the
+					   export engine logs each failed export
+					   once, with its label and duration): the
+					   errno reply then logs it at debug level
+					   only. mbfs_err_set clears it. */
 	char msg[MBFS_ERR_MSG_MAX];
 };
 

@@ -65,7 +65,9 @@ struct mbfs_fs_ctx *mbfs_fuse_ctx(fuse_req_t req)
 }
 
 /* Reply with the errno of a failure; log it once. Expected misses (ENOENT
- * on lookup, ENODATA on getxattr) are logged at debug level only. */
+ * on lookup, ENODATA on getxattr) and failures already logged where they
+ * happened (err->logged: a failed export) are logged at debug level
+ * only. */
 void mbfs_fuse_reply_status(fuse_req_t req, const char *op,
 			    const struct mbfs_err *err, enum mbfs_status st)
 {
@@ -73,7 +75,8 @@ void mbfs_fuse_reply_status(fuse_req_t req, const char *op,
 	if (st == MBFS_ERR_NOT_FOUND || st == MBFS_ERR_NO_ATTR ||
 	    st == MBFS_ERR_RANGE || st == MBFS_ERR_READONLY ||
 	    st == MBFS_ERR_STALE || st == MBFS_ERR_PERM ||
-	    st == MBFS_ERR_EXISTS || st == MBFS_ERR_NOT_SUPPORTED)
+	    st == MBFS_ERR_EXISTS || st == MBFS_ERR_NOT_SUPPORTED ||
+	    err->logged)
 		mbfs_debug("%s: %s (%s)", op, strerror(e), err->msg);
 	else
 		mbfs_warn("%s: %s: %s", op, strerror(e), err->msg);

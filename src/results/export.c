@@ -378,11 +378,13 @@ static enum mbfs_status execute(struct mbfs_export *ex, struct run *r,
 	}
 	if (st != MBFS_OK) {
 		mbfs_spool_discard(ex->spool, r->tmp);
-		if (mbfs_status_abandoned(st))
+		if (mbfs_status_abandoned(st)) {
 			mbfs_info("export %s cancelled after %.3f s", label, dur);
-		else
+		} else {
 			mbfs_warn("export %s failed after %.3f s: %s", label,
 				  dur, err->msg);
+			err->logged = true; /* its readers' replies: debug */
+		}
 	}
 	return st;
 }

@@ -197,6 +197,27 @@ def test_row_cap_sets_truncated():
             assert rc == 0
 
 
+def test_a_failed_export_is_logged_once(fresh, mount_factory):
+    """A failure is logged once, where it happens: the engine's warning
+    (with the export's label and duration); the errno replies of the
+    reader that waited for it and of a later reader that gets the
+    remembered failure log it at debug level only."""
+    fake = fresh
+    m = mount_factory(fake.url, "retries=0")
+    os.listdir(m.p("cards"))
+    fake.add_fault(card_id=3, format="csv", status=500)
+    for _ in range(2):                           # the run, then the remembered failure
+        with pytest.raises(OSError) as e:
+            read(card(m, 3))
+        assert e.value.errno == errno.EIO
+    warns = [ln for ln in m.log_text().splitlines()
+             if " warn: " in ln and "/api/card/3/query/csv" in ln]
+    assert len(warns) == 1, warns
+    assert "export cards/3.csv (card:3:csv) failed" in warns[0]
+    assert sum(" debug: open: Input/output error" in ln
+               for ln in m.log_text().splitlines()) == 2
+
+
 # ---- interrupts (rule 7) -----------------------------------------------------------
 
 def test_ctrl_c_aborts_the_waiting_export(fresh, mount_factory):
