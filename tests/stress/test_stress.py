@@ -5,7 +5,8 @@
 # `ls -lR` over the whole tree, short TTLs so results and listings are
 # refetched all the time; then the mount ends while readers are still
 # reading: by a lazy unmount (fusermount3 -uz) and, on a second mount, by
-# SIGTERM to the daemon.
+# SIGTERM to the daemon; a third mount runs the same load in stream mode
+# (-o stream) and ends by a lazy unmount.
 #
 # What must hold: every read that succeeds returns exactly the server's
 # bytes (at every offset); ls -lR never fails while mounted; the daemon
@@ -313,8 +314,8 @@ def first_diff(a, b):
 OPTIONS = ["log_level=info", "meta_ttl=1", "result_ttl=1", "error_ttl=1", "max_exports=4"]
 
 
-def run_and_end(server, expected, how, seconds):
-    d = Daemon(server.url, OPTIONS)
+def run_and_end(server, expected, how, seconds, options=OPTIONS):
+    d = Daemon(server.url, options)
     seed = int(os.environ.get("MBFS_STRESS_SEED", "0")) or random.randrange(1, 1 << 30)
     print("stress seed %d (MBFS_STRESS_SEED to repeat)" % seed)
     s = Stress(d, expected, seed)
@@ -363,3 +364,13 @@ def test_stress_then_lazy_unmount(server, expected):
 
 def test_stress_then_sigterm(server, expected):
     run_and_end(server, expected, "sigterm", max(3.0, SECONDS / 4))
+
+
+def test_stream_mode_stress_then_lazy_unmount(server, expected):
+    """The same load with -o stream: every read is a round trip that may
+    wait for its bytes, which come from the spool file and from the bytes
+    the sink still holds (every compared file is smaller than the hold
+    buffer); reads at random offsets, touches and SIGHUPs meet running
+    exports and cached results."""
+    run_and_end(server, expected, "lazy-unmount", max(3.0, SECONDS / 4),
+                OPTIONS + ["stream"])
