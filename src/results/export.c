@@ -2,9 +2,11 @@
  * export.c — owns export jobs: the key → job table, single flight, the
  * runner threads that execute exports in FIFO order (at most max_exports
  * at once), the streaming validation of export bodies (verify.c), commit
- * to the spool, failure memory, cancellation of waiters and stream
- * handles. What the engine reports (.mbfs/ text, metrics, the error ring)
- * is export_report.c. See export.h, export_int.h.
+ * to the spool, failure memory, cancellation of waiters, and the sink
+ * that receives a run's bytes (held, written 512 KiB at a time). What the
+ * engine reports (.mbfs/ text, metrics, the error ring) is
+ * export_report.c; stream handles are export_stream.c. See export.h,
+ * export_int.h.
  *
  * A job is one result key. A run is one attempt at producing it: it owns
  * the temp spool file being written and the scanner state, and is shared
@@ -13,15 +15,12 @@
 #include "export.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cancel.h"
@@ -62,7 +61,7 @@ static void job_all_left(void *owner)
 	}
 }
 
-static struct job *job_get(struct mbfs_export *ex, const char *key)
+struct job *export_job_get(struct mbfs_export *ex, const char *key)
 {
 	struct job *j = job_find(ex, key);
 	if (j)
@@ -305,7 +304,7 @@ static struct run *run_new(struct mbfs_export *ex, struct job *j,
 }
 
 /* Drop one reference (lock held). */
-static void run_unref(struct run *r)
+void export_run_unref(struct run *r)
 {
 	if (--r->refs)
 		return;
@@ -424,7 +423,7 @@ static void complete(struct mbfs_export *ex, struct run *r,
 		mbfs_waitq_wake(&j->q, UINT64_MAX, st, err);
 	pthread_cond_broadcast(&ex->cond);
 	wake_streamers(r);
-	run_unref(r);
+	export_run_unref(r);
 }
 
 static void *runner_main(void *arg)
@@ -469,7 +468,7 @@ static void *runner_main(void *arg)
 }
 
 /* Start a run for j and queue it (lock held). */
-static enum mbfs_status start_run(struct mbfs_export *ex, struct job *j,
+enum mbfs_status export_start_run(struct mbfs_export *ex, struct job *j,
 				  const struct mb_export_req *req, bool for_stat,
 				  struct mbfs_err *err)
 {
@@ -492,7 +491,7 @@ static enum mbfs_status start_run(struct mbfs_export *ex, struct job *j,
 /* ---- results ---------------------------------------------------------------- */
 
 /* Fill info from the spool and the job. Lock held. */
-static void fill_info(struct mbfs_export *ex, struct job *j, const char *key,
+void export_fill_info(struct mbfs_export *ex, struct job *j, const char *key,
 		      struct mbfs_result_info *info)
 {
 	memset(info, 0, sizeof *info);
@@ -559,7 +558,7 @@ enum mbfs_status mbfs_export_get(struct mbfs_export *ex, const char *key,
 	if (!info)
 		info = &scratch;
 	pthread_mutex_lock(&ex->lock);
-	struct job *j = job_get(ex, key);
+	struct job *j = export_job_get(ex, key);
 	if (!j) {
 		pthread_mutex_unlock(&ex->lock);
 		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
@@ -587,7 +586,7 @@ enum mbfs_status mbfs_export_get(struct mbfs_export *ex, const char *key,
 			}
 			joined = true;
 		}
-		fill_info(ex, j, key, info);
+		export_fill_info(ex, j, key, info);
 		if (joined) {
 			/* the run we waited for ended: take its outcome */
 			joined = false;
@@ -623,239 +622,12 @@ enum mbfs_status mbfs_export_get(struct mbfs_export *ex, const char *key,
 			break;
 		}
 		/* no result to give: run it (the loop then waits for it) */
-		st = start_run(ex, j, req, fd == NULL, err);
+		st = export_start_run(ex, j, req, fd == NULL, err);
 		if (st != MBFS_OK)
 			break;
 	}
 	pthread_mutex_unlock(&ex->lock);
 	return st;
-}
-
-/* ---- stream mode ---------------------------------------------------------- */
-
-struct mbfs_stream {
-	struct run *run;           /* NULL when streaming a cached result */
-	int fd;
-	char *key;
-	uint64_t gen;              /* cached result: pinned generation */
-};
-
-enum mbfs_status mbfs_export_stream_open(struct mbfs_export *ex,
-					 const char *key,
-					 const struct mb_export_req *req,
-					 struct mbfs_stream **out,
-					 struct mbfs_err *err)
-{
-	struct mbfs_stream *s = calloc(1, sizeof *s);
-	if (!s)
-		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
-	s->fd = -1;
-	s->key = strdup(key);
-	if (!s->key) {
-		free(s);
-		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
-	}
-	pthread_mutex_lock(&ex->lock);
-	struct job *j = job_get(ex, key);
-	enum mbfs_status st = MBFS_OK;
-	if (!j) {
-		st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
-		goto out;
-	}
-	if (!j->run) {
-		struct mbfs_result_info info;
-		fill_info(ex, j, key, &info);
-		if (info.fresh || (j->unconsumed && info.have)) {
-			j->unconsumed = false;
-			ex->n_hits++;
-			st = mbfs_spool_open(ex->spool, key, &s->fd, &info.spool, err);
-			s->gen = info.spool.gen;
-			if (st == MBFS_OK)
-				goto out;
-		}
-		if (info.retry_blocked) {
-			*err = info.error;
-			st = info.error.status;
-			goto out;
-		}
-		st = start_run(ex, j, req, false, err);
-		if (st != MBFS_OK)
-			goto out;
-	}
-	s->run = j->run;
-	s->fd = dup(s->run->sink.fd);
-	if (s->fd < 0) {
-		st = mbfs_err_set(err, MBFS_ERR_IO, 0, "dup: %s", strerror(errno));
-		s->run = NULL;
-		goto out;
-	}
-	s->run->refs++;
-	s->run->streamers++;
-	ex->n_joined++;
-out:
-	pthread_mutex_unlock(&ex->lock);
-	if (st != MBFS_OK) {
-		if (s->fd >= 0)
-			close(s->fd);
-		free(s->key);
-		free(s);
-		return st;
-	}
-	*out = s;
-	return MBFS_OK;
-}
-
-enum mbfs_status mbfs_export_stream_wait(struct mbfs_export *ex,
-					 struct mbfs_stream *s, uint64_t off,
-					 size_t size, size_t *avail,
-					 struct mbfs_err *err)
-{
-	*avail = 0;
-	struct run *r = s->run;
-	uint64_t end;
-	if (r && !mbfs_may_wait()) {
-		/* announce, then look (sink_write adds, then looks): either
-		 * the sink sees the waiter or the waiter sees the bytes */
-		pthread_mutex_lock(&ex->wq_lock);
-		atomic_fetch_add(&r->nq, 1);
-		bool ready = atomic_load(&r->done) ||
-			     atomic_load(&r->visible) >= off + size;
-		enum mbfs_status st = MBFS_OK;
-		if (!ready)
-			st = mbfs_wait_on(&r->q, off + size, err);
-		atomic_store(&r->nq, mbfs_waitq_len(&r->q));
-		pthread_mutex_unlock(&ex->wq_lock);
-		if (!ready)
-			return st;
-	}
-	if (r) {
-		struct mbfs_cancel *cx = mbfs_cancel_current();
-		pthread_mutex_lock(&r->plock);
-		atomic_fetch_add(&r->pwaiters, 1);
-		while (!atomic_load(&r->done) &&
-		       atomic_load(&r->visible) < off + size &&
-		       !mbfs_cancel_fired(cx)) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 200 * 1000 * 1000;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&r->pcond, &r->plock, &ts);
-		}
-		atomic_fetch_sub(&r->pwaiters, 1);
-		pthread_mutex_unlock(&r->plock);
-		bool done = atomic_load(&r->done);
-		end = atomic_load(&r->visible);
-		if (done && r->status != MBFS_OK) {
-			*err = r->err;
-			/* an export that did not complete is never an EOF */
-			if (mbfs_status_abandoned(r->status))
-				err->status = MBFS_ERR_EXPORT;
-			return err->status;
-		}
-		if (!done && end < off + size && mbfs_cancel_fired(cx))
-			return mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0,
-					    "interrupted");
-	} else {
-		struct stat st;
-		if (fstat(s->fd, &st) != 0)
-			return mbfs_err_set(err, MBFS_ERR_IO, 0, "fstat: %s",
-					    strerror(errno));
-		end = (uint64_t)st.st_size;
-	}
-	if (off < end)
-		*avail = end - off < size ? (size_t)(end - off) : size;
-	return MBFS_OK;
-}
-
-/* pread all of [off, off + len) from fd. */
-static enum mbfs_status pread_all(int fd, char *buf, size_t len, uint64_t off,
-				  struct mbfs_err *err)
-{
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return mbfs_err_set(err, MBFS_ERR_IO, 0,
-					    "cannot read the spool file: %s",
-					    n < 0 ? strerror(errno) : "short");
-		got += (size_t)n;
-	}
-	return MBFS_OK;
-}
-
-enum mbfs_status mbfs_export_stream_read(struct mbfs_stream *s, uint64_t off,
-					 char *buf, size_t len,
-					 struct mbfs_err *err)
-{
-	struct run *r = s->run;
-	if (!r)
-		return pread_all(s->fd, buf, len, off, err);
-	size_t got = 0;
-	for (;;) {
-		/* what is written never changes: read it without the lock */
-		uint64_t w = atomic_load(&r->bytes);
-		if (off + got < w) {
-			size_t n = w - (off + got) < len - got
-					   ? (size_t)(w - (off + got))
-					   : len - got;
-			enum mbfs_status st =
-				pread_all(s->fd, buf + got, n, off + got, err);
-			if (st != MBFS_OK)
-				return st;
-			got += n;
-			if (got == len)
-				return MBFS_OK;
-			continue;
-		}
-		/* the rest is held: copy it unless a flush wrote it first */
-		pthread_mutex_lock(&r->hold_lock);
-		uint64_t b = atomic_load(&r->bytes);
-		if (off + got < b) {
-			pthread_mutex_unlock(&r->hold_lock);
-			continue;
-		}
-		bool have = off + len <= b + r->sink.held;
-		if (have)
-			memcpy(buf + got, r->sink.hold + (off + got - b),
-			       len - got);
-		pthread_mutex_unlock(&r->hold_lock);
-		if (!have) /* the sink refused them: the run fails */
-			return mbfs_err_set(err, MBFS_ERR_EXPORT, 0,
-					    "the export ended before these bytes were kept");
-		return MBFS_OK;
-	}
-}
-
-void mbfs_export_stream_close(struct mbfs_export *ex, struct mbfs_stream *s)
-{
-	if (!s)
-		return;
-	if (s->fd >= 0)
-		close(s->fd);
-	pthread_mutex_lock(&ex->lock);
-	if (s->run) {
-		struct run *r = s->run;
-		r->streamers--;
-		if (!atomic_load(&r->done) && r->streamers == 0 &&
-		    r->job->waiters == 0 && mbfs_waitq_live(&r->job->q) == 0 &&
-		    !r->for_stat) {
-			/* head -c1 and friends: nobody wants the rest */
-			atomic_store(&r->abort, true);
-			if (r->job->run == r)
-				r->job->run = NULL;
-		}
-		run_unref(r);
-	}
-	pthread_mutex_unlock(&ex->lock);
-	if (!s->run)
-		mbfs_spool_unpin(ex->spool, s->key, s->gen);
-	free(s->key);
-	free(s);
 }
 
 /* ---- the rest ------------------------------------------------------------- */
@@ -864,7 +636,7 @@ void mbfs_export_peek(struct mbfs_export *ex, const char *key,
 		      struct mbfs_result_info *info)
 {
 	pthread_mutex_lock(&ex->lock);
-	fill_info(ex, job_find(ex, key), key, info);
+	export_fill_info(ex, job_find(ex, key), key, info);
 	pthread_mutex_unlock(&ex->lock);
 }
 

@@ -131,6 +131,21 @@ struct run {
 	atomic_size_t nq;
 };
 
+/* The job of key, created when there is none (NULL: out of memory).
+ * ex->lock held. */
+struct job *export_job_get(struct mbfs_export *ex, const char *key);
+/* What the spool and the job know about key (j may be NULL). ex->lock
+ * held. */
+void export_fill_info(struct mbfs_export *ex, struct job *j, const char *key,
+		      struct mbfs_result_info *info);
+/* Start a run for j and queue it for a runner; UNMOUNTING once the engine
+ * is shutting down. ex->lock held. */
+enum mbfs_status export_start_run(struct mbfs_export *ex, struct job *j,
+				  const struct mb_export_req *req, bool for_stat,
+				  struct mbfs_err *err);
+/* Drop one reference of r, freeing it with the last. ex->lock held. */
+void export_run_unref(struct run *r);
+
 /* Every job: for (j = export_job_first(ex, &i); j; j = export_job_next(&i)).
  * ex->lock held. */
 struct job *export_job_first(struct mbfs_export *ex, struct mbfs_map_iter *i);
