@@ -114,16 +114,18 @@ static void progress(struct run *r)
 			  r->label, b, el, rate / 1e6);
 }
 
-/* Write and scan one piece of body bytes (hold_lock held). */
+/* Write one piece of body bytes at the end of what is written
+ * (hold_lock held: the only writer). */
 static bool sink_piece(struct run *r, const char *buf, size_t len)
 {
 	struct sink *k = &r->sink;
 	if (atomic_load(&r->abort))
 		return false;
+	uint64_t at = atomic_load(&r->bytes);
 	size_t done = 0;
 	while (done < len) {
 		ssize_t n = pwrite(k->fd, buf + done, len - done,
-				   (off_t)(k->scan.off + done));
+				   (off_t)(at + done));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -133,17 +135,22 @@ static bool sink_piece(struct run *r, const char *buf, size_t len)
 		done += (size_t)n;
 		atomic_fetch_add(&r->ex->n_spool_writes, 1);
 	}
-	mbfs_verify_feed(&k->scan, buf, len);
 	atomic_fetch_add(&r->bytes, (uint64_t)len);
-	atomic_store(&r->rows, k->scan.fmt == MBFS_FMT_CSV ? k->scan.records
-							   : k->scan.objects);
 	return true;
 }
 
-/* len more bytes were received: make them visible to stream readers and
- * wake those they cover (I/O thread, hold_lock held). */
-static void sink_publish(struct run *r, size_t len)
+/* buf was received and kept: scan it, make it visible to stream readers
+ * and wake those it covers (I/O thread, hold_lock held). */
+static void sink_publish(struct run *r, const char *buf, size_t len)
 {
+	struct sink *k = &r->sink;
+	mbfs_verify_feed(&k->scan, buf, len);
+	/* rows so far, counted as the final verdict counts them: CSV
+	 * records ended, less the header */
+	uint64_t recs = k->scan.records;
+	atomic_store(&r->rows, k->scan.fmt == MBFS_FMT_CSV
+				       ? (recs ? recs - 1 : 0)
+				       : k->scan.objects);
 	uint64_t have = atomic_fetch_add(&r->visible, (uint64_t)len) + len;
 	progress(r);
 	if (atomic_load(&r->nq)) {
@@ -225,7 +232,7 @@ static bool sink_write_locked(struct run *r, const char *buf, size_t len)
 	if (!sink_hold(r, buf, len, &ok))
 		ok = sink_flush(r) && sink_piece(r, buf, len);
 	if (ok)
-		sink_publish(r, len);
+		sink_publish(r, buf, len);
 	return ok;
 }
 

@@ -79,6 +79,38 @@ def test_status_shows_a_running_export_growing(clean, mount_factory):
     assert re.search(r"\[#*-*\]\s+\d+%", l3), l3
 
 
+def test_exports_shows_received_bytes_during_a_stall(clean, mount_factory):
+    """The sink writes the spool 512 KiB at a time; what .mbfs/exports (and
+    so `mbfs status`) shows is what was received, not what was written:
+    a server that sent 300,000 bytes and stalls shows 300,000 bytes, and
+    the rows among them (scanned as they arrive)."""
+    fake = clean
+    m = mount_factory(fake.url, "retries=0")
+    os.listdir(m.p("cards"))
+    fake.add_fault(card_id=1, format="csv", stall_after=300000, stall_ms=3000, count=1)
+    t = threading.Thread(target=lambda: subprocess.run(
+        ["cat", card(m, 1)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    t.start()
+    try:
+        deadline = time.monotonic() + 2.5
+        got = None
+        while time.monotonic() < deadline:
+            lines = [ln.split("\t") for ln in read(m.p(".mbfs", "exports")).decode().splitlines()
+                     if ln.startswith("running\t") and "card:1:csv" in ln]
+            got = (int(lines[0][1]), int(lines[0][2])) if lines else None
+            if got and got[0] == 300000:
+                break
+            time.sleep(0.1)
+        assert got and got[0] == 300000, got
+        # rows so far: CSV records ended, less the header, as the final
+        # count (card 1 quotes no newline)
+        want = fake.export("card", 1, "csv", fake.login())[:300000]
+        assert b'"' not in want
+        assert got[1] == want.count(b"\n") - 1, got
+    finally:
+        t.join()
+
+
 def test_status_lists_errors_with_the_file(clean, mount_factory):
     fake = clean
     m = mount_factory(fake.url, "retries=0")
