@@ -145,12 +145,7 @@ static void sink_publish(struct run *r, const char *buf, size_t len)
 {
 	struct sink *k = &r->sink;
 	mbfs_verify_feed(&k->scan, buf, len);
-	/* rows so far, counted as the final verdict counts them: CSV
-	 * records ended, less the header */
-	uint64_t recs = k->scan.records;
-	atomic_store(&r->rows, k->scan.fmt == MBFS_FMT_CSV
-				       ? (recs ? recs - 1 : 0)
-				       : k->scan.objects);
+	atomic_store(&r->rows, mbfs_verify_rows(&k->scan));
 	uint64_t have = atomic_fetch_add(&r->visible, (uint64_t)len) + len;
 	progress(r);
 	if (atomic_load(&r->nq)) {

@@ -87,6 +87,17 @@ static void scan_json(struct mbfs_verify *s, const char *buf, size_t len)
 	}
 }
 
+/* CSV rows of recs records: the first is the header. */
+static uint64_t csv_rows(uint64_t recs)
+{
+	return recs ? recs - 1 : 0;
+}
+
+uint64_t mbfs_verify_rows(const struct mbfs_verify *v)
+{
+	return v->fmt == MBFS_FMT_CSV ? csv_rows(v->records) : v->objects;
+}
+
 void mbfs_verify_feed(struct mbfs_verify *v, const char *buf, size_t len)
 {
 	if (!v->seen_nonws) {
@@ -254,7 +265,7 @@ static enum mbfs_status verify_csv(const struct mbfs_verify *s,
 		return mbfs_err_set(err, MBFS_ERR_EXPORT, 200,
 				    "the CSV ends in the middle of a row and the connection's close ended it (cut short)");
 	uint64_t recs = s->records + (s->line_start < s->off ? 1 : 0);
-	*rows = recs ? (int64_t)recs - 1 : 0;
+	*rows = (int64_t)csv_rows(recs);
 	return MBFS_OK;
 }
 

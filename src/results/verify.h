@@ -53,6 +53,9 @@ typedef ssize_t (*mbfs_verify_read_fn)(void *arg, char *buf, size_t len,
 
 void mbfs_verify_init(struct mbfs_verify *v, enum mbfs_fmt fmt);
 void mbfs_verify_feed(struct mbfs_verify *v, const char *buf, size_t len);
+/* Rows in what was fed so far, counted as mbfs_verify_finish counts them
+ * (CSV: records ended, less the header; otherwise JSON objects). */
+uint64_t mbfs_verify_rows(const struct mbfs_verify *v);
 
 /*
  * The verdict on a body of v->off bytes that arrived with a 2xx status and
