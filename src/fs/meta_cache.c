@@ -1,7 +1,7 @@
 /*
  * meta_cache.c — owns the shared TTL cache of Metabase objects (lists,
- * the current user, dashboards): fetching through the client, decoding
- * with mb_json, reference-counted snapshots, single flight, failure
+ * the current user, dashboards): fetching them decoded through the
+ * client's ops, reference-counted snapshots, single flight, failure
  * memory and invalidation. See meta_cache.h.
  */
 #include "meta_cache.h"
@@ -15,7 +15,6 @@
 #include "inode.h"
 #include "cancel.h"
 #include "log.h"
-#include "mb_json.h"
 #include "pool.h"
 #include "util.h"
 #include "waitq.h"
@@ -188,103 +187,12 @@ static int card_id_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static bool feed(void *arg, const char *buf, size_t len)
-{
-	return mb_json_stream_feed(arg, buf, len);
-}
-
-/* Fetch a list into s, decoding as the body arrives; keeps the array text
- * when asked. */
-static enum mbfs_status fetch_list(struct mbfs_meta *m, struct mbfs_meta_snap *s,
-				   enum mb_list which, enum mb_json_list_kind jk,
-				   bool want_array, struct mbfs_err *err)
-{
-	struct mb_json_stream *js = mb_json_stream_new(jk, want_array);
-	if (!js)
-		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
-	struct mb_client *c = m->client;
-	enum mbfs_status st = c->ops->list_get(c, which, feed, js, err);
-	struct mbfs_err jerr;
-	mbfs_err_clear(&jerr);
-	/* a malformed body aborts the transfer: report the decoder's reason */
-	enum mbfs_status jst = mb_json_stream_finish(
-		js, &s->u, want_array ? &s->array : NULL, &s->array_len,
-		&s->count, &jerr);
-	if (jst != MBFS_OK && (st == MBFS_OK || mbfs_status_abandoned(st))) {
-		*err = jerr;
-		st = jst;
-	}
-	mb_json_stream_free(js);
-	if (st == MBFS_OK && s->kind == MBFS_META_CARDS && s->u.cards.n)
-		qsort(s->u.cards.v, s->u.cards.n, sizeof *s->u.cards.v,
-		      card_id_cmp);
-	return st;
-}
-
-/* A list kept only as text (metadata/snippets.json): the body, capped,
- * then its array (mb_json_list_array checks it is one). */
-#define TEXT_LIST_MAX ((size_t)64 * 1024 * 1024)
-
-struct text_buf {
-	char *buf;
-	size_t len, cap;
-	bool too_big, oom;
-};
-
-static bool text_feed(void *arg, const char *buf, size_t len)
-{
-	struct text_buf *t = arg;
-	if (t->len + len > TEXT_LIST_MAX) {
-		t->too_big = true;
-		return false;
-	}
-	if (t->len + len + 1 > t->cap) {
-		size_t nc = t->cap ? t->cap : 4096;
-		while (nc < t->len + len + 1)
-			nc *= 2;
-		char *nb = realloc(t->buf, nc);
-		if (!nb) {
-			t->oom = true;
-			return false;
-		}
-		t->buf = nb;
-		t->cap = nc;
-	}
-	memcpy(t->buf + t->len, buf, len);
-	t->len += len;
-	t->buf[t->len] = '\0';
-	return true;
-}
-
-static enum mbfs_status fetch_text_list(struct mbfs_meta *m,
-					struct mbfs_meta_snap *s,
-					enum mb_list which, struct mbfs_err *err)
-{
-	struct text_buf t = {0};
-	struct mb_client *c = m->client;
-	enum mbfs_status st = c->ops->list_get(c, which, text_feed, &t, err);
-	if (t.too_big)
-		st = mbfs_err_set(err, MBFS_ERR_TOO_BIG, 0,
-				  "the list is larger than %zu bytes",
-				  TEXT_LIST_MAX);
-	else if (t.oom)
-		st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
-	if (st == MBFS_OK)
-		st = mb_json_list_array(t.buf, t.len, &s->array, &s->array_len,
-					&s->count, err);
-	free(t.buf);
-	return st;
-}
-
-static const struct {
-	enum mb_list list;
-	enum mb_json_list_kind json;
-} list_of[] = {
-	[MBFS_META_CARDS] = {MB_LIST_CARDS, MB_JSON_LIST_CARDS},
-	[MBFS_META_COLLECTIONS] = {MB_LIST_COLLECTIONS, MB_JSON_LIST_COLLECTIONS},
-	[MBFS_META_DASHBOARDS] = {MB_LIST_DASHBOARDS, MB_JSON_LIST_DASHBOARDS},
-	[MBFS_META_DATABASES] = {MB_LIST_DATABASES, MB_JSON_LIST_DATABASES},
-	[MBFS_META_USERS] = {MB_LIST_USERS, MB_JSON_LIST_USERS},
+static const enum mb_list list_of[] = {
+	[MBFS_META_CARDS] = MB_LIST_CARDS,
+	[MBFS_META_COLLECTIONS] = MB_LIST_COLLECTIONS,
+	[MBFS_META_DASHBOARDS] = MB_LIST_DASHBOARDS,
+	[MBFS_META_DATABASES] = MB_LIST_DATABASES,
+	[MBFS_META_USERS] = MB_LIST_USERS,
 };
 
 /* Fetch and decode (kind, id) into a new snapshot. No lock held. */
@@ -300,10 +208,15 @@ static enum mbfs_status fetch(struct mbfs_meta *m, enum mbfs_meta_kind kind,
 	struct mb_client *c = m->client;
 	enum mbfs_status st;
 	if (kind == MBFS_META_SNIPPETS) {
-		st = fetch_text_list(m, s, MB_LIST_SNIPPETS, err);
+		st = c->ops->list(c, MB_LIST_SNIPPETS, NULL, &s->array,
+				  &s->array_len, &s->count, err);
 	} else if (is_list(kind)) {
-		st = fetch_list(m, s, list_of[kind].list, list_of[kind].json,
-				want_array, err);
+		st = c->ops->list(c, list_of[kind], &s->u,
+				  want_array ? &s->array : NULL, &s->array_len,
+				  &s->count, err);
+		if (st == MBFS_OK && kind == MBFS_META_CARDS && s->u.cards.n)
+			qsort(s->u.cards.v, s->u.cards.n,
+			      sizeof *s->u.cards.v, card_id_cmp);
 	} else if (kind == MBFS_META_CURRENT_USER) {
 		st = c->ops->current_user(c, &s->u.user, err);
 	} else {

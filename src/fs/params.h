@@ -3,7 +3,7 @@
  * "27.csv?category=Gizmo&category=Gadget&created_at=2024-01-01~2024-03-31"
  * is the listed file "27.csv" read with those values. This module only
  * splits and decodes the name; which slugs a file accepts and what the
- * export sends are mb_json_param_request's (mb_json.h).
+ * export sends are the backend's (the param_request op, mb_client.h).
  *
  * Rules: the query string follows the first '?'; pairs are separated by
  * '&'; each pair is SLUG=VALUE; both are percent-decoded (%XX; '+' stays

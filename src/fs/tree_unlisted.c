@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mb_json.h"
 #include "name.h"
 #include "params.h"
 #include "tree_int.h"
@@ -127,7 +126,7 @@ static enum mbfs_status find_param_file(struct mbfs_tree *t,
 	if (!base)
 		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0,
 				    "no card or dashcard file named like that");
-	if (!base->param_defs)
+	if (!base->param_defs || !t->client->ops->param_request)
 		return mbfs_err_set(err, MBFS_ERR_NOT_FOUND, 0,
 				    "this file has no parameters");
 	struct mb_param_args args;
@@ -135,8 +134,9 @@ static enum mbfs_status find_param_file(struct mbfs_tree *t,
 	if (st != MBFS_OK)
 		return st == MBFS_ERR_INVALID ? MBFS_ERR_NOT_FOUND : st;
 	char *req = NULL;
-	st = mb_json_param_request(base->param_defs, base->params, &args,
-				   base->kind != MBFS_K_CARD_FILE, &req, err);
+	st = t->client->ops->param_request(base->param_defs, base->params,
+					   &args, base->kind != MBFS_K_CARD_FILE,
+					   &req, err);
 	mb_param_args_free(&args);
 	if (st != MBFS_OK)
 		return st;

@@ -12,7 +12,6 @@
 #include <time.h>
 
 #include "fs_int.h"
-#include "mb_json.h"
 #include "queries.h"
 
 #define XATTR_VALUE_MAX (64 * 1024)
@@ -266,9 +265,9 @@ static void collect_xattrs(struct mbfs_fs *fs, struct mbfs_node *n,
 		xa_add(x, "user.mb.dashcard_id", "%" PRId64, b->id);
 	if (n->uuid)
 		xa_add(x, "user.mb.public_uuid", "%s", n->uuid);
-	if (n->param_defs) {
+	if (n->param_defs && fs->env.client->ops->params_xattr) {
 		/* the names a file name may set (DESIGN §1) */
-		char *pj = mb_json_params_xattr(n->param_defs);
+		char *pj = fs->env.client->ops->params_xattr(n->param_defs);
 		if (pj)
 			xa_add(x, "user.mb.parameters", "%s", pj);
 		free(pj);

@@ -294,7 +294,8 @@ static struct run *run_new(struct mbfs_export *ex, struct job *j,
 	r->for_stat = for_stat;
 	r->refs = 1; /* the job's, until the run ends */
 	r->sink.fd = -1;
-	mbfs_verify_init(&r->sink.scan, mbfs_fmt_parse(req->format));
+	mbfs_verify_init(&r->sink.scan, mbfs_fmt_parse(req->format),
+			 ex->client->ops->inband_error);
 	pthread_mutex_init(&r->plock, NULL);
 	pthread_mutex_init(&r->hold_lock, NULL);
 	pthread_cond_init(&r->pcond, NULL);

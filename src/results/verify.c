@@ -1,7 +1,8 @@
 /*
  * verify.c — owns the verdict on export bodies: the streaming scanner
  * (CSV record ends and quote parity, JSON nesting) and the final checks
- * for every in-band failure form of metabase-api.md §6.3. See verify.h.
+ * for every in-band failure form of metabase-api.md §6.3 (what an error
+ * object is, the backend says). See verify.h.
  */
 #include "verify.h"
 
@@ -11,8 +12,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "mb_json.h"
-
 #define TAIL_MAX ((size_t)256 * 1024)
 #define ZIP_EOCD_MAX 65557 /* 22-byte record + a comment of up to 65535 */
 
@@ -21,10 +20,12 @@ static bool is_ws(char c)
 	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
 
-void mbfs_verify_init(struct mbfs_verify *v, enum mbfs_fmt fmt)
+void mbfs_verify_init(struct mbfs_verify *v, enum mbfs_fmt fmt,
+		      mbfs_verify_inband_fn inband)
 {
 	memset(v, 0, sizeof *v);
 	v->fmt = fmt;
+	v->inband = inband;
 }
 
 /*
@@ -148,6 +149,7 @@ struct body {
 	mbfs_verify_read_fn rd;
 	void *arg;
 	uint64_t size;
+	mbfs_verify_inband_fn inband; /* NULL: no in-band failure form */
 };
 
 /* [from, to) of the body (at most TAIL_MAX, its end kept) as a
@@ -180,14 +182,15 @@ static char *read_range(const struct body *b, uint64_t from, uint64_t to,
 static enum mbfs_status inband_error(const struct body *b, uint64_t from,
 				     uint64_t to, struct mbfs_err *err)
 {
+	if (!b->inband)
+		return MBFS_OK;
 	size_t len;
 	char *buf = read_range(b, from, to, &len, NULL);
 	if (!buf)
 		return MBFS_OK;
 	char msg[400];
-	bool is_err = mb_json_error_message(buf, len, msg, sizeof msg);
-	/* a permission failure is EACCES like a 403, whichever era sent it */
-	bool denied = is_err && mb_json_error_is_permission(buf, len);
+	bool denied = false;
+	bool is_err = b->inband(buf, len, msg, sizeof msg, &denied);
 	free(buf);
 	if (!is_err)
 		return MBFS_OK;
@@ -199,6 +202,8 @@ static enum mbfs_status inband_error(const struct body *b, uint64_t from,
  * object appended after the rows (whatever whitespace follows it). */
 static bool csv_tail_error(const struct body *b, struct mbfs_err *err)
 {
+	if (!b->inband)
+		return false;
 	size_t len;
 	uint64_t from;
 	char *buf = read_range(b, 0, b->size, &len, &from);
@@ -216,8 +221,9 @@ static bool csv_tail_error(const struct body *b, struct mbfs_err *err)
 	if (start < end && buf[start] == '{' && buf[end - 1] == '}' &&
 	    (start > 0 || from == 0)) {
 		char msg[400];
-		if (mb_json_error_message(buf + start, end - start, msg,
-					  sizeof msg)) {
+		bool denied = false;
+		if (b->inband(buf + start, end - start, msg, sizeof msg,
+			      &denied)) {
 			mbfs_err_set(err, MBFS_ERR_EXPORT, 200,
 				     "the export failed on the server: %s", msg);
 			found = true;
@@ -311,7 +317,7 @@ enum mbfs_status mbfs_verify_finish(const struct mbfs_verify *v,
 				    mbfs_verify_read_fn rd, void *rd_arg,
 				    int64_t *rows, struct mbfs_err *err)
 {
-	const struct body b = {rd, rd_arg, v->off};
+	const struct body b = {rd, rd_arg, v->off, v->inband};
 	const char *ctype = content_type ? content_type : "";
 	*rows = -1;
 	if (strncasecmp(ctype, "text/html", 9) == 0 || v->first == '<')

@@ -12,7 +12,8 @@
  *
  * The failure forms recognised are those of metabase-api.md §6.3 (all
  * eras): an HTML page, a JSON error object instead of rows, a JSON error
- * appended after the rows (followed by any whitespace), a CSV cut inside a
+ * appended after the rows (followed by any whitespace) — what an error
+ * object looks like is the backend's (mbfs_verify_inband_fn) —, a CSV cut inside a
  * quoted field, a JSON array that never closes or has trailing garbage, a
  * zip without its end record; and, when end_proven is false, a CSV whose
  * last record has no terminator.
@@ -29,8 +30,16 @@
 #include "status.h"
 #include "util.h"
 
+/* A backend's in-band failure form: is buf[0,len) an error object its
+ * server sent instead of rows, or after them? When true, the server's
+ * message in msg (NUL-terminated, truncated to msgsz) and *denied when it
+ * says the user may not run the query. Pure and thread-safe. */
+typedef bool (*mbfs_verify_inband_fn)(const char *buf, size_t len,
+				      char *msg, size_t msgsz, bool *denied);
+
 struct mbfs_verify {
 	enum mbfs_fmt fmt;
+	mbfs_verify_inband_fn inband; /* NULL: the backend has none */
 	uint64_t off;              /* bytes seen */
 	bool seen_nonws;
 	char first;                /* first non-whitespace byte */
@@ -51,7 +60,9 @@ struct mbfs_verify {
 typedef ssize_t (*mbfs_verify_read_fn)(void *arg, char *buf, size_t len,
 				       uint64_t off);
 
-void mbfs_verify_init(struct mbfs_verify *v, enum mbfs_fmt fmt);
+/* inband: the backend's in-band failure form (NULL if it has none). */
+void mbfs_verify_init(struct mbfs_verify *v, enum mbfs_fmt fmt,
+		      mbfs_verify_inband_fn inband);
 void mbfs_verify_feed(struct mbfs_verify *v, const char *buf, size_t len);
 /* Rows in what was fed so far, counted as mbfs_verify_finish counts them
  * (CSV: records ended, less the header; otherwise JSON objects). */

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 
+#include "mb_json.h"
 #include "verify.h"
 
 static ssize_t read_fail(void *arg, char *buf, size_t len, uint64_t off)
@@ -68,9 +69,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t f = 0; f < sizeof fmts / sizeof fmts[0]; f++) {
 		struct mbfs_verify whole, cut;
 		struct fuzz_rng rng;
-		mbfs_verify_init(&whole, fmts[f]);
+		mbfs_verify_init(&whole, fmts[f], mb_json_inband_error);
 		mbfs_verify_feed(&whole, body, size);
-		mbfs_verify_init(&cut, fmts[f]);
+		mbfs_verify_init(&cut, fmts[f], mb_json_inband_error);
 		fuzz_rng_init(&rng, data, size, f);
 		for (size_t off = 0; off < size;) {
 			size_t k = fuzz_piece(&rng, size - off);

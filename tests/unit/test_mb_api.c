@@ -52,6 +52,8 @@ static void test_long_urls(void)
 	struct mb_string_list schemas;
 	struct mb_table_list tables;
 	struct mb_dashboard dash;
+	struct mb_card_list cards;
+	memset(&cards, 0, sizeof cards);
 	memset(&props, 0, sizeof props);
 	memset(&user, 0, sizeof user);
 	memset(&schemas, 0, sizeof schemas);
@@ -62,7 +64,8 @@ static void test_long_urls(void)
 	CHECK(too_long(c->ops->schemas(c, 1, &schemas, &err), &err));
 	CHECK(too_long(c->ops->tables(c, 1, "PUBLIC", &tables, &err), &err));
 	CHECK(too_long(c->ops->dashboard(c, 2, &dash, &err), &err));
-	CHECK(too_long(c->ops->list_get(c, MB_LIST_CARDS, no_sink, NULL, &err), &err));
+	CHECK(too_long(c->ops->list(c, MB_LIST_CARDS, &cards, NULL, NULL, NULL,
+				   &err), &err));
 	struct mb_export_req r = {.kind = MB_EXPORT_CARD, .id = 1, .format = "csv"};
 	struct mb_export_result res;
 	CHECK(too_long(c->ops->export_run(c, &r, no_sink, NULL, &res, &err), &err));

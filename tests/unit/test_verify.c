@@ -9,6 +9,7 @@
  * every split into two pieces, so the scanner's state crosses buffers.
  */
 #include "check.h"
+#include "mb_json.h"
 #include "verify.h"
 
 #include <stdio.h>
@@ -21,7 +22,7 @@ static enum mbfs_status judge_split(enum mbfs_fmt fmt, const char *ctype,
 				    size_t cut, int64_t *rows, struct mbfs_err *err)
 {
 	struct mbfs_verify v;
-	mbfs_verify_init(&v, fmt);
+	mbfs_verify_init(&v, fmt, mb_json_inband_error);
 	mbfs_verify_feed(&v, body, cut);
 	mbfs_verify_feed(&v, body + cut, len - cut);
 	struct mbfs_verify_mem m = {body, len};
@@ -212,11 +213,50 @@ static void test_permission_inband(void)
 	}
 }
 
+/* A backend without an in-band failure form (Mode): the same bodies are
+ * judged on their format alone — Metabase's error objects mean nothing
+ * there. A CSV whose last line looks like one is a CSV row; a JSON object
+ * where rows were asked for is still not rows (PROTOCOL, not EXPORT). */
+static void test_no_inband_form(void)
+{
+	static const char *tail =
+		"a,b\n1,2\n{\"error\":\"Query cancelled\"}\n";
+	static const char *obj = "{\"error\":\"boom\"}";
+	int64_t rows = -9;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	struct mbfs_verify v;
+	struct mbfs_verify_mem m = {tail, strlen(tail)};
+	mbfs_verify_init(&v, MBFS_FMT_CSV, NULL);
+	mbfs_verify_feed(&v, tail, strlen(tail));
+	CHECK_INT(mbfs_verify_finish(&v, CSV, true, mbfs_verify_read_mem, &m,
+				     &rows, &err),
+		  MBFS_OK);
+	CHECK_INT(rows, 2);
+	/* and with Metabase's form, the same bytes are its failure */
+	CHECK_INT(csv(true, tail, &rows, &err), MBFS_ERR_EXPORT);
+	CHECK(strstr(err.msg, "Query cancelled") != NULL);
+
+	struct mbfs_verify_mem mo = {obj, strlen(obj)};
+	mbfs_verify_init(&v, MBFS_FMT_JSON, NULL);
+	mbfs_verify_feed(&v, obj, strlen(obj));
+	CHECK_INT(mbfs_verify_finish(&v, JSONCT, true, mbfs_verify_read_mem,
+				     &mo, &rows, &err),
+		  MBFS_ERR_PROTOCOL);
+	mbfs_verify_init(&v, MBFS_FMT_CSV, NULL);
+	mbfs_verify_feed(&v, obj, strlen(obj));
+	CHECK_INT(mbfs_verify_finish(&v, JSONCT, true, mbfs_verify_read_mem,
+				     &mo, &rows, &err),
+		  MBFS_ERR_PROTOCOL);
+	CHECK(strstr(err.msg, "the server sent JSON") != NULL);
+}
+
 int main(void)
 {
 	test_csv();
 	test_json();
 	test_xlsx();
 	test_permission_inband();
+	test_no_inband_form();
 	return check_done();
 }

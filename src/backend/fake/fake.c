@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "mb_json.h"
+#include "mb_list.h"
 
 void fake_lock(struct fake_client *f)
 {
@@ -235,7 +236,7 @@ static enum mbfs_status fake_dashboard(struct mb_client *c, int64_t id,
 	return fake_not_here(err);
 }
 
-/* A growing heap string for list_get. */
+/* A growing heap string for a list's body. */
 static void fake_cat(char **buf, size_t *len, const char *s)
 {
 	size_t n = strlen(s);
@@ -458,12 +459,12 @@ static void fake_cat_list(const struct fake_client *f,
 }
 
 /* Every list as the JSON the server would send (the namespace reads them
- * through list_get and the meta cache): cards, collections and dashboards
+ * through the list op and the meta cache): cards, collections and dashboards
  * from the catalog (see the top), databases from dbs[]; the others empty.
  * A body set for the list's path (fake_set) wins. */
-static enum mbfs_status fake_list_get(struct mb_client *c, enum mb_list which,
-				      mb_sink_fn sink, void *sink_arg,
-				      struct mbfs_err *err)
+static enum mbfs_status fake_list_body(struct mb_client *c, enum mb_list which,
+				       mb_sink_fn sink, void *sink_arg,
+				       struct mbfs_err *err)
 {
 	struct fake_client *f = (struct fake_client *)c;
 	const char *json;
@@ -495,6 +496,14 @@ static enum mbfs_status fake_list_get(struct mb_client *c, enum mb_list which,
 	st = fake_feed(text, tlen, sink, sink_arg, err);
 	free(text);
 	return st;
+}
+
+static enum mbfs_status fake_list(struct mb_client *c, enum mb_list which,
+				  void *out, char **array, size_t *array_len,
+				  size_t *count, struct mbfs_err *err)
+{
+	return mb_list_decode(c, fake_list_body, which, out, array, array_len,
+			      count, err);
 }
 
 /* How often list `which` was fetched: answered by path or by the
@@ -603,8 +612,11 @@ static const struct mb_client_ops fake_ops = {
 	.schemas = fake_schemas,
 	.tables = fake_tables,
 	.dashboard = fake_dashboard,
-	.list_get = fake_list_get,
+	.list = fake_list,
 	.export_run = fake_export_run,
+	.inband_error = mb_json_inband_error,
+	.params_xattr = mb_json_params_xattr,
+	.param_request = mb_json_param_request,
 	.describe_stats = fake_describe_stats,
 	.destroy = fake_destroy,
 };

@@ -777,13 +777,18 @@ bool mb_json_error_message(const char *buf, size_t len, char *msg,
 	return is;
 }
 
-/* Error types (queries/): a query the user may not run. */
-bool mb_json_error_is_permission(const char *buf, size_t len)
+bool mb_json_inband_error(const char *buf, size_t len, char *msg,
+			  size_t msgsz, bool *denied)
 {
+	if (msg && msgsz > 0)
+		msg[0] = '\0';
+	*denied = false;
 	struct json_object *root = error_root(buf, len);
-	bool is = root && mbj_error_object(root, NULL, 0) &&
-		  mbj_str_eq(mbj_get(root, "error_type"),
-			     "missing-required-permissions");
+	bool is = root && mbj_error_object(root, msg, msgsz);
+	/* error types (queries/): a query the user may not run */
+	if (is)
+		*denied = mbj_str_eq(mbj_get(root, "error_type"),
+				     "missing-required-permissions");
 	json_object_put(root);
 	return is;
 }

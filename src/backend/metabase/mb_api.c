@@ -20,6 +20,7 @@
 #include "log.h"
 #include "mb_answer.h"
 #include "mb_json.h"
+#include "mb_list.h"
 
 #define URL_MAX 2048
 #define META_MAX_RESP ((size_t)128 * 1024 * 1024)
@@ -317,9 +318,10 @@ static enum mbfs_status op_dashboard(struct mb_client *c, int64_t id,
 	return get_dashboard(a, path, out, err);
 }
 
-static enum mbfs_status op_list_get(struct mb_client *c, enum mb_list which,
-				    mb_sink_fn sink, void *sink_arg,
-				    struct mbfs_err *err)
+/* The body of a list endpoint, undecoded (mb_list.c decodes it). */
+static enum mbfs_status list_body(struct mb_client *c, enum mb_list which,
+				  mb_sink_fn sink, void *sink_arg,
+				  struct mbfs_err *err)
 {
 	static const struct {
 		const char *path, *route;
@@ -348,6 +350,14 @@ static enum mbfs_status op_list_get(struct mb_client *c, enum mb_list which,
 	st = not_html(&req, st, lists[which].path, err);
 	mb_http_req_cleanup(&req);
 	return st;
+}
+
+static enum mbfs_status op_list(struct mb_client *c, enum mb_list which,
+			       void *out, char **array, size_t *array_len,
+			       size_t *count, struct mbfs_err *err)
+{
+	return mb_list_decode(c, list_body, which, out, array, array_len,
+			      count, err);
 }
 
 /* ---- exports ------------------------------------------------------------ */
@@ -704,8 +714,11 @@ static const struct mb_client_ops api_ops = {
 	.schemas = op_schemas,
 	.tables = op_tables,
 	.dashboard = op_dashboard,
-	.list_get = op_list_get,
+	.list = op_list,
 	.export_run = op_export_run,
+	.inband_error = mb_json_inband_error,
+	.params_xattr = mb_json_params_xattr,
+	.param_request = mb_json_param_request,
 	.public_list = op_public_list,
 	.public_dashboard = op_public_dashboard,
 	.describe_stats = op_describe_stats,

@@ -111,15 +111,21 @@ struct mb_client_ops {
 	enum mbfs_status (*dashboard)(struct mb_client *c, int64_t id,
 				      struct mb_dashboard *out,
 				      struct mbfs_err *err);
-	/* The body of a list endpoint, undecoded, streamed into sink as it
-	 * arrives (2xx bodies only; decode it with mb_json_stream). MBFS_OK
-	 * when the whole body arrived; a sink that returns false aborts. */
-	enum mbfs_status (*list_get)(struct mb_client *c, enum mb_list which,
-				     mb_sink_fn sink, void *sink_arg,
-				     struct mbfs_err *err);
+	/* A list endpoint's objects, decoded as the body arrives, into out
+	 * (zeroed by the caller): the mb_types.h list of which — struct
+	 * mb_card_list, mb_collection_list, mb_dashboard_list,
+	 * mb_database_list or mb_user_list; MB_LIST_SNIPPETS has no decoded
+	 * form (out unused). With array non-NULL (required for SNIPPETS)
+	 * also the list's JSON array as text: *array (heap, caller frees),
+	 * *array_len and *count, its element count. A body that is not such
+	 * a list is MBFS_ERR_PROTOCOL. (mb_list.c implements it for both
+	 * Metabase clients.) */
+	enum mbfs_status (*list)(struct mb_client *c, enum mb_list which,
+				 void *out, char **array, size_t *array_len,
+				 size_t *count, struct mbfs_err *err);
 	/* Run an export, streaming a 2xx body into sink. Returns MBFS_OK when
 	 * the server answered 2xx and the transfer completed cleanly; the
-	 * caller still validates the bytes (in-band errors, see export.c). */
+	 * caller still validates the bytes (verify.h), with inband_error. */
 	enum mbfs_status (*export_run)(struct mb_client *c,
 				       const struct mb_export_req *req,
 				       mb_sink_fn sink, void *sink_arg,
@@ -144,6 +150,23 @@ struct mb_client_ops {
 	enum mbfs_status (*objects)(struct mb_client *c, const char *key,
 				    struct mbfs_object_list *out,
 				    struct mbfs_err *err);
+	/* What an error object the server sends in a 2xx export body
+	 * (instead of rows or after them) looks like (verify.h); NULL when
+	 * the backend has no such form. Pure, never blocks. */
+	bool (*inband_error)(const char *buf, size_t len, char *msg,
+			     size_t msgsz, bool *denied);
+	/* Parameters in file names (DESIGN.md §1; NULL when the backend has
+	 * none). defs and base are what a listing put on the node (its
+	 * normalized parameter definitions, the export's default
+	 * `parameters`). params_xattr: user.mb.parameters (heap; NULL when
+	 * defs is unreadable or out of memory). param_request: the export's
+	 * `parameters` for the values args (heap, in *out; NOT_FOUND for a
+	 * name defs does not have). Pure, never block. */
+	char *(*params_xattr)(const char *defs);
+	enum mbfs_status (*param_request)(const char *defs, const char *base,
+					  const struct mb_param_args *args,
+					  bool dashcard, char **out,
+					  struct mbfs_err *err);
 	/* Counters for .mbfs/stats, as text (no secrets). */
 	int (*describe_stats)(struct mb_client *c, char *out, size_t outsz);
 	/* The same in the Prometheus text format (may be NULL). */

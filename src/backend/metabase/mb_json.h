@@ -67,10 +67,13 @@ enum mbfs_status mb_json_dashboard(const char *buf, size_t len,
 bool mb_json_error_message(const char *buf, size_t len, char *msg,
 			   size_t msgsz);
 
-/* Is this body a Metabase error object whose error_type is
- * "missing-required-permissions" (a query the user may not run: native SQL
- * without native permission, reported in-band by older servers)? */
-bool mb_json_error_is_permission(const char *buf, size_t len);
+/* An export's in-band failure (the mbfs_verify_inband_fn of both
+ * Metabase clients): mb_json_error_message, and *denied when its
+ * error_type is "missing-required-permissions" (a query the user may not
+ * run: native SQL without native permission, reported in-band by older
+ * servers). One parse. */
+bool mb_json_inband_error(const char *buf, size_t len, char *msg,
+			  size_t msgsz, bool *denied);
 
 /*
  * The array of a list body, as text: a bare array is copied verbatim
