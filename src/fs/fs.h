@@ -186,6 +186,7 @@ struct mbfs_read {
  * A stream's bytes may not be there yet: blocks until they are or the
  * export ended (WOULD_BLOCK inside a try scope; an export that failed
  * after delivering bytes: IO). Other files never block.
+ * out->buf (heap, the caller frees) is NULL unless MBFS_OK.
  */
 enum mbfs_status mbfs_fs_read(struct mbfs_fs *fs, struct mbfs_file *f,
 			      uint64_t off, size_t size, struct mbfs_read *out,

@@ -434,34 +434,52 @@ static enum mbfs_status new_rev(struct mbfs_queries *q, struct qfile *f,
 	return st;
 }
 
+/* Takes q's lock (held on return, also on failure) and finds file id,
+ * its stat before the change in old; NULL with *st = NOT_FOUND when it is
+ * gone. */
+static struct qfile *lock_changing(struct mbfs_queries *q, uint64_t id,
+				   struct mbfs_qstat *old,
+				   enum mbfs_status *st, struct mbfs_err *err)
+{
+	pthread_mutex_lock(&q->lock);
+	struct qfile *f = by_id(q, id);
+	*st = f ? MBFS_OK : gone(err);
+	if (f)
+		stat_of(f, old);
+	return f;
+}
+
+/* Before f's text changes to reach len bytes (exact: to be len bytes
+ * long): the cap, then a new revision — first, so a failure leaves the
+ * text as it was — then the room. Lock held. */
+static enum mbfs_status prepare_change(struct mbfs_queries *q,
+				       struct qfile *f, uint64_t len,
+				       bool exact, struct mbfs_err *err)
+{
+	if (len > cap_of(f->temp))
+		return too_big(err, f->temp);
+	enum mbfs_status st = new_rev(q, f, err);
+	if (st != MBFS_OK)
+		return st;
+	if ((exact || len > f->len) && !queries_resize(f, (size_t)len))
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	return MBFS_OK;
+}
+
 enum mbfs_status mbfs_queries_write(struct mbfs_queries *q, uint64_t id,
 				    const char *buf, size_t size, uint64_t off,
 				    struct mbfs_qstat *old,
 				    struct mbfs_err *err)
 {
-	enum mbfs_status st = MBFS_OK;
-	pthread_mutex_lock(&q->lock);
-	struct qfile *f = by_id(q, id);
-	if (!f) {
-		st = gone(err);
-		goto out;
-	}
-	stat_of(f, old);
-	if (size == 0)
-		goto out; /* writes nothing, extends nothing */
+	enum mbfs_status st;
+	struct qfile *f = lock_changing(q, id, old, &st, err);
+	if (!f || size == 0)
+		goto out; /* size 0 writes nothing, extends nothing */
 	uint64_t end = off + size;
-	if (end < off || end > cap_of(f->temp)) {
-		st = too_big(err, f->temp);
-		goto out;
-	}
-	/* the revision first: a failure leaves the text as it was */
-	st = new_rev(q, f, err);
+	st = end < off ? too_big(err, f->temp)
+		       : prepare_change(q, f, end, false, err);
 	if (st != MBFS_OK)
 		goto out;
-	if (end > f->len && !queries_resize(f, (size_t)end)) {
-		st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
-		goto out;
-	}
 	memcpy(f->data + off, buf, size);
 	now_ts(&f->mtime);
 out:
@@ -475,27 +493,15 @@ enum mbfs_status mbfs_queries_setattr(struct mbfs_queries *q, uint64_t id,
 				      struct mbfs_qstat *old,
 				      struct mbfs_err *err)
 {
-	enum mbfs_status st = MBFS_OK;
-	pthread_mutex_lock(&q->lock);
-	struct qfile *f = by_id(q, id);
-	if (!f) {
-		st = gone(err);
+	enum mbfs_status st;
+	struct qfile *f = lock_changing(q, id, old, &st, err);
+	if (!f)
 		goto out;
-	}
-	stat_of(f, old);
 	bool changed = false;
 	if (set->set_size) {
-		if (set->size > cap_of(f->temp)) {
-			st = too_big(err, f->temp);
-			goto out;
-		}
-		st = new_rev(q, f, err);
+		st = prepare_change(q, f, set->size, true, err);
 		if (st != MBFS_OK)
 			goto out;
-		if (!queries_resize(f, (size_t)set->size)) {
-			st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
-			goto out;
-		}
 		now_ts(&f->mtime);
 		changed = true;
 	}

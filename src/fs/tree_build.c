@@ -273,18 +273,13 @@ enum mbfs_status tree_build_personal(struct mbfs_tree *t, struct protos *p,
 		for (size_t u = 0; !owner && users && u < users->u.users.n; u++)
 			if (users->u.users.v[u].id == c->personal_owner_id)
 				owner = users->u.users.v[u].common_name;
-		struct proto *r = tree_protos_add(p);
-		if (!r) {
+		if (!add_object(p, MBFS_K_COLLECTION, 0, c->id,
+				MB_MODEL_COLLECTION,
+				owner && *owner ? owner : c->name,
+				c->description, c->updated_at)) {
 			st = tree_oom(err);
 			break;
 		}
-		r->kind = MBFS_K_COLLECTION;
-		r->id = c->id;
-		r->rank = 0;
-		r->model = MB_MODEL_COLLECTION;
-		r->raw_name = mbfs_dup0(owner && *owner ? owner : c->name);
-		r->description = mbfs_dup0(c->description);
-		r->updated_at = mbfs_dup0(c->updated_at);
 	}
 	mbfs_meta_put(t->meta, users);
 	mbfs_meta_put(t->meta, me);
@@ -305,21 +300,12 @@ enum mbfs_status tree_build_cards(struct mbfs_tree *t, struct protos *p,
 		const struct mb_card *c = &cards->v[i];
 		if (c->archived)
 			continue;
-		struct proto *r = tree_protos_add(p);
-		if (!r) {
-			st = tree_oom(err);
-			break;
-		}
-		char idname[32];
+		char idname[32]; /* cards/ names files by id */
 		snprintf(idname, sizeof idname, "%" PRId64, c->id);
-		r->kind = MBFS_K_CARD_FILE;
-		r->id = c->id;
-		r->rank = 2;
-		r->model = c->model;
-		r->raw_name = strdup(idname); /* cards/ names files by id */
-		r->description = mbfs_dup0(c->description);
-		r->updated_at = mbfs_dup0(c->updated_at);
-		if (!r->raw_name || !add_card_files(t, r, c)) {
+		struct proto *r = add_object(p, MBFS_K_CARD_FILE, 2, c->id,
+					     c->model, idname, c->description,
+					     c->updated_at);
+		if (!r || !r->raw_name || !add_card_files(t, r, c)) {
 			st = tree_oom(err);
 			break;
 		}
@@ -342,21 +328,15 @@ enum mbfs_status tree_build_dashboards(struct mbfs_tree *t, struct protos *p,
 		const struct mb_dashboard *d = &dl->v[i];
 		if (d->archived)
 			continue;
-		struct proto *r = tree_protos_add(p);
 		char idname[32];
 		snprintf(idname, sizeof idname, "%" PRId64, d->id);
-		if (r)
-			r->raw_name = strdup(idname);
+		struct proto *r = add_object(p, MBFS_K_DASHBOARD_BYID, 1, d->id,
+					     MB_MODEL_DASHBOARD, idname,
+					     d->description, d->updated_at);
 		if (!r || !r->raw_name) {
 			st = tree_oom(err);
 			break;
 		}
-		r->kind = MBFS_K_DASHBOARD_BYID;
-		r->id = d->id;
-		r->rank = 1;
-		r->model = MB_MODEL_DASHBOARD;
-		r->description = mbfs_dup0(d->description);
-		r->updated_at = mbfs_dup0(d->updated_at);
 	}
 	mbfs_meta_put(t->meta, snap);
 	return st;
@@ -374,18 +354,14 @@ static bool add_dashcard(struct mbfs_tree *t, struct protos *p,
 			 const struct mb_dashboard *d,
 			 const struct mb_dashcard *dc)
 {
-	struct proto *r = tree_protos_add(p);
+	struct proto *r = add_object(
+		p, MBFS_K_DASHCARD_FILE, 2, dc->id, dc->card_model,
+		dc->title ? dc->title : dc->card_name, dc->card_description,
+		dc->updated_at ? dc->updated_at : d->updated_at);
 	if (!r)
 		return false;
-	r->kind = MBFS_K_DASHCARD_FILE;
-	r->id = dc->id;
 	r->dashboard_id = d->id;
 	r->card_id = dc->card_id;
-	r->rank = 2;
-	r->model = dc->card_model;
-	r->raw_name = mbfs_dup0(dc->title ? dc->title : dc->card_name);
-	r->description = mbfs_dup0(dc->card_description);
-	r->updated_at = mbfs_dup0(dc->updated_at ? dc->updated_at : d->updated_at);
 	r->params = mbfs_dup0(d->default_parameters ? d->default_parameters : "[]");
 	r->param_defs = mbfs_dup0(dc->param_defs);
 	add_file_formats(t, r);
@@ -425,20 +401,16 @@ enum mbfs_status tree_build_dashboard(struct mbfs_tree *t,
 	p->keep_order = true;
 	if (tabbed && !is_tab) {
 		for (size_t i = 0; i < d->n_tabs && st == MBFS_OK; i++) {
-			struct proto *r = tree_protos_add(p);
+			struct proto *r = add_object(
+				p, byid ? MBFS_K_DASHBOARD_TAB_BYID
+					: MBFS_K_DASHBOARD_TAB,
+				0, d->tabs[i].id, MB_MODEL_DASHBOARD,
+				d->tabs[i].name, d->description, d->updated_at);
 			if (!r) {
 				st = tree_oom(err);
 				break;
 			}
-			r->kind = byid ? MBFS_K_DASHBOARD_TAB_BYID
-				       : MBFS_K_DASHBOARD_TAB;
-			r->id = d->tabs[i].id;
 			r->dashboard_id = d->id;
-			r->rank = 0;
-			r->model = MB_MODEL_DASHBOARD;
-			r->raw_name = mbfs_dup0(d->tabs[i].name);
-			r->description = mbfs_dup0(d->description);
-			r->updated_at = mbfs_dup0(d->updated_at);
 		}
 	}
 	for (size_t i = 0; i < d->n_dashcards && st == MBFS_OK; i++) {
@@ -469,19 +441,15 @@ static enum mbfs_status add_databases(struct mbfs_tree *t, struct protos *p,
 		return st;
 	const struct mb_database_list *dbs = &snap->u.databases;
 	for (size_t i = 0; i < dbs->n; i++) {
-		struct proto *r = tree_protos_add(p);
+		const struct mb_database *db = &dbs->v[i];
+		struct proto *r = add_object(p, kind, 0, db->id,
+					     MB_MODEL_DATABASE, db->name,
+					     db->description, db->updated_at);
 		if (!r) {
 			st = tree_oom(err);
 			break;
 		}
-		r->kind = kind;
-		r->id = dbs->v[i].id;
-		r->rank = 0;
-		r->model = MB_MODEL_DATABASE;
-		r->raw_name = mbfs_dup0(dbs->v[i].name);
-		r->description = mbfs_dup0(dbs->v[i].description);
-		r->updated_at = mbfs_dup0(dbs->v[i].updated_at);
-		r->name_only = kind == MBFS_K_QUERY_DB && !dbs->v[i].native_write;
+		r->name_only = kind == MBFS_K_QUERY_DB && !db->native_write;
 	}
 	mbfs_meta_put(t->meta, snap);
 	return st;
@@ -573,19 +541,14 @@ enum mbfs_status tree_build_schema(struct mbfs_tree *t,
 		const struct mb_table *tb = &tables.v[i];
 		if (!tb->active || tb->hidden)
 			continue;
-		struct proto *r = tree_protos_add(p);
+		struct proto *r = add_object(p, MBFS_K_TABLE_FILE, 3, tb->id,
+					     MB_MODEL_TABLE, tb->name,
+					     tb->description, tb->updated_at);
 		if (!r) {
 			st = tree_oom(err);
 			break;
 		}
-		r->kind = MBFS_K_TABLE_FILE;
-		r->id = tb->id;
 		r->db_id = tb->db_id ? tb->db_id : dir->db_id;
-		r->rank = 3;
-		r->model = MB_MODEL_TABLE;
-		r->raw_name = mbfs_dup0(tb->name);
-		r->description = mbfs_dup0(tb->description);
-		r->updated_at = mbfs_dup0(tb->updated_at);
 		add_file_formats(t, r);
 	}
 	mb_table_list_free(&tables);

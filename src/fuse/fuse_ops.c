@@ -325,6 +325,24 @@ struct mbfs_file *mbfs_fuse_file(struct fuse_file_info *fi)
 	return fi ? (struct mbfs_file *)(uintptr_t)fi->fh : NULL;
 }
 
+/* What a serve_* does with fs's answer st: MBFS_ERR_WOULD_BLOCK → WAITS
+ * (nothing replied; a wake retries the task); otherwise t is disarmed,
+ * and a failure is replied here (REPLIED); REPLY: the caller replies
+ * with its result. */
+enum settled { WAITS, REPLIED, REPLY };
+
+static enum settled settle(struct task *t, const char *op,
+			   enum mbfs_status st, struct mbfs_err *err)
+{
+	if (st == MBFS_ERR_WOULD_BLOCK)
+		return WAITS;
+	unarm(t);
+	if (st == MBFS_OK)
+		return REPLY;
+	mbfs_fuse_reply_status(t->req, op, err, st);
+	return REPLIED;
+}
+
 static bool serve_lookup(struct task *t)
 {
 	struct mbfs_attr a;
@@ -332,13 +350,9 @@ static bool serve_lookup(struct task *t)
 	mbfs_err_clear(&err);
 	enum mbfs_status st = mbfs_fs_lookup(t->ctx->fs, t->ino, t->name, &a,
 					     &err);
-	if (st == MBFS_ERR_WOULD_BLOCK)
-		return false;
-	unarm(t);
-	if (st != MBFS_OK) {
-		mbfs_fuse_reply_status(t->req, "lookup", &err, st);
-		return true;
-	}
+	enum settled how = settle(t, "lookup", st, &err);
+	if (how != REPLY)
+		return how == REPLIED;
 	struct fuse_entry_param e;
 	mbfs_fuse_to_entry(&a, &e);
 	if (fuse_reply_entry(t->req, &e) != 0)
@@ -353,13 +367,9 @@ static bool serve_getattr(struct task *t)
 	mbfs_err_clear(&err);
 	enum mbfs_status st = mbfs_fs_getattr(
 		t->ctx->fs, t->ino, t->has_fi ? mbfs_fuse_file(&t->fi) : NULL, &a, &err);
-	if (st == MBFS_ERR_WOULD_BLOCK)
-		return false;
-	unarm(t);
-	if (st != MBFS_OK) {
-		mbfs_fuse_reply_status(t->req, "getattr", &err, st);
-		return true;
-	}
+	enum settled how = settle(t, "getattr", st, &err);
+	if (how != REPLY)
+		return how == REPLIED;
 	struct stat s;
 	mbfs_fuse_to_stat(&a, &s);
 	fuse_reply_attr(t->req, &s, a.timeout);
@@ -373,13 +383,9 @@ static bool serve_opendir(struct task *t)
 	struct mbfs_err err;
 	mbfs_err_clear(&err);
 	enum mbfs_status st = mbfs_fs_opendir(t->ctx->fs, t->ino, &d, &oi, &err);
-	if (st == MBFS_ERR_WOULD_BLOCK)
-		return false;
-	unarm(t);
-	if (st != MBFS_OK) {
-		mbfs_fuse_reply_status(t->req, "opendir", &err, st);
-		return true;
-	}
+	enum settled how = settle(t, "opendir", st, &err);
+	if (how != REPLY)
+		return how == REPLIED;
 	t->fi.fh = (uint64_t)(uintptr_t)d;
 	t->fi.cache_readdir = oi.cache_dir;
 	t->fi.keep_cache = oi.keep_cache;
@@ -397,13 +403,9 @@ static bool serve_open(struct task *t)
 	mbfs_err_clear(&err);
 	enum mbfs_status st = mbfs_fs_open(c->fs, t->ino, t->fi.flags, &f, &oi,
 					   &err);
-	if (st == MBFS_ERR_WOULD_BLOCK)
-		return false;
-	unarm(t);
-	if (st != MBFS_OK) {
-		mbfs_fuse_reply_status(t->req, "open", &err, st);
-		return true;
-	}
+	enum settled how = settle(t, "open", st, &err);
+	if (how != REPLY)
+		return how == REPLIED;
 	t->fi.fh = (uint64_t)(uintptr_t)f;
 	t->fi.keep_cache = oi.keep_cache;
 	t->fi.direct_io = oi.direct_io;
@@ -448,12 +450,10 @@ static bool serve_read(struct task *t)
 	mbfs_err_clear(&err);
 	enum mbfs_status st = mbfs_fs_read(t->ctx->fs, mbfs_fuse_file(&t->fi),
 					   (uint64_t)t->off, t->size, &r, &err);
-	if (st == MBFS_ERR_WOULD_BLOCK)
-		return false;
-	unarm(t);
-	if (st != MBFS_OK)
-		mbfs_fuse_reply_status(t->req, "read", &err, st);
-	else if (r.fd >= 0)
+	enum settled how = settle(t, "read", st, &err);
+	if (how != REPLY)
+		return how == REPLIED;
+	if (r.fd >= 0)
 		reply_from_fd(t->req, r.fd, r.len, (off_t)r.off);
 	else
 		fuse_reply_buf(t->req, r.buf, r.len);
@@ -637,51 +637,44 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 }
 
 /* getxattr and listxattr answer alike: size 0 asks for the length. */
-static void reply_xattr_result(fuse_req_t req, const char *op,
-			       enum mbfs_status st, const struct mbfs_err *err,
-			       const char *buf, size_t size, size_t len)
+/* getxattr (name) or listxattr (name NULL): fs fills a buffer of size
+ * bytes; size 0 asks for the length the answer needs. */
+static void serve_xattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
 {
+	char *buf = size ? malloc(size) : NULL;
+	if (size && !buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	struct mbfs_fs *fs = mbfs_fuse_ctx(req)->fs;
+	size_t len = 0;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	enum mbfs_status st =
+		name ? mbfs_fs_getxattr(fs, ino, name, buf, size, &len, &err)
+		     : mbfs_fs_listxattr(fs, ino, buf, size, &len, &err);
 	if (st != MBFS_OK)
-		mbfs_fuse_reply_status(req, op, err, st);
+		mbfs_fuse_reply_status(req, name ? "getxattr" : "listxattr",
+				       &err, st);
 	else if (size == 0)
 		fuse_reply_xattr(req, len);
 	else
 		fuse_reply_buf(req, buf, len);
+	free(buf);
 }
 
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			size_t size)
 {
 	mbfs_fuse_count(MBFS_OP_GETXATTR);
-	char *buf = size ? malloc(size) : NULL;
-	if (size && !buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	size_t len = 0;
-	struct mbfs_err err;
-	mbfs_err_clear(&err);
-	enum mbfs_status st = mbfs_fs_getxattr(mbfs_fuse_ctx(req)->fs, ino, name, buf,
-					       size, &len, &err);
-	reply_xattr_result(req, "getxattr", st, &err, buf, size, len);
-	free(buf);
+	serve_xattr(req, ino, name, size);
 }
 
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	mbfs_fuse_count(MBFS_OP_LISTXATTR);
-	char *buf = size ? malloc(size) : NULL;
-	if (size && !buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	size_t len = 0;
-	struct mbfs_err err;
-	mbfs_err_clear(&err);
-	enum mbfs_status st = mbfs_fs_listxattr(mbfs_fuse_ctx(req)->fs, ino, buf, size,
-						&len, &err);
-	reply_xattr_result(req, "listxattr", st, &err, buf, size, len);
-	free(buf);
+	serve_xattr(req, ino, NULL, size);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)

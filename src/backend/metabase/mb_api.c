@@ -452,6 +452,12 @@ static enum mbfs_status public_export_run(struct api *a,
 					  mb_sink_fn sink, void *sink_arg,
 					  struct mb_export_result *res,
 					  struct mbfs_err *err);
+static enum mbfs_status export_send(struct api *a, const char *url,
+				    char *body, bool public, const char *route,
+				    const char *what, const struct mb_export_req *r,
+				    mb_sink_fn sink, void *sink_arg,
+				    struct mb_export_result *res,
+				    struct mbfs_err *err);
 
 static enum mbfs_status op_export_run(struct mb_client *c,
 				      const struct mb_export_req *r,
@@ -474,21 +480,8 @@ static enum mbfs_status op_export_run(struct mb_client *c,
 		free(body);
 		return url_too_long(err, route);
 	}
-
-	struct mb_http_req req = {0};
-	req.method = "POST";
-	req.url = url;
-	req.headers[0] = "Content-Type: application/x-www-form-urlencoded";
-	req.body = body;
-	req.body_len = strlen(body);
-	req.on_data = sink;
-	req.data_arg = sink_arg;
-	req.abort = r->abort;
-	enum mbfs_status st = send_authed(a, &req, route, path, err);
-	st = mb_client_export_done(&req, st, path, res, err);
-	mb_http_req_cleanup(&req);
-	free(body);
-	return st;
+	return export_send(a, url, body, false, route, path, r, sink, sink_arg,
+			   res, err);
 }
 
 /* ---- public links (DESIGN.md §1 "Public links") --------------------------
@@ -559,6 +552,35 @@ static enum mbfs_status op_public_dashboard(struct mb_client *c,
 	return st;
 }
 
+/* Send an export: a POST of the form body (owned, freed here) or, body
+ * NULL, a GET; through send_public (no credential at all) or send_authed.
+ * Its 2xx bytes go to sink; what names it in messages. */
+static enum mbfs_status export_send(struct api *a, const char *url,
+				    char *body, bool public, const char *route,
+				    const char *what, const struct mb_export_req *r,
+				    mb_sink_fn sink, void *sink_arg,
+				    struct mb_export_result *res,
+				    struct mbfs_err *err)
+{
+	struct mb_http_req req = {0};
+	req.method = body ? "POST" : "GET";
+	req.url = url;
+	if (body) {
+		req.headers[0] = "Content-Type: application/x-www-form-urlencoded";
+		req.body = body;
+		req.body_len = strlen(body);
+	}
+	req.on_data = sink;
+	req.data_arg = sink_arg;
+	req.abort = r->abort;
+	enum mbfs_status st = public ? send_public(a, &req, route, what, err)
+				     : send_authed(a, &req, route, what, err);
+	st = mb_client_export_done(&req, st, what, res, err);
+	mb_http_req_cleanup(&req);
+	free(body);
+	return st;
+}
+
 /* A public card (GET, options in the query string, which is where the
  * public route reads them) or a public dashcard (POST, form body with the
  * dashboard's defaults, v0.50+). */
@@ -608,24 +630,9 @@ static enum mbfs_status public_export_run(struct api *a,
 		free(body);
 		return url_too_long(err, route);
 	}
-	struct mb_http_req req;
-	memset(&req, 0, sizeof req);
-	req.method = card ? "GET" : "POST";
-	req.url = url;
-	if (!card) {
-		req.headers[0] = "Content-Type: application/x-www-form-urlencoded";
-		req.body = body;
-		req.body_len = blen;
-	}
-	req.on_data = sink;
-	req.data_arg = sink_arg;
-	req.abort = r->abort;
 	/* the message names the route, not the uuid (the link is the key) */
-	enum mbfs_status st = send_public(a, &req, route, route, err);
-	st = mb_client_export_done(&req, st, route, res, err);
-	mb_http_req_cleanup(&req);
-	free(body);
-	return st;
+	return export_send(a, url, body, true, route, route, r, sink, sink_arg,
+			   res, err);
 }
 
 static int op_describe_stats(struct mb_client *c, char *out, size_t outsz)
