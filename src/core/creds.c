@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "mb_auth.h"
 #include "options.h"
+#include "secret.h"
 #include "status.h"
 
 #define SECRET_MAX 4096
@@ -25,12 +25,12 @@
 extern char **environ;
 
 /* Read a one-line secret from a file (checked as ssh checks a private
- * key: mb_auth.h); NULL with a message on failure. */
+ * key: secret.h); NULL with a message on failure. */
 static char *read_secret(const char *path, const char *what)
 {
 	struct mbfs_err err;
 	char *out = NULL;
-	if (mb_auth_read_secret_file(path, what, &out, &err) != MBFS_OK)
+	if (mbfs_secret_read(path, what, NULL, &out, &err) != MBFS_OK)
 		fprintf(stderr, "mbfs: %s\n", err.msg);
 	return out;
 }
@@ -177,8 +177,8 @@ static bool files_ok(const struct secret_file *files, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct mbfs_err err;
 		if (files[i].path &&
-		    mb_auth_check_secret_file(files[i].path, files[i].what,
-					      &err) != MBFS_OK) {
+		    mbfs_secret_check(files[i].path, files[i].what, &err) !=
+			    MBFS_OK) {
 			fprintf(stderr, "mbfs: %s\n", err.msg);
 			return false;
 		}

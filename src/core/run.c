@@ -239,7 +239,6 @@ static int build_fs(const struct mbfs_options *o, struct mount_state *m)
 	struct mbfs_fs_env env = {.opts = o,
 				  .result_scope = m->scope,
 				  .client = m->client,
-				  .auth = m->auth,
 				  .tree = m->tree,
 				  .export = m->export,
 				  .version_tag = o->mode ? "Mode" : m->caps.version,

@@ -64,9 +64,10 @@ void fs_render_control(struct mbfs_fs *fs, int64_t which, char **out,
 		} else {
 			PUT("user %s\n", e->user_email ? e->user_email : "unknown");
 		}
-		if (e->auth) {
+		if (e->client->ops->describe_auth) {
 			char auth[1024];
-			mb_auth_describe(e->auth, auth, sizeof auth);
+			e->client->ops->describe_auth(e->client, auth,
+						      sizeof auth);
 			PUT("%s", auth);
 		}
 		PUT("mounted_at %s\n", ts);
@@ -97,9 +98,6 @@ void fs_render_control(struct mbfs_fs *fs, int64_t which, char **out,
 		if (o < CONTROL_MAX && e->client->ops->describe_metrics)
 			o += (size_t)e->client->ops->describe_metrics(
 				e->client, b + o, CONTROL_MAX - o);
-		if (o < CONTROL_MAX && e->auth)
-			o += (size_t)mb_auth_describe_metrics(e->auth, b + o,
-							      CONTROL_MAX - o);
 		pthread_mutex_lock(&fs->lock);
 		uint64_t aliases = fs->n_aliases, stale = fs->n_stale;
 		pthread_mutex_unlock(&fs->lock);

@@ -26,7 +26,6 @@
 #include <sys/types.h>
 
 #include "export.h"
-#include "mb_auth.h"
 #include "mb_client.h"
 #include "options.h"
 #include "status.h"
@@ -49,7 +48,6 @@ struct mbfs_attr {
 struct mbfs_fs_env {
 	const struct mbfs_options *opts;
 	struct mb_client *client;
-	struct mb_auth *auth;      /* may be NULL in tests */
 	struct mbfs_tree *tree;
 	struct mbfs_export *export;
 	const char *version_tag;   /* the server's version.tag */

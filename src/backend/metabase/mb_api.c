@@ -702,9 +702,20 @@ static int op_describe_metrics(struct mb_client *c, char *out, size_t outsz)
 			o += (size_t)n;
 	}
 	pthread_mutex_unlock(&a->lock);
+	if (o < outsz && a->auth)
+		o += (size_t)mb_auth_describe_metrics(a->auth, out + o,
+						      outsz - o);
 	if (o >= outsz)
 		o = outsz ? outsz - 1 : 0;
 	return (int)o;
+}
+
+static int op_describe_auth(struct mb_client *c, char *out, size_t outsz)
+{
+	struct api *a = api_of(c);
+	if (outsz)
+		out[0] = '\0';
+	return a->auth ? mb_auth_describe(a->auth, out, outsz) : 0;
 }
 
 static void op_destroy(struct mb_client *c)
@@ -730,6 +741,7 @@ static const struct mb_client_ops api_ops = {
 	.public_dashboard = op_public_dashboard,
 	.describe_stats = op_describe_stats,
 	.describe_metrics = op_describe_metrics,
+	.describe_auth = op_describe_auth,
 	.destroy = op_destroy,
 };
 

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "mb_answer.h"
 #include "mb_json.h"
+#include "secret.h"
 
 /* A throttled login is tried again at most this often (Metabase counts
  * failures over a trailing hour, and every rejected try adds one). */
@@ -290,110 +291,15 @@ static bool file_id_equal(const struct file_id *a, const struct file_id *b)
 	       a->ctim.tv_nsec == b->ctim.tv_nsec;
 }
 
-/* A path for a message: control characters escaped, bounded. */
-static const char *shown(const char *path, char *buf, size_t bufsz)
-{
-	mbfs_escape_text(path, buf, bufsz);
-	return buf;
-}
-
-/*
- * Open a secret file and check it as ssh checks a private key: a regular
- * file owned by the user (effective uid), without any permission for
- * group or others. Returns the descriptor (and fills *st), or -1 with one
- * line in err that names the file and the command that fixes it.
- */
-static int open_secret_file(const char *path, const char *what,
-			    struct stat *st, struct mbfs_err *err)
-{
-	char sp[400];
-	shown(path, sp, sizeof sp);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		mbfs_err_set(err, MBFS_ERR_AUTH, 0, "cannot read the %s file %s: %s",
-			     what, sp, strerror(errno));
-		return -1;
-	}
-	unsigned me = (unsigned)geteuid();
-	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
-		mbfs_err_set(err, MBFS_ERR_AUTH, 0,
-			     "the %s file %s is not a regular file: refused", what,
-			     sp);
-	} else if (st->st_uid != geteuid()) {
-		mbfs_err_set(err, MBFS_ERR_AUTH, 0,
-			     "the %s file %s is owned by uid %u, not by you (uid %u): refused; run chown %u %s",
-			     what, sp, (unsigned)st->st_uid, me, me, sp);
-	} else if (st->st_mode & 077) {
-		mbfs_err_set(err, MBFS_ERR_AUTH, 0,
-			     "the %s file %s is %s by group or others (mode %04o): refused; run chmod 600 %s",
-			     what, sp,
-			     (st->st_mode & 044)   ? "readable"
-			     : (st->st_mode & 022) ? "writable"
-						   : "accessible",
-			     (unsigned)(st->st_mode & 07777), sp);
-	} else {
-		return fd;
-	}
-	close(fd);
-	return -1;
-}
-
-/* The first line of a secret file (trailing CR/LF removed), checked by
- * open_secret_file. */
+/* The first line of a secret file (secret.h), and its identity. */
 static char *read_secret_file(const char *path, const char *what,
 			      struct file_id *id, struct mbfs_err *err)
 {
 	struct stat st;
-	int fd = open_secret_file(path, what, &st, err);
-	if (fd < 0)
-		return NULL;
-	char sp[400];
-	shown(path, sp, sizeof sp);
-	char buf[MB_AUTH_SECRET_MAX + 2];
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	if (id)
-		file_id_of(&st, id);
-	close(fd);
-	if (n < 0) {
-		mbfs_err_set(err, MBFS_ERR_AUTH, 0, "cannot read the %s file %s: %s",
-			     what, sp, strerror(errno));
-		return NULL;
-	}
-	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
 	char *r = NULL;
-	if (!buf[0])
-		mbfs_err_set(err, MBFS_ERR_AUTH, 0, "the %s file %s is empty",
-			     what, sp);
-	else if (strlen(buf) >= MB_AUTH_SECRET_MAX)
-		mbfs_err_set(err, MBFS_ERR_AUTH, 0,
-			     "the %s file %s holds a line longer than %d bytes",
-			     what, sp, MB_AUTH_SECRET_MAX - 1);
-	else if (!(r = strdup(buf)))
-		mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
-	explicit_bzero(buf, sizeof buf);
+	if (mbfs_secret_read(path, what, &st, &r, err) == MBFS_OK && id)
+		file_id_of(&st, id);
 	return r;
-}
-
-enum mbfs_status mb_auth_check_secret_file(const char *path, const char *what,
-					   struct mbfs_err *err)
-{
-	struct stat st;
-	int fd = open_secret_file(path, what, &st, err);
-	if (fd < 0)
-		return err ? err->status : MBFS_ERR_AUTH;
-	close(fd);
-	return MBFS_OK;
-}
-
-enum mbfs_status mb_auth_read_secret_file(const char *path, const char *what,
-					  char **out, struct mbfs_err *err)
-{
-	struct mbfs_err local;
-	if (!err)
-		err = &local;
-	*out = read_secret_file(path, what, NULL, err);
-	return *out ? MBFS_OK : err->status;
 }
 
 /* Has the password file changed since it was last read? If so, take the

@@ -50,6 +50,7 @@
 #include <stdint.h>
 
 #include "mb_http.h"
+#include "secret.h"
 #include "status.h"
 
 enum mb_auth_kind {
@@ -62,7 +63,7 @@ enum mb_auth_kind {
 const char *mb_auth_kind_name(enum mb_auth_kind k);
 
 /* Longest secret accepted (API key, token, password), in bytes. */
-#define MB_AUTH_SECRET_MAX 1024
+#define MB_AUTH_SECRET_MAX MBFS_SECRET_MAX
 
 struct mb_auth_config {
 	const char *url;             /* server base URL */
@@ -75,21 +76,6 @@ struct mb_auth_config {
 };
 
 struct mb_auth;
-
-/*
- * Secret files (-o password_file=, api_key_file=, session_file=) obey
- * ssh's rules for a private key: a regular file owned by the user, no
- * permission for group or others. `what` names the file in messages
- * ("password", "API key", "session token"). On refusal err holds one line
- * naming the file and the chmod/chown that fixes it (MBFS_ERR_AUTH).
- * The password file is also checked each time it is re-read.
- */
-enum mbfs_status mb_auth_check_secret_file(const char *path, const char *what,
-					   struct mbfs_err *err);
-/* Check, then read the first line (CR/LF removed) into *out (a new
- * string: the caller wipes and frees it). Blocks on local I/O only. */
-enum mbfs_status mb_auth_read_secret_file(const char *path, const char *what,
-					  char **out, struct mbfs_err *err);
 
 /* Build the credential set (no network). MBFS_ERR_AUTH with a message
  * naming the ways to give credentials if there is none. */

@@ -171,6 +171,9 @@ struct mb_client_ops {
 	int (*describe_stats)(struct mb_client *c, char *out, size_t outsz);
 	/* The same in the Prometheus text format (may be NULL). */
 	int (*describe_metrics)(struct mb_client *c, char *out, size_t outsz);
+	/* "auth ...\n" lines for .mbfs/status: how this mount proves who it
+	 * is, logins, session age (no secrets; may be NULL). */
+	int (*describe_auth)(struct mb_client *c, char *out, size_t outsz);
 	void (*destroy)(struct mb_client *c);
 };
 
