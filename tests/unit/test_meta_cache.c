@@ -3,7 +3,8 @@
  * client: sharing, single flight, TTL and invalidation, snapshots that
  * outlive a refresh, failure memory, serving the previous copy, the
  * metadata/ array text (verbatim for bare arrays, the data array of an
- * envelope), and mb_json_list_array itself.
+ * envelope), bodies the client's list op refuses, and mb_json_list_array
+ * itself.
  */
 #include "check.h"
 #include "fake.h"
@@ -214,6 +215,51 @@ static void test_single_flight(void)
 	f->base.ops->destroy(&f->base);
 }
 
+/* Lists come decoded from the client's list op (mb_list.c): a body that
+ * is cut inside an element, or is no list at all, fails the fetch with
+ * the decoder's reason (not a silently shorter list); snippets are kept
+ * as text only, checked to be an array; an envelope's array is kept
+ * next to its decoded rows. */
+static void test_list_op_bodies(void)
+{
+	struct fake_client *f = fake_new();
+	fake_set(f, fake_list_path(MB_LIST_CARDS),
+		 "[{\"id\": 1, \"name\": \"A\"}, {\"id\": 2, \"na", MBFS_OK);
+	fake_set(f, fake_list_path(MB_LIST_SNIPPETS), "{\"not\": \"a list\"}",
+		 MBFS_OK);
+	fake_set(f, fake_list_path(MB_LIST_DATABASES), DBS, MBFS_OK);
+	fake_set(f, fake_list_path(MB_LIST_USERS), "[{\"id\": 7,", MBFS_OK);
+	struct mbfs_meta *m = mbfs_meta_new(&f->base, 60, 10);
+	const struct mbfs_meta_snap *s = NULL;
+	struct mbfs_err err;
+	mbfs_err_clear(&err);
+	CHECK_INT(mbfs_meta_get(m, MBFS_META_CARDS, 0, 0, &s, &err),
+		  MBFS_ERR_PROTOCOL);
+	CHECK(s == NULL);
+	CHECK(err.msg[0] != '\0');
+	mbfs_err_clear(&err);
+	CHECK_INT(mbfs_meta_get(m, MBFS_META_USERS, 0, MBFS_META_WANT_ARRAY, &s,
+				&err),
+		  MBFS_ERR_PROTOCOL);
+	CHECK(s == NULL);
+	mbfs_err_clear(&err);
+	CHECK_INT(mbfs_meta_get(m, MBFS_META_SNIPPETS, 0, MBFS_META_WANT_ARRAY,
+				&s, &err),
+		  MBFS_ERR_PROTOCOL);
+	CHECK(s == NULL);
+	CHECK_INT(mbfs_meta_get(m, MBFS_META_DATABASES, 0, MBFS_META_WANT_ARRAY,
+				&s, &err),
+		  MBFS_OK);
+	if (s) {
+		CHECK_INT(s->u.databases.n, 2);
+		CHECK_INT(s->count, 2);
+		CHECK_STR(s->array, "[{\"id\":1,\"name\":\"Sample\"},{\"id\":3,\"name\":\"X\"}]");
+		mbfs_meta_put(m, s);
+	}
+	mbfs_meta_free(m);
+	f->base.ops->destroy(&f->base);
+}
+
 int main(void)
 {
 	test_list_array();
@@ -221,5 +267,6 @@ int main(void)
 	test_envelope_and_dashboards();
 	test_failures();
 	test_single_flight();
+	test_list_op_bodies();
 	return check_done();
 }
