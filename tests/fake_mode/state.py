@@ -55,6 +55,7 @@ class Query:
         self.updated_at = sample.ts(d["at"])
         self.big = d.get("big", False)
         self.version = (0, 0)          # (grow, shift), see sample.rows
+        self.content = {}              # fmt -> bytes every run serves (an edit's "content")
 
 
 class QueryRun:
@@ -253,6 +254,8 @@ class Model:
                 if fmt not in self._big_gzip:
                     self._big_gzip[fmt] = bigresult.GzipRepeatedBody(plain)
                 return self._big_gzip[fmt], True
+        if fmt in q.content:
+            return q.content[fmt], False
         return sample.render(q.columns, q.token, qr.version, fmt), False
 
     # -- /__fake/edit -------------------------------------------------------------------------
@@ -291,7 +294,12 @@ class Model:
                     q.name = str(spec["name"])
                 if "sql" in spec:
                     q.raw_query = str(spec["sql"])
-                if "same_size" in spec or not ({"name", "sql"} & set(spec)):
+                if "content" in spec:
+                    c = spec["content"] or {}
+                    if not isinstance(c, dict) or not all(isinstance(v, str) for v in c.values()):
+                        raise ValueError('content is {"csv": "...", ...} or null')
+                    q.content = {k: v.encode("utf-8") for k, v in c.items()}
+                if "same_size" in spec or not ({"name", "sql", "content"} & set(spec)):
                     grow, shift = q.version
                     q.version = (grow, shift + 1) if spec.get("same_size") else (grow + 1, shift)
                 q.updated_at = rep.updated_at = rep.edited_at = now

@@ -269,6 +269,28 @@ def test_same_size_change_seen_after_touch_and_old_reader_keeps_its_bytes(fresh_
     f.close()
 
 
+def test_a_result_is_judged_by_its_format_not_by_metabases_error_forms(fresh_mode, mount_factory):
+    # Mode has no in-band failure form: a CSV whose last line looks like
+    # the JSON error object Metabase appends to a failed export is just a
+    # row here, served byte for byte (that form from a Metabase server is
+    # EIO: test_export_engine's mid_stream_error). A JSON result that is an error-looking
+    # object is not rows either way: EIO, with the format's words.
+    rep = fresh_mode.report("retention")
+    q = fresh_mode.query("retention", "cohorts")
+    csv = 'cohort,users\n2024-01,12\n{"error":"Query cancelled","status":"failed"}\n'
+    fresh_mode.edit(report=rep["token"], query=q["token"],
+                    content={"csv": csv, "json": '{"error": "boom", "status": "failed"}'})
+    try:
+        m = mount_mode(mount_factory, fresh_mode)
+        d = m.p("reports", rep["token"])
+        path = os.path.join(d, "Cohorts.csv")
+        assert os.stat(path).st_size == len(csv.encode())
+        assert read(path) == csv.encode()
+        assert "JSON" in expect_eio(os.path.join(d, "Cohorts.json"))
+    finally:
+        fresh_mode.edit(report=rep["token"], query=q["token"], content=None)
+
+
 def test_wrong_credentials_fail_the_mount_in_one_line(fresh_mode, mount_factory):
     m = mount_mode(mount_factory, fresh_mode, env=mode_env(secret="wrong"), wait=False)
     m.expect_failure = True
