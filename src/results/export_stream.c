@@ -123,6 +123,14 @@ enum mbfs_status mbfs_export_stream_wait(struct mbfs_export *ex,
 		while (!atomic_load(&r->done) &&
 		       atomic_load(&r->visible) < off + size &&
 		       !mbfs_cancel_fired(cx)) {
+			if (!cx) {
+				/* woken by the sink (it adds, then looks at
+				 * pwaiters) and by the run's end */
+				pthread_cond_wait(&r->pcond, &r->plock);
+				continue;
+			}
+			/* a cancel token's wake is its owner's (a fetch
+			 * job's): notice it firing within 200 ms */
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_nsec += 200 * 1000 * 1000;
