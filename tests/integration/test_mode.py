@@ -133,6 +133,37 @@ def test_results_are_the_api_bytes_with_exact_sizes(fresh_mode, mount_factory):
     assert isinstance(rows, list) and rows and isinstance(rows[0], dict)
 
 
+def test_the_files_of_one_run_share_its_query_runs(fresh_mode, mount_factory):
+    # a successful run's query runs are final: the four files of a report
+    # (two queries, csv and json) ask GET …/query_runs once, not four
+    # times; a new run is a new list, and its files get the new bytes
+    m = mount_mode(mount_factory, fresh_mode, "result_ttl=3600")
+    rep = fresh_mode.report("weekly")
+    d = m.p("reports", rep["token"])
+    want = {(q["token"], fmt): fresh_mode.content(rep["token"], q["token"], fmt, gzip_ok=True).body
+            for q in rep["queries"] for fmt in ("csv", "json")}
+    # by name, not by listing: naming a file materializes it (rule 2)
+    paths = {(q["token"], fmt): os.path.join(d, q["name"] + "." + fmt)
+             for q in rep["queries"] for fmt in ("csv", "json")}
+    fresh_mode.reset()
+    for k, path in paths.items():
+        assert read(path) == want[k], path
+    routes = fresh_mode.stats()["routes"]
+    assert routes.get("query_runs") == 1, routes
+    assert routes.get("report") == 4, routes       # the latest run, each time
+    assert stats_value(m, "mode_query_runs_remembered") == 3
+    q = fresh_mode.query("weekly", "signups")
+    path = paths[(q["token"], "csv")]
+    fresh_mode.edit(report=rep["token"], query=q["token"], same_size=True)
+    fresh_mode.edit(report=rep["token"], new_run=True)
+    fresh_mode.reset()
+    os.utime(path)
+    after = read(path)
+    assert fresh_mode.stats()["routes"].get("query_runs") == 1    # the new run's
+    assert after == fresh_mode.content(rep["token"], q["token"], "csv", gzip_ok=True).body
+    assert len(after) == len(want[(q["token"], "csv")]) and after != want[(q["token"], "csv")]
+
+
 def test_data_sources_are_their_get_bytes(fresh_mode, mount_factory):
     m = mount_mode(mount_factory, fresh_mode)
     names = sorted(os.listdir(m.p("data_sources")))

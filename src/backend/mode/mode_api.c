@@ -237,12 +237,14 @@ static int op_describe_stats(struct mb_client *c, char *out, size_t outsz)
 			 "mode_requests %" PRIu64 "\nmode_bytes %" PRIu64
 			 "\nmode_runs_created %" PRIu64
 			 "\nmode_run_polls %" PRIu64
-			 "\nmode_auth_refused %" PRIu64 "\n",
+			 "\nmode_auth_refused %" PRIu64
+			 "\nmode_query_runs_remembered %" PRIu64 "\n",
 			 (uint64_t)atomic_load(&m->requests),
 			 (uint64_t)atomic_load(&m->bytes),
 			 (uint64_t)atomic_load(&m->runs_created),
 			 (uint64_t)atomic_load(&m->polls),
-			 (uint64_t)atomic_load(&m->auth_refused));
+			 (uint64_t)atomic_load(&m->auth_refused),
+			 (uint64_t)atomic_load(&m->qr_hits));
 	if (n < 0)
 		return 0;
 	return (size_t)n < outsz ? n : (int)(outsz ? outsz - 1 : 0);
@@ -275,6 +277,7 @@ static void op_destroy(struct mb_client *c)
 	free(m->auth);
 	free(m->api);
 	free(m->origin);
+	pthread_mutex_destroy(&m->qr_lock);
 	free(m);
 }
 
@@ -305,6 +308,7 @@ struct mb_client *mode_client_new(const struct mode_config *cfg,
 	if (!m)
 		return NULL;
 	m->base.ops = &mode_ops;
+	pthread_mutex_init(&m->qr_lock, NULL);
 	m->http = http;
 	m->run_new = cfg->run_new;
 	m->retries = cfg->retries;

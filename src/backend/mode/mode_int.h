@@ -3,11 +3,14 @@
  *   mode_api.c     the client, Basic auth, requests, pages, errors, stats
  *   mode_tree.c    the `objects` op: the tree of DESIGN.md §10
  *   mode_result.c  export_run: which run, which query run, the content
- * Locks: none (counters are atomic; everything else is set at creation).
+ * Locks: qr_lock guards the query-run memory (a leaf: nothing is called
+ * with it held); counters are atomic; everything else is set at
+ * creation.
  */
 #ifndef MBFS_MODE_INT_H
 #define MBFS_MODE_INT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -15,6 +18,8 @@
 #include "mode_json.h"
 
 #define MODE_URL_MAX 2048
+/* Query runs remembered (mode_result.c): at most this many. */
+#define MODE_QR_MEMORY 256
 
 struct mode {
 	struct mb_client base;
@@ -28,6 +33,15 @@ struct mode {
 	/* monotonic milliseconds of the last 401 (0: none since a success) */
 	atomic_uint_fast64_t refused_ms;
 	atomic_uint_fast64_t requests, bytes, runs_created, polls, auth_refused;
+	/* The succeeded query runs of finished, successful report runs —
+	 * which never change — so the other files of a run skip GET
+	 * …/query_runs: (run, query) → query run, a ring (mode_result.c). */
+	pthread_mutex_t qr_lock;
+	struct mode_qr {
+		char run[65], query[65], qr[65];
+	} qrs[MODE_QR_MEMORY];
+	unsigned qr_next;
+	atomic_uint_fast64_t qr_hits;
 };
 
 static inline struct mode *mode_of(struct mb_client *c)

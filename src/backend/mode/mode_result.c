@@ -6,7 +6,9 @@
  * that query in it (matched by query_token), and its content, streamed
  * decoded into the sink with redirects followed. A report with no
  * successful run, a query without a query run, a failed query run or a
- * failed/cancelled run is MBFS_ERR_EXPORT with Mode's words. Blocks.
+ * failed/cancelled run is MBFS_ERR_EXPORT with Mode's words. The query
+ * runs of a successful run are final, so they are remembered (a bounded
+ * ring): a run's other files skip GET …/query_runs. Blocks.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,11 +150,51 @@ static enum mbfs_status new_run(struct mode *m, const struct mb_export_req *r,
 	return st;
 }
 
-/* The query run of query in run: its token (heap) if it succeeded. */
+/* The remembered query run of (run, query), as a new string, or NULL. */
+static char *qr_recall(struct mode *m, const char *run, const char *query)
+{
+	char *qr = NULL;
+	pthread_mutex_lock(&m->qr_lock);
+	for (unsigned i = 0; i < MODE_QR_MEMORY && !qr; i++) {
+		const struct mode_qr *e = &m->qrs[i];
+		if (e->qr[0] && strcmp(e->run, run) == 0 &&
+		    strcmp(e->query, query) == 0)
+			qr = strdup(e->qr);
+	}
+	pthread_mutex_unlock(&m->qr_lock);
+	if (qr)
+		atomic_fetch_add(&m->qr_hits, 1);
+	return qr;
+}
+
+/* Remember the succeeded query runs of run (a finished, successful report
+ * run: its query runs are final), replacing the oldest. */
+static void qr_remember(struct mode *m, const char *run,
+			const struct mode_page *p)
+{
+	pthread_mutex_lock(&m->qr_lock);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct mode_item *it = &p->v[i];
+		if (!succeeded(it->state) || !mode_token_ok(it->token) ||
+		    !mode_token_ok(it->query_token))
+			continue;
+		struct mode_qr *e = &m->qrs[m->qr_next++ % MODE_QR_MEMORY];
+		snprintf(e->run, sizeof e->run, "%s", run);
+		snprintf(e->query, sizeof e->query, "%s", it->query_token);
+		snprintf(e->qr, sizeof e->qr, "%s", it->token);
+	}
+	pthread_mutex_unlock(&m->qr_lock);
+}
+
+/* The query run of query in run (a finished, successful report run): its
+ * token (heap) if it succeeded. */
 static enum mbfs_status query_run(struct mode *m, const char *report,
 				  const char *run, const char *query,
 				  char **qr, struct mbfs_err *err)
 {
+	*qr = qr_recall(m, run, query);
+	if (*qr)
+		return MBFS_OK;
 	char path[200];
 	snprintf(path, sizeof path, "/reports/%s/runs/%s/query_runs", report, run);
 	struct mode_page p = {0};
@@ -161,6 +203,8 @@ static enum mbfs_status query_run(struct mode *m, const char *report,
 	for (size_t i = 0; st == MBFS_OK && i < p.n; i++)
 		if (p.v[i].query_token && strcmp(p.v[i].query_token, query) == 0)
 			hit = &p.v[i];
+	if (st == MBFS_OK)
+		qr_remember(m, run, &p);
 	if (st == MBFS_OK && !hit)
 		st = mbfs_err_set(err, MBFS_ERR_EXPORT, 0,
 				  "the query has no result in run %s (added after the run?)",
