@@ -194,11 +194,14 @@ static const struct opt opt_table[] = {
 	{.name = "-V", .alias = "--version", .kind = K_FLAG, FIELD(show_version),
 	 .flags = F_CLI_ONLY, .sec = S_PROCESS,
 	 .help = "versions of mbfs, libfuse, libcurl and json-c"},
-	/* test-only: size 0 for data files before open (=always: also after) */
+#ifdef MBFS_TEST_HOOKS
+	/* test-only, in the mbfs-testhooks binary alone (CMakeLists.txt):
+	 * size 0 for data files before open (=always: also after) */
 	{.name = "test_zero_size", .kind = K_FLAG, FIELD(test_zero_size),
 	 .flags = F_CLI_ONLY, .sec = S_HIDDEN},
 	{.name = "test_zero_size=always", .kind = K_FLAG,
 	 FIELD(test_zero_size_always), .flags = F_CLI_ONLY, .sec = S_HIDDEN},
+#endif
 	/* config file keys only: the secrets (creds.c reads them), the URL */
 	{.name = "password", .kind = K_SECRET, .sec = S_HIDDEN},
 	{.name = "api_key", .kind = K_SECRET, .sec = S_HIDDEN},

@@ -99,7 +99,8 @@ struct mbfs_options {
 	bool show_version;         /* --version was asked for */
 	bool show_help;            /* --help was asked for (and printed) */
 
-	/* test-only: report size 0 for data files before open; with
+	/* test-only, set only in the mbfs-testhooks binary (MBFS_TEST_HOOKS):
+	 * report size 0 for data files before open; with
 	 * test_zero_size=always also after open (the kernel then reads nothing) */
 	bool test_zero_size;
 	bool test_zero_size_always;

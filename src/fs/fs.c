@@ -293,8 +293,10 @@ static void attr_of(struct mbfs_fs *fs, const struct mbfs_node *n,
 	}
 }
 
+#ifdef MBFS_TEST_HOOKS
 /*
- * The test-only switches -o test_zero_size[=always] (tests/clients/
+ * The test-only switches -o test_zero_size[=always], compiled into the
+ * mbfs-testhooks binary alone (CMakeLists.txt; tests/clients/
  * test_wrong_size.py proves with them that the client tests can fail):
  * a data file reports size 0 before it is open, and with =always once
  * open too (every file with generations). The one place they act:
@@ -307,6 +309,7 @@ static void test_zero_size(const struct mbfs_fs *fs, const struct mbfs_node *n,
 	if (open ? o->test_zero_size_always : (o->test_zero_size && fs_is_data(n)))
 		a->size = 0;
 }
+#endif
 
 /* Attributes of n as an open handle fh reads it (its generation's size
  * and time), else as the kernel inode k shows them: while k has open
@@ -329,7 +332,9 @@ static void attr_for(struct mbfs_fs *fs, struct mbfs_node *n,
 	}
 	if (k)
 		a->ino = k->nodeid;
+#ifdef MBFS_TEST_HOOKS
 	test_zero_size(fs, n, open, a);
+#endif
 }
 
 /* The result state of n for lookup/getattr, materializing per rule 2.

@@ -52,13 +52,15 @@ def mnt(fake, mount_factory):
 @pytest.fixture
 def zero_mnt(fake, mount_factory):
     """TEST-ONLY wrong sizes: data files report size 0 before open."""
-    return mount_factory(fake.url, "formats=csv:json:xlsx", "test_zero_size")
+    return mount_factory(fake.url, "formats=csv:json:xlsx", "test_zero_size",
+                         binary=_it.testhooks_binary())
 
 
 @pytest.fixture
 def zero_always_mnt(fake, mount_factory):
     """TEST-ONLY wrong sizes: size 0 before and after open."""
-    return mount_factory(fake.url, "formats=csv:json:xlsx", "test_zero_size=always")
+    return mount_factory(fake.url, "formats=csv:json:xlsx", "test_zero_size=always",
+                         binary=_it.testhooks_binary())
 
 
 @pytest.fixture

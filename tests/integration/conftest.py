@@ -36,6 +36,15 @@ def mbfs_binary():
     return b
 
 
+def testhooks_binary():
+    """mbfs-testhooks, built next to mbfs: the same daemon plus the
+    test-only switches (-o test_zero_size); never installed."""
+    b = os.path.join(os.path.dirname(mbfs_binary()), "mbfs-testhooks")
+    if not os.path.exists(b):
+        pytest.fail("mbfs-testhooks not built next to mbfs (%s)" % b)
+    return b
+
+
 @pytest.fixture(scope="module", params=["old", "new"])
 def fake(request):
     server = FakeServer(behaviour=request.param)
@@ -46,7 +55,8 @@ def fake(request):
 class Mount:
     """A running `mbfs -f` on a temporary mount point."""
 
-    def __init__(self, url, options=(), env=None, cache_dir=None, args=None, wait=True):
+    def __init__(self, url, options=(), env=None, cache_dir=None, args=None, wait=True,
+                 binary=None):
         self.tmp = tempfile.mkdtemp(prefix="mbfs-it-")
         self.path = os.path.join(self.tmp, "mnt")
         os.mkdir(self.path)
@@ -58,7 +68,7 @@ class Mount:
         e.update(env if env is not None else
                  {"MBFS_USERNAME": ADMIN[0], "MBFS_PASSWORD": ADMIN[1]})
         opts = ["log_level=debug"] + list(options)
-        cmd = [mbfs_binary()] + ([url] if url else []) + [self.path, "-f", "-o", ",".join(opts)]
+        cmd = [binary or mbfs_binary()] + ([url] if url else []) + [self.path, "-f", "-o", ",".join(opts)]
         if args:
             cmd += list(args)
         self.log = open(self.log_path, "wb")

@@ -151,6 +151,8 @@ def assert_one_line_failure(p, mp, *needles, foreground=False):
     (["-o", "meta_ttl=soon"], ["meta_ttl=soon", "seconds"]),
     (["-o", "log_level=loud"], ["log_level=loud", "error, warn, info or debug"]),
     (["-o", "password=hunter2xyz"], ["not accepted on the command line"]),
+    # the test-only switch exists in mbfs-testhooks alone, never in mbfs
+    (["-o", "test_zero_size"], ["unknown option '-o test_zero_size'"]),
 ])
 def test_bad_option_is_one_line_before_anything(fake, mountpoint, args, needles):
     before = fake.stats()
