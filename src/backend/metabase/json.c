@@ -766,17 +766,6 @@ static struct json_object *error_root(const char *buf, size_t len)
 	return root;
 }
 
-bool mb_json_error_message(const char *buf, size_t len, char *msg,
-			   size_t msgsz)
-{
-	if (msg && msgsz > 0)
-		msg[0] = '\0';
-	struct json_object *root = error_root(buf, len);
-	bool is = root && mbj_error_object(root, msg, msgsz);
-	json_object_put(root);
-	return is;
-}
-
 bool mb_json_inband_error(const char *buf, size_t len, char *msg,
 			  size_t msgsz, bool *denied)
 {
@@ -791,6 +780,13 @@ bool mb_json_inband_error(const char *buf, size_t len, char *msg,
 				     "missing-required-permissions");
 	json_object_put(root);
 	return is;
+}
+
+bool mb_json_error_message(const char *buf, size_t len, char *msg,
+			   size_t msgsz)
+{
+	bool denied;
+	return mb_json_inband_error(buf, len, msg, msgsz, &denied);
 }
 
 char *mb_json_quote(const char *s)
