@@ -708,39 +708,28 @@ enum mbfs_status mbfs_fs_open(struct mbfs_fs *fs, uint64_t ino, int flags,
 		free(f);
 		return mbfs_err_set(err, MBFS_ERR_INVALID, 0, "not a data file");
 	}
-	struct mbfs_result_info info;
-	enum mbfs_status st;
 	if (fs->env.opts->stream) {
-		/* Rule 6: open at once, reads wait only for their own bytes;
-		 * a result already spooled is served like any spooled
-		 * generation (page cache, exact size) */
+		/* Rule 6: open at once, reads wait only for their own bytes. */
 		struct fs_req_key rk;
-		st = fs_req_key_of(fs, n, &rk, err);
-		if (st == MBFS_OK)
-			st = mbfs_export_stream_open(fs->env.export, rk.key,
-						     &rk.req, &f->stream,
-						     &f->fd, &info, err);
-		if (st == MBFS_OK && !f->stream) {
-			f->key = rk.key;
-			rk.key = NULL;
-		}
+		enum mbfs_status sst = fs_req_key_of(fs, n, &rk, err);
+		if (sst == MBFS_OK)
+			sst = mbfs_export_stream_open(fs->env.export, rk.key,
+						      &rk.req, &f->stream, err);
 		fs_req_key_free(&rk);
-		if (st != MBFS_OK) {
+		if (sst != MBFS_OK) {
 			free(f);
-			return st;
+			return sst;
 		}
-		if (f->stream) {
-			oi->direct_io = true;
-			fs_file_register(fs, f);
-			*out = f;
-			return MBFS_OK;
-		}
-	} else {
-		st = fs_materialize(fs, n, &f->fd, &info, &f->key, err);
-		if (st != MBFS_OK) {
-			free(f);
-			return st;
-		}
+		oi->direct_io = true;
+		fs_file_register(fs, f);
+		*out = f;
+		return MBFS_OK;
+	}
+	struct mbfs_result_info info;
+	enum mbfs_status st = fs_materialize(fs, n, &f->fd, &info, &f->key, err);
+	if (st != MBFS_OK) {
+		free(f);
+		return st;
 	}
 	f->gen = info.spool.gen;
 	f->size = info.spool.size;

@@ -83,18 +83,14 @@ enum mbfs_status mbfs_export_get(struct mbfs_export *ex, const char *key,
 
 /*
  * Stream mode (-o stream): start or join key's export and return at once
- * with a handle that reads the bytes as they arrive (free it with
- * mbfs_export_stream_close). A fresh cached result is not streamed: it
- * is opened and pinned as mbfs_export_get would — *out NULL, *fd and
- * *info set, release with mbfs_export_release — so the caller serves it
- * like any spooled generation (page cache, exact size).
+ * with a handle that reads the bytes as they arrive. A fresh cached result
+ * is streamed from the spool. Free with mbfs_export_stream_close.
  */
 struct mbfs_stream;
 enum mbfs_status mbfs_export_stream_open(struct mbfs_export *ex,
 					 const char *key,
 					 const struct mb_export_req *req,
-					 struct mbfs_stream **out, int *fd,
-					 struct mbfs_result_info *info,
+					 struct mbfs_stream **out,
 					 struct mbfs_err *err);
 /* Wait until [off, off+size) has arrived or the export ended; *avail is
  * how many bytes at off mbfs_export_stream_read() can give now (0 = end

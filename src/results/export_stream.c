@@ -1,8 +1,8 @@
 /*
  * export_stream.c — owns stream handles (-o stream): opening one joins
- * or starts a job's run (a fresh cached result is handed back pinned,
- * not streamed), a READ waits until its bytes are received (a queued
- * request in a try scope, a thread otherwise) and copies them — what the sink has written from the temp
+ * or starts a job's run (or pins a fresh cached result), a READ waits
+ * until its bytes are received (a queued request in a try scope, a thread
+ * otherwise) and copies them — what the sink has written from the temp
  * file, what it still holds from its buffer under the run's hold_lock —
  * and closing the last handle of a run nobody else wants aborts it. The
  * runs themselves, the sink and the job table are export.c's. See
@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,65 +22,70 @@
 #include "waitq.h"
 
 struct mbfs_stream {
-	struct run *run;           /* the run it follows (a reference) */
-	int fd;                    /* a dup of the run's temp file */
+	struct run *run;           /* NULL when streaming a cached result */
+	int fd;
+	char *key;
+	uint64_t gen;              /* cached result: pinned generation */
 };
 
 enum mbfs_status mbfs_export_stream_open(struct mbfs_export *ex,
 					 const char *key,
 					 const struct mb_export_req *req,
-					 struct mbfs_stream **out, int *fd,
-					 struct mbfs_result_info *info,
+					 struct mbfs_stream **out,
 					 struct mbfs_err *err)
 {
-	*out = NULL;
-	*fd = -1;
 	struct mbfs_stream *s = calloc(1, sizeof *s);
 	if (!s)
 		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
 	s->fd = -1;
+	s->key = strdup(key);
+	if (!s->key) {
+		free(s);
+		return mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
+	}
 	pthread_mutex_lock(&ex->lock);
 	struct job *j = export_job_get(ex, key);
 	enum mbfs_status st = MBFS_OK;
-	bool cached = false;
 	if (!j) {
 		st = mbfs_err_set(err, MBFS_ERR_NOMEM, 0, "out of memory");
 		goto out;
 	}
 	if (!j->run) {
-		export_fill_info(ex, j, key, info);
-		if (info->fresh || (j->unconsumed && info->have)) {
-			/* nothing to stream: the caller serves the spooled
-			 * result, pinned, as a spooled generation */
+		struct mbfs_result_info info;
+		export_fill_info(ex, j, key, &info);
+		if (info.fresh || (j->unconsumed && info.have)) {
 			j->unconsumed = false;
 			ex->n_hits++;
-			st = mbfs_spool_open(ex->spool, key, fd, &info->spool,
-					     err);
-			cached = st == MBFS_OK;
-			if (cached)
+			st = mbfs_spool_open(ex->spool, key, &s->fd, &info.spool, err);
+			s->gen = info.spool.gen;
+			if (st == MBFS_OK)
 				goto out;
 		}
-		if (info->retry_blocked) {
-			*err = info->error;
-			st = info->error.status;
+		if (info.retry_blocked) {
+			*err = info.error;
+			st = info.error.status;
 			goto out;
 		}
 		st = export_start_run(ex, j, req, false, err);
 		if (st != MBFS_OK)
 			goto out;
 	}
-	s->fd = dup(j->run->sink.fd);
+	s->run = j->run;
+	s->fd = dup(s->run->sink.fd);
 	if (s->fd < 0) {
 		st = mbfs_err_set(err, MBFS_ERR_IO, 0, "dup: %s", strerror(errno));
+		s->run = NULL;
 		goto out;
 	}
-	s->run = j->run;
 	s->run->refs++;
 	s->run->streamers++;
 	ex->n_joined++;
 out:
 	pthread_mutex_unlock(&ex->lock);
-	if (st != MBFS_OK || cached) {
+	if (st != MBFS_OK) {
+		if (s->fd >= 0)
+			close(s->fd);
+		free(s->key);
 		free(s);
 		return st;
 	}
@@ -94,7 +100,8 @@ enum mbfs_status mbfs_export_stream_wait(struct mbfs_export *ex,
 {
 	*avail = 0;
 	struct run *r = s->run;
-	if (!mbfs_may_wait()) {
+	uint64_t end;
+	if (r && !mbfs_may_wait()) {
 		/* announce, then look (sink_write adds, then looks): either
 		 * the sink sees the waiter or the waiter sees the bytes */
 		pthread_mutex_lock(&ex->wq_lock);
@@ -109,42 +116,51 @@ enum mbfs_status mbfs_export_stream_wait(struct mbfs_export *ex,
 		if (!ready)
 			return st;
 	}
-	struct mbfs_cancel *cx = mbfs_cancel_current();
-	pthread_mutex_lock(&r->plock);
-	atomic_fetch_add(&r->pwaiters, 1);
-	while (!atomic_load(&r->done) && atomic_load(&r->visible) < off + size &&
-	       !mbfs_cancel_fired(cx)) {
-		if (!cx) {
-			/* woken by the sink (it adds, then looks at
-			 * pwaiters) and by the run's end */
-			pthread_cond_wait(&r->pcond, &r->plock);
-			continue;
+	if (r) {
+		struct mbfs_cancel *cx = mbfs_cancel_current();
+		pthread_mutex_lock(&r->plock);
+		atomic_fetch_add(&r->pwaiters, 1);
+		while (!atomic_load(&r->done) &&
+		       atomic_load(&r->visible) < off + size &&
+		       !mbfs_cancel_fired(cx)) {
+			if (!cx) {
+				/* woken by the sink (it adds, then looks at
+				 * pwaiters) and by the run's end */
+				pthread_cond_wait(&r->pcond, &r->plock);
+				continue;
+			}
+			/* a cancel token's wake is its owner's (a fetch
+			 * job's): notice it firing within 200 ms */
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 200 * 1000 * 1000;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&r->pcond, &r->plock, &ts);
 		}
-		/* a cancel token's wake is its owner's (a fetch job's):
-		 * notice it firing within 200 ms */
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200 * 1000 * 1000;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
+		atomic_fetch_sub(&r->pwaiters, 1);
+		pthread_mutex_unlock(&r->plock);
+		bool done = atomic_load(&r->done);
+		end = atomic_load(&r->visible);
+		if (done && r->status != MBFS_OK) {
+			*err = r->err;
+			/* an export that did not complete is never an EOF */
+			if (mbfs_status_abandoned(r->status))
+				err->status = MBFS_ERR_EXPORT;
+			return err->status;
 		}
-		pthread_cond_timedwait(&r->pcond, &r->plock, &ts);
+		if (!done && end < off + size && mbfs_cancel_fired(cx))
+			return mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0,
+					    "interrupted");
+	} else {
+		struct stat st;
+		if (fstat(s->fd, &st) != 0)
+			return mbfs_err_set(err, MBFS_ERR_IO, 0, "fstat: %s",
+					    strerror(errno));
+		end = (uint64_t)st.st_size;
 	}
-	atomic_fetch_sub(&r->pwaiters, 1);
-	pthread_mutex_unlock(&r->plock);
-	bool done = atomic_load(&r->done);
-	uint64_t end = atomic_load(&r->visible);
-	if (done && r->status != MBFS_OK) {
-		*err = r->err;
-		/* an export that did not complete is never an EOF */
-		if (mbfs_status_abandoned(r->status))
-			err->status = MBFS_ERR_EXPORT;
-		return err->status;
-	}
-	if (!done && end < off + size && mbfs_cancel_fired(cx))
-		return mbfs_err_set(err, MBFS_ERR_INTERRUPTED, 0,
-				    "interrupted");
 	if (off < end)
 		*avail = end - off < size ? (size_t)(end - off) : size;
 	return MBFS_OK;
@@ -173,6 +189,8 @@ enum mbfs_status mbfs_export_stream_read(struct mbfs_stream *s, uint64_t off,
 					 struct mbfs_err *err)
 {
 	struct run *r = s->run;
+	if (!r)
+		return pread_all(s->fd, buf, len, off, err);
 	size_t got = 0;
 	for (;;) {
 		/* what is written never changes: read it without the lock */
@@ -216,17 +234,22 @@ void mbfs_export_stream_close(struct mbfs_export *ex, struct mbfs_stream *s)
 	if (s->fd >= 0)
 		close(s->fd);
 	pthread_mutex_lock(&ex->lock);
-	struct run *r = s->run;
-	r->streamers--;
-	if (!atomic_load(&r->done) && r->streamers == 0 &&
-	    r->job->waiters == 0 && mbfs_waitq_live(&r->job->q) == 0 &&
-	    !r->for_stat) {
-		/* head -c1 and friends: nobody wants the rest */
-		atomic_store(&r->abort, true);
-		if (r->job->run == r)
-			r->job->run = NULL;
+	if (s->run) {
+		struct run *r = s->run;
+		r->streamers--;
+		if (!atomic_load(&r->done) && r->streamers == 0 &&
+		    r->job->waiters == 0 && mbfs_waitq_live(&r->job->q) == 0 &&
+		    !r->for_stat) {
+			/* head -c1 and friends: nobody wants the rest */
+			atomic_store(&r->abort, true);
+			if (r->job->run == r)
+				r->job->run = NULL;
+		}
+		export_run_unref(r);
 	}
-	export_run_unref(r);
 	pthread_mutex_unlock(&ex->lock);
+	if (!s->run)
+		mbfs_spool_unpin(ex->spool, s->key, s->gen);
+	free(s->key);
 	free(s);
 }

@@ -190,14 +190,6 @@ def bench_exports(fake, token, size_mb, stream_mb):
         mc, ms = statistics.median(cs), statistics.median(ss)
         add("cold export read, stream, medians", "median of 10 vs median of 10 curl, alternating",
             ms, mc, "≤ 1.5× (issue 14)", ms <= 1.5 * mc)
-        # a result already spooled, opened in stream mode: the handle pins
-        # it and its reads come from the spool file
-        run("cat", path_of(m))
-        ws_t = timed(lambda: run("cat", path_of(m)))
-        sp = spool_file(m)
-        local_t = timed(lambda: run("cat", sp))
-        add("cached re-read, stream", "cat -o stream of a spooled result vs cat of the spool file",
-            ws_t, local_t, "≤ 2×", ws_t <= 2 * local_t)
     finally:
         m.unmount()
         shutil.rmtree(m.tmp, ignore_errors=True)

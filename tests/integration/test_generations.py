@@ -215,54 +215,6 @@ def test_open_reader_keeps_its_generation(clean, mount_factory):
     assert read(path) == b
 
 
-def test_stream_reader_of_a_cached_result_keeps_it_across_a_same_size_refresh(clean, mount_factory):
-    """-o stream: an open of a spooled result pins it and serves it as a
-    spooled generation (page cache); a touch and a same-size change
-    while it is open give the next opener the new bytes through a new
-    export, and the pinned reader still every old byte; no export for
-    the pinned reads."""
-    fake = clean
-    m = mount_factory(fake.url, "stream")
-    path = card(m, 1)
-    size = 2 * 1024 * 1024 + 17
-    a, b = body_of(b"A", size), body_of(b"B", size)
-    serve(fake, 1, a)
-    assert read(path) == a                     # the export, spooled
-    n = exports(fake, 1)
-    # served as a spooled generation: a re-read comes from the page
-    # cache, no READ reaches mbfs (a direct-I/O stream handle sent them all)
-    assert read(path) == a
-    before = result_reads(m)
-    assert read(path) == a
-    assert result_reads(m) == before
-    f1 = open(path, "rb", buffering=0)
-    head = f1.read(65536)
-    assert head == a[:65536]
-    assert read(path) == a                     # another cached reader
-    assert exports(fake, 1) == n
-    serve(fake, 1, b)
-    os.utime(path)
-    f2 = open(path, "rb", buffering=0)
-    got2 = bytearray()
-    got1 = bytearray(head)
-    while True:                                # interleaved, old and new
-        x, y = f1.read(131072), f2.read(100000)
-        got1 += x
-        got2 += y
-        if not x and not y:
-            break
-    assert bytes(got1) == a
-    assert bytes(got2) == b
-    assert exports(fake, 1) == n + 1
-    f1.seek(size - 10)
-    assert f1.read() == a[-10:]                # at the end: still A's bytes
-    assert f1.read() == b""
-    f1.close()
-    f2.close()
-    assert read(path) == b
-    assert exports(fake, 1) == n + 1
-
-
 def test_open_reader_keeps_its_size_and_mmap(clean, mount_factory):
     fake = clean
     m = mount_factory(fake.url)
